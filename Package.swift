@@ -1,0 +1,206 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Euca",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "EucaCore", targets: ["EucaCore"]),
+        .library(name: "EucaStoreLMDB", targets: ["EucaStoreLMDB"]),
+        .library(name: "EucaSecurity", targets: ["EucaSecurity"]),
+        .library(name: "EucaHypervisor", targets: ["EucaHypervisor"]),
+        .library(name: "EucaHypervisorLibvirt", targets: ["EucaHypervisorLibvirt"]),
+        .library(name: "EucaScheduler", targets: ["EucaScheduler"]),
+        .library(name: "EucaNet", targets: ["EucaNet"]),
+        .library(name: "EucaNode", targets: ["EucaNode"]),
+        .library(name: "EucaCluster", targets: ["EucaCluster"]),
+        .library(name: "EucaCloud", targets: ["EucaCloud"]),
+        .library(name: "EucaEC2API", targets: ["EucaEC2API"]),
+        .library(name: "EucaTesting", targets: ["EucaTesting"]),
+        .executable(name: "euca-cloud", targets: ["euca-cloud"]),
+        .executable(name: "euca-clc", targets: ["euca-clc"]),
+        .executable(name: "euca-cc", targets: ["euca-cc"]),
+        .executable(name: "euca-nc", targets: ["euca-nc"]),
+        .executable(name: "euca-admin", targets: ["euca-admin"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // Thin module maps over the C libraries.
+        .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
+        .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
+
+        .target(
+            name: "EucaCore",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "EucaStoreLMDB",
+            dependencies: ["EucaCore", "CLMDB"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "EucaSecurity",
+            dependencies: [
+                "EucaCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "EucaHypervisor",
+            dependencies: ["EucaCore"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "EucaHypervisorLibvirt",
+            dependencies: [
+                "EucaCore", "EucaHypervisor", "CLibvirt",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "EucaScheduler",
+            dependencies: ["EucaCore"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "EucaNet",
+            dependencies: ["EucaCore"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "EucaNode",
+            dependencies: [
+                "EucaCore", "EucaHypervisor",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "EucaCluster",
+            dependencies: [
+                "EucaCore", "EucaScheduler",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "EucaCloud",
+            dependencies: [
+                "EucaCore", "EucaSecurity", "EucaNet",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "EucaEC2API",
+            dependencies: [
+                "EucaCore", "EucaSecurity", "EucaCloud",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "EucaTesting",
+            dependencies: [
+                "EucaCore", "EucaHypervisor", "EucaScheduler",
+            ],
+            swiftSettings: strict
+        ),
+
+        // Daemons: thin mains that read configuration and compose the libraries.
+        .executableTarget(
+            name: "euca-cloud",
+            dependencies: [
+                "EucaCore", "EucaStoreLMDB", "EucaSecurity", "EucaHypervisor", "EucaHypervisorLibvirt",
+                "EucaScheduler", "EucaNet", "EucaNode", "EucaCluster", "EucaCloud", "EucaEC2API",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Sources/Daemons/euca-cloud",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "euca-clc",
+            dependencies: ["EucaCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Daemons/euca-clc",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "euca-cc",
+            dependencies: ["EucaCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Daemons/euca-cc",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "euca-nc",
+            dependencies: ["EucaCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Daemons/euca-nc",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "euca-admin",
+            dependencies: ["EucaCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Daemons/euca-admin",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "euca-loadgen",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/euca-loadgen",
+            swiftSettings: strict
+        ),
+
+        .testTarget(name: "EucaCoreTests", dependencies: ["EucaCore", "EucaStoreLMDB", "EucaTesting"], swiftSettings: strict),
+        .testTarget(name: "EucaSecurityTests", dependencies: ["EucaSecurity", "EucaCore"], swiftSettings: strict),
+        .testTarget(name: "EucaSchedulerTests", dependencies: ["EucaScheduler", "EucaCore", "EucaTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "EucaEC2APITests",
+            dependencies: [
+                "EucaEC2API", "EucaCloud", "EucaCore", "EucaSecurity", "EucaTesting", "EucaNode", "EucaCluster",
+                "EucaScheduler",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "EucaCloudTests",
+            dependencies: ["EucaCloud", "EucaCore", "EucaTesting", "EucaNode", "EucaCluster", "EucaScheduler", "EucaHypervisor"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["EucaHypervisorLibvirt", "EucaHypervisor", "EucaCore", "EucaTesting", "EucaStoreLMDB"],
+            swiftSettings: strict
+        ),
+    ]
+)
