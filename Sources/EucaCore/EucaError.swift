@@ -10,6 +10,7 @@ public struct EucaError: Error, Sendable, Hashable, CustomStringConvertible {
             case notFound, malformedID, duplicate, invalidParameter, missingParameter, incorrectState
             case limitExceeded, insufficientCapacity, unsupported, idempotencyMismatch, invalidKeyFormat
             case authFailure, unauthorized, requestExpired, internalFailure, unavailable, operationNotPermitted
+            case missingAuthentication, incompleteSignature
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -38,6 +39,10 @@ public struct EucaError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidKeyFormat = Code(.invalidKeyFormat)
         /// The request's credentials or signature could not be validated.
         public static let authFailure = Code(.authFailure)
+        /// The request carries no credentials at all.
+        public static let missingAuthentication = Code(.missingAuthentication)
+        /// The request's signature information is incomplete or malformed.
+        public static let incompleteSignature = Code(.incompleteSignature)
         /// The caller is not allowed to do this.
         public static let unauthorized = Code(.unauthorized)
         /// The request's time is too far from the server's.

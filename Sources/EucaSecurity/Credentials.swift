@@ -1,0 +1,115 @@
+public import EucaCore
+public import Foundation
+
+/// An access key: the id a client sends and the secret it signs with.
+public struct AccessKey: Sendable, Codable, Hashable {
+    public var accessKeyId: String
+    public var secretAccessKey: String
+    public var accountId: AccountID
+    public var userName: String
+    public var isActive: Bool
+    public var createdAt: Date
+
+    public init(accessKeyId: String, secretAccessKey: String, accountId: AccountID, userName: String,
+                isActive: Bool = true, createdAt: Date = Date()) {
+        self.accessKeyId = accessKeyId
+        self.secretAccessKey = secretAccessKey
+        self.accountId = accountId
+        self.userName = userName
+        self.isActive = isActive
+        self.createdAt = createdAt
+    }
+
+    /// A new key for `userName` in `accountId`: a 20-character id starting `AKIA` and a
+    /// 40-character secret, both from the system's secure random source.
+    public static func generate(accountId: AccountID, userName: String) -> AccessKey {
+        var rng = SystemRandomNumberGenerator()
+        let idAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".utf8)
+        let secretAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        let id = "AKIA" + String(decoding: (0..<16).map { _ in idAlphabet[Int(rng.next() % 32)] }, as: UTF8.self)
+        let secret = String(decoding: (0..<40).map { _ in secretAlphabet[Int(rng.next() % 64)] }, as: UTF8.self)
+        return AccessKey(accessKeyId: id, secretAccessKey: secret, accountId: accountId, userName: userName)
+    }
+}
+
+/// Who made a request, once its signature has been checked.
+public struct Principal: Sendable, Hashable {
+    public var accountId: AccountID
+    public var userName: String
+    public var accessKeyId: String
+    /// Whether the account is the cloud's administrator account.
+    public var isCloudAdmin: Bool
+    /// The region the client signed for.
+    public var signedRegion: String?
+
+    public init(accountId: AccountID, userName: String, accessKeyId: String, isCloudAdmin: Bool, signedRegion: String? = nil) {
+        self.accountId = accountId
+        self.userName = userName
+        self.accessKeyId = accessKeyId
+        self.isCloudAdmin = isCloudAdmin
+        self.signedRegion = signedRegion
+    }
+}
+
+/// Looks up access keys for signature verification.
+///
+/// Called on every API request, so implementations answer from memory: no I/O, no suspension.
+public protocol CredentialStore: Sendable {
+    /// The active key with this id, and whether its account administers the cloud.
+    func accessKey(id: String) -> (key: AccessKey, isCloudAdmin: Bool)?
+}
+
+/// Checks a request's signature and time and says who sent it.
+public struct RequestAuthenticator: Sendable {
+    public var credentials: any CredentialStore
+    /// How far a request's time may be from the server's, as EC2 allows.
+    public var maxClockSkew: TimeInterval
+    public var now: @Sendable () -> Date
+
+    public init(credentials: any CredentialStore, maxClockSkew: TimeInterval = 15 * 60, now: @escaping @Sendable () -> Date = Date.init) {
+        self.credentials = credentials
+        self.maxClockSkew = maxClockSkew
+        self.now = now
+    }
+
+    /// Verifies the request's SigV4 signature (header or presigned query form).
+    ///
+    /// Throws `missingAuthentication` for an unsigned request, `incompleteSignature` for malformed
+    /// signature fields, `authFailure` for an unknown key or a wrong signature, and
+    /// `requestExpired` for a time more than `maxClockSkew` away (or past a presigned expiry).
+    public func authenticate(_ request: SignableRequest, queryPairs: [(name: String, value: String)]) throws(EucaError) -> Principal {
+        guard SigV4.isSigned(request, queryPairs: queryPairs) else {
+            throw EucaError(
+                .missingAuthentication, nil,
+                "The request must contain a valid (registered) access key ID and a signature.")
+        }
+        let claim = try SigV4.claim(of: request, queryPairs: queryPairs)
+        guard let (key, isAdmin) = credentials.accessKey(id: claim.scope.accessKeyId), key.isActive else {
+            throw EucaError(.authFailure, .accessKey, "The access key ID '\(claim.scope.accessKeyId)' is not known to this cloud.")
+        }
+        guard claim.amzDate.hasPrefix(claim.scope.date) || !claim.amzDate.contains("T") else {
+            throw EucaError(.incompleteSignature, nil, "The credential scope's date does not match the request's date.")
+        }
+        let current = now()
+        if let expires = claim.expires {
+            if current.timeIntervalSince(claim.time) > TimeInterval(expires) {
+                throw EucaError(.requestExpired, nil, "Request has expired (signed at \(claim.amzDate), valid for \(expires) s).")
+            }
+            if claim.time.timeIntervalSince(current) > maxClockSkew {
+                throw EucaError(.requestExpired, nil, "Request is signed for a time in the future (\(claim.amzDate)).")
+            }
+        } else if abs(current.timeIntervalSince(claim.time)) > maxClockSkew {
+            throw EucaError(
+                .requestExpired, nil,
+                "Request has expired: its time \(claim.amzDate) is more than \(Int(maxClockSkew / 60)) minutes from the server's \(Encoding.amzDate(current)).")
+        }
+        guard SigV4.verify(request, queryPairs: queryPairs, claim: claim, secret: key.secretAccessKey) else {
+            throw EucaError(
+                .authFailure, nil,
+                "The request signature does not match the one computed with the secret key of '\(key.accessKeyId)'.")
+        }
+        return Principal(
+            accountId: key.accountId, userName: key.userName, accessKeyId: key.accessKeyId,
+            isCloudAdmin: isAdmin, signedRegion: claim.scope.region)
+    }
+}
