@@ -1,0 +1,49 @@
+public import EucaCore
+
+/// The cloud controller's settings, read from the configuration once at start.
+public struct CloudSettings: Sendable, Hashable {
+    /// The region this cloud answers as (`REGION_NAME`).
+    public var regionName: String
+    /// The URL clients reach the EC2 API at, shown by DescribeRegions.
+    public var endpoint: String
+    public var vmTypes: VMTypeCatalog
+    /// How often desired state is reconciled with what the clusters report.
+    public var reconcileInterval: Duration
+    /// How long terminated instances stay visible, as in EC2 (about an hour).
+    public var terminatedRetention: Duration
+    /// The most instances one RunInstances call may ask for.
+    public var maxInstancesPerRequest: Int
+
+    public init(
+        regionName: String = "eucalyptus", endpoint: String = "http://127.0.0.1:8773/",
+        vmTypes: VMTypeCatalog = .eucalyptusDefaults, reconcileInterval: Duration = .seconds(2),
+        terminatedRetention: Duration = .seconds(3600), maxInstancesPerRequest: Int = 1000
+    ) {
+        self.regionName = regionName
+        self.endpoint = endpoint
+        self.vmTypes = vmTypes
+        self.reconcileInterval = reconcileInterval
+        self.terminatedRetention = terminatedRetention
+        self.maxInstancesPerRequest = maxInstancesPerRequest
+    }
+
+    public static let keys: [ConfigKey] = [
+        ConfigKey("REGION_NAME", type: "string", default: "eucalyptus", "The region name clients sign for and DescribeRegions shows."),
+        ConfigKey("VM_TYPES", type: "list of name:cores:memoryMiB:diskGiB", default: "Eucalyptus' five types",
+                  "VM types to add or redefine, separated by commas."),
+        ConfigKey("RECONCILE_INTERVAL", type: "seconds", default: "2", "How often instance states are checked against the nodes."),
+        ConfigKey("TERMINATED_RETENTION", type: "seconds", default: "3600", "How long terminated instances stay visible."),
+        ConfigKey("MAX_INSTANCES_PER_REQUEST", type: "integer", default: "1000", "The largest MaxCount a RunInstances call may ask for."),
+    ]
+
+    public init(_ config: EucaConfig, endpoint: String) throws(ConfigError) {
+        let defaults = CloudSettings()
+        self.init(
+            regionName: try config.nonEmptyString("REGION_NAME", default: defaults.regionName),
+            endpoint: endpoint,
+            vmTypes: try config.value("VM_TYPES", default: defaults.vmTypes) { defaults.vmTypes.applying(setting: $0) },
+            reconcileInterval: .milliseconds(Int64(try config.seconds("RECONCILE_INTERVAL", default: 2, in: 0.05...3600) * 1000)),
+            terminatedRetention: .seconds(Int64(try config.seconds("TERMINATED_RETENTION", default: 3600, in: 0...31_536_000))),
+            maxInstancesPerRequest: try config.integer("MAX_INSTANCES_PER_REQUEST", default: 1000, in: 1...100_000))
+    }
+}

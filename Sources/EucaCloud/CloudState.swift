@@ -1,0 +1,57 @@
+public import EucaCore
+public import EucaSecurity
+import Synchronization
+
+/// The cloud controller's in-memory mirror of its store, for reads that must not wait on disk.
+///
+/// Updated only by `afterCommit` actions, which the store runs in commit order: a read here sees
+/// every write acknowledged before it began, and never a write that has not been committed.
+public final class CloudState: CredentialStore {
+    public struct Tables: Sendable {
+        public var cloud: CloudRecord?
+        public var accounts: [AccountID: AccountRecord] = [:]
+        public var accessKeys: [String: AccessKey] = [:]
+        public var keyPairs: [String: KeyPairRecord] = [:]
+        public var images: [ImageID: ImageRecord] = [:]
+        public var instances: [InstanceID: InstanceRecord] = [:]
+        public var reservations: [ReservationID: ReservationRecord] = [:]
+        public var tokens: [String: ClientTokenRecord] = [:]
+    }
+
+    private let tables = Mutex(Tables())
+
+    init() {}
+
+    /// Reads the mirror under its lock. Keep `body` short.
+    public func read<T>(_ body: (borrowing Tables) -> T) -> T {
+        tables.withLock { body($0) }
+    }
+
+    func update(_ body: (inout Tables) -> Void) {
+        tables.withLock { body(&$0) }
+    }
+
+    /// Loads every collection from the store (at start).
+    func load(from store: any StateStore) async throws {
+        let loaded = try await store.read { txn in
+            var tables = Tables()
+            tables.cloud = try txn.get("cloud", from: CloudSchema.cloud)
+            for (_, value) in try txn.all(CloudSchema.accounts) { tables.accounts[value.id] = value }
+            for (_, value) in try txn.all(CloudSchema.accessKeys) { tables.accessKeys[value.accessKeyId] = value }
+            for (key, value) in try txn.all(CloudSchema.keyPairs) { tables.keyPairs[key] = value }
+            for (_, value) in try txn.all(CloudSchema.images) { tables.images[value.id] = value }
+            for (_, value) in try txn.all(CloudSchema.instances) { tables.instances[value.id] = value }
+            for (_, value) in try txn.all(CloudSchema.reservations) { tables.reservations[value.id] = value }
+            for (key, value) in try txn.all(CloudSchema.clientTokens) { tables.tokens[key] = value }
+            return tables
+        }
+        tables.withLock { $0 = loaded }
+    }
+
+    public func accessKey(id: String) -> (key: AccessKey, isCloudAdmin: Bool)? {
+        tables.withLock { tables in
+            guard let key = tables.accessKeys[id] else { return nil }
+            return (key, tables.accounts[key.accountId]?.isCloudAdmin ?? false)
+        }
+    }
+}

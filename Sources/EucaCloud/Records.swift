@@ -1,0 +1,155 @@
+public import EucaCore
+public import EucaSecurity
+public import Foundation
+
+/// An account: the owner of resources, as EC2's 12-digit account.
+public struct AccountRecord: Sendable, Codable, Hashable {
+    public var id: AccountID
+    public var name: String
+    public var isCloudAdmin: Bool
+    public var createdAt: Date
+}
+
+/// A key pair the cloud knows: only the public half is kept.
+public struct KeyPairRecord: Sendable, Codable, Hashable {
+    public var id: KeyPairID
+    public var accountId: AccountID
+    public var name: String
+    public var type: KeyType
+    public var fingerprint: String
+    /// The public key as an OpenSSH line.
+    public var publicKey: String
+    public var createdAt: Date
+}
+
+/// A registered image.
+public struct ImageRecord: Sendable, Codable, Hashable {
+    public var id: ImageID
+    public var ownerId: AccountID
+    public var name: String
+    public var description: String?
+    public var architecture: String
+    public var kernelId: ImageID?
+    public var ramdiskId: ImageID?
+    /// Where the image's files are (a path or an image-store location).
+    public var location: String
+    public var isPublic: Bool
+    public var createdAt: Date
+    /// What a node boots for this image.
+    public var boot: BootSpec
+    public var kind: ImageKind { id.kind }
+
+    public init(
+        id: ImageID, ownerId: AccountID, name: String, description: String? = nil, architecture: String = "x86_64",
+        kernelId: ImageID? = nil, ramdiskId: ImageID? = nil, location: String, isPublic: Bool = false,
+        createdAt: Date = Date(), boot: BootSpec
+    ) {
+        self.id = id
+        self.ownerId = ownerId
+        self.name = name
+        self.description = description
+        self.architecture = architecture
+        self.kernelId = kernelId
+        self.ramdiskId = ramdiskId
+        self.location = location
+        self.isPublic = isPublic
+        self.createdAt = createdAt
+        self.boot = boot
+    }
+}
+
+/// Why an instance is in its state, as EC2's `stateReason`.
+public struct StateReason: Sendable, Codable, Hashable {
+    public var code: String
+    public var message: String
+
+    public static let userInitiated = StateReason(code: "Client.UserInitiatedShutdown", message: "Client.UserInitiatedShutdown: User initiated shutdown")
+    public static let instanceInitiated = StateReason(code: "Client.InstanceInitiatedShutdown", message: "Client.InstanceInitiatedShutdown: Instance initiated shutdown")
+    public static let pending = StateReason(code: "pending", message: "pending")
+    public static let insufficientCapacity = StateReason(
+        code: "Server.InsufficientInstanceCapacity", message: "Server.InsufficientInstanceCapacity: Insufficient capacity to satisfy the request")
+    public static func internalError(_ detail: String) -> StateReason {
+        StateReason(code: "Server.InternalError", message: "Server.InternalError: \(detail)")
+    }
+}
+
+/// One instance: what the user asked for (the desired state) and what is known of it.
+public struct InstanceRecord: Sendable, Codable, Hashable {
+    public var id: InstanceID
+    public var reservationId: ReservationID
+    public var accountId: AccountID
+    public var imageId: ImageID
+    public var kernelId: ImageID?
+    public var ramdiskId: ImageID?
+    public var vmType: VMType
+    public var keyName: String?
+    public var publicKey: String?
+    public var userData: Data?
+    public var zone: String
+    public var node: NodeID?
+    public var state: InstanceState
+    public var stateReason: StateReason?
+    /// EC2's `reason`: a line saying what last changed the state and when.
+    public var transitionReason: String
+    public var stateChangedAt: Date
+    public var launchIndex: Int
+    public var launchTime: Date
+    public var clientToken: String?
+    public var macAddress: String
+    public var privateIp: String?
+    public var publicIp: String?
+    public var shutdownBehavior: ShutdownBehavior
+    public var boot: BootSpec
+    public var securityGroups: [String]
+
+    /// What a node needs to run this instance.
+    public var launch: InstanceLaunch {
+        InstanceLaunch(
+            instanceId: id, reservationId: reservationId, accountId: accountId, vmType: vmType, imageId: imageId,
+            boot: boot, keyName: keyName, publicKey: publicKey, userData: userData, macAddress: macAddress,
+            launchIndex: launchIndex, zone: zone, preferredNode: node)
+    }
+}
+
+/// A reservation: the instances one RunInstances call launched.
+public struct ReservationRecord: Sendable, Codable, Hashable {
+    public var id: ReservationID
+    public var accountId: AccountID
+    public var instanceIds: [InstanceID]
+    public var securityGroups: [String]
+    public var clientToken: String?
+    public var createdAt: Date
+}
+
+/// A RunInstances idempotency token and the request it stands for.
+public struct ClientTokenRecord: Sendable, Codable, Hashable {
+    public var token: String
+    public var accountId: AccountID
+    public var reservationId: ReservationID
+    /// A digest of the request's parameters, to detect reuse with different ones.
+    public var parameterDigest: String
+}
+
+/// Facts about the cloud itself, written on first start.
+public struct CloudRecord: Sendable, Codable, Hashable {
+    public var adminAccountId: AccountID
+    public var createdAt: Date
+    public var defaultImageId: ImageID?
+}
+
+/// The cloud controller's collections in its ``StateStore``.
+public enum CloudSchema {
+    public static let cloud = StoreCollection<CloudRecord>("cloud")
+    public static let accounts = StoreCollection<AccountRecord>("accounts")
+    public static let accessKeys = StoreCollection<AccessKey>("access-keys")
+    /// Keyed `accountId/name`.
+    public static let keyPairs = StoreCollection<KeyPairRecord>("key-pairs")
+    public static let images = StoreCollection<ImageRecord>("images")
+    public static let instances = StoreCollection<InstanceRecord>("instances")
+    public static let reservations = StoreCollection<ReservationRecord>("reservations")
+    /// Keyed `accountId/token`.
+    public static let clientTokens = StoreCollection<ClientTokenRecord>("client-tokens")
+
+    static func keyPairKey(_ account: AccountID, _ name: String) -> String { "\(account)/\(name)" }
+    static func tokenKey(_ account: AccountID, _ token: String) -> String { "\(account)/\(token)" }
+}

@@ -1,0 +1,523 @@
+import EucaCloud
+import EucaCore
+import EucaSecurity
+import Foundation
+
+/// What an action handler gets: who asked, what they sent, and the cloud.
+struct ActionContext: Sendable {
+    let principal: Principal
+    let params: QueryParameters
+    let cloud: CloudController
+}
+
+/// An implemented EC2 action.
+struct EC2Action: Sendable {
+    /// Writes the response body (inside `<ActionResponse>`, after `requestId`).
+    let run: @Sendable (ActionContext, inout XMLWriter) async throws -> Void
+}
+
+/// Every implemented action, by name. Names in ``knownEC2Actions`` that are missing here are
+/// answered with `Unsupported`.
+enum EC2Actions {
+    static let implemented: [String: EC2Action] = [
+        "DescribeRegions": EC2Action(run: describeRegions),
+        "DescribeAvailabilityZones": EC2Action(run: describeAvailabilityZones),
+        "DescribeInstanceTypes": EC2Action(run: describeInstanceTypes),
+        "DescribeImages": EC2Action(run: describeImages),
+        "CreateKeyPair": EC2Action(run: createKeyPair),
+        "ImportKeyPair": EC2Action(run: importKeyPair),
+        "DescribeKeyPairs": EC2Action(run: describeKeyPairs),
+        "DeleteKeyPair": EC2Action(run: deleteKeyPair),
+        "RunInstances": EC2Action(run: runInstances),
+        "DescribeInstances": EC2Action(run: describeInstances),
+        "TerminateInstances": EC2Action(run: terminateInstances),
+        "StopInstances": EC2Action(run: stopInstances),
+        "StartInstances": EC2Action(run: startInstances),
+        "RebootInstances": EC2Action(run: rebootInstances),
+        "GetConsoleOutput": EC2Action(run: getConsoleOutput),
+    ]
+
+    // MARK: - Regions, zones, types
+
+    static let regionFilters = FilterSet<CloudController.Region>(fields: [
+        "region-name": { [$0.name] },
+        "endpoint": { [$0.endpoint] },
+        "opt-in-status": { _ in ["opt-in-not-required"] },
+    ])
+
+    static func describeRegions(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        let names = context.params.list("RegionName")
+        let filter = try regionFilters.compile(try context.params.filters())
+        let regions = context.cloud.describeRegions()
+        for name in names where !regions.contains(where: { $0.name == name }) {
+            throw EucaError(.invalidParameter, .region, "Invalid region: \(name)")
+        }
+        let shown = regions.filter { (names.isEmpty || names.contains($0.name)) && filter.matches($0) }
+        xml.set("regionInfo", shown) { xml, region in
+            xml.leaf("regionName", region.name)
+            xml.leaf("regionEndpoint", region.endpoint)
+            xml.leaf("optInStatus", "opt-in-not-required")
+        }
+    }
+
+    static let zoneFilters = FilterSet<CloudController.Zone>(fields: [
+        "zone-name": { [$0.name] },
+        "region-name": { [$0.region] },
+        "state": { [$0.state] },
+        "zone-type": { _ in ["availability-zone"] },
+        "opt-in-status": { _ in ["opt-in-not-required"] },
+    ])
+
+    static func describeAvailabilityZones(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        // `verbose` is Eucalyptus' request for capacity detail; the zones are listed either way.
+        let names = context.params.list("ZoneName").filter { $0 != "verbose" }
+        let filter = try zoneFilters.compile(try context.params.filters())
+        let zones = context.cloud.describeAvailabilityZones()
+        for name in names where !zones.contains(where: { $0.name == name }) {
+            throw EucaError(.invalidParameter, .zone, "The zone '\(name)' does not exist.")
+        }
+        let shown = zones.filter { (names.isEmpty || names.contains($0.name)) && filter.matches($0) }
+        xml.set("availabilityZoneInfo", shown) { xml, zone in
+            xml.leaf("zoneName", zone.name)
+            xml.leaf("zoneState", zone.state)
+            xml.leaf("regionName", zone.region)
+            xml.leaf("zoneType", "availability-zone")
+            xml.leaf("optInStatus", "opt-in-not-required")
+            xml.open("messageSet")
+            xml.close("messageSet")
+        }
+    }
+
+    static let typeFilters = FilterSet<VMType>(fields: [
+        "instance-type": { [$0.name] },
+        "vcpu-info.default-vcpus": { [String($0.cores)] },
+        "memory-info.size-in-mib": { [String($0.memoryMiB)] },
+        "instance-storage-info.total-size-in-gb": { [String($0.diskGiB)] },
+        "instance-storage-supported": { _ in ["true"] },
+        "current-generation": { _ in ["false"] },
+    ])
+
+    static func describeInstanceTypes(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        let names = context.params.list("InstanceType")
+        let filter = try typeFilters.compile(try context.params.filters())
+        let types = context.cloud.instanceTypes()
+        for name in names where !types.contains(where: { $0.name == name }) {
+            throw EucaError(.invalidParameter, .instanceType, "The following supplied instance types do not exist: [\(name)]")
+        }
+        let shown = types.filter { (names.isEmpty || names.contains($0.name)) && filter.matches($0) }
+        xml.set("instanceTypeSet", shown) { xml, type in
+            xml.leaf("instanceType", type.name)
+            xml.leaf("currentGeneration", false)
+            xml.leaf("freeTierEligible", false)
+            xml.set("supportedUsageClasses", ["on-demand"]) { xml, value in Self.raw(&xml, value) }
+            xml.set("supportedRootDeviceTypes", ["instance-store"]) { xml, value in Self.raw(&xml, value) }
+            xml.set("supportedVirtualizationTypes", ["hvm", "paravirtual"]) { xml, value in Self.raw(&xml, value) }
+            xml.leaf("bareMetal", false)
+            xml.element("processorInfo") { xml in
+                xml.set("supportedArchitectures", ["x86_64"]) { xml, value in Self.raw(&xml, value) }
+            }
+            xml.element("vCpuInfo") { xml in
+                xml.leaf("defaultVCpus", type.cores)
+                xml.leaf("defaultCores", type.cores)
+                xml.leaf("defaultThreadsPerCore", 1)
+            }
+            xml.element("memoryInfo") { xml in xml.leaf("sizeInMiB", type.memoryMiB) }
+            xml.leaf("instanceStorageSupported", true)
+            xml.element("instanceStorageInfo") { xml in
+                xml.leaf("totalSizeInGB", type.diskGiB)
+                xml.set("disks", [type.diskGiB]) { xml, size in
+                    xml.leaf("sizeInGB", size)
+                    xml.leaf("count", 1)
+                    xml.leaf("type", "hdd")
+                }
+            }
+            xml.leaf("hibernationSupported", false)
+            xml.leaf("burstablePerformanceSupported", false)
+            xml.leaf("dedicatedHostsSupported", false)
+            xml.leaf("autoRecoverySupported", false)
+        }
+    }
+
+    /// Writes escaped text directly (the content of an `<item>` that is a plain string).
+    static func raw(_ xml: inout XMLWriter, _ value: String) {
+        var text = ""
+        XMLWriter.escape(value, into: &text)
+        xml.appendRaw(text)
+    }
+
+    // MARK: - Images
+
+    static func imageFilters(admin: AccountID?) -> FilterSet<ImageRecord> {
+        FilterSet(fields: [
+            "image-id": { [$0.id.rawValue] },
+            "name": { [$0.name] },
+            "description": { [$0.description ?? ""] },
+            "architecture": { [$0.architecture] },
+            "image-type": { [$0.kind.ec2Name] },
+            "state": { _ in ["available"] },
+            "owner-id": { [$0.ownerId.rawValue] },
+            "owner-alias": { $0.ownerId == admin ? ["eucalyptus"] : [] },
+            "is-public": { [$0.isPublic ? "true" : "false"] },
+            "kernel-id": { [$0.kernelId?.rawValue ?? ""] },
+            "ramdisk-id": { [$0.ramdiskId?.rawValue ?? ""] },
+            "root-device-type": { _ in ["instance-store"] },
+            "virtualization-type": { [$0.boot.kernel != nil ? "paravirtual" : "hvm"] },
+            "manifest-location": { [$0.location] },
+        ])
+    }
+
+    static func describeImages(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        let principal = context.principal
+        let admin = context.cloud.adminAccountId
+        let ids = context.params.list("ImageId")
+        for id in ids where ImageID(parsing: id) == nil {
+            throw EucaError(.malformedID, .image, "Invalid id: \"\(id)\"")
+        }
+        let owners = context.params.list("Owner")
+        let executableBy = context.params.list("ExecutableBy")
+        for user in executableBy where user != "all" && user != "self" && user != principal.accountId.rawValue {
+            throw EucaError(.unsupported, .parameter, "ExecutableBy with other accounts' ids is not supported yet.")
+        }
+        let filter = try imageFilters(admin: admin).compile(try context.params.filters())
+        var images = context.cloud.images(for: principal)
+        if !ids.isEmpty {
+            let missing = ids.filter { id in !images.contains { $0.id.rawValue == id } }
+            if !missing.isEmpty {
+                throw EucaError(.notFound, .image, "The image id '[\(missing.joined(separator: ", "))]' does not exist")
+            }
+            images = images.filter { ids.contains($0.id.rawValue) }
+        }
+        if !owners.isEmpty {
+            images = images.filter { image in
+                owners.contains { owner in
+                    switch owner {
+                    case "self": image.ownerId == principal.accountId
+                    case "amazon", "eucalyptus", "system": image.ownerId == admin
+                    default: image.ownerId.rawValue == owner
+                    }
+                }
+            }
+        }
+        images = images.filter(filter.matches)
+        xml.set("imagesSet", images) { xml, image in
+            xml.leaf("imageId", image.id.rawValue)
+            xml.leaf("imageLocation", image.location)
+            xml.leaf("imageState", "available")
+            xml.leaf("imageOwnerId", image.ownerId.rawValue)
+            xml.leaf("creationDate", EC2Time.format(image.createdAt))
+            xml.leaf("isPublic", image.isPublic)
+            xml.leaf("architecture", image.architecture)
+            xml.leaf("imageType", image.kind.ec2Name)
+            xml.leaf("kernelId", ifPresent: image.kernelId?.rawValue)
+            xml.leaf("ramdiskId", ifPresent: image.ramdiskId?.rawValue)
+            if image.ownerId == admin { xml.leaf("imageOwnerAlias", "eucalyptus") }
+            xml.leaf("name", image.name)
+            xml.leaf("description", ifPresent: image.description)
+            xml.leaf("rootDeviceType", "instance-store")
+            xml.open("blockDeviceMapping")
+            xml.close("blockDeviceMapping")
+            xml.leaf("virtualizationType", image.boot.kernel != nil ? "paravirtual" : "hvm")
+            xml.leaf("platformDetails", "Linux/UNIX")
+            xml.leaf("usageOperation", "RunInstances")
+        }
+    }
+
+    // MARK: - Key pairs
+
+    static func writeKeyPair(_ xml: inout XMLWriter, _ record: KeyPairRecord) {
+        xml.leaf("keyPairId", record.id.rawValue)
+        xml.leaf("keyName", record.name)
+        xml.leaf("keyFingerprint", record.fingerprint)
+    }
+
+    static func createKeyPair(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        let name = try context.params.required("KeyName")
+        let typeText = context.params["KeyType"] ?? "rsa"
+        guard let type = KeyType(rawValue: typeText) else {
+            throw EucaError(.invalidParameter, .parameter, "Value (\(typeText)) for parameter KeyType is invalid. Expected rsa or ed25519.")
+        }
+        if let format = context.params["KeyFormat"], format != "pem" {
+            if format == "ppk" { throw EucaError(.unsupported, .parameter, "KeyFormat ppk is not supported by this cloud; use pem.") }
+            throw EucaError(.invalidParameter, .parameter, "Value (\(format)) for parameter KeyFormat is invalid. Expected pem or ppk.")
+        }
+        try rejectTags(context.params)
+        let (record, material) = try await context.cloud.createKeyPair(context.principal, name: name, type: type)
+        writeKeyPair(&xml, record)
+        xml.leaf("keyMaterial", material)
+    }
+
+    static func importKeyPair(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        let name = try context.params.required("KeyName")
+        let encoded = try context.params.required("PublicKeyMaterial")
+        guard let material = Data(base64Encoded: encoded, options: .ignoreUnknownCharacters) else {
+            throw EucaError(.invalidKeyFormat, .keyPair, "Key is not in valid OpenSSH public key format: PublicKeyMaterial is not base64")
+        }
+        try rejectTags(context.params)
+        let record = try await context.cloud.importKeyPair(context.principal, name: name, material: [UInt8](material))
+        writeKeyPair(&xml, record)
+    }
+
+    static let keyPairFilters = FilterSet<KeyPairRecord>(fields: [
+        "key-name": { [$0.name] },
+        "key-pair-id": { [$0.id.rawValue] },
+        "fingerprint": { [$0.fingerprint] },
+        "key-type": { [$0.type.rawValue] },
+    ])
+
+    static func describeKeyPairs(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        let names = context.params.list("KeyName")
+        let ids = context.params.list("KeyPairId")
+        let includePublicKey = try context.params.boolean("IncludePublicKey") ?? false
+        let filter = try keyPairFilters.compile(try context.params.filters())
+        let all = context.cloud.keyPairs(for: context.principal)
+        for name in names where !all.contains(where: { $0.name == name }) {
+            throw EucaError(.notFound, .keyPair, "The key pair '\(name)' does not exist")
+        }
+        for id in ids where !all.contains(where: { $0.id.rawValue == id }) {
+            if KeyPairID(parsing: id) == nil { throw EucaError(.invalidParameter, .keyPair, "Invalid id: \"\(id)\"") }
+            throw EucaError(.notFound, .keyPair, "The key pair '\(id)' does not exist")
+        }
+        let shown = all.filter {
+            (names.isEmpty || names.contains($0.name)) && (ids.isEmpty || ids.contains($0.id.rawValue)) && filter.matches($0)
+        }
+        xml.set("keySet", shown) { xml, record in
+            writeKeyPair(&xml, record)
+            xml.leaf("keyType", record.type.rawValue)
+            xml.open("tagSet")
+            xml.close("tagSet")
+            if includePublicKey { xml.leaf("publicKey", record.publicKey) }
+            xml.leaf("createTime", EC2Time.format(record.createdAt))
+        }
+    }
+
+    static func deleteKeyPair(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        let name = context.params["KeyName"]
+        let id = context.params["KeyPairId"]
+        guard name != nil || id != nil else {
+            throw EucaError(.missingParameter, .parameter, "The request must contain the parameter KeyName or KeyPairId")
+        }
+        let deleted = try await context.cloud.deleteKeyPair(context.principal, name: name, id: id)
+        xml.leaf("return", true)
+        xml.leaf("keyPairId", ifPresent: deleted?.rawValue)
+    }
+
+    /// Tags come with a later release; a request that sets them is refused rather than half done.
+    static func rejectTags(_ params: QueryParameters) throws(EucaError) {
+        if params.values.keys.contains(where: { $0.hasPrefix("TagSpecification.") }) {
+            throw EucaError(.unsupported, .parameter, "TagSpecification is not supported by this cloud yet.")
+        }
+    }
+
+    // MARK: - Instances
+
+    static func instanceIDs(_ params: QueryParameters, required: Bool) throws(EucaError) -> [InstanceID] {
+        let texts = params.list("InstanceId")
+        if required && texts.isEmpty {
+            throw EucaError(.missingParameter, .parameter, "The request must contain the parameter InstanceId")
+        }
+        var ids: [InstanceID] = []
+        for text in texts {
+            guard let id = InstanceID(parsing: text) else {
+                throw EucaError(.malformedID, .instance, "Invalid id: \"\(text)\"")
+            }
+            if !ids.contains(id) { ids.append(id) }
+        }
+        return ids
+    }
+
+    /// RunInstances parameters this cloud does not honour yet; refusing them beats ignoring them.
+    static let unsupportedRunParameters = [
+        "SubnetId", "LaunchTemplate.", "InstanceMarketOptions.", "BlockDeviceMapping.", "NetworkInterface.",
+        "PrivateIpAddress", "Ipv6Address", "ElasticGpuSpecification.", "CapacityReservationSpecification.",
+        "IamInstanceProfile.", "SecurityGroupId.",
+    ]
+
+    static func runInstances(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        let params = context.params
+        for key in params.values.keys {
+            if let name = unsupportedRunParameters.first(where: { key == $0 || ($0.hasSuffix(".") && key.hasPrefix($0)) }) {
+                throw EucaError(.unsupported, .parameter, "The parameter \(name.trimmingCharacters(in: CharacterSet(charactersIn: "."))) is not supported by this cloud yet.")
+            }
+        }
+        try rejectTags(params)
+        let imageId = try params.required("ImageId")
+        var userData: Data?
+        if let encoded = params["UserData"], !encoded.isEmpty {
+            guard let decoded = Data(base64Encoded: encoded, options: .ignoreUnknownCharacters) else {
+                throw EC2Error("InvalidUserData.Malformed", "Invalid BASE64 encoding of user data.")
+            }
+            userData = decoded
+        }
+        let groups = params.list("SecurityGroup")
+        for group in groups where group != "default" {
+            throw EucaError(.notFound, .securityGroup, "The security group '\(group)' does not exist")
+        }
+        var behavior = ShutdownBehavior.stop
+        if let text = params["InstanceInitiatedShutdownBehavior"] {
+            guard let value = ShutdownBehavior(rawValue: text) else {
+                throw EucaError(.invalidParameter, .parameter, "Value (\(text)) for parameter InstanceInitiatedShutdownBehavior is invalid. Expected stop or terminate.")
+            }
+            behavior = value
+        }
+        let request = CloudController.RunRequest(
+            imageId: imageId, instanceType: params["InstanceType"] ?? "m1.small",
+            minCount: try params.integer("MinCount") ?? 1, maxCount: try params.integer("MaxCount") ?? 1,
+            keyName: params["KeyName"], userData: userData, zone: params["Placement.AvailabilityZone"].flatMap { $0.isEmpty ? nil : $0 },
+            kernelId: params["KernelId"], ramdiskId: params["RamdiskId"], clientToken: params["ClientToken"],
+            securityGroups: groups, shutdownBehavior: behavior)
+        let (reservation, instances) = try await context.cloud.runInstances(context.principal, request)
+        writeReservationBody(&xml, reservation, instances)
+    }
+
+    static func writeReservationBody(_ xml: inout XMLWriter, _ reservation: ReservationRecord, _ instances: [InstanceRecord]) {
+        xml.leaf("reservationId", reservation.id.rawValue)
+        xml.leaf("ownerId", reservation.accountId.rawValue)
+        xml.set("groupSet", reservation.securityGroups) { xml, group in xml.leaf("groupName", group) }
+        xml.set("instancesSet", instances) { xml, instance in writeInstance(&xml, instance) }
+    }
+
+    static func writeInstance(_ xml: inout XMLWriter, _ instance: InstanceRecord) {
+        xml.leaf("instanceId", instance.id.rawValue)
+        xml.leaf("imageId", instance.imageId.rawValue)
+        xml.element("instanceState") { xml in
+            xml.leaf("code", instance.state.code)
+            xml.leaf("name", instance.state.name)
+        }
+        xml.leaf("privateDnsName", "")
+        xml.leaf("dnsName", "")
+        xml.leaf("reason", instance.transitionReason)
+        xml.leaf("keyName", ifPresent: instance.keyName)
+        xml.leaf("amiLaunchIndex", instance.launchIndex)
+        xml.open("productCodes")
+        xml.close("productCodes")
+        xml.leaf("instanceType", instance.vmType.name)
+        xml.leaf("launchTime", EC2Time.format(instance.launchTime))
+        xml.element("placement") { xml in
+            xml.leaf("availabilityZone", instance.zone)
+            xml.leaf("groupName", "")
+            xml.leaf("tenancy", "default")
+        }
+        xml.leaf("kernelId", ifPresent: instance.kernelId?.rawValue)
+        xml.leaf("ramdiskId", ifPresent: instance.ramdiskId?.rawValue)
+        xml.element("monitoring") { xml in xml.leaf("state", "disabled") }
+        xml.leaf("privateIpAddress", ifPresent: instance.privateIp)
+        xml.leaf("ipAddress", ifPresent: instance.publicIp)
+        xml.set("groupSet", instance.securityGroups) { xml, group in xml.leaf("groupName", group) }
+        if let reason = instance.stateReason {
+            xml.element("stateReason") { xml in
+                xml.leaf("code", reason.code)
+                xml.leaf("message", reason.message)
+            }
+        }
+        xml.leaf("architecture", "x86_64")
+        xml.leaf("rootDeviceType", "instance-store")
+        xml.open("blockDeviceMapping")
+        xml.close("blockDeviceMapping")
+        xml.leaf("virtualizationType", instance.boot.kernel != nil ? "paravirtual" : "hvm")
+        xml.leaf("clientToken", instance.clientToken ?? "")
+        xml.leaf("hypervisor", "xen")
+        xml.open("networkInterfaceSet")
+        xml.close("networkInterfaceSet")
+        xml.leaf("ebsOptimized", false)
+        xml.element("metadataOptions") { xml in
+            xml.leaf("state", "applied")
+            xml.leaf("httpTokens", "optional")
+            xml.leaf("httpPutResponseHopLimit", 1)
+            xml.leaf("httpEndpoint", "enabled")
+        }
+    }
+
+    static let instanceFilters = FilterSet<InstanceRecord>(fields: [
+        "instance-id": { [$0.id.rawValue] },
+        "instance-state-name": { [$0.state.name] },
+        "instance-state-code": { [String($0.state.code)] },
+        "instance-type": { [$0.vmType.name] },
+        "key-name": { [$0.keyName ?? ""] },
+        "availability-zone": { [$0.zone] },
+        "image-id": { [$0.imageId.rawValue] },
+        "reservation-id": { [$0.reservationId.rawValue] },
+        "owner-id": { [$0.accountId.rawValue] },
+        "launch-index": { [String($0.launchIndex)] },
+        "kernel-id": { [$0.kernelId?.rawValue ?? ""] },
+        "ramdisk-id": { [$0.ramdiskId?.rawValue ?? ""] },
+        "client-token": { [$0.clientToken ?? ""] },
+        "instance.group-name": { $0.securityGroups },
+        "group-name": { $0.securityGroups },
+        "private-ip-address": { [$0.privateIp ?? ""] },
+        "ip-address": { [$0.publicIp ?? ""] },
+        "architecture": { _ in ["x86_64"] },
+        "root-device-type": { _ in ["instance-store"] },
+        "state-reason-code": { [$0.stateReason?.code ?? ""] },
+    ])
+
+    static func describeInstances(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        var texts = context.params.list("InstanceId")
+        let verbose = texts.contains("verbose")
+        texts.removeAll { $0 == "verbose" }
+        var ids: [InstanceID] = []
+        for text in texts {
+            guard let id = InstanceID(parsing: text) else { throw EucaError(.malformedID, .instance, "Invalid id: \"\(text)\"") }
+            ids.append(id)
+        }
+        if !ids.isEmpty { _ = try context.cloud.instances(ids, for: context.principal) }
+        let filter = try instanceFilters.compile(try context.params.filters())
+        let wanted = Set(ids)
+        let reservations = context.cloud.reservations(for: context.principal, allAccounts: verbose)
+        xml.open("reservationSet")
+        for (reservation, instances) in reservations {
+            let shown = instances.filter { (wanted.isEmpty || wanted.contains($0.id)) && filter.matches($0) }
+            guard !shown.isEmpty else { continue }
+            xml.open("item")
+            writeReservationBody(&xml, reservation, shown)
+            xml.close("item")
+        }
+        xml.close("reservationSet")
+    }
+
+    static func writeStateChanges(_ xml: inout XMLWriter, _ changes: [CloudController.StateChange]) {
+        xml.set("instancesSet", changes) { xml, change in
+            xml.leaf("instanceId", change.instanceId.rawValue)
+            xml.element("currentState") { xml in
+                xml.leaf("code", change.current.code)
+                xml.leaf("name", change.current.name)
+            }
+            xml.element("previousState") { xml in
+                xml.leaf("code", change.previous.code)
+                xml.leaf("name", change.previous.name)
+            }
+        }
+    }
+
+    static func terminateInstances(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        let ids = try instanceIDs(context.params, required: true)
+        writeStateChanges(&xml, try await context.cloud.terminateInstances(context.principal, ids))
+    }
+
+    static func stopInstances(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        let ids = try instanceIDs(context.params, required: true)
+        if try context.params.boolean("Hibernate") == true {
+            throw EucaError(.unsupported, .parameter, "Hibernation is not supported by this cloud.")
+        }
+        writeStateChanges(&xml, try await context.cloud.stopInstances(context.principal, ids))
+    }
+
+    static func startInstances(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        let ids = try instanceIDs(context.params, required: true)
+        writeStateChanges(&xml, try await context.cloud.startInstances(context.principal, ids))
+    }
+
+    static func rebootInstances(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        let ids = try instanceIDs(context.params, required: true)
+        try await context.cloud.rebootInstances(context.principal, ids)
+        xml.leaf("return", true)
+    }
+
+    static func getConsoleOutput(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        let text = try context.params.required("InstanceId")
+        let id = try InstanceID(validating: text)
+        let console = try await context.cloud.consoleOutput(context.principal, id)
+        xml.leaf("instanceId", id.rawValue)
+        xml.leaf("timestamp", EC2Time.format(console.timestamp))
+        xml.leaf("output", console.output.base64EncodedString())
+    }
+}

@@ -1,0 +1,196 @@
+public import EucaCloud
+public import EucaCore
+public import EucaSecurity
+public import Foundation
+public import Hummingbird
+public import Logging
+import HTTPTypes
+import Metrics
+import NIOCore
+import Synchronization
+
+/// The EC2 API's settings, read from the configuration once at start.
+public struct EC2APISettings: Sendable, Hashable {
+    /// The address to listen on (`EC2_BIND`).
+    public var host: String
+    /// The port (`EC2_PORT`), 8773 as in Eucalyptus; 0 picks a free one.
+    public var port: Int
+    /// The largest request body accepted.
+    public var maxBodyBytes: Int
+    /// How far a request's signing time may be from the server's clock.
+    public var maxClockSkew: TimeInterval
+
+    public init(host: String = "127.0.0.1", port: Int = 8773, maxBodyBytes: Int = 1 << 20, maxClockSkew: TimeInterval = 900) {
+        self.host = host
+        self.port = port
+        self.maxBodyBytes = maxBodyBytes
+        self.maxClockSkew = maxClockSkew
+    }
+
+    public static let keys: [ConfigKey] = [
+        ConfigKey("EC2_BIND", type: "address", default: "127.0.0.1", "The address the EC2 API listens on; 0.0.0.0 for every interface."),
+        ConfigKey("EC2_PORT", type: "port", default: "8773", "The EC2 API's port; 0 picks a free one and logs it."),
+        ConfigKey("EC2_MAX_BODY", type: "bytes", default: "1048576", "The largest request body the EC2 API accepts."),
+    ]
+
+    public init(_ config: EucaConfig) throws(ConfigError) {
+        self.init(
+            host: try config.nonEmptyString("EC2_BIND", default: "127.0.0.1"),
+            port: try config.port("EC2_PORT", default: 8773),
+            maxBodyBytes: try config.integer("EC2_MAX_BODY", default: 1 << 20, in: 4096...(64 << 20)))
+    }
+}
+
+/// An HTTP response as the EC2 API produces it.
+public struct EC2Response: Sendable {
+    public var status: Int
+    public var body: String
+    public var requestId: String
+}
+
+/// The EC2 Query API: decodes a request, checks its signature, runs the action, and answers in
+/// EC2's XML (in the namespace of the `Version` the client sent) or with an EC2 error document.
+public struct EC2API: Sendable {
+    public let cloud: CloudController
+    public let authenticator: RequestAuthenticator
+    public let settings: EC2APISettings
+    private let logger: Logger
+    private let metrics = RequestMetrics()
+
+    /// The API version answered when a request names none.
+    public static let defaultVersion = "2016-11-15"
+
+    public init(cloud: CloudController, settings: EC2APISettings, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
+        self.cloud = cloud
+        self.settings = settings
+        self.logger = logger
+        self.authenticator = RequestAuthenticator(credentials: cloud.state, maxClockSkew: settings.maxClockSkew, now: now)
+    }
+
+    /// Adds the API's routes (`/` and `/services/Eucalyptus`, GET and POST) to `router`.
+    public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
+        for path in ["/", "/services/Eucalyptus"] {
+            router.get(RouterPath(path)) { request, _ in await respond(to: request) }
+            router.post(RouterPath(path)) { request, _ in await respond(to: request) }
+        }
+    }
+
+    private func respond(to request: Request) async -> Response {
+        let started = ContinuousClock.now
+        var headerPairs: [(name: String, value: String)] = []
+        // HTTP types keep the Host header as the request's authority, not among the fields.
+        if let authority = request.head.authority { headerPairs.append(("host", authority)) }
+        for field in request.headers { headerPairs.append((field.name.rawName, field.value)) }
+        var body: [UInt8] = []
+        var tooLarge = false
+        do {
+            let buffer = try await request.body.collect(upTo: settings.maxBodyBytes)
+            body = buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? []
+        } catch {
+            tooLarge = true
+        }
+        let result: EC2Response
+        if tooLarge {
+            let requestId = UUID().uuidString.lowercased()
+            let error = EC2Error(
+                "RequestEntityTooLarge", "The request body is larger than this cloud's limit of \(settings.maxBodyBytes) bytes.",
+                status: 413)
+            result = EC2Response(status: 413, body: error.document(requestId: requestId), requestId: requestId)
+            logger.notice("request refused: body too large", metadata: ["euca.request": "\(requestId)"])
+        } else {
+            result = await handle(
+                SignableRequest(
+                    method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
+                    headers: headerPairs, body: body))
+        }
+        metrics.record(status: result.status, since: started)
+        var headers = HTTPFields()
+        headers[.contentType] = "text/xml;charset=UTF-8"
+        headers[HTTPField.Name("x-amzn-RequestId")!] = result.requestId
+        if tooLarge { headers[.connection] = "close" }
+        return Response(
+            status: HTTPResponse.Status(code: result.status),
+            headers: headers,
+            body: ResponseBody(byteBuffer: ByteBuffer(string: result.body)))
+    }
+
+    /// Handles one request end to end. Never throws: every failure becomes an EC2 error document.
+    public func handle(_ request: SignableRequest) async -> EC2Response {
+        let requestId = UUID().uuidString.lowercased()
+        var action = "-"
+        do {
+            guard let queryPairs = Encoding.formPairs(Substring(request.query)) else {
+                throw EC2Error("InvalidParameterValue", "The query string is not valid percent-encoded UTF-8.")
+            }
+            var pairs = queryPairs
+            if request.method == "POST", !request.body.isEmpty {
+                guard let text = String(validating: request.body, as: UTF8.self), let bodyPairs = Encoding.formPairs(Substring(text)) else {
+                    throw EC2Error("InvalidParameterValue", "The request body is not valid form-encoded UTF-8.")
+                }
+                pairs += bodyPairs
+            }
+            let params = QueryParameters(pairs)
+            let principal = try authenticator.authenticate(request, queryPairs: queryPairs)
+            action = try params.required("Action")
+            let version = params["Version"] ?? Self.defaultVersion
+            guard Self.isVersionForm(version) else {
+                throw EC2Error("InvalidParameterValue", "Value (\(version)) for parameter Version is invalid.")
+            }
+            guard let handler = EC2Actions.implemented[action] else {
+                if knownEC2Actions.contains(action) {
+                    throw EC2Error("Unsupported", "The action \(action) is not supported by this cloud yet.")
+                }
+                throw EC2Error("InvalidAction", "The action \(action) is not valid for this web service.")
+            }
+            if try params.boolean("DryRun") == true {
+                throw EC2Error("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", status: 412)
+            }
+            var xml = XMLWriter(capacity: 2048)
+            xml.appendRaw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<\(action)Response xmlns=\"http://ec2.amazonaws.com/doc/\(version)/\">")
+            xml.leaf("requestId", requestId)
+            try await handler.run(ActionContext(principal: principal, params: params, cloud: cloud), &xml)
+            xml.close("\(action)Response")
+            logger.debug("request", metadata: [
+                "euca.request": "\(requestId)", "euca.action": "\(action)", "euca.account": "\(principal.accountId)",
+            ])
+            return EC2Response(status: 200, body: xml.text, requestId: requestId)
+        } catch {
+            let ec2 = EC2Error(error)
+            var metadata: Logger.Metadata = [
+                "euca.request": "\(requestId)", "euca.action": "\(action)", "code": "\(ec2.code)",
+            ]
+            if ec2.status >= 500 {
+                metadata["error"] = "\(error)"
+                logger.error("request failed", metadata: metadata)
+            } else {
+                logger.info("request refused", metadata: metadata)
+            }
+            return EC2Response(status: ec2.status, body: ec2.document(requestId: requestId), requestId: requestId)
+        }
+    }
+
+    /// `YYYY-MM-DD`.
+    static func isVersionForm(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else { return false }
+        return bytes.enumerated().allSatisfy { index, byte in index == 4 || index == 7 || (0x30...0x39).contains(byte) }
+    }
+}
+
+/// Request counts and latency, by HTTP status, through swift-metrics.
+final class RequestMetrics: Sendable {
+    private let counters = Mutex<[Int: Counter]>([:])
+    private let latency = Metrics.Timer(label: "euca_ec2_request_duration")
+
+    func record(status: Int, since start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        latency.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        let counter = counters.withLock { counters in
+            if let counter = counters[status] { return counter }
+            let counter = Counter(label: "euca_ec2_requests_total", dimensions: [("status", String(status))])
+            counters[status] = counter
+            return counter
+        }
+        counter.increment()
+    }
+}

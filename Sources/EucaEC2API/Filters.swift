@@ -1,0 +1,111 @@
+import EucaCore
+
+/// One EC2 filter: a name and the values it accepts.
+struct EC2Filter: Sendable, Hashable {
+    var name: String
+    var values: [String]
+}
+
+/// The filters one Describe action accepts, each as a function from a resource to the values it
+/// is matched against.
+///
+/// EC2's semantics: a resource passes a filter if any of its values matches any of the filter's
+/// values (`*` any run of characters, `?` any one, `\` escapes); it passes the request if it
+/// passes every filter. An unknown filter name is an error.
+struct FilterSet<Resource>: Sendable {
+    let fields: [String: @Sendable (Resource) -> [String]]
+
+    /// Compiles `filters`, throwing `InvalidParameterValue` for a name this resource lacks.
+    func compile(_ filters: [EC2Filter]) throws(EucaError) -> CompiledFilter<Resource> {
+        var compiled: [(field: @Sendable (Resource) -> [String], patterns: [WildcardPattern])] = []
+        for filter in filters {
+            guard let field = fields[filter.name] else {
+                throw EucaError(.invalidParameter, .parameter, "The filter '\(filter.name)' is invalid")
+            }
+            compiled.append((field, filter.values.map(WildcardPattern.init)))
+        }
+        return CompiledFilter(filters: compiled)
+    }
+}
+
+struct CompiledFilter<Resource> {
+    let filters: [(field: @Sendable (Resource) -> [String], patterns: [WildcardPattern])]
+
+    var isEmpty: Bool { filters.isEmpty }
+
+    func matches(_ resource: Resource) -> Bool {
+        for filter in filters {
+            let values = filter.field(resource)
+            guard values.contains(where: { value in filter.patterns.contains { $0.matches(value) } }) else { return false }
+        }
+        return true
+    }
+}
+
+/// An EC2 filter value: `*` and `?` wildcards, `\` escaping the next character.
+struct WildcardPattern: Sendable, Hashable {
+    enum Token: Hashable, Sendable { case literal(Character), any, one }
+    let tokens: [Token]
+    let literal: String?
+
+    init(_ text: String) {
+        var tokens: [Token] = []
+        var escaped = false
+        var plain = true
+        for character in text {
+            if escaped {
+                tokens.append(.literal(character))
+                escaped = false
+            } else if character == "\\" {
+                escaped = true
+                plain = false
+            } else if character == "*" {
+                tokens.append(.any)
+                plain = false
+            } else if character == "?" {
+                tokens.append(.one)
+                plain = false
+            } else {
+                tokens.append(.literal(character))
+            }
+        }
+        if escaped { tokens.append(.literal("\\")) }
+        self.tokens = tokens
+        self.literal = plain ? text : nil
+    }
+
+    func matches(_ value: String) -> Bool {
+        if let literal { return literal == value }
+        let characters = Array(value)
+        // Iterative glob match with backtracking to the last `*`.
+        var t = 0, c = 0
+        var starToken = -1, starCharacter = 0
+        while c < characters.count {
+            if t < tokens.count {
+                switch tokens[t] {
+                case .literal(let expected) where expected == characters[c]:
+                    t += 1
+                    c += 1
+                    continue
+                case .one:
+                    t += 1
+                    c += 1
+                    continue
+                case .any:
+                    starToken = t
+                    starCharacter = c
+                    t += 1
+                    continue
+                default:
+                    break
+                }
+            }
+            guard starToken >= 0 else { return false }
+            t = starToken + 1
+            starCharacter += 1
+            c = starCharacter
+        }
+        while t < tokens.count, tokens[t] == .any { t += 1 }
+        return t == tokens.count
+    }
+}

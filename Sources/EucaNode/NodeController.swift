@@ -1,0 +1,232 @@
+public import EucaCore
+public import EucaHypervisor
+import Foundation
+public import Logging
+
+/// The node controller: runs instances on one host through a ``Hypervisor``.
+///
+/// The node keeps its own record of each instance it hosts (`instance.json` in the instance's
+/// directory), so after a restart it knows what it runs and what each instance takes of the host,
+/// and can define a stopped instance again if the hypervisor lost it. Stopped instances keep
+/// their share of the node, so they can always start again where they were.
+public actor NodeController: NodeControllerAPI {
+    public nonisolated let node: NodeID
+    private let hypervisor: any Hypervisor
+    private let settings: NodeSettings
+    private let logger: Logger
+    private var records: [InstanceID: Record] = [:]
+    private var busy: Set<InstanceID> = []
+    private var host: HostInfo?
+
+    struct Record: Codable, Sendable {
+        var launch: InstanceLaunch
+        var stopped: Bool
+    }
+
+    public init(hypervisor: any Hypervisor, settings: NodeSettings, logger: Logger) throws {
+        self.node = settings.node
+        self.hypervisor = hypervisor
+        self.settings = settings
+        var logger = logger
+        logger[metadataKey: "euca.node"] = "\(settings.node)"
+        self.logger = logger
+        try FileManager.default.createDirectory(atPath: settings.instancePath, withIntermediateDirectories: true)
+        self.records = Self.loadRecords(from: settings.instancePath, logger: logger)
+    }
+
+    private static func loadRecords(from path: String, logger: Logger) -> [InstanceID: Record] {
+        var records: [InstanceID: Record] = [:]
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        for entry in entries {
+            guard let id = InstanceID(parsing: entry) else { continue }
+            let file = "\(path)/\(entry)/instance.json"
+            guard let data = FileManager.default.contents(atPath: file) else { continue }
+            do {
+                records[id] = try JSONDecoder().decode(Record.self, from: data)
+            } catch {
+                logger.warning("ignoring an unreadable instance record", metadata: ["euca.instance": "\(id)", "error": "\(error)"])
+            }
+        }
+        if !records.isEmpty { logger.info("node records loaded", metadata: ["instances": "\(records.count)"]) }
+        return records
+    }
+
+    private func directory(_ id: InstanceID) -> String { "\(settings.instancePath)/\(id)" }
+
+    private func save(_ record: Record) throws {
+        let id = record.launch.instanceId
+        try FileManager.default.createDirectory(atPath: directory(id), withIntermediateDirectories: true)
+        try JSONEncoder().encode(record).write(to: URL(fileURLWithPath: "\(directory(id))/instance.json"), options: .atomic)
+    }
+
+    private func forget(_ id: InstanceID) {
+        records[id] = nil
+        try? FileManager.default.removeItem(atPath: directory(id))
+    }
+
+    private func domainSpec(_ launch: InstanceLaunch) throws -> DomainSpec {
+        if launch.boot.isEmpty && hypervisor.capabilities.domainType != "test" && hypervisor.capabilities.domainType != "memory" {
+            throw EucaError(
+                .invalidParameter, .image,
+                "Image \(launch.imageId) has no kernel or disk to boot; it runs only on libvirt's test driver.")
+        }
+        return DomainSpec(
+            instanceId: launch.instanceId, vcpus: launch.vmType.cores, memoryMiB: launch.vmType.memoryMiB,
+            kernelPath: launch.boot.kernel?.location, ramdiskPath: launch.boot.ramdisk?.location,
+            commandLine: launch.boot.commandLine, diskPath: launch.boot.disk?.location, diskFormat: "raw",
+            macAddress: launch.macAddress, bridge: settings.bridge,
+            consoleLogPath: hypervisor.capabilities.writesConsoleLog ? "\(directory(launch.instanceId))/console.log" : nil)
+    }
+
+    // MARK: - NodeControllerAPI
+
+    public func runInstance(_ launch: InstanceLaunch) async throws -> InstanceReport {
+        let id = launch.instanceId
+        if records[id] != nil, let state = try await hypervisor.state(of: id), state != .shutoff {
+            return InstanceReport(instanceId: id, node: node, state: state.observed)
+        }
+        if records[id] == nil {
+            let free = try await freeResources()
+            guard free.available(launch.vmType) > 0 else {
+                throw EucaError(.insufficientCapacity, .node, "node \(node) has no room for \(launch.vmType.name)")
+            }
+            let record = Record(launch: launch, stopped: false)
+            records[id] = record
+            try save(record)
+        }
+        return try await boot(launch, verb: "launch")
+    }
+
+    public func startInstance(_ launch: InstanceLaunch) async throws -> InstanceReport {
+        let id = launch.instanceId
+        if records[id] == nil {
+            let free = try await freeResources()
+            guard free.available(launch.vmType) > 0 else {
+                throw EucaError(.insufficientCapacity, .node, "node \(node) has no room for \(launch.vmType.name)")
+            }
+        }
+        let record = Record(launch: launch, stopped: false)
+        records[id] = record
+        try save(record)
+        return try await boot(launch, verb: "start")
+    }
+
+    private func boot(_ launch: InstanceLaunch, verb: String) async throws -> InstanceReport {
+        let id = launch.instanceId
+        busy.insert(id)
+        defer { busy.remove(id) }
+        do {
+            let spec = try domainSpec(launch)
+            if verb == "start" { try await hypervisor.start(spec) } else { try await hypervisor.launch(spec) }
+        } catch {
+            if verb == "launch" { forget(id) }
+            logger.error("\(verb) failed", metadata: ["euca.instance": "\(id)", "error": "\(error)"])
+            throw error
+        }
+        logger.info("instance \(verb)ed", metadata: ["euca.instance": "\(id)", "euca.vmtype": "\(launch.vmType.name)"])
+        let state = try await hypervisor.state(of: id)
+        return InstanceReport(instanceId: id, node: node, state: state?.observed ?? .absent)
+    }
+
+    public func terminateInstance(_ id: InstanceID) async throws {
+        try await hypervisor.terminate(id)
+        if records[id] != nil { logger.info("instance terminated", metadata: ["euca.instance": "\(id)"]) }
+        forget(id)
+    }
+
+    public func stopInstance(_ id: InstanceID) async throws {
+        guard var record = records[id] else {
+            // Not ours: nothing to keep, but make sure no domain runs.
+            try await hypervisor.shutdown(id, timeout: settings.shutdownTimeout)
+            return
+        }
+        try await hypervisor.shutdown(id, timeout: settings.shutdownTimeout)
+        record.stopped = true
+        records[id] = record
+        try save(record)
+        logger.info("instance stopped", metadata: ["euca.instance": "\(id)"])
+    }
+
+    public func rebootInstance(_ id: InstanceID) async throws {
+        do {
+            try await hypervisor.reboot(id)
+        } catch let error as HypervisorError where error.code == .notFound {
+            throw EucaError(.notFound, .instance, "node \(node) has no instance \(id)")
+        }
+        logger.info("instance rebooted", metadata: ["euca.instance": "\(id)"])
+    }
+
+    public func describeInstances() async throws -> [InstanceReport] {
+        let domains = try await hypervisor.list()
+        var reports: [InstanceReport] = []
+        for (id, state) in domains {
+            reports.append(InstanceReport(instanceId: id, node: node, state: busy.contains(id) ? .launching : state.observed))
+        }
+        for (id, record) in records where domains[id] == nil {
+            if busy.contains(id) {
+                reports.append(InstanceReport(instanceId: id, node: node, state: .launching))
+            } else if record.stopped {
+                // A stopped instance whose definition the hypervisor lost can be defined again.
+                reports.append(InstanceReport(instanceId: id, node: node, state: .shutoff))
+            } else {
+                // It ran and its domain is gone (a host restart on a hypervisor without persistent
+                // domains): it is absent, and its files go.
+                logger.warning("an instance's domain is gone", metadata: ["euca.instance": "\(id)"])
+                forget(id)
+            }
+        }
+        return reports.sorted { $0.instanceId < $1.instanceId }
+    }
+
+    public func describeResource() async throws -> NodeResources {
+        try await freeResources()
+    }
+
+    private func freeResources() async throws -> NodeResources {
+        let host = try await hostSize()
+        var cores = 0, memory = 0, disk = 0
+        for record in records.values {
+            cores += record.launch.vmType.cores
+            memory += record.launch.vmType.memoryMiB
+            disk += record.launch.vmType.diskGiB
+        }
+        return NodeResources(
+            node: node, totalCores: host.cores, freeCores: host.cores - cores,
+            totalMemoryMiB: host.memoryMiB, freeMemoryMiB: host.memoryMiB - memory,
+            totalDiskGiB: host.diskGiB, freeDiskGiB: host.diskGiB - disk, instances: records.count)
+    }
+
+    private func hostSize() async throws -> (cores: Int, memoryMiB: Int, diskGiB: Int) {
+        let info: HostInfo
+        if let host { info = host } else {
+            info = try await hypervisor.hostInfo()
+            host = info
+        }
+        let disk = settings.maxDiskGiB ?? Self.freeDiskGiB(at: settings.instancePath)
+        return (settings.maxCores ?? info.cores, settings.maxMemoryMiB ?? info.memoryMiB, disk)
+    }
+
+    private static func freeDiskGiB(at path: String) -> Int {
+        let attributes = try? FileManager.default.attributesOfFileSystem(forPath: path)
+        let bytes = (attributes?[.systemFreeSize] as? NSNumber)?.int64Value ?? 0
+        return Int(bytes / (1 << 30))
+    }
+
+    public func getConsoleOutput(_ id: InstanceID) async throws -> ConsoleOutput {
+        guard records[id] != nil else { throw EucaError(.notFound, .instance, "node \(node) has no instance \(id)") }
+        let path = "\(directory(id))/console.log"
+        var output = Data()
+        var timestamp = Date()
+        if let handle = FileHandle(forReadingAtPath: path) {
+            defer { try? handle.close() }
+            let size = (try? handle.seekToEnd()) ?? 0
+            let start = size > UInt64(ConsoleOutput.maxBytes) ? size - UInt64(ConsoleOutput.maxBytes) : 0
+            try? handle.seek(toOffset: start)
+            output = (try? handle.readToEnd()) ?? Data()
+            if let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date {
+                timestamp = modified
+            }
+        }
+        return ConsoleOutput(instanceId: id, output: output, timestamp: timestamp)
+    }
+}

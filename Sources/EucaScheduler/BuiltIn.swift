@@ -1,0 +1,92 @@
+public import EucaCore
+
+/// Passes nodes with enough free cores, memory and disk for the VM type.
+public struct CapacityFilter: PlacementFilter {
+    public let name = "capacity"
+    public init() {}
+
+    public func evaluate(_ node: NodeSnapshot, for request: PlacementRequest) -> Verdict {
+        let type = request.vmType
+        if type.cores > node.totalCores || type.memoryMiB > node.totalMemoryMiB || type.diskGiB > node.totalDiskGiB {
+            return .never("\(type.name) is larger than the whole node")
+        }
+        if type.cores > node.freeCores { return .notNow("\(node.freeCores) cores free, \(type.cores) needed") }
+        if type.memoryMiB > node.freeMemoryMiB {
+            return .notNow("\(node.freeMemoryMiB) MiB free, \(type.memoryMiB) MiB needed")
+        }
+        if type.diskGiB > node.freeDiskGiB { return .notNow("\(node.freeDiskGiB) GiB disk free, \(type.diskGiB) GiB needed") }
+        return .fits
+    }
+}
+
+/// Prefers nodes earlier in the cluster's order: with it alone, placement is first fit.
+public struct NodeOrderScorer: PlacementScorer {
+    public let name = "node-order"
+    public var weight: Double
+    public init(weight: Double = 1) { self.weight = weight }
+
+    public func score(_ node: NodeSnapshot, for _: PlacementRequest, in cluster: ClusterSnapshot) -> Double {
+        -Double(cluster.nodes.firstIndex { $0.id == node.id } ?? 0)
+    }
+}
+
+/// Prefers the node that comes next after the last one chosen, wrapping around.
+public struct RoundRobinScorer: PlacementScorer {
+    public let name = "round-robin"
+    public var weight: Double
+    public init(weight: Double = 1) { self.weight = weight }
+
+    public func score(_ node: NodeSnapshot, for _: PlacementRequest, in cluster: ClusterSnapshot) -> Double {
+        let count = cluster.nodes.count
+        guard let index = cluster.nodes.firstIndex(where: { $0.id == node.id }) else { return 0 }
+        guard let last = cluster.lastChosen, let lastIndex = cluster.nodes.firstIndex(where: { $0.id == last }) else {
+            return -Double(index)
+        }
+        return -Double((index - lastIndex - 1 + count) % count)
+    }
+}
+
+extension PlacementPolicy {
+    /// GREEDY: the first node, in the cluster's order, that has room (Eucalyptus' first fit).
+    public static let greedy = PlacementPolicy(name: "GREEDY", filters: [CapacityFilter()], scorers: [NodeOrderScorer()])
+
+    /// ROUNDROBIN: the next node with room after the last one chosen (Eucalyptus' default).
+    public static let roundRobin = PlacementPolicy(
+        name: "ROUNDROBIN", filters: [CapacityFilter()], scorers: [RoundRobinScorer()])
+}
+
+/// Placement policies by name, as `SCHEDPOLICY` selects them.
+///
+/// Daemons start from ``builtIn`` and add out-of-tree policies with ``register(_:_:)``, so a plugin
+/// needs only a short `main`.
+public struct PlacementRegistry: Sendable {
+    public typealias Factory = @Sendable () -> PlacementPolicy
+    private var factories: [String: Factory] = [:]
+
+    public init() {}
+
+    /// GREEDY and ROUNDROBIN.
+    public static var builtIn: PlacementRegistry {
+        var registry = PlacementRegistry()
+        try! registry.register("GREEDY") { .greedy }
+        try! registry.register("ROUNDROBIN") { .roundRobin }
+        return registry
+    }
+
+    /// Adds a policy. Names are compared without regard to case; a name already taken is refused.
+    public mutating func register(_ name: String, _ factory: @escaping Factory) throws(EucaError) {
+        let key = name.uppercased()
+        guard factories[key] == nil else {
+            throw EucaError(.duplicate, nil, "a placement policy named \(key) is already registered")
+        }
+        factories[key] = factory
+    }
+
+    /// A new instance of the policy named `name`, or nil.
+    public func policy(named name: String) -> PlacementPolicy? {
+        factories[name.uppercased()]?()
+    }
+
+    /// Every registered name, sorted.
+    public var names: [String] { factories.keys.sorted() }
+}

@@ -1,0 +1,193 @@
+public import EucaCore
+
+/// One node as placement sees it: what it has free now, and where it stands in the cluster's order.
+public struct NodeSnapshot: Sendable, Hashable {
+    public var id: NodeID
+    public var totalCores: Int
+    public var freeCores: Int
+    public var totalMemoryMiB: Int
+    public var freeMemoryMiB: Int
+    public var totalDiskGiB: Int
+    public var freeDiskGiB: Int
+    public var instances: Int
+    /// Whether the node is powered on; policies that save power prefer awake nodes.
+    public var isAwake: Bool
+
+    public init(
+        id: NodeID, totalCores: Int, freeCores: Int, totalMemoryMiB: Int, freeMemoryMiB: Int,
+        totalDiskGiB: Int, freeDiskGiB: Int, instances: Int = 0, isAwake: Bool = true
+    ) {
+        self.id = id
+        self.totalCores = totalCores
+        self.freeCores = freeCores
+        self.totalMemoryMiB = totalMemoryMiB
+        self.freeMemoryMiB = freeMemoryMiB
+        self.totalDiskGiB = totalDiskGiB
+        self.freeDiskGiB = freeDiskGiB
+        self.instances = instances
+        self.isAwake = isAwake
+    }
+
+    /// A snapshot of a node's reported resources.
+    public init(_ resources: NodeResources, isAwake: Bool = true) {
+        self.init(
+            id: resources.node, totalCores: resources.totalCores, freeCores: resources.freeCores,
+            totalMemoryMiB: resources.totalMemoryMiB, freeMemoryMiB: resources.freeMemoryMiB,
+            totalDiskGiB: resources.totalDiskGiB, freeDiskGiB: resources.freeDiskGiB,
+            instances: resources.instances, isAwake: isAwake)
+    }
+
+    /// The node after an instance of `type` has been placed on it.
+    public func placing(_ type: VMType) -> NodeSnapshot {
+        var node = self
+        node.freeCores -= type.cores
+        node.freeMemoryMiB -= type.memoryMiB
+        node.freeDiskGiB -= type.diskGiB
+        node.instances += 1
+        return node
+    }
+}
+
+/// The cluster as placement sees it: its nodes in a stable order, and the last node chosen.
+public struct ClusterSnapshot: Sendable, Hashable {
+    public var nodes: [NodeSnapshot]
+    public var lastChosen: NodeID?
+
+    public init(nodes: [NodeSnapshot], lastChosen: NodeID? = nil) {
+        self.nodes = nodes
+        self.lastChosen = lastChosen
+    }
+
+    /// The snapshot after `type` has been placed on `node`.
+    public func placing(_ type: VMType, on node: NodeID) -> ClusterSnapshot {
+        var next = self
+        if let index = next.nodes.firstIndex(where: { $0.id == node }) {
+            next.nodes[index] = next.nodes[index].placing(type)
+        }
+        next.lastChosen = node
+        return next
+    }
+}
+
+/// What is to be placed.
+public struct PlacementRequest: Sendable, Hashable {
+    public var vmType: VMType
+    public var instanceId: InstanceID?
+    /// A node to use if it passes every filter (an instance restarting goes back to its node).
+    public var preferredNode: NodeID?
+
+    public init(vmType: VMType, instanceId: InstanceID? = nil, preferredNode: NodeID? = nil) {
+        self.vmType = vmType
+        self.instanceId = instanceId
+        self.preferredNode = preferredNode
+    }
+}
+
+/// A filter's verdict on one node.
+public enum Verdict: Sendable, Hashable {
+    case fits
+    /// Might fit after something changes (an instance ends, a node wakes).
+    case notNow(String)
+    /// No retry helps.
+    case never(String)
+}
+
+/// Rules one node in or out. Called for every node on every placement: cheap, no I/O, no state.
+public protocol PlacementFilter: Sendable {
+    var name: String { get }
+    func evaluate(_ node: NodeSnapshot, for request: PlacementRequest) -> Verdict
+}
+
+/// Ranks nodes that passed every filter. Raw scores are scaled to 0...1 across the candidates and
+/// multiplied by `weight`; the node with the highest sum wins, ties going to the earlier node.
+/// A negative weight reverses a scorer. Called for every candidate: cheap, no I/O, no state.
+public protocol PlacementScorer: Sendable {
+    var name: String { get }
+    var weight: Double { get }
+    func score(_ node: NodeSnapshot, for request: PlacementRequest, in cluster: ClusterSnapshot) -> Double
+}
+
+/// The outcome of one placement.
+public enum PlacementDecision: Sendable, Hashable {
+    case node(NodeID)
+    /// No node passed; each node's reason.
+    case unplaceable([NodeID: String])
+
+    public var node: NodeID? {
+        if case .node(let node) = self { return node }
+        return nil
+    }
+}
+
+/// A placement policy: filters decide where an instance may run, scorers decide where it should.
+///
+/// A pure function of the snapshot, so the same policy runs in a live cluster and in a simulator.
+public struct PlacementPolicy: Sendable {
+    public var name: String
+    public var filters: [any PlacementFilter]
+    public var scorers: [any PlacementScorer]
+
+    public init(name: String, filters: [any PlacementFilter], scorers: [any PlacementScorer]) {
+        self.name = name
+        self.filters = filters
+        self.scorers = scorers
+    }
+
+    /// Chooses a node for `request`.
+    public func place(_ request: PlacementRequest, in cluster: ClusterSnapshot) -> PlacementDecision {
+        var candidates: [NodeSnapshot] = []
+        candidates.reserveCapacity(cluster.nodes.count)
+        var reasons: [NodeID: String] = [:]
+        nodes: for node in cluster.nodes {
+            for filter in filters {
+                switch filter.evaluate(node, for: request) {
+                case .fits: continue
+                case .notNow(let why), .never(let why):
+                    reasons[node.id] = "\(filter.name): \(why)"
+                    continue nodes
+                }
+            }
+            candidates.append(node)
+        }
+        guard !candidates.isEmpty else { return .unplaceable(reasons) }
+        if let preferred = request.preferredNode, candidates.contains(where: { $0.id == preferred }) {
+            return .node(preferred)
+        }
+        guard candidates.count > 1, !scorers.isEmpty else { return .node(candidates[0].id) }
+
+        var totals = [Double](repeating: 0, count: candidates.count)
+        var raw = [Double](repeating: 0, count: candidates.count)
+        for scorer in scorers {
+            var low = Double.infinity
+            var high = -Double.infinity
+            for (index, node) in candidates.enumerated() {
+                let value = scorer.score(node, for: request, in: cluster)
+                raw[index] = value
+                low = min(low, value)
+                high = max(high, value)
+            }
+            let span = high - low
+            for index in candidates.indices {
+                let scaled = span > 0 ? (raw[index] - low) / span : 1
+                totals[index] += scaled * scorer.weight
+            }
+        }
+        var best = 0
+        for index in candidates.indices.dropFirst() where totals[index] > totals[best] { best = index }
+        return .node(candidates[best].id)
+    }
+
+    /// Places `count` instances one after another, each seeing the previous ones placed.
+    public func place(
+        _ requests: [PlacementRequest], in cluster: ClusterSnapshot
+    ) -> (decisions: [PlacementDecision], cluster: ClusterSnapshot) {
+        var cluster = cluster
+        var decisions: [PlacementDecision] = []
+        for request in requests {
+            let decision = place(request, in: cluster)
+            if let node = decision.node { cluster = cluster.placing(request.vmType, on: node) }
+            decisions.append(decision)
+        }
+        return (decisions, cluster)
+    }
+}

@@ -1,0 +1,65 @@
+import EucaCore
+import EucaScheduler
+import EucaTesting
+import Testing
+
+@Suite struct PlacementTests {
+    let nodes = ClusterSnapshot(nodes: [.make("a"), .make("b"), .make("c")])
+
+    @Test func greedyFillsTheFirstNodeFirst() {
+        let requests = Array(repeating: PlacementRequest(vmType: .xlarge), count: 3)
+        let (decisions, _) = PlacementPolicy.greedy.place(requests, in: nodes)
+        #expect(decisions.map(\.node) == ["a", "a", "b"])
+    }
+
+    @Test func roundRobinTakesTheNextNodeAfterTheLastChosen() {
+        let requests = Array(repeating: PlacementRequest(vmType: .small), count: 5)
+        let (decisions, cluster) = PlacementPolicy.roundRobin.place(requests, in: nodes)
+        #expect(decisions.map(\.node) == ["a", "b", "c", "a", "b"])
+        #expect(cluster.lastChosen == "b")
+        // It continues from where the last placement left off.
+        #expect(PlacementPolicy.roundRobin.place(PlacementRequest(vmType: .small), in: cluster) == .node("c"))
+    }
+
+    @Test func roundRobinSkipsFullNodes() {
+        let cluster = ClusterSnapshot(nodes: [.make("a"), .make("b", freeCores: 0), .make("c")], lastChosen: "a")
+        #expect(PlacementPolicy.roundRobin.place(PlacementRequest(vmType: .small), in: cluster) == .node("c"))
+    }
+
+    @Test func noRoomGivesEachNodesReason() {
+        let cluster = ClusterSnapshot(nodes: [.make("a", freeMemoryMiB: 64), .make("b", cores: 2)])
+        guard case .unplaceable(let reasons) = PlacementPolicy.greedy.place(PlacementRequest(vmType: .xlarge), in: cluster) else {
+            Issue.record("placed an instance that fits nowhere")
+            return
+        }
+        #expect(reasons["a"]?.contains("MiB free") == true)
+        #expect(reasons["b"]?.contains("larger than the whole node") == true)
+    }
+
+    @Test func aPreferredNodeWinsWhenItFits() {
+        let request = PlacementRequest(vmType: .small, preferredNode: "c")
+        #expect(PlacementPolicy.greedy.place(request, in: nodes) == .node("c"))
+        let full = ClusterSnapshot(nodes: [.make("a"), .make("c", freeCores: 0)])
+        #expect(PlacementPolicy.greedy.place(request, in: full) == .node("a"))
+    }
+
+    @Test func scorersCombineByWeight() {
+        struct MostFreeMemory: PlacementScorer {
+            let name = "free-memory"
+            var weight = 2.0
+            func score(_ node: NodeSnapshot, for _: PlacementRequest, in _: ClusterSnapshot) -> Double { Double(node.freeMemoryMiB) }
+        }
+        let cluster = ClusterSnapshot(nodes: [.make("a", freeMemoryMiB: 1024), .make("b", freeMemoryMiB: 4096)])
+        let policy = PlacementPolicy(name: "SPREAD", filters: [CapacityFilter()], scorers: [NodeOrderScorer(), MostFreeMemory()])
+        #expect(policy.place(PlacementRequest(vmType: .small), in: cluster) == .node("b"))
+    }
+
+    @Test func theRegistryKnowsTheBuiltInsAndRefusesDuplicates() throws {
+        var registry = PlacementRegistry.builtIn
+        #expect(registry.names == ["GREEDY", "ROUNDROBIN"])
+        #expect(registry.policy(named: "roundrobin")?.name == "ROUNDROBIN")
+        try registry.register("POWERSAVE-EXPERIMENT") { .greedy }
+        #expect(throws: EucaError.self) { try registry.register("greedy") { .greedy } }
+        #expect(registry.policy(named: "nope") == nil)
+    }
+}
