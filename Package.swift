@@ -131,12 +131,21 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        .target(
+            name: "EucaDaemon",
+            dependencies: [
+                "EucaCore", "EucaCloud", "EucaCluster", "EucaEC2API", "EucaNet", "EucaNode", "EucaSecurity",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+
         // Daemons: thin mains that read configuration and compose the libraries.
         .executableTarget(
             name: "euca-cloud",
             dependencies: [
                 "EucaCore", "EucaStoreLMDB", "EucaSecurity", "EucaHypervisor", "EucaHypervisorLibvirt",
-                "EucaScheduler", "EucaNet", "EucaNode", "EucaCluster", "EucaCloud", "EucaEC2API",
+                "EucaScheduler", "EucaNet", "EucaNode", "EucaCluster", "EucaCloud", "EucaEC2API", "EucaDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -167,7 +176,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "euca-admin",
-            dependencies: ["EucaCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["EucaCore", "EucaDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Daemons/euca-admin",
             swiftSettings: strict
         ),

@@ -61,3 +61,16 @@ public enum NetworkModes {
         }
     }
 }
+
+/// The network settings (`VNET_MODE`; the other `VNET_*` keys come with the modes that use them).
+public struct NetworkSettings: Sendable {
+    public var mode: any NetworkMode
+
+    public static let keys: [ConfigKey] = [
+        ConfigKey("VNET_MODE", type: "SYSTEM|STATIC|MANAGED|MANAGED-NOVLAN", default: "SYSTEM", "The network mode; only SYSTEM in this release."),
+    ]
+
+    public init(_ config: EucaConfig) throws(ConfigError) {
+        mode = try config.value("VNET_MODE", default: SystemNetworkMode() as any NetworkMode) { NetworkModes.mode(named: $0) }
+    }
+}

@@ -14,9 +14,11 @@ public struct NodeSettings: Sendable, Hashable {
     public var shutdownTimeout: Duration
     /// The bridge instance interfaces join (`VNET_BRIDGE`); none when empty.
     public var bridge: String?
+    /// The libvirt connection instances run on (`LIBVIRT_URI`).
+    public var libvirtURI: String
 
     public init(
-        node: NodeID, instancePath: String, maxCores: Int? = nil, maxMemoryMiB: Int? = nil, maxDiskGiB: Int? = nil,
+        node: NodeID, instancePath: String, libvirtURI: String = "test:///default", maxCores: Int? = nil, maxMemoryMiB: Int? = nil, maxDiskGiB: Int? = nil,
         shutdownTimeout: Duration = .seconds(30), bridge: String? = nil
     ) {
         self.node = node
@@ -26,10 +28,12 @@ public struct NodeSettings: Sendable, Hashable {
         self.maxDiskGiB = maxDiskGiB
         self.shutdownTimeout = shutdownTimeout
         self.bridge = bridge
+        self.libvirtURI = libvirtURI
     }
 
     /// The keys this struct reads, for the operator's guide.
     public static let keys: [ConfigKey] = [
+        ConfigKey("LIBVIRT_URI", type: "URI", default: "test:///default", "The libvirt connection instances run on."),
         ConfigKey("NODE_NAME", type: "string", default: "the host name", "This node's name in its cluster."),
         ConfigKey("INSTANCE_PATH", type: "path", default: "STATE_DIR/instances", "Where instances' consoles, disks and records live."),
         ConfigKey("MAX_CORES", type: "integer", default: "the host's cores", "Cores this node offers to instances."),
@@ -45,6 +49,7 @@ public struct NodeSettings: Sendable, Hashable {
         self.init(
             node: NodeID(try config.nonEmptyString("NODE_NAME", default: defaultNode.rawValue)),
             instancePath: try config.nonEmptyString("INSTANCE_PATH", default: defaultInstancePath),
+            libvirtURI: try config.nonEmptyString("LIBVIRT_URI", default: "test:///default"),
             maxCores: try config.optionalInteger("MAX_CORES", in: 1...1_000_000),
             maxMemoryMiB: try config.optionalInteger("MAX_MEM", in: 1...1_000_000_000),
             maxDiskGiB: try config.optionalInteger("MAX_DISK", in: 1...1_000_000_000),

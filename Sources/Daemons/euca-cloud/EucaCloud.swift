@@ -2,6 +2,7 @@ import ArgumentParser
 import EucaCloud
 import EucaCluster
 import EucaCore
+import EucaDaemon
 import EucaEC2API
 import EucaHypervisor
 import EucaHypervisorLibvirt
@@ -50,31 +51,25 @@ struct EucaCloudCommand: AsyncParsableCommand {
     }
 
     func serve(_ config: EucaConfig) async throws {
-        let stateDirectory = URL(fileURLWithPath: try config.nonEmptyString("STATE_DIR", default: "./var")).standardizedFileURL.path
-        let level = try config.choice("LOGLEVEL", default: "INFO", from: ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"])
-        let libvirtURI = try config.nonEmptyString("LIBVIRT_URI", default: "test:///default")
-        let zone = try config.nonEmptyString("CLUSTER_NAME", default: "cluster01")
-        let policyName = try config.nonEmptyString("SCHEDPOLICY", default: "ROUNDROBIN")
-        let networkModeName = try config.nonEmptyString("VNET_MODE", default: "SYSTEM")
+        let daemon = try DaemonSettings(config)
+        let stateDirectory = URL(fileURLWithPath: daemon.stateDirectory).standardizedFileURL.path
         let apiSettings = try EC2APISettings(config)
         let nodeSettings = try NodeSettings(
             config, defaultNode: NodeID(ProcessInfo.processInfo.hostName), defaultInstancePath: stateDirectory + "/instances")
-        let network = try config.value("VNET_MODE", default: SystemNetworkMode() as any NetworkMode) { NetworkModes.mode(named: $0) }
-        let registry = PlacementRegistry.builtIn
-        guard let policy = registry.policy(named: policyName) else {
-            throw ConfigError(
-                key: "SCHEDPOLICY", source: config.entry("SCHEDPOLICY")?.source ?? .defaultValue,
-                message: "\"\(policyName)\" is not one of \(registry.names.joined(separator: ", "))")
-        }
-        _ = networkModeName
+        let clusterSettings = try ClusterSettings(config)
+        let network = try NetworkSettings(config).mode
+        let endpointHost = apiSettings.host == "0.0.0.0" ? "127.0.0.1" : apiSettings.host
+        let cloudSettings = try CloudSettings(config, endpoint: "http://\(endpointHost):\(apiSettings.port)/")
+        let libvirtURI = nodeSettings.libvirtURI
+        let zone = clusterSettings.name
 
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = Self.logLevel(level)
+            handler.logLevel = DaemonLogging.level(daemon.logLevel)
             return handler
         }
         let logger = Logger(label: "euca.cloud")
-        let known = Set((CloudSettings.keys + NodeSettings.keys + EC2APISettings.keys + DaemonKeys.keys).map(\.name))
+        let known = Set(AllKeys.cloud.map(\.name))
         for key in config.unknownFileKeys(known: known) {
             logger.warning("ignoring an unknown configuration key", metadata: ["key": "\(key)"])
         }
@@ -85,9 +80,7 @@ struct EucaCloudCommand: AsyncParsableCommand {
         defer { store.close() }
         let hypervisor = try LibvirtHypervisor(uri: libvirtURI, logger: Logger(label: "euca.hypervisor"))
         let node = try NodeController(hypervisor: hypervisor, settings: nodeSettings, logger: Logger(label: "euca.nc"))
-        let cluster = ClusterController(zone: zone, nodes: [node], policy: policy, logger: Logger(label: "euca.cc"))
-        let endpointHost = apiSettings.host == "0.0.0.0" ? "127.0.0.1" : apiSettings.host
-        let cloudSettings = try CloudSettings(config, endpoint: "http://\(endpointHost):\(apiSettings.port)/")
+        let cluster = ClusterController(zone: zone, nodes: [node], policy: clusterSettings.policy, logger: Logger(label: "euca.cc"))
         let cloud = CloudController(store: store, clusters: [cluster], network: network, settings: cloudSettings, logger: logger)
         let started = try await cloud.bootstrap(defaultImage: Self.defaultImage())
         if started.isFirstStart {
@@ -138,17 +131,6 @@ struct EucaCloudCommand: AsyncParsableCommand {
         logger.info("euca-cloud stopped")
     }
 
-    static func logLevel(_ name: String) -> Logger.Level {
-        switch name {
-        case "TRACE": .trace
-        case "DEBUG": .debug
-        case "WARN": .warning
-        case "ERROR": .error
-        case "FATAL": .critical
-        default: .info
-        }
-    }
-
     /// The image registered on the first start, so RunInstances works at once. It boots nothing:
     /// it runs on libvirt's test driver only, until a bootable image is registered.
     static func defaultImage() -> ImageRecord {
@@ -160,57 +142,3 @@ struct EucaCloudCommand: AsyncParsableCommand {
     }
 }
 
-/// The daemon's own keys (the libraries document theirs).
-enum DaemonKeys {
-    static let keys: [ConfigKey] = [
-        ConfigKey("STATE_DIR", type: "path", default: "./var", "Where the cloud keeps its store, instances and credentials."),
-        ConfigKey("LOGLEVEL", type: "TRACE|DEBUG|INFO|WARN|ERROR|FATAL", default: "INFO", "How much the daemon logs."),
-        ConfigKey("LIBVIRT_URI", type: "URI", default: "test:///default", "The libvirt connection instances run on."),
-        ConfigKey("CLUSTER_NAME", type: "string", default: "cluster01", "The cluster's name, which is its availability zone."),
-        ConfigKey("SCHEDPOLICY", type: "GREEDY|ROUNDROBIN", default: "ROUNDROBIN", "How instances are placed on nodes."),
-        ConfigKey("VNET_MODE", type: "SYSTEM", default: "SYSTEM", "The network mode; SYSTEM only in this release."),
-    ]
-}
-
-/// The administrator's credentials as the aws CLI, boto3 and euca2ools read them.
-enum CredentialFiles {
-    static func write(to directory: String, key: AccessKey, region: String, endpoint: String) throws {
-        let manager = FileManager.default
-        try manager.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let files = [
-            "credentials": """
-                [default]
-                aws_access_key_id = \(key.accessKeyId)
-                aws_secret_access_key = \(key.secretAccessKey)
-
-                """,
-            "config": """
-                [default]
-                region = \(region)
-                output = json
-                endpoint_url = \(endpoint)
-
-                """,
-            "eucarc": """
-                # Euca credentials for the account \(key.accountId) (user \(key.userName)).
-                export EC2_URL=\(endpoint)/services/Eucalyptus
-                export EC2_ACCESS_KEY=\(key.accessKeyId)
-                export EC2_SECRET_KEY=\(key.secretAccessKey)
-                export AWS_ACCESS_KEY_ID=\(key.accessKeyId)
-                export AWS_SECRET_ACCESS_KEY=\(key.secretAccessKey)
-                export AWS_DEFAULT_REGION=\(region)
-                export AWS_ENDPOINT_URL=\(endpoint)
-                export AWS_SHARED_CREDENTIALS_FILE=\(directory)/credentials
-                export AWS_CONFIG_FILE=\(directory)/config
-
-                """,
-        ]
-        for (name, text) in files {
-            let path = directory + "/" + name
-            guard manager.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
-            }
-            try manager.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
-        }
-    }
-}

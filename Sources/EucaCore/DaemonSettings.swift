@@ -1,0 +1,16 @@
+/// Settings every daemon reads: where its state lives and how much it logs.
+public struct DaemonSettings: Sendable, Hashable {
+    public var stateDirectory: String
+    /// One of TRACE, DEBUG, INFO, WARN, ERROR, FATAL (Eucalyptus' `LOGLEVEL`).
+    public var logLevel: String
+
+    public static let keys: [ConfigKey] = [
+        ConfigKey("STATE_DIR", type: "path", default: "./var", "Where the daemon keeps its store, instances and credentials."),
+        ConfigKey("LOGLEVEL", type: "TRACE|DEBUG|INFO|WARN|ERROR|FATAL", default: "INFO", "How much the daemon logs."),
+    ]
+
+    public init(_ config: EucaConfig) throws(ConfigError) {
+        stateDirectory = try config.nonEmptyString("STATE_DIR", default: "./var")
+        logLevel = try config.choice("LOGLEVEL", default: "INFO", from: ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"])
+    }
+}

@@ -1,0 +1,95 @@
+import EucaCloud
+import EucaCluster
+public import EucaCore
+import EucaEC2API
+import EucaNet
+import EucaNode
+public import EucaSecurity
+import Foundation
+public import Logging
+
+/// Every configuration key the daemons read, for `euca-admin config-keys` and the operator's guide.
+public enum AllKeys {
+    /// The keys `euca-cloud` reads.
+    public static let cloud: [ConfigKey] =
+        DaemonSettings.keys + EC2APISettings.keys + CloudSettings.keys + ClusterSettings.keys + NodeSettings.keys
+        + NetworkSettings.keys
+
+    /// Reads every setting `euca-cloud` reads from `config`, throwing the first error.
+    public static func validate(_ config: EucaConfig) throws(ConfigError) {
+        let daemon = try DaemonSettings(config)
+        _ = try EC2APISettings(config)
+        _ = try CloudSettings(config, endpoint: "")
+        _ = try ClusterSettings(config)
+        _ = try NodeSettings(config, defaultNode: "node", defaultInstancePath: daemon.stateDirectory + "/instances")
+        _ = try NetworkSettings(config)
+    }
+
+    /// A Markdown table of `keys`.
+    public static func markdown(_ keys: [ConfigKey]) -> String {
+        var text = "| key | type | default | meaning |\n|---|---|---|---|\n"
+        for key in keys {
+            let cells = [key.type, key.defaultValue, key.summary].map { $0.replacingOccurrences(of: "|", with: "\\|") }
+            text += "| `\(key.name)` | \(cells[0]) | \(cells[1]) | \(cells[2]) |\n"
+        }
+        return text
+    }
+}
+
+public enum DaemonLogging {
+    /// The swift-log level for an Eucalyptus `LOGLEVEL` name.
+    public static func level(_ name: String) -> Logger.Level {
+        switch name {
+        case "TRACE": .trace
+        case "DEBUG": .debug
+        case "WARN": .warning
+        case "ERROR": .error
+        case "FATAL": .critical
+        default: .info
+        }
+    }
+}
+
+/// The administrator's credentials as the aws CLI, boto3 and euca2ools read them.
+public enum CredentialFiles {
+    /// Writes `credentials`, `config` and `eucarc` (mode 0600) into `directory` (mode 0700).
+    public static func write(to directory: String, key: AccessKey, region: String, endpoint: String) throws {
+        let manager = FileManager.default
+        try manager.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let files = [
+            "credentials": """
+                [default]
+                aws_access_key_id = \(key.accessKeyId)
+                aws_secret_access_key = \(key.secretAccessKey)
+
+                """,
+            "config": """
+                [default]
+                region = \(region)
+                output = json
+                endpoint_url = \(endpoint)
+
+                """,
+            "eucarc": """
+                # Euca credentials for the account \(key.accountId) (user \(key.userName)).
+                export EC2_URL=\(endpoint)/services/Eucalyptus
+                export EC2_ACCESS_KEY=\(key.accessKeyId)
+                export EC2_SECRET_KEY=\(key.secretAccessKey)
+                export AWS_ACCESS_KEY_ID=\(key.accessKeyId)
+                export AWS_SECRET_ACCESS_KEY=\(key.secretAccessKey)
+                export AWS_DEFAULT_REGION=\(region)
+                export AWS_ENDPOINT_URL=\(endpoint)
+                export AWS_SHARED_CREDENTIALS_FILE=\(directory)/credentials
+                export AWS_CONFIG_FILE=\(directory)/config
+
+                """,
+        ]
+        for (name, text) in files {
+            let path = directory + "/" + name
+            guard manager.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+            }
+            try manager.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        }
+    }
+}
