@@ -26,6 +26,7 @@ public final class CloudController: Service, Sendable {
     private let jobs: AsyncStream<Job>
     private let jobSink: AsyncStream<Job>.Continuation
     private let work = Mutex(Work())
+    private let endpoint: Mutex<String>
 
     enum Job: Sendable {
         case launch([InstanceID])
@@ -54,6 +55,7 @@ public final class CloudController: Service, Sendable {
         self.network = network
         self.settings = settings
         self.logger = logger
+        self.endpoint = Mutex(settings.endpoint)
         (jobs, jobSink) = AsyncStream.makeStream(of: Job.self)
     }
 
@@ -169,7 +171,12 @@ public final class CloudController: Service, Sendable {
     }
 
     public func describeRegions() -> [Region] {
-        [Region(name: settings.regionName, endpoint: settings.endpoint)]
+        [Region(name: settings.regionName, endpoint: endpoint.withLock { $0 })]
+    }
+
+    /// Sets the URL DescribeRegions shows, once the API knows the port it listens on.
+    public func setEndpoint(_ url: String) {
+        endpoint.withLock { $0 = url }
     }
 
     public struct Zone: Sendable, Hashable {

@@ -106,6 +106,7 @@ struct EucaCloudCommand: AsyncParsableCommand {
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? apiSettings.port
                 let endpoint = "http://\(endpointHost):\(port)"
+                cloud.setEndpoint(endpoint + "/")
                 do {
                     try CredentialFiles.write(
                         to: credentials, key: started.adminKey, region: cloudSettings.regionName, endpoint: endpoint)

@@ -1,0 +1,77 @@
+"""The session from the README, with the aws CLI and only the files euca-cloud wrote."""
+
+import json
+import subprocess
+
+from conftest import wait_for
+
+
+def cli_json(cloud, *args):
+    return json.loads(cloud.aws(*args, "--output", "json").stdout)
+
+
+def instance_states(cloud, ids):
+    data = cli_json(cloud, "ec2", "describe-instances", "--instance-ids", *ids)
+    return {i["InstanceId"]: i["State"]["Name"] for r in data["Reservations"] for i in r["Instances"]}
+
+
+def test_the_readme_session(cloud, tmp_path):
+    zones = cli_json(cloud, "ec2", "describe-availability-zones")["AvailabilityZones"]
+    assert [z["ZoneName"] for z in zones] == ["cluster01"]
+    assert zones[0]["State"] == "available" and zones[0]["RegionName"] == "eucalyptus"
+
+    pem = cloud.aws("ec2", "create-key-pair", "--key-name", "k1", "--query", "KeyMaterial", "--output", "text").stdout
+    key_file = tmp_path / "k1.pem"
+    key_file.write_text(pem)
+    key_file.chmod(0o600)
+    check = subprocess.run(["openssl", "rsa", "-check", "-noout", "-in", str(key_file)], capture_output=True, text=True)
+    assert "RSA key ok" in check.stdout
+
+    images = cli_json(cloud, "ec2", "describe-images")["Images"]
+    assert len(images) == 1 and images[0]["ImageId"].startswith("ami-")
+    image = images[0]["ImageId"]
+
+    run = cli_json(cloud, "ec2", "run-instances", "--image-id", image, "--instance-type", "m1.small",
+                   "--count", "3", "--key-name", "k1")
+    ids = [i["InstanceId"] for i in run["Instances"]]
+    assert len(ids) == 3 and all(i["State"]["Name"] == "pending" for i in run["Instances"])
+    assert all(i["KeyName"] == "k1" and i["InstanceType"] == "m1.small" for i in run["Instances"])
+    wait_for(lambda: set(instance_states(cloud, ids).values()) == {"running"}, what="three running instances")
+
+    cloud.aws("ec2", "reboot-instances", "--instance-ids", ids[0])
+    assert instance_states(cloud, ids[:1]) == {ids[0]: "running"}
+
+    stopped = cli_json(cloud, "ec2", "stop-instances", "--instance-ids", ids[0])["StoppingInstances"][0]
+    assert stopped["PreviousState"]["Name"] == "running" and stopped["CurrentState"]["Name"] == "stopping"
+    wait_for(lambda: instance_states(cloud, ids[:1])[ids[0]] == "stopped", what="stopped")
+
+    started = cli_json(cloud, "ec2", "start-instances", "--instance-ids", ids[0])["StartingInstances"][0]
+    assert started["PreviousState"]["Name"] == "stopped" and started["CurrentState"]["Name"] == "pending"
+    wait_for(lambda: instance_states(cloud, ids[:1])[ids[0]] == "running", what="running again")
+
+    console = cli_json(cloud, "ec2", "get-console-output", "--instance-id", ids[0])
+    assert console["InstanceId"] == ids[0] and "Timestamp" in console
+
+    terminating = cli_json(cloud, "ec2", "terminate-instances", "--instance-ids", *ids)["TerminatingInstances"]
+    assert {t["CurrentState"]["Name"] for t in terminating} == {"shutting-down"}
+    wait_for(lambda: set(instance_states(cloud, ids).values()) == {"terminated"}, what="terminated")
+
+
+def test_the_written_config_alone_reaches_the_cloud(cloud):
+    """The config file names the endpoint, so the CLI needs no --endpoint-url."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["AWS_SHARED_CREDENTIALS_FILE"] = str(cloud.state / "credentials" / "credentials")
+    env["AWS_CONFIG_FILE"] = str(cloud.state / "credentials" / "config")
+    result = subprocess.run(["aws", "ec2", "describe-regions", "--output", "json"], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["Regions"][0]["RegionName"] == "eucalyptus"
+
+
+def test_the_eucarc_works_for_the_cli(cloud):
+    script = f". {cloud.state}/credentials/eucarc && aws ec2 describe-availability-zones --output text"
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("AWS_")}
+    result = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "cluster01" in result.stdout
