@@ -210,7 +210,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["EucaHypervisorLibvirt", "EucaHypervisor", "EucaCore", "EucaTesting", "EucaStoreLMDB"],
+            dependencies: ["EucaHypervisorLibvirt", "EucaHypervisor", "EucaCore", "EucaTesting", "EucaStoreLMDB", "EucaNode"],
             swiftSettings: strict
         ),
     ]

@@ -1,0 +1,140 @@
+@testable import EucaEC2API
+import EucaCloud
+import EucaCluster
+import EucaCore
+import EucaHypervisor
+import EucaNode
+import EucaScheduler
+import EucaSecurity
+import EucaTesting
+import Foundation
+import FoundationXML
+import Logging
+import Testing
+
+/// An EC2 API over an in-memory cloud, called without sockets.
+struct APIFixture {
+    let api: EC2API
+    let key: AccessKey
+    let image: ImageID
+
+    static func make() async throws -> APIFixture {
+        let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("euca-api-\(UUID())").path
+        let node = try NodeController(
+            hypervisor: InMemoryHypervisor(), settings: NodeSettings(node: "n", instancePath: path, maxDiskGiB: 100), logger: logger)
+        let cluster = ClusterController(zone: "zone-a", nodes: [node], policy: .greedy, logger: logger)
+        let cloud = CloudController(store: InMemoryStateStore(), clusters: [cluster], settings: CloudSettings(), logger: logger)
+        let image = ImageRecord(
+            id: .generate(.machine), ownerId: AccountID(rawValue: "000000000000"), name: "empty", location: "builtin:empty",
+            isPublic: true, boot: BootSpec())
+        let started = try await cloud.bootstrap(defaultImage: image)
+        return APIFixture(api: EC2API(cloud: cloud, settings: EC2APISettings(), logger: logger), key: started.adminKey, image: image.id)
+    }
+
+    func call(_ parameters: [(String, String)], method: String = "POST", path: String = "/", secret: String? = nil) async -> EC2Response {
+        let form = parameters.map { "\(Encoding.uriEncode($0.0))=\(Encoding.uriEncode($0.1))" }.joined(separator: "&")
+        var request = SignableRequest(
+            method: method, path: path, query: method == "GET" ? form : "",
+            headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
+            body: method == "POST" ? Array(form.utf8) : [])
+        SigV4.sign(&request, host: "127.0.0.1:8773", accessKeyId: key.accessKeyId, secret: secret ?? key.secretAccessKey, region: "eucalyptus")
+        return await api.handle(request)
+    }
+}
+
+func xml(_ text: String) throws -> XMLDocument { try XMLDocument(xmlString: text) }
+
+func values(_ document: XMLDocument, _ xpath: String) throws -> [String] {
+    try document.nodes(forXPath: xpath).compactMap(\.stringValue)
+}
+
+@Suite struct EC2APITests {
+    @Test func responsesAreInTheNamespaceOfTheVersionSent() async throws {
+        let fixture = try await APIFixture.make()
+        for version in ["2009-11-30", "2016-11-15"] {
+            let response = await fixture.call([("Action", "DescribeRegions"), ("Version", version)])
+            #expect(response.status == 200)
+            let document = try xml(response.body)
+            #expect(document.rootElement()?.name == "DescribeRegionsResponse")
+            #expect(document.rootElement()?.uri == "http://ec2.amazonaws.com/doc/\(version)/")
+            #expect(try values(document, "//*[local-name()='requestId']") == [response.requestId])
+        }
+    }
+
+    @Test func errorsAreEC2ErrorDocuments() async throws {
+        let fixture = try await APIFixture.make()
+        let response = await fixture.call([("Action", "TerminateInstances"), ("InstanceId.1", "i-nope")])
+        #expect(response.status == 400)
+        let document = try xml(response.body)
+        #expect(document.rootElement()?.name == "Response")
+        #expect(try values(document, "/Response/Errors/Error/Code") == ["InvalidInstanceID.Malformed"])
+        #expect(try values(document, "/Response/RequestID") == [response.requestId])
+    }
+
+    @Test func unknownAndUnofferedActionsAreToldApart() async throws {
+        let fixture = try await APIFixture.make()
+        let unknown = await fixture.call([("Action", "FlyToTheMoon")])
+        #expect(unknown.body.contains("<Code>InvalidAction</Code>"))
+        let unoffered = await fixture.call([("Action", "AllocateAddress")])
+        #expect(unoffered.body.contains("<Code>Unsupported</Code>"))
+        #expect(unoffered.body.contains("AllocateAddress"))
+    }
+
+    @Test func aWrongSecretIsA401AuthFailure() async throws {
+        let fixture = try await APIFixture.make()
+        let response = await fixture.call([("Action", "DescribeRegions")], secret: "wrong")
+        #expect(response.status == 401)
+        #expect(response.body.contains("<Code>AuthFailure</Code>"))
+    }
+
+    @Test func runAndDescribeInstancesHaveEC2sShape() async throws {
+        let fixture = try await APIFixture.make()
+        let run = await fixture.call([
+            ("Action", "RunInstances"), ("ImageId", fixture.image.rawValue), ("MinCount", "2"), ("MaxCount", "2"),
+            ("InstanceType", "c1.medium"),
+        ])
+        #expect(run.status == 200, "\(run.body)")
+        let ran = try xml(run.body)
+        #expect(try values(ran, "//*[local-name()='instancesSet']/*[local-name()='item']/*[local-name()='instanceState']/*[local-name()='name']") == ["pending", "pending"])
+        let described = await fixture.call([("Action", "DescribeInstances"), ("Filter.1.Name", "instance-type"), ("Filter.1.Value.1", "c1.*")], method: "GET", path: "/services/Eucalyptus")
+        let document = try xml(described.body)
+        let ids = try values(document, "//*[local-name()='reservationSet']/*[local-name()='item']/*[local-name()='instancesSet']/*[local-name()='item']/*[local-name()='instanceId']")
+        #expect(ids.count == 2)
+        #expect(try values(document, "//*[local-name()='placement']/*[local-name()='availabilityZone']") == ["zone-a", "zone-a"])
+        let none = await fixture.call([("Action", "DescribeInstances"), ("Filter.1.Name", "instance-type"), ("Filter.1.Value.1", "m1.*")])
+        #expect(try values(try xml(none.body), "//*[local-name()='instanceId']").isEmpty)
+    }
+
+    @Test func listParametersMayStartAtZero() {
+        let params = QueryParameters([("InstanceId.0", "i-a"), ("InstanceId.1", "i-b"), ("InstanceId.10", "i-c"), ("Other", "x")])
+        #expect(params.list("InstanceId") == ["i-a", "i-b", "i-c"])
+    }
+
+    @Test func filtersReadNamesAndValues() throws {
+        let params = QueryParameters([
+            ("Filter.1.Name", "instance-state-name"), ("Filter.1.Value.1", "running"), ("Filter.1.Value.2", "pending"),
+            ("Filter.2.Name", "key-name"), ("Filter.2.Value.1", "k*"),
+        ])
+        #expect(try params.filters() == [
+            EC2Filter(name: "instance-state-name", values: ["running", "pending"]), EC2Filter(name: "key-name", values: ["k*"]),
+        ])
+        #expect(throws: EucaError.self) { try QueryParameters([("Filter.1.Value.1", "x")]).filters() }
+    }
+
+    @Test("wildcards", arguments: [
+        ("*", "anything", true), ("m1.*", "m1.small", true), ("m1.*", "c1.small", false), ("?1.small", "m1.small", true),
+        ("m?.small", "m10.small", false), ("*a*b*", "xxaxxbxx", true), ("*a*b", "xxaxxbxx", false),
+        ("a\\*b", "a*b", true), ("a\\*b", "axb", false), ("exact", "exact", true), ("", "", true), ("", "x", false),
+    ])
+    func wildcards(_ pattern: String, _ value: String, _ expected: Bool) {
+        #expect(WildcardPattern(pattern).matches(value) == expected)
+    }
+
+    @Test func xmlEscapesWhatItMust() {
+        var writer = XMLWriter()
+        writer.leaf("a", "<tag> & \"quotes\" 'x'")
+        #expect(writer.text == "<a>&lt;tag&gt; &amp; &quot;quotes&quot; &apos;x&apos;</a>")
+        #expect(EC2Time.format(Date(timeIntervalSince1970: 1_440_938_160.5)) == "2015-08-30T12:36:00.500Z")
+    }
+}
