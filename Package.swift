@@ -183,7 +183,7 @@ let package = Package(
         .executableTarget(
             name: "euca-loadgen",
             dependencies: [
-                .product(name: "Crypto", package: "swift-crypto"),
+                "EucaSecurity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/euca-loadgen",

@@ -249,7 +249,7 @@ enum LibvirtRuntime {
         virResetLastError()
         let mapped: HypervisorError.Code = switch libvirtCode {
         case VIR_ERR_NO_DOMAIN.rawValue: .notFound
-        case VIR_ERR_NO_CONNECT.rawValue, VIR_ERR_SYSTEM_ERROR.rawValue where code == .unavailable: .unavailable
+        case VIR_ERR_NO_CONNECT.rawValue: .unavailable
         case VIR_ERR_XML_ERROR.rawValue, VIR_ERR_XML_DETAIL.rawValue, VIR_ERR_CONFIG_UNSUPPORTED.rawValue: .invalidDefinition
         default: code
         }

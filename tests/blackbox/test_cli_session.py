@@ -75,3 +75,13 @@ def test_the_eucarc_works_for_the_cli(cloud):
     result = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "cluster01" in result.stdout
+
+
+def test_the_boto3_example_runs(cloud):
+    import pathlib
+    import sys
+
+    example = pathlib.Path(__file__).resolve().parents[2] / "Examples" / "boto3" / "quickstart.py"
+    result = subprocess.run([sys.executable, str(example), str(cloud.state)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "'running'" in result.stdout and "'terminated'" in result.stdout
