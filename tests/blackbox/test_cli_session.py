@@ -85,3 +85,12 @@ def test_the_boto3_example_runs(cloud):
     result = subprocess.run([sys.executable, str(example), str(cloud.state)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "'running'" in result.stdout and "'terminated'" in result.stdout
+
+
+def test_the_configuration_key_table_is_current():
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    admin = root / ".build" / "debug" / "euca-admin"
+    table = subprocess.run([str(admin), "config-keys", "--markdown"], capture_output=True, text=True, check=True).stdout
+    assert table in (root / "docs" / "configuration-keys.md").read_text(), "run `make docs`"

@@ -2,14 +2,15 @@ import EucaCore
 import EucaScheduler
 import MostFreeMemory
 
-// Places twenty m1.large instances on three uneven nodes with each policy and prints where they went.
-let nodes = ClusterSnapshot(nodes: [
-    NodeSnapshot(id: "big", totalCores: 32, freeCores: 32, totalMemoryMiB: 65536, freeMemoryMiB: 65536, totalDiskGiB: 2000, freeDiskGiB: 2000),
-    NodeSnapshot(id: "mid", totalCores: 16, freeCores: 16, totalMemoryMiB: 16384, freeMemoryMiB: 16384, totalDiskGiB: 1000, freeDiskGiB: 1000),
-    NodeSnapshot(id: "small", totalCores: 8, freeCores: 8, totalMemoryMiB: 4096, freeMemoryMiB: 4096, totalDiskGiB: 500, freeDiskGiB: 500),
-])
-let large = VMTypeCatalog.eucalyptusDefaults["m1.large"]!
-let requests = Array(repeating: PlacementRequest(vmType: large), count: 20)
+// Places twenty m1.xlarge instances (1 GiB each) on three nodes with plenty of cores and different
+// amounts of memory, with each registered policy, and prints where they went.
+func node(_ name: NodeID, memoryGiB: Int) -> NodeSnapshot {
+    NodeSnapshot(id: name, totalCores: 64, freeCores: 64, totalMemoryMiB: memoryGiB * 1024, freeMemoryMiB: memoryGiB * 1024,
+                 totalDiskGiB: 2000, freeDiskGiB: 2000)
+}
+let nodes = ClusterSnapshot(nodes: [node("big", memoryGiB: 16), node("mid", memoryGiB: 12), node("small", memoryGiB: 8)])
+let xlarge = VMTypeCatalog.eucalyptusDefaults["m1.xlarge"]!
+let requests = Array(repeating: PlacementRequest(vmType: xlarge), count: 20)
 let registry = PlacementRegistry.withMostFreeMemory
 for name in registry.names {
     let (decisions, _) = registry.policy(named: name)!.place(requests, in: nodes)
