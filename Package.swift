@@ -192,6 +192,7 @@ let package = Package(
 
         .testTarget(name: "EucaCoreTests", dependencies: ["EucaCore", "EucaStoreLMDB", "EucaTesting"], swiftSettings: strict),
         .testTarget(name: "EucaSecurityTests", dependencies: ["EucaSecurity", "EucaCore"], swiftSettings: strict),
+        .testTarget(name: "EucaNetTests", dependencies: ["EucaNet", "EucaCore"], swiftSettings: strict),
         .testTarget(name: "EucaSchedulerTests", dependencies: ["EucaScheduler", "EucaCore", "EucaTesting"], swiftSettings: strict),
         .testTarget(
             name: "EucaEC2APITests",

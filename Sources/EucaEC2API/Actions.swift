@@ -37,6 +37,16 @@ enum EC2Actions {
         "GetConsoleOutput": EC2Action(run: getConsoleOutput),
     ]
 
+    /// The resources named in `names` (all of them when none are named) that pass `filter`; a
+    /// name that matches nothing is the error `missing` makes.
+    static func select<Resource>(
+        _ all: [Resource], named names: [String], by key: (Resource) -> String, _ filter: CompiledFilter<Resource>,
+        missing: (String) -> EucaError
+    ) throws(EucaError) -> [Resource] {
+        for name in names where !all.contains(where: { key($0) == name }) { throw missing(name) }
+        return all.filter { (names.isEmpty || names.contains(key($0))) && filter.matches($0) }
+    }
+
     // MARK: - Regions, zones, types
 
     static let regionFilters = FilterSet<CloudController.Region>(fields: [
@@ -48,11 +58,9 @@ enum EC2Actions {
     static func describeRegions(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
         let names = context.params.list("RegionName")
         let filter = try regionFilters.compile(try context.params.filters())
-        let regions = context.cloud.describeRegions()
-        for name in names where !regions.contains(where: { $0.name == name }) {
-            throw EucaError(.invalidParameter, .region, "Invalid region: \(name)")
+        let shown = try select(context.cloud.describeRegions(), named: names, by: \.name, filter) { name in
+            EucaError(.invalidParameter, .region, "Invalid region: \(name)")
         }
-        let shown = regions.filter { (names.isEmpty || names.contains($0.name)) && filter.matches($0) }
         xml.set("regionInfo", shown) { xml, region in
             xml.leaf("regionName", region.name)
             xml.leaf("regionEndpoint", region.endpoint)
@@ -72,11 +80,9 @@ enum EC2Actions {
         // `verbose` is Eucalyptus' request for capacity detail; the zones are listed either way.
         let names = context.params.list("ZoneName").filter { $0 != "verbose" }
         let filter = try zoneFilters.compile(try context.params.filters())
-        let zones = context.cloud.describeAvailabilityZones()
-        for name in names where !zones.contains(where: { $0.name == name }) {
-            throw EucaError(.invalidParameter, .zone, "The zone '\(name)' does not exist.")
+        let shown = try select(context.cloud.describeAvailabilityZones(), named: names, by: \.name, filter) { name in
+            EucaError(.invalidParameter, .zone, "The zone '\(name)' does not exist.")
         }
-        let shown = zones.filter { (names.isEmpty || names.contains($0.name)) && filter.matches($0) }
         xml.set("availabilityZoneInfo", shown) { xml, zone in
             xml.leaf("zoneName", zone.name)
             xml.leaf("zoneState", zone.state)
@@ -100,11 +106,9 @@ enum EC2Actions {
     static func describeInstanceTypes(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
         let names = context.params.list("InstanceType")
         let filter = try typeFilters.compile(try context.params.filters())
-        let types = context.cloud.instanceTypes()
-        for name in names where !types.contains(where: { $0.name == name }) {
-            throw EucaError(.invalidParameter, .instanceType, "The following supplied instance types do not exist: [\(name)]")
+        let shown = try select(context.cloud.instanceTypes(), named: names, by: \.name, filter) { name in
+            EucaError(.invalidParameter, .instanceType, "The following supplied instance types do not exist: [\(name)]")
         }
-        let shown = types.filter { (names.isEmpty || names.contains($0.name)) && filter.matches($0) }
         xml.set("instanceTypeSet", shown) { xml, type in
             xml.leaf("instanceType", type.name)
             xml.leaf("currentGeneration", false)

@@ -86,10 +86,7 @@ public actor NodeController: NodeControllerAPI {
             return InstanceReport(instanceId: id, node: node, state: state.observed)
         }
         if records[id] == nil {
-            let free = try await freeResources()
-            guard free.available(launch.vmType) > 0 else {
-                throw EucaError(.insufficientCapacity, .node, "node \(node) has no room for \(launch.vmType.name)")
-            }
+            try await ensureRoom(for: launch.vmType)
             let record = Record(launch: launch, stopped: false)
             records[id] = record
             try save(record)
@@ -99,16 +96,17 @@ public actor NodeController: NodeControllerAPI {
 
     public func startInstance(_ launch: InstanceLaunch) async throws -> InstanceReport {
         let id = launch.instanceId
-        if records[id] == nil {
-            let free = try await freeResources()
-            guard free.available(launch.vmType) > 0 else {
-                throw EucaError(.insufficientCapacity, .node, "node \(node) has no room for \(launch.vmType.name)")
-            }
-        }
+        if records[id] == nil { try await ensureRoom(for: launch.vmType) }
         let record = Record(launch: launch, stopped: false)
         records[id] = record
         try save(record)
         return try await boot(launch, verb: "start")
+    }
+
+    private func ensureRoom(for type: VMType) async throws {
+        guard try await freeResources().available(type) > 0 else {
+            throw EucaError(.insufficientCapacity, .node, "node \(node) has no room for \(type.name)")
+        }
     }
 
     private func boot(_ launch: InstanceLaunch, verb: String) async throws -> InstanceReport {

@@ -1,3 +1,4 @@
+import EucaCore
 public import Foundation
 
 /// Byte-level encodings that signatures and key formats need.
@@ -151,24 +152,8 @@ public enum Encoding {
 
     /// Formats `date` as `yyyyMMdd'T'HHmmss'Z'`.
     public static func amzDate(_ date: Date) -> String {
-        let seconds = Int(date.timeIntervalSince1970.rounded(.down))
-        let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
-        let secondOfDay = seconds - days * 86400
-        // Civil date from days (inverse of utcDate).
-        let z = days + 719468
-        let era = (z >= 0 ? z : z - 146096) / 146097
-        let doe = z - era * 146097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        func pad(_ value: Int, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return pad(year, 4) + pad(month, 2) + pad(day, 2) + "T" + pad(secondOfDay / 3600, 2)
-            + pad(secondOfDay / 60 % 60, 2) + pad(secondOfDay % 60, 2) + "Z"
+        let t = UTCTime(date)
+        return UTCTime.pad(t.year, 4) + UTCTime.pad(t.month, 2) + UTCTime.pad(t.day, 2) + "T" + UTCTime.pad(t.hour, 2)
+            + UTCTime.pad(t.minute, 2) + UTCTime.pad(t.second, 2) + "Z"
     }
 }

@@ -1,0 +1,24 @@
+import EucaCore
+import EucaNet
+import Testing
+
+@Suite struct NetworkModeTests {
+    @Test func macAddressesFollowEucalyptusScheme() {
+        let id = InstanceID(rawValue: "i-0123abcd45678ef90")
+        #expect(MACAddress.forInstance(id) == "d0:0d:01:23:ab:cd")
+        #expect(SystemNetworkMode().addresses(for: id) == InstanceAddresses(macAddress: "d0:0d:01:23:ab:cd"))
+    }
+
+    @Test func onlySystemModeIsAvailableAndOthersSaySo() throws {
+        #expect(try NetworkModes.mode(named: "system").get().name == "SYSTEM")
+        guard case .failure(let problem) = NetworkModes.mode(named: "MANAGED-NOVLAN") else {
+            Issue.record("MANAGED-NOVLAN was accepted")
+            return
+        }
+        #expect(problem.message.contains("not available"))
+        guard case .failure = NetworkModes.mode(named: "BRIDGED") else {
+            Issue.record("an unknown mode was accepted")
+            return
+        }
+    }
+}
