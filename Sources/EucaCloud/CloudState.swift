@@ -16,6 +16,10 @@ public final class CloudState: CredentialStore {
         public var instances: [InstanceID: InstanceRecord] = [:]
         public var reservations: [ReservationID: ReservationRecord] = [:]
         public var tokens: [String: ClientTokenRecord] = [:]
+        public var resources: [String: ResourceEntry] = [:]
+        public var tags: [String: ResourceTags] = [:]
+        public var groups: [SecurityGroupID: SecurityGroupRecord] = [:]
+        public var groupNames: [String: SecurityGroupID] = [:]
     }
 
     private let tables = Mutex(Tables())
@@ -43,6 +47,10 @@ public final class CloudState: CredentialStore {
             for (_, value) in try txn.all(CloudSchema.instances) { tables.instances[value.id] = value }
             for (_, value) in try txn.all(CloudSchema.reservations) { tables.reservations[value.id] = value }
             for (key, value) in try txn.all(CloudSchema.clientTokens) { tables.tokens[key] = value }
+            for (key, value) in try txn.all(CloudSchema.resources) { tables.resources[key] = value }
+            for (key, value) in try txn.all(CloudSchema.tags) { tables.tags[key] = value }
+            for (_, value) in try txn.all(CloudSchema.securityGroups) { tables.groups[value.id] = value }
+            for (key, value) in try txn.all(CloudSchema.securityGroupNames) { tables.groupNames[key] = value }
             return tables
         }
         tables.withLock { $0 = loaded }

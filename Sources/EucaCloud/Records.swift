@@ -100,7 +100,9 @@ public struct InstanceRecord: Sendable, Codable, Hashable {
     public var publicIp: String?
     public var shutdownBehavior: ShutdownBehavior
     public var boot: BootSpec
-    public var securityGroups: [String]
+    public var groups: [GroupIdentifier]
+    /// Termination protection (`disableApiTermination`).
+    public var terminationProtected: Bool
 
     /// What a node needs to run this instance.
     public var launch: InstanceLaunch {
@@ -111,12 +113,22 @@ public struct InstanceRecord: Sendable, Codable, Hashable {
     }
 }
 
+/// A security group as instances and reservations name it.
+public struct GroupIdentifier: Sendable, Codable, Hashable {
+    public var id: SecurityGroupID
+    public var name: String
+    public init(id: SecurityGroupID, name: String) {
+        self.id = id
+        self.name = name
+    }
+}
+
 /// A reservation: the instances one RunInstances call launched.
 public struct ReservationRecord: Sendable, Codable, Hashable {
     public var id: ReservationID
     public var accountId: AccountID
     public var instanceIds: [InstanceID]
-    public var securityGroups: [String]
+    public var groups: [GroupIdentifier]
     public var clientToken: String?
     public var createdAt: Date
 }
@@ -137,6 +149,55 @@ public struct CloudRecord: Sendable, Codable, Hashable {
     public var defaultImageId: ImageID?
 }
 
+/// The kinds of resource that carry tags, by EC2's `resource-type` names.
+public enum TaggableType: String, Sendable, Codable, Hashable, CaseIterable {
+    case instance
+    case image
+    case securityGroup = "security-group"
+    case keyPair = "key-pair"
+    case elasticIp = "elastic-ip"
+
+    /// The type an id's prefix names, or nil.
+    public static func of(_ id: String) -> TaggableType? {
+        guard let dash = id.firstIndex(of: "-") else { return nil }
+        switch id[..<dash] {
+        case "i": return .instance
+        case "ami", "aki", "ari": return .image
+        case "sg": return .securityGroup
+        case "key": return .keyPair
+        case "eipalloc": return .elasticIp
+        default: return nil
+        }
+    }
+
+    /// The resource kind errors about a missing resource of this type name.
+    public var resourceKind: ResourceKind {
+        switch self {
+        case .instance: .instance
+        case .image: .image
+        case .securityGroup: .securityGroup
+        case .keyPair: .keyPair
+        case .elasticIp: .address
+        }
+    }
+}
+
+/// Which account owns a taggable resource: one entry per resource, written and removed with it,
+/// so tag changes can check in their own transaction that the resource still exists.
+public struct ResourceEntry: Sendable, Codable, Hashable {
+    public var id: String
+    public var type: TaggableType
+    public var accountId: AccountID
+}
+
+/// The tags of one resource.
+public struct ResourceTags: Sendable, Codable, Hashable {
+    public var resourceId: String
+    public var type: TaggableType
+    public var accountId: AccountID
+    public var tags: [String: String]
+}
+
 /// The cloud controller's collections in its ``StateStore``.
 public enum CloudSchema {
     public static let cloud = StoreCollection<CloudRecord>("cloud")
@@ -149,6 +210,16 @@ public enum CloudSchema {
     public static let reservations = StoreCollection<ReservationRecord>("reservations")
     /// Keyed `accountId/token`.
     public static let clientTokens = StoreCollection<ClientTokenRecord>("client-tokens")
+    /// Every taggable resource, keyed by its id.
+    public static let resources = StoreCollection<ResourceEntry>("resources")
+    /// Tags, keyed by resource id.
+    public static let tags = StoreCollection<ResourceTags>("tags")
+    /// Security groups, keyed by id.
+    public static let securityGroups = StoreCollection<SecurityGroupRecord>("security-groups")
+    /// Security group ids, keyed `accountId/name`.
+    public static let securityGroupNames = StoreCollection<SecurityGroupID>("security-group-names")
+
+    static func groupNameKey(_ account: AccountID, _ name: String) -> String { "\(account)/\(name)" }
 
     static func keyPairKey(_ account: AccountID, _ name: String) -> String { "\(account)/\(name)" }
     static func tokenKey(_ account: AccountID, _ token: String) -> String { "\(account)/\(token)" }

@@ -8,6 +8,12 @@ struct ActionContext: Sendable {
     let principal: Principal
     let params: QueryParameters
     let cloud: CloudController
+    /// The API version the client sent.
+    var version: String = EC2API.defaultVersion
+
+    /// Whether the client's version knows security group ids (EC2 added them in 2011-01-01;
+    /// before, `groupId` in a `groupSet` held the group's name).
+    var supportsGroupIds: Bool { version >= "2011-01-01" }
 }
 
 /// An implemented EC2 action.
@@ -19,7 +25,9 @@ struct EC2Action: Sendable {
 /// Every implemented action, by name. Names in ``knownEC2Actions`` that are missing here are
 /// answered with `Unsupported`.
 enum EC2Actions {
-    static let implemented: [String: EC2Action] = [
+    static let implemented: [String: EC2Action] = coreActions.merging(securityGroupActions) { first, _ in first }
+
+    static let coreActions: [String: EC2Action] = [
         "DescribeRegions": EC2Action(run: describeRegions),
         "DescribeAvailabilityZones": EC2Action(run: describeAvailabilityZones),
         "DescribeInstanceTypes": EC2Action(run: describeInstanceTypes),
@@ -35,6 +43,9 @@ enum EC2Actions {
         "StartInstances": EC2Action(run: startInstances),
         "RebootInstances": EC2Action(run: rebootInstances),
         "GetConsoleOutput": EC2Action(run: getConsoleOutput),
+        "CreateTags": EC2Action(run: createTags),
+        "DeleteTags": EC2Action(run: deleteTags),
+        "DescribeTags": EC2Action(run: describeTags),
     ]
 
     /// The resources named in `names` (all of them when none are named) that pass `filter`; a
@@ -167,7 +178,7 @@ enum EC2Actions {
             "root-device-type": { _ in ["instance-store"] },
             "virtualization-type": { [$0.boot.kernel != nil ? "paravirtual" : "hvm"] },
             "manifest-location": { [$0.location] },
-        ])
+        ], id: { $0.id.rawValue })
     }
 
     static func describeImages(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
@@ -182,7 +193,12 @@ enum EC2Actions {
         for user in executableBy where user != "all" && user != "self" && user != principal.accountId.rawValue {
             throw EucaError(.unsupported, .parameter, "ExecutableBy with other accounts' ids is not supported yet.")
         }
-        let filter = try imageFilters(admin: admin).compile(try context.params.filters())
+        let paging = try Paging(context.params, range: 5...1000)
+        if paging.maxResults != nil && !ids.isEmpty {
+            throw EC2Error("InvalidParameterCombination", "The parameter ImageId cannot be used with the parameter MaxResults.")
+        }
+        let tags = context.cloud.allTags()
+        let filter = try imageFilters(admin: admin).compile(try context.params.filters(), tags: tags)
         var images = context.cloud.images(for: principal)
         if !ids.isEmpty {
             let missing = ids.filter { id in !images.contains { $0.id.rawValue == id } }
@@ -203,7 +219,8 @@ enum EC2Actions {
             }
         }
         images = images.filter(filter.matches)
-        xml.set("imagesSet", images) { xml, image in
+        let page = paging.page(images) { $0.id.rawValue }
+        xml.set("imagesSet", page.items) { xml, image in
             xml.leaf("imageId", image.id.rawValue)
             xml.leaf("imageLocation", image.location)
             xml.leaf("imageState", "available")
@@ -223,7 +240,9 @@ enum EC2Actions {
             xml.leaf("virtualizationType", image.boot.kernel != nil ? "paravirtual" : "hvm")
             xml.leaf("platformDetails", "Linux/UNIX")
             xml.leaf("usageOperation", "RunInstances")
+            xml.tagSet(tags[image.id.rawValue]?.tags ?? [:])
         }
+        xml.leaf("nextToken", ifPresent: page.nextToken)
     }
 
     // MARK: - Key pairs
@@ -244,10 +263,11 @@ enum EC2Actions {
             if format == "ppk" { throw EucaError(.unsupported, .parameter, "KeyFormat ppk is not supported by this cloud; use pem.") }
             throw EucaError(.invalidParameter, .parameter, "Value (\(format)) for parameter KeyFormat is invalid. Expected pem or ppk.")
         }
-        try rejectTags(context.params)
-        let (record, material) = try await context.cloud.createKeyPair(context.principal, name: name, type: type)
+        let tags = try context.params.tagSpecifications(allowed: [.keyPair])[.keyPair] ?? []
+        let (record, material) = try await context.cloud.createKeyPair(context.principal, name: name, type: type, tags: tags)
         writeKeyPair(&xml, record)
         xml.leaf("keyMaterial", material)
+        xml.tagSet(context.cloud.tags(of: record.id.rawValue))
     }
 
     static func importKeyPair(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
@@ -256,9 +276,10 @@ enum EC2Actions {
         guard let material = Data(base64Encoded: encoded, options: .ignoreUnknownCharacters) else {
             throw EucaError(.invalidKeyFormat, .keyPair, "Key is not in valid OpenSSH public key format: PublicKeyMaterial is not base64")
         }
-        try rejectTags(context.params)
-        let record = try await context.cloud.importKeyPair(context.principal, name: name, material: [UInt8](material))
+        let tags = try context.params.tagSpecifications(allowed: [.keyPair])[.keyPair] ?? []
+        let record = try await context.cloud.importKeyPair(context.principal, name: name, material: [UInt8](material), tags: tags)
         writeKeyPair(&xml, record)
+        xml.tagSet(context.cloud.tags(of: record.id.rawValue))
     }
 
     static let keyPairFilters = FilterSet<KeyPairRecord>(fields: [
@@ -266,13 +287,14 @@ enum EC2Actions {
         "key-pair-id": { [$0.id.rawValue] },
         "fingerprint": { [$0.fingerprint] },
         "key-type": { [$0.type.rawValue] },
-    ])
+    ], id: { $0.id.rawValue })
 
     static func describeKeyPairs(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
         let names = context.params.list("KeyName")
         let ids = context.params.list("KeyPairId")
         let includePublicKey = try context.params.boolean("IncludePublicKey") ?? false
-        let filter = try keyPairFilters.compile(try context.params.filters())
+        let tags = context.cloud.allTags()
+        let filter = try keyPairFilters.compile(try context.params.filters(), tags: tags)
         let all = context.cloud.keyPairs(for: context.principal)
         for name in names where !all.contains(where: { $0.name == name }) {
             throw EucaError(.notFound, .keyPair, "The key pair '\(name)' does not exist")
@@ -287,8 +309,7 @@ enum EC2Actions {
         xml.set("keySet", shown) { xml, record in
             writeKeyPair(&xml, record)
             xml.leaf("keyType", record.type.rawValue)
-            xml.open("tagSet")
-            xml.close("tagSet")
+            xml.tagSet(tags[record.id.rawValue]?.tags ?? [:])
             if includePublicKey { xml.leaf("publicKey", record.publicKey) }
             xml.leaf("createTime", EC2Time.format(record.createdAt))
         }
@@ -303,13 +324,6 @@ enum EC2Actions {
         let deleted = try await context.cloud.deleteKeyPair(context.principal, name: name, id: id)
         xml.leaf("return", true)
         xml.leaf("keyPairId", ifPresent: deleted?.rawValue)
-    }
-
-    /// Tags come with a later release; a request that sets them is refused rather than half done.
-    static func rejectTags(_ params: QueryParameters) throws(EucaError) {
-        if params.values.keys.contains(where: { $0.hasPrefix("TagSpecification.") }) {
-            throw EucaError(.unsupported, .parameter, "TagSpecification is not supported by this cloud yet.")
-        }
     }
 
     // MARK: - Instances
@@ -333,7 +347,7 @@ enum EC2Actions {
     static let unsupportedRunParameters = [
         "SubnetId", "LaunchTemplate.", "InstanceMarketOptions.", "BlockDeviceMapping.", "NetworkInterface.",
         "PrivateIpAddress", "Ipv6Address", "ElasticGpuSpecification.", "CapacityReservationSpecification.",
-        "IamInstanceProfile.", "SecurityGroupId.",
+        "IamInstanceProfile.",
     ]
 
     static func runInstances(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
@@ -343,7 +357,7 @@ enum EC2Actions {
                 throw EucaError(.unsupported, .parameter, "The parameter \(name.trimmingCharacters(in: CharacterSet(charactersIn: "."))) is not supported by this cloud yet.")
             }
         }
-        try rejectTags(params)
+        let tagSpecs = try params.tagSpecifications(allowed: [.instance])
         let imageId = try params.required("ImageId")
         var userData: Data?
         if let encoded = params["UserData"], !encoded.isEmpty {
@@ -353,9 +367,7 @@ enum EC2Actions {
             userData = decoded
         }
         let groups = params.list("SecurityGroup")
-        for group in groups where group != "default" {
-            throw EucaError(.notFound, .securityGroup, "The security group '\(group)' does not exist")
-        }
+        let groupIds = params.list("SecurityGroupId")
         var behavior = ShutdownBehavior.stop
         if let text = params["InstanceInitiatedShutdownBehavior"] {
             guard let value = ShutdownBehavior(rawValue: text) else {
@@ -368,19 +380,25 @@ enum EC2Actions {
             minCount: try params.integer("MinCount") ?? 1, maxCount: try params.integer("MaxCount") ?? 1,
             keyName: params["KeyName"], userData: userData, zone: params["Placement.AvailabilityZone"].flatMap { $0.isEmpty ? nil : $0 },
             kernelId: params["KernelId"], ramdiskId: params["RamdiskId"], clientToken: params["ClientToken"],
-            securityGroups: groups, shutdownBehavior: behavior)
+            securityGroups: groups, securityGroupIds: groupIds,
+            terminationProtected: try params.boolean("DisableApiTermination") ?? false,
+            shutdownBehavior: behavior, tags: tagSpecs[.instance] ?? [])
         let (reservation, instances) = try await context.cloud.runInstances(context.principal, request)
-        writeReservationBody(&xml, reservation, instances)
+        writeReservationBody(&xml, reservation, instances, tags: context.cloud.allTags(), modern: context.supportsGroupIds)
     }
 
-    static func writeReservationBody(_ xml: inout XMLWriter, _ reservation: ReservationRecord, _ instances: [InstanceRecord]) {
+    static func writeReservationBody<Instances: Sequence<InstanceRecord>>(
+        _ xml: inout XMLWriter, _ reservation: ReservationRecord, _ instances: Instances, tags: [String: ResourceTags], modern: Bool
+    ) {
         xml.leaf("reservationId", reservation.id.rawValue)
         xml.leaf("ownerId", reservation.accountId.rawValue)
-        xml.set("groupSet", reservation.securityGroups) { xml, group in xml.leaf("groupName", group) }
-        xml.set("instancesSet", instances) { xml, instance in writeInstance(&xml, instance) }
+        writeGroupSet(&xml, reservation.groups, modern: modern)
+        xml.set("instancesSet", instances) { xml, instance in
+            writeInstance(&xml, instance, tags: tags[instance.id.rawValue]?.tags ?? [:], modern: modern)
+        }
     }
 
-    static func writeInstance(_ xml: inout XMLWriter, _ instance: InstanceRecord) {
+    static func writeInstance(_ xml: inout XMLWriter, _ instance: InstanceRecord, tags: [String: String], modern: Bool) {
         xml.leaf("instanceId", instance.id.rawValue)
         xml.leaf("imageId", instance.imageId.rawValue)
         xml.element("instanceState") { xml in
@@ -406,7 +424,7 @@ enum EC2Actions {
         xml.element("monitoring") { xml in xml.leaf("state", "disabled") }
         xml.leaf("privateIpAddress", ifPresent: instance.privateIp)
         xml.leaf("ipAddress", ifPresent: instance.publicIp)
-        xml.set("groupSet", instance.securityGroups) { xml, group in xml.leaf("groupName", group) }
+        writeGroupSet(&xml, instance.groups, modern: modern)
         if let reason = instance.stateReason {
             xml.element("stateReason") { xml in
                 xml.leaf("code", reason.code)
@@ -429,6 +447,7 @@ enum EC2Actions {
             xml.leaf("httpPutResponseHopLimit", 1)
             xml.leaf("httpEndpoint", "enabled")
         }
+        xml.tagSet(tags)
     }
 
     static let instanceFilters = FilterSet<InstanceRecord>(fields: [
@@ -445,14 +464,16 @@ enum EC2Actions {
         "kernel-id": { [$0.kernelId?.rawValue ?? ""] },
         "ramdisk-id": { [$0.ramdiskId?.rawValue ?? ""] },
         "client-token": { [$0.clientToken ?? ""] },
-        "instance.group-name": { $0.securityGroups },
-        "group-name": { $0.securityGroups },
+        "instance.group-name": { $0.groups.map(\.name) },
+        "instance.group-id": { $0.groups.map(\.id.rawValue) },
+        "group-name": { $0.groups.map(\.name) },
+        "group-id": { $0.groups.map(\.id.rawValue) },
         "private-ip-address": { [$0.privateIp ?? ""] },
         "ip-address": { [$0.publicIp ?? ""] },
         "architecture": { _ in ["x86_64"] },
         "root-device-type": { _ in ["instance-store"] },
         "state-reason-code": { [$0.stateReason?.code ?? ""] },
-    ])
+    ], id: { $0.id.rawValue })
 
     static func describeInstances(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
         var texts = context.params.list("InstanceId")
@@ -463,19 +484,86 @@ enum EC2Actions {
             guard let id = InstanceID(parsing: text) else { throw EucaError(.malformedID, .instance, "Invalid id: \"\(text)\"") }
             ids.append(id)
         }
+        let paging = try Paging(context.params, range: 5...1000)
+        if paging.maxResults != nil && !ids.isEmpty {
+            throw EC2Error("InvalidParameterCombination", "The parameter instancesSet cannot be used with the parameter maxResults.")
+        }
         if !ids.isEmpty { _ = try context.cloud.instances(ids, for: context.principal) }
-        let filter = try instanceFilters.compile(try context.params.filters())
+        let tags = context.cloud.allTags()
+        let filter = try instanceFilters.compile(try context.params.filters(), tags: tags)
         let wanted = Set(ids)
-        let reservations = context.cloud.reservations(for: context.principal, allAccounts: verbose)
+        // Instances in a stable order (reservation, then launch index), each with its sort key.
+        var matching: [(key: String, reservation: ReservationRecord, instance: InstanceRecord)] = []
+        for (reservation, instances) in context.cloud.reservations(for: context.principal, allAccounts: verbose) {
+            let prefix = UTCTime.pad(Int(reservation.createdAt.timeIntervalSince1970 * 1000), 15) + "/" + reservation.id.rawValue + "/"
+            for instance in instances where (wanted.isEmpty || wanted.contains(instance.id)) && filter.matches(instance) {
+                matching.append((prefix + UTCTime.pad(instance.launchIndex, 5), reservation, instance))
+            }
+        }
+        matching.sort { $0.key < $1.key }
+        let page = paging.page(matching) { $0.key }
         xml.open("reservationSet")
-        for (reservation, instances) in reservations {
-            let shown = instances.filter { (wanted.isEmpty || wanted.contains($0.id)) && filter.matches($0) }
-            guard !shown.isEmpty else { continue }
+        var index = page.items.startIndex
+        while index < page.items.endIndex {
+            let reservation = page.items[index].reservation
+            var end = index
+            while end < page.items.endIndex && page.items[end].reservation.id == reservation.id { end += 1 }
             xml.open("item")
-            writeReservationBody(&xml, reservation, shown)
+            writeReservationBody(&xml, reservation, page.items[index..<end].map(\.instance), tags: tags, modern: context.supportsGroupIds)
             xml.close("item")
+            index = end
         }
         xml.close("reservationSet")
+        xml.leaf("nextToken", ifPresent: page.nextToken)
+    }
+
+    // MARK: - Tags
+
+    static let tagFilters = FilterSet<(resource: ResourceTags, key: String, value: String)>(fields: [
+        "key": { [$0.key] },
+        "value": { [$0.value] },
+        "resource-id": { [$0.resource.resourceId] },
+        "resource-type": { [$0.resource.type.rawValue] },
+    ])
+
+    static func createTags(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        let ids = context.params.list("ResourceId")
+        guard !ids.isEmpty else { throw EucaError(.missingParameter, .parameter, "The request must contain the parameter ResourceId") }
+        let tags = try context.params.tags()
+        guard !tags.isEmpty else { throw EucaError(.missingParameter, .parameter, "The request must contain the parameter Tag") }
+        try await context.cloud.createTags(context.principal, resourceIds: ids, tags: tags)
+        xml.leaf("return", true)
+    }
+
+    static func deleteTags(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        let ids = context.params.list("ResourceId")
+        guard !ids.isEmpty else { throw EucaError(.missingParameter, .parameter, "The request must contain the parameter ResourceId") }
+        try await context.cloud.deleteTags(context.principal, resourceIds: ids, keys: try context.params.tagKeys())
+        xml.leaf("return", true)
+    }
+
+    static func describeTags(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        let paging = try Paging(context.params, range: 5...1000)
+        let filters = try context.params.filters()
+        let compiled = try tagFilters.compile(filters.filter { !$0.name.hasPrefix("tag:") })
+        let tagKeyFilters = filters.filter { $0.name.hasPrefix("tag:") }.map { filter in
+            (key: String(filter.name.dropFirst(4)), patterns: filter.values.map(WildcardPattern.init))
+        }
+        let rows = context.cloud.describeTags(context.principal).filter { row in
+            compiled.matches(row)
+                && tagKeyFilters.allSatisfy { filter in
+                    guard let value = row.resource.tags[filter.key] else { return false }
+                    return filter.patterns.contains { $0.matches(value) }
+                }
+        }
+        let page = paging.page(rows) { $0.resource.resourceId + "\u{0}" + $0.key }
+        xml.set("tagSet", page.items) { xml, row in
+            xml.leaf("resourceId", row.resource.resourceId)
+            xml.leaf("resourceType", row.resource.type.rawValue)
+            xml.leaf("key", row.key)
+            xml.leaf("value", row.value)
+        }
+        xml.leaf("nextToken", ifPresent: page.nextToken)
     }
 
     static func writeStateChanges(_ xml: inout XMLWriter, _ changes: [CloudController.StateChange]) {

@@ -148,7 +148,7 @@ public struct EC2API: Sendable {
             var xml = XMLWriter(capacity: 2048)
             xml.appendRaw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<\(action)Response xmlns=\"http://ec2.amazonaws.com/doc/\(version)/\">")
             xml.leaf("requestId", requestId)
-            try await handler.run(ActionContext(principal: principal, params: params, cloud: cloud), &xml)
+            try await handler.run(ActionContext(principal: principal, params: params, cloud: cloud, version: version), &xml)
             xml.close("\(action)Response")
             logger.debug("request", metadata: [
                 "euca.request": "\(requestId)", "euca.action": "\(action)", "euca.account": "\(principal.accountId)",

@@ -39,6 +39,8 @@ struct EC2Error: Error, Sendable, Hashable {
             case .keyPair: self.init("InvalidKeyPair.NotFound", message)
             case .reservation: self.init("InvalidReservationID.NotFound", message)
             case .securityGroup: self.init("InvalidGroup.NotFound", message)
+            case .address: self.init("InvalidAllocationID.NotFound", message)
+            case .permission: self.init("InvalidPermission.NotFound", message)
             default: self.init("InvalidParameterValue", message)
             }
         case .malformedID:
@@ -49,20 +51,34 @@ struct EC2Error: Error, Sendable, Hashable {
             case .ramdisk: self.init("InvalidRamDiskID.Malformed", message)
             case .reservation: self.init("InvalidReservationID.Malformed", message)
             case .securityGroup: self.init("InvalidGroupId.Malformed", message)
+            case .resource: self.init("InvalidID", message)
+            case .address: self.init("InvalidAllocationID.Malformed", message)
             default: self.init("InvalidParameterValue", message)
             }
         case .duplicate:
             switch error.resource {
             case .keyPair: self.init("InvalidKeyPair.Duplicate", message)
             case .securityGroup: self.init("InvalidGroup.Duplicate", message)
+            case .permission: self.init("InvalidPermission.Duplicate", message)
             default: self.init("InvalidParameterValue", message)
             }
         case .invalidParameter: self.init("InvalidParameterValue", message)
         case .missingParameter: self.init("MissingParameter", message)
         case .incorrectState:
-            self.init(error.resource == .instance ? "IncorrectInstanceState" : "IncorrectState", message)
+            switch error.resource {
+            case .instance: self.init("IncorrectInstanceState", message)
+            case .securityGroup: self.init("InvalidGroup.InUse", message)
+            default: self.init("IncorrectState", message)
+            }
         case .limitExceeded:
-            self.init(error.resource == .instance ? "InstanceLimitExceeded" : "ResourceLimitExceeded", message)
+            switch error.resource {
+            case .instance: self.init("InstanceLimitExceeded", message)
+            case .tag: self.init("TagLimitExceeded", message)
+            case .address: self.init("AddressLimitExceeded", message)
+            case .securityGroup: self.init("SecurityGroupLimitExceeded", message)
+            case .permission: self.init("RulesPerSecurityGroupLimitExceeded", message)
+            default: self.init("ResourceLimitExceeded", message)
+            }
         case .insufficientCapacity: self.init("InsufficientInstanceCapacity", message, status: 500)
         case .unsupported: self.init("Unsupported", message)
         case .idempotencyMismatch: self.init("IdempotentParameterMismatch", message)

@@ -1,3 +1,4 @@
+import EucaCloud
 import EucaCore
 
 /// One EC2 filter: a name and the values it accepts.
@@ -14,12 +15,25 @@ struct EC2Filter: Sendable, Hashable {
 /// passes every filter. An unknown filter name is an error.
 struct FilterSet<Resource>: Sendable {
     let fields: [String: @Sendable (Resource) -> [String]]
+    /// The resource's id, for `tag:Key`, `tag-key` and `tag-value`; nil when it has no tags.
+    var id: (@Sendable (Resource) -> String)? = nil
 
     /// Compiles `filters`, throwing `InvalidParameterValue` for a name this resource lacks.
-    func compile(_ filters: [EC2Filter]) throws(EucaError) -> CompiledFilter<Resource> {
-        var compiled: [(field: @Sendable (Resource) -> [String], patterns: [WildcardPattern])] = []
+    /// `tags` supplies the tags that `tag:` filters match.
+    func compile(_ filters: [EC2Filter], tags: [String: ResourceTags] = [:]) throws(EucaError) -> CompiledFilter<Resource> {
+        var compiled: [(field: (Resource) -> [String], patterns: [WildcardPattern])] = []
         for filter in filters {
-            guard let field = fields[filter.name] else {
+            let field: (Resource) -> [String]
+            if let known = fields[filter.name] {
+                field = known
+            } else if let id, filter.name.hasPrefix("tag:") {
+                let key = String(filter.name.dropFirst(4))
+                field = { resource in tags[id(resource)]?.tags[key].map { [$0] } ?? [] }
+            } else if let id, filter.name == "tag-key" {
+                field = { resource in tags[id(resource)].map { Array($0.tags.keys) } ?? [] }
+            } else if let id, filter.name == "tag-value" {
+                field = { resource in tags[id(resource)].map { Array($0.tags.values) } ?? [] }
+            } else {
                 throw EucaError(.invalidParameter, .parameter, "The filter '\(filter.name)' is invalid")
             }
             compiled.append((field, filter.values.map(WildcardPattern.init)))
@@ -29,7 +43,7 @@ struct FilterSet<Resource>: Sendable {
 }
 
 struct CompiledFilter<Resource> {
-    let filters: [(field: @Sendable (Resource) -> [String], patterns: [WildcardPattern])]
+    let filters: [(field: (Resource) -> [String], patterns: [WildcardPattern])]
 
     var isEmpty: Bool { filters.isEmpty }
 

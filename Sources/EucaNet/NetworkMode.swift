@@ -22,6 +22,8 @@ public protocol NetworkMode: Sendable {
     var name: String { get }
     /// The addresses for a new instance. Pure: no I/O.
     func addresses(for instance: InstanceID) -> InstanceAddresses
+    /// What the hosts should do for these security groups. Pure: no I/O.
+    func plan(_ groups: [GroupPolicy]) -> NetworkPlan
 }
 
 /// SYSTEM mode: instances join the node's bridge and take their address from the site's own DHCP
@@ -72,5 +74,72 @@ public struct NetworkSettings: Sendable {
 
     public init(_ config: EucaConfig) throws(ConfigError) {
         mode = try config.value("VNET_MODE", default: SystemNetworkMode() as any NetworkMode) { NetworkModes.mode(named: $0) }
+    }
+}
+
+/// Where a security-group rule lets traffic come from (ingress) or go to (egress).
+public enum RulePeer: Sendable, Hashable, Codable {
+    case cidr(String)
+    case cidr6(String)
+    /// The instances in a security group.
+    case group(accountId: String, groupId: String)
+}
+
+/// One rule: a protocol (`tcp`, `udp`, `icmp`, `-1` for all, or a number), a port range (for ICMP,
+/// type and code; nil where the protocol has none) and a peer.
+public struct FirewallRule: Sendable, Hashable, Codable {
+    public var ipProtocol: String
+    public var fromPort: Int?
+    public var toPort: Int?
+    public var peer: RulePeer
+
+    public init(ipProtocol: String, fromPort: Int?, toPort: Int?, peer: RulePeer) {
+        self.ipProtocol = ipProtocol
+        self.fromPort = fromPort
+        self.toPort = toPort
+        self.peer = peer
+    }
+}
+
+/// A security group as the network sees it: its rules and the instances in it.
+public struct GroupPolicy: Sendable, Hashable {
+    public var groupId: String
+    public var accountId: String
+    public var ingress: [FirewallRule]
+    public var egress: [FirewallRule]
+    /// The instances in the group that occupy a node, with their addresses.
+    public var members: [String: InstanceAddresses]
+
+    public init(groupId: String, accountId: String, ingress: [FirewallRule], egress: [FirewallRule], members: [String: InstanceAddresses]) {
+        self.groupId = groupId
+        self.accountId = accountId
+        self.ingress = ingress
+        self.egress = egress
+        self.members = members
+    }
+}
+
+/// What a network mode wants the hosts to do about security groups.
+public struct NetworkPlan: Sendable, Hashable {
+    public var groups: [GroupPolicy]
+    /// Whether the mode enforces the rules at all (SYSTEM mode does not, as in Eucalyptus).
+    public var enforcesRules: Bool
+
+    public init(groups: [GroupPolicy], enforcesRules: Bool) {
+        self.groups = groups
+        self.enforcesRules = enforcesRules
+    }
+}
+
+/// Makes hosts match a ``NetworkPlan`` (bridges, nftables, NAT). Called after every change to
+/// groups or their members; must be idempotent, since the same plan may come twice.
+public protocol NetworkApplier: Sendable {
+    func apply(_ plan: NetworkPlan) async throws
+}
+
+extension NetworkMode {
+    /// The plan for `groups`; a mode that enforces rules overrides this.
+    public func plan(_ groups: [GroupPolicy]) -> NetworkPlan {
+        NetworkPlan(groups: groups, enforcesRules: false)
     }
 }

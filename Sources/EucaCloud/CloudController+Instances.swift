@@ -1,0 +1,399 @@
+public import EucaCore
+public import EucaSecurity
+public import Foundation
+import Crypto
+import Synchronization
+
+extension CloudController {
+    // MARK: - Instances: reading
+
+    /// The caller's instances grouped by reservation, oldest first. A cloud administrator asking
+    /// with `verbose` sees every account's, as in Eucalyptus.
+    public func reservations(for principal: Principal, allAccounts: Bool = false) -> [(ReservationRecord, [InstanceRecord])] {
+        let everyone = allAccounts && principal.isCloudAdmin
+        return state.read { tables in
+            var grouped: [ReservationID: [InstanceRecord]] = [:]
+            for instance in tables.instances.values where everyone || instance.accountId == principal.accountId {
+                grouped[instance.reservationId, default: []].append(instance)
+            }
+            var result: [(ReservationRecord, [InstanceRecord])] = []
+            result.reserveCapacity(grouped.count)
+            for (id, instances) in grouped {
+                guard let reservation = tables.reservations[id] else { continue }
+                result.append((reservation, instances.sorted { $0.launchIndex < $1.launchIndex }))
+            }
+            return result
+        }.sorted { ($0.0.createdAt, $0.0.id) < ($1.0.createdAt, $1.0.id) }
+    }
+
+    /// The caller's instances with these ids; throws `notFound` naming those it does not have.
+    public func instances(_ ids: [InstanceID], for principal: Principal) throws(EucaError) -> [InstanceRecord] {
+        var missing: [InstanceID] = []
+        let found: [InstanceRecord] = state.read { tables in
+            ids.compactMap { id in
+                guard let instance = tables.instances[id], instance.accountId == principal.accountId || principal.isCloudAdmin else {
+                    missing.append(id)
+                    return nil
+                }
+                return instance
+            }
+        }
+        if !missing.isEmpty {
+            let list = missing.map(\.rawValue).joined(separator: ", ")
+            throw EucaError(.notFound, .instance, "The instance ID\(missing.count > 1 ? "s" : "") '\(list)' \(missing.count > 1 ? "do" : "does") not exist")
+        }
+        return found
+    }
+
+    // MARK: - RunInstances
+
+    /// A RunInstances request, validated by the API layer for form, here for meaning.
+    public struct RunRequest: Sendable, Hashable {
+        public var imageId: String
+        public var instanceType: String
+        public var minCount: Int
+        public var maxCount: Int
+        public var keyName: String?
+        public var userData: Data?
+        public var zone: String?
+        public var kernelId: String?
+        public var ramdiskId: String?
+        public var clientToken: String?
+        public var securityGroups: [String]
+        public var securityGroupIds: [String]
+        public var terminationProtected: Bool
+        public var shutdownBehavior: ShutdownBehavior
+        public var tags: [Tag]
+
+        public init(
+            imageId: String, instanceType: String = "m1.small", minCount: Int = 1, maxCount: Int = 1,
+            keyName: String? = nil, userData: Data? = nil, zone: String? = nil, kernelId: String? = nil,
+            ramdiskId: String? = nil, clientToken: String? = nil, securityGroups: [String] = [], securityGroupIds: [String] = [],
+            terminationProtected: Bool = false,
+            shutdownBehavior: ShutdownBehavior = .stop, tags: [Tag] = []
+        ) {
+            self.imageId = imageId
+            self.instanceType = instanceType
+            self.minCount = minCount
+            self.maxCount = maxCount
+            self.keyName = keyName
+            self.userData = userData
+            self.zone = zone
+            self.kernelId = kernelId
+            self.ramdiskId = ramdiskId
+            self.clientToken = clientToken
+            self.securityGroups = securityGroups
+            self.securityGroupIds = securityGroupIds
+            self.terminationProtected = terminationProtected
+            self.shutdownBehavior = shutdownBehavior
+            self.tags = tags
+        }
+
+        /// A digest of everything but the token, to tell a retry from a different request.
+        var digest: String {
+            var text = [imageId, instanceType, "\(minCount)", "\(maxCount)", keyName ?? "", zone ?? "", kernelId ?? "",
+                        ramdiskId ?? "", securityGroups.joined(separator: ","), securityGroupIds.joined(separator: ","),
+                        shutdownBehavior.rawValue, terminationProtected ? "protected" : "",
+                        tags.map { "\($0.key)=\($0.value)" }.joined(separator: ",")].joined(separator: "\n")
+            text += "\n" + (userData?.base64EncodedString() ?? "")
+            return Encoding.hex(SHA256.hash(data: Array(text.utf8)))
+        }
+    }
+
+    /// Launches instances. Returns the reservation once its instances are durably `pending`; a
+    /// retry with the same client token returns the same reservation, also after a restart.
+    public func runInstances(_ principal: Principal, _ request: RunRequest) async throws -> (ReservationRecord, [InstanceRecord]) {
+        let account = principal.accountId
+        guard request.minCount >= 1 else {
+            throw EucaError(.invalidParameter, .parameter, "Value (\(request.minCount)) for parameter minCount is invalid. Expected a positive value.")
+        }
+        guard request.maxCount >= 1 else {
+            throw EucaError(.invalidParameter, .parameter, "Value (\(request.maxCount)) for parameter maxCount is invalid. Expected a positive value.")
+        }
+        guard request.minCount <= request.maxCount else {
+            throw EucaError(.invalidParameter, .parameter, "MinCount (\(request.minCount)) must not be greater than MaxCount (\(request.maxCount)).")
+        }
+        guard request.maxCount <= settings.maxInstancesPerRequest else {
+            throw EucaError(.limitExceeded, .instance, "MaxCount \(request.maxCount) is over this cloud's limit of \(settings.maxInstancesPerRequest) instances per request.")
+        }
+        if let token = request.clientToken {
+            guard !token.isEmpty, token.utf8.count <= 64, token.unicodeScalars.allSatisfy({ $0.isASCII }) else {
+                throw EucaError(.invalidParameter, .parameter, "ClientToken must be 1 to 64 ASCII characters.")
+            }
+            if let existing = try existingReservation(account: account, token: token, digest: request.digest) { return existing }
+        }
+
+        let image = try resolveImage(request.imageId, kind: .machine, principal: principal)
+        let kernel = try request.kernelId.map { try resolveImage($0, kind: .kernel, principal: principal) }
+            ?? image.kernelId.flatMap { id in state.read { $0.images[id] } }
+        let ramdisk = try request.ramdiskId.map { try resolveImage($0, kind: .ramdisk, principal: principal) }
+            ?? image.ramdiskId.flatMap { id in state.read { $0.images[id] } }
+        guard let vmType = settings.vmTypes[request.instanceType] else {
+            throw EucaError(.invalidParameter, .instanceType, "Invalid value '\(request.instanceType)' for InstanceType.")
+        }
+        var keyPair: KeyPairRecord?
+        if let keyName = request.keyName {
+            keyPair = state.read { $0.keyPairs[CloudSchema.keyPairKey(account, keyName)] }
+            guard keyPair != nil else { throw EucaError(.notFound, .keyPair, "The key pair '\(keyName)' does not exist") }
+        }
+        try Self.checkTags(request.tags)
+        if let userData = request.userData, userData.count > 16384 {
+            throw EucaError(.invalidParameter, .parameter, "User data is limited to 16384 bytes; this request has \(userData.count).")
+        }
+        let zone = try await chooseZone(request.zone, vmType: vmType, count: request.minCount)
+        let available = try await availableSlots(in: zone, for: vmType)
+        guard available >= request.minCount else {
+            throw EucaError(
+                .insufficientCapacity, .zone,
+                "There is not enough capacity to fulfill your request for \(request.minCount) \(vmType.name) in \(zone): \(max(0, available)) available.")
+        }
+        let count = min(request.maxCount, available)
+
+        var boot = image.boot
+        if let kernel { boot.kernel = kernel.boot.kernel ?? ImageArtifact(imageId: kernel.id, location: kernel.location) }
+        if let ramdisk { boot.ramdisk = ramdisk.boot.ramdisk ?? ImageArtifact(imageId: ramdisk.id, location: ramdisk.location) }
+        let now = Date()
+        let reservationId = ReservationID.generate()
+        let groups = try await resolveLaunchGroups(names: request.securityGroups, ids: request.securityGroupIds, account: account)
+        let instances: [InstanceRecord] = (0..<count).map { index in
+            let id = InstanceID.generate()
+            let addresses = network.addresses(for: id)
+            return InstanceRecord(
+                id: id, reservationId: reservationId, accountId: account, imageId: image.id, kernelId: kernel?.id,
+                ramdiskId: ramdisk?.id, vmType: vmType, keyName: keyPair?.name, publicKey: keyPair?.publicKey,
+                userData: request.userData, zone: zone, node: nil, state: .pending, stateReason: .pending,
+                transitionReason: "", stateChangedAt: now, launchIndex: index, launchTime: now,
+                clientToken: request.clientToken, macAddress: addresses.macAddress, privateIp: addresses.privateIp,
+                publicIp: addresses.publicIp, shutdownBehavior: request.shutdownBehavior, boot: boot, groups: groups,
+                terminationProtected: request.terminationProtected)
+        }
+        let reservation = ReservationRecord(
+            id: reservationId, accountId: account, instanceIds: instances.map(\.id), groups: groups,
+            clientToken: request.clientToken, createdAt: now)
+        let tokenRecord = request.clientToken.map {
+            ClientTokenRecord(token: $0, accountId: account, reservationId: reservationId, parameterDigest: request.digest)
+        }
+
+        pledge(instances, in: zone)
+        let outcome: (ReservationRecord, [InstanceRecord])
+        do {
+            outcome = try await commit { txn in
+                if let tokenRecord {
+                    let key = CloudSchema.tokenKey(account, tokenRecord.token)
+                    if let existing = try txn.get(key, from: CloudSchema.clientTokens) {
+                        // A concurrent retry committed first: answer with its reservation.
+                        guard existing.parameterDigest == tokenRecord.parameterDigest else {
+                            throw EucaError(.idempotencyMismatch, .clientToken, "The client token '\(tokenRecord.token)' was used with different parameters.")
+                        }
+                        guard let reservation = try txn.get(existing.reservationId.rawValue, from: CloudSchema.reservations) else {
+                            throw EucaError(.internalFailure, .reservation, "client token names a missing reservation")
+                        }
+                        let instances = try reservation.instanceIds.compactMap { try txn.get($0.rawValue, from: CloudSchema.instances) }
+                        return ((reservation, instances), { _ in })
+                    }
+                    try txn.put(tokenRecord, at: key, in: CloudSchema.clientTokens)
+                }
+                try txn.put(reservation, at: reservation.id.rawValue, in: CloudSchema.reservations)
+                var added: [(entry: ResourceEntry, tags: ResourceTags?)] = []
+                for instance in instances {
+                    try txn.put(instance, at: instance.id.rawValue, in: CloudSchema.instances)
+                    added.append(try Self.add(
+                        ResourceEntry(id: instance.id.rawValue, type: .instance, accountId: account), tags: request.tags, in: txn))
+                }
+                return ((reservation, instances), { [added] tables in
+                    tables.reservations[reservation.id] = reservation
+                    for instance in instances { tables.instances[instance.id] = instance }
+                    for entry in added { Self.apply(added: entry, to: &tables) }
+                    if let tokenRecord { tables.tokens[CloudSchema.tokenKey(account, tokenRecord.token)] = tokenRecord }
+                })
+            }
+        } catch {
+            unpledge(instances.map(\.id), in: zone)
+            throw error
+        }
+        if outcome.0.id != reservation.id {
+            unpledge(instances.map(\.id), in: zone)
+            return outcome
+        }
+        logger.info("instances launching", metadata: [
+            "euca.account": "\(account)", "euca.reservation": "\(reservation.id)", "euca.zone": "\(zone)",
+            "euca.instances": "\(instances.map(\.id.rawValue).joined(separator: ","))",
+        ])
+        enqueue(.launch(instances.map(\.id)))
+        return outcome
+    }
+
+    func existingReservation(account: AccountID, token: String, digest: String) throws(EucaError) -> (ReservationRecord, [InstanceRecord])? {
+        let found: (ClientTokenRecord, ReservationRecord?, [InstanceRecord])? = state.read { tables in
+            guard let record = tables.tokens[CloudSchema.tokenKey(account, token)] else { return nil }
+            let reservation = tables.reservations[record.reservationId]
+            let instances = reservation?.instanceIds.compactMap { tables.instances[$0] } ?? []
+            return (record, reservation, instances)
+        }
+        guard let (record, reservation, instances) = found else { return nil }
+        guard record.parameterDigest == digest else {
+            throw EucaError(.idempotencyMismatch, .clientToken, "The client token '\(token)' was used with different parameters.")
+        }
+        guard let reservation else { return nil }
+        return (reservation, instances)
+    }
+
+    func resolveImage(_ text: String, kind: ImageKind, principal: Principal) throws(EucaError) -> ImageRecord {
+        guard let id = ImageID(parsing: text) else {
+            throw EucaError(.malformedID, kind.resourceKind, "Invalid id: \"\(text)\"")
+        }
+        guard let image = state.read({ $0.images[id] }), image.ownerId == principal.accountId || image.isPublic else {
+            throw EucaError(.notFound, kind.resourceKind, "The image id '[\(text)]' does not exist")
+        }
+        guard image.kind == kind else {
+            throw EucaError(.invalidParameter, kind.resourceKind, "\(text) is a \(image.kind.rawValue) image, not a \(kind.rawValue) image.")
+        }
+        return image
+    }
+
+    func chooseZone(_ requested: String?, vmType: VMType, count: Int) async throws -> String {
+        if let requested {
+            guard clusters[requested] != nil else {
+                throw EucaError(.invalidParameter, .zone, "Invalid availability zone: [\(requested)]")
+            }
+            return requested
+        }
+        guard !zoneOrder.isEmpty else { throw EucaError(.unavailable, .zone, "This cloud has no clusters.") }
+        // The zone with the most room, as Eucalyptus chose.
+        var best = zoneOrder[0]
+        var bestRoom = Int.min
+        for zone in zoneOrder {
+            let room = (try? await availableSlots(in: zone, for: vmType)) ?? 0
+            if room > bestRoom { (best, bestRoom) = (zone, room) }
+        }
+        return best
+    }
+
+    /// How many more instances of `type` fit in `zone`, after what accepted launches not yet
+    /// placed have pledged (placed first-fit on the cluster's free resources).
+    func availableSlots(in zone: String, for type: VMType) async throws -> Int {
+        guard let cluster = clusters[zone] else { return 0 }
+        let resources = try await cluster.describeResources()
+        var free = resources.nodes.map { ($0.freeCores, $0.freeMemoryMiB, $0.freeDiskGiB) }
+        let pledged = work.withLock { Array($0.pledged[zone, default: [:]].values) }
+        for claim in pledged {
+            if let index = free.firstIndex(where: { $0.0 >= claim.cores && $0.1 >= claim.memoryMiB && $0.2 >= claim.diskGiB }) {
+                free[index].0 -= claim.cores
+                free[index].1 -= claim.memoryMiB
+                free[index].2 -= claim.diskGiB
+            }
+        }
+        return free.reduce(0) { total, node in
+            total + NodeResources(node: "", totalCores: 0, freeCores: node.0, totalMemoryMiB: 0, freeMemoryMiB: node.1,
+                                  totalDiskGiB: 0, freeDiskGiB: node.2, instances: 0).available(type)
+        }
+    }
+
+    func pledge(_ instances: [InstanceRecord], in zone: String) {
+        work.withLock { work in
+            for instance in instances { work.pledged[zone, default: [:]][instance.id] = instance.vmType }
+        }
+    }
+
+    func unpledge(_ ids: [InstanceID], in zone: String) {
+        work.withLock { work in
+            for id in ids { work.pledged[zone]?[id] = nil }
+        }
+    }
+
+    // MARK: - Lifecycle requests
+
+    /// One instance's state before and after a request, as EC2 reports it.
+    public struct StateChange: Sendable, Hashable {
+        public var instanceId: InstanceID
+        public var previous: InstanceState
+        public var current: InstanceState
+    }
+
+    static func transitionReason(_ what: String, at date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        return "\(what) (\(formatter.string(from: date)) GMT)"
+    }
+
+    /// Applies a user request to each instance: all are checked first, and if any is unknown or in
+    /// a state the request cannot apply to, nothing changes.
+    func request(_ request: InstanceRequest, _ ids: [InstanceID], by principal: Principal) async throws -> [StateChange] {
+        let records = try instances(ids, for: principal)
+        for record in records { _ = try InstanceLifecycle.apply(request, to: record.state, id: record.id) }
+        let now = Date()
+        let changes: [StateChange] = try await commit { txn in
+            var changes: [StateChange] = []
+            var updated: [InstanceRecord] = []
+            for id in ids {
+                guard var record = try txn.get(id.rawValue, from: CloudSchema.instances) else {
+                    throw EucaError(.notFound, .instance, "The instance ID '\(id)' does not exist")
+                }
+                let previous = record.state
+                let next = try InstanceLifecycle.apply(request, to: previous, id: id)
+                if next != previous {
+                    record.state = next
+                    record.stateChangedAt = now
+                    switch request {
+                    case .terminate, .stop:
+                        record.stateReason = .userInitiated
+                        record.transitionReason = Self.transitionReason("User initiated", at: now)
+                    case .start:
+                        record.stateReason = .pending
+                        record.transitionReason = ""
+                    case .reboot:
+                        break
+                    }
+                    try txn.put(record, at: id.rawValue, in: CloudSchema.instances)
+                    updated.append(record)
+                }
+                changes.append(StateChange(instanceId: id, previous: previous, current: next))
+            }
+            return (changes, { [updated] tables in for record in updated { tables.instances[record.id] = record } })
+        }
+        logger.info("instances \(request.rawValue) requested", metadata: [
+            "euca.account": "\(principal.accountId)", "euca.instances": "\(ids.map(\.rawValue).joined(separator: ","))",
+        ])
+        return changes
+    }
+
+    public func terminateInstances(_ principal: Principal, _ ids: [InstanceID]) async throws -> [StateChange] {
+        let changes = try await request(.terminate, ids, by: principal)
+        enqueue(.terminate(changes.filter { $0.current == .shuttingDown }.map(\.instanceId)))
+        return changes
+    }
+
+    public func stopInstances(_ principal: Principal, _ ids: [InstanceID]) async throws -> [StateChange] {
+        let changes = try await request(.stop, ids, by: principal)
+        enqueue(.stop(changes.filter { $0.current == .stopping }.map(\.instanceId)))
+        return changes
+    }
+
+    public func startInstances(_ principal: Principal, _ ids: [InstanceID]) async throws -> [StateChange] {
+        let changes = try await request(.start, ids, by: principal)
+        enqueue(.start(changes.filter { $0.previous == .stopped }.map(\.instanceId)))
+        return changes
+    }
+
+    public func rebootInstances(_ principal: Principal, _ ids: [InstanceID]) async throws {
+        _ = try await request(.reboot, ids, by: principal)
+        enqueue(.reboot(ids))
+    }
+
+    public func consoleOutput(_ principal: Principal, _ id: InstanceID) async throws -> ConsoleOutput {
+        guard let record = try instances([id], for: principal).first else {
+            throw EucaError(.notFound, .instance, "The instance ID '\(id)' does not exist")
+        }
+        guard let cluster = clusters[record.zone], record.state != .terminated, record.node != nil || record.state != .pending else {
+            return ConsoleOutput(instanceId: id, output: Data(), timestamp: Date())
+        }
+        do {
+            return try await cluster.getConsoleOutput(id)
+        } catch let error as EucaError where error.code == .notFound {
+            return ConsoleOutput(instanceId: id, output: Data(), timestamp: Date())
+        }
+    }
+
+}

@@ -1,0 +1,306 @@
+import EucaCore
+import EucaNet
+public import EucaSecurity
+import Foundation
+
+/// How a request names a security group.
+public enum GroupReference: Sendable, Hashable {
+    case id(String)
+    case name(String)
+}
+
+/// The direction of a rule.
+public enum RuleDirection: Sendable, Hashable {
+    case ingress, egress
+}
+
+extension CloudController {
+    /// The most rules one group may hold, in each direction.
+    public static let maxRulesPerGroup = 100
+
+    /// The account's groups, creating its `default` group on first use as EC2 does.
+    public func securityGroups(for principal: Principal) async throws -> [SecurityGroupRecord] {
+        _ = try await defaultGroup(for: principal.accountId)
+        return state.read { tables in tables.groups.values.filter { $0.accountId == principal.accountId } }
+            .sorted { $0.id < $1.id }
+    }
+
+    /// The account's `default` group, created the first time it is needed: all traffic from its
+    /// own members and all traffic out.
+    func defaultGroup(for account: AccountID) async throws -> SecurityGroupRecord {
+        let key = CloudSchema.groupNameKey(account, "default")
+        if let existing = state.read({ tables in tables.groupNames[key].flatMap { tables.groups[$0] } }) { return existing }
+        let id = SecurityGroupID.generate()
+        let group = SecurityGroupRecord(
+            id: id, accountId: account, name: "default", description: "default group",
+            ingress: [SecurityRule(ipProtocol: "-1", fromPort: nil, toPort: nil, peer: .group(accountId: account, groupId: id, groupName: "default"))],
+            egress: [SecurityRule(ipProtocol: "-1", fromPort: nil, toPort: nil, peer: .cidr("0.0.0.0/0"))],
+            createdAt: Date())
+        let created = try await commit { txn in
+            if let existing = try txn.get(key, from: CloudSchema.securityGroupNames),
+                let record = try txn.get(existing.rawValue, from: CloudSchema.securityGroups)
+            {
+                return (record, { _ in })
+            }
+            try txn.put(group, at: id.rawValue, in: CloudSchema.securityGroups)
+            try txn.put(id, at: key, in: CloudSchema.securityGroupNames)
+            let added = try Self.add(ResourceEntry(id: id.rawValue, type: .securityGroup, accountId: account), tags: [], in: txn)
+            return (group, { tables in
+                tables.groups[id] = group
+                tables.groupNames[key] = id
+                Self.apply(added: added, to: &tables)
+            })
+        }
+        return created
+    }
+
+    /// The caller's group named by `reference`.
+    public func securityGroup(_ reference: GroupReference, for principal: Principal) async throws -> SecurityGroupRecord {
+        _ = try await defaultGroup(for: principal.accountId)
+        return try Self.lookup(reference, account: principal.accountId, in: state.read { ($0.groups, $0.groupNames) })
+    }
+
+    static func lookup(
+        _ reference: GroupReference, account: AccountID,
+        in tables: (groups: [SecurityGroupID: SecurityGroupRecord], names: [String: SecurityGroupID])
+    ) throws(EucaError) -> SecurityGroupRecord {
+        switch reference {
+        case .id(let text):
+            guard let id = SecurityGroupID(parsing: text) else {
+                throw EucaError(.malformedID, .securityGroup, "Invalid id: \"\(text)\" (expecting \"sg-...\")")
+            }
+            guard let group = tables.groups[id], group.accountId == account else {
+                throw EucaError(.notFound, .securityGroup, "The security group '\(text)' does not exist")
+            }
+            return group
+        case .name(let name):
+            guard let id = tables.names[CloudSchema.groupNameKey(account, name)], let group = tables.groups[id] else {
+                throw EucaError(.notFound, .securityGroup, "The security group '\(name)' does not exist")
+            }
+            return group
+        }
+    }
+
+    /// Creates a group with no ingress rules and all egress allowed.
+    public func createSecurityGroup(_ principal: Principal, name: String, description: String, tags: [Tag] = []) async throws -> SecurityGroupRecord {
+        guard !name.isEmpty, name.count <= 255 else {
+            throw EucaError(.invalidParameter, .securityGroup, "Group names are 1 to 255 characters.")
+        }
+        guard !name.lowercased().hasPrefix("sg-") else {
+            throw EucaError(.invalidParameter, .securityGroup, "Group names may not be in the format sg-*.")
+        }
+        guard !description.isEmpty, description.count <= 255 else {
+            throw EucaError(.invalidParameter, .securityGroup, "Group descriptions are 1 to 255 characters.")
+        }
+        try Self.checkTags(tags)
+        let account = principal.accountId
+        _ = try await defaultGroup(for: account)
+        let id = SecurityGroupID.generate()
+        let group = SecurityGroupRecord(
+            id: id, accountId: account, name: name, description: description, ingress: [],
+            egress: [SecurityRule(ipProtocol: "-1", fromPort: nil, toPort: nil, peer: .cidr("0.0.0.0/0"))], createdAt: Date())
+        let key = CloudSchema.groupNameKey(account, name)
+        try await commit { txn in
+            if try txn.get(key, from: CloudSchema.securityGroupNames) != nil {
+                throw EucaError(.duplicate, .securityGroup, "The security group '\(name)' already exists")
+            }
+            try txn.put(group, at: id.rawValue, in: CloudSchema.securityGroups)
+            try txn.put(id, at: key, in: CloudSchema.securityGroupNames)
+            let added = try Self.add(ResourceEntry(id: id.rawValue, type: .securityGroup, accountId: account), tags: tags, in: txn)
+            return ((), { tables in
+                tables.groups[id] = group
+                tables.groupNames[key] = id
+                Self.apply(added: added, to: &tables)
+            })
+        }
+        logger.info("security group created", metadata: ["euca.account": "\(account)", "euca.group": "\(id)", "name": "\(name)"])
+        await publishNetworkPlan()
+        return group
+    }
+
+    /// Deletes a group that no instance uses and no other group's rules name.
+    public func deleteSecurityGroup(_ principal: Principal, _ reference: GroupReference) async throws {
+        let group = try await securityGroup(reference, for: principal)
+        guard group.name != "default" else {
+            throw EucaError(.invalidParameter, .securityGroup, "The security group 'default' is reserved and cannot be deleted.")
+        }
+        try await commit { txn in
+            guard try txn.get(group.id.rawValue, from: CloudSchema.securityGroups) != nil else {
+                throw EucaError(.notFound, .securityGroup, "The security group '\(group.id)' does not exist")
+            }
+            for (_, instance) in try txn.all(CloudSchema.instances)
+            where instance.state != .terminated && instance.groups.contains(where: { $0.id == group.id }) {
+                throw EucaError(.incorrectState, .securityGroup, "There are active instances using security group '\(group.name)'")
+            }
+            for (_, other) in try txn.all(CloudSchema.securityGroups) where other.id != group.id {
+                let referenced = (other.ingress + other.egress).contains { rule in
+                    if case .group(_, let id, _) = rule.peer { return id == group.id }
+                    return false
+                }
+                if referenced {
+                    throw EucaError(.incorrectState, .securityGroup, "Group \(group.id) is used by groups: \(other.id)")
+                }
+            }
+            let key = CloudSchema.groupNameKey(group.accountId, group.name)
+            try txn.delete(group.id.rawValue, from: CloudSchema.securityGroups)
+            try txn.delete(key, from: CloudSchema.securityGroupNames)
+            try Self.remove(resource: group.id.rawValue, in: txn)
+            return ((), { tables in
+                tables.groups[group.id] = nil
+                tables.groupNames[key] = nil
+                Self.apply(removed: group.id.rawValue, to: &tables)
+            })
+        }
+        logger.info("security group deleted", metadata: ["euca.account": "\(principal.accountId)", "euca.group": "\(group.id)"])
+        await publishNetworkPlan()
+    }
+
+    /// Resolves requested permissions into single-peer rules, checking syntax and peers.
+    func rules(_ permissions: [PermissionRequest], account: AccountID) async throws -> [SecurityRule] {
+        var rules: [SecurityRule] = []
+        for permission in permissions {
+            let ipProtocol = try RuleSyntax.normalizeProtocol(permission.ipProtocol)
+            let (from, to) = try RuleSyntax.ports(ipProtocol, permission.fromPort, permission.toPort)
+            for (cidr, description) in permission.cidrs {
+                try RuleSyntax.checkCIDR(cidr)
+                rules.append(SecurityRule(ipProtocol: ipProtocol, fromPort: from, toPort: to, peer: .cidr(cidr), description: description))
+            }
+            for (cidr, description) in permission.cidrs6 {
+                try RuleSyntax.checkCIDR6(cidr)
+                rules.append(SecurityRule(ipProtocol: ipProtocol, fromPort: from, toPort: to, peer: .cidr6(cidr), description: description))
+            }
+            for pair in permission.groups {
+                let owner = pair.userId.flatMap { $0.isEmpty ? nil : AccountID(rawValue: $0) } ?? account
+                if owner == account { _ = try await defaultGroup(for: account) }
+                let tables = state.read { ($0.groups, $0.groupNames) }
+                let peer: SecurityGroupRecord
+                if let id = pair.groupId, !id.isEmpty {
+                    guard let parsed = SecurityGroupID(parsing: id) else {
+                        throw EucaError(.malformedID, .securityGroup, "Invalid id: \"\(id)\" (expecting \"sg-...\")")
+                    }
+                    guard let group = tables.0[parsed], pair.userId == nil || group.accountId == owner else {
+                        throw EucaError(.notFound, .securityGroup, "The security group '\(id)' does not exist")
+                    }
+                    peer = group
+                } else if let name = pair.groupName, !name.isEmpty {
+                    peer = try Self.lookup(.name(name), account: owner, in: tables)
+                } else {
+                    throw EucaError(.missingParameter, .parameter, "A source group needs a GroupId or a GroupName.")
+                }
+                rules.append(SecurityRule(
+                    ipProtocol: ipProtocol, fromPort: from, toPort: to,
+                    peer: .group(accountId: peer.accountId, groupId: peer.id, groupName: peer.name), description: pair.description))
+            }
+            if permission.cidrs.isEmpty && permission.cidrs6.isEmpty && permission.groups.isEmpty {
+                throw EucaError(.missingParameter, .parameter, "A permission needs a CIDR range or a source group.")
+            }
+        }
+        return rules
+    }
+
+    /// Adds rules to a group; a rule it already has refuses the whole request.
+    public func authorize(
+        _ principal: Principal, _ reference: GroupReference, _ direction: RuleDirection, _ permissions: [PermissionRequest]
+    ) async throws {
+        let group = try await securityGroup(reference, for: principal)
+        let rules = try await rules(permissions, account: principal.accountId)
+        try await updateRules(of: group.id, direction) { existing in
+            var updated = existing
+            for rule in rules {
+                guard !updated.contains(where: { $0.identity == rule.identity }) else {
+                    throw EucaError(
+                        .duplicate, .permission,
+                        "The specified rule \"peer: \(Self.describe(rule.peer)), \(rule.ipProtocol.uppercased()), from port: \(rule.fromPort.map(String.init) ?? "-"), to port: \(rule.toPort.map(String.init) ?? "-"), ALLOW\" already exists")
+                }
+                updated.append(rule)
+            }
+            guard updated.count <= Self.maxRulesPerGroup else {
+                throw EucaError(.limitExceeded, .permission, "The maximum number of rules per security group (\(Self.maxRulesPerGroup)) has been reached.")
+            }
+            return updated
+        }
+    }
+
+    /// Removes rules from a group; a rule it does not have refuses the whole request.
+    public func revoke(
+        _ principal: Principal, _ reference: GroupReference, _ direction: RuleDirection, _ permissions: [PermissionRequest]
+    ) async throws {
+        let group = try await securityGroup(reference, for: principal)
+        let rules = try await rules(permissions, account: principal.accountId)
+        try await updateRules(of: group.id, direction) { existing in
+            var updated = existing
+            for rule in rules {
+                guard let index = updated.firstIndex(where: { $0.identity == rule.identity }) else {
+                    throw EucaError(
+                        .notFound, .permission,
+                        "The specified rule does not exist in this security group (peer: \(Self.describe(rule.peer)), \(rule.ipProtocol)).")
+                }
+                updated.remove(at: index)
+            }
+            return updated
+        }
+    }
+
+    static func describe(_ peer: SecurityRule.Peer) -> String {
+        switch peer {
+        case .cidr(let cidr), .cidr6(let cidr): cidr
+        case .group(_, let id, _): id.rawValue
+        }
+    }
+
+    private func updateRules(
+        of id: SecurityGroupID, _ direction: RuleDirection, _ change: @escaping @Sendable ([SecurityRule]) throws -> [SecurityRule]
+    ) async throws {
+        try await commit { txn in
+            guard var group = try txn.get(id.rawValue, from: CloudSchema.securityGroups) else {
+                throw EucaError(.notFound, .securityGroup, "The security group '\(id)' does not exist")
+            }
+            switch direction {
+            case .ingress: group.ingress = try change(group.ingress)
+            case .egress: group.egress = try change(group.egress)
+            }
+            try txn.put(group, at: id.rawValue, in: CloudSchema.securityGroups)
+            return ((), { [group] tables in tables.groups[id] = group })
+        }
+        await publishNetworkPlan()
+    }
+
+    /// Groups named in a RunInstances request (by name and by id), or the account's default.
+    func resolveLaunchGroups(names: [String], ids: [String], account: AccountID) async throws -> [GroupIdentifier] {
+        let fallback = try await defaultGroup(for: account)
+        guard !names.isEmpty || !ids.isEmpty else { return [GroupIdentifier(id: fallback.id, name: fallback.name)] }
+        let tables = state.read { ($0.groups, $0.groupNames) }
+        var groups: [GroupIdentifier] = []
+        for reference in names.map(GroupReference.name) + ids.map(GroupReference.id) {
+            let group = try Self.lookup(reference, account: account, in: tables)
+            if !groups.contains(where: { $0.id == group.id }) { groups.append(GroupIdentifier(id: group.id, name: group.name)) }
+        }
+        return groups
+    }
+
+    /// Hands the current groups and their members to the network mode and its applier.
+    func publishNetworkPlan() async {
+        let policies: [GroupPolicy] = state.read { tables in
+            var members: [SecurityGroupID: [String: InstanceAddresses]] = [:]
+            for instance in tables.instances.values where instance.state != .terminated && instance.state != .stopped {
+                for group in instance.groups {
+                    members[group.id, default: [:]][instance.id.rawValue] = InstanceAddresses(
+                        macAddress: instance.macAddress, privateIp: instance.privateIp, publicIp: instance.publicIp)
+                }
+            }
+            return tables.groups.values.sorted { $0.id < $1.id }.map { group in
+                GroupPolicy(
+                    groupId: group.id.rawValue, accountId: group.accountId.rawValue,
+                    ingress: group.ingress.map(\.firewallRule), egress: group.egress.map(\.firewallRule),
+                    members: members[group.id] ?? [:])
+            }
+        }
+        let plan = network.plan(policies)
+        guard let applier = networkApplier else { return }
+        do {
+            try await applier.apply(plan)
+        } catch {
+            logger.error("the network plan could not be applied", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,267 @@
+import EucaCore
+import Foundation
+import Synchronization
+
+extension CloudController {
+    // MARK: - Work on the clusters
+
+    func claim(_ ids: [InstanceID]) -> [InstanceID] {
+        work.withLock { work in
+            let free = ids.filter { !work.inFlight.contains($0) }
+            work.inFlight.formUnion(free)
+            return free
+        }
+    }
+
+    func release(_ ids: [InstanceID]) {
+        work.withLock { work in work.inFlight.subtract(ids) }
+    }
+
+    func records(_ ids: [InstanceID]) -> [InstanceRecord] {
+        state.read { tables in ids.compactMap { tables.instances[$0] } }
+    }
+
+    func perform(_ job: Job) async {
+        switch job {
+        case .reconcile:
+            await reconcile()
+        case .launch(let ids):
+            await dispatch(ids, expecting: .pending) { cluster, records in
+                try await cluster.runInstances(records.map(\.launch))
+            }
+        case .start(let ids):
+            await dispatch(ids, expecting: .pending) { cluster, records in
+                try await cluster.startInstances(records.map(\.launch))
+            }
+        case .terminate(let ids):
+            await dispatch(ids, expecting: .shuttingDown) { cluster, records in
+                try await cluster.terminateInstances(records.map(\.id))
+            }
+        case .stop(let ids):
+            await dispatch(ids, expecting: .stopping) { cluster, records in
+                try await cluster.stopInstances(records.map(\.id))
+            }
+        case .reboot(let ids):
+            await dispatch(ids, expecting: .running) { cluster, records in
+                try await cluster.rebootInstances(records.map(\.id))
+            }
+        }
+    }
+
+    /// Sends one cluster call per zone for the instances still in `expected`, then records the
+    /// outcome of each.
+    func dispatch(
+        _ ids: [InstanceID], expecting expected: InstanceState,
+        _ call: @escaping @Sendable (any ClusterControllerAPI, [InstanceRecord]) async throws -> [InstanceOutcome]
+    ) async {
+        let claimed = claim(ids)
+        defer { release(claimed) }
+        let byZone = Dictionary(grouping: records(claimed).filter { $0.state == expected }, by: \.zone)
+        for (zone, records) in byZone {
+            defer { unpledge(records.map(\.id), in: zone) }
+            guard let cluster = clusters[zone] else { continue }
+            do {
+                let outcomes = try await call(cluster, records)
+                try await record(outcomes, expecting: expected)
+            } catch {
+                // The reconciler tries again; the desired state is already durable.
+                logger.error("cluster call failed", metadata: ["euca.zone": "\(zone)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Records what a cluster said it did, for instances still in `expected`.
+    func record(_ outcomes: [InstanceOutcome], expecting expected: InstanceState) async throws {
+        let now = Date()
+        try await commit { txn in
+            var updated: [InstanceRecord] = []
+            for outcome in outcomes {
+                guard var record = try txn.get(outcome.instanceId.rawValue, from: CloudSchema.instances),
+                    record.state == expected
+                else { continue }
+                var next: InstanceState?
+                switch (expected, outcome.failure) {
+                case (.pending, nil):
+                    record.node = outcome.node ?? record.node
+                    if let report = outcome.report, let state = InstanceLifecycle.reconcile(.pending, with: report.state) {
+                        next = state
+                    }
+                case (.pending, .insufficientCapacity?):
+                    next = record.launchTime == record.stateChangedAt ? .terminated : .stopped
+                    record.stateReason = .insufficientCapacity
+                case (.pending, .failed(let why)?):
+                    next = .terminated
+                    record.stateReason = .internalError(why)
+                case (.pending, .notFound?):
+                    next = .terminated
+                    record.stateReason = .internalError("The node lost the instance.")
+                case (.shuttingDown, nil), (.shuttingDown, .notFound?):
+                    next = .terminated
+                case (.stopping, nil):
+                    next = .stopped
+                case (.stopping, .notFound?):
+                    next = .stopped
+                default:
+                    break
+                }
+                if let next, next != record.state {
+                    record.state = next
+                    record.stateChangedAt = now
+                    if next == .running { record.stateReason = nil }
+                    if next == .terminated && record.node == nil { record.node = nil }
+                    try txn.put(record, at: record.id.rawValue, in: CloudSchema.instances)
+                    updated.append(record)
+                } else if outcome.node != nil, record.node != outcome.node {
+                    try txn.put(record, at: record.id.rawValue, in: CloudSchema.instances)
+                    updated.append(record)
+                }
+            }
+            return ((), { [updated] tables in for record in updated { tables.instances[record.id] = record } })
+        }
+        for outcome in outcomes {
+            if let failure = outcome.failure {
+                logger.warning("instance operation failed", metadata: ["euca.instance": "\(outcome.instanceId)", "failure": "\(failure)"])
+            }
+        }
+    }
+
+    /// Compares each instance's desired state with what its cluster reports, writes the states
+    /// that follow, and re-issues work that a restart or a failure interrupted.
+    func reconcile() async {
+        for zone in zoneOrder {
+            guard let cluster = clusters[zone] else { continue }
+            let asOf = Date()
+            let report: ClusterInstances
+            do {
+                report = try await cluster.describeInstances()
+            } catch {
+                logger.warning("cluster did not answer", metadata: ["euca.zone": "\(zone)", "error": "\(error)"])
+                continue
+            }
+            await reconcile(zone: zone, report: report, asOf: asOf)
+        }
+        await purgeTerminated()
+    }
+
+    func reconcile(zone: String, report: ClusterInstances, asOf: Date) async {
+        let observed = Dictionary(report.reports.map { ($0.instanceId, $0) }, uniquingKeysWith: { first, _ in first })
+        let unreachable = Set(report.unreachableNodes)
+        let busy = work.withLock { $0.inFlight }
+        let known = state.read { tables in tables.instances.values.filter { $0.zone == zone } }
+        var transitions: [(InstanceID, InstanceState, InstanceState, NodeID?)] = []
+        var relaunch: [InstanceID] = [], restart: [InstanceID] = [], reterminate: [InstanceID] = [], restop: [InstanceID] = []
+        for instance in known where !busy.contains(instance.id) && instance.stateChangedAt <= asOf {
+            if let node = instance.node, unreachable.contains(node) { continue }
+            let seen = observed[instance.id]
+            let state = seen?.state ?? .absent
+            if state == .launching { continue }
+            switch (instance.state, state) {
+            case (.pending, .absent): relaunch.append(instance.id)
+            case (.pending, .shutoff): restart.append(instance.id)
+            case (.shuttingDown, .running), (.shuttingDown, .shutoff), (.shuttingDown, .crashed): reterminate.append(instance.id)
+            case (.terminated, .running), (.terminated, .shutoff), (.terminated, .crashed): reterminate.append(instance.id)
+            case (.stopping, .running): restop.append(instance.id)
+            default: break
+            }
+            if let next = InstanceLifecycle.reconcile(instance.state, with: state, behavior: instance.shutdownBehavior) {
+                transitions.append((instance.id, instance.state, next, seen?.node))
+            }
+        }
+        let knownIds = Set(known.map(\.id))
+        let strangers = observed.keys.filter { id in !knownIds.contains(id) && state.read({ $0.instances[id] }) == nil }
+        let newStrangers = work.withLock { work in
+            let fresh = strangers.filter { !work.warnedUnknown.contains($0) }
+            work.warnedUnknown.formUnion(fresh)
+            return fresh
+        }
+        for id in newStrangers {
+            logger.warning("a node runs an instance this cloud does not know; it is left alone", metadata: ["euca.instance": "\(id)"])
+        }
+
+        if !transitions.isEmpty {
+            let now = Date()
+            let transitions = transitions
+            do {
+                try await commit { txn in
+                    var updated: [InstanceRecord] = []
+                    for (id, expected, next, node) in transitions {
+                        guard var record = try txn.get(id.rawValue, from: CloudSchema.instances),
+                            record.state == expected, record.stateChangedAt <= asOf
+                        else { continue }
+                        record.state = next
+                        record.stateChangedAt = now
+                        if let node { record.node = node }
+                        switch (expected, next) {
+                        case (.running, .terminated):
+                            record.stateReason = .internalError("The instance's domain is gone from its node.")
+                            record.transitionReason = Self.transitionReason("Server initiated", at: now)
+                        case (.running, .stopped), (.running, .shuttingDown):
+                            record.stateReason = .instanceInitiated
+                            record.transitionReason = Self.transitionReason("Instance initiated", at: now)
+                        case (_, .running):
+                            record.stateReason = nil
+                        default:
+                            break
+                        }
+                        try txn.put(record, at: id.rawValue, in: CloudSchema.instances)
+                        updated.append(record)
+                    }
+                    return ((), { [updated] tables in for record in updated { tables.instances[record.id] = record } })
+                }
+                for (id, from, to, _) in transitions {
+                    logger.info("instance state reconciled", metadata: ["euca.instance": "\(id)", "from": "\(from.name)", "to": "\(to.name)"])
+                }
+            } catch {
+                logger.error("could not record reconciled states", metadata: ["error": "\(error)"])
+            }
+        }
+        // Transitions to shutting-down (a guest that powered off with behaviour "terminate") need
+        // their domain removed too.
+        reterminate += transitions.filter { $0.2 == .shuttingDown }.map(\.0)
+        if !relaunch.isEmpty {
+            pledge(records(relaunch), in: zone)
+            enqueue(.launch(relaunch))
+        }
+        if !restart.isEmpty { enqueue(.start(restart)) }
+        if !reterminate.isEmpty { enqueue(.terminate(reterminate)) }
+        if !restop.isEmpty { enqueue(.stop(restop)) }
+    }
+
+    /// Forgets instances terminated longer ago than the retention, and reservations left empty.
+    func purgeTerminated() async {
+        let cutoff = Date().addingTimeInterval(-Double(settings.terminatedRetention.components.seconds))
+        let expired = state.read { tables in
+            tables.instances.values.filter { $0.state == .terminated && $0.stateChangedAt < cutoff }.map(\.id)
+        }
+        guard !expired.isEmpty else { return }
+        do {
+            try await commit { txn in
+                var removed: [InstanceID] = []
+                var emptied: [ReservationID] = []
+                for id in expired {
+                    guard let record = try txn.get(id.rawValue, from: CloudSchema.instances), record.state == .terminated else { continue }
+                    try txn.delete(id.rawValue, from: CloudSchema.instances)
+                    try Self.remove(resource: id.rawValue, in: txn)
+                    removed.append(id)
+                    if var reservation = try txn.get(record.reservationId.rawValue, from: CloudSchema.reservations) {
+                        reservation.instanceIds.removeAll { $0 == id }
+                        if reservation.instanceIds.allSatisfy({ expired.contains($0) }) {
+                            try txn.delete(reservation.id.rawValue, from: CloudSchema.reservations)
+                            emptied.append(reservation.id)
+                        }
+                    }
+                }
+                return ((), { [removed, emptied] tables in
+                    for id in removed {
+                        tables.instances[id] = nil
+                        Self.apply(removed: id.rawValue, to: &tables)
+                    }
+                    for id in emptied { tables.reservations[id] = nil }
+                })
+            }
+            logger.info("terminated instances forgotten", metadata: ["count": "\(expired.count)"])
+        } catch {
+            logger.error("could not forget terminated instances", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,217 @@
+import EucaCloud
+import EucaCore
+import Foundation
+
+extension EC2Actions {
+    static let securityGroupActions: [String: EC2Action] = [
+        "CreateSecurityGroup": EC2Action(run: createSecurityGroup),
+        "DeleteSecurityGroup": EC2Action(run: deleteSecurityGroup),
+        "DescribeSecurityGroups": EC2Action(run: describeSecurityGroups),
+        "AuthorizeSecurityGroupIngress": EC2Action { try await changeRules($0, &$1, .ingress, authorize: true) },
+        "AuthorizeSecurityGroupEgress": EC2Action { try await changeRules($0, &$1, .egress, authorize: true) },
+        "RevokeSecurityGroupIngress": EC2Action { try await changeRules($0, &$1, .ingress, authorize: false) },
+        "RevokeSecurityGroupEgress": EC2Action { try await changeRules($0, &$1, .egress, authorize: false) },
+    ]
+
+    static func groupReference(_ params: QueryParameters) throws(EucaError) -> GroupReference {
+        if let id = params["GroupId"], !id.isEmpty { return .id(id) }
+        if let name = params["GroupName"], !name.isEmpty { return .name(name) }
+        throw EucaError(.missingParameter, .parameter, "The request must contain the parameter GroupName or GroupId")
+    }
+
+    static func createSecurityGroup(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        let name = try context.params.required("GroupName")
+        let description = try context.params.required("GroupDescription")
+        if let vpc = context.params["VpcId"], !vpc.isEmpty {
+            throw EucaError(.unsupported, .parameter, "This cloud has no VPCs; security groups are created without VpcId.")
+        }
+        let tags = try context.params.tagSpecifications(allowed: [.securityGroup])[.securityGroup] ?? []
+        let group = try await context.cloud.createSecurityGroup(context.principal, name: name, description: description, tags: tags)
+        xml.leaf("return", true)
+        xml.leaf("groupId", group.id.rawValue)
+        xml.tagSet(context.cloud.tags(of: group.id.rawValue))
+    }
+
+    static func deleteSecurityGroup(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        try await context.cloud.deleteSecurityGroup(context.principal, try groupReference(context.params))
+        xml.leaf("return", true)
+    }
+
+    /// Permissions in the `IpPermissions.N.…` form, or in the flat form older clients send
+    /// (`IpProtocol`, `FromPort`, `ToPort`, `CidrIp`, `SourceSecurityGroupName` at the top level).
+    static func permissions(_ params: QueryParameters) throws(EucaError) -> [PermissionRequest] {
+        var permissions: [PermissionRequest] = []
+        for index in params.indices("IpPermissions") {
+            let prefix = "IpPermissions.\(index)"
+            let ipProtocol = try params.required("\(prefix).IpProtocol")
+            let cidrs = params.indices("\(prefix).IpRanges").compactMap { range -> (cidr: String, description: String?)? in
+                params["\(prefix).IpRanges.\(range).CidrIp"].map { ($0, params["\(prefix).IpRanges.\(range).Description"]) }
+            }
+            let cidrs6 = params.indices("\(prefix).Ipv6Ranges").compactMap { range -> (cidr: String, description: String?)? in
+                params["\(prefix).Ipv6Ranges.\(range).CidrIpv6"].map { ($0, params["\(prefix).Ipv6Ranges.\(range).Description"]) }
+            }
+            let groups = params.indices("\(prefix).Groups").map { pair in
+                let base = "\(prefix).Groups.\(pair)"
+                return (userId: params["\(base).UserId"], groupId: params["\(base).GroupId"],
+                        groupName: params["\(base).GroupName"], description: params["\(base).Description"])
+            }
+            permissions.append(PermissionRequest(
+                ipProtocol: ipProtocol, fromPort: try params.integer("\(prefix).FromPort"),
+                toPort: try params.integer("\(prefix).ToPort"), cidrs: cidrs, cidrs6: cidrs6, groups: groups))
+        }
+        let flatKeys = ["IpProtocol", "CidrIp", "SourceSecurityGroupName", "FromPort", "ToPort"]
+        if flatKeys.contains(where: { params[$0] != nil }) {
+            var groups: [(userId: String?, groupId: String?, groupName: String?, description: String?)] = []
+            if let source = params["SourceSecurityGroupName"], !source.isEmpty {
+                groups.append((params["SourceSecurityGroupOwnerId"], nil, source, nil))
+            }
+            let cidrs = params["CidrIp"].map { [(cidr: $0, description: String?.none)] } ?? []
+            if params["IpProtocol"] == nil && !groups.isEmpty && cidrs.isEmpty {
+                // A bare source group grants it everything, as EC2-Classic did.
+                permissions.append(PermissionRequest(ipProtocol: "-1", fromPort: nil, toPort: nil, groups: groups))
+            } else {
+                permissions.append(PermissionRequest(
+                    ipProtocol: try params.required("IpProtocol"), fromPort: try params.integer("FromPort"),
+                    toPort: try params.integer("ToPort"), cidrs: cidrs, groups: groups))
+            }
+        }
+        guard !permissions.isEmpty else {
+            throw EucaError(.missingParameter, .parameter, "The request must contain the parameter IpPermissions")
+        }
+        return permissions
+    }
+
+    static func changeRules(_ context: ActionContext, _ xml: inout XMLWriter, _ direction: RuleDirection, authorize: Bool) async throws {
+        let reference = try groupReference(context.params)
+        let permissions = try permissions(context.params)
+        if authorize {
+            try await context.cloud.authorize(context.principal, reference, direction, permissions)
+        } else {
+            try await context.cloud.revoke(context.principal, reference, direction, permissions)
+        }
+        xml.leaf("return", true)
+    }
+
+    static func ruleValues(_ rules: [SecurityRule], _ value: (SecurityRule) -> String?) -> [String] {
+        rules.compactMap(value)
+    }
+
+    static let securityGroupFilters: FilterSet<SecurityGroupRecord> = {
+        var fields: [String: @Sendable (SecurityGroupRecord) -> [String]] = [
+            "description": { [$0.description] },
+            "group-id": { [$0.id.rawValue] },
+            "group-name": { [$0.name] },
+            "owner-id": { [$0.accountId.rawValue] },
+        ]
+        let directions: [(String, @Sendable (SecurityGroupRecord) -> [SecurityRule])] = [
+            ("ip-permission", { $0.ingress }), ("egress.ip-permission", { $0.egress }),
+        ]
+        for (prefix, rules) in directions {
+            fields["\(prefix).protocol"] = { rules($0).map(\.ipProtocol) }
+            fields["\(prefix).from-port"] = { rules($0).compactMap { $0.fromPort.map(String.init) } }
+            fields["\(prefix).to-port"] = { rules($0).compactMap { $0.toPort.map(String.init) } }
+            fields["\(prefix).cidr"] = { rules($0).compactMap { if case .cidr(let c) = $0.peer { c } else { nil } } }
+            fields["\(prefix).ipv6-cidr"] = { rules($0).compactMap { if case .cidr6(let c) = $0.peer { c } else { nil } } }
+            fields["\(prefix).group-id"] = { rules($0).compactMap { if case .group(_, let id, _) = $0.peer { id.rawValue } else { nil } } }
+            fields["\(prefix).group-name"] = { rules($0).compactMap { if case .group(_, _, let name) = $0.peer { name } else { nil } } }
+            fields["\(prefix).user-id"] = { rules($0).compactMap { if case .group(let a, _, _) = $0.peer { a.rawValue } else { nil } } }
+        }
+        return FilterSet(fields: fields, id: { $0.id.rawValue })
+    }()
+
+    static func describeSecurityGroups(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        let names = context.params.list("GroupName")
+        let ids = context.params.list("GroupId")
+        let paging = try Paging(context.params, range: 5...1000)
+        if paging.maxResults != nil && !(names.isEmpty && ids.isEmpty) {
+            throw EC2Error("InvalidParameterCombination", "The parameter GroupId or GroupName cannot be used with the parameter MaxResults.")
+        }
+        let all = try await context.cloud.securityGroups(for: context.principal)
+        for id in ids where !all.contains(where: { $0.id.rawValue == id }) {
+            if SecurityGroupID(parsing: id) == nil { throw EucaError(.malformedID, .securityGroup, "Invalid id: \"\(id)\" (expecting \"sg-...\")") }
+            throw EucaError(.notFound, .securityGroup, "The security group '\(id)' does not exist")
+        }
+        for name in names where !all.contains(where: { $0.name == name }) {
+            throw EucaError(.notFound, .securityGroup, "The security group '\(name)' does not exist")
+        }
+        let tags = context.cloud.allTags()
+        let filter = try securityGroupFilters.compile(try context.params.filters(), tags: tags)
+        let shown = all.filter {
+            (names.isEmpty || names.contains($0.name)) && (ids.isEmpty || ids.contains($0.id.rawValue)) && filter.matches($0)
+        }
+        let page = paging.page(shown) { $0.id.rawValue }
+        let modern = context.supportsGroupIds
+        xml.set("securityGroupInfo", page.items) { xml, group in
+            xml.leaf("ownerId", group.accountId.rawValue)
+            if modern { xml.leaf("groupId", group.id.rawValue) }
+            xml.leaf("groupName", group.name)
+            xml.leaf("groupDescription", group.description)
+            writePermissions(&xml, "ipPermissions", group.ingress, modern: modern)
+            if modern { writePermissions(&xml, "ipPermissionsEgress", group.egress, modern: modern) }
+            xml.tagSet(tags[group.id.rawValue]?.tags ?? [:])
+        }
+        xml.leaf("nextToken", ifPresent: page.nextToken)
+    }
+
+    /// Writes rules as EC2's `IpPermission`s: one per protocol and port range, in first-seen order.
+    static func writePermissions(_ xml: inout XMLWriter, _ name: String, _ rules: [SecurityRule], modern: Bool) {
+        var order: [String] = []
+        var grouped: [String: [SecurityRule]] = [:]
+        for rule in rules {
+            let key = "\(rule.ipProtocol)/\(rule.fromPort.map(String.init) ?? "")/\(rule.toPort.map(String.init) ?? "")"
+            if grouped[key] == nil { order.append(key) }
+            grouped[key, default: []].append(rule)
+        }
+        xml.set(name, order.compactMap { grouped[$0] }) { xml, rules in
+            let first = rules[0]
+            xml.leaf("ipProtocol", first.ipProtocol)
+            if let from = first.fromPort { xml.leaf("fromPort", from) }
+            if let to = first.toPort { xml.leaf("toPort", to) }
+            xml.open("groups")
+            for rule in rules {
+                guard case .group(let account, let id, let groupName) = rule.peer else { continue }
+                xml.open("item")
+                xml.leaf("userId", account.rawValue)
+                if modern { xml.leaf("groupId", id.rawValue) }
+                xml.leaf("groupName", groupName)
+                xml.leaf("description", ifPresent: rule.description)
+                xml.close("item")
+            }
+            xml.close("groups")
+            xml.open("ipRanges")
+            for rule in rules {
+                guard case .cidr(let cidr) = rule.peer else { continue }
+                xml.open("item")
+                xml.leaf("cidrIp", cidr)
+                xml.leaf("description", ifPresent: rule.description)
+                xml.close("item")
+            }
+            xml.close("ipRanges")
+            if modern {
+                xml.open("ipv6Ranges")
+                for rule in rules {
+                    guard case .cidr6(let cidr) = rule.peer else { continue }
+                    xml.open("item")
+                    xml.leaf("cidrIpv6", cidr)
+                    xml.leaf("description", ifPresent: rule.description)
+                    xml.close("item")
+                }
+                xml.close("ipv6Ranges")
+                xml.open("prefixListIds")
+                xml.close("prefixListIds")
+            }
+        }
+    }
+
+    /// A `groupSet`: before API version 2011-01-01, `groupId` held the group's name.
+    static func writeGroupSet(_ xml: inout XMLWriter, _ groups: [GroupIdentifier], modern: Bool) {
+        xml.set("groupSet", groups) { xml, group in
+            if modern {
+                xml.leaf("groupId", group.id.rawValue)
+                xml.leaf("groupName", group.name)
+            } else {
+                xml.leaf("groupId", group.name)
+            }
+        }
+    }
+}
