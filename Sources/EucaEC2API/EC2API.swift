@@ -130,11 +130,11 @@ public struct EC2API: Sendable {
                 pairs += bodyPairs
             }
             let params = QueryParameters(pairs)
-            let principal = try authenticator.authenticate(request, queryPairs: queryPairs)
+            let principal = try authenticator.authenticate(request, queryPairs: queryPairs, parameterPairs: pairs)
             action = try params.required("Action")
             let version = params["Version"] ?? Self.defaultVersion
-            guard Self.isVersionForm(version) else {
-                throw EC2Error("InvalidParameterValue", "Value (\(version)) for parameter Version is invalid.")
+            guard EC2Versions.known.contains(version) else {
+                throw EC2Error("NoSuchVersion", "The requested version (\(version.prefix(40))) of service AmazonEC2 does not exist.")
             }
             guard let handler = EC2Actions.implemented[action] else {
                 if knownEC2Actions.contains(action) {
@@ -167,13 +167,6 @@ public struct EC2API: Sendable {
             }
             return EC2Response(status: ec2.status, body: ec2.document(requestId: requestId), requestId: requestId)
         }
-    }
-
-    /// `YYYY-MM-DD`.
-    static func isVersionForm(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
-        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else { return false }
-        return bytes.enumerated().allSatisfy { index, byte in index == 4 || index == 7 || (0x30...0x39).contains(byte) }
     }
 }
 

@@ -72,12 +72,19 @@ public struct RequestAuthenticator: Sendable {
         self.now = now
     }
 
-    /// Verifies the request's SigV4 signature (header or presigned query form).
+    /// Verifies the request's signature: SigV4 (header or presigned query form) or SigV2 (in the
+    /// query string or the form body; `parameterPairs` holds both).
     ///
     /// Throws `missingAuthentication` for an unsigned request, `incompleteSignature` for malformed
     /// signature fields, `authFailure` for an unknown key or a wrong signature, and
     /// `requestExpired` for a time more than `maxClockSkew` away (or past a presigned expiry).
-    public func authenticate(_ request: SignableRequest, queryPairs: [(name: String, value: String)]) throws(EucaError) -> Principal {
+    public func authenticate(
+        _ request: SignableRequest, queryPairs: [(name: String, value: String)], parameterPairs: [(name: String, value: String)]? = nil
+    ) throws(EucaError) -> Principal {
+        let parameters = parameterPairs ?? queryPairs
+        if !SigV4.isSigned(request, queryPairs: queryPairs) && SigV2.isSigned(parameters) {
+            return try authenticateV2(request, pairs: parameters)
+        }
         guard SigV4.isSigned(request, queryPairs: queryPairs) else {
             throw EucaError(
                 .missingAuthentication, nil,
