@@ -323,6 +323,11 @@ extension CloudController {
     func request(_ request: InstanceRequest, _ ids: [InstanceID], by principal: Principal) async throws -> [StateChange] {
         let records = try instances(ids, for: principal)
         for record in records { _ = try InstanceLifecycle.apply(request, to: record.state, id: record.id) }
+        if request == .terminate, let protected = records.first(where: { $0.terminationProtected && $0.state != .terminated }) {
+            throw EucaError(
+                .operationNotPermitted, .instance,
+                "The instance '\(protected.id)' may not be terminated. Modify its 'disableApiTermination' instance attribute and try again.")
+        }
         let now = Date()
         let changes: [StateChange] = try await commit { txn in
             var changes: [StateChange] = []
@@ -333,6 +338,9 @@ extension CloudController {
                 }
                 let previous = record.state
                 let next = try InstanceLifecycle.apply(request, to: previous, id: id)
+                if request == .terminate && record.terminationProtected && previous != .terminated {
+                    throw EucaError(.operationNotPermitted, .instance, "The instance '\(id)' may not be terminated.")
+                }
                 if next != previous {
                     record.state = next
                     record.stateChangedAt = now

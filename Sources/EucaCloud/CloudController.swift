@@ -22,6 +22,8 @@ public final class CloudController: Service, Sendable {
     let clusters: [String: any ClusterControllerAPI]
     let zoneOrder: [String]
     let network: any NetworkMode
+    /// The addresses elastic IPs come from.
+    let publicIPs: [String]
     let logger: Logger
     let jobs: AsyncStream<Job>
     let jobSink: AsyncStream<Job>.Continuation
@@ -44,17 +46,20 @@ public final class CloudController: Service, Sendable {
         var inFlight: Set<InstanceID> = []
         var pledged: [String: [InstanceID: VMType]] = [:]
         var warnedUnknown: Set<InstanceID> = []
+        /// Nodes that did not answer the last time their cluster asked.
+        var unreachableNodes: Set<NodeID> = []
     }
 
     public init(
-        store: any StateStore, clusters: [any ClusterControllerAPI], network: any NetworkMode = SystemNetworkMode(),
+        store: any StateStore, clusters: [any ClusterControllerAPI], network: NetworkSettings = NetworkSettings(),
         networkApplier: (any NetworkApplier)? = nil, settings: CloudSettings, logger: Logger
     ) {
         self.networkApplier = networkApplier
         self.store = store
         self.clusters = Dictionary(clusters.map { ($0.zone, $0) }, uniquingKeysWith: { first, _ in first })
         self.zoneOrder = clusters.map(\.zone)
-        self.network = network
+        self.network = network.mode
+        self.publicIPs = network.publicIPs
         self.settings = settings
         self.logger = logger
         self.endpoint = Mutex(settings.endpoint)

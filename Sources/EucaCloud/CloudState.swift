@@ -20,6 +20,7 @@ public final class CloudState: CredentialStore {
         public var tags: [String: ResourceTags] = [:]
         public var groups: [SecurityGroupID: SecurityGroupRecord] = [:]
         public var groupNames: [String: SecurityGroupID] = [:]
+        public var addresses: [String: AddressRecord] = [:]
     }
 
     private let tables = Mutex(Tables())
@@ -51,6 +52,7 @@ public final class CloudState: CredentialStore {
             for (key, value) in try txn.all(CloudSchema.tags) { tables.tags[key] = value }
             for (_, value) in try txn.all(CloudSchema.securityGroups) { tables.groups[value.id] = value }
             for (key, value) in try txn.all(CloudSchema.securityGroupNames) { tables.groupNames[key] = value }
+            for (key, value) in try txn.all(CloudSchema.addresses) { tables.addresses[key] = value }
             return tables
         }
         tables.withLock { $0 = loaded }

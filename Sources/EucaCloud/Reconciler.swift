@@ -75,6 +75,7 @@ extension CloudController {
         let now = Date()
         try await commit { txn in
             var updated: [InstanceRecord] = []
+            var addresses: [AddressRecord] = []
             for outcome in outcomes {
                 guard var record = try txn.get(outcome.instanceId.rawValue, from: CloudSchema.instances),
                     record.state == expected
@@ -108,7 +109,10 @@ extension CloudController {
                     record.state = next
                     record.stateChangedAt = now
                     if next == .running { record.stateReason = nil }
-                    if next == .terminated && record.node == nil { record.node = nil }
+                    if next == .terminated {
+                        addresses += try Self.releaseAssociations(of: record.id, in: txn)
+                        record.publicIp = nil
+                    }
                     try txn.put(record, at: record.id.rawValue, in: CloudSchema.instances)
                     updated.append(record)
                 } else if outcome.node != nil, record.node != outcome.node {
@@ -116,7 +120,10 @@ extension CloudController {
                     updated.append(record)
                 }
             }
-            return ((), { [updated] tables in for record in updated { tables.instances[record.id] = record } })
+            return ((), { [updated, addresses] tables in
+                for record in updated { tables.instances[record.id] = record }
+                for address in addresses { tables.addresses[address.publicIp] = address }
+            })
         }
         for outcome in outcomes {
             if let failure = outcome.failure {
@@ -146,6 +153,7 @@ extension CloudController {
     func reconcile(zone: String, report: ClusterInstances, asOf: Date) async {
         let observed = Dictionary(report.reports.map { ($0.instanceId, $0) }, uniquingKeysWith: { first, _ in first })
         let unreachable = Set(report.unreachableNodes)
+        work.withLock { $0.unreachableNodes = unreachable }
         let busy = work.withLock { $0.inFlight }
         let known = state.read { tables in tables.instances.values.filter { $0.zone == zone } }
         var transitions: [(InstanceID, InstanceState, InstanceState, NodeID?)] = []
@@ -184,6 +192,7 @@ extension CloudController {
             do {
                 try await commit { txn in
                     var updated: [InstanceRecord] = []
+                    var addresses: [AddressRecord] = []
                     for (id, expected, next, node) in transitions {
                         guard var record = try txn.get(id.rawValue, from: CloudSchema.instances),
                             record.state == expected, record.stateChangedAt <= asOf
@@ -203,10 +212,17 @@ extension CloudController {
                         default:
                             break
                         }
+                        if next == .terminated {
+                            addresses += try Self.releaseAssociations(of: record.id, in: txn)
+                            record.publicIp = nil
+                        }
                         try txn.put(record, at: id.rawValue, in: CloudSchema.instances)
                         updated.append(record)
                     }
-                    return ((), { [updated] tables in for record in updated { tables.instances[record.id] = record } })
+                    return ((), { [updated, addresses] tables in
+                        for record in updated { tables.instances[record.id] = record }
+                        for address in addresses { tables.addresses[address.publicIp] = address }
+                    })
                 }
                 for (id, from, to, _) in transitions {
                     logger.info("instance state reconciled", metadata: ["euca.instance": "\(id)", "from": "\(from.name)", "to": "\(to.name)"])

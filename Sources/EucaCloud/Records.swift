@@ -198,6 +198,17 @@ public struct ResourceTags: Sendable, Codable, Hashable {
     public var tags: [String: String]
 }
 
+/// An elastic IP: a public address from the pool, allocated to an account and perhaps associated
+/// with one of its instances.
+public struct AddressRecord: Sendable, Codable, Hashable {
+    public var publicIp: String
+    public var allocationId: String
+    public var accountId: AccountID
+    public var instanceId: InstanceID?
+    public var associationId: String?
+    public var allocatedAt: Date
+}
+
 /// The cloud controller's collections in its ``StateStore``.
 public enum CloudSchema {
     public static let cloud = StoreCollection<CloudRecord>("cloud")
@@ -216,6 +227,8 @@ public enum CloudSchema {
     public static let tags = StoreCollection<ResourceTags>("tags")
     /// Security groups, keyed by id.
     public static let securityGroups = StoreCollection<SecurityGroupRecord>("security-groups")
+    /// Elastic IPs, keyed by public address.
+    public static let addresses = StoreCollection<AddressRecord>("addresses")
     /// Security group ids, keyed `accountId/name`.
     public static let securityGroupNames = StoreCollection<SecurityGroupID>("security-group-names")
 

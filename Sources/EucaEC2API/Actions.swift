@@ -25,7 +25,9 @@ struct EC2Action: Sendable {
 /// Every implemented action, by name. Names in ``knownEC2Actions`` that are missing here are
 /// answered with `Unsupported`.
 enum EC2Actions {
-    static let implemented: [String: EC2Action] = coreActions.merging(securityGroupActions) { first, _ in first }
+    static let implemented: [String: EC2Action] = coreActions
+        .merging(securityGroupActions) { first, _ in first }
+        .merging(moreActions) { first, _ in first }
 
     static let coreActions: [String: EC2Action] = [
         "DescribeRegions": EC2Action(run: describeRegions),
@@ -117,9 +119,12 @@ enum EC2Actions {
     static func describeInstanceTypes(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
         let names = context.params.list("InstanceType")
         let filter = try typeFilters.compile(try context.params.filters())
-        let shown = try select(context.cloud.instanceTypes(), named: names, by: \.name, filter) { name in
+        let paging = try Paging(context.params, range: 5...100)
+        let selected = try select(context.cloud.instanceTypes(), named: names, by: \.name, filter) { name in
             EucaError(.invalidParameter, .instanceType, "The following supplied instance types do not exist: [\(name)]")
         }
+        let page = paging.page(selected.sorted { $0.name < $1.name }) { $0.name }
+        let shown = Array(page.items)
         xml.set("instanceTypeSet", shown) { xml, type in
             xml.leaf("instanceType", type.name)
             xml.leaf("currentGeneration", false)
@@ -151,7 +156,23 @@ enum EC2Actions {
             xml.leaf("dedicatedHostsSupported", false)
             xml.leaf("autoRecoverySupported", false)
         }
+        // Eucalyptus' own answer, which libcloud's EucNodeDriver.list_sizes reads; EC2 clients
+        // ignore it.
+        xml.appendRaw("<instanceTypeDetails xmlns=\"\(eucalyptusNamespace)\">")
+        for type in shown {
+            xml.open("item")
+            xml.leaf("name", type.name)
+            xml.leaf("cpu", type.cores)
+            xml.leaf("disk", type.diskGiB)
+            xml.leaf("memory", type.memoryMiB)
+            xml.close("item")
+        }
+        xml.close("instanceTypeDetails")
+        xml.leaf("nextToken", ifPresent: page.nextToken)
     }
+
+    /// The namespace of Eucalyptus' own messages, as libcloud's Eucalyptus driver expects it.
+    static let eucalyptusNamespace = "http://msgs.eucalyptus.com/3.3.0"
 
     /// Writes escaped text directly (the content of an `<item>` that is a plain string).
     static func raw(_ xml: inout XMLWriter, _ value: String) {

@@ -38,10 +38,11 @@ struct QueryParameters: Sendable {
     }
 
     /// A list parameter `Name.1`, `Name.2`, … in index order. Clients number from 1 (boto3) or
-    /// from 0 (libcloud); both are read.
+    /// from 0 (libcloud); both are read, and so is a bare `Name` (libcloud's get_key_pair sends one).
     func list(_ name: String) -> [String] {
         let prefix = name + "."
         var indexed: [(Int, String)] = []
+        if let bare = values[name] { indexed.append((Int.min, bare)) }
         for (key, value) in values where key.hasPrefix(prefix) {
             let rest = key.dropFirst(prefix.count)
             if let index = Int(rest) { indexed.append((index, value)) }

@@ -64,16 +64,66 @@ public enum NetworkModes {
     }
 }
 
-/// The network settings (`VNET_MODE`; the other `VNET_*` keys come with the modes that use them).
+/// The network settings (`VNET_MODE`, `VNET_PUBLICIPS`; the other `VNET_*` keys come with the
+/// modes that use them).
 public struct NetworkSettings: Sendable {
     public var mode: any NetworkMode
+    /// The public addresses elastic IPs are allocated from.
+    public var publicIPs: [String]
 
     public static let keys: [ConfigKey] = [
         ConfigKey("VNET_MODE", type: "SYSTEM|STATIC|MANAGED|MANAGED-NOVLAN", default: "SYSTEM", "The network mode; only SYSTEM in this release."),
+        ConfigKey("VNET_PUBLICIPS", type: "addresses and ranges (a.b.c.d-a.b.c.e)", default: "(none)",
+                  "The pool elastic IPs come from, separated by spaces or commas."),
     ]
+
+    public init(mode: any NetworkMode = SystemNetworkMode(), publicIPs: [String] = []) {
+        self.mode = mode
+        self.publicIPs = publicIPs
+    }
 
     public init(_ config: EucaConfig) throws(ConfigError) {
         mode = try config.value("VNET_MODE", default: SystemNetworkMode() as any NetworkMode) { NetworkModes.mode(named: $0) }
+        publicIPs = try config.value("VNET_PUBLICIPS", default: []) { AddressPool.parse($0) }
+    }
+}
+
+/// Lists of IPv4 addresses as Eucalyptus operators write them: single addresses and ranges
+/// (`10.0.0.5-10.0.0.20`), separated by spaces or commas.
+public enum AddressPool {
+    /// The largest pool accepted.
+    public static let maxSize = 65536
+
+    public static func parse(_ text: String) -> Result<[String], ConfigProblem> {
+        var addresses: [String] = []
+        var seen = Set<UInt32>()
+        for item in text.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" }) {
+            let ends = item.split(separator: "-", omittingEmptySubsequences: false)
+            guard ends.count <= 2, let first = ipv4(ends[0]), let last = ends.count == 2 ? ipv4(ends[1]) : first else {
+                return .failure(ConfigProblem("\"\(item)\" is not an IPv4 address or a range a.b.c.d-a.b.c.e"))
+            }
+            guard first <= last else { return .failure(ConfigProblem("the range \"\(item)\" runs backwards")) }
+            guard UInt64(last - first) + UInt64(addresses.count) < UInt64(maxSize) else {
+                return .failure(ConfigProblem("more than \(maxSize) addresses"))
+            }
+            for value in first...last where seen.insert(value).inserted { addresses.append(format(value)) }
+        }
+        return .success(addresses)
+    }
+
+    static func ipv4(_ text: Substring) -> UInt32? {
+        let octets = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard octets.count == 4 else { return nil }
+        var value: UInt32 = 0
+        for octet in octets {
+            guard octet.count <= 3, let byte = UInt8(octet) else { return nil }
+            value = value << 8 | UInt32(byte)
+        }
+        return value
+    }
+
+    static func format(_ value: UInt32) -> String {
+        "\(value >> 24).\(value >> 16 & 0xFF).\(value >> 8 & 0xFF).\(value & 0xFF)"
     }
 }
 

@@ -96,7 +96,20 @@ public actor NodeController: NodeControllerAPI {
 
     public func startInstance(_ launch: InstanceLaunch) async throws -> InstanceReport {
         let id = launch.instanceId
-        if records[id] == nil { try await ensureRoom(for: launch.vmType) }
+        if let existing = records[id] {
+            // A stopped instance whose type was changed needs room for the difference.
+            let old = existing.launch.vmType, new = launch.vmType
+            if new != old {
+                let free = try await freeResources()
+                guard free.freeCores + old.cores >= new.cores, free.freeMemoryMiB + old.memoryMiB >= new.memoryMiB,
+                    free.freeDiskGiB + old.diskGiB >= new.diskGiB
+                else {
+                    throw EucaError(.insufficientCapacity, .node, "node \(node) has no room for \(new.name)")
+                }
+            }
+        } else {
+            try await ensureRoom(for: launch.vmType)
+        }
         let record = Record(launch: launch, stopped: false)
         records[id] = record
         try save(record)

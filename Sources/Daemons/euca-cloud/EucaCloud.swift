@@ -57,7 +57,7 @@ struct EucaCloudCommand: AsyncParsableCommand {
         let nodeSettings = try NodeSettings(
             config, defaultNode: NodeID(ProcessInfo.processInfo.hostName), defaultInstancePath: stateDirectory + "/instances")
         let clusterSettings = try ClusterSettings(config)
-        let network = try NetworkSettings(config).mode
+        let network = try NetworkSettings(config)
         let endpointHost = apiSettings.host == "0.0.0.0" ? "127.0.0.1" : apiSettings.host
         let cloudSettings = try CloudSettings(config, endpoint: "http://\(endpointHost):\(apiSettings.port)/")
         let libvirtURI = nodeSettings.libvirtURI

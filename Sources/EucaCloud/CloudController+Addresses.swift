@@ -1,0 +1,187 @@
+public import EucaCore
+public import EucaSecurity
+import Foundation
+
+/// How a request names an elastic IP.
+public enum AddressReference: Sendable, Hashable {
+    case publicIp(String)
+    case allocationId(String)
+}
+
+extension CloudController {
+    /// The number of addresses in the pool.
+    public var addressPoolSize: Int { publicIPs.count }
+
+    public func addresses(for principal: Principal) -> [AddressRecord] {
+        state.read { tables in tables.addresses.values.filter { $0.accountId == principal.accountId } }
+            .sorted { $0.allocationId < $1.allocationId }
+    }
+
+    static func newID(_ prefix: String) -> String {
+        var rng = SystemRandomNumberGenerator()
+        let digits = Array("0123456789abcdef")
+        return prefix + "-" + String((0..<17).map { _ in digits[Int(rng.next() % 16)] })
+    }
+
+    /// Allocates the first free pool address (or `requested`, if it is in the pool and free).
+    public func allocateAddress(_ principal: Principal, requested: String? = nil, tags: [Tag] = []) async throws -> AddressRecord {
+        try Self.checkTags(tags)
+        let pool = publicIPs
+        guard !pool.isEmpty else {
+            throw EucaError(.limitExceeded, .address, "This cloud has no public addresses to allocate (VNET_PUBLICIPS is empty).")
+        }
+        if let requested, !pool.contains(requested) {
+            throw EucaError(.invalidParameter, .address, "The address \(requested) is not in this cloud's pool.")
+        }
+        let account = principal.accountId
+        let allocationId = Self.newID("eipalloc")
+        let record: AddressRecord = try await commit { txn in
+            let taken = Set(try txn.all(CloudSchema.addresses).map(\.key))
+            let candidates = requested.map { [$0] } ?? pool
+            guard let address = candidates.first(where: { !taken.contains($0) }) else {
+                throw EucaError(.limitExceeded, .address, "The maximum number of addresses has been reached: every address in the pool is allocated.")
+            }
+            let record = AddressRecord(
+                publicIp: address, allocationId: allocationId, accountId: account, instanceId: nil, associationId: nil, allocatedAt: Date())
+            try txn.put(record, at: address, in: CloudSchema.addresses)
+            let added = try Self.add(ResourceEntry(id: allocationId, type: .elasticIp, accountId: account), tags: tags, in: txn)
+            return (record, { tables in
+                tables.addresses[address] = record
+                Self.apply(added: added, to: &tables)
+            })
+        }
+        logger.info("address allocated", metadata: ["euca.account": "\(account)", "euca.address": "\(record.publicIp)"])
+        return record
+    }
+
+    private static func find(_ reference: AddressReference, account: AccountID, in txn: any StoreReader) throws -> AddressRecord {
+        switch reference {
+        case .publicIp(let ip):
+            guard let record = try txn.get(ip, from: CloudSchema.addresses), record.accountId == account else {
+                throw EucaError(.notFound, .parameter, "Address '\(ip)' not found.")
+            }
+            return record
+        case .allocationId(let id):
+            guard id.hasPrefix("eipalloc-") else { throw EucaError(.malformedID, .address, "Invalid id: \"\(id)\"") }
+            guard let record = try txn.all(CloudSchema.addresses).first(where: { $0.value.allocationId == id })?.value,
+                record.accountId == account
+            else {
+                throw EucaError(.notFound, .address, "The allocation ID '\(id)' does not exist")
+            }
+            return record
+        }
+    }
+
+    /// Associates an address with an instance, moving it from any instance it was on and
+    /// replacing any address the instance had.
+    public func associateAddress(_ principal: Principal, _ reference: AddressReference, instance id: InstanceID) async throws -> AddressRecord {
+        let account = principal.accountId
+        let associationId = Self.newID("eipassoc")
+        let record: AddressRecord = try await commit { txn in
+            var address = try Self.find(reference, account: account, in: txn)
+            guard var instance = try txn.get(id.rawValue, from: CloudSchema.instances), instance.accountId == account else {
+                throw EucaError(.notFound, .instance, "The instance ID '\(id)' does not exist")
+            }
+            guard instance.state == .pending || instance.state == .running || instance.state == .stopped || instance.state == .stopping else {
+                throw EucaError(.incorrectState, .instance, "The instance '\(id)' is not in a state in which an address can be associated.")
+            }
+            var changedInstances: [InstanceRecord] = []
+            var changedAddresses: [AddressRecord] = []
+            // The address leaves the instance it was on.
+            if let previous = address.instanceId, previous != id, var other = try txn.get(previous.rawValue, from: CloudSchema.instances) {
+                other.publicIp = nil
+                try txn.put(other, at: previous.rawValue, in: CloudSchema.instances)
+                changedInstances.append(other)
+            }
+            // The instance gives up the address it had.
+            for (key, var other) in try txn.all(CloudSchema.addresses) where other.instanceId == id && key != address.publicIp {
+                other.instanceId = nil
+                other.associationId = nil
+                try txn.put(other, at: key, in: CloudSchema.addresses)
+                changedAddresses.append(other)
+            }
+            address.instanceId = id
+            address.associationId = associationId
+            instance.publicIp = address.publicIp
+            try txn.put(address, at: address.publicIp, in: CloudSchema.addresses)
+            try txn.put(instance, at: id.rawValue, in: CloudSchema.instances)
+            changedAddresses.append(address)
+            changedInstances.append(instance)
+            return (address, { [changedInstances, changedAddresses] tables in
+                for record in changedInstances { tables.instances[record.id] = record }
+                for record in changedAddresses { tables.addresses[record.publicIp] = record }
+            })
+        }
+        logger.info("address associated", metadata: ["euca.address": "\(record.publicIp)", "euca.instance": "\(id)"])
+        return record
+    }
+
+    /// Disassociates an address (by public IP or association id) from its instance.
+    public func disassociateAddress(_ principal: Principal, publicIp: String?, associationId: String?) async throws {
+        let account = principal.accountId
+        try await commit { txn in
+            var address: AddressRecord
+            if let publicIp {
+                address = try Self.find(.publicIp(publicIp), account: account, in: txn)
+            } else if let associationId {
+                guard let found = try txn.all(CloudSchema.addresses).first(where: { $0.value.associationId == associationId })?.value,
+                    found.accountId == account
+                else {
+                    throw EucaError(.notFound, .parameter, "The association ID '\(associationId)' does not exist")
+                }
+                address = found
+            } else {
+                throw EucaError(.missingParameter, .parameter, "The request must contain the parameter PublicIp or AssociationId")
+            }
+            let changed = try Self.detach(&address, in: txn)
+            return ((), { [address] tables in
+                tables.addresses[address.publicIp] = address
+                if let changed { tables.instances[changed.id] = changed }
+            })
+        }
+    }
+
+    /// Clears an address's association and its instance's public IP, in a transaction.
+    static func detach(_ address: inout AddressRecord, in txn: any StoreWriter) throws -> InstanceRecord? {
+        var changed: InstanceRecord?
+        if let id = address.instanceId, var instance = try txn.get(id.rawValue, from: CloudSchema.instances), instance.publicIp == address.publicIp {
+            instance.publicIp = nil
+            try txn.put(instance, at: id.rawValue, in: CloudSchema.instances)
+            changed = instance
+        }
+        address.instanceId = nil
+        address.associationId = nil
+        try txn.put(address, at: address.publicIp, in: CloudSchema.addresses)
+        return changed
+    }
+
+    /// Releases an address back to the pool, disassociating it first.
+    public func releaseAddress(_ principal: Principal, _ reference: AddressReference) async throws {
+        let account = principal.accountId
+        let released: String = try await commit { txn in
+            var address = try Self.find(reference, account: account, in: txn)
+            let changed = try Self.detach(&address, in: txn)
+            try txn.delete(address.publicIp, from: CloudSchema.addresses)
+            try Self.remove(resource: address.allocationId, in: txn)
+            return (address.publicIp, { [address] tables in
+                tables.addresses[address.publicIp] = nil
+                Self.apply(removed: address.allocationId, to: &tables)
+                if let changed { tables.instances[changed.id] = changed }
+            })
+        }
+        logger.info("address released", metadata: ["euca.account": "\(account)", "euca.address": "\(released)"])
+    }
+
+    /// In a transaction that terminates `instance`: the addresses associated with it are
+    /// disassociated (they stay allocated to the account, as in EC2).
+    static func releaseAssociations(of instance: InstanceID, in txn: any StoreWriter) throws -> [AddressRecord] {
+        var changed: [AddressRecord] = []
+        for (key, var address) in try txn.all(CloudSchema.addresses) where address.instanceId == instance {
+            address.instanceId = nil
+            address.associationId = nil
+            try txn.put(address, at: key, in: CloudSchema.addresses)
+            changed.append(address)
+        }
+        return changed
+    }
+}

@@ -1,0 +1,90 @@
+public import EucaCore
+public import EucaSecurity
+public import Foundation
+
+/// A change ModifyInstanceAttribute asks for.
+public enum InstanceAttributeChange: Sendable, Hashable {
+    case instanceType(String)
+    case userData(Data)
+    case terminationProtection(Bool)
+    case shutdownBehavior(ShutdownBehavior)
+    case groups([String])
+}
+
+/// An instance's health as DescribeInstanceStatus reports it.
+public enum InstanceHealth: String, Sendable {
+    case ok, impaired, initializing
+    case notApplicable = "not-applicable"
+}
+
+extension CloudController {
+    /// Changes one attribute of an instance, with EC2's rules on the state it must be in.
+    public func modifyInstance(_ principal: Principal, _ id: InstanceID, _ change: InstanceAttributeChange) async throws {
+        guard let current = try instances([id], for: principal).first else { return }
+        var groups: [GroupIdentifier] = []
+        if case .groups(let ids) = change {
+            guard !ids.isEmpty else { throw EucaError(.missingParameter, .parameter, "The request must contain the parameter GroupId") }
+            groups = try await resolveLaunchGroups(names: [], ids: ids, account: current.accountId)
+        }
+        var newType: VMType?
+        if case .instanceType(let name) = change {
+            guard let type = settings.vmTypes[name] else {
+                throw EucaError(.invalidParameter, .instanceType, "Invalid value '\(name)' for InstanceType.")
+            }
+            newType = type
+        }
+        if case .userData(let data) = change, data.count > 16384 {
+            throw EucaError(.invalidParameter, .parameter, "User data is limited to 16384 bytes; this request has \(data.count).")
+        }
+        try await commit { [groups, newType] txn in
+            guard var record = try txn.get(id.rawValue, from: CloudSchema.instances), record.state != .terminated else {
+                throw EucaError(.notFound, .instance, "The instance ID '\(id)' does not exist")
+            }
+            func requireStopped(_ attribute: String) throws {
+                guard record.state == .stopped else {
+                    throw EucaError(.incorrectState, .instance, "The instance '\(id)' is not in the 'stopped' state, which changing \(attribute) needs.")
+                }
+            }
+            switch change {
+            case .instanceType:
+                try requireStopped("instanceType")
+                record.vmType = newType ?? record.vmType
+            case .userData(let data):
+                try requireStopped("userData")
+                record.userData = data.isEmpty ? nil : data
+            case .terminationProtection(let on):
+                record.terminationProtected = on
+            case .shutdownBehavior(let behavior):
+                record.shutdownBehavior = behavior
+            case .groups:
+                record.groups = groups
+            }
+            try txn.put(record, at: id.rawValue, in: CloudSchema.instances)
+            return ((), { [record] tables in tables.instances[id] = record })
+        }
+        logger.info("instance attribute changed", metadata: ["euca.instance": "\(id)", "change": "\(change)"])
+        if case .groups = change { await publishNetworkPlan() }
+    }
+
+    /// The health of an instance: impaired when its node does not answer.
+    public func health(of instance: InstanceRecord) -> InstanceHealth {
+        switch instance.state {
+        case .running:
+            if let node = instance.node, work.withLock({ $0.unreachableNodes.contains(node) }) { return .impaired }
+            return .ok
+        case .pending: return .initializing
+        default: return .notApplicable
+        }
+    }
+
+    /// How many instances of the smallest VM type the cloud can hold in all, for
+    /// DescribeAccountAttributes' `max-instances`.
+    public func maximumInstances() async -> Int {
+        guard let smallest = settings.vmTypes.types.first else { return 0 }
+        var total = 0
+        for zone in zoneOrder {
+            if let resources = try? await clusters[zone]?.describeResources() { total += resources.maximum(smallest) }
+        }
+        return total
+    }
+}

@@ -1,0 +1,247 @@
+import EucaCloud
+import EucaCore
+import Foundation
+
+extension EC2Actions {
+    static let moreActions: [String: EC2Action] = [
+        "AllocateAddress": EC2Action(run: allocateAddress),
+        "AssociateAddress": EC2Action(run: associateAddress),
+        "DisassociateAddress": EC2Action(run: disassociateAddress),
+        "ReleaseAddress": EC2Action(run: releaseAddress),
+        "DescribeAddresses": EC2Action(run: describeAddresses),
+        "DescribeInstanceAttribute": EC2Action(run: describeInstanceAttribute),
+        "ModifyInstanceAttribute": EC2Action(run: modifyInstanceAttribute),
+        "DescribeInstanceStatus": EC2Action(run: describeInstanceStatus),
+        "DescribeAccountAttributes": EC2Action(run: describeAccountAttributes),
+    ]
+
+    // MARK: - Elastic IPs
+
+    static func addressReference(_ params: QueryParameters) throws(EucaError) -> AddressReference {
+        if let id = params["AllocationId"], !id.isEmpty { return .allocationId(id) }
+        if let ip = params["PublicIp"], !ip.isEmpty { return .publicIp(ip) }
+        throw EucaError(.missingParameter, .parameter, "The request must contain the parameter PublicIp or AllocationId")
+    }
+
+    static func allocateAddress(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        if let domain = context.params["Domain"], domain != "standard" {
+            throw EucaError(.unsupported, .parameter, "This cloud has no VPCs; addresses are allocated in the 'standard' domain.")
+        }
+        let tags = try context.params.tagSpecifications(allowed: [.elasticIp])[.elasticIp] ?? []
+        let address = try await context.cloud.allocateAddress(context.principal, requested: context.params["Address"], tags: tags)
+        xml.leaf("publicIp", address.publicIp)
+        xml.leaf("domain", "standard")
+        xml.leaf("allocationId", address.allocationId)
+    }
+
+    static func associateAddress(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        let id = try InstanceID(validating: try context.params.required("InstanceId"))
+        let address = try await context.cloud.associateAddress(context.principal, try addressReference(context.params), instance: id)
+        xml.leaf("return", true)
+        xml.leaf("associationId", ifPresent: address.associationId)
+    }
+
+    static func disassociateAddress(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        let ip = context.params["PublicIp"].flatMap { $0.isEmpty ? nil : $0 }
+        let association = context.params["AssociationId"].flatMap { $0.isEmpty ? nil : $0 }
+        try await context.cloud.disassociateAddress(context.principal, publicIp: ip, associationId: association)
+        xml.leaf("return", true)
+    }
+
+    static func releaseAddress(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        try await context.cloud.releaseAddress(context.principal, try addressReference(context.params))
+        xml.leaf("return", true)
+    }
+
+    static let addressFilters = FilterSet<AddressRecord>(fields: [
+        "public-ip": { [$0.publicIp] },
+        "allocation-id": { [$0.allocationId] },
+        "association-id": { $0.associationId.map { [$0] } ?? [] },
+        "instance-id": { $0.instanceId.map { [$0.rawValue] } ?? [] },
+        "domain": { _ in ["standard"] },
+    ], id: { $0.allocationId })
+
+    static func describeAddresses(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        let ips = context.params.list("PublicIp")
+        let ids = context.params.list("AllocationId")
+        let all = context.cloud.addresses(for: context.principal)
+        for ip in ips where !all.contains(where: { $0.publicIp == ip }) {
+            throw EucaError(.notFound, .parameter, "Address '\(ip)' not found.")
+        }
+        for id in ids where !all.contains(where: { $0.allocationId == id }) {
+            throw EucaError(.notFound, .address, "The allocation ID '\(id)' does not exist")
+        }
+        let tags = context.cloud.allTags()
+        let filter = try addressFilters.compile(try context.params.filters(), tags: tags)
+        let shown = all.filter {
+            (ips.isEmpty || ips.contains($0.publicIp)) && (ids.isEmpty || ids.contains($0.allocationId)) && filter.matches($0)
+        }
+        xml.set("addressesSet", shown) { xml, address in
+            xml.leaf("publicIp", address.publicIp)
+            xml.leaf("allocationId", address.allocationId)
+            xml.leaf("domain", "standard")
+            xml.leaf("instanceId", address.instanceId?.rawValue ?? "")
+            xml.leaf("associationId", ifPresent: address.associationId)
+            xml.tagSet(tags[address.allocationId]?.tags ?? [:])
+        }
+    }
+
+    // MARK: - Instance attributes and status
+
+    static func describeInstanceAttribute(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        let id = try InstanceID(validating: try context.params.required("InstanceId"))
+        let attribute = try context.params.required("Attribute")
+        guard let instance = try context.cloud.instances([id], for: context.principal).first else { return }
+        xml.leaf("instanceId", id.rawValue)
+        func value(_ name: String, _ text: String?) {
+            xml.element(name) { xml in
+                if let text { xml.leaf("value", text) }
+            }
+        }
+        switch attribute {
+        case "instanceType": value("instanceType", instance.vmType.name)
+        case "kernel": value("kernel", instance.kernelId?.rawValue)
+        case "ramdisk": value("ramdisk", instance.ramdiskId?.rawValue)
+        case "userData": value("userData", instance.userData?.base64EncodedString())
+        case "disableApiTermination": value("disableApiTermination", instance.terminationProtected ? "true" : "false")
+        case "instanceInitiatedShutdownBehavior": value("instanceInitiatedShutdownBehavior", instance.shutdownBehavior.rawValue)
+        case "rootDeviceName": value("rootDeviceName", nil)
+        case "blockDeviceMapping":
+            xml.open("blockDeviceMapping")
+            xml.close("blockDeviceMapping")
+        case "groupSet": writeGroupSet(&xml, instance.groups, modern: true)
+        case "ebsOptimized": value("ebsOptimized", "false")
+        case "disableApiStop": value("disableApiStop", "false")
+        case "sourceDestCheck", "sriovNetSupport", "enaSupport", "productCodes", "enclaveOptions":
+            throw EucaError(.unsupported, .parameter, "The attribute \(attribute) is not supported by this cloud.")
+        default:
+            throw EucaError(.invalidParameter, .parameter, "Value (\(attribute)) for parameter attribute is invalid.")
+        }
+    }
+
+    static func modifyInstanceAttribute(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        let params = context.params
+        let id = try InstanceID(validating: try params.required("InstanceId"))
+        // Either the structured form (InstanceType.Value, …) or the older Attribute + Value form.
+        var changes: [InstanceAttributeChange] = []
+        func boolean(_ text: String) throws(EucaError) -> Bool {
+            switch text.lowercased() {
+            case "true": return true
+            case "false": return false
+            default: throw EucaError(.invalidParameter, .parameter, "Value (\(text)) is invalid. Expected 'true' or 'false'.")
+            }
+        }
+        func userData(_ text: String) throws -> Data {
+            guard let data = Data(base64Encoded: text, options: .ignoreUnknownCharacters) else {
+                throw EC2Error("InvalidUserData.Malformed", "Invalid BASE64 encoding of user data.")
+            }
+            return data
+        }
+        func behavior(_ text: String) throws(EucaError) -> ShutdownBehavior {
+            guard let value = ShutdownBehavior(rawValue: text) else {
+                throw EucaError(.invalidParameter, .parameter, "Value (\(text)) for instanceInitiatedShutdownBehavior is invalid.")
+            }
+            return value
+        }
+        if let value = params["InstanceType.Value"] { changes.append(.instanceType(value)) }
+        if let value = params["UserData.Value"] { changes.append(.userData(try userData(value))) }
+        if let value = params["DisableApiTermination.Value"] { changes.append(.terminationProtection(try boolean(value))) }
+        if let value = params["InstanceInitiatedShutdownBehavior.Value"] { changes.append(.shutdownBehavior(try behavior(value))) }
+        let groups = params.list("GroupId")
+        if !groups.isEmpty { changes.append(.groups(groups)) }
+        if let attribute = params["Attribute"] {
+            let value = params["Value"] ?? ""
+            switch attribute {
+            case "instanceType": changes.append(.instanceType(value))
+            case "userData": changes.append(.userData(try userData(value)))
+            case "disableApiTermination": changes.append(.terminationProtection(try boolean(value)))
+            case "instanceInitiatedShutdownBehavior": changes.append(.shutdownBehavior(try behavior(value)))
+            case "kernel", "ramdisk", "sourceDestCheck", "blockDeviceMapping", "ebsOptimized", "sriovNetSupport", "enaSupport":
+                throw EucaError(.unsupported, .parameter, "Changing \(attribute) is not supported by this cloud.")
+            default:
+                throw EucaError(.invalidParameter, .parameter, "Value (\(attribute)) for parameter attribute is invalid.")
+            }
+        }
+        for key in ["Kernel.Value", "Ramdisk.Value", "SourceDestCheck.Value", "EbsOptimized.Value", "SriovNetSupport.Value", "EnaSupport.Value"]
+        where params[key] != nil {
+            throw EucaError(.unsupported, .parameter, "Changing \(key.dropLast(6)) is not supported by this cloud.")
+        }
+        guard changes.count == 1 else {
+            throw EucaError(
+                changes.isEmpty ? .missingParameter : .invalidParameter, .parameter,
+                changes.isEmpty ? "The request must name one attribute to change." : "Only one attribute can be changed per request.")
+        }
+        try await context.cloud.modifyInstance(context.principal, id, changes[0])
+        xml.leaf("return", true)
+    }
+
+    static let statusFilters = FilterSet<(instance: InstanceRecord, health: InstanceHealth)>(fields: [
+        "availability-zone": { [$0.instance.zone] },
+        "instance-state-name": { [$0.instance.state.name] },
+        "instance-state-code": { [String($0.instance.state.code)] },
+        "instance-status.status": { [$0.health.rawValue] },
+        "system-status.status": { [$0.health.rawValue] },
+        "instance-status.reachability": { [$0.health == .ok ? "passed" : $0.health == .impaired ? "failed" : "initializing"] },
+        "system-status.reachability": { [$0.health == .ok ? "passed" : $0.health == .impaired ? "failed" : "initializing"] },
+    ])
+
+    static func describeInstanceStatus(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        let ids = try instanceIDs(context.params, required: false)
+        let includeAll = try context.params.boolean("IncludeAllInstances") ?? false
+        let paging = try Paging(context.params, range: 5...1000)
+        if paging.maxResults != nil && !ids.isEmpty {
+            throw EC2Error("InvalidParameterCombination", "The parameter InstanceId cannot be used with the parameter MaxResults.")
+        }
+        let filter = try statusFilters.compile(try context.params.filters())
+        let candidates = ids.isEmpty
+            ? context.cloud.reservations(for: context.principal).flatMap(\.1)
+            : try context.cloud.instances(ids, for: context.principal)
+        let rows = candidates
+            .filter { includeAll || $0.state == .running }
+            .map { (instance: $0, health: context.cloud.health(of: $0)) }
+            .filter(filter.matches)
+            .sorted { $0.instance.id < $1.instance.id }
+        let page = paging.page(rows) { $0.instance.id.rawValue }
+        xml.set("instanceStatusSet", page.items) { xml, row in
+            xml.leaf("instanceId", row.instance.id.rawValue)
+            xml.leaf("availabilityZone", row.instance.zone)
+            xml.element("instanceState") { xml in
+                xml.leaf("code", row.instance.state.code)
+                xml.leaf("name", row.instance.state.name)
+            }
+            for name in ["systemStatus", "instanceStatus"] {
+                xml.element(name) { xml in
+                    xml.leaf("status", row.health.rawValue)
+                    xml.set("details", [row.health]) { xml, health in
+                        xml.leaf("name", "reachability")
+                        xml.leaf("status", health == .ok ? "passed" : health == .impaired ? "failed" : health == .initializing ? "initializing" : "not-applicable")
+                    }
+                }
+            }
+            xml.open("eventsSet")
+            xml.close("eventsSet")
+        }
+        xml.leaf("nextToken", ifPresent: page.nextToken)
+    }
+
+    // MARK: - Account attributes
+
+    static func describeAccountAttributes(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        let all: [(String, [String])] = [
+            ("supported-platforms", ["EC2"]),
+            ("default-vpc", ["none"]),
+            ("max-instances", [String(await context.cloud.maximumInstances())]),
+            ("max-elastic-ips", [String(context.cloud.addressPoolSize)]),
+            ("vpc-max-elastic-ips", ["0"]),
+            ("vpc-max-security-groups-per-interface", ["0"]),
+        ]
+        let names = context.params.list("AttributeName")
+        for name in names where !all.contains(where: { $0.0 == name }) {
+            throw EucaError(.invalidParameter, .parameter, "Value (\(name)) for parameter attributeName is invalid.")
+        }
+        xml.set("accountAttributeSet", all.filter { names.isEmpty || names.contains($0.0) }) { xml, attribute in
+            xml.leaf("attributeName", attribute.0)
+            xml.set("attributeValueSet", attribute.1) { xml, value in xml.leaf("attributeValue", value) }
+        }
+    }
+}
