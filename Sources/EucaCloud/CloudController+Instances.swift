@@ -242,7 +242,7 @@ extension CloudController {
         guard let id = ImageID(parsing: text) else {
             throw EucaError(.malformedID, kind.resourceKind, "Invalid id: \"\(text)\"")
         }
-        guard let image = state.read({ $0.images[id] }), image.ownerId == principal.accountId || image.isPublic else {
+        guard let image = state.read({ $0.images[id] }), image.isVisible(to: principal.accountId) else {
             throw EucaError(.notFound, kind.resourceKind, "The image id '[\(text)]' does not exist")
         }
         guard image.kind == kind else {

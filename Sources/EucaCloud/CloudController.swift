@@ -30,6 +30,8 @@ public final class CloudController: Service, Sendable {
     let work = Mutex(Work())
     let endpoint: Mutex<String>
     let networkApplier: (any NetworkApplier)?
+    /// Where registered images' files come from; nil for a cloud that registers none.
+    let imageStore: ImageStore?
 
     enum Job: Sendable {
         case launch([InstanceID])
@@ -52,8 +54,9 @@ public final class CloudController: Service, Sendable {
 
     public init(
         store: any StateStore, clusters: [any ClusterControllerAPI], network: NetworkSettings = NetworkSettings(),
-        networkApplier: (any NetworkApplier)? = nil, settings: CloudSettings, logger: Logger
+        networkApplier: (any NetworkApplier)? = nil, imageStore: ImageStore? = nil, settings: CloudSettings, logger: Logger
     ) {
+        self.imageStore = imageStore
         self.networkApplier = networkApplier
         self.store = store
         self.clusters = Dictionary(clusters.map { ($0.zone, $0) }, uniquingKeysWith: { first, _ in first })

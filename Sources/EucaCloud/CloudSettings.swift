@@ -33,6 +33,7 @@ public struct CloudSettings: Sendable, Hashable {
                   "VM types to add or redefine, separated by commas."),
         ConfigKey("RECONCILE_INTERVAL", type: "seconds", default: "2", "How often instance states are checked against the nodes."),
         ConfigKey("TERMINATED_RETENTION", type: "seconds", default: "3600", "How long terminated instances stay visible."),
+        ConfigKey("IMAGE_STORE_PATH", type: "path", default: "STATE_DIR/images", "Where image files live; RegisterImage takes bucket/name within it."),
         ConfigKey("MAX_INSTANCES_PER_REQUEST", type: "integer", default: "1000", "The largest MaxCount a RunInstances call may ask for."),
     ]
 

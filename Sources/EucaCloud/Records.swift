@@ -37,13 +37,26 @@ public struct ImageRecord: Sendable, Codable, Hashable {
     public var createdAt: Date
     /// What a node boots for this image.
     public var boot: BootSpec
+    /// Accounts other than the owner that may launch the image.
+    public var launchUsers: [AccountID]
+    /// The kernel and ramdisk given at registration, which ResetImageAttribute restores.
+    public var registeredKernelId: ImageID?
+    public var registeredRamdiskId: ImageID?
     public var kind: ImageKind { id.kind }
+
+    /// Whether `account` may see and launch the image.
+    public func isVisible(to account: AccountID) -> Bool {
+        ownerId == account || isPublic || launchUsers.contains(account)
+    }
 
     public init(
         id: ImageID, ownerId: AccountID, name: String, description: String? = nil, architecture: String = "x86_64",
         kernelId: ImageID? = nil, ramdiskId: ImageID? = nil, location: String, isPublic: Bool = false,
-        createdAt: Date = Date(), boot: BootSpec
+        createdAt: Date = Date(), boot: BootSpec, launchUsers: [AccountID] = []
     ) {
+        self.launchUsers = launchUsers
+        self.registeredKernelId = kernelId
+        self.registeredRamdiskId = ramdiskId
         self.id = id
         self.ownerId = ownerId
         self.name = name

@@ -20,6 +20,15 @@ struct ActionContext: Sendable {
 struct EC2Action: Sendable {
     /// Writes the response body (inside `<ActionResponse>`, after `requestId`).
     let run: @Sendable (ActionContext, inout XMLWriter) async throws -> Void
+    /// Throws `unauthorized` when the caller may not do this at all; runs before `DryRun` is
+    /// answered, so a dry run tells a caller whether it would be allowed.
+    var authorize: (@Sendable (ActionContext) throws -> Void)? = nil
+
+    init(run: @escaping @Sendable (ActionContext, inout XMLWriter) async throws -> Void,
+         authorize: (@Sendable (ActionContext) throws -> Void)? = nil) {
+        self.run = run
+        self.authorize = authorize
+    }
 }
 
 /// Every implemented action, by name. Names in ``knownEC2Actions`` that are missing here are
@@ -28,6 +37,7 @@ enum EC2Actions {
     static let implemented: [String: EC2Action] = coreActions
         .merging(securityGroupActions) { first, _ in first }
         .merging(moreActions) { first, _ in first }
+        .merging(imageActions) { first, _ in first }
 
     static let coreActions: [String: EC2Action] = [
         "DescribeRegions": EC2Action(run: describeRegions),
@@ -211,9 +221,6 @@ enum EC2Actions {
         }
         let owners = context.params.list("Owner")
         let executableBy = context.params.list("ExecutableBy")
-        for user in executableBy where user != "all" && user != "self" && user != principal.accountId.rawValue {
-            throw EucaError(.unsupported, .parameter, "ExecutableBy with other accounts' ids is not supported yet.")
-        }
         let paging = try Paging(context.params, range: 5...1000)
         if paging.maxResults != nil && !ids.isEmpty {
             throw EC2Error("InvalidParameterCombination", "The parameter ImageId cannot be used with the parameter MaxResults.")
@@ -235,6 +242,17 @@ enum EC2Actions {
                     case "self": image.ownerId == principal.accountId
                     case "amazon", "eucalyptus", "system": image.ownerId == admin
                     default: image.ownerId.rawValue == owner
+                    }
+                }
+            }
+        }
+        if !executableBy.isEmpty {
+            images = images.filter { image in
+                executableBy.contains { user in
+                    switch user {
+                    case "all": image.isPublic
+                    case "self": image.ownerId == principal.accountId || image.launchUsers.contains(principal.accountId)
+                    default: image.launchUsers.contains(AccountID(rawValue: user)) || image.ownerId.rawValue == user
                     }
                 }
             }

@@ -142,13 +142,15 @@ public struct EC2API: Sendable {
                 }
                 throw EC2Error("InvalidAction", "The action \(action) is not valid for this web service.")
             }
+            let context = ActionContext(principal: principal, params: params, cloud: cloud, version: version)
+            try handler.authorize?(context)
             if try params.boolean("DryRun") == true {
                 throw EC2Error("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", status: 412)
             }
             var xml = XMLWriter(capacity: 2048)
             xml.appendRaw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<\(action)Response xmlns=\"http://ec2.amazonaws.com/doc/\(version)/\">")
             xml.leaf("requestId", requestId)
-            try await handler.run(ActionContext(principal: principal, params: params, cloud: cloud, version: version), &xml)
+            try await handler.run(context, &xml)
             xml.close("\(action)Response")
             logger.debug("request", metadata: [
                 "euca.request": "\(requestId)", "euca.action": "\(action)", "euca.account": "\(principal.accountId)",

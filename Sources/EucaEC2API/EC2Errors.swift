@@ -58,6 +58,7 @@ struct EC2Error: Error, Sendable, Hashable {
         case .duplicate:
             switch error.resource {
             case .keyPair: self.init("InvalidKeyPair.Duplicate", message)
+            case .image: self.init("InvalidAMIName.Duplicate", message)
             case .securityGroup: self.init("InvalidGroup.Duplicate", message)
             case .permission: self.init("InvalidPermission.Duplicate", message)
             default: self.init("InvalidParameterValue", message)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EucaCloud
 import EucaCore
 import EucaDaemon
 import Foundation
@@ -9,10 +10,11 @@ struct EucaAdminCommand: ParsableCommand {
         commandName: "euca-admin",
         abstract: "The operator's command line for a Euca cloud.",
         discussion: """
-            This release offers the configuration commands below. Registering clusters and nodes, \
-            approving users and setting quotas need the multi-machine daemons and come with them.
+            This release offers the configuration commands and image upload below. Registering \
+            clusters and nodes, approving users and setting quotas need the multi-machine daemons \
+            and come with them.
             """,
-        subcommands: [ConfigKeys.self, CheckConfig.self])
+        subcommands: [ConfigKeys.self, CheckConfig.self, UploadImage.self])
 
     struct ConfigKeys: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -60,6 +62,42 @@ struct EucaAdminCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("euca-admin: \(error)\n".utf8))
                 throw ExitCode(78)
             }
+        }
+    }
+
+    struct UploadImage: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "upload-image",
+            abstract: "Copy a kernel, ramdisk or machine image into the cloud's image store, ready for RegisterImage.",
+            discussion: """
+                Writes the file and its SHA-256 under the image store (IMAGE_STORE_PATH, by default \
+                STATE_DIR/images) of a cloud on this machine, and prints the location to give \
+                `aws ec2 register-image --image-location`. Kernels and ramdisks are registered by the \
+                cloud's administrator.
+                """)
+
+        @Option(help: "The cloud's state directory.") var state = "./var"
+        @Option(help: "The image store (default: STATE/images).") var store: String?
+        @Option(help: "kernel, ramdisk or machine.") var kind: String
+        @Option(help: "The bucket to put it in.") var bucket = "images"
+        @Option(help: "The object's name (default: the file's name).") var name: String?
+        @Argument(help: "The file to upload.") var file: String
+
+        func run() throws {
+            guard let kind = ImageKind(rawValue: kind) else { throw ValidationError("--kind is kernel, ramdisk or machine") }
+            let store = ImageStore(root: self.store ?? state + "/images")
+            let objectName = name ?? URL(fileURLWithPath: file).lastPathComponent
+            var lastPercent = -1
+            let (location, object) = try store.put(file: file, bucket: bucket, name: objectName, kind: kind) { done, total in
+                let percent = total > 0 ? Int(done * 100 / total) : 100
+                guard percent != lastPercent else { return }
+                lastPercent = percent
+                let bar = String(repeating: "#", count: percent / 4) + String(repeating: ".", count: 25 - percent / 4)
+                FileHandle.standardError.write(Data("\r[\(bar)] \(percent)%".utf8))
+            }
+            FileHandle.standardError.write(Data("\n".utf8))
+            print("\(location)  \(object.kind.rawValue)  \(object.format)  \(object.size) bytes  sha256 \(object.sha256)")
+            print("Register it with: aws ec2 register-image --name NAME --image-location \(location)")
         }
     }
 }

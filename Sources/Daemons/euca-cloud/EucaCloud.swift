@@ -81,7 +81,10 @@ struct EucaCloudCommand: AsyncParsableCommand {
         let hypervisor = try LibvirtHypervisor(uri: libvirtURI, logger: Logger(label: "euca.hypervisor"))
         let node = try NodeController(hypervisor: hypervisor, settings: nodeSettings, logger: Logger(label: "euca.nc"))
         let cluster = ClusterController(zone: zone, nodes: [node], policy: clusterSettings.policy, logger: Logger(label: "euca.cc"))
-        let cloud = CloudController(store: store, clusters: [cluster], network: network, settings: cloudSettings, logger: logger)
+        let imageStore = ImageStore(root: try config.nonEmptyString("IMAGE_STORE_PATH", default: stateDirectory + "/images"))
+        let cloud = CloudController(
+            store: store, clusters: [cluster], network: network, networkApplier: UnenforcedNetworkApplier(logger: logger),
+            imageStore: imageStore, settings: cloudSettings, logger: logger)
         let started = try await cloud.bootstrap(defaultImage: Self.defaultImage())
         if started.isFirstStart {
             logger.info("first start: administrator account and default image created", metadata: [
