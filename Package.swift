@@ -126,7 +126,7 @@ let package = Package(
         .target(
             name: "EucaTesting",
             dependencies: [
-                "EucaCore", "EucaHypervisor", "EucaScheduler",
+                "EucaCore", "EucaHypervisor", "EucaScheduler", "EucaNet",
             ],
             swiftSettings: strict
         ),
@@ -206,7 +206,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EucaCloudTests",
-            dependencies: ["EucaCloud", "EucaCore", "EucaTesting", "EucaNode", "EucaCluster", "EucaScheduler", "EucaHypervisor"],
+            dependencies: ["EucaCloud", "EucaCore", "EucaTesting", "EucaNode", "EucaCluster", "EucaScheduler", "EucaHypervisor", "EucaNet", "EucaSecurity"],
             swiftSettings: strict
         ),
         .testTarget(

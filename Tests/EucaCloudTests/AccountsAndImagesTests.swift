@@ -1,0 +1,104 @@
+import EucaCloud
+import EucaCluster
+import EucaCore
+import EucaHypervisor
+import EucaNet
+import EucaNode
+import EucaScheduler
+import EucaSecurity
+import EucaTesting
+import Foundation
+import Logging
+import Testing
+
+/// What one account may do with another's resources, and what the network mode is handed.
+@Suite struct AccountsAndImagesTests {
+    let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    func makeCloud(applier: RecordingNetworkApplier? = nil) async throws -> (CloudController, Principal, Principal, ImageStore) {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("euca-acct-\(UUID())").path
+        let node = try NodeController(
+            hypervisor: InMemoryHypervisor(), settings: NodeSettings(node: "n", instancePath: base + "/n", maxDiskGiB: 100), logger: logger)
+        let cluster = ClusterController(zone: "z", nodes: [node], policy: .greedy, logger: logger)
+        let store = ImageStore(root: base + "/images")
+        let cloud = CloudController(
+            store: InMemoryStateStore(), clusters: [cluster], networkApplier: applier, imageStore: store, settings: CloudSettings(), logger: logger)
+        let started = try await cloud.bootstrap()
+        let admin = Principal(accountId: started.adminAccount.id, userName: "admin", accessKeyId: started.adminKey.accessKeyId, isCloudAdmin: true)
+        let user = Principal(accountId: AccountID(rawValue: "222233334444"), userName: "user", accessKeyId: "AKIAUSER", isCloudAdmin: false)
+        return (cloud, admin, user, store)
+    }
+
+    func upload(_ store: ImageStore, _ kind: ImageKind, _ name: String) throws -> String {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("euca-upload-\(UUID())").path
+        try Data(repeating: 7, count: 1000).write(to: URL(fileURLWithPath: file))
+        return try store.put(file: file, bucket: "b", name: name, kind: kind).location
+    }
+
+    @Test func onlyAdministratorsRegisterKernelsAndRamdisks() async throws {
+        let (cloud, admin, user, store) = try await makeCloud()
+        let kernel = try upload(store, .kernel, "vmlinuz")
+        await #expect {
+            try await cloud.registerImage(user, ImageRegistration(name: "kernel", location: kernel))
+        } throws: { ($0 as? EucaError)?.code == .unauthorized }
+        #expect(cloud.registrationNeedsAdmin(kernel))
+        let registered = try await cloud.registerImage(admin, ImageRegistration(name: "kernel", location: kernel))
+        #expect(registered.kind == .kernel && registered.isPublic)
+        // Anyone may use the administrator's kernel in a machine image of their own.
+        let disk = try upload(store, .machine, "disk")
+        let machine = try await cloud.registerImage(user, ImageRegistration(name: "machine", location: disk, kernelId: registered.id.rawValue))
+        #expect(machine.kernelId == registered.id && !machine.isPublic)
+    }
+
+    @Test func launchPermissionsShareAnImageWithOneAccountOrAll() async throws {
+        let (cloud, admin, user, store) = try await makeCloud()
+        let other = Principal(accountId: AccountID(rawValue: "555566667777"), userName: "o", accessKeyId: "AKIAO", isCloudAdmin: false)
+        let disk = try upload(store, .machine, "disk")
+        let image = try await cloud.registerImage(user, ImageRegistration(name: "mine", location: disk))
+        #expect(!cloud.images(for: other).contains { $0.id == image.id })
+        await #expect {
+            try await cloud.runInstances(other, .init(imageId: image.id.rawValue))
+        } throws: { ($0 as? EucaError)?.code == .notFound }
+
+        try await cloud.modifyImage(user, image.id.rawValue, .addLaunchPermission(users: [other.accountId.rawValue], all: false))
+        #expect(cloud.images(for: other).contains { $0.id == image.id })
+        #expect(!cloud.images(for: admin).contains { $0.id == image.id })
+        _ = try await cloud.runInstances(other, .init(imageId: image.id.rawValue))
+        await #expect {
+            try await cloud.modifyImage(other, image.id.rawValue, .description("not mine"))
+        } throws: { ($0 as? EucaError)?.code == .unauthorized }
+
+        try await cloud.modifyImage(user, image.id.rawValue, .addLaunchPermission(users: [], all: true))
+        #expect(cloud.images(for: admin).contains { $0.id == image.id })
+        try await cloud.modifyImage(user, image.id.rawValue, .resetLaunchPermission)
+        #expect(!cloud.images(for: other).contains { $0.id == image.id })
+    }
+
+    @Test func accountsSeeOnlyTheirOwnResources() async throws {
+        let (cloud, admin, user, _) = try await makeCloud()
+        _ = try await cloud.createKeyPair(user, name: "k", type: .ed25519)
+        _ = try await cloud.createSecurityGroup(user, name: "g", description: "d")
+        #expect(cloud.keyPairs(for: admin).isEmpty)
+        #expect(try await cloud.securityGroups(for: admin).map(\.name) == ["default"])
+        #expect(try await cloud.securityGroups(for: user).map(\.name).sorted() == ["default", "g"])
+        let userGroup = try await cloud.securityGroup(.name("g"), for: user)
+        await #expect {
+            try await cloud.deleteSecurityGroup(admin, .id(userGroup.id.rawValue))
+        } throws: { ($0 as? EucaError)?.code == .notFound }
+        await #expect {
+            try await cloud.createTags(admin, resourceIds: [userGroup.id.rawValue], tags: [Tag(key: "a", value: "b")])
+        } throws: { ($0 as? EucaError)?.code == .notFound }
+    }
+
+    @Test func securityGroupChangesAreHandedToTheNetworkMode() async throws {
+        let applier = RecordingNetworkApplier()
+        let (cloud, _, user, _) = try await makeCloud(applier: applier)
+        let group = try await cloud.createSecurityGroup(user, name: "web", description: "web")
+        try await cloud.authorize(user, .name("web"), .ingress, [PermissionRequest(ipProtocol: "tcp", fromPort: 80, toPort: 80, cidrs: [("0.0.0.0/0", nil)])])
+        let plan = try #require(await applier.latest)
+        #expect(plan.enforcesRules == false)  // SYSTEM mode stores rules but does not enforce them
+        let policy = try #require(plan.groups.first { $0.groupId == group.id.rawValue })
+        #expect(policy.ingress == [FirewallRule(ipProtocol: "tcp", fromPort: 80, toPort: 80, peer: .cidr("0.0.0.0/0"))])
+        #expect(policy.egress == [FirewallRule(ipProtocol: "-1", fromPort: nil, toPort: nil, peer: .cidr("0.0.0.0/0"))])
+    }
+}
