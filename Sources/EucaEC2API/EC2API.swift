@@ -131,6 +131,7 @@ public struct EC2API: Sendable {
             }
             let params = QueryParameters(pairs)
             let principal = try authenticator.authenticate(request, queryPairs: queryPairs, parameterPairs: pairs)
+            try params.checkShape()
             action = try params.required("Action")
             let version = params["Version"] ?? Self.defaultVersion
             guard EC2Versions.known.contains(version) else {

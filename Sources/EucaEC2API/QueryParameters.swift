@@ -4,9 +4,26 @@ import Foundation
 /// The parameters of an EC2 Query request (query string and form body together).
 struct QueryParameters: Sendable {
     private(set) var values: [String: String] = [:]
+    /// Names that appeared more than once.
+    private(set) var repeated: [String] = []
+
+    /// The longest single value accepted (user data, the largest, is at most about 22 KB).
+    static let maxValueBytes = 64 * 1024
 
     init(_ pairs: [(name: String, value: String)]) {
-        for (name, value) in pairs where values[name] == nil { values[name] = value }
+        for (name, value) in pairs {
+            if values[name] == nil { values[name] = value } else { repeated.append(name) }
+        }
+    }
+
+    /// Refuses what no action accepts: a parameter given twice, or a value over the size limit.
+    func checkShape() throws(EucaError) {
+        if let name = repeated.first {
+            throw EucaError(.invalidParameter, .parameter, "The parameter \(name.prefix(100)) appears more than once.")
+        }
+        if let (name, _) = values.first(where: { $0.value.utf8.count > Self.maxValueBytes }) {
+            throw EucaError(.invalidParameter, .parameter, "The value of \(name.prefix(100)) is longer than \(Self.maxValueBytes) bytes.")
+        }
     }
 
     subscript(name: String) -> String? { values[name] }

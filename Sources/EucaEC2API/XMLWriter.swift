@@ -57,7 +57,7 @@ struct XMLWriter {
 
     static func escape(_ value: String, into out: inout String) {
         var needsEscaping = false
-        for byte in value.utf8 where byte == 0x26 || byte == 0x3C || byte == 0x3E || byte == 0x22 || byte == 0x27 || byte < 0x20 {
+        for byte in value.utf8 where byte == 0x26 || byte == 0x3C || byte == 0x3E || byte == 0x22 || byte == 0x27 || byte < 0x20 || byte == 0xEF {
             needsEscaping = true
             break
         }
@@ -74,8 +74,9 @@ struct XMLWriter {
             case "'": out += "&apos;"
             case "\n", "\r", "\t": out.unicodeScalars.append(scalar)
             default:
-                if scalar.value < 0x20 {
-                    out += "&#\(scalar.value);"  // not legal in XML 1.0, but never raw
+                if scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF {
+                    // Not allowed in XML 1.0, even escaped: shown as the replacement character.
+                    out += "\u{FFFD}"
                 } else {
                     out.unicodeScalars.append(scalar)
                 }

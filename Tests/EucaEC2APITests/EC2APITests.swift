@@ -76,9 +76,9 @@ func values(_ document: XMLDocument, _ xpath: String) throws -> [String] {
         let fixture = try await APIFixture.make()
         let unknown = await fixture.call([("Action", "FlyToTheMoon")])
         #expect(unknown.body.contains("<Code>InvalidAction</Code>"))
-        let unoffered = await fixture.call([("Action", "AllocateAddress")])
+        let unoffered = await fixture.call([("Action", "CreateVolume")])
         #expect(unoffered.body.contains("<Code>Unsupported</Code>"))
-        #expect(unoffered.body.contains("AllocateAddress"))
+        #expect(unoffered.body.contains("CreateVolume"))
     }
 
     @Test func aWrongSecretIsA401AuthFailure() async throws {
