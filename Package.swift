@@ -176,7 +176,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "euca-admin",
-            dependencies: ["EucaCore", "EucaCloud", "EucaDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["EucaCore", "EucaCloud", "EucaDaemon", "EucaEC2API", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Daemons/euca-admin",
             swiftSettings: strict
         ),

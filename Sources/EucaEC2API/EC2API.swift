@@ -173,6 +173,44 @@ public struct EC2API: Sendable {
     }
 }
 
+extension EC2API {
+    /// How far one EC2 action is offered.
+    public enum Coverage: Sendable, Hashable {
+        case supported
+        case partly(String)
+        case notYet
+    }
+
+    /// Every action in EC2's API with how far this cloud offers it, sorted by name.
+    public static func coverage() -> [(action: String, coverage: Coverage)] {
+        knownEC2Actions.union(EC2Actions.implemented.keys).sorted().map { name in
+            guard let action = EC2Actions.implemented[name] else { return (name, .notYet) }
+            return (name, action.limits.map(Coverage.partly) ?? .supported)
+        }
+    }
+
+    /// The coverage table in Markdown, as docs/ec2-api-coverage.md holds it.
+    public static func coverageMarkdown() -> String {
+        let rows = coverage()
+        let supported = rows.filter { $0.coverage == .supported }.count
+        let partly = rows.filter { if case .partly = $0.coverage { true } else { false } }.count
+        var text = "# EC2 API coverage\n\n"
+        text += "Generated from the API's action registry by `euca-admin api-coverage` (`make docs`); a test checks it is current.\n"
+        text += "Of EC2's \(rows.count) actions, \(supported) are supported, \(partly) partly, and the rest answer `Unsupported`.\n\n"
+        text += "| action | status | not yet |\n|---|---|---|\n"
+        for (name, coverage) in rows where coverage != .notYet {
+            switch coverage {
+            case .supported: text += "| \(name) | supported | |\n"
+            case .partly(let limits): text += "| \(name) | partly | \(limits.replacingOccurrences(of: "|", with: "\\|")) |\n"
+            case .notYet: break
+            }
+        }
+        text += "\n## Not offered yet\n\n"
+        text += rows.filter { $0.coverage == .notYet }.map(\.action).joined(separator: ", ") + "\n"
+        return text
+    }
+}
+
 /// Request counts and latency, by HTTP status, through swift-metrics.
 final class RequestMetrics: Sendable {
     private let counters = Mutex<[Int: Counter]>([:])

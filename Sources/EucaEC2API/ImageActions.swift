@@ -10,10 +10,10 @@ extension EC2Actions {
             {
                 throw EucaError(.unauthorized, .image, "Only the cloud's administrators register kernels and ramdisks.")
             }
-        }),
+        }, limits: "image-store locations only: no EBS snapshots or block device mappings"),
         "DeregisterImage": EC2Action(run: deregisterImage, authorize: ownsImage),
         "DescribeImageAttribute": EC2Action(run: describeImageAttribute),
-        "ModifyImageAttribute": EC2Action(run: modifyImageAttribute, authorize: ownsImage),
+        "ModifyImageAttribute": EC2Action(run: modifyImageAttribute, authorize: ownsImage, limits: "product codes"),
         "ResetImageAttribute": EC2Action(run: resetImageAttribute, authorize: ownsImage),
     ]
 

@@ -4,13 +4,15 @@ import Foundation
 
 extension EC2Actions {
     static let moreActions: [String: EC2Action] = [
-        "AllocateAddress": EC2Action(run: allocateAddress),
+        "AllocateAddress": EC2Action(run: allocateAddress, limits: "the standard domain only (no VPC); BYOIP pools"),
         "AssociateAddress": EC2Action(run: associateAddress),
         "DisassociateAddress": EC2Action(run: disassociateAddress),
         "ReleaseAddress": EC2Action(run: releaseAddress),
         "DescribeAddresses": EC2Action(run: describeAddresses),
-        "DescribeInstanceAttribute": EC2Action(run: describeInstanceAttribute),
-        "ModifyInstanceAttribute": EC2Action(run: modifyInstanceAttribute),
+        "DescribeInstanceAttribute": EC2Action(
+            run: describeInstanceAttribute, limits: "sourceDestCheck, sriovNetSupport, enaSupport, productCodes, enclaveOptions"),
+        "ModifyInstanceAttribute": EC2Action(
+            run: modifyInstanceAttribute, limits: "kernel, ramdisk, sourceDestCheck, block devices, ebsOptimized, SR-IOV, ENA"),
         "DescribeInstanceStatus": EC2Action(run: describeInstanceStatus),
         "DescribeAccountAttributes": EC2Action(run: describeAccountAttributes),
     ]

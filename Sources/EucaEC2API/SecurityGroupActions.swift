@@ -4,7 +4,7 @@ import Foundation
 
 extension EC2Actions {
     static let securityGroupActions: [String: EC2Action] = [
-        "CreateSecurityGroup": EC2Action(run: createSecurityGroup),
+        "CreateSecurityGroup": EC2Action(run: createSecurityGroup, limits: "VpcId (this cloud has no VPCs); rules are stored, enforced only by modes that enforce them"),
         "DeleteSecurityGroup": EC2Action(run: deleteSecurityGroup),
         "DescribeSecurityGroups": EC2Action(run: describeSecurityGroups),
         "AuthorizeSecurityGroupIngress": EC2Action { try await changeRules($0, &$1, .ingress, authorize: true) },

@@ -94,3 +94,12 @@ def test_the_configuration_key_table_is_current():
     admin = root / ".build" / "debug" / "euca-admin"
     table = subprocess.run([str(admin), "config-keys", "--markdown"], capture_output=True, text=True, check=True).stdout
     assert table in (root / "docs" / "configuration-keys.md").read_text(), "run `make docs`"
+
+
+def test_the_api_coverage_table_is_current():
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    admin = root / ".build" / "debug" / "euca-admin"
+    table = subprocess.run([str(admin), "api-coverage"], capture_output=True, text=True, check=True).stdout
+    assert table == (root / "docs" / "ec2-api-coverage.md").read_text(), "run `make docs`"

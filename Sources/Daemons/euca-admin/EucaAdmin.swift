@@ -2,6 +2,7 @@ import ArgumentParser
 import EucaCloud
 import EucaCore
 import EucaDaemon
+import EucaEC2API
 import Foundation
 
 @main
@@ -14,7 +15,7 @@ struct EucaAdminCommand: ParsableCommand {
             clusters and nodes, approving users and setting quotas need the multi-machine daemons \
             and come with them.
             """,
-        subcommands: [ConfigKeys.self, CheckConfig.self, UploadImage.self])
+        subcommands: [ConfigKeys.self, CheckConfig.self, UploadImage.self, APICoverage.self])
 
     struct ConfigKeys: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -98,6 +99,15 @@ struct EucaAdminCommand: ParsableCommand {
             FileHandle.standardError.write(Data("\n".utf8))
             print("\(location)  \(object.kind.rawValue)  \(object.format)  \(object.size) bytes  sha256 \(object.sha256)")
             print("Register it with: aws ec2 register-image --name NAME --image-location \(location)")
+        }
+    }
+
+    struct APICoverage: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "api-coverage", abstract: "Print, in Markdown, which EC2 actions this cloud offers, partly offers or not yet.")
+
+        func run() {
+            print(EC2API.coverageMarkdown(), terminator: "")
         }
     }
 }
