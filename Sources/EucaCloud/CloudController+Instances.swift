@@ -11,19 +11,24 @@ extension CloudController {
     /// with `verbose` sees every account's, as in Eucalyptus.
     public func reservations(for principal: Principal, allAccounts: Bool = false) -> [(ReservationRecord, [InstanceRecord])] {
         let everyone = allAccounts && principal.isCloudAdmin
-        return state.read { tables in
-            var grouped: [ReservationID: [InstanceRecord]] = [:]
-            for instance in tables.instances.values where everyone || instance.accountId == principal.accountId {
-                grouped[instance.reservationId, default: []].append(instance)
-            }
-            var result: [(ReservationRecord, [InstanceRecord])] = []
-            result.reserveCapacity(grouped.count)
-            for (id, instances) in grouped {
-                guard let reservation = tables.reservations[id] else { continue }
-                result.append((reservation, instances.sorted { $0.launchIndex < $1.launchIndex }))
-            }
-            return result
-        }.sorted { ($0.0.createdAt, $0.0.id) < ($1.0.createdAt, $1.0.id) }
+        let (instances, reservations) = instanceTables()
+        var grouped: [ReservationID: [InstanceRecord]] = [:]
+        for instance in instances.values where everyone || instance.accountId == principal.accountId {
+            grouped[instance.reservationId, default: []].append(instance)
+        }
+        var result: [(ReservationRecord, [InstanceRecord])] = []
+        result.reserveCapacity(grouped.count)
+        for (id, instances) in grouped {
+            guard let reservation = reservations[id] else { continue }
+            result.append((reservation, instances.sorted { $0.launchIndex < $1.launchIndex }))
+        }
+        return result.sorted { ($0.0.createdAt, $0.0.id) < ($1.0.createdAt, $1.0.id) }
+    }
+
+    /// Snapshots of the instance and reservation tables (copy-on-write: taking them is cheap, and
+    /// the state's lock is not held while they are read).
+    public func instanceTables() -> (instances: CloudState.InstanceTable, reservations: [ReservationID: ReservationRecord]) {
+        state.read { ($0.instances, $0.reservations) }
     }
 
     /// The caller's instances with these ids; throws `notFound` naming those it does not have.

@@ -13,7 +13,7 @@ public final class CloudState: CredentialStore {
         public var accessKeys: [String: AccessKey] = [:]
         public var keyPairs: [String: KeyPairRecord] = [:]
         public var images: [ImageID: ImageRecord] = [:]
-        public var instances: [InstanceID: InstanceRecord] = [:]
+        public var instances = InstanceTable()
         public var reservations: [ReservationID: ReservationRecord] = [:]
         public var tokens: [String: ClientTokenRecord] = [:]
         public var resources: [String: ResourceEntry] = [:]
@@ -24,6 +24,29 @@ public final class CloudState: CredentialStore {
     }
 
     private let tables = Mutex(Tables())
+
+    /// Instances by id, each held in a shared box, so that iterating the table costs one
+    /// reference count per instance rather than a copy of every field.
+    public struct InstanceTable: Sendable {
+        public private(set) var boxes: [InstanceID: Box] = [:]
+
+        public final class Box: Sendable {
+            public let record: InstanceRecord
+            init(_ record: InstanceRecord) { self.record = record }
+        }
+
+        public subscript(id: InstanceID) -> InstanceRecord? {
+            get { boxes[id]?.record }
+            set { boxes[id] = newValue.map(Box.init) }
+        }
+
+        /// The records, in no particular order.
+        public var values: LazyMapSequence<Dictionary<InstanceID, Box>.Values, InstanceRecord> {
+            boxes.values.lazy.map(\.record)
+        }
+
+        public var count: Int { boxes.count }
+    }
 
     init() {}
 

@@ -155,7 +155,7 @@ extension CloudController {
         let unreachable = Set(report.unreachableNodes)
         work.withLock { $0.unreachableNodes = unreachable }
         let busy = work.withLock { $0.inFlight }
-        let known = state.read { tables in tables.instances.values.filter { $0.zone == zone } }
+        let known = state.read { tables in Array(tables.instances.values.filter { $0.zone == zone }) }
         var transitions: [(InstanceID, InstanceState, InstanceState, NodeID?)] = []
         var relaunch: [InstanceID] = [], restart: [InstanceID] = [], reterminate: [InstanceID] = [], restop: [InstanceID] = []
         for instance in known where !busy.contains(instance.id) && instance.stateChangedAt <= asOf {
@@ -247,7 +247,7 @@ extension CloudController {
     func purgeTerminated() async {
         let cutoff = Date().addingTimeInterval(-Double(settings.terminatedRetention.components.seconds))
         let expired = state.read { tables in
-            tables.instances.values.filter { $0.state == .terminated && $0.stateChangedAt < cutoff }.map(\.id)
+            Array(tables.instances.values.filter { $0.state == .terminated && $0.stateChangedAt < cutoff }.map(\.id))
         }
         guard !expired.isEmpty else { return }
         do {

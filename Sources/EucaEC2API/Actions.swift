@@ -192,9 +192,7 @@ enum EC2Actions {
 
     /// Writes escaped text directly (the content of an `<item>` that is a plain string).
     static func raw(_ xml: inout XMLWriter, _ value: String) {
-        var text = ""
-        XMLWriter.escape(value, into: &text)
-        xml.appendRaw(text)
+        xml.text(value)
     }
 
     // MARK: - Images
@@ -537,29 +535,64 @@ enum EC2Actions {
         let tags = context.cloud.allTags()
         let filter = try instanceFilters.compile(try context.params.filters(), tags: tags)
         let wanted = Set(ids)
-        // Instances in a stable order (reservation, then launch index), each with its sort key.
-        var matching: [(key: String, reservation: ReservationRecord, instance: InstanceRecord)] = []
-        for (reservation, instances) in context.cloud.reservations(for: context.principal, allAccounts: verbose) {
-            let prefix = UTCTime.pad(Int(reservation.createdAt.timeIntervalSince1970 * 1000), 15) + "/" + reservation.id.rawValue + "/"
-            for instance in instances where (wanted.isEmpty || wanted.contains(instance.id)) && filter.matches(instance) {
-                matching.append((prefix + UTCTime.pad(instance.launchIndex, 5), reservation, instance))
+        let everyone = verbose && context.principal.isCloudAdmin
+        let account = context.principal.accountId
+        // The matching instances in a stable order (launch time, reservation, launch index),
+        // found without copying any instance record.
+        let (instances, reservations) = context.cloud.instanceTables()
+        var matching: [(order: InstanceOrder, box: CloudState.InstanceTable.Box)] = []
+        for box in instances.boxes.values {
+            let instance = box.record
+            if (everyone || instance.accountId == account) && (wanted.isEmpty || wanted.contains(instance.id)) && filter.matches(instance) {
+                matching.append((InstanceOrder(instance), box))
             }
         }
-        matching.sort { $0.key < $1.key }
-        let page = paging.page(matching) { $0.key }
+        matching.sort { $0.order < $1.order }
+        let page = try paging.page(matching, key: \.order, parse: InstanceOrder.init(token:), format: \.token)
         xml.open("reservationSet")
         var index = page.items.startIndex
         while index < page.items.endIndex {
-            let reservation = page.items[index].reservation
+            let reservationId = page.items[index].order.reservation
             var end = index
-            while end < page.items.endIndex && page.items[end].reservation.id == reservation.id { end += 1 }
-            xml.open("item")
-            writeReservationBody(&xml, reservation, page.items[index..<end].map(\.instance), tags: tags, modern: context.supportsGroupIds)
-            xml.close("item")
+            while end < page.items.endIndex && page.items[end].order.reservation == reservationId { end += 1 }
+            if let reservation = reservations[ReservationID(rawValue: reservationId)] {
+                xml.open("item")
+                writeReservationBody(
+                    &xml, reservation, page.items[index..<end].lazy.map(\.box.record), tags: tags,
+                    modern: context.supportsGroupIds)
+                xml.close("item")
+            }
             index = end
         }
         xml.close("reservationSet")
         xml.leaf("nextToken", ifPresent: page.nextToken)
+    }
+
+    /// Where an instance stands in DescribeInstances' order, and in its pagination tokens.
+    struct InstanceOrder: Comparable {
+        var millis: Int64
+        var reservation: String
+        var index: Int
+
+        init(_ instance: InstanceRecord) {
+            millis = Int64((instance.launchTime.timeIntervalSince1970 * 1000).rounded(.down))
+            reservation = instance.reservationId.rawValue
+            index = instance.launchIndex
+        }
+
+        init?(token: String) {
+            let parts = token.split(separator: "/")
+            guard parts.count == 3, let millis = Int64(parts[0]), let index = Int(parts[2]) else { return nil }
+            self.millis = millis
+            self.reservation = String(parts[1])
+            self.index = index
+        }
+
+        var token: String { "\(millis)/\(reservation)/\(index)" }
+
+        static func < (lhs: InstanceOrder, rhs: InstanceOrder) -> Bool {
+            (lhs.millis, lhs.reservation, lhs.index) < (rhs.millis, rhs.reservation, rhs.index)
+        }
     }
 
     // MARK: - Tags

@@ -86,19 +86,31 @@ struct Paging: Sendable {
     /// last). `items` must be sorted by `key`, ascending; because the token names a key rather than
     /// a position, pages stay consistent while items are added or removed between calls.
     func page<Item>(_ items: [Item], key: (Item) -> String) -> (items: ArraySlice<Item>, nextToken: String?) {
+        // A string key always parses, so this cannot throw.
+        (try? page(items, key: key, parse: { $0 }, format: { $0 })) ?? (items[...], nil)
+    }
+
+    /// The same for keys of any ordered type, written into tokens by `format` and read back by
+    /// `parse` (nil for a token that does not name a key).
+    func page<Item, Key: Comparable>(
+        _ items: [Item], key: (Item) -> Key, parse: (String) -> Key?, format: (Key) -> String
+    ) throws(EucaError) -> (items: ArraySlice<Item>, nextToken: String?) {
         var start = items.startIndex
         if let after {
-            // Binary search for the first key greater than `after`.
+            guard let afterKey = parse(after) else {
+                throw EucaError(.invalidParameter, .parameter, "The pagination token is not valid for this request.")
+            }
+            // Binary search for the first key greater than the token's.
             var low = items.startIndex, high = items.endIndex
             while low < high {
                 let middle = (low + high) / 2
-                if key(items[middle]) <= after { low = middle + 1 } else { high = middle }
+                if key(items[middle]) <= afterKey { low = middle + 1 } else { high = middle }
             }
             start = low
         }
         guard let maxResults, items.count - start > maxResults else { return (items[start...], nil) }
         let end = start + maxResults
-        return (items[start..<end], Paging.encode(key(items[end - 1])))
+        return (items[start..<end], Paging.encode(format(key(items[end - 1]))))
     }
 
     static func encode(_ key: String) -> String {

@@ -1,35 +1,53 @@
 import EucaCore
 import Foundation
 
-/// Builds an XML response by appending to a string; elements are written in call order.
+/// Builds an XML response by appending UTF-8 bytes; elements are written in call order.
 struct XMLWriter {
-    private(set) var text = ""
+    private(set) var bytes: [UInt8] = []
 
-    init(capacity: Int = 1024) { text.reserveCapacity(capacity) }
+    init(capacity: Int = 1024) { bytes.reserveCapacity(capacity) }
+
+    /// The document so far, as text.
+    var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    @inline(__always)
+    private mutating func append(_ string: String) {
+        var string = string
+        string.withUTF8 { bytes.append(contentsOf: $0) }
+    }
 
     mutating func open(_ name: String) {
-        text += "<"
-        text += name
-        text += ">"
+        bytes.append(UInt8(ascii: "<"))
+        append(name)
+        bytes.append(UInt8(ascii: ">"))
     }
 
     mutating func close(_ name: String) {
-        text += "</"
-        text += name
-        text += ">"
+        bytes.append(UInt8(ascii: "<"))
+        bytes.append(UInt8(ascii: "/"))
+        append(name)
+        bytes.append(UInt8(ascii: ">"))
     }
 
+    /// Appends `value` as escaped text.
+    mutating func text(_ value: String) { Self.escape(value, into: &bytes) }
+
     /// Appends text that is already escaped.
-    mutating func appendRaw(_ escaped: String) { text += escaped }
+    mutating func appendRaw(_ escaped: String) { append(escaped) }
 
     /// `<name>value</name>`, escaped.
     mutating func leaf(_ name: String, _ value: String) {
         open(name)
-        Self.escape(value, into: &text)
+        Self.escape(value, into: &bytes)
         close(name)
     }
 
-    mutating func leaf(_ name: String, _ value: Int) { leaf(name, String(value)) }
+    mutating func leaf(_ name: String, _ value: Int) {
+        open(name)
+        append(String(value))
+        close(name)
+    }
+
     mutating func leaf(_ name: String, _ value: Bool) { leaf(name, value ? "true" : "false") }
 
     /// `<name>value</name>` when there is a value, nothing otherwise.
@@ -55,30 +73,34 @@ struct XMLWriter {
         close(name)
     }
 
-    static func escape(_ value: String, into out: inout String) {
-        var needsEscaping = false
-        for byte in value.utf8 where byte == 0x26 || byte == 0x3C || byte == 0x3E || byte == 0x22 || byte == 0x27 || byte < 0x20 || byte == 0xEF {
-            needsEscaping = true
-            break
-        }
-        guard needsEscaping else {
-            out += value
-            return
-        }
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            case "\n", "\r", "\t": out.unicodeScalars.append(scalar)
-            default:
-                if scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF {
-                    // Not allowed in XML 1.0, even escaped: shown as the replacement character.
-                    out += "\u{FFFD}"
-                } else {
-                    out.unicodeScalars.append(scalar)
+    /// Escapes `value` for XML text into `out`. Characters XML 1.0 does not allow at all (control
+    /// characters other than tab and line ends, U+FFFE, U+FFFF) become U+FFFD.
+    static func escape(_ value: String, into out: inout [UInt8]) {
+        var value = value
+        value.withUTF8 { utf8 in
+            var clean = true
+            for byte in utf8 where byte == 0x26 || byte == 0x3C || byte == 0x3E || byte == 0x22 || byte == 0x27 || byte < 0x20 || byte == 0xEF {
+                clean = false
+                break
+            }
+            if clean {
+                out.append(contentsOf: utf8)
+                return
+            }
+            for scalar in String(decoding: utf8, as: UTF8.self).unicodeScalars {
+                switch scalar {
+                case "&": out.append(contentsOf: "&amp;".utf8)
+                case "<": out.append(contentsOf: "&lt;".utf8)
+                case ">": out.append(contentsOf: "&gt;".utf8)
+                case "\"": out.append(contentsOf: "&quot;".utf8)
+                case "'": out.append(contentsOf: "&apos;".utf8)
+                case "\n", "\r", "\t": out.append(UInt8(scalar.value))
+                default:
+                    if scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF {
+                        out.append(contentsOf: "\u{FFFD}".utf8)
+                    } else {
+                        out.append(contentsOf: String(scalar).utf8)
+                    }
                 }
             }
         }
