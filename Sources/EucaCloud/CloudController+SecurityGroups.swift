@@ -202,22 +202,16 @@ extension CloudController {
     public func authorize(
         _ principal: Principal, _ reference: GroupReference, _ direction: RuleDirection, _ permissions: [PermissionRequest]
     ) async throws {
-        let group = try await securityGroup(reference, for: principal)
-        let rules = try await rules(permissions, account: principal.accountId)
-        try await updateRules(of: group.id, direction) { existing in
-            var updated = existing
-            for rule in rules {
-                guard !updated.contains(where: { $0.identity == rule.identity }) else {
-                    throw EucaError(
-                        .duplicate, .permission,
-                        "The specified rule \"peer: \(Self.describe(rule.peer)), \(rule.ipProtocol.uppercased()), from port: \(rule.fromPort.map(String.init) ?? "-"), to port: \(rule.toPort.map(String.init) ?? "-"), ALLOW\" already exists")
-                }
-                updated.append(rule)
+        try await changeRules(principal, reference, direction, permissions) { rules, rule in
+            guard !rules.contains(where: { $0.identity == rule.identity }) else {
+                throw EucaError(
+                    .duplicate, .permission,
+                    "The specified rule \"peer: \(Self.describe(rule.peer)), \(rule.ipProtocol.uppercased()), from port: \(rule.fromPort.map(String.init) ?? "-"), to port: \(rule.toPort.map(String.init) ?? "-"), ALLOW\" already exists")
             }
-            guard updated.count <= Self.maxRulesPerGroup else {
+            rules.append(rule)
+            guard rules.count <= Self.maxRulesPerGroup else {
                 throw EucaError(.limitExceeded, .permission, "The maximum number of rules per security group (\(Self.maxRulesPerGroup)) has been reached.")
             }
-            return updated
         }
     }
 
@@ -225,18 +219,27 @@ extension CloudController {
     public func revoke(
         _ principal: Principal, _ reference: GroupReference, _ direction: RuleDirection, _ permissions: [PermissionRequest]
     ) async throws {
+        try await changeRules(principal, reference, direction, permissions) { rules, rule in
+            guard let index = rules.firstIndex(where: { $0.identity == rule.identity }) else {
+                throw EucaError(
+                    .notFound, .permission,
+                    "The specified rule does not exist in this security group (peer: \(Self.describe(rule.peer)), \(rule.ipProtocol)).")
+            }
+            rules.remove(at: index)
+        }
+    }
+
+    /// Resolves the permissions and applies `change` for each rule to the group's rules, in one
+    /// transaction: if any rule is refused, none changes.
+    private func changeRules(
+        _ principal: Principal, _ reference: GroupReference, _ direction: RuleDirection, _ permissions: [PermissionRequest],
+        _ change: @escaping @Sendable (inout [SecurityRule], SecurityRule) throws -> Void
+    ) async throws {
         let group = try await securityGroup(reference, for: principal)
         let rules = try await rules(permissions, account: principal.accountId)
         try await updateRules(of: group.id, direction) { existing in
             var updated = existing
-            for rule in rules {
-                guard let index = updated.firstIndex(where: { $0.identity == rule.identity }) else {
-                    throw EucaError(
-                        .notFound, .permission,
-                        "The specified rule does not exist in this security group (peer: \(Self.describe(rule.peer)), \(rule.ipProtocol)).")
-                }
-                updated.remove(at: index)
-            }
+            for rule in rules { try change(&updated, rule) }
             return updated
         }
     }

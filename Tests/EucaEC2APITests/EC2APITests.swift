@@ -138,3 +138,36 @@ func values(_ document: XMLDocument, _ xpath: String) throws -> [String] {
         #expect(EC2Time.format(Date(timeIntervalSince1970: 1_440_938_160.5)) == "2015-08-30T12:36:00.500Z")
     }
 }
+
+@Suite struct VersionsAndPagingTests {
+    @Test func theVersionTableSpansWhatClientsSend() {
+        for version in ["2008-12-01", "2009-11-30", "2010-08-31", "2013-02-01", "2014-06-15", "2015-10-01", "2016-11-15"] {
+            #expect(EC2Versions.known.contains(version))
+        }
+        #expect(!EC2Versions.known.contains("2017-01-01"))
+        #expect(!EC2Versions.known.contains("yesterday"))
+    }
+
+    @Test func oldVersionsGetGroupNamesInGroupSets() async throws {
+        let fixture = try await APIFixture.make()
+        let run = await fixture.call([("Action", "RunInstances"), ("ImageId", fixture.image.rawValue), ("Version", "2009-11-30")])
+        let old = try xml(run.body)
+        #expect(try values(old, "//*[local-name()='instancesSet']/*/*[local-name()='groupSet']/*/*[local-name()='groupId']") == ["default"])
+        let new = try xml(await fixture.call([("Action", "DescribeInstances"), ("Version", "2016-11-15")]).body)
+        #expect(try values(new, "//*[local-name()='instancesSet']/*/*[local-name()='groupSet']/*/*[local-name()='groupId']").allSatisfy { $0.hasPrefix("sg-") })
+    }
+
+    @Test func pagesResumeAfterTheLastKeyEvenWhenItemsChange() throws {
+        var params = QueryParameters([("MaxResults", "2")])
+        let items = ["a", "b", "c", "d", "e"]
+        let first = try Paging(params, range: 1...10).page(items) { $0 }
+        #expect(Array(first.items) == ["a", "b"])
+        let token = try #require(first.nextToken)
+        params = QueryParameters([("MaxResults", "2"), ("NextToken", token)])
+        // "a" is gone and "bb" has arrived since the first page: nothing is skipped or repeated.
+        let second = try Paging(params, range: 1...10).page(["b", "bb", "c", "d", "e"]) { $0 }
+        #expect(Array(second.items) == ["bb", "c"])
+        #expect(throws: EucaError.self) { try Paging(QueryParameters([("MaxResults", "0")]), range: 1...10) }
+        #expect(throws: EucaError.self) { try Paging(QueryParameters([("NextToken", "not-a-token")]), range: 1...10) }
+    }
+}
