@@ -20,7 +20,7 @@ deps:
 	fi
 
 pydeps:
-	@$(PYTHON) -c "import boto3, botocore, pytest, libcloud" 2>/dev/null && command -v aws >/dev/null || \
+	@$(PYTHON) -c "import boto3, botocore, pytest, libcloud, hypothesis" 2>/dev/null && command -v aws >/dev/null || \
 	  $(PYTHON) -m pip install -q -r tests/requirements.txt
 
 build: deps
