@@ -100,6 +100,7 @@ let package = Package(
             dependencies: [
                 "EucaCore", "EucaScheduler",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),

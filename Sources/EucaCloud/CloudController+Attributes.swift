@@ -83,7 +83,7 @@ extension CloudController {
         guard let smallest = settings.vmTypes.types.first else { return 0 }
         var total = 0
         for zone in zoneOrder {
-            if let resources = try? await clusters[zone]?.describeResources() { total += resources.maximum(smallest) }
+            if let resources = try? await cluster(zone)?.describeResources() { total += resources.maximum(smallest) }
         }
         return total
     }

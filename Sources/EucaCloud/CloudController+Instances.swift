@@ -258,7 +258,7 @@ extension CloudController {
 
     func chooseZone(_ requested: String?, vmType: VMType, count: Int) async throws -> String {
         if let requested {
-            guard clusters[requested] != nil else {
+            guard cluster(requested) != nil else {
                 throw EucaError(.invalidParameter, .zone, "Invalid availability zone: [\(requested)]")
             }
             return requested
@@ -277,7 +277,7 @@ extension CloudController {
     /// How many more instances of `type` fit in `zone`, after what accepted launches not yet
     /// placed have pledged (placed first-fit on the cluster's free resources).
     func availableSlots(in zone: String, for type: VMType) async throws -> Int {
-        guard let cluster = clusters[zone] else { return 0 }
+        guard let cluster = cluster(zone) else { return 0 }
         let resources = try await cluster.describeResources()
         var free = resources.nodes.map { ($0.freeCores, $0.freeMemoryMiB, $0.freeDiskGiB) }
         let pledged = work.withLock { Array($0.pledged[zone, default: [:]].values) }
@@ -399,7 +399,7 @@ extension CloudController {
         guard let record = try instances([id], for: principal).first else {
             throw EucaError(.notFound, .instance, "The instance ID '\(id)' does not exist")
         }
-        guard let cluster = clusters[record.zone], record.state != .terminated, record.node != nil || record.state != .pending else {
+        guard let cluster = cluster(record.zone), record.state != .terminated, record.node != nil || record.state != .pending else {
             return ConsoleOutput(instanceId: id, output: Data(), timestamp: Date())
         }
         do {

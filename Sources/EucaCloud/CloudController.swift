@@ -19,8 +19,7 @@ public final class CloudController: Service, Sendable {
     public let settings: CloudSettings
     public let state = CloudState()
     let store: any StateStore
-    let clusters: [String: any ClusterControllerAPI]
-    let zoneOrder: [String]
+    private let clusterTable: Mutex<(byZone: [String: any ClusterControllerAPI], order: [String])>
     let network: any NetworkMode
     /// The addresses elastic IPs come from.
     let publicIPs: [String]
@@ -59,8 +58,13 @@ public final class CloudController: Service, Sendable {
         self.imageStore = imageStore
         self.networkApplier = networkApplier
         self.store = store
-        self.clusters = Dictionary(clusters.map { ($0.zone, $0) }, uniquingKeysWith: { first, _ in first })
-        self.zoneOrder = clusters.map(\.zone)
+        var byZone: [String: any ClusterControllerAPI] = [:]
+        var order: [String] = []
+        for cluster in clusters where byZone[cluster.zone] == nil {
+            byZone[cluster.zone] = cluster
+            order.append(cluster.zone)
+        }
+        self.clusterTable = Mutex((byZone, order))
         self.network = network.mode
         self.publicIPs = network.publicIPs
         self.settings = settings
@@ -71,6 +75,30 @@ public final class CloudController: Service, Sendable {
 
     /// The availability zones, one per cluster, in registration order.
     public var zones: [String] { zoneOrder }
+
+    /// The zones in registration order.
+    var zoneOrder: [String] { clusterTable.withLock { $0.order } }
+
+    /// The cluster serving `zone`.
+    func cluster(_ zone: String) -> (any ClusterControllerAPI)? { clusterTable.withLock { $0.byZone[zone] } }
+
+    /// Adds (or replaces) the cluster serving its zone; its instances are reconciled from then on.
+    public func attach(_ cluster: any ClusterControllerAPI) {
+        clusterTable.withLock { table in
+            if table.byZone[cluster.zone] == nil { table.order.append(cluster.zone) }
+            table.byZone[cluster.zone] = cluster
+        }
+        logger.info("cluster attached", metadata: ["euca.zone": "\(cluster.zone)"])
+    }
+
+    /// Removes the cluster serving `zone`. Its instances keep their records.
+    public func detach(zone: String) {
+        clusterTable.withLock { table in
+            table.byZone[zone] = nil
+            table.order.removeAll { $0 == zone }
+        }
+        logger.info("cluster detached", metadata: ["euca.zone": "\(zone)"])
+    }
 
     // MARK: - Start
 

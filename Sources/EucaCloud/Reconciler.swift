@@ -59,7 +59,7 @@ extension CloudController {
         let byZone = Dictionary(grouping: records(claimed).filter { $0.state == expected }, by: \.zone)
         for (zone, records) in byZone {
             defer { unpledge(records.map(\.id), in: zone) }
-            guard let cluster = clusters[zone] else { continue }
+            guard let cluster = cluster(zone) else { continue }
             do {
                 let outcomes = try await call(cluster, records)
                 try await record(outcomes, expecting: expected)
@@ -136,7 +136,7 @@ extension CloudController {
     /// that follow, and re-issues work that a restart or a failure interrupted.
     func reconcile() async {
         for zone in zoneOrder {
-            guard let cluster = clusters[zone] else { continue }
+            guard let cluster = cluster(zone) else { continue }
             let asOf = Date()
             let report: ClusterInstances
             do {

@@ -1,25 +1,45 @@
 public import EucaCore
 public import EucaScheduler
+public import Foundation
 public import Logging
+public import ServiceLifecycle
 
 /// The cluster controller: one availability zone. It places instances on its nodes with a
-/// ``PlacementPolicy`` and relays operations to the node that holds each instance.
+/// ``PlacementPolicy``, relays operations to the node that holds each instance, and polls its nodes
+/// on a timer into a cache, so that describe calls never wait on a node.
 ///
 /// Placement sees each node's free resources minus what launches in flight have claimed, so
-/// concurrent launches never overcommit a node.
-public actor ClusterController: ClusterControllerAPI {
+/// concurrent launches never overcommit a node. Running it (as a `Service`) runs the poller; a
+/// cluster that is never run polls once, on the first describe.
+public actor ClusterController: ClusterControllerAPI, Service {
     public nonisolated let zone: String
-    private let nodes: [any NodeControllerAPI]
+    private var nodes: [any NodeControllerAPI]
     private let policy: PlacementPolicy
+    private let settings: ClusterTimings
     private let logger: Logger
     private var location: [InstanceID: NodeID] = [:]
     private var claims: [NodeID: [InstanceID: VMType]] = [:]
     private var lastChosen: NodeID?
+    private var cache: [NodeID: NodeState] = [:]
+    private var polled = false
 
-    public init(zone: String, nodes: [any NodeControllerAPI], policy: PlacementPolicy, logger: Logger) {
+    /// What the cluster last heard from a node.
+    public struct NodeState: Sendable {
+        public var resources: NodeResources?
+        public var reports: [InstanceReport]
+        public var reachable: Bool
+        public var lastContact: Date?
+        public var lastError: String?
+    }
+
+    public init(
+        zone: String, nodes: [any NodeControllerAPI], policy: PlacementPolicy, timings: ClusterTimings = ClusterTimings(),
+        logger: Logger
+    ) {
         self.zone = zone
         self.nodes = nodes
         self.policy = policy
+        self.settings = timings
         var logger = logger
         logger[metadataKey: "euca.zone"] = "\(zone)"
         self.logger = logger
@@ -28,20 +48,104 @@ public actor ClusterController: ClusterControllerAPI {
     /// The placement policy's name.
     public nonisolated var policyName: String { policy.name }
 
-    private func node(_ id: NodeID) -> (any NodeControllerAPI)? {
-        nodes.first { $0.node == id }
+    /// Replaces the set of nodes (as registered with the cloud controller). Nodes that are gone
+    /// are forgotten; new ones are polled at once.
+    public func setNodes(_ newNodes: [any NodeControllerAPI]) async {
+        let kept = Set(newNodes.map(\.node))
+        for node in nodes where !kept.contains(node.node) {
+            cache[node.node] = nil
+            claims[node.node] = nil
+            logger.info("node removed", metadata: ["euca.node": "\(node.node)"])
+        }
+        let known = Set(nodes.map(\.node))
+        nodes = newNodes
+        for node in newNodes where !known.contains(node.node) {
+            logger.info("node added", metadata: ["euca.node": "\(node.node)"])
+        }
+        await poll()
     }
 
-    /// Free resources per node, after what in-flight launches have claimed.
+    /// The nodes and what the cluster last heard from each.
+    public func nodeStates() async -> [(node: NodeID, state: NodeState)] {
+        if !polled { await poll() }
+        return nodes.map { ($0.node, cache[$0.node] ?? NodeState(resources: nil, reports: [], reachable: false)) }
+    }
+
+    // MARK: - Polling
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await self.poll()
+                try? await Task.sleep(for: self.settings.pollInterval)
+            }
+        }
+        logger.info("cluster controller stopped")
+    }
+
+    /// Asks every node, concurrently and with a timeout, what it runs and what it has free.
+    public func poll() async {
+        let timeout = settings.nodeTimeout
+        let results = await withTaskGroup(of: (NodeID, Result<(NodeResources, [InstanceReport]), any Error>).self) { group in
+            for node in nodes {
+                group.addTask {
+                    do {
+                        let answer = try await withTimeout(timeout) {
+                            (try await node.describeResource(), try await node.describeInstances())
+                        }
+                        return (node.node, .success(answer))
+                    } catch {
+                        return (node.node, .failure(error))
+                    }
+                }
+            }
+            var results: [(NodeID, Result<(NodeResources, [InstanceReport]), any Error>)] = []
+            for await result in group { results.append(result) }
+            return results
+        }
+        let now = Date()
+        for (node, result) in results {
+            var state = cache[node] ?? NodeState(resources: nil, reports: [], reachable: false)
+            switch result {
+            case .success(let (resources, reports)):
+                if !state.reachable && state.lastContact != nil {
+                    logger.notice("node answers again", metadata: ["euca.node": "\(node)"])
+                }
+                state.resources = resources
+                state.reports = reports
+                state.reachable = true
+                state.lastContact = now
+                state.lastError = nil
+                for report in reports { location[report.instanceId] = node }
+            case .failure(let error):
+                if state.reachable || state.lastContact == nil {
+                    logger.warning("node does not answer", metadata: ["euca.node": "\(node)", "error": "\(error)"])
+                }
+                state.reachable = false
+                state.lastError = "\(error)"
+            }
+            cache[node] = state
+        }
+        polled = true
+    }
+
+    // MARK: - Placement
+
+    /// Free resources per reachable node, after what in-flight launches have claimed.
     private func snapshot() async -> ClusterSnapshot {
+        if !polled { await poll() }
         var snapshots: [NodeSnapshot] = []
         for node in nodes {
-            guard let resources = try? await node.describeResource() else { continue }
+            guard let state = cache[node.node], state.reachable, let resources = state.resources else { continue }
             var snapshot = NodeSnapshot(resources)
             for type in claims[node.node, default: [:]].values { snapshot = snapshot.placing(type) }
             snapshots.append(snapshot)
         }
         return ClusterSnapshot(nodes: snapshots, lastChosen: lastChosen)
+    }
+
+    private func node(_ id: NodeID) -> (any NodeControllerAPI)? {
+        nodes.first { $0.node == id }
     }
 
     public func runInstances(_ launches: [InstanceLaunch]) async throws -> [InstanceOutcome] {
@@ -70,8 +174,7 @@ public actor ClusterController: ClusterControllerAPI {
                 location[launch.instanceId] = node
                 placed.append((launch, node))
             case .unplaceable(let reasons):
-                logger.warning(
-                    "no node has room", metadata: ["euca.instance": "\(launch.instanceId)", "reasons": "\(reasons)"])
+                logger.warning("no node has room", metadata: ["euca.instance": "\(launch.instanceId)", "reasons": "\(reasons)"])
                 outcomes[launch.instanceId] = InstanceOutcome(instanceId: launch.instanceId, failure: .insufficientCapacity)
             }
         }
@@ -96,11 +199,38 @@ public actor ClusterController: ClusterControllerAPI {
             return results
         }
         for outcome in results {
-            if let node = outcome.node { claims[node]?[outcome.instanceId] = nil }
+            if let node = outcome.node {
+                claims[node]?[outcome.instanceId] = nil
+                if let report = outcome.report { remember(report, on: node) }
+            }
             if outcome.failure != nil { location[outcome.instanceId] = nil }
             outcomes[outcome.instanceId] = outcome
         }
+        // The nodes' own accounting now includes what they launched.
+        if !results.isEmpty { await refreshResources(of: Set(results.compactMap(\.node))) }
         return launches.compactMap { outcomes[$0.instanceId] }
+    }
+
+    /// Keeps a node's reply in the cache, so describe answers follow operations at once.
+    private func remember(_ report: InstanceReport, on node: NodeID) {
+        guard var state = cache[node] else { return }
+        state.reports.removeAll { $0.instanceId == report.instanceId }
+        state.reports.append(report)
+        cache[node] = state
+    }
+
+    private func forget(_ id: InstanceID, on node: NodeID) {
+        guard var state = cache[node] else { return }
+        state.reports.removeAll { $0.instanceId == id }
+        cache[node] = state
+    }
+
+    private func refreshResources(of nodeIDs: Set<NodeID>) async {
+        for nodeID in nodeIDs {
+            guard let node = node(nodeID), let resources = try? await withTimeout(settings.nodeTimeout, { try await node.describeResource() })
+            else { continue }
+            cache[nodeID]?.resources = resources
+        }
     }
 
     /// Relays an operation to the node of each instance.
@@ -110,17 +240,18 @@ public actor ClusterController: ClusterControllerAPI {
         var targets: [(InstanceID, any NodeControllerAPI)] = []
         var outcomes: [InstanceID: InstanceOutcome] = [:]
         for id in ids {
-            if let nodeID = await locate(id), let node = node(nodeID) {
+            if let nodeID = location[id], let node = node(nodeID) {
                 targets.append((id, node))
             } else {
                 outcomes[id] = InstanceOutcome(instanceId: id, failure: .notFound)
             }
         }
+        let timeout = settings.nodeTimeout
         let results = await withTaskGroup(of: InstanceOutcome.self) { group in
             for (id, node) in targets {
                 group.addTask {
                     do {
-                        try await operation(node, id)
+                        try await withTimeout(timeout) { try await operation(node, id) }
                         return InstanceOutcome(instanceId: id, node: node.node)
                     } catch let error as EucaError where error.code == .notFound {
                         return InstanceOutcome(instanceId: id, node: node.node, failure: .notFound)
@@ -137,41 +268,45 @@ public actor ClusterController: ClusterControllerAPI {
         return ids.compactMap { outcomes[$0] }
     }
 
-    /// The node holding `id`, asking the nodes when the cluster does not know (after a restart).
-    private func locate(_ id: InstanceID) async -> NodeID? {
-        if let node = location[id] { return node }
-        _ = try? await describeInstances()
-        return location[id]
-    }
-
     public func terminateInstances(_ ids: [InstanceID]) async throws -> [InstanceOutcome] {
+        if !polled { await poll() }
         let outcomes = await relay(ids) { node, id in try await node.terminateInstance(id) }
         for outcome in outcomes where outcome.failure == nil || outcome.failure == .notFound {
+            if let node = location[outcome.instanceId] { forget(outcome.instanceId, on: node) }
             location[outcome.instanceId] = nil
         }
+        await refreshResources(of: Set(outcomes.compactMap(\.node)))
         return outcomes
     }
 
     public func stopInstances(_ ids: [InstanceID]) async throws -> [InstanceOutcome] {
-        await relay(ids) { node, id in try await node.stopInstance(id) }
+        if !polled { await poll() }
+        let outcomes = await relay(ids) { node, id in try await node.stopInstance(id) }
+        for outcome in outcomes where outcome.failure == nil {
+            if let node = outcome.node {
+                remember(InstanceReport(instanceId: outcome.instanceId, node: node, state: .shutoff), on: node)
+            }
+        }
+        return outcomes
     }
 
     public func rebootInstances(_ ids: [InstanceID]) async throws -> [InstanceOutcome] {
-        await relay(ids) { node, id in try await node.rebootInstance(id) }
+        if !polled { await poll() }
+        return await relay(ids) { node, id in try await node.rebootInstance(id) }
     }
 
+    /// What the nodes reported at the last poll; nodes that did not answer are listed as
+    /// unreachable, so their instances are unknown rather than gone.
     public func describeInstances() async throws -> ClusterInstances {
+        if !polled { await poll() }
         var reports: [InstanceReport] = []
         var unreachable: [NodeID] = []
         for node in nodes {
-            do {
-                let nodeReports = try await node.describeInstances()
-                for report in nodeReports { location[report.instanceId] = report.node }
-                reports += nodeReports
-            } catch {
-                logger.warning("node did not answer", metadata: ["euca.node": "\(node.node)", "error": "\(error)"])
+            guard let state = cache[node.node], state.reachable else {
                 unreachable.append(node.node)
+                continue
             }
+            reports += state.reports
         }
         return ClusterInstances(reports: reports, unreachableNodes: unreachable)
     }
@@ -189,9 +324,35 @@ public actor ClusterController: ClusterControllerAPI {
     }
 
     public func getConsoleOutput(_ id: InstanceID) async throws -> ConsoleOutput {
-        guard let nodeID = await locate(id), let node = node(nodeID) else {
+        if !polled { await poll() }
+        guard let nodeID = location[id], let node = node(nodeID) else {
             throw EucaError(.notFound, .instance, "no node in \(zone) holds \(id)")
         }
-        return try await node.getConsoleOutput(id)
+        return try await withTimeout(settings.nodeTimeout) { try await node.getConsoleOutput(id) }
+    }
+}
+
+/// How often a cluster polls its nodes, and how long it waits for one.
+public struct ClusterTimings: Sendable, Hashable {
+    public var pollInterval: Duration
+    public var nodeTimeout: Duration
+
+    public init(pollInterval: Duration = .seconds(1), nodeTimeout: Duration = .seconds(5)) {
+        self.pollInterval = pollInterval
+        self.nodeTimeout = nodeTimeout
+    }
+}
+
+/// Runs `body`, throwing `unavailable` if it takes longer than `timeout`.
+public func withTimeout<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            throw EucaError(.unavailable, .node, "no answer within \(timeout)")
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next() else { throw EucaError(.unavailable, .node, "no answer") }
+        return first
     }
 }

@@ -31,7 +31,8 @@ struct TestCloud {
             let settings = NodeSettings(node: NodeID("node\(index)"), instancePath: "\(base)/node\(index)", maxDiskGiB: 1000)
             controllers.append(try NodeController(hypervisor: hypervisor, settings: settings, logger: logger))
         }
-        let cluster = ClusterController(zone: "zone-a", nodes: controllers, policy: .roundRobin, logger: logger)
+        let cluster = ClusterController(
+            zone: "zone-a", nodes: controllers, policy: .roundRobin, timings: ClusterTimings(pollInterval: .milliseconds(50)), logger: logger)
         let cloud = CloudController(
             store: store, clusters: [cluster], settings: CloudSettings(reconcileInterval: .milliseconds(100)), logger: logger)
         let image = ImageRecord(
@@ -40,7 +41,12 @@ struct TestCloud {
         let started = try await cloud.bootstrap(defaultImage: image)
         let admin = Principal(
             accountId: started.adminAccount.id, userName: "admin", accessKeyId: started.adminKey.accessKeyId, isCloudAdmin: true)
-        let service = Task { _ = try? await cloud.run() }
+        let service = Task {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { _ = try? await cluster.run() }
+                group.addTask { _ = try? await cloud.run() }
+            }
+        }
         return TestCloud(
             store: store, hypervisors: hypervisors, cloud: cloud, admin: admin, image: started.defaultImageId ?? image.id,
             service: service)

@@ -80,7 +80,8 @@ struct EucaCloudCommand: AsyncParsableCommand {
         defer { store.close() }
         let hypervisor = try LibvirtHypervisor(uri: libvirtURI, logger: Logger(label: "euca.hypervisor"))
         let node = try NodeController(hypervisor: hypervisor, settings: nodeSettings, logger: Logger(label: "euca.nc"))
-        let cluster = ClusterController(zone: zone, nodes: [node], policy: clusterSettings.policy, logger: Logger(label: "euca.cc"))
+        let cluster = ClusterController(
+            zone: zone, nodes: [node], policy: clusterSettings.policy, timings: clusterSettings.timings, logger: Logger(label: "euca.cc"))
         let imageStore = ImageStore(root: try config.nonEmptyString("IMAGE_STORE_PATH", default: stateDirectory + "/images"))
         let cloud = CloudController(
             store: store, clusters: [cluster], network: network, networkApplier: UnenforcedNetworkApplier(logger: logger),
@@ -130,7 +131,7 @@ struct EucaCloudCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data(banner.utf8))
             },
             logger: Logger(label: "euca.http"))
-        let group = ServiceGroup(services: [cloud, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        let group = ServiceGroup(services: [cluster, cloud, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
         logger.info("euca-cloud stopped")
     }
