@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "EucaCloud", targets: ["EucaCloud"]),
         .library(name: "EucaEC2API", targets: ["EucaEC2API"]),
         .library(name: "EucaTesting", targets: ["EucaTesting"]),
+        .library(name: "EucaWire", targets: ["EucaWire"]),
         .executable(name: "euca-cloud", targets: ["euca-cloud"]),
         .executable(name: "euca-clc", targets: ["euca-clc"]),
         .executable(name: "euca-cc", targets: ["euca-cc"]),
@@ -38,6 +39,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // Thin module maps over the C libraries.
@@ -60,6 +65,8 @@ let package = Package(
                 "EucaCore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             swiftSettings: strict
         ),
@@ -121,6 +128,19 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "EucaWire",
+            dependencies: [
+                "EucaCore", "EucaSecurity", "EucaCluster",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -193,6 +213,16 @@ let package = Package(
 
         .testTarget(name: "EucaCoreTests", dependencies: ["EucaCore", "EucaStoreLMDB", "EucaTesting"], swiftSettings: strict),
         .testTarget(name: "EucaSecurityTests", dependencies: ["EucaSecurity", "EucaCore"], swiftSettings: strict),
+        .testTarget(
+            name: "EucaWireTests",
+            dependencies: [
+                "EucaWire", "EucaCore", "EucaSecurity", "EucaNode", "EucaCluster", "EucaScheduler", "EucaTesting", "EucaHypervisor",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(name: "EucaNetTests", dependencies: ["EucaNet", "EucaCore"], swiftSettings: strict),
         .testTarget(name: "EucaSchedulerTests", dependencies: ["EucaScheduler", "EucaCore", "EucaTesting"], swiftSettings: strict),
         .testTarget(

@@ -55,6 +55,12 @@ public struct EucaError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let unavailable = Code(.unavailable)
 
         public var description: String { base.rawValue }
+
+        /// The code named `name` (its `description`), as it travels between components.
+        public init?(named name: String) {
+            guard let base = Base(rawValue: name) else { return nil }
+            self.base = base
+        }
     }
 
     public var code: Code

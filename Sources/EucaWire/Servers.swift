@@ -1,0 +1,106 @@
+public import EucaCluster
+public import EucaCore
+import Foundation
+public import Hummingbird
+import HTTPTypes
+public import Logging
+import NIOCore
+
+/// Routes of one internal API: each operation decodes a JSON request, runs with the caller's
+/// request id, and answers JSON or a ``WireError``.
+struct InternalRoutes<Context: RequestContext> {
+    let router: Router<Context>
+    let prefix: String
+    let logger: Logger
+
+    func add<Request: Decodable & Sendable, Reply: Encodable & Sendable>(
+        _ operation: String, _ body: @escaping @Sendable (Request) async throws -> Reply
+    ) {
+        let logger = logger
+        router.post(RouterPath("\(prefix)/\(operation)")) { request, _ -> Response in
+            let requestID = request.headers[HTTPField.Name(Wire.requestIDHeader)!] ?? UUID().uuidString.lowercased()
+            do {
+                let buffer = try await request.body.collect(upTo: 64 << 20)
+                let input = try Wire.decode(Request.self, Data(buffer.readableBytesView))
+                let output = try await RequestContextID.$current.withValue(requestID) { try await body(input) }
+                return Self.json(.ok, try Wire.encode(output))
+            } catch {
+                let wire = WireError(error)
+                logger.notice("internal call failed", metadata: [
+                    "euca.request": "\(requestID)", "operation": "\(operation)", "code": "\(wire.code)", "error": "\(wire.message)",
+                ])
+                return Self.json(Self.status(for: wire), (try? Wire.encode(wire)) ?? Data())
+            }
+        }
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ data: Data) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func status(for error: WireError) -> HTTPResponse.Status {
+        switch EucaError.Code(named: error.code) {
+        case .notFound?: .notFound
+        case .unavailable?: .serviceUnavailable
+        case .internalFailure?: .internalServerError
+        case .unsupported?: .notImplemented
+        default: .badRequest
+        }
+    }
+}
+
+/// The node controller's API, `POST /nc/v1/<operation>`, as Eucalyptus named the operations.
+public enum NodeAPI {
+    public static let prefix = "/nc/v1"
+
+    public static func addRoutes<Context: RequestContext>(to router: Router<Context>, node: any NodeControllerAPI, logger: Logger) {
+        let routes = InternalRoutes(router: router, prefix: prefix, logger: logger)
+        routes.add("runInstance") { (launch: InstanceLaunch) in try await node.runInstance(launch) }
+        routes.add("startInstance") { (launch: InstanceLaunch) in try await node.startInstance(launch) }
+        routes.add("terminateInstance") { (body: InstanceIDBody) in try await node.terminateInstance(body.id); return Empty() }
+        routes.add("stopInstance") { (body: InstanceIDBody) in try await node.stopInstance(body.id); return Empty() }
+        routes.add("rebootInstance") { (body: InstanceIDBody) in try await node.rebootInstance(body.id); return Empty() }
+        routes.add("describeInstances") { (_: Empty) in try await node.describeInstances() }
+        routes.add("describeResource") { (_: Empty) in try await node.describeResource() }
+        routes.add("getConsoleOutput") { (body: InstanceIDBody) in try await node.getConsoleOutput(body.id) }
+        routes.add("startNetwork") { (_: Empty) -> Empty in throw networkNotAvailable }
+    }
+}
+
+/// The cluster controller's API, `POST /cc/v1/<operation>`.
+public enum ClusterAPI {
+    public static let prefix = "/cc/v1"
+
+    /// - Parameter configureNodes: makes the cluster use the nodes the cloud controller names.
+    public static func addRoutes<Context: RequestContext>(
+        to router: Router<Context>, cluster: ClusterController, configureNodes: @escaping @Sendable ([NodeEndpoint]) async throws -> Void,
+        endpoints: @escaping @Sendable () async -> [NodeEndpoint], logger: Logger
+    ) {
+        let routes = InternalRoutes(router: router, prefix: prefix, logger: logger)
+        routes.add("runInstances") { (launches: [InstanceLaunch]) in try await cluster.runInstances(launches) }
+        routes.add("startInstances") { (launches: [InstanceLaunch]) in try await cluster.startInstances(launches) }
+        routes.add("terminateInstances") { (body: InstanceIDs) in try await cluster.terminateInstances(body.ids) }
+        routes.add("stopInstances") { (body: InstanceIDs) in try await cluster.stopInstances(body.ids) }
+        routes.add("rebootInstances") { (body: InstanceIDs) in try await cluster.rebootInstances(body.ids) }
+        routes.add("describeInstances") { (_: Empty) in try await cluster.describeInstances() }
+        routes.add("describeResources") { (_: Empty) in try await cluster.describeResources() }
+        routes.add("getConsoleOutput") { (body: InstanceIDBody) in try await cluster.getConsoleOutput(body.id) }
+        routes.add("configureNodes") { (nodes: [NodeEndpoint]) in try await configureNodes(nodes); return Empty() }
+        routes.add("describeNodes") { (_: Empty) -> [NodeStatus] in
+            let known = Dictionary(await endpoints().map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+            return await cluster.nodeStates().map { node, state in
+                NodeStatus(
+                    endpoint: known[node], node: node, reachable: state.reachable, lastContact: state.lastContact,
+                    lastError: state.lastError, resources: state.resources, instances: state.reports.count)
+            }
+        }
+        for operation in ["configureNetwork", "startNetwork", "stopNetwork", "assignAddress", "unassignAddress"] {
+            routes.add(operation) { (_: Empty) -> Empty in throw networkNotAvailable }
+        }
+    }
+}
+
+let networkNotAvailable = EucaError(
+    .unsupported, nil, "Network operations come with the MANAGED network modes; this release runs SYSTEM mode, which needs none.")

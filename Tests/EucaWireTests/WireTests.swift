@@ -1,0 +1,103 @@
+import EucaCluster
+import EucaCore
+import EucaHypervisor
+import EucaNode
+import EucaScheduler
+import EucaSecurity
+import EucaTesting
+import EucaWire
+import Foundation
+import Hummingbird
+import HummingbirdTLS
+import Logging
+import Testing
+import X509
+
+/// The internal APIs over real HTTPS with mutual TLS on 127.0.0.1.
+@Suite(.serialized) struct WireTests {
+    let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    static func temp(_ label: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("euca-\(label)-\(UUID())").path
+    }
+
+    static func identity(_ ca: CloudCA, _ role: ComponentRole, _ name: String, validity: TimeInterval = 86400, notBefore: Date = Date().addingTimeInterval(-60)) throws -> ComponentIdentity {
+        let (keyPEM, csrPEM) = try ComponentIdentity.newKey(name: name)
+        let csr = try CertificateSigningRequest(pemEncoded: csrPEM)
+        let certificate = try ca.issue(publicKey: csr.publicKey, role: role, name: name, hosts: ["127.0.0.1", "localhost"], validity: validity, notBefore: notBefore)
+        return ComponentIdentity(keyPEM: keyPEM, certificatePEM: try certificate.serializeAsPEM().pemString, caPEM: ca.certificatePEM)
+    }
+
+    /// Serves the node API for `node` with `identity`, admitting `allowed`; returns the port and the task.
+    func serve(_ node: any NodeControllerAPI, identity: ComponentIdentity, allowing allowed: ComponentRole) async throws -> (Int, Task<Void, any Error>) {
+        let router = Router()
+        NodeAPI.addRoutes(to: router, node: node, logger: logger)
+        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: router,
+            server: try .tls(configuration: InternalTLS.serverConfiguration(identity: identity, allowing: allowed, logger: logger)),
+            configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
+            logger: logger)
+        let task = Task { try await app.runService() }
+        var iterator = stream.makeAsyncIterator()
+        let port = await iterator.next() ?? 0
+        return (port, task)
+    }
+
+    @Test func aClusterDrivesANodeOverMutualTLS() async throws {
+        let ca = try CloudCA.loadOrCreate(directory: Self.temp("ca"))
+        let node = try NodeController(
+            hypervisor: InMemoryHypervisor(), settings: NodeSettings(node: "n1", instancePath: Self.temp("nc"), maxDiskGiB: 100), logger: logger)
+        let (port, server) = try await serve(node, identity: try Self.identity(ca, .nc, "n1"), allowing: .cc)
+        defer { server.cancel() }
+        let http = try InternalTLS.client(identity: try Self.identity(ca, .cc, "cluster01"))
+        let remote = RemoteNode(node: "n1", client: InternalClient(http: http, baseURL: "https://127.0.0.1:\(port)\(NodeAPI.prefix)"))
+        defer { Task { try? await http.shutdown() } }
+        let launch = InstanceLaunch(
+            instanceId: .generate(), reservationId: .generate(), accountId: AccountID(rawValue: "123456789012"), vmType: .small,
+            imageId: .generate(.machine), boot: BootSpec(), macAddress: "d0:0d:00:00:00:01", zone: "z")
+        #expect(try await remote.runInstance(launch).state == .running)
+        #expect(try await remote.describeInstances().map(\.instanceId) == [launch.instanceId])
+        #expect(try await remote.describeResource().instances == 1)
+        await #expect {
+            try await remote.getConsoleOutput(InstanceID.generate())
+        } throws: { ($0 as? EucaError)?.code == .notFound }
+        try await remote.terminateInstance(launch.instanceId)
+        #expect(try await remote.describeInstances().isEmpty)
+    }
+
+    @Test("refused peers", arguments: ["wrong role", "another CA", "expired"])
+    func refused(_ case: String) async throws {
+        let ca = try CloudCA.loadOrCreate(directory: Self.temp("ca"))
+        let node = try NodeController(
+            hypervisor: InMemoryHypervisor(), settings: NodeSettings(node: "n1", instancePath: Self.temp("nc")), logger: logger)
+        let (port, server) = try await serve(node, identity: try Self.identity(ca, .nc, "n1"), allowing: .cc)
+        defer { server.cancel() }
+        let client: ComponentIdentity
+        switch `case` {
+        case "wrong role": client = try Self.identity(ca, .nc, "n2")
+        case "another CA":
+            let other = try CloudCA.loadOrCreate(directory: Self.temp("other-ca"))
+            var foreign = try Self.identity(other, .cc, "cluster01")
+            foreign.caPEM = ca.certificatePEM  // trusts the right server, but its own certificate is foreign
+            client = foreign
+        default: client = try Self.identity(ca, .cc, "cluster01", validity: 60, notBefore: Date().addingTimeInterval(-7200))
+        }
+        let http = try InternalTLS.client(identity: client)
+        defer { Task { try? await http.shutdown() } }
+        let remote = RemoteNode(node: "n1", client: InternalClient(http: http, baseURL: "https://127.0.0.1:\(port)\(NodeAPI.prefix)"))
+        await #expect {
+            try await remote.describeInstances()
+        } throws: { ($0 as? EucaError)?.code == .unavailable }
+    }
+
+    @Test func certificatesNameTheirRoleAndAreIssuedOnlyForValidRequests() throws {
+        let ca = try CloudCA.loadOrCreate(directory: Self.temp("ca"))
+        let identity = try Self.identity(ca, .cc, "cluster01")
+        #expect(identity.component?.role == .cc && identity.component?.name == "cluster01")
+        let reloaded = try CloudCA.loadOrCreate(directory: ca.certificatePEM.isEmpty ? "" : Self.temp("ca2"))
+        #expect(reloaded.fingerprint != ca.fingerprint)
+        #expect(throws: (any Error).self) { try ca.issue(csrPEM: "not a request", role: .nc, name: "x", hosts: []) }
+    }
+}
