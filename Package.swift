@@ -155,8 +155,18 @@ let package = Package(
         .target(
             name: "EucaDaemon",
             dependencies: [
-                "EucaCore", "EucaCloud", "EucaCluster", "EucaEC2API", "EucaNet", "EucaNode", "EucaSecurity",
+                "EucaCore", "EucaCloud", "EucaCluster", "EucaEC2API", "EucaNet", "EucaNode", "EucaSecurity", "EucaWire",
+                "EucaScheduler", "EucaStoreLMDB", "EucaHypervisor", "EucaHypervisorLibvirt",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             swiftSettings: strict
         ),
@@ -179,19 +189,19 @@ let package = Package(
         ),
         .executableTarget(
             name: "euca-clc",
-            dependencies: ["EucaCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["EucaCore", "EucaDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Daemons/euca-clc",
             swiftSettings: strict
         ),
         .executableTarget(
             name: "euca-cc",
-            dependencies: ["EucaCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["EucaCore", "EucaDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Daemons/euca-cc",
             swiftSettings: strict
         ),
         .executableTarget(
             name: "euca-nc",
-            dependencies: ["EucaCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["EucaCore", "EucaDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Daemons/euca-nc",
             swiftSettings: strict
         ),

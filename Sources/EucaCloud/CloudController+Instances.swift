@@ -220,10 +220,10 @@ extension CloudController {
             unpledge(instances.map(\.id), in: zone)
             return outcome
         }
-        logger.info("instances launching", metadata: [
+        logger.info("instances launching", metadata: RequestID.tagged([
             "euca.account": "\(account)", "euca.reservation": "\(reservation.id)", "euca.zone": "\(zone)",
             "euca.instances": "\(instances.map(\.id.rawValue).joined(separator: ","))",
-        ])
+        ]).mapValues { .string($0) })
         enqueue(.launch(instances.map(\.id)))
         return outcome
     }

@@ -32,7 +32,13 @@ public final class CloudController: Service, Sendable {
     /// Where registered images' files come from; nil for a cloud that registers none.
     let imageStore: ImageStore?
 
-    enum Job: Sendable {
+    /// Work for the clusters, with the id of the client request it serves (if any).
+    struct Job: Sendable {
+        var kind: Kind
+        var requestID: String? = RequestID.current
+    }
+
+    enum Kind: Sendable {
         case launch([InstanceID])
         case start([InstanceID])
         case stop([InstanceID])
@@ -200,8 +206,8 @@ public final class CloudController: Service, Sendable {
         logger.info("cloud controller stopped")
     }
 
-    func enqueue(_ job: Job) {
-        jobSink.yield(job)
+    func enqueue(_ kind: Kind) {
+        jobSink.yield(Job(kind: kind))
     }
 
     /// Runs one reconciliation pass now (the timer does this on its own).

@@ -22,7 +22,11 @@ extension CloudController {
     }
 
     func perform(_ job: Job) async {
-        switch job {
+        await RequestID.$current.withValue(job.requestID) { await perform(job.kind) }
+    }
+
+    func perform(_ kind: Kind) async {
+        switch kind {
         case .reconcile:
             await reconcile()
         case .launch(let ids):

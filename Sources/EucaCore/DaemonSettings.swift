@@ -14,3 +14,8 @@ public struct DaemonSettings: Sendable, Hashable {
         logLevel = try config.choice("LOGLEVEL", default: "INFO", from: ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"])
     }
 }
+
+/// This build's version, as describe-services shows it.
+public enum EucaVersion {
+    public static let current = "0.3.0"
+}

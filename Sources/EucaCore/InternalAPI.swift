@@ -260,3 +260,17 @@ public protocol ClusterControllerAPI: Sendable {
     func describeResources() async throws -> ClusterResources
     func getConsoleOutput(_ id: InstanceID) async throws -> ConsoleOutput
 }
+
+/// The id of the client request being served, carried down the tiers (the internal APIs send it
+/// in the `x-euca-request-id` header) so each tier's logs name it.
+public enum RequestID {
+    @TaskLocal public static var current: String?
+
+    /// `metadata` with `euca.request` added when a request is being served.
+    public static func tagged(_ metadata: [String: String] = [:]) -> [String: String] {
+        guard let current else { return metadata }
+        var tagged = metadata
+        tagged["euca.request"] = current
+        return tagged
+    }
+}

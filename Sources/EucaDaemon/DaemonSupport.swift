@@ -1,4 +1,4 @@
-import EucaCloud
+public import EucaCloud
 import EucaCluster
 public import EucaCore
 import EucaEC2API
@@ -109,5 +109,17 @@ public actor UnenforcedNetworkApplier: NetworkApplier {
             warned = true
             logger.notice("security group rules are stored but not enforced in this network mode", metadata: ["rules": "\(rules)"])
         }
+    }
+}
+
+/// The image registered on the first start, so RunInstances works at once. It boots nothing: it
+/// runs on libvirt's test driver only, until a bootable image is registered.
+public enum DefaultImage {
+    public static func record() -> ImageRecord {
+        ImageRecord(
+            id: .generate(.machine), ownerId: AccountID(rawValue: "000000000000"), name: "euca-test-empty",
+            description: "An image with no operating system, for libvirt's test driver. Register a bootable image for real guests.",
+            architecture: "x86_64", kernelId: nil, ramdiskId: nil, location: "builtin:empty", isPublic: true,
+            createdAt: Date(), boot: BootSpec())
     }
 }

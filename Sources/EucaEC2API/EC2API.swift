@@ -75,12 +75,18 @@ public struct EC2API: Sendable {
         }
     }
 
-    private func respond(to request: Request) async -> Response {
-        let started = ContinuousClock.now
+    /// The request's headers as a signature covers them (with `Host`, which HTTP types keep apart).
+    public static func headerPairs(of request: Request) -> [(name: String, value: String)] {
         var headerPairs: [(name: String, value: String)] = []
         // HTTP types keep the Host header as the request's authority, not among the fields.
         if let authority = request.head.authority { headerPairs.append(("host", authority)) }
         for field in request.headers { headerPairs.append((field.name.rawName, field.value)) }
+        return headerPairs
+    }
+
+    private func respond(to request: Request) async -> Response {
+        let started = ContinuousClock.now
+        let headerPairs = Self.headerPairs(of: request)
         var body: [UInt8] = []
         var tooLarge = false
         do {
@@ -151,7 +157,7 @@ public struct EC2API: Sendable {
             var xml = XMLWriter(capacity: 2048)
             xml.appendRaw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<\(action)Response xmlns=\"http://ec2.amazonaws.com/doc/\(version)/\">")
             xml.leaf("requestId", requestId)
-            try await handler.run(context, &xml)
+            try await RequestID.$current.withValue(requestId) { try await handler.run(context, &xml) }
             xml.close("\(action)Response")
             logger.debug("request", metadata: [
                 "euca.request": "\(requestId)", "euca.action": "\(action)", "euca.account": "\(principal.accountId)",

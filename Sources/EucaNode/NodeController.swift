@@ -78,6 +78,11 @@ public actor NodeController: NodeControllerAPI {
             consoleLogPath: hypervisor.capabilities.writesConsoleLog ? "\(directory(launch.instanceId))/console.log" : nil)
     }
 
+    /// Log metadata with the id of the client request being served, when there is one.
+    static func metadata(_ values: [String: String]) -> Logger.Metadata {
+        RequestID.tagged(values).mapValues { .string($0) }
+    }
+
     // MARK: - NodeControllerAPI
 
     public func runInstance(_ launch: InstanceLaunch) async throws -> InstanceReport {
@@ -134,14 +139,14 @@ public actor NodeController: NodeControllerAPI {
             logger.error("\(verb) failed", metadata: ["euca.instance": "\(id)", "error": "\(error)"])
             throw error
         }
-        logger.info("instance \(verb)ed", metadata: ["euca.instance": "\(id)", "euca.vmtype": "\(launch.vmType.name)"])
+        logger.info("instance \(verb)ed", metadata: Self.metadata(["euca.instance": "\(id)", "euca.vmtype": "\(launch.vmType.name)"]))
         let state = try await hypervisor.state(of: id)
         return InstanceReport(instanceId: id, node: node, state: state?.observed ?? .absent)
     }
 
     public func terminateInstance(_ id: InstanceID) async throws {
         try await hypervisor.terminate(id)
-        if records[id] != nil { logger.info("instance terminated", metadata: ["euca.instance": "\(id)"]) }
+        if records[id] != nil { logger.info("instance terminated", metadata: Self.metadata(["euca.instance": "\(id)"])) }
         forget(id)
     }
 
@@ -155,7 +160,7 @@ public actor NodeController: NodeControllerAPI {
         record.stopped = true
         records[id] = record
         try save(record)
-        logger.info("instance stopped", metadata: ["euca.instance": "\(id)"])
+        logger.info("instance stopped", metadata: Self.metadata(["euca.instance": "\(id)"]))
     }
 
     public func rebootInstance(_ id: InstanceID) async throws {
@@ -164,7 +169,7 @@ public actor NodeController: NodeControllerAPI {
         } catch let error as HypervisorError where error.code == .notFound {
             throw EucaError(.notFound, .instance, "node \(node) has no instance \(id)")
         }
-        logger.info("instance rebooted", metadata: ["euca.instance": "\(id)"])
+        logger.info("instance rebooted", metadata: Self.metadata(["euca.instance": "\(id)"]))
     }
 
     public func describeInstances() async throws -> [InstanceReport] {

@@ -23,7 +23,7 @@ public struct InternalClient: Sendable {
         var request = HTTPClientRequest(url: "\(baseURL)/\(operation)")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
-        if let id = RequestContextID.current { request.headers.add(name: Wire.requestIDHeader, value: id) }
+        if let id = RequestID.current { request.headers.add(name: Wire.requestIDHeader, value: id) }
         request.body = .bytes(ByteBuffer(bytes: try Wire.encode(body)))
         let response: HTTPClientResponse
         do {

@@ -22,7 +22,7 @@ struct InternalRoutes<Context: RequestContext> {
             do {
                 let buffer = try await request.body.collect(upTo: 64 << 20)
                 let input = try Wire.decode(Request.self, Data(buffer.readableBytesView))
-                let output = try await RequestContextID.$current.withValue(requestID) { try await body(input) }
+                let output = try await RequestID.$current.withValue(requestID) { try await body(input) }
                 return Self.json(.ok, try Wire.encode(output))
             } catch {
                 let wire = WireError(error)

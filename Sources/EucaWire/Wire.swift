@@ -48,11 +48,6 @@ public struct WireError: Codable, Sendable, Error {
     }
 }
 
-/// The id of the client request being served, carried down the tiers in ``Wire/requestIDHeader``.
-public enum RequestContextID {
-    @TaskLocal public static var current: String?
-}
-
 /// Request bodies that name instances.
 public struct InstanceIDs: Codable, Sendable {
     public var ids: [InstanceID]

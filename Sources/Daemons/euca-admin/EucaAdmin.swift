@@ -6,16 +6,19 @@ import EucaEC2API
 import Foundation
 
 @main
-struct EucaAdminCommand: ParsableCommand {
+struct EucaAdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "euca-admin",
         abstract: "The operator's command line for a Euca cloud.",
         discussion: """
-            This release offers the configuration commands and image upload below. Registering \
-            clusters and nodes, approving users and setting quotas need the multi-machine daemons \
-            and come with them.
+            Talks to the cloud controller's admin API with the administrator's credentials (from \
+            --state, or EUCA_URL, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY): registers clusters \
+            and nodes (printing the one-time join token each daemon is started with), shows every \
+            component and node, creates accounts. The configuration and image commands work on \
+            files alone.
             """,
-        subcommands: [ConfigKeys.self, CheckConfig.self, UploadImage.self, APICoverage.self])
+        subcommands: [RegisterCluster.self, RegisterNode.self, DeregisterCluster.self, DeregisterNode.self, DescribeServices.self,
+                      DescribeNodes.self, CreateAccount.self, ConfigKeys.self, CheckConfig.self, UploadImage.self, APICoverage.self])
 
     struct ConfigKeys: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -108,6 +111,159 @@ struct EucaAdminCommand: ParsableCommand {
 
         func run() {
             print(EC2API.coverageMarkdown(), terminator: "")
+        }
+    }
+
+    struct Connection: ParsableArguments {
+        @Option(help: "The cloud controller's state directory, to read the administrator's credentials from.") var state = "./var"
+
+        func client() throws -> AdminClient { try AdminClient.from(state: state) }
+    }
+
+    static func hostPort(_ text: String, defaultPort: Int) throws -> (String, Int) {
+        if text.hasPrefix("["), let end = text.firstIndex(of: "]") {
+            let host = String(text[text.index(after: text.startIndex)..<end])
+            let rest = text[text.index(after: end)...]
+            return (host, rest.hasPrefix(":") ? Int(rest.dropFirst()) ?? defaultPort : defaultPort)
+        }
+        let parts = text.split(separator: ":")
+        guard parts.count <= 2, let host = parts.first.map(String.init), !host.isEmpty else { throw ValidationError("expected HOST[:PORT]") }
+        guard parts.count == 2 else { return (host, defaultPort) }
+        guard let port = Int(parts[1]), (1...65535).contains(port) else { throw ValidationError("bad port in \(text)") }
+        return (host, port)
+    }
+
+    static func report(_ body: () async throws -> Void) async throws {
+        do { try await body() } catch let error as EucaError {
+            FileHandle.standardError.write(Data("euca-admin: \(error.message)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    struct RegisterCluster: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "register-cluster", abstract: "Register a cluster controller and print its join token.")
+        @OptionGroup var connection: Connection
+        @Argument(help: "The cluster's name, which is its availability zone.") var name: String
+        @Argument(help: "Where euca-cc listens: HOST[:PORT] (port 8774 by default).") var address: String
+
+        func run() async throws {
+            let (host, port) = try EucaAdminCommand.hostPort(address, defaultPort: 8774)
+            try await report {
+                let reply = try await connection.client().call("registerCluster", AdminAPI.RegisterCluster(name: name, host: host, port: port), as: AdminAPI.Registered.self)
+                print("Cluster \(reply.name) registered at \(host):\(port). Start it with:\n  euca-cc --join \(reply.token)")
+            }
+        }
+    }
+
+    struct RegisterNode: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "register-node", abstract: "Register a node controller with a cluster and print its join token.")
+        @OptionGroup var connection: Connection
+        @Option(help: "The node's name (by default its host, and port when not 8775).") var name: String?
+        @Argument(help: "The cluster the node belongs to.") var cluster: String
+        @Argument(help: "Where euca-nc listens: HOST[:PORT] (port 8775 by default).") var address: String
+
+        func run() async throws {
+            let (host, port) = try EucaAdminCommand.hostPort(address, defaultPort: 8775)
+            try await report {
+                let reply = try await connection.client().call(
+                    "registerNode", AdminAPI.RegisterNode(cluster: cluster, host: host, port: port, name: name), as: AdminAPI.Registered.self)
+                print("Node \(reply.name) registered with \(cluster) at \(host):\(port). Start it with:\n  euca-nc --join \(reply.token)")
+            }
+        }
+    }
+
+    struct DeregisterCluster: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "deregister-cluster", abstract: "Remove a cluster and its nodes.")
+        @OptionGroup var connection: Connection
+        @Argument var name: String
+
+        func run() async throws {
+            try await report {
+                _ = try await connection.client().call("deregisterCluster", AdminAPI.Deregister(name: name, cluster: nil), as: AdminAPI.Done.self)
+                print("Cluster \(name) deregistered.")
+            }
+        }
+    }
+
+    struct DeregisterNode: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "deregister-node", abstract: "Remove a node from its cluster.")
+        @OptionGroup var connection: Connection
+        @Argument var cluster: String
+        @Argument(help: "The node's name (as register-node printed it).") var name: String
+
+        func run() async throws {
+            try await report {
+                _ = try await connection.client().call("deregisterNode", AdminAPI.Deregister(name: name, cluster: cluster), as: AdminAPI.Done.self)
+                print("Node \(name) deregistered from \(cluster).")
+            }
+        }
+    }
+
+    static func ago(_ date: Date?) -> String {
+        guard let date else { return "never" }
+        return "\(Int(Date().timeIntervalSince(date)))s ago"
+    }
+
+    struct DescribeServices: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "describe-services", abstract: "Show every component: its state, version, last contact and capacity.")
+        @OptionGroup var connection: Connection
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            try await report {
+                let rows = try await connection.client().call("describeServices", AdminAPI.Done(), as: [ServiceRow].self)
+                if json {
+                    let encoder = JSONEncoder()
+                    encoder.dateEncodingStrategy = .iso8601
+                    print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+                    return
+                }
+                for row in rows {
+                    let name = row.cluster.map { "\($0)/\(row.name)" } ?? row.name
+                    print("SERVICE\t\(row.component)\t\(name)\t\(row.host)\t\(row.state)\t\(row.version)\t\(EucaAdminCommand.ago(row.lastContact))\t\(row.detail)")
+                }
+            }
+        }
+    }
+
+    struct DescribeNodes: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "describe-nodes", abstract: "Show every node with its cores, memory and disk, used and free.")
+        @OptionGroup var connection: Connection
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            try await report {
+                let rows = try await connection.client().call("describeNodes", AdminAPI.Done(), as: [NodeRow].self)
+                if json {
+                    let encoder = JSONEncoder()
+                    encoder.dateEncodingStrategy = .iso8601
+                    print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+                    return
+                }
+                print("NODE\tcluster\tname\thost\tstate\tinstances\tcores used/free\tmemory MiB used/free\tdisk GiB used/free")
+                for row in rows {
+                    print("NODE\t\(row.cluster)\t\(row.name)\t\(row.host)\t\(row.reachable ? "up" : "unreachable")\t\(row.instances)\t"
+                        + "\(row.coresTotal - row.coresFree)/\(row.coresFree)\t\(row.memoryTotalMiB - row.memoryFreeMiB)/\(row.memoryFreeMiB)\t"
+                        + "\(row.diskTotalGiB - row.diskFreeGiB)/\(row.diskFreeGiB)")
+                }
+            }
+        }
+    }
+
+    struct CreateAccount: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "create-account", abstract: "Create an account and print its access key.")
+        @OptionGroup var connection: Connection
+        @Argument var name: String
+
+        func run() async throws {
+            try await report {
+                let reply = try await connection.client().call("createAccount", AdminAPI.CreateAccount(name: name), as: AdminAPI.AccountCreated.self)
+                print("ACCOUNT\t\(reply.name)\t\(reply.accountId)\nKEY\t\(reply.accessKeyId)\t\(reply.secretAccessKey)")
+            }
         }
     }
 }

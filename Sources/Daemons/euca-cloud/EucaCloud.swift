@@ -86,7 +86,7 @@ struct EucaCloudCommand: AsyncParsableCommand {
         let cloud = CloudController(
             store: store, clusters: [cluster], network: network, networkApplier: UnenforcedNetworkApplier(logger: logger),
             imageStore: imageStore, settings: cloudSettings, logger: logger)
-        let started = try await cloud.bootstrap(defaultImage: Self.defaultImage())
+        let started = try await cloud.bootstrap(defaultImage: DefaultImage.record())
         if started.isFirstStart {
             logger.info("first start: administrator account and default image created", metadata: [
                 "euca.account": "\(started.adminAccount.id)", "euca.image": "\(started.defaultImageId?.rawValue ?? "none")",
@@ -136,14 +136,5 @@ struct EucaCloudCommand: AsyncParsableCommand {
         logger.info("euca-cloud stopped")
     }
 
-    /// The image registered on the first start, so RunInstances works at once. It boots nothing:
-    /// it runs on libvirt's test driver only, until a bootable image is registered.
-    static func defaultImage() -> ImageRecord {
-        ImageRecord(
-            id: .generate(.machine), ownerId: AccountID(rawValue: "000000000000"), name: "euca-test-empty",
-            description: "An image with no operating system, for libvirt's test driver. Register a bootable image for real guests.",
-            architecture: "x86_64", kernelId: nil, ramdiskId: nil, location: "builtin:empty", isPublic: true,
-            createdAt: Date(), boot: BootSpec())
-    }
 }
 

@@ -1,0 +1,179 @@
+public import EucaCloud
+public import EucaCore
+public import EucaSecurity
+import EucaWire
+public import Foundation
+public import Logging
+public import ServiceLifecycle
+public import AsyncHTTPClient
+
+/// The cloud controller's view of its clusters and nodes: it attaches a client for each
+/// registered cluster, tells each cluster which nodes it has (on a timer, so a cluster that
+/// restarts or joins late catches up), and keeps what each last said for describe-services.
+public actor CloudComponents: Service {
+    public private(set) var registry: ComponentRegistry
+    let cloud: CloudController
+    let http: HTTPClient
+    let logger: Logger
+    let interval: Duration
+    private var clusters: [String: RemoteCluster] = [:]
+    private var health: [String: Health] = [:]
+    private var nodeStatus: [String: [NodeStatus]] = [:]
+
+    public struct Health: Sendable {
+        public var reachable: Bool
+        public var lastContact: Date?
+        public var lastError: String?
+        public var resources: ClusterResources?
+    }
+
+    public init(registry: ComponentRegistry, cloud: CloudController, http: HTTPClient, interval: Duration = .seconds(2), logger: Logger) {
+        self.registry = registry
+        self.cloud = cloud
+        self.http = http
+        self.interval = interval
+        self.logger = logger
+    }
+
+    /// Sets the URL join tokens name (known once the API's port is bound).
+    public func setCloudURL(_ url: String) {
+        registry = ComponentRegistry(store: registry.store, authority: registry.authority, cloudURL: url, tokenLifetime: registry.tokenLifetime)
+    }
+
+    func client(for record: ComponentRecord) -> RemoteCluster {
+        RemoteCluster(zone: record.name, client: InternalClient(http: http, baseURL: "https://\(record.host):\(record.port)\(ClusterAPI.prefix)"))
+    }
+
+    /// Attaches every registered cluster (at start).
+    public func attachRegistered() async throws {
+        for record in try await registry.components() where record.role == .cc { attach(record) }
+    }
+
+    func attach(_ record: ComponentRecord) {
+        let cluster = client(for: record)
+        clusters[record.name] = cluster
+        cloud.attach(cluster)
+    }
+
+    public func register(_ role: ComponentRole, name: String, cluster: String?, host: String, port: Int) async throws -> (ComponentRecord, String) {
+        let (record, token) = try await registry.register(role, name: name, cluster: cluster, host: host, port: port)
+        if role == .cc { attach(record) }
+        logger.info("component registered", metadata: ["role": "\(role.rawValue)", "name": "\(name)", "host": "\(host):\(port)"])
+        if role == .nc, let cluster { await sync(cluster) }
+        return (record, token)
+    }
+
+    public func deregister(_ role: ComponentRole, name: String, cluster: String?) async throws {
+        let removed = try await registry.deregister(role, name: name, cluster: cluster)
+        for record in removed where record.role == .cc {
+            clusters[record.name] = nil
+            health[record.name] = nil
+            cloud.detach(zone: record.name)
+        }
+        if role == .nc, let cluster { await sync(cluster) }
+        logger.info("component deregistered", metadata: ["role": "\(role.rawValue)", "name": "\(name)"])
+    }
+
+    /// Tells one cluster its nodes and records what it says back.
+    func sync(_ name: String) async {
+        guard let cluster = clusters[name] else { return }
+        let nodes = ((try? await registry.components()) ?? []).filter { $0.role == .nc && $0.cluster == name }
+            .map { NodeEndpoint(name: NodeID($0.name), host: $0.host, port: $0.port) }
+        var state = health[name] ?? Health(reachable: false)
+        do {
+            try await cluster.configureNodes(nodes)
+            nodeStatus[name] = try await cluster.describeNodes()
+            state.resources = try await cluster.describeResources()
+            if !state.reachable { logger.info("cluster answers", metadata: ["euca.zone": "\(name)"]) }
+            state.reachable = true
+            state.lastContact = Date()
+            state.lastError = nil
+        } catch {
+            if state.reachable || state.lastError == nil {
+                logger.warning("cluster does not answer", metadata: ["euca.zone": "\(name)", "error": "\(error)"])
+            }
+            state.reachable = false
+            state.lastError = "\(error)"
+        }
+        health[name] = state
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                for name in await self.clusters.keys.sorted() { await self.sync(name) }
+                try? await Task.sleep(for: self.interval)
+            }
+        }
+    }
+
+    /// Every component with its state, for describe-services.
+    public func services() async throws -> [ServiceRow] {
+        var rows = [ServiceRow(component: "clc", name: "clc", cluster: nil, host: "", state: "running", version: EucaVersion.current,
+                               lastContact: Date(), detail: "\(cloud.zones.count) clusters")]
+        let records = try await registry.components()
+        for record in records where record.role == .cc {
+            let state = health[record.name]
+            let capacity = state?.resources.map { resources in
+                "\(resources.nodes.reduce(0) { $0 + $1.freeCores }) cores free of \(resources.nodes.reduce(0) { $0 + $1.totalCores })"
+            }
+            rows.append(ServiceRow(
+                component: "cc", name: record.name, cluster: nil, host: "\(record.host):\(record.port)",
+                state: record.joinedAt == nil ? "awaiting join" : state?.reachable == true ? "running" : "unreachable",
+                version: EucaVersion.current, lastContact: state?.lastContact, detail: capacity ?? state?.lastError ?? ""))
+        }
+        for record in records where record.role == .nc {
+            let status = nodeStatus[record.cluster ?? ""]?.first { $0.node.rawValue == record.name }
+            let detail = status?.resources.map { "\($0.freeCores)/\($0.totalCores) cores, \($0.freeMemoryMiB)/\($0.totalMemoryMiB) MiB free" }
+            rows.append(ServiceRow(
+                component: "nc", name: record.name, cluster: record.cluster, host: "\(record.host):\(record.port)",
+                state: record.joinedAt == nil ? "awaiting join" : status?.reachable == true ? "running" : "unreachable",
+                version: EucaVersion.current, lastContact: status?.lastContact, detail: detail ?? status?.lastError ?? ""))
+        }
+        return rows
+    }
+
+    /// Every node with its resources, for describe-nodes.
+    public func nodes() async throws -> [NodeRow] {
+        var rows: [NodeRow] = []
+        for record in try await registry.components() where record.role == .nc {
+            let status = nodeStatus[record.cluster ?? ""]?.first { $0.node.rawValue == record.name }
+            let resources = status?.resources
+            rows.append(NodeRow(
+                cluster: record.cluster ?? "", name: record.name, host: "\(record.host):\(record.port)",
+                reachable: status?.reachable ?? false, lastContact: status?.lastContact, instances: status?.instances ?? 0,
+                coresTotal: resources?.totalCores ?? 0, coresFree: resources?.freeCores ?? 0,
+                memoryTotalMiB: resources?.totalMemoryMiB ?? 0, memoryFreeMiB: resources?.freeMemoryMiB ?? 0,
+                diskTotalGiB: resources?.totalDiskGiB ?? 0, diskFreeGiB: resources?.freeDiskGiB ?? 0))
+        }
+        return rows
+    }
+}
+
+/// One line of describe-services.
+public struct ServiceRow: Codable, Sendable {
+    public var component: String
+    public var name: String
+    public var cluster: String?
+    public var host: String
+    public var state: String
+    public var version: String
+    public var lastContact: Date?
+    public var detail: String
+}
+
+/// One line of describe-nodes.
+public struct NodeRow: Codable, Sendable {
+    public var cluster: String
+    public var name: String
+    public var host: String
+    public var reachable: Bool
+    public var lastContact: Date?
+    public var instances: Int
+    public var coresTotal: Int
+    public var coresFree: Int
+    public var memoryTotalMiB: Int
+    public var memoryFreeMiB: Int
+    public var diskTotalGiB: Int
+    public var diskFreeGiB: Int
+}

@@ -1,0 +1,95 @@
+import EucaCloud
+public import EucaCore
+import EucaEC2API
+import EucaNet
+import EucaSecurity
+import EucaStoreLMDB
+import EucaWire
+import Foundation
+import Hummingbird
+import Logging
+import Prometheus
+import ServiceLifecycle
+
+/// `euca-clc`: the cloud controller on its own: the EC2 API, the admin API and joins on one port,
+/// its clusters reached over mutual TLS.
+public enum CloudDaemon {
+    public static let keys: [ConfigKey] =
+        DaemonSettings.keys + EC2APISettings.keys + CloudSettings.keys + NetworkSettings.keys
+        + [ConfigKey("CLUSTER_SYNC_INTERVAL", type: "seconds", default: "2", "How often the cloud controller tells clusters their nodes and asks their state.")]
+
+    public static func run(config: EucaConfig) async throws {
+        let daemon = try DaemonSettings(config)
+        let state = URL(fileURLWithPath: daemon.stateDirectory).standardizedFileURL.path
+        let apiSettings = try EC2APISettings(config)
+        let network = try NetworkSettings(config)
+        let endpointHost = apiSettings.host == "0.0.0.0" ? (try config.string("CLOUD_HOST", default: "127.0.0.1")) : apiSettings.host
+        let cloudSettings = try CloudSettings(config, endpoint: "http://\(endpointHost):\(apiSettings.port)/")
+        let syncInterval = try config.seconds("CLUSTER_SYNC_INTERVAL", default: 2, in: 0.1...3600)
+        let metrics = DaemonRuntime.bootstrap(level: daemon.logLevel)
+        let logger = Logger(label: "euca.clc")
+
+        let store = try LMDBStateStore(directory: state + "/state")
+        defer { store.close() }
+        let authority = try CloudCA.loadOrCreate(directory: state + "/ca")
+        let identity = try ownIdentity(authority: authority, directory: state + "/tls")
+        let http = try InternalTLS.client(identity: identity)
+        let imageStore = ImageStore(root: try config.nonEmptyString("IMAGE_STORE_PATH", default: state + "/images"))
+        let cloud = CloudController(
+            store: store, clusters: [], network: network, networkApplier: UnenforcedNetworkApplier(logger: logger),
+            imageStore: imageStore, settings: cloudSettings, logger: logger)
+        let started = try await cloud.bootstrap(defaultImage: DefaultImage.record())
+        let registry = ComponentRegistry(store: store, authority: authority, cloudURL: "http://\(endpointHost):\(apiSettings.port)")
+        let components = CloudComponents(
+            registry: registry,
+            cloud: cloud, http: http, interval: .milliseconds(Int64(syncInterval * 1000)), logger: logger)
+        try await components.attachRegistered()
+
+        let api = EC2API(cloud: cloud, settings: apiSettings, logger: Logger(label: "euca.ec2"))
+        let credentials = state + "/credentials"
+        let app = makeApplication(
+            apiSettings: apiSettings, api: api, cloud: cloud, components: components, registry: registry, metrics: metrics, logger: logger,
+            onRunning: { port in
+                let endpoint = "http://\(endpointHost):\(port)"
+                cloud.setEndpoint(endpoint + "/")
+                await components.setCloudURL(endpoint)
+                do {
+                    try CredentialFiles.write(to: credentials, key: started.adminKey, region: cloudSettings.regionName, endpoint: endpoint)
+                } catch {
+                    logger.error("could not write the credential files", metadata: ["error": "\(error)"])
+                }
+                logger.info("cloud controller listening", metadata: ["endpoint": "\(endpoint)", "ca": "\(authority.fingerprint.prefix(16))"])
+                FileHandle.standardOutput.write(Data("euca-clc is running.\n  EC2 endpoint:  \(endpoint)/\n  credentials:   \(credentials)/credentials\n".utf8))
+            })
+        try await ServiceGroup(services: [cloud, components, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+        try? await http.shutdown()
+        logger.info("euca-clc stopped")
+    }
+
+    static func makeApplication(
+        apiSettings: EC2APISettings, api: EC2API, cloud: CloudController, components: CloudComponents, registry: ComponentRegistry,
+        metrics: PrometheusCollectorRegistry, logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void
+    ) -> some Service {
+        let router = Router()
+        api.addRoutes(to: router)
+        AdminAPI.addRoutes(to: router, components: components, cloud: cloud, authenticator: api.authenticator, logger: logger)
+        Join.addRoute(to: router, registry: registry, logger: logger)
+        DaemonRuntime.addMetricsRoutes(to: router, registry: metrics)
+        return Application(
+            router: router,
+            configuration: ApplicationConfiguration(address: .hostname(apiSettings.host, port: apiSettings.port), serverName: "Euca"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? apiSettings.port) },
+            logger: Logger(label: "euca.http"))
+    }
+
+    /// The cloud controller's own client certificate (role clc), issued by its CA.
+    static func ownIdentity(authority: CloudCA, directory: String) throws -> ComponentIdentity {
+        if let identity = ComponentIdentity.load(directory: directory), identity.caPEM == authority.certificatePEM { return identity }
+        let (keyPEM, csrPEM) = try ComponentIdentity.newKey(name: "clc")
+        let certificate = try authority.issue(csrPEM: csrPEM, role: .clc, name: "clc", hosts: [])
+        let identity = ComponentIdentity(keyPEM: keyPEM, certificatePEM: try certificate.serializeAsPEM().pemString, caPEM: authority.certificatePEM)
+        try identity.save(directory: directory)
+        return identity
+    }
+}
+

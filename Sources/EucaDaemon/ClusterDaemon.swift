@@ -1,0 +1,72 @@
+public import EucaCore
+import EucaCluster
+public import EucaScheduler
+import EucaSecurity
+import EucaWire
+import Foundation
+import Hummingbird
+import HummingbirdTLS
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// `euca-cc`: a cluster controller serving the cluster API over mutual TLS to the cloud
+/// controller, and calling its nodes' APIs with its own certificate.
+public enum ClusterDaemon {
+    public static let keys: [ConfigKey] =
+        DaemonSettings.keys + ClusterSettings.keys + ComponentDaemonSettings.keys(portKey: "CC_PORT", defaultPort: 8774)
+
+    /// Runs the daemon; `registry` may hold placement policies of the caller's own, selectable by
+    /// `SCHEDPOLICY`.
+    public static func run(config: EucaConfig, join token: String?, registry: PlacementRegistry = .builtIn) async throws {
+        let daemon = try DaemonSettings(config)
+        let state = URL(fileURLWithPath: daemon.stateDirectory).standardizedFileURL.path
+        let component = try ComponentDaemonSettings(config, portKey: "CC_PORT", defaultPort: 8774)
+        let settings = try ClusterSettings(config, registry: registry)
+        let metrics = DaemonRuntime.bootstrap(level: daemon.logLevel)
+        let logger = Logger(label: "euca.cc")
+        let identity = try await Identities.obtain(role: .cc, directory: state + "/tls", token: token, logger: logger)
+        let zone = identity.component?.name ?? settings.name
+        let http = try InternalTLS.client(identity: identity, timeout: settings.timings.nodeTimeout)
+        let nodesFile = state + "/nodes.json"
+        let saved = (try? Data(contentsOf: URL(fileURLWithPath: nodesFile))).flatMap { try? JSONDecoder().decode([NodeEndpoint].self, from: $0) } ?? []
+        let endpoints = Mutex(saved)
+        @Sendable func remote(_ endpoint: NodeEndpoint) -> any NodeControllerAPI {
+            RemoteNode(node: endpoint.name, client: InternalClient(
+                http: http, baseURL: "https://\(endpoint.host):\(endpoint.port)\(NodeAPI.prefix)", timeout: settings.timings.nodeTimeout))
+        }
+        let cluster = ClusterController(
+            zone: zone, nodes: saved.map(remote), policy: settings.policy, timings: settings.timings, logger: logger)
+        let router = Router()
+        ClusterAPI.addRoutes(
+            to: router, cluster: cluster,
+            configureNodes: { nodes in
+                let changed = endpoints.withLock { current -> Bool in
+                    defer { current = nodes }
+                    return current != nodes
+                }
+                guard changed else { return }
+                try JSONEncoder().encode(nodes).write(to: URL(fileURLWithPath: nodesFile), options: .atomic)
+                await cluster.setNodes(nodes.map(remote))
+            },
+            endpoints: { endpoints.withLock { $0 } }, logger: logger)
+        let app = Application(
+            router: router,
+            server: try .tls(configuration: InternalTLS.serverConfiguration(identity: identity, allowing: .clc, logger: logger)),
+            configuration: ApplicationConfiguration(address: .hostname(component.bind, port: component.port), serverName: "euca-cc"),
+            onServerRunning: { channel in
+                logger.info("cluster API listening", metadata: [
+                    "euca.zone": "\(zone)", "port": "\(channel.localAddress?.port ?? 0)", "policy": "\(settings.policy.name)",
+                ])
+            },
+            logger: logger)
+        var services: [any Service] = [cluster, app]
+        if component.metricsPort != 0 {
+            services.append(DaemonRuntime.metricsServer(
+                host: try config.nonEmptyString("METRICS_BIND", default: "127.0.0.1"), port: component.metricsPort, registry: metrics, logger: logger))
+        }
+        try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+        try? await http.shutdown()
+        logger.info("euca-cc stopped")
+    }
+}

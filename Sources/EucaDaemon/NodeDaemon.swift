@@ -1,0 +1,70 @@
+public import EucaCore
+import EucaHypervisor
+import EucaHypervisorLibvirt
+import EucaNode
+public import EucaSecurity
+import EucaWire
+import Foundation
+import Hummingbird
+import HummingbirdTLS
+public import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// `euca-nc`: a node controller serving the node API over mutual TLS to its cluster.
+public enum NodeDaemon {
+    public static let keys: [ConfigKey] =
+        DaemonSettings.keys + NodeSettings.keys + ComponentDaemonSettings.keys(portKey: "NC_PORT", defaultPort: 8775)
+
+    public static func run(config: EucaConfig, join token: String?) async throws {
+        let daemon = try DaemonSettings(config)
+        let state = URL(fileURLWithPath: daemon.stateDirectory).standardizedFileURL.path
+        let settings = try NodeSettings(config, defaultNode: NodeID(ProcessInfo.processInfo.hostName), defaultInstancePath: state + "/instances")
+        let component = try ComponentDaemonSettings(config, portKey: "NC_PORT", defaultPort: 8775)
+        let metrics = DaemonRuntime.bootstrap(level: daemon.logLevel)
+        var nodeLogger = Logger(label: "euca.nc")
+        nodeLogger[metadataKey: "euca.node"] = "\(settings.node)"
+        let logger = nodeLogger
+        let identity = try await Identities.obtain(role: .nc, directory: state + "/tls", token: token, logger: logger)
+
+        let hypervisor = try LibvirtHypervisor(uri: settings.libvirtURI, logger: Logger(label: "euca.hypervisor"))
+        var nodeSettings = settings
+        if let name = identity.component?.name { nodeSettings.node = NodeID(name) }
+        let node = try NodeController(hypervisor: hypervisor, settings: nodeSettings, logger: logger)
+        let router = Router()
+        NodeAPI.addRoutes(to: router, node: node, logger: logger)
+        let app = Application(
+            router: router,
+            server: try .tls(configuration: InternalTLS.serverConfiguration(identity: identity, allowing: .cc, logger: logger)),
+            configuration: ApplicationConfiguration(address: .hostname(component.bind, port: component.port), serverName: "euca-nc"),
+            onServerRunning: { channel in
+                logger.info("node API listening", metadata: ["port": "\(channel.localAddress?.port ?? 0)", "libvirt": "\(settings.libvirtURI)"])
+            },
+            logger: logger)
+        var services: [any Service] = [app]
+        if component.metricsPort != 0 {
+            services.append(DaemonRuntime.metricsServer(
+                host: try config.nonEmptyString("METRICS_BIND", default: "127.0.0.1"), port: component.metricsPort, registry: metrics, logger: logger))
+        }
+        try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+        logger.info("euca-nc stopped")
+    }
+}
+
+/// A component's key and certificate: loaded from its state directory, or obtained by joining.
+public enum Identities {
+    public static func obtain(role: ComponentRole, directory: String, token: String?, logger: Logger) async throws -> ComponentIdentity {
+        if let token {
+            let identity = try await Join.redeem(token, expecting: role)
+            try identity.save(directory: directory)
+            logger.info("joined the cloud", metadata: ["name": "\(identity.component?.name ?? "?")"])
+            return identity
+        }
+        guard let identity = ComponentIdentity.load(directory: directory) else {
+            throw EucaError(
+                .invalidParameter, .parameter,
+                "No certificate in \(directory). Register this \(role == .cc ? "cluster" : "node") with euca-admin and start it once with --join TOKEN.")
+        }
+        return identity
+    }
+}
