@@ -22,10 +22,10 @@ public enum NodeDaemon {
         let settings = try NodeSettings(config, defaultNode: NodeID(ProcessInfo.processInfo.hostName), defaultInstancePath: state + "/instances")
         let component = try ComponentDaemonSettings(config, portKey: "NC_PORT", defaultPort: 8775)
         let metrics = DaemonRuntime.bootstrap(level: daemon.logLevel)
+        let identity = try await Identities.obtain(role: .nc, directory: state + "/tls", token: token, logger: Logger(label: "euca.nc"))
         var nodeLogger = Logger(label: "euca.nc")
-        nodeLogger[metadataKey: "euca.node"] = "\(settings.node)"
+        nodeLogger[metadataKey: "euca.node"] = "\(identity.component?.name ?? settings.node.rawValue)"
         let logger = nodeLogger
-        let identity = try await Identities.obtain(role: .nc, directory: state + "/tls", token: token, logger: logger)
 
         let hypervisor = try LibvirtHypervisor(uri: settings.libvirtURI, logger: Logger(label: "euca.hypervisor"))
         var nodeSettings = settings

@@ -1,0 +1,148 @@
+"""The three tiers as separate processes: launch across zones, lose and restart daemons, and
+refuse peers without the right certificate."""
+
+import json
+import signal
+import ssl
+import datetime
+import socket
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from conftest import states, wait_for
+
+
+def services(cloud):
+    return json.loads(cloud.admin("describe-services", "--json").stdout)
+
+
+def test_registration_launches_across_zones_and_describes_every_component(cloud):
+    wait_for(lambda: all(s["state"] == "running" for s in services(cloud)) and len(services(cloud)) == 6, what="every service running")
+    ec2 = cloud.client()
+    zones = sorted(z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"])
+    assert zones == ["zone-a", "zone-b"]
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    a = ec2.run_instances(ImageId=image, MinCount=2, MaxCount=2, Placement={"AvailabilityZone": "zone-a"})["Instances"]
+    b = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, Placement={"AvailabilityZone": "zone-b"})["Instances"]
+    ids = [i["InstanceId"] for i in a + b]
+    wait_for(lambda: set(states(ec2, ids).values()) == {"running"}, what="running in both zones")
+    placed = {i["InstanceId"]: i["Placement"]["AvailabilityZone"] for r in ec2.describe_instances(InstanceIds=ids)["Reservations"]
+              for i in r["Instances"]}
+    assert sorted(placed.values()) == ["zone-a", "zone-a", "zone-b"]
+
+    nodes = json.loads(cloud.admin("describe-nodes", "--json").stdout)
+    wait_for(lambda: sum(n["instances"] for n in json.loads(cloud.admin("describe-nodes", "--json").stdout)) == 3, what="node counts")
+    assert {n["cluster"] for n in nodes} == {"zone-a", "zone-b"}
+    assert all(n["coresTotal"] == 8 for n in nodes)
+    # Round-robin spread zone-a's two instances over its two nodes.
+    by_node = {n["name"]: n["instances"] for n in json.loads(cloud.admin("describe-nodes", "--json").stdout)}
+    assert sorted(by_node.values()) == [1, 1, 1]
+
+
+def test_a_used_token_and_an_unknown_one_are_refused(cloud):
+    output = cloud.admin("register-node", "zone-b", "127.0.0.1:1").stdout
+    token = output.strip().split()[-1]
+    from conftest import Daemon
+    first = Daemon("euca-nc", cloud.root / "late", {"NC_PORT": "0", "METRICS_PORT": "0"}).start("--join", token)
+    wait_for(lambda: (cloud.root / "late" / "tls" / "cert.pem").exists(), what="the first join")
+    first.kill()
+    again = Daemon("euca-nc", cloud.root / "late2", {"NC_PORT": "0", "METRICS_PORT": "0"}).start("--join", token)
+    assert again.process.wait(timeout=20) != 0
+    assert "has been used already" in again.log.read_text()
+    bogus = Daemon("euca-nc", cloud.root / "late3", {"NC_PORT": "0", "METRICS_PORT": "0"}).start("--join", "euca1.e30")
+    assert bogus.process.wait(timeout=20) != 0
+
+
+def test_a_node_that_dies_is_marked_impaired_and_reconciled_when_it_returns(cloud):
+    ec2 = cloud.client()
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    ids = [i["InstanceId"] for i in ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, Placement={"AvailabilityZone": "zone-b"})["Instances"]]
+    wait_for(lambda: states(ec2, ids) == {ids[0]: "running"}, what="running on b1")
+    cloud.nodes["b1"].kill()
+    # The node stops answering: the instance is impaired, not forgotten.
+    wait_for(lambda: ec2.describe_instance_status(InstanceIds=ids)["InstanceStatuses"][0]["InstanceStatus"]["Status"] == "impaired",
+             timeout=15, what="impaired")
+    assert states(ec2, ids) == {ids[0]: "running"}
+    # It comes back: asked what it runs (nothing: the test driver's domains died with it), the
+    # instance converges to terminated.
+    cloud.nodes["b1"].start()
+    wait_for(lambda: states(ec2, ids) == {ids[0]: "terminated"}, timeout=15, what="converged after the node returned")
+    reason = ec2.describe_instances(InstanceIds=ids)["Reservations"][0]["Instances"][0]["StateReason"]["Code"]
+    assert reason == "Server.InternalError"
+    # And it takes new work.
+    more = [i["InstanceId"] for i in ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, Placement={"AvailabilityZone": "zone-b"})["Instances"]]
+    wait_for(lambda: states(ec2, more) == {more[0]: "running"}, what="a new instance on the restarted node")
+
+
+def test_the_cloud_controller_restarts_from_its_store_while_nodes_keep_running(cloud):
+    ec2 = cloud.client()
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    ec2.create_key_pair(KeyName="kept")
+    ids = [i["InstanceId"] for i in ec2.run_instances(ImageId=image, MinCount=3, MaxCount=3)["Instances"]]
+    wait_for(lambda: set(states(ec2, ids).values()) == {"running"}, what="running")
+    cloud.clc.kill()
+    cloud.clc.start()
+    from conftest import wait_port
+    wait_port(cloud.port)
+    ec2 = cloud.client()
+    assert [k["KeyName"] for k in ec2.describe_key_pairs()["KeyPairs"]] == ["kept"]
+    # The instances ran on through the restart, and still do.
+    wait_for(lambda: set(states(ec2, ids).values()) == {"running"}, what="still running after the restart")
+    ec2.terminate_instances(InstanceIds=ids)
+    wait_for(lambda: set(states(ec2, ids).values()) == {"terminated"}, what="terminated through restarted tiers")
+
+
+def make_cert(issuer_key, issuer_name, role, *, expired=False):
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    start = now - datetime.timedelta(days=3 if expired else 0, minutes=5)
+    end = now - datetime.timedelta(days=1) if expired else now + datetime.timedelta(days=1)
+    subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, f"euca-{role}"),
+                         x509.NameAttribute(NameOID.COMMON_NAME, "intruder")])
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer_name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(start).not_valid_after(end)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .sign(issuer_key, hashes.SHA256()))
+    return key, cert
+
+
+def handshake(cloud, tmp_path, port, key, cert) -> bool:
+    """Whether a TLS client with this key and certificate gets through to 127.0.0.1:port."""
+    (tmp_path / "k.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+    (tmp_path / "c.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.load_verify_locations(cloud.root / "clc" / "ca" / "ca.crt")
+    context.load_cert_chain(tmp_path / "c.pem", tmp_path / "k.pem")
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+            with context.wrap_socket(raw) as tls:
+                tls.sendall(b"POST /cc/v1/describeInstances HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+                return tls.recv(100).startswith(b"HTTP/1.1 200")
+    except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+        return False
+
+
+def test_peers_without_the_right_certificate_are_refused(cloud, tmp_path):
+    cc_port = int(cloud.clusters["zone-a"].env["CC_PORT"])
+    ca_key = serialization.load_pem_private_key((cloud.root / "clc" / "ca" / "ca.key").read_bytes(), None)
+    ca_cert = x509.load_pem_x509_certificate((cloud.root / "clc" / "ca" / "ca.crt").read_bytes())
+    # The right CA and role get through: the test itself is sound.
+    assert handshake(cloud, tmp_path, cc_port, *make_cert(ca_key, ca_cert.subject, "clc"))
+    # Another CA's certificate.
+    other_key = ec.generate_private_key(ec.SECP256R1())
+    assert not handshake(cloud, tmp_path, cc_port, *make_cert(other_key, ca_cert.subject, "clc"))
+    # An expired one from the right CA.
+    assert not handshake(cloud, tmp_path, cc_port, *make_cert(ca_key, ca_cert.subject, "clc", expired=True))
+    # A node's own certificate used against the cluster API.
+    node_tls = cloud.root / "nc-a1" / "tls"
+    node_key = serialization.load_pem_private_key((node_tls / "key.pem").read_bytes(), None)
+    node_cert = x509.load_pem_x509_certificate((node_tls / "cert.pem").read_bytes())
+    assert not handshake(cloud, tmp_path, cc_port, node_key, node_cert)
+    log = cloud.clusters["zone-a"].log.read_text()
+    assert "peer refused" in log and "wrong role" in log
