@@ -114,7 +114,7 @@ let package = Package(
         .target(
             name: "EucaCloud",
             dependencies: [
-                "EucaCore", "EucaSecurity", "EucaNet",
+                "EucaCore", "EucaSecurity", "EucaNet", "EucaScheduler",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

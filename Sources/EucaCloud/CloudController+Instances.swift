@@ -1,4 +1,5 @@
 public import EucaCore
+import EucaScheduler
 public import EucaSecurity
 public import Foundation
 import Crypto
@@ -145,14 +146,23 @@ extension CloudController {
         if let userData = request.userData, userData.count > 16384 {
             throw EucaError(.invalidParameter, .parameter, "User data is limited to 16384 bytes; this request has \(userData.count).")
         }
+        let admission = try admit(AdmissionRequest(accountId: account, vmType: vmType, minCount: request.minCount, maxCount: request.maxCount))
+        defer { settleAdmission(admission) }
         let zone = try await chooseZone(request.zone, vmType: vmType, count: request.minCount)
         let available = try await availableSlots(in: zone, for: vmType)
-        guard available >= request.minCount else {
-            throw EucaError(
-                .insufficientCapacity, .zone,
-                "There is not enough capacity to fulfill your request for \(request.minCount) \(vmType.name) in \(zone): \(max(0, available)) available.")
+        var count = min(admission.count, available)
+        var victims: [InstanceID] = []
+        if available < request.minCount {
+            let wanted = AdmissionRequest(accountId: account, vmType: vmType, minCount: request.minCount, maxCount: request.minCount)
+            victims = preemptionVictims(for: wanted, shortBy: request.minCount - max(0, available), zone: zone)
+            guard !victims.isEmpty else {
+                throw EucaError(
+                    .insufficientCapacity, .zone,
+                    "There is not enough capacity to fulfill your request for \(request.minCount) \(vmType.name) in \(zone): \(max(0, available)) available.")
+            }
+            count = request.minCount
         }
-        let count = min(request.maxCount, available)
+        let terms = terms(of: account)
 
         var boot = image.boot
         if let kernel { boot.kernel = kernel.boot.kernel ?? ImageArtifact(imageId: kernel.id, location: kernel.location) }
@@ -160,6 +170,8 @@ extension CloudController {
         let now = Date()
         let reservationId = ReservationID.generate()
         let groups = try await resolveLaunchGroups(names: request.securityGroups, ids: request.securityGroupIds, account: account)
+        let leaseEnds = terms.leaseSeconds.map { now.addingTimeInterval(Double($0)) }
+        let tags = request.tags + (leaseEnds.map { [Tag(key: Self.leaseTagKey, value: Self.iso8601($0))] } ?? [])
         let instances: [InstanceRecord] = (0..<count).map { index in
             let id = InstanceID.generate()
             let addresses = network.addresses(for: id)
@@ -170,7 +182,7 @@ extension CloudController {
                 transitionReason: "", stateChangedAt: now, launchIndex: index, launchTime: now,
                 clientToken: request.clientToken, macAddress: addresses.macAddress, privateIp: addresses.privateIp,
                 publicIp: addresses.publicIp, shutdownBehavior: request.shutdownBehavior, boot: boot, groups: groups,
-                terminationProtected: request.terminationProtected)
+                terminationProtected: request.terminationProtected, leaseEnds: leaseEnds)
         }
         let reservation = ReservationRecord(
             id: reservationId, accountId: account, instanceIds: instances.map(\.id), groups: groups,
@@ -203,7 +215,7 @@ extension CloudController {
                 for instance in instances {
                     try txn.put(instance, at: instance.id.rawValue, in: CloudSchema.instances)
                     added.append(try Self.add(
-                        ResourceEntry(id: instance.id.rawValue, type: .instance, accountId: account), tags: request.tags, in: txn))
+                        ResourceEntry(id: instance.id.rawValue, type: .instance, accountId: account), tags: tags, in: txn))
                 }
                 return ((reservation, instances), { [added] tables in
                     tables.reservations[reservation.id] = reservation
@@ -224,7 +236,15 @@ extension CloudController {
             "euca.account": "\(account)", "euca.reservation": "\(reservation.id)", "euca.zone": "\(zone)",
             "euca.instances": "\(instances.map(\.id.rawValue).joined(separator: ","))",
         ]).mapValues { .string($0) })
-        enqueue(.launch(instances.map(\.id)))
+        if victims.isEmpty {
+            enqueue(.launch(instances.map(\.id)))
+        } else {
+            let ended = try await terminateForPolicy(victims, reason: .preempted)
+            logger.info("instances preempted for a launch of higher priority", metadata: [
+                "euca.reservation": "\(reservation.id)", "euca.instances": "\(ended.map(\.rawValue).joined(separator: ","))",
+            ])
+            jobSink.yield(Job(kind: .launchAfter(instances.map(\.id), victims: victims)))
+        }
         return outcome
     }
 
@@ -385,6 +405,14 @@ extension CloudController {
     }
 
     public func startInstances(_ principal: Principal, _ ids: [InstanceID]) async throws -> [StateChange] {
+        // Starting a stopped instance takes resources again, so the account's limits apply.
+        let stopped = try instances(ids, for: principal).filter { $0.state == .stopped }
+        var admissions: [Admission] = []
+        defer { for admission in admissions { settleAdmission(admission) } }
+        for (_, group) in Dictionary(grouping: stopped, by: \.vmType.name) {
+            admissions.append(try admit(AdmissionRequest(
+                accountId: group[0].accountId, vmType: group[0].vmType, minCount: group.count, maxCount: group.count)))
+        }
         let changes = try await request(.start, ids, by: principal)
         enqueue(.start(changes.filter { $0.previous == .stopped }.map(\.instanceId)))
         return changes

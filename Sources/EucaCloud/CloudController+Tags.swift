@@ -17,7 +17,7 @@ extension CloudController {
     public static let maxTagsPerResource = 50
 
     /// Checks keys and values against EC2's limits: keys 1 to 128 characters, not starting with
-    /// `aws:`, values up to 256, no key twice.
+    /// `aws:` or `euca:`, values up to 256, no key twice.
     public static func checkTags(_ tags: [Tag]) throws(EucaError) {
         var seen = Set<String>()
         for tag in tags {
@@ -28,13 +28,23 @@ extension CloudController {
             guard tag.value.count <= 256 else {
                 throw EucaError(.invalidParameter, .tag, "The value of tag '\(tag.key)' exceeds the maximum length of 256 characters.")
             }
-            guard !tag.key.lowercased().hasPrefix("aws:") else {
-                throw EucaError(.invalidParameter, .tag, "Tag keys starting with 'aws:' are reserved for internal use.")
-            }
+            try checkUserKey(tag.key)
             guard seen.insert(tag.key).inserted else {
                 throw EucaError(.invalidParameter, .tag, "The tag key '\(tag.key)' is given more than once.")
             }
         }
+    }
+
+    /// Refuses keys in the prefixes reserved for the cloud itself: EC2's `aws:` and Euca's `euca:`.
+    static func checkUserKey(_ key: String) throws(EucaError) {
+        for prefix in ["aws:", "euca:"] where key.lowercased().hasPrefix(prefix) {
+            throw EucaError(.invalidParameter, .tag, "Tag keys starting with '\(prefix)' are reserved for internal use.")
+        }
+    }
+
+    /// A date as tags carry it: ISO 8601 in UTC, to the second.
+    static func iso8601(_ date: Date) -> String {
+        date.formatted(.iso8601.year().month().day().timeSeparator(.colon).time(includingFractionalSeconds: false).timeZone(separator: .omitted))
     }
 
     /// Every resource's tags (a copy-on-write snapshot: cheap to take).
@@ -126,6 +136,8 @@ extension CloudController {
     /// the resources when no keys are given.
     public func deleteTags(_ principal: Principal, resourceIds: [String], keys: [(key: String, value: String?)]) async throws {
         for id in resourceIds { _ = try Self.checkTaggable(id) }
+        for (key, _) in keys { try Self.checkUserKey(key) }
+        for (key, _) in keys { try Self.checkUserKey(key) }
         let account = principal.accountId
         try await commit { txn in
             var updated: [(String, ResourceTags?)] = []
@@ -136,7 +148,7 @@ extension CloudController {
                 }
                 guard var record = try txn.get(id, from: CloudSchema.tags) else { continue }
                 if keys.isEmpty {
-                    record.tags = [:]
+                    record.tags = record.tags.filter { $0.key.lowercased().hasPrefix("euca:") }
                 } else {
                     for (key, value) in keys where value == nil || record.tags[key] == value { record.tags[key] = nil }
                 }

@@ -1,5 +1,6 @@
 public import EucaCore
 public import EucaNet
+public import EucaScheduler
 public import EucaSecurity
 import Foundation
 public import Logging
@@ -31,6 +32,11 @@ public final class CloudController: Service, Sendable {
     let networkApplier: (any NetworkApplier)?
     /// Where registered images' files come from; nil for a cloud that registers none.
     let imageStore: ImageStore?
+    /// The service-level policies, asked in order on admission and on the reconcile timer.
+    let slaPolicies: [any SLAPolicy]
+
+    /// The SLA policies a cloud runs unless told otherwise: quotas, leases and priorities.
+    public static let builtInSLAPolicies: [any SLAPolicy] = [QuotaPolicy(), LeasePolicy(), PriorityPolicy()]
 
     /// Work for the clusters, with the id of the client request it serves (if any).
     struct Job: Sendable {
@@ -40,6 +46,8 @@ public final class CloudController: Service, Sendable {
 
     enum Kind: Sendable {
         case launch([InstanceID])
+        /// A launch that waits for the instances ended to make room for it.
+        case launchAfter([InstanceID], victims: [InstanceID])
         case start([InstanceID])
         case stop([InstanceID])
         case terminate([InstanceID])
@@ -55,12 +63,16 @@ public final class CloudController: Service, Sendable {
         var warnedUnknown: Set<InstanceID> = []
         /// Nodes that did not answer the last time their cluster asked.
         var unreachableNodes: Set<NodeID> = []
+        /// Per account, what admitted launches hold before their instances are recorded.
+        var admitting: [AccountID: AccountUsage] = [:]
     }
 
     public init(
         store: any StateStore, clusters: [any ClusterControllerAPI], network: NetworkSettings = NetworkSettings(),
-        networkApplier: (any NetworkApplier)? = nil, imageStore: ImageStore? = nil, settings: CloudSettings, logger: Logger
+        networkApplier: (any NetworkApplier)? = nil, imageStore: ImageStore? = nil,
+        slaPolicies: [any SLAPolicy] = CloudController.builtInSLAPolicies, settings: CloudSettings, logger: Logger
     ) {
+        self.slaPolicies = slaPolicies
         self.imageStore = imageStore
         self.networkApplier = networkApplier
         self.store = store

@@ -33,6 +33,16 @@ extension CloudController {
             await dispatch(ids, expecting: .pending) { cluster, records in
                 try await cluster.runInstances(records.map(\.launch))
             }
+        case .launchAfter(let ids, let victims):
+            let held = claim(ids)
+            let cleared = await awaitTerminated(victims, limit: .seconds(60))
+            if !cleared {
+                logger.warning("instances ended for a launch are still shutting down; launching anyway", metadata: [
+                    "euca.instances": "\(victims.map(\.rawValue).joined(separator: ","))",
+                ])
+            }
+            release(held)
+            await perform(.launch(ids))
         case .start(let ids):
             await dispatch(ids, expecting: .pending) { cluster, records in
                 try await cluster.startInstances(records.map(\.launch))
@@ -151,6 +161,7 @@ extension CloudController {
             }
             await reconcile(zone: zone, report: report, asOf: asOf)
         }
+        await reviewSLAs()
         await purgeTerminated()
     }
 

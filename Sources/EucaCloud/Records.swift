@@ -1,4 +1,5 @@
 public import EucaCore
+public import EucaScheduler
 public import EucaSecurity
 public import Foundation
 
@@ -8,6 +9,8 @@ public struct AccountRecord: Sendable, Codable, Hashable {
     public var name: String
     public var isCloudAdmin: Bool
     public var createdAt: Date
+    /// Its quotas, lease and priority; nil for none.
+    public var terms: AccountTerms? = nil
 }
 
 /// A key pair the cloud knows: only the public half is kept.
@@ -116,6 +119,8 @@ public struct InstanceRecord: Sendable, Codable, Hashable {
     public var groups: [GroupIdentifier]
     /// Termination protection (`disableApiTermination`).
     public var terminationProtected: Bool
+    /// When the account's lease on the instance ends; the SLA timer terminates it then.
+    public var leaseEnds: Date? = nil
 
     /// What a node needs to run this instance.
     public var launch: InstanceLaunch {

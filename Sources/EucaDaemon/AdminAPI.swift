@@ -1,5 +1,6 @@
 public import EucaCloud
 import EucaCore
+import EucaScheduler
 import EucaEC2API
 public import EucaSecurity
 import Foundation
@@ -49,6 +50,65 @@ public enum AdminAPI {
         public var name: String
         public var accessKeyId: String
         public var secretAccessKey: String
+    }
+
+    /// Changes to an account's terms: each field absent leaves it, `none` clears it, a number
+    /// sets it.
+    public struct SetAccountTerms: Codable, Sendable {
+        public var account: String
+        public var maxInstances: String?
+        public var maxCores: String?
+        public var maxMemoryMiB: String?
+        public var leaseSeconds: String?
+        public var priority: String?
+        public init(account: String, maxInstances: String? = nil, maxCores: String? = nil, maxMemoryMiB: String? = nil,
+                    leaseSeconds: String? = nil, priority: String? = nil) {
+            self.account = account
+            self.maxInstances = maxInstances
+            self.maxCores = maxCores
+            self.maxMemoryMiB = maxMemoryMiB
+            self.leaseSeconds = leaseSeconds
+            self.priority = priority
+        }
+
+        /// `terms` with these changes applied.
+        func applied(to terms: AccountTerms) throws(EucaError) -> AccountTerms {
+            func limit(_ text: String?, _ name: String, current: Int?) throws(EucaError) -> Int? {
+                guard let text else { return current }
+                if text == "none" { return nil }
+                guard let value = Int(text), value >= 0 else {
+                    throw EucaError(.invalidParameter, .parameter, "\(name) takes a number of 0 or more, or 'none'; got '\(text)'.")
+                }
+                return value
+            }
+            var terms = terms
+            terms.maxInstances = try limit(maxInstances, "max-instances", current: terms.maxInstances)
+            terms.maxCores = try limit(maxCores, "max-cores", current: terms.maxCores)
+            terms.maxMemoryMiB = try limit(maxMemoryMiB, "max-memory", current: terms.maxMemoryMiB)
+            terms.leaseSeconds = try limit(leaseSeconds, "lease", current: terms.leaseSeconds)
+            if let priority {
+                guard let value = Int(priority) else {
+                    throw EucaError(.invalidParameter, .parameter, "priority takes a whole number; got '\(priority)'.")
+                }
+                terms.priority = value
+            }
+            return terms
+        }
+    }
+
+    /// One account as `describe-accounts` shows it.
+    public struct AccountRow: Codable, Sendable {
+        public var accountId: String
+        public var name: String
+        public var isCloudAdmin: Bool
+        public var maxInstances: Int?
+        public var maxCores: Int?
+        public var maxMemoryMiB: Int?
+        public var leaseSeconds: Int?
+        public var priority: Int
+        public var instances: Int
+        public var cores: Int
+        public var memoryMiB: Int
     }
 
     public struct Done: Codable, Sendable { public init() {} }
@@ -117,6 +177,23 @@ public enum AdminAPI {
             let (account, key) = try await cloud.createAccount(name: input.name)
             return AccountCreated(accountId: account.id.rawValue, name: account.name, accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey)
         }
+        route("setAccountTerms") { (input: SetAccountTerms) in
+            guard let account = cloud.account(named: input.account) else {
+                throw EucaError(.notFound, .account, "The account '\(input.account)' does not exist.")
+            }
+            let record = try await cloud.setTerms(try input.applied(to: cloud.terms(of: account.id)), forAccount: account.id.rawValue)
+            return row(record, cloud: cloud)
+        }
+        route("describeAccounts") { (_: Done) in cloud.accounts().map { row($0, cloud: cloud) } }
+    }
+
+    static func row(_ account: AccountRecord, cloud: CloudController) -> AccountRow {
+        let terms = account.terms ?? .none
+        let usage = cloud.usage(of: account.id)
+        return AccountRow(
+            accountId: account.id.rawValue, name: account.name, isCloudAdmin: account.isCloudAdmin, maxInstances: terms.maxInstances,
+            maxCores: terms.maxCores, maxMemoryMiB: terms.maxMemoryMiB, leaseSeconds: terms.leaseSeconds, priority: terms.priority,
+            instances: usage.instances, cores: usage.cores, memoryMiB: usage.memoryMiB)
     }
 
     static func json<T: Encodable>(_ status: HTTPResponse.Status, _ value: T) -> Response {

@@ -14,11 +14,13 @@ struct EucaAdminCommand: AsyncParsableCommand {
             Talks to the cloud controller's admin API with the administrator's credentials (from \
             --state, or EUCA_URL, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY): registers clusters \
             and nodes (printing the one-time join token each daemon is started with), shows every \
-            component and node, creates accounts. The configuration and image commands work on \
+            component and node, creates accounts and sets their quotas, leases \
+            and priorities. The configuration and image commands work on \
             files alone.
             """,
         subcommands: [RegisterCluster.self, RegisterNode.self, DeregisterCluster.self, DeregisterNode.self, DescribeServices.self,
-                      DescribeNodes.self, CreateAccount.self, ConfigKeys.self, CheckConfig.self, UploadImage.self, APICoverage.self])
+                      DescribeNodes.self, CreateAccount.self, DescribeAccounts.self, SetQuota.self, SetLease.self, SetPriority.self,
+                      ConfigKeys.self, CheckConfig.self, UploadImage.self, APICoverage.self])
 
     struct ConfigKeys: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -263,6 +265,88 @@ struct EucaAdminCommand: AsyncParsableCommand {
             try await report {
                 let reply = try await connection.client().call("createAccount", AdminAPI.CreateAccount(name: name), as: AdminAPI.AccountCreated.self)
                 print("ACCOUNT\t\(reply.name)\t\(reply.accountId)\nKEY\t\(reply.accessKeyId)\t\(reply.secretAccessKey)")
+            }
+        }
+    }
+
+    struct DescribeAccounts: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "describe-accounts", abstract: "Show every account with its quotas, lease, priority and what it uses.")
+        @OptionGroup var connection: Connection
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            try await report {
+                let rows = try await connection.client().call("describeAccounts", AdminAPI.Done(), as: [AdminAPI.AccountRow].self)
+                if json {
+                    print(String(decoding: try JSONEncoder().encode(rows), as: UTF8.self))
+                    return
+                }
+                print("ACCOUNT\tname\tid\tinstances used/max\tcores used/max\tmemory MiB used/max\tlease s\tpriority")
+                for row in rows { print(EucaAdminCommand.line(row)) }
+            }
+        }
+    }
+
+    static func line(_ row: AdminAPI.AccountRow) -> String {
+        func limit(_ value: Int?) -> String { value.map(String.init) ?? "none" }
+        return "ACCOUNT\t\(row.name)\t\(row.accountId)\t\(row.instances)/\(limit(row.maxInstances))\t\(row.cores)/\(limit(row.maxCores))\t"
+            + "\(row.memoryMiB)/\(limit(row.maxMemoryMiB))\t\(limit(row.leaseSeconds))\t\(row.priority)"
+    }
+
+    struct SetQuota: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-quota",
+            abstract: "Limit an account's instances, cores and memory ('none' lifts a limit); launches over it get InstanceLimitExceeded.")
+        @OptionGroup var connection: Connection
+        @Argument(help: "The account's name or id.") var account: String
+        @Option(help: "The most instances that may hold resources at once.") var instances: String?
+        @Option(help: "The most cores.") var cores: String?
+        @Option(help: "The most memory, in MiB.") var memory: String?
+
+        func validate() throws {
+            guard instances != nil || cores != nil || memory != nil else {
+                throw ValidationError("Give at least one of --instances, --cores, --memory.")
+            }
+        }
+
+        func run() async throws {
+            try await report {
+                let change = AdminAPI.SetAccountTerms(account: account, maxInstances: instances, maxCores: cores, maxMemoryMiB: memory)
+                print(EucaAdminCommand.line(try await connection.client().call("setAccountTerms", change, as: AdminAPI.AccountRow.self)))
+            }
+        }
+    }
+
+    struct SetLease: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-lease",
+            abstract: "Give each instance the account launches from now on a lease: it is terminated when the lease ends.",
+            discussion: "The lease shows on each instance as the tag euca:lease-expires.")
+        @OptionGroup var connection: Connection
+        @Argument(help: "The account's name or id.") var account: String
+        @Argument(help: "The lease in seconds, or 'none'.") var seconds: String
+
+        func run() async throws {
+            try await report {
+                let change = AdminAPI.SetAccountTerms(account: account, leaseSeconds: seconds)
+                print(EucaAdminCommand.line(try await connection.client().call("setAccountTerms", change, as: AdminAPI.AccountRow.self)))
+            }
+        }
+    }
+
+    struct SetPriority: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-priority",
+            abstract: "Set an account's priority: a launch that does not fit ends instances of accounts with a lower one (default 0).")
+        @OptionGroup var connection: Connection
+        @Argument(help: "The account's name or id.") var account: String
+        @Argument(help: "The priority, a whole number.") var priority: String
+
+        func run() async throws {
+            try await report {
+                let change = AdminAPI.SetAccountTerms(account: account, priority: priority)
+                print(EucaAdminCommand.line(try await connection.client().call("setAccountTerms", change, as: AdminAPI.AccountRow.self)))
             }
         }
     }

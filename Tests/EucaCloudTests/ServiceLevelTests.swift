@@ -1,0 +1,101 @@
+import EucaCloud
+import EucaCore
+import EucaScheduler
+import EucaSecurity
+import Foundation
+import Testing
+
+@Suite struct ServiceLevelTests {
+    func account(_ test: TestCloud, _ name: String, _ terms: AccountTerms) async throws -> Principal {
+        let (record, key) = try await test.cloud.createAccount(name: name)
+        try await test.cloud.setTerms(terms, forAccount: name)
+        return Principal(accountId: record.id, userName: "admin", accessKeyId: key.accessKeyId, isCloudAdmin: false)
+    }
+
+    func launch(_ test: TestCloud, _ principal: Principal, min: Int = 1, max: Int = 1, type: String = "m1.small") async throws -> [InstanceRecord] {
+        try await test.cloud.runInstances(
+            principal, .init(imageId: test.image.rawValue, instanceType: type, minCount: min, maxCount: max)).1
+    }
+
+    @Test func quotasRefuseWithInstanceLimitExceededAndHoldUnderConcurrency() async throws {
+        let test = try await TestCloud.make(nodes: 2, cores: 8)
+        defer { test.service.cancel() }
+        let user = try await account(test, "quota", AccountTerms(maxInstances: 3))
+        // Five concurrent launches of one: exactly three are admitted.
+        let outcomes = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<5 { group.addTask { (try? await launch(test, user)) != nil } }
+            var admitted = 0
+            for await ok in group where ok { admitted += 1 }
+            return admitted
+        }
+        #expect(outcomes == 3)
+        await #expect {
+            try await launch(test, user)
+        } throws: { error in
+            guard let error = error as? EucaError else { return false }
+            return error.code == .limitExceeded && error.resource == .instance
+        }
+        // MaxCount takes what the quota allows once room is freed.
+        let mine = test.cloud.reservations(for: user).flatMap(\.1).map(\.id)
+        _ = try await test.cloud.terminateInstances(user, Array(mine.prefix(2)))
+        try await test.waitFor(Array(mine.prefix(2)), .terminated)
+        let more = try await launch(test, user, min: 1, max: 5)
+        #expect(more.count == 2)
+        // Lifting the limit lets the account launch again.
+        try await test.cloud.setTerms(.none, forAccount: "quota")
+        #expect(try await launch(test, user, max: 2).count == 2)
+    }
+
+    @Test func aCoreQuotaCountsTheTypesCores() async throws {
+        let test = try await TestCloud.make(nodes: 2, cores: 8)
+        defer { test.service.cancel() }
+        let user = try await account(test, "cores", AccountTerms(maxCores: 4))
+        #expect(try await launch(test, user, type: "m1.large").count == 1)   // 2 cores
+        #expect(try await launch(test, user, min: 1, max: 4).count == 2)      // 2 × 1 core
+        await #expect(throws: EucaError.self) { try await launch(test, user) }
+    }
+
+    @Test func aLeaseShowsAsATagAndEndsTheInstance() async throws {
+        let test = try await TestCloud.make(nodes: 1)
+        defer { test.service.cancel() }
+        let user = try await account(test, "leased", AccountTerms(leaseSeconds: 1))
+        let launched = try await launch(test, user)
+        let id = launched[0].id
+        let tag = try #require(test.cloud.tags(of: id.rawValue)[CloudController.leaseTagKey])
+        let ends = try #require(launched[0].leaseEnds)
+        #expect(abs(ends.timeIntervalSince(launched[0].launchTime) - 1) < 0.01)
+        #expect(tag.hasSuffix("Z") && tag.count == 20)
+        try await test.waitFor([id], .terminated)
+        let record = try #require(try test.cloud.instances([id], for: user).first)
+        #expect(record.stateReason == .leaseExpired)
+        #expect(try await test.hypervisors[0].list().isEmpty)
+        // The lease's tag is the cloud's: the user cannot remove or set it.
+        await #expect(throws: EucaError.self) {
+            try await test.cloud.deleteTags(user, resourceIds: [id.rawValue], keys: [(key: CloudController.leaseTagKey, value: nil)])
+        }
+        await #expect(throws: EucaError.self) {
+            try await test.cloud.createTags(user, resourceIds: [id.rawValue], tags: [Tag(key: "euca:mine", value: "x")])
+        }
+        try await test.cloud.deleteTags(user, resourceIds: [id.rawValue], keys: [])
+        #expect(test.cloud.tags(of: id.rawValue)[CloudController.leaseTagKey] == tag)
+    }
+
+    @Test func aHigherPriorityLaunchPreemptsTheNewestLowerPriorityInstance() async throws {
+        let test = try await TestCloud.make(nodes: 1, cores: 2)
+        defer { test.service.cancel() }
+        let low = try await account(test, "batch", AccountTerms(priority: 0))
+        let high = try await account(test, "urgent", AccountTerms(priority: 5))
+        let first = try await launch(test, low)
+        try await test.waitFor(first.map(\.id), .running)
+        let second = try await launch(test, low)
+        try await test.waitFor(second.map(\.id), .running)
+        // The node is full: an account of equal priority is refused, a higher one preempts.
+        await #expect(throws: EucaError.self) { try await launch(test, low) }
+        let urgent = try await launch(test, high)
+        try await test.waitFor(urgent.map(\.id), .running)
+        #expect(test.states(first.map(\.id)) == [.running])
+        let ended = try #require(try test.cloud.instances(second.map(\.id), for: low).first)
+        #expect(ended.state == .terminated)
+        #expect(ended.stateReason == .preempted)
+    }
+}
