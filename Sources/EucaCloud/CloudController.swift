@@ -253,4 +253,12 @@ public final class CloudController: Service, Sendable {
 
     public func instanceTypes() -> [VMType] { settings.vmTypes.types }
 
+    /// How many instances of each VM type fit in `zone` now and in the empty zone, from its
+    /// cluster's describeResources (Eucalyptus' `verbose` listing). Nil when the cluster does not
+    /// answer.
+    public func capacity(of zone: String) async -> [(type: VMType, free: Int, max: Int)]? {
+        guard let cluster = cluster(zone), let resources = try? await cluster.describeResources() else { return nil }
+        return settings.vmTypes.types.map { ($0, resources.available($0), resources.maximum($0)) }
+    }
+
 }

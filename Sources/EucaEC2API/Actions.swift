@@ -45,7 +45,7 @@ enum EC2Actions {
     static let coreActions: [String: EC2Action] = [
         "DescribeRegions": EC2Action(run: describeRegions),
         "DescribeAvailabilityZones": EC2Action(
-            run: describeAvailabilityZones, limits: "Eucalyptus' `verbose` capacity listing is not given yet"),
+            run: describeAvailabilityZones, limits: "`verbose` (cloud administrators) adds Eucalyptus' per-type free/max rows"),
         "DescribeInstanceTypes": EC2Action(run: describeInstanceTypes),
         "DescribeImages": EC2Action(run: describeImages),
         "CreateKeyPair": EC2Action(run: createKeyPair, limits: "KeyFormat ppk"),
@@ -106,21 +106,42 @@ enum EC2Actions {
     ])
 
     static func describeAvailabilityZones(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
-        // `verbose` is Eucalyptus' request for capacity detail; the zones are listed either way.
-        let names = context.params.list("ZoneName").filter { $0 != "verbose" }
+        // `verbose` is Eucalyptus' request for capacity detail: for a cloud administrator, each
+        // zone is followed by one row per VM type with how many more fit and how many fit at all.
+        var names = context.params.list("ZoneName")
+        let verbose = names.contains("verbose")
+        names.removeAll { $0 == "verbose" }
         let filter = try zoneFilters.compile(try context.params.filters())
         let shown = try select(context.cloud.describeAvailabilityZones(), named: names, by: \.name, filter) { name in
             EucaError(.invalidParameter, .zone, "The zone '\(name)' does not exist.")
         }
-        xml.set("availabilityZoneInfo", shown) { xml, zone in
-            xml.leaf("zoneName", zone.name)
-            xml.leaf("zoneState", zone.state)
-            xml.leaf("regionName", zone.region)
+        var rows: [(name: String, state: String, region: String)] = []
+        for zone in shown {
+            rows.append((zone.name, zone.state, zone.region))
+            guard verbose && context.principal.isCloudAdmin else { continue }
+            rows.append(("|- vm types", "free / max   cpu   ram  disk", zone.region))
+            for (type, free, max) in await context.cloud.capacity(of: zone.name) ?? context.cloud.instanceTypes().map({ ($0, 0, 0) }) {
+                rows.append(("|- \(type.name)", capacityLine(free: free, max: max, type), zone.region))
+            }
+        }
+        xml.set("availabilityZoneInfo", rows) { xml, row in
+            xml.leaf("zoneName", row.name)
+            xml.leaf("zoneState", row.state)
+            xml.leaf("regionName", row.region)
             xml.leaf("zoneType", "availability-zone")
             xml.leaf("optInStatus", "opt-in-not-required")
             xml.open("messageSet")
             xml.close("messageSet")
         }
+    }
+
+    /// One VM type's row as Eucalyptus printed it: `0003 / 0004   1    192     2`.
+    static func capacityLine(free: Int, max: Int, _ type: VMType) -> String {
+        func padded(_ value: Int, _ width: Int, zeros: Bool = false) -> String {
+            let text = String(value)
+            return String(repeating: zeros ? "0" : " ", count: Swift.max(0, width - text.count)) + text
+        }
+        return "\(padded(free, 4, zeros: true)) / \(padded(max, 4, zeros: true))\(padded(type.cores, 4))\(padded(type.memoryMiB, 7))\(padded(type.diskGiB, 6))"
     }
 
     static let typeFilters = FilterSet<VMType>(fields: [

@@ -42,6 +42,52 @@ def test_registration_launches_across_zones_and_describes_every_component(cloud)
     by_node = {n["name"]: n["instances"] for n in json.loads(cloud.admin("describe-nodes", "--json").stdout)}
     assert sorted(by_node.values()) == [1, 1, 1]
 
+    # `verbose` lists, under each zone, how many of each type fit now and in the empty zone,
+    # as the clusters' describeResources and the nodes' own figures say.
+    def fits(type_, cores, memory, disk):
+        return min(cores // type_["cores"], memory // type_["memory"], disk // type_["disk"])
+
+    def expected():
+        rows = json.loads(cloud.admin("describe-nodes", "--json").stdout)
+        lines = {}
+        for zone in ["zone-a", "zone-b"]:
+            mine = [n for n in rows if n["cluster"] == zone]
+            for name, type_ in TYPES.items():
+                free = sum(fits(type_, n["coresFree"], n["memoryFreeMiB"], n["diskFreeGiB"]) for n in mine)
+                most = sum(fits(type_, n["coresTotal"], n["memoryTotalMiB"], n["diskTotalGiB"]) for n in mine)
+                lines[(zone, name)] = (free, most)
+        return lines
+
+    def verbose():
+        info = ec2.describe_availability_zones(ZoneNames=["verbose"])["AvailabilityZones"]
+        rows, zone = {}, None
+        for item in info:
+            if not item["ZoneName"].startswith("|- "):
+                zone = item["ZoneName"]
+            elif item["ZoneName"] == "|- vm types":
+                assert item["State"] == "free / max   cpu   ram  disk"
+            else:
+                free, _, most, cores, memory, disk = item["State"].split()
+                name = item["ZoneName"][3:]
+                assert (int(cores), int(memory), int(disk)) == tuple(TYPES[name].values())
+                rows[(zone, name)] = (int(free), int(most))
+        return rows
+
+    wait_for(lambda: verbose() == expected(), what="verbose capacity matching the nodes")
+    assert verbose()[("zone-a", "m1.small")][0] < verbose()[("zone-a", "m1.small")][1]
+    # Other accounts see the zones alone.
+    lines = cloud.admin("create-account", "viewer").stdout.splitlines()
+    key = next(line.split("\t") for line in lines if line.startswith("KEY\t"))
+    viewer = cloud.client(key[1], key[2])
+    assert [z["ZoneName"] for z in viewer.describe_availability_zones(ZoneNames=["verbose"])["AvailabilityZones"]] == ["zone-a", "zone-b"]
+
+
+TYPES = {
+    "m1.small": {"cores": 1, "memory": 128, "disk": 2}, "c1.medium": {"cores": 1, "memory": 256, "disk": 5},
+    "m1.large": {"cores": 2, "memory": 512, "disk": 10}, "m1.xlarge": {"cores": 2, "memory": 1024, "disk": 20},
+    "c1.xlarge": {"cores": 4, "memory": 2048, "disk": 20},
+}
+
 
 def test_a_used_token_and_an_unknown_one_are_refused(cloud):
     output = cloud.admin("register-node", "zone-b", "127.0.0.1:1").stdout
