@@ -147,7 +147,7 @@ let package = Package(
         .target(
             name: "EucaTesting",
             dependencies: [
-                "EucaCore", "EucaHypervisor", "EucaScheduler", "EucaNet",
+                "EucaCore", "EucaHypervisor", "EucaScheduler", "EucaNet", "EucaCluster",
             ],
             swiftSettings: strict
         ),

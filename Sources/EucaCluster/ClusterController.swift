@@ -22,6 +22,12 @@ public actor ClusterController: ClusterControllerAPI, Service {
     private var lastChosen: NodeID?
     private var cache: [NodeID: NodeState] = [:]
     private var polled = false
+    private let power: (any NodePower)?
+    private let powerTimings: PowerTimings
+    /// Nodes powered down because they were idle.
+    private var asleep: Set<NodeID> = []
+    /// Since when each awake node has run nothing.
+    private var idleSince: [NodeID: Date] = [:]
 
     /// What the cluster last heard from a node.
     public struct NodeState: Sendable {
@@ -30,16 +36,23 @@ public actor ClusterController: ClusterControllerAPI, Service {
         public var reachable: Bool
         public var lastContact: Date?
         public var lastError: String?
+        /// Powered down by the cluster because it was idle.
+        public var asleep: Bool = false
     }
 
+    /// A cluster of `nodes`, placing with `policy`. When the policy powers down idle nodes and
+    /// `power` is given, nodes idle for `powerTimings.idleThreshold` are powered down through it
+    /// (one node always stays up) and woken when placement chooses them.
     public init(
         zone: String, nodes: [any NodeControllerAPI], policy: PlacementPolicy, timings: ClusterTimings = ClusterTimings(),
-        logger: Logger
+        power: (any NodePower)? = nil, powerTimings: PowerTimings = PowerTimings(), logger: Logger
     ) {
         self.zone = zone
         self.nodes = nodes
         self.policy = policy
         self.settings = timings
+        self.power = policy.powersDownIdleNodes ? power : nil
+        self.powerTimings = powerTimings
         var logger = logger
         logger[metadataKey: "euca.zone"] = "\(zone)"
         self.logger = logger
@@ -55,6 +68,8 @@ public actor ClusterController: ClusterControllerAPI, Service {
         for node in nodes where !kept.contains(node.node) {
             cache[node.node] = nil
             claims[node.node] = nil
+            asleep.remove(node.node)
+            idleSince[node.node] = nil
             logger.info("node removed", metadata: ["euca.node": "\(node.node)"])
         }
         let known = Set(nodes.map(\.node))
@@ -68,7 +83,11 @@ public actor ClusterController: ClusterControllerAPI, Service {
     /// The nodes and what the cluster last heard from each.
     public func nodeStates() async -> [(node: NodeID, state: NodeState)] {
         if !polled { await poll() }
-        return nodes.map { ($0.node, cache[$0.node] ?? NodeState(resources: nil, reports: [], reachable: false)) }
+        return nodes.map { node in
+            var state = cache[node.node] ?? NodeState(resources: nil, reports: [], reachable: false)
+            state.asleep = asleep.contains(node.node)
+            return (node.node, state)
+        }
     }
 
     // MARK: - Polling
@@ -86,8 +105,9 @@ public actor ClusterController: ClusterControllerAPI, Service {
     /// Asks every node, concurrently and with a timeout, what it runs and what it has free.
     public func poll() async {
         let timeout = settings.nodeTimeout
+        let awake = nodes.filter { !asleep.contains($0.node) }
         let results = await withTaskGroup(of: (NodeID, Result<(NodeResources, [InstanceReport]), any Error>).self) { group in
-            for node in nodes {
+            for node in awake {
                 group.addTask {
                     do {
                         let answer = try await withTimeout(timeout) {
@@ -127,6 +147,62 @@ public actor ClusterController: ClusterControllerAPI, Service {
             cache[node] = state
         }
         polled = true
+        if power != nil { await powerDownIdleNodes(now: now) }
+    }
+
+    // MARK: - Power
+
+    /// Powers down nodes that have run nothing for the idle threshold, keeping one node up.
+    private func powerDownIdleNodes(now: Date) async {
+        guard let power else { return }
+        for node in nodes where !asleep.contains(node.node) {
+            let state = cache[node.node]
+            let idle = state?.reachable == true && state?.reports.isEmpty == true && claims[node.node, default: [:]].isEmpty
+            idleSince[node.node] = idle ? idleSince[node.node] ?? now : nil
+        }
+        let threshold = Double(powerTimings.idleThreshold.components.seconds) + Double(powerTimings.idleThreshold.components.attoseconds) / 1e18
+        var up = nodes.filter { !asleep.contains($0.node) && cache[$0.node]?.reachable == true }.count
+        for node in nodes where up > 1 {
+            guard let since = idleSince[node.node], now.timeIntervalSince(since) >= threshold, !asleep.contains(node.node) else { continue }
+            asleep.insert(node.node)
+            idleSince[node.node] = nil
+            up -= 1
+            do {
+                try await power.powerDown(node.node)
+                logger.info("idle node powered down", metadata: ["euca.node": "\(node.node)", "idle": "\(Int(now.timeIntervalSince(since)))s"])
+            } catch {
+                asleep.remove(node.node)
+                up += 1
+                logger.error("could not power down an idle node", metadata: ["euca.node": "\(node.node)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Wakes `node` and waits until its node controller answers. Throws when it does not answer
+    /// within the wake timeout.
+    private func wake(_ node: any NodeControllerAPI) async throws {
+        guard let power, asleep.contains(node.node) else { return }
+        logger.info("waking node for a launch", metadata: ["euca.node": "\(node.node)"])
+        try await power.wake(node.node)
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: powerTimings.wakeTimeout)
+        let timeout = settings.nodeTimeout
+        while true {
+            if let resources = try? await withTimeout(timeout, { try await node.describeResource() }) {
+                asleep.remove(node.node)
+                var state = cache[node.node] ?? NodeState(resources: nil, reports: [], reachable: true)
+                state.resources = resources
+                state.reachable = true
+                state.lastContact = Date()
+                cache[node.node] = state
+                logger.info("node woke", metadata: ["euca.node": "\(node.node)"])
+                return
+            }
+            guard clock.now < deadline else {
+                throw EucaError(.unavailable, .node, "\(node.node) did not answer within \(powerTimings.wakeTimeout) of being woken")
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
     }
 
     // MARK: - Placement
@@ -136,8 +212,9 @@ public actor ClusterController: ClusterControllerAPI, Service {
         if !polled { await poll() }
         var snapshots: [NodeSnapshot] = []
         for node in nodes {
-            guard let state = cache[node.node], state.reachable, let resources = state.resources else { continue }
-            var snapshot = NodeSnapshot(resources)
+            let sleeping = asleep.contains(node.node)
+            guard let state = cache[node.node], state.reachable || sleeping, let resources = state.resources else { continue }
+            var snapshot = NodeSnapshot(resources, isAwake: !sleeping)
             for type in claims[node.node, default: [:]].values { snapshot = snapshot.placing(type) }
             snapshots.append(snapshot)
         }
@@ -169,7 +246,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
             let request = PlacementRequest(vmType: launch.vmType, instanceId: launch.instanceId, preferredNode: launch.preferredNode)
             switch policy.place(request, in: cluster) {
             case .node(let node):
-                cluster = cluster.placing(launch.vmType, on: node)
+                cluster.place(launch.vmType, on: node)
                 claims[node, default: [:]][launch.instanceId] = launch.vmType
                 location[launch.instanceId] = node
                 placed.append((launch, node))
@@ -180,9 +257,24 @@ public actor ClusterController: ClusterControllerAPI, Service {
         }
         lastChosen = cluster.lastChosen
 
+        // Nodes placement chose while they slept are woken first.
+        var failedToWake: [NodeID: String] = [:]
+        for nodeID in Set(placed.map(\.1)) where asleep.contains(nodeID) {
+            guard let node = node(nodeID) else { continue }
+            do {
+                try await wake(node)
+            } catch {
+                failedToWake[nodeID] = "\(error)"
+                logger.error("could not wake a node", metadata: ["euca.node": "\(nodeID)", "error": "\(error)"])
+            }
+        }
         let results = await withTaskGroup(of: InstanceOutcome.self) { group in
             for (launch, nodeID) in placed {
                 guard let node = node(nodeID) else { continue }
+                if let why = failedToWake[nodeID] {
+                    group.addTask { InstanceOutcome(instanceId: launch.instanceId, node: nodeID, failure: .failed(why)) }
+                    continue
+                }
                 group.addTask {
                     do {
                         let report = start ? try await node.startInstance(launch) : try await node.runInstance(launch)
@@ -301,7 +393,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
         if !polled { await poll() }
         var reports: [InstanceReport] = []
         var unreachable: [NodeID] = []
-        for node in nodes {
+        for node in nodes where !asleep.contains(node.node) {
             guard let state = cache[node.node], state.reachable else {
                 unreachable.append(node.node)
                 continue
@@ -340,6 +432,18 @@ public struct ClusterTimings: Sendable, Hashable {
     public init(pollInterval: Duration = .seconds(1), nodeTimeout: Duration = .seconds(5)) {
         self.pollInterval = pollInterval
         self.nodeTimeout = nodeTimeout
+    }
+}
+
+/// How long a node may stay idle before a power-saving cluster powers it down, and how long a
+/// woken node may take to answer.
+public struct PowerTimings: Sendable, Hashable {
+    public var idleThreshold: Duration
+    public var wakeTimeout: Duration
+
+    public init(idleThreshold: Duration = .seconds(300), wakeTimeout: Duration = .seconds(300)) {
+        self.idleThreshold = idleThreshold
+        self.wakeTimeout = wakeTimeout
     }
 }
 

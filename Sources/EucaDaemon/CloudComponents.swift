@@ -127,7 +127,8 @@ public actor CloudComponents: Service {
             let detail = status?.resources.map { "\($0.freeCores)/\($0.totalCores) cores, \($0.freeMemoryMiB)/\($0.totalMemoryMiB) MiB free" }
             rows.append(ServiceRow(
                 component: "nc", name: record.name, cluster: record.cluster, host: "\(record.host):\(record.port)",
-                state: record.joinedAt == nil ? "awaiting join" : status?.reachable == true ? "running" : "unreachable",
+                state: record.joinedAt == nil ? "awaiting join" : status?.asleep == true ? "asleep"
+                    : status?.reachable == true ? "running" : "unreachable",
                 version: EucaVersion.current, lastContact: status?.lastContact, detail: detail ?? status?.lastError ?? ""))
         }
         return rows
@@ -141,7 +142,8 @@ public actor CloudComponents: Service {
             let resources = status?.resources
             rows.append(NodeRow(
                 cluster: record.cluster ?? "", name: record.name, host: "\(record.host):\(record.port)",
-                reachable: status?.reachable ?? false, lastContact: status?.lastContact, instances: status?.instances ?? 0,
+                reachable: status?.reachable ?? false, asleep: status?.asleep ?? false, lastContact: status?.lastContact,
+                instances: status?.instances ?? 0,
                 coresTotal: resources?.totalCores ?? 0, coresFree: resources?.freeCores ?? 0,
                 memoryTotalMiB: resources?.totalMemoryMiB ?? 0, memoryFreeMiB: resources?.freeMemoryMiB ?? 0,
                 diskTotalGiB: resources?.totalDiskGiB ?? 0, diskFreeGiB: resources?.freeDiskGiB ?? 0))
@@ -168,6 +170,8 @@ public struct NodeRow: Codable, Sendable {
     public var name: String
     public var host: String
     public var reachable: Bool
+    /// Powered down by its power-saving cluster.
+    public var asleep: Bool
     public var lastContact: Date?
     public var instances: Int
     public var coresTotal: Int

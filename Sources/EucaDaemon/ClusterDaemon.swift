@@ -35,8 +35,17 @@ public enum ClusterDaemon {
             RemoteNode(node: endpoint.name, client: InternalClient(
                 http: http, baseURL: "https://\(endpoint.host):\(endpoint.port)\(NodeAPI.prefix)", timeout: settings.timings.nodeTimeout))
         }
+        let power = settings.powerCommands.map { commands in
+            CommandNodePower(powerDownCommand: commands.down, wakeCommand: commands.wake) { node in
+                endpoints.withLock { list in list.first { $0.name == node }?.host }
+            }
+        }
+        if settings.policy.powersDownIdleNodes && power == nil {
+            logger.notice("\(settings.policy.name) packs instances, but without POWER_DOWN_COMMAND and POWER_WAKE_COMMAND no node is powered down")
+        }
         let cluster = ClusterController(
-            zone: zone, nodes: saved.map(remote), policy: settings.policy, timings: settings.timings, logger: logger)
+            zone: zone, nodes: saved.map(remote), policy: settings.policy, timings: settings.timings, power: power,
+            powerTimings: settings.powerTimings, logger: logger)
         let router = Router()
         ClusterAPI.addRoutes(
             to: router, cluster: cluster,

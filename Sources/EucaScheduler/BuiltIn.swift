@@ -26,7 +26,7 @@ public struct NodeOrderScorer: PlacementScorer {
     public init(weight: Double = 1) { self.weight = weight }
 
     public func score(_ node: NodeSnapshot, for _: PlacementRequest, in cluster: ClusterSnapshot) -> Double {
-        -Double(cluster.nodes.firstIndex { $0.id == node.id } ?? 0)
+        -Double(node.position)
     }
 }
 
@@ -38,11 +38,33 @@ public struct RoundRobinScorer: PlacementScorer {
 
     public func score(_ node: NodeSnapshot, for _: PlacementRequest, in cluster: ClusterSnapshot) -> Double {
         let count = cluster.nodes.count
-        guard let index = cluster.nodes.firstIndex(where: { $0.id == node.id }) else { return 0 }
-        guard let last = cluster.lastChosen, let lastIndex = cluster.nodes.firstIndex(where: { $0.id == last }) else {
-            return -Double(index)
-        }
-        return -Double((index - lastIndex - 1 + count) % count)
+        guard let last = cluster.lastChosenPosition else { return -Double(node.position) }
+        return -Double((node.position - last - 1 + count) % count)
+    }
+}
+
+/// Prefers nodes that are powered on, so sleeping nodes wake only when the awake ones are full.
+public struct AwakeScorer: PlacementScorer {
+    public let name = "awake"
+    public var weight: Double
+    public init(weight: Double = 4) { self.weight = weight }
+
+    public func score(_ node: NodeSnapshot, for _: PlacementRequest, in _: ClusterSnapshot) -> Double {
+        node.isAwake ? 1 : 0
+    }
+}
+
+/// Prefers the fullest node (least free cores and memory, as fractions of the node), packing
+/// instances onto few nodes.
+public struct PackingScorer: PlacementScorer {
+    public let name = "packing"
+    public var weight: Double
+    public init(weight: Double = 1) { self.weight = weight }
+
+    public func score(_ node: NodeSnapshot, for _: PlacementRequest, in _: ClusterSnapshot) -> Double {
+        let cores = node.totalCores > 0 ? Double(node.freeCores) / Double(node.totalCores) : 0
+        let memory = node.totalMemoryMiB > 0 ? Double(node.freeMemoryMiB) / Double(node.totalMemoryMiB) : 0
+        return -(cores + memory)
     }
 }
 
@@ -53,6 +75,12 @@ extension PlacementPolicy {
     /// ROUNDROBIN: the next node with room after the last one chosen (Eucalyptus' default).
     public static let roundRobin = PlacementPolicy(
         name: "ROUNDROBIN", filters: [CapacityFilter()], scorers: [RoundRobinScorer()])
+
+    /// POWERSAVE: pack instances onto the fullest awake node; a sleeping node is chosen only when
+    /// no awake one has room. The cluster powers down nodes left idle (Eucalyptus' power-saving
+    /// scheduler).
+    public static let powerSave = PlacementPolicy(
+        name: "POWERSAVE", filters: [CapacityFilter()], scorers: [AwakeScorer(), PackingScorer()], powersDownIdleNodes: true)
 }
 
 /// Placement policies by name, as `SCHEDPOLICY` selects them.
@@ -65,11 +93,12 @@ public struct PlacementRegistry: Sendable {
 
     public init() {}
 
-    /// GREEDY and ROUNDROBIN.
+    /// GREEDY, ROUNDROBIN and POWERSAVE.
     public static var builtIn: PlacementRegistry {
         var registry = PlacementRegistry()
         try! registry.register("GREEDY") { .greedy }
         try! registry.register("ROUNDROBIN") { .roundRobin }
+        try! registry.register("POWERSAVE") { .powerSave }
         return registry
     }
 

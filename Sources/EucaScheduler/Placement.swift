@@ -12,6 +12,8 @@ public struct NodeSnapshot: Sendable, Hashable {
     public var instances: Int
     /// Whether the node is powered on; policies that save power prefer awake nodes.
     public var isAwake: Bool
+    /// Its place in the cluster's order, counted from 0 (set by ``ClusterSnapshot``).
+    public internal(set) var position: Int = 0
 
     public init(
         id: NodeID, totalCores: Int, freeCores: Int, totalMemoryMiB: Int, freeMemoryMiB: Int,
@@ -50,22 +52,49 @@ public struct NodeSnapshot: Sendable, Hashable {
 
 /// The cluster as placement sees it: its nodes in a stable order, and the last node chosen.
 public struct ClusterSnapshot: Sendable, Hashable {
-    public var nodes: [NodeSnapshot]
-    public var lastChosen: NodeID?
+    public private(set) var nodes: [NodeSnapshot]
+    /// The node chosen last, which round-robin placement continues after.
+    public private(set) var lastChosen: NodeID?
+    /// `lastChosen`'s position, if it is one of `nodes`.
+    public private(set) var lastChosenPosition: Int?
+    private let positions: [NodeID: Int]
 
     public init(nodes: [NodeSnapshot], lastChosen: NodeID? = nil) {
-        self.nodes = nodes
+        var numbered = nodes
+        var positions: [NodeID: Int] = [:]
+        positions.reserveCapacity(nodes.count)
+        for index in numbered.indices {
+            numbered[index].position = index
+            positions[numbered[index].id] = positions[numbered[index].id] ?? index
+        }
+        self.nodes = numbered
+        self.positions = positions
         self.lastChosen = lastChosen
+        self.lastChosenPosition = lastChosen.flatMap { positions[$0] }
     }
+
+    /// Where `node` stands in the cluster's order.
+    public func position(of node: NodeID) -> Int? { positions[node] }
 
     /// The snapshot after `type` has been placed on `node`.
     public func placing(_ type: VMType, on node: NodeID) -> ClusterSnapshot {
         var next = self
-        if let index = next.nodes.firstIndex(where: { $0.id == node }) {
-            next.nodes[index] = next.nodes[index].placing(type)
-        }
-        next.lastChosen = node
+        next.place(type, on: node)
         return next
+    }
+
+    /// Records `type` placed on `node`, in place.
+    public mutating func place(_ type: VMType, on node: NodeID) {
+        if let index = positions[node] {
+            nodes[index] = nodes[index].placing(type)
+            lastChosenPosition = index
+        }
+        lastChosen = node
+    }
+
+    /// Marks `node` awake or asleep.
+    public mutating func setAwake(_ awake: Bool, _ node: NodeID) {
+        if let index = positions[node] { nodes[index].isAwake = awake }
     }
 }
 
@@ -126,11 +155,15 @@ public struct PlacementPolicy: Sendable {
     public var name: String
     public var filters: [any PlacementFilter]
     public var scorers: [any PlacementScorer]
+    /// Whether the cluster should power down nodes that stay idle (through its `NodePower`), to be
+    /// woken when this policy chooses them again.
+    public var powersDownIdleNodes: Bool
 
-    public init(name: String, filters: [any PlacementFilter], scorers: [any PlacementScorer]) {
+    public init(name: String, filters: [any PlacementFilter], scorers: [any PlacementScorer], powersDownIdleNodes: Bool = false) {
         self.name = name
         self.filters = filters
         self.scorers = scorers
+        self.powersDownIdleNodes = powersDownIdleNodes
     }
 
     /// Chooses a node for `request`.
@@ -185,7 +218,7 @@ public struct PlacementPolicy: Sendable {
         var decisions: [PlacementDecision] = []
         for request in requests {
             let decision = place(request, in: cluster)
-            if let node = decision.node { cluster = cluster.placing(request.vmType, on: node) }
+            if let node = decision.node { cluster.place(request.vmType, on: node) }
             decisions.append(decision)
         }
         return (decisions, cluster)

@@ -93,7 +93,8 @@ public enum ClusterAPI {
             return await cluster.nodeStates().map { node, state in
                 NodeStatus(
                     endpoint: known[node], node: node, reachable: state.reachable, lastContact: state.lastContact,
-                    lastError: state.lastError, resources: state.resources, instances: state.reports.count)
+                    lastError: state.lastError, resources: state.resources, instances: state.reports.count,
+                    asleep: state.asleep)
             }
         }
         for operation in ["configureNetwork", "startNetwork", "stopNetwork", "assignAddress", "unassignAddress"] {

@@ -81,6 +81,8 @@ public struct NodeStatus: Codable, Sendable, Hashable {
     public var lastError: String?
     public var resources: NodeResources?
     public var instances: Int
+    /// Powered down by a power-saving cluster (absent from clusters that never do).
+    public var asleep: Bool?
 }
 
 /// An empty body.

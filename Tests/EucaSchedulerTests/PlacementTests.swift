@@ -56,10 +56,28 @@ import Testing
 
     @Test func theRegistryKnowsTheBuiltInsAndRefusesDuplicates() throws {
         var registry = PlacementRegistry.builtIn
-        #expect(registry.names == ["GREEDY", "ROUNDROBIN"])
+        #expect(registry.names == ["GREEDY", "POWERSAVE", "ROUNDROBIN"])
         #expect(registry.policy(named: "roundrobin")?.name == "ROUNDROBIN")
         try registry.register("POWERSAVE-EXPERIMENT") { .greedy }
         #expect(throws: EucaError.self) { try registry.register("greedy") { .greedy } }
         #expect(registry.policy(named: "nope") == nil)
+    }
+}
+
+@Suite struct PowerSavePlacementTests {
+    @Test func powerSavePacksOntoTheFullestAwakeNode() {
+        let cluster = ClusterSnapshot(nodes: [.make("a"), .make("b", freeCores: 3, freeMemoryMiB: 4096), .make("c", freeCores: 6)])
+        let requests = Array(repeating: PlacementRequest(vmType: .small), count: 4)
+        let (decisions, after) = PlacementPolicy.powerSave.place(requests, in: cluster)
+        // b is fullest and keeps being chosen while it has room; then c, the next fullest.
+        #expect(decisions.map(\.node) == ["b", "b", "b", "c"])
+        #expect(after.nodes.map(\.freeCores) == [8, 0, 5])
+    }
+
+    @Test func aSleepingNodeIsChosenOnlyWhenNoAwakeNodeHasRoom() {
+        let cluster = ClusterSnapshot(nodes: [.make("asleep", isAwake: false), .make("awake", freeCores: 1)])
+        let (decisions, _) = PlacementPolicy.powerSave.place(Array(repeating: PlacementRequest(vmType: .small), count: 2), in: cluster)
+        #expect(decisions.map(\.node) == ["awake", "asleep"])
+        #expect(PlacementPolicy.powerSave.powersDownIdleNodes)
     }
 }

@@ -248,7 +248,7 @@ struct EucaAdminCommand: AsyncParsableCommand {
                 }
                 print("NODE\tcluster\tname\thost\tstate\tinstances\tcores used/free\tmemory MiB used/free\tdisk GiB used/free")
                 for row in rows {
-                    print("NODE\t\(row.cluster)\t\(row.name)\t\(row.host)\t\(row.reachable ? "up" : "unreachable")\t\(row.instances)\t"
+                    print("NODE\t\(row.cluster)\t\(row.name)\t\(row.host)\t\(row.asleep ? "asleep" : row.reachable ? "up" : "unreachable")\t\(row.instances)\t"
                         + "\(row.coresTotal - row.coresFree)/\(row.coresFree)\t\(row.memoryTotalMiB - row.memoryFreeMiB)/\(row.memoryFreeMiB)\t"
                         + "\(row.diskTotalGiB - row.diskFreeGiB)/\(row.diskFreeGiB)")
                 }
