@@ -6,7 +6,7 @@ PYTHON  ?= python3
 APT_PACKAGES = libvirt-dev liblmdb-dev pkg-config openssh-client openssl ca-certificates
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps pydeps build build-tests run test test-swift test-blackbox test-examples bench clean docs
+.PHONY: all deps pydeps build build-tests run test test-swift test-blackbox test-examples test-multiprocess bench clean docs
 
 all: build
 
@@ -20,7 +20,7 @@ deps:
 	fi
 
 pydeps:
-	@$(PYTHON) -c "import boto3, botocore, pytest, libcloud, hypothesis" 2>/dev/null && command -v aws >/dev/null || \
+	@$(PYTHON) -c "import boto3, botocore, pytest, libcloud, hypothesis, cryptography" 2>/dev/null && command -v aws >/dev/null || \
 	  $(PYTHON) -m pip install -q -r tests/requirements.txt
 
 build: deps
@@ -32,7 +32,7 @@ build-tests: deps
 run: build
 	$(SWIFT) run --skip-build euca-cloud
 
-test: deps pydeps build-tests test-swift test-blackbox test-examples
+test: deps pydeps build-tests test-swift test-blackbox test-examples test-multiprocess
 
 test-swift:
 	$(SWIFT) test --skip-build
@@ -40,9 +40,15 @@ test-swift:
 test-blackbox:
 	$(PYTHON) -m pytest -q tests/blackbox
 
-# The plugin example is a package of its own that depends on this one.
+# The plugin example is a package of its own that depends on this one; its cluster controller
+# is used by the multi-process tests.
 test-examples:
-	$(SWIFT) test --package-path Examples/CustomPlacement
+	$(SWIFT) build --build-tests --package-path Examples/CustomPlacement
+	$(SWIFT) test --skip-build --package-path Examples/CustomPlacement
+
+# One euca-clc, euca-cc and euca-nc processes on this machine, registered with join tokens.
+test-multiprocess:
+	$(PYTHON) -m pytest -q tests/multiprocess
 
 # Side-by-side benchmark with moto's server (needs a release build; see scripts/bench/).
 bench: deps

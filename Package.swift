@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "EucaEC2API", targets: ["EucaEC2API"]),
         .library(name: "EucaTesting", targets: ["EucaTesting"]),
         .library(name: "EucaWire", targets: ["EucaWire"]),
+        .library(name: "EucaDaemon", targets: ["EucaDaemon"]),
         .executable(name: "euca-cloud", targets: ["euca-cloud"]),
         .executable(name: "euca-clc", targets: ["euca-clc"]),
         .executable(name: "euca-cc", targets: ["euca-cc"]),
@@ -67,6 +68,7 @@ let package = Package(
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
@@ -195,7 +197,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "euca-cc",
-            dependencies: ["EucaCore", "EucaDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["EucaDaemon"],
             path: "Sources/Daemons/euca-cc",
             swiftSettings: strict
         ),

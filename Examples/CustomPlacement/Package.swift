@@ -18,6 +18,11 @@ let package = Package(
             .product(name: "EucaCore", package: "Euca"),
             .product(name: "EucaScheduler", package: "Euca"),
         ]),
+        // euca-cc with MOSTFREEMEMORY registered: `SCHEDPOLICY="MOSTFREEMEMORY"` selects it.
+        .executableTarget(name: "euca-cc-mostfreememory", dependencies: [
+            "MostFreeMemory",
+            .product(name: "EucaDaemon", package: "Euca"),
+        ]),
         .testTarget(name: "MostFreeMemoryTests", dependencies: [
             "MostFreeMemory",
             .product(name: "EucaCore", package: "Euca"),

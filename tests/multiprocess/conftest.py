@@ -45,7 +45,8 @@ class Daemon:
     def start(self, *extra):
         self.state.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, STATE_DIR=str(self.state), LOGLEVEL="DEBUG", **TIMINGS, **self.env)
-        self.process = subprocess.Popen([str(BIN / self.program), *self.args, *extra], env=env,
+        program = self.program if "/" in str(self.program) else BIN / self.program
+        self.process = subprocess.Popen([str(program), *self.args, *extra], env=env,
                                         stdout=open(self.log, "a"), stderr=subprocess.STDOUT)
         return self
 
@@ -75,10 +76,10 @@ class Cloud:
     def token(self, output: str) -> str:
         return output.strip().split()[-1]
 
-    def add_cluster(self, name: str):
+    def add_cluster(self, name: str, program="euca-cc", **env):
         port = free_port()
         token = self.token(self.admin("register-cluster", name, f"127.0.0.1:{port}").stdout)
-        daemon = Daemon("euca-cc", self.root / f"cc-{name}", {"CC_PORT": str(port), "METRICS_PORT": "0"})
+        daemon = Daemon(program, self.root / f"cc-{name}", {"CC_PORT": str(port), "METRICS_PORT": "0", **env})
         daemon.start("--join", token)
         wait_port(port)
         self.clusters[name] = daemon
@@ -110,6 +111,7 @@ class Cloud:
         # All at once: a TLS server waits up to 5 s for its peers' close_notify.
         running = [d for d in [*self.nodes.values(), *self.clusters.values(), self.clc] if d.alive()]
         for daemon in running:
+            daemon.process.send_signal(signal.SIGCONT)  # a node "powered down" by a test is stopped
             daemon.process.send_signal(signal.SIGTERM)
         for daemon in running:
             assert daemon.process.wait(timeout=30) == 0, f"{daemon.program} did not stop cleanly"
@@ -129,14 +131,27 @@ def wait_for(predicate, timeout=30, interval=0.25, what="condition"):
     raise AssertionError(f"timed out waiting for {what}; last {last!r}")
 
 
-@pytest.fixture
-def cloud(tmp_path):
+def start_clc(tmp_path) -> "Cloud":
     if not (BIN / "euca-clc").exists():
         pytest.fail("build first: swift build")
     instance = Cloud(tmp_path)
     instance.clc.start()
     wait_port(instance.port)
     wait_for(lambda: (tmp_path / "clc" / "credentials" / "credentials").exists(), what="credentials")
+    return instance
+
+
+@pytest.fixture
+def bare_cloud(tmp_path):
+    """A cloud controller alone: the test registers its own clusters and nodes."""
+    instance = start_clc(tmp_path)
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture
+def cloud(tmp_path):
+    instance = start_clc(tmp_path)
     instance.add_cluster("zone-a")
     instance.add_cluster("zone-b")
     instance.add_node("zone-a", "a1")
