@@ -222,6 +222,16 @@ let package = Package(
             path: "Benchmarks/euca-loadgen",
             swiftSettings: strict
         ),
+        .executableTarget(
+            name: "euca-control-bench",
+            dependencies: [
+                "EucaCore", "EucaCloud", "EucaCluster", "EucaHypervisor", "EucaNode", "EucaScheduler", "EucaSecurity", "EucaStoreLMDB", "EucaTesting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/euca-control-bench",
+            swiftSettings: strict
+        ),
 
         .testTarget(name: "EucaCoreTests", dependencies: ["EucaCore", "EucaStoreLMDB", "EucaTesting"], swiftSettings: strict),
         .testTarget(name: "EucaSecurityTests", dependencies: ["EucaSecurity", "EucaCore"], swiftSettings: strict),
