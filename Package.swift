@@ -226,8 +226,13 @@ let package = Package(
             name: "euca-control-bench",
             dependencies: [
                 "EucaCore", "EucaCloud", "EucaCluster", "EucaHypervisor", "EucaNode", "EucaScheduler", "EucaSecurity", "EucaStoreLMDB", "EucaTesting",
+                "EucaWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "X509", package: "swift-certificates"),
             ],
             path: "Benchmarks/euca-control-bench",
             swiftSettings: strict

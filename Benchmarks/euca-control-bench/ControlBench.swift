@@ -1,4 +1,5 @@
 import ArgumentParser
+import AsyncHTTPClient
 import EucaCloud
 import EucaCluster
 import EucaCore
@@ -8,9 +9,13 @@ import EucaScheduler
 import EucaSecurity
 import EucaStoreLMDB
 import EucaTesting
+import EucaWire
 import Foundation
+import Hummingbird
+import HummingbirdTLS
 import Logging
 import Synchronization
+import X509
 
 /// Control-plane benchmarks, in process: placement decisions at thousands of nodes, and launches
 /// through the cloud, cluster and node controllers with simulated nodes. Prints one JSON line per
@@ -109,6 +114,33 @@ struct ControlBench: AsyncParsableCommand {
         @Option(help: "Concurrent RunInstances callers.") var concurrency = 16
         @Option(help: "Instances per RunInstances call.") var batch = 1
         @Option(help: "LMDB syncs every commit (true) or not (false).") var durable = true
+        @Flag(help: "Put every hop on the wire: each cluster and node controller serves its API over HTTPS with mutual TLS.")
+        var wire = false
+        @Option(help: "Seconds between a cluster's polls of its nodes.") var poll = 1.0
+        @Flag(help: "Print progress to stderr.") var verbose = false
+
+        static func identity(_ ca: CloudCA, _ role: ComponentRole, _ name: String) throws -> ComponentIdentity {
+            let (keyPEM, csrPEM) = try ComponentIdentity.newKey(name: name)
+            let csr = try CertificateSigningRequest(pemEncoded: csrPEM)
+            let certificate = try ca.issue(publicKey: csr.publicKey, role: role, name: name, hosts: ["127.0.0.1"])
+            return ComponentIdentity(keyPEM: keyPEM, certificatePEM: try certificate.serializeAsPEM().pemString, caPEM: ca.certificatePEM)
+        }
+
+        /// Serves `router` on a free port of 127.0.0.1 with mutual TLS admitting `allowed`.
+        static func serve(
+            _ router: Router<BasicRequestContext>, identity: ComponentIdentity, allowing allowed: ComponentRole, logger: Logger
+        ) async throws -> (Int, Task<Void, any Error>) {
+            let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
+            let app = Application(
+                router: router,
+                server: try .tls(configuration: InternalTLS.serverConfiguration(identity: identity, allowing: allowed, logger: logger)),
+                configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
+                onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
+                logger: logger)
+            let task = Task { try await app.runService() }
+            var ports = stream.makeAsyncIterator()
+            return (await ports.next() ?? 0, task)
+        }
 
         func run() async throws {
             let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -118,20 +150,51 @@ struct ControlBench: AsyncParsableCommand {
             let store = try LMDBStateStore(directory: root + "/state", durable: durable)
             defer { store.close() }
             var clusterControllers: [ClusterController] = []
+            var clusterAPIs: [any ClusterControllerAPI] = []
+            var servers: [Task<Void, any Error>] = []
+            var clients: [HTTPClient] = []
+            let ca = wire ? try CloudCA.loadOrCreate(directory: root + "/ca") : nil
             let perCluster = (nodes + clusters - 1) / clusters
+            let timings = ClusterTimings(pollInterval: .milliseconds(Int64(poll * 1000)))
             for zone in 0..<clusters {
                 let range = (zone * perCluster)..<min(nodes, (zone + 1) * perCluster)
-                let controllers: [any NodeControllerAPI] = try range.map { index in
-                    try NodeController(
+                let clusterClient = try ca.map { try InternalTLS.client(identity: try Self.identity($0, .cc, "zone-\(zone)")) }
+                clients += clusterClient.map { [$0] } ?? []
+                var controllers: [any NodeControllerAPI] = []
+                for index in range {
+                    let name = NodeID("nc-\(index)")
+                    let node = try NodeController(
                         hypervisor: InMemoryHypervisor(host: HostInfo(cores: 8, memoryMiB: 16384)),
-                        settings: NodeSettings(node: NodeID("nc-\(index)"), instancePath: "\(root)/nodes/nc-\(index)", maxDiskGiB: 1000),
+                        settings: NodeSettings(node: name, instancePath: "\(root)/nodes/nc-\(index)", maxDiskGiB: 1000),
                         logger: logger)
+                    guard let ca, let clusterClient else {
+                        controllers.append(node)
+                        continue
+                    }
+                    let router = Router()
+                    NodeAPI.addRoutes(to: router, node: node, logger: logger)
+                    let (port, server) = try await Self.serve(router, identity: try Self.identity(ca, .nc, name.rawValue), allowing: .cc, logger: logger)
+                    servers.append(server)
+                    controllers.append(RemoteNode(node: name, client: InternalClient(http: clusterClient, baseURL: "https://127.0.0.1:\(port)\(NodeAPI.prefix)")))
                 }
-                clusterControllers.append(ClusterController(
-                    zone: "zone-\(zone)", nodes: controllers, policy: .roundRobin, timings: ClusterTimings(pollInterval: .seconds(1)),
-                    logger: logger))
+                let cluster = ClusterController(zone: "zone-\(zone)", nodes: controllers, policy: .roundRobin, timings: timings, logger: logger)
+                clusterControllers.append(cluster)
+                guard let ca else {
+                    clusterAPIs.append(cluster)
+                    continue
+                }
+                let router = Router()
+                ClusterAPI.addRoutes(to: router, cluster: cluster, configureNodes: { _ in }, endpoints: { [] }, logger: logger)
+                let (port, server) = try await Self.serve(router, identity: try Self.identity(ca, .cc, "zone-\(zone)"), allowing: .clc, logger: logger)
+                servers.append(server)
+                let cloudClient = try InternalTLS.client(identity: try Self.identity(ca, .clc, "clc"))
+                clients.append(cloudClient)
+                clusterAPIs.append(RemoteCluster(zone: "zone-\(zone)", client: InternalClient(http: cloudClient, baseURL: "https://127.0.0.1:\(port)\(ClusterAPI.prefix)")))
             }
-            let cloud = CloudController(store: store, clusters: clusterControllers, settings: CloudSettings(), logger: logger)
+            defer {
+                for server in servers { server.cancel() }
+            }
+            let cloud = CloudController(store: store, clusters: clusterAPIs, settings: CloudSettings(), logger: logger)
             let image = ImageRecord(
                 id: .generate(.machine), ownerId: AccountID(rawValue: "000000000000"), name: "bench", location: "builtin:empty",
                 isPublic: true, boot: BootSpec())
@@ -167,6 +230,7 @@ struct ControlBench: AsyncParsableCommand {
                                 ids += launched.map(\.id)
                             } catch {
                                 failures += 1
+                                if failures == 1 { FileHandle.standardError.write(Data("RunInstances failed: \(error)\n".utf8)) }
                             }
                             latencies.append(DispatchTime.now().uptimeNanoseconds - t0)
                         }
@@ -180,21 +244,34 @@ struct ControlBench: AsyncParsableCommand {
             let accepted = DispatchTime.now().uptimeNanoseconds
             // Until every accepted instance runs (or the run gives up after two minutes).
             var running = 0
+            var failed: [InstanceID] = []
             let deadline = accepted + 120_000_000_000
+            var lastReport = accepted
             while DispatchTime.now().uptimeNanoseconds < deadline {
                 let table = cloud.instanceTables().instances
                 running = ids.reduce(0) { $0 + (table[$1]?.state == .running ? 1 : 0) }
-                if running == ids.count { break }
+                failed = ids.filter { table[$0]?.state == .terminated }
+                if running + failed.count == ids.count { break }
+                if verbose, DispatchTime.now().uptimeNanoseconds - lastReport > 1_000_000_000 {
+                    lastReport = DispatchTime.now().uptimeNanoseconds
+                    var states: [String: Int] = [:]
+                    for id in ids { states[table[id]?.state.name ?? "missing", default: 0] += 1 }
+                    FileHandle.standardError.write(Data("\(Double(lastReport - start) / 1e9)s \(states)\n".utf8))
+                }
                 try await Task.sleep(for: .milliseconds(5))
             }
             let done = DispatchTime.now().uptimeNanoseconds
             let sorted = latencies.sorted()
+            let reasons = Dictionary(grouping: failed.compactMap { cloud.instanceTables().instances[$0]?.stateReason?.message }, by: { $0 })
+                .mapValues(\.count)
+            for client in clients { try? await client.shutdown() }
             ControlBench.emit([
-                "bench": "launches", "nodes": nodes, "clusters": clusters, "instances": ids.count, "running": running,
+                "bench": "launches", "wire": wire, "poll_s": poll, "nodes": nodes, "clusters": clusters, "instances": ids.count, "running": running,
+                "launch_failures": failed.count, "failure_reasons": reasons,
                 "failed_calls": failures, "concurrency": concurrency, "batch": batch, "durable": durable,
                 "accepted_per_s": (Double(ids.count) / (Double(accepted - start) / 1e9)).rounded(),
                 "launches_per_s": (Double(running) / (Double(done - start) / 1e9)).rounded(),
-                "seconds_to_all_running": (Double(done - start) / 1e9 * 100).rounded() / 100,
+                "seconds_to_settle": (Double(done - start) / 1e9 * 100).rounded() / 100,
                 "run_p50_ms": ControlBench.percentile(sorted, 0.5), "run_p99_ms": ControlBench.percentile(sorted, 0.99),
             ])
         }

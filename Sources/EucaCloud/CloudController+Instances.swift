@@ -294,13 +294,21 @@ extension CloudController {
         return best
     }
 
-    /// How many more instances of `type` fit in `zone`, after what accepted launches not yet
-    /// placed have pledged (placed first-fit on the cluster's free resources).
+    /// How many more instances of `type` fit in `zone`, after what accepted launches the
+    /// cluster's figures do not yet include have pledged (placed first-fit on its free resources).
     func availableSlots(in zone: String, for type: VMType) async throws -> Int {
-        guard let cluster = cluster(zone) else { return 0 }
-        let resources = try await cluster.describeResources()
+        guard let (asOf, resources) = try await clusterResources(zone) else { return 0 }
         var free = resources.nodes.map { ($0.freeCores, $0.freeMemoryMiB, $0.freeDiskGiB) }
-        let pledged = work.withLock { Array($0.pledged[zone, default: [:]].values) }
+        let instances = state.read { $0.instances }
+        let pledged: [VMType] = work.withLock { work in
+            // Pledges handed over before these figures were asked for are in them, and those of
+            // instances no longer pending will not be placed: forget both.
+            work.pledged[zone] = work.pledged[zone]?.filter { id, pledge in
+                if let handedOver = pledge.handedOver { return handedOver >= asOf }
+                return instances[id].map { $0.state == .pending } ?? true
+            }
+            return work.pledged[zone, default: [:]].values.map(\.vmType)
+        }
         for claim in pledged {
             if let index = free.firstIndex(where: { $0.0 >= claim.cores && $0.1 >= claim.memoryMiB && $0.2 >= claim.diskGiB }) {
                 free[index].0 -= claim.cores
@@ -314,15 +322,40 @@ extension CloudController {
         }
     }
 
+    /// The zone's cluster resources, fetched at most once per `capacityCacheTime`, with the time
+    /// the fetch began; nil when the zone has no cluster.
+    func clusterResources(_ zone: String) async throws -> (Date, ClusterResources)? {
+        guard let cluster = cluster(zone) else { return nil }
+        let lifetime = Double(settings.capacityCacheTime.components.seconds) + Double(settings.capacityCacheTime.components.attoseconds) / 1e18
+        if let cached = work.withLock({ $0.resources[zone] }), Date().timeIntervalSince(cached.asOf) < lifetime {
+            return (cached.asOf, cached.value)
+        }
+        let asOf = Date()
+        let resources = try await cluster.describeResources()
+        work.withLock { work in
+            if (work.resources[zone]?.asOf ?? .distantPast) < asOf { work.resources[zone] = (asOf, resources) }
+        }
+        return (asOf, resources)
+    }
+
     func pledge(_ instances: [InstanceRecord], in zone: String) {
         work.withLock { work in
-            for instance in instances { work.pledged[zone, default: [:]][instance.id] = instance.vmType }
+            for instance in instances { work.pledged[zone, default: [:]][instance.id] = Pledge(vmType: instance.vmType) }
         }
     }
 
+    /// Drops pledges of launches that were never accepted.
     func unpledge(_ ids: [InstanceID], in zone: String) {
         work.withLock { work in
             for id in ids { work.pledged[zone]?[id] = nil }
+        }
+    }
+
+    /// Marks pledges as handed to the cluster: they go once the cluster's figures include them.
+    func handOver(_ ids: [InstanceID], in zone: String) {
+        let now = Date()
+        work.withLock { work in
+            for id in ids where work.pledged[zone]?[id] != nil { work.pledged[zone]?[id]?.handedOver = now }
         }
     }
 

@@ -55,11 +55,20 @@ public final class CloudController: Service, Sendable {
         case reconcile
     }
 
+    /// Resources an accepted launch holds in its zone until the cluster's own figures include it.
+    struct Pledge: Sendable {
+        var vmType: VMType
+        /// When the cluster was asked to run it; figures fetched after then account for it.
+        var handedOver: Date?
+    }
+
     /// In-memory bookkeeping of work under way: instances with a cluster call in flight, and the
     /// resources pledged to launches not yet placed.
     struct Work {
         var inFlight: Set<InstanceID> = []
-        var pledged: [String: [InstanceID: VMType]] = [:]
+        var pledged: [String: [InstanceID: Pledge]] = [:]
+        /// Each zone's resources as last fetched from its cluster, and when the fetch began.
+        var resources: [String: (asOf: Date, value: ClusterResources)] = [:]
         var warnedUnknown: Set<InstanceID> = []
         /// Nodes that did not answer the last time their cluster asked.
         var unreachableNodes: Set<NodeID> = []

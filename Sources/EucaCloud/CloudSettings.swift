@@ -13,12 +13,15 @@ public struct CloudSettings: Sendable, Hashable {
     public var terminatedRetention: Duration
     /// The most instances one RunInstances call may ask for.
     public var maxInstancesPerRequest: Int
+    /// How long a cluster's free resources are reused before they are asked for again.
+    public var capacityCacheTime: Duration
 
     public init(
         regionName: String = "eucalyptus", endpoint: String = "http://127.0.0.1:8773/",
         vmTypes: VMTypeCatalog = .eucalyptusDefaults, reconcileInterval: Duration = .seconds(2),
-        terminatedRetention: Duration = .seconds(3600), maxInstancesPerRequest: Int = 1000
+        terminatedRetention: Duration = .seconds(3600), maxInstancesPerRequest: Int = 1000, capacityCacheTime: Duration = .seconds(1)
     ) {
+        self.capacityCacheTime = capacityCacheTime
         self.regionName = regionName
         self.endpoint = endpoint
         self.vmTypes = vmTypes
@@ -35,6 +38,8 @@ public struct CloudSettings: Sendable, Hashable {
         ConfigKey("TERMINATED_RETENTION", type: "seconds", default: "3600", "How long terminated instances stay visible."),
         ConfigKey("IMAGE_STORE_PATH", type: "path", default: "STATE_DIR/images", "Where image files live; RegisterImage takes bucket/name within it."),
         ConfigKey("MAX_INSTANCES_PER_REQUEST", type: "integer", default: "1000", "The largest MaxCount a RunInstances call may ask for."),
+        ConfigKey("CAPACITY_CACHE_TIME", type: "seconds", default: "1",
+                  "How long the cloud controller reuses a cluster's free resources when admitting launches (launches it admitted since are counted against them)."),
     ]
 
     public init(_ config: EucaConfig, endpoint: String) throws(ConfigError) {
@@ -45,6 +50,7 @@ public struct CloudSettings: Sendable, Hashable {
             vmTypes: try config.value("VM_TYPES", default: defaults.vmTypes) { defaults.vmTypes.applying(setting: $0) },
             reconcileInterval: .milliseconds(Int64(try config.seconds("RECONCILE_INTERVAL", default: 2, in: 0.05...3600) * 1000)),
             terminatedRetention: .seconds(Int64(try config.seconds("TERMINATED_RETENTION", default: 3600, in: 0...31_536_000))),
-            maxInstancesPerRequest: try config.integer("MAX_INSTANCES_PER_REQUEST", default: 1000, in: 1...100_000))
+            maxInstancesPerRequest: try config.integer("MAX_INSTANCES_PER_REQUEST", default: 1000, in: 1...100_000),
+            capacityCacheTime: .milliseconds(Int64(try config.seconds("CAPACITY_CACHE_TIME", default: 1, in: 0...60) * 1000)))
     }
 }

@@ -72,7 +72,7 @@ extension CloudController {
         defer { release(claimed) }
         let byZone = Dictionary(grouping: records(claimed).filter { $0.state == expected }, by: \.zone)
         for (zone, records) in byZone {
-            defer { unpledge(records.map(\.id), in: zone) }
+            defer { handOver(records.map(\.id), in: zone) }
             guard let cluster = cluster(zone) else { continue }
             do {
                 let outcomes = try await call(cluster, records)

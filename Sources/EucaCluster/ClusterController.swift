@@ -26,6 +26,9 @@ public actor ClusterController: ClusterControllerAPI, Service {
     private let powerTimings: PowerTimings
     /// Nodes powered down because they were idle.
     private var asleep: Set<NodeID> = []
+    /// Reports the cluster learned from its own operations, per node, with when: a poll that
+    /// began before then does not know them and must not drop them.
+    private var learned: [NodeID: [InstanceID: ContinuousClock.Instant]] = [:]
     /// Since when each awake node has run nothing.
     private var idleSince: [NodeID: Date] = [:]
 
@@ -67,6 +70,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
         let kept = Set(newNodes.map(\.node))
         for node in nodes where !kept.contains(node.node) {
             cache[node.node] = nil
+            learned[node.node] = nil
             claims[node.node] = nil
             asleep.remove(node.node)
             idleSince[node.node] = nil
@@ -105,6 +109,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
     /// Asks every node, concurrently and with a timeout, what it runs and what it has free.
     public func poll() async {
         let timeout = settings.nodeTimeout
+        let began = ContinuousClock.now
         let awake = nodes.filter { !asleep.contains($0.node) }
         let results = await withTaskGroup(of: (NodeID, Result<(NodeResources, [InstanceReport]), any Error>).self) { group in
             for node in awake {
@@ -132,7 +137,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
                     logger.notice("node answers again", metadata: ["euca.node": "\(node)"])
                 }
                 state.resources = resources
-                state.reports = reports
+                state.reports = merged(reports, on: node, polledFrom: began, cached: state.reports)
                 state.reachable = true
                 state.lastContact = now
                 state.lastError = nil
@@ -309,12 +314,30 @@ public actor ClusterController: ClusterControllerAPI, Service {
         state.reports.removeAll { $0.instanceId == report.instanceId }
         state.reports.append(report)
         cache[node] = state
+        learned[node, default: [:]][report.instanceId] = .now
+    }
+
+    /// A poll's reports for `node`, keeping what operations taught the cluster after the poll
+    /// began: an instance launched while the poll was under way is not in its answer, and one
+    /// terminated meanwhile still is.
+    private func merged(
+        _ polled: [InstanceReport], on node: NodeID, polledFrom began: ContinuousClock.Instant, cached: [InstanceReport]
+    ) -> [InstanceReport] {
+        guard let recent = learned[node] else { return polled }
+        let newer = recent.filter { $0.value > began }
+        learned[node] = newer.isEmpty ? nil : newer
+        guard !newer.isEmpty else { return polled }
+        // Newer knowledge wins: what the cache holds for those instances, or their absence.
+        var reports = polled.filter { newer[$0.instanceId] == nil }
+        reports += cached.filter { newer[$0.instanceId] != nil }
+        return reports
     }
 
     private func forget(_ id: InstanceID, on node: NodeID) {
         guard var state = cache[node] else { return }
         state.reports.removeAll { $0.instanceId == id }
         cache[node] = state
+        learned[node, default: [:]][id] = .now
     }
 
     private func refreshResources(of nodeIDs: Set<NodeID>) async {

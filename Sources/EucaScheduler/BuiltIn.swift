@@ -17,6 +17,11 @@ public struct CapacityFilter: PlacementFilter {
         if type.diskGiB > node.freeDiskGiB { return .notNow("\(node.freeDiskGiB) GiB disk free, \(type.diskGiB) GiB needed") }
         return .fits
     }
+
+    public func admits(_ node: NodeSnapshot, for request: PlacementRequest) -> Bool {
+        let type = request.vmType
+        return type.cores <= node.freeCores && type.memoryMiB <= node.freeMemoryMiB && type.diskGiB <= node.freeDiskGiB
+    }
 }
 
 /// Prefers nodes earlier in the cluster's order: with it alone, placement is first fit.

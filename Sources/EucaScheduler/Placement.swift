@@ -125,6 +125,16 @@ public enum Verdict: Sendable, Hashable {
 public protocol PlacementFilter: Sendable {
     var name: String { get }
     func evaluate(_ node: NodeSnapshot, for request: PlacementRequest) -> Verdict
+    /// Whether `evaluate` would answer `.fits`, without building a reason: placement asks this
+    /// of every node and asks `evaluate` only to explain why nothing fits. The default calls
+    /// `evaluate`; a filter on the hot path implements it directly.
+    func admits(_ node: NodeSnapshot, for request: PlacementRequest) -> Bool
+}
+
+extension PlacementFilter {
+    public func admits(_ node: NodeSnapshot, for request: PlacementRequest) -> Bool {
+        evaluate(node, for: request) == .fits
+    }
 }
 
 /// Ranks nodes that passed every filter. Raw scores are scaled to 0...1 across the candidates and
@@ -168,8 +178,43 @@ public struct PlacementPolicy: Sendable {
 
     /// Chooses a node for `request`.
     public func place(_ request: PlacementRequest, in cluster: ClusterSnapshot) -> PlacementDecision {
-        var candidates: [NodeSnapshot] = []
-        candidates.reserveCapacity(cluster.nodes.count)
+        let nodes = cluster.nodes
+        var candidates: [Int] = []
+        candidates.reserveCapacity(nodes.count)
+        nodes: for index in nodes.indices {
+            for filter in filters where !filter.admits(nodes[index], for: request) { continue nodes }
+            candidates.append(index)
+        }
+        guard !candidates.isEmpty else { return .unplaceable(reasons(request, in: cluster)) }
+        if let preferred = request.preferredNode, let index = cluster.position(of: preferred), candidates.contains(index) {
+            return .node(preferred)
+        }
+        guard candidates.count > 1, !scorers.isEmpty else { return .node(nodes[candidates[0]].id) }
+
+        var totals = [Double](repeating: 0, count: candidates.count)
+        var raw = [Double](repeating: 0, count: candidates.count)
+        for scorer in scorers {
+            var low = Double.infinity
+            var high = -Double.infinity
+            for (slot, index) in candidates.enumerated() {
+                let value = scorer.score(nodes[index], for: request, in: cluster)
+                raw[slot] = value
+                low = min(low, value)
+                high = max(high, value)
+            }
+            let span = high - low
+            for slot in candidates.indices {
+                let scaled = span > 0 ? (raw[slot] - low) / span : 1
+                totals[slot] += scaled * scorer.weight
+            }
+        }
+        var best = 0
+        for slot in candidates.indices.dropFirst() where totals[slot] > totals[best] { best = slot }
+        return .node(nodes[candidates[best]].id)
+    }
+
+    /// Why each node is ruled out: the first filter that refuses it, with its reason.
+    func reasons(_ request: PlacementRequest, in cluster: ClusterSnapshot) -> [NodeID: String] {
         var reasons: [NodeID: String] = [:]
         nodes: for node in cluster.nodes {
             for filter in filters {
@@ -180,34 +225,8 @@ public struct PlacementPolicy: Sendable {
                     continue nodes
                 }
             }
-            candidates.append(node)
         }
-        guard !candidates.isEmpty else { return .unplaceable(reasons) }
-        if let preferred = request.preferredNode, candidates.contains(where: { $0.id == preferred }) {
-            return .node(preferred)
-        }
-        guard candidates.count > 1, !scorers.isEmpty else { return .node(candidates[0].id) }
-
-        var totals = [Double](repeating: 0, count: candidates.count)
-        var raw = [Double](repeating: 0, count: candidates.count)
-        for scorer in scorers {
-            var low = Double.infinity
-            var high = -Double.infinity
-            for (index, node) in candidates.enumerated() {
-                let value = scorer.score(node, for: request, in: cluster)
-                raw[index] = value
-                low = min(low, value)
-                high = max(high, value)
-            }
-            let span = high - low
-            for index in candidates.indices {
-                let scaled = span > 0 ? (raw[index] - low) / span : 1
-                totals[index] += scaled * scorer.weight
-            }
-        }
-        var best = 0
-        for index in candidates.indices.dropFirst() where totals[index] > totals[best] { best = index }
-        return .node(candidates[best].id)
+        return reasons
     }
 
     /// Places `count` instances one after another, each seeing the previous ones placed.

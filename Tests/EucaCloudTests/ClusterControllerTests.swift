@@ -58,4 +58,42 @@ import Testing
         let terminated = try await cluster.terminateInstances([batch[0].instanceId, InstanceID.generate()])
         #expect(terminated.map(\.failure) == [nil, .notFound])
     }
+
+    @Test func aPollUnderWayDoesNotUndoWhatALaunchOrTerminateTaught() async throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("euca-cc-\(UUID())").path
+        let inner = try NodeController(
+            hypervisor: InMemoryHypervisor(host: HostInfo(cores: 4, memoryMiB: 65536)),
+            settings: NodeSettings(node: "n0", instancePath: "\(base)/n0", maxDiskGiB: 1000), logger: logger)
+        let slow = SlowlyAnswering(inner: inner)
+        let cluster = ClusterController(zone: "z", nodes: [slow], policy: .greedy, logger: logger)
+        let first = launches(1)
+        _ = try await cluster.runInstances(first)
+        // A poll starts (and takes its answer) before the launch and the terminate below finish.
+        let poll = Task { await cluster.poll() }
+        try await Task.sleep(for: .milliseconds(50))
+        let second = launches(1)
+        #expect(try await cluster.runInstances(second).first?.failure == nil)
+        _ = try await cluster.terminateInstances(first.map(\.instanceId))
+        await poll.value
+        let ids = Set(try await cluster.describeInstances().reports.map(\.instanceId))
+        #expect(ids == [second[0].instanceId])
+    }
+}
+
+/// A node whose describeInstances answers with what it ran when asked, 300 ms later.
+struct SlowlyAnswering: NodeControllerAPI {
+    let inner: any NodeControllerAPI
+    var node: NodeID { inner.node }
+    func runInstance(_ launch: InstanceLaunch) async throws -> InstanceReport { try await inner.runInstance(launch) }
+    func startInstance(_ launch: InstanceLaunch) async throws -> InstanceReport { try await inner.startInstance(launch) }
+    func terminateInstance(_ id: InstanceID) async throws { try await inner.terminateInstance(id) }
+    func stopInstance(_ id: InstanceID) async throws { try await inner.stopInstance(id) }
+    func rebootInstance(_ id: InstanceID) async throws { try await inner.rebootInstance(id) }
+    func describeInstances() async throws -> [InstanceReport] {
+        let answer = try await inner.describeInstances()
+        try await Task.sleep(for: .milliseconds(300))
+        return answer
+    }
+    func describeResource() async throws -> NodeResources { try await inner.describeResource() }
+    func getConsoleOutput(_ id: InstanceID) async throws -> ConsoleOutput { try await inner.getConsoleOutput(id) }
 }
