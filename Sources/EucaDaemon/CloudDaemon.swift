@@ -1,7 +1,8 @@
-import EucaCloud
+public import EucaCloud
 public import EucaCore
 import EucaEC2API
 import EucaNet
+public import EucaScheduler
 import EucaSecurity
 import EucaStoreLMDB
 import EucaWire
@@ -18,7 +19,9 @@ public enum CloudDaemon {
         DaemonSettings.keys + EC2APISettings.keys + CloudSettings.keys + NetworkSettings.keys
         + [ConfigKey("CLUSTER_SYNC_INTERVAL", type: "seconds", default: "2", "How often the cloud controller tells clusters their nodes and asks their state.")]
 
-    public static func run(config: EucaConfig) async throws {
+    /// Runs the daemon; `slaPolicies` replaces the built-in quota, lease and priority policies
+    /// (a package with SLA policies of its own passes them here from its own `main`).
+    public static func run(config: EucaConfig, slaPolicies: [any SLAPolicy] = CloudController.builtInSLAPolicies) async throws {
         let daemon = try DaemonSettings(config)
         let state = URL(fileURLWithPath: daemon.stateDirectory).standardizedFileURL.path
         let apiSettings = try EC2APISettings(config)
@@ -37,7 +40,7 @@ public enum CloudDaemon {
         let imageStore = ImageStore(root: try config.nonEmptyString("IMAGE_STORE_PATH", default: state + "/images"))
         let cloud = CloudController(
             store: store, clusters: [], network: network, networkApplier: UnenforcedNetworkApplier(logger: logger),
-            imageStore: imageStore, settings: cloudSettings, logger: logger)
+            imageStore: imageStore, slaPolicies: slaPolicies, settings: cloudSettings, logger: logger)
         let started = try await cloud.bootstrap(defaultImage: DefaultImage.record())
         let registry = ComponentRegistry(store: store, authority: authority, cloudURL: "http://\(endpointHost):\(apiSettings.port)")
         let components = CloudComponents(

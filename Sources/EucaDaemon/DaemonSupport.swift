@@ -15,6 +15,11 @@ public enum AllKeys {
         DaemonSettings.keys + EC2APISettings.keys + CloudSettings.keys + ClusterSettings.keys + NodeSettings.keys
         + NetworkSettings.keys
 
+    /// The keys each daemon reads, by program name.
+    public static let byDaemon: [(program: String, keys: [ConfigKey])] = [
+        ("euca-cloud", cloud), ("euca-clc", CloudDaemon.keys), ("euca-cc", ClusterDaemon.keys), ("euca-nc", NodeDaemon.keys),
+    ]
+
     /// Reads every setting `euca-cloud` reads from `config`, throwing the first error.
     public static func validate(_ config: EucaConfig) throws(ConfigError) {
         let daemon = try DaemonSettings(config)

@@ -92,8 +92,13 @@ def test_the_configuration_key_table_is_current():
 
     root = pathlib.Path(__file__).resolve().parents[2]
     admin = root / ".build" / "debug" / "euca-admin"
-    table = subprocess.run([str(admin), "config-keys", "--markdown"], capture_output=True, text=True, check=True).stdout
-    assert table in (root / "docs" / "configuration-keys.md").read_text(), "run `make docs`"
+    doc = (root / "docs" / "configuration-keys.md").read_text()
+    for daemon in ["euca-cloud", "euca-clc", "euca-cc", "euca-nc"]:
+        table = subprocess.run([str(admin), "config-keys", "--markdown", "--daemon", daemon],
+                               capture_output=True, text=True, check=True).stdout
+        assert f"## {daemon}\n\n{table}" in doc, f"run `make docs` ({daemon})"
+    refused = subprocess.run([str(admin), "config-keys", "--daemon", "euca-xx"], capture_output=True, text=True)
+    assert refused.returncode != 0 and "euca-cloud, euca-clc, euca-cc, euca-nc" in refused.stderr
 
 
 def test_the_api_coverage_table_is_current():

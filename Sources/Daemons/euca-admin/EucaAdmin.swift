@@ -26,15 +26,24 @@ struct EucaAdminCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "config-keys", abstract: "List every configuration key euca-cloud reads, with its type and default.")
 
-        @Flag(help: "Print a Markdown table (as in docs/configuration.md).")
+        @Flag(help: "Print a Markdown table (as in docs/configuration-keys.md).")
         var markdown = false
+        @Option(help: "The daemon whose keys to list: euca-cloud, euca-clc, euca-cc or euca-nc.")
+        var daemon = "euca-cloud"
+
+        func validate() throws {
+            guard AllKeys.byDaemon.contains(where: { $0.program == daemon }) else {
+                throw ValidationError("--daemon is one of \(AllKeys.byDaemon.map(\.program).joined(separator: ", "))")
+            }
+        }
 
         func run() {
+            let keys = AllKeys.byDaemon.first { $0.program == daemon }?.keys ?? AllKeys.cloud
             if markdown {
-                print(AllKeys.markdown(AllKeys.cloud), terminator: "")
+                print(AllKeys.markdown(keys), terminator: "")
                 return
             }
-            for key in AllKeys.cloud {
+            for key in keys {
                 print("\(key.name)  (\(key.type); default \(key.defaultValue))\n    \(key.summary)")
             }
         }
