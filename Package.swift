@@ -101,6 +101,7 @@ let package = Package(
             dependencies: [
                 "EucaCore", "EucaHypervisor",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),
@@ -251,6 +252,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "EucaNetTests", dependencies: ["EucaNet", "EucaCore"], swiftSettings: strict),
+        .testTarget(name: "EucaNodeTests", dependencies: ["EucaNode", "EucaCore", "EucaTesting"], swiftSettings: strict),
         .testTarget(name: "EucaSchedulerTests", dependencies: ["EucaScheduler", "EucaCore", "EucaTesting"], swiftSettings: strict),
         .testTarget(
             name: "EucaEC2APITests",

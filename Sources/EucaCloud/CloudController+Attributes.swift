@@ -19,6 +19,49 @@ public enum InstanceHealth: String, Sendable {
 
 extension CloudController {
     /// Changes one attribute of an instance, with EC2's rules on the state it must be in.
+    /// Changes how an instance's metadata service answers (ModifyInstanceMetadataOptions): the
+    /// change is durable before the reply, then handed to the instance's node; nil leaves a field
+    /// as it is. Returns the options now in force.
+    public func modifyInstanceMetadataOptions(
+        _ principal: Principal, _ id: InstanceID, httpTokens: String?, httpEndpoint: String?, hopLimit: Int?
+    ) async throws -> MetadataOptions {
+        _ = try instances([id], for: principal)
+        try Self.validate(MetadataOptions(
+            httpTokens: httpTokens ?? "optional", httpEndpoint: httpEndpoint ?? "enabled", httpPutResponseHopLimit: hopLimit ?? 1))
+        let options = try await commit { txn -> (MetadataOptions, @Sendable (inout CloudState.Tables) -> Void) in
+            guard var record = try txn.get(id.rawValue, from: CloudSchema.instances), record.state != .terminated else {
+                throw EucaError(.notFound, .instance, "The instance ID '\(id)' does not exist")
+            }
+            var options = record.metadataOptions ?? MetadataOptions()
+            if let httpTokens { options.httpTokens = httpTokens }
+            if let httpEndpoint { options.httpEndpoint = httpEndpoint }
+            if let hopLimit { options.httpPutResponseHopLimit = hopLimit }
+            record.metadataOptions = options
+            try txn.put(record, at: id.rawValue, in: CloudSchema.instances)
+            return (options, { [record] tables in tables.instances[id] = record })
+        }
+        logger.info("metadata options changed", metadata: [
+            "euca.instance": "\(id)", "httpTokens": "\(options.httpTokens)", "httpEndpoint": "\(options.httpEndpoint)",
+        ])
+        enqueue(.metadataOptions([id]))
+        return options
+    }
+
+    /// Checks metadata options as EC2 does.
+    public static func validate(_ options: MetadataOptions) throws {
+        guard ["optional", "required"].contains(options.httpTokens) else {
+            throw EucaError(.invalidParameter, .parameter, "Value (\(options.httpTokens)) for parameter HttpTokens is invalid. Expected optional or required.")
+        }
+        guard ["enabled", "disabled"].contains(options.httpEndpoint) else {
+            throw EucaError(.invalidParameter, .parameter, "Value (\(options.httpEndpoint)) for parameter HttpEndpoint is invalid. Expected enabled or disabled.")
+        }
+        guard (1...64).contains(options.httpPutResponseHopLimit) else {
+            throw EucaError(
+                .invalidParameter, .parameter,
+                "Value (\(options.httpPutResponseHopLimit)) for parameter HttpPutResponseHopLimit is invalid. Expected 1 to 64.")
+        }
+    }
+
     public func modifyInstance(_ principal: Principal, _ id: InstanceID, _ change: InstanceAttributeChange) async throws {
         guard let current = try instances([id], for: principal).first else { return }
         var groups: [GroupIdentifier] = []

@@ -70,6 +70,8 @@ extension CloudController {
         public var terminationProtected: Bool
         public var shutdownBehavior: ShutdownBehavior
         public var tags: [Tag]
+        /// How the instances' metadata service answers; EC2's defaults when nil.
+        public var metadataOptions: MetadataOptions?
 
         public init(
             imageId: String, instanceType: String = "m1.small", minCount: Int = 1, maxCount: Int = 1,
@@ -95,6 +97,11 @@ extension CloudController {
             self.tags = tags
         }
 
+        public init(_ request: RunRequest, metadataOptions: MetadataOptions?) {
+            self = request
+            self.metadataOptions = metadataOptions
+        }
+
         /// A digest of everything but the token, to tell a retry from a different request.
         var digest: String {
             var text = [imageId, instanceType, "\(minCount)", "\(maxCount)", keyName ?? "", zone ?? "", kernelId ?? "",
@@ -102,6 +109,9 @@ extension CloudController {
                         shutdownBehavior.rawValue, terminationProtected ? "protected" : "",
                         tags.map { "\($0.key)=\($0.value)" }.joined(separator: ",")].joined(separator: "\n")
             text += "\n" + (userData?.base64EncodedString() ?? "")
+            if let options = metadataOptions {
+                text += "\nmetadata:\(options.httpTokens),\(options.httpEndpoint),\(options.httpPutResponseHopLimit)"
+            }
             return Encoding.hex(SHA256.hash(data: Array(text.utf8)))
         }
     }
@@ -182,7 +192,7 @@ extension CloudController {
                 transitionReason: "", stateChangedAt: now, launchIndex: index, launchTime: now,
                 clientToken: request.clientToken, macAddress: addresses.macAddress, privateIp: addresses.privateIp,
                 publicIp: addresses.publicIp, shutdownBehavior: request.shutdownBehavior, boot: boot, groups: groups,
-                terminationProtected: request.terminationProtected, leaseEnds: leaseEnds)
+                terminationProtected: request.terminationProtected, leaseEnds: leaseEnds, metadataOptions: request.metadataOptions)
         }
         let reservation = ReservationRecord(
             id: reservationId, accountId: account, instanceIds: instances.map(\.id), groups: groups,

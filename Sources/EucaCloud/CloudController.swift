@@ -52,6 +52,8 @@ public final class CloudController: Service, Sendable {
         case stop([InstanceID])
         case terminate([InstanceID])
         case reboot([InstanceID])
+        /// Hands instances' metadata options to their nodes.
+        case metadataOptions([InstanceID])
         case reconcile
     }
 

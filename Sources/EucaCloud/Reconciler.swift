@@ -59,6 +59,16 @@ extension CloudController {
             await dispatch(ids, expecting: .running) { cluster, records in
                 try await cluster.rebootInstances(records.map(\.id))
             }
+        case .metadataOptions(let ids):
+            for record in records(ids) where record.state == .running || record.state == .stopped {
+                guard let cluster = cluster(record.zone) else { continue }
+                do {
+                    try await cluster.modifyInstanceMetadataOptions(record.id, record.metadataOptions ?? MetadataOptions())
+                } catch {
+                    // The reconciler tries again when the node reports other options.
+                    logger.warning("could not hand metadata options to the node", metadata: ["euca.instance": "\(record.id)", "error": "\(error)"])
+                }
+            }
         }
     }
 
@@ -173,11 +183,20 @@ extension CloudController {
         let known = state.read { tables in Array(tables.instances.values.filter { $0.zone == zone }) }
         var transitions: [(InstanceID, InstanceState, InstanceState, NodeID?)] = []
         var relaunch: [InstanceID] = [], restart: [InstanceID] = [], reterminate: [InstanceID] = [], restop: [InstanceID] = []
+        var learned: [(InstanceID, String)] = [], reoption: [InstanceID] = []
         for instance in known where !busy.contains(instance.id) && instance.stateChangedAt <= asOf {
             if let node = instance.node, unreachable.contains(node) { continue }
             let seen = observed[instance.id]
             let state = seen?.state ?? .absent
             if state == .launching { continue }
+            if let seen, let address = seen.privateIp, address != instance.privateIp, instance.state == .running {
+                learned.append((instance.id, address))
+            }
+            if let seen, let options = seen.metadataOptions, options != (instance.metadataOptions ?? MetadataOptions()),
+                instance.state == .running || instance.state == .stopped
+            {
+                reoption.append(instance.id)
+            }
             switch (instance.state, state) {
             case (.pending, .absent): relaunch.append(instance.id)
             case (.pending, .shutoff): restart.append(instance.id)
@@ -254,8 +273,34 @@ extension CloudController {
             enqueue(.launch(relaunch))
         }
         if !restart.isEmpty { enqueue(.start(restart)) }
+        if !reoption.isEmpty { enqueue(.metadataOptions(reoption)) }
+        if !learned.isEmpty { await recordAddresses(learned) }
         if !reterminate.isEmpty { enqueue(.terminate(reterminate)) }
         if !restop.isEmpty { enqueue(.stop(restop)) }
+    }
+
+    /// Records the addresses nodes saw instances take on their network (from the site's DHCP in
+    /// SYSTEM mode), so DescribeInstances shows them.
+    func recordAddresses(_ learned: [(InstanceID, String)]) async {
+        do {
+            try await commit { txn in
+                var updated: [InstanceRecord] = []
+                for (id, address) in learned {
+                    guard var record = try txn.get(id.rawValue, from: CloudSchema.instances), record.state == .running,
+                        record.privateIp != address
+                    else { continue }
+                    record.privateIp = address
+                    try txn.put(record, at: id.rawValue, in: CloudSchema.instances)
+                    updated.append(record)
+                }
+                return ((), { [updated] tables in for record in updated { tables.instances[record.id] = record } })
+            }
+            for (id, address) in learned {
+                logger.info("instance address learned", metadata: ["euca.instance": "\(id)", "address": "\(address)"])
+            }
+        } catch {
+            logger.error("could not record instance addresses", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Forgets instances terminated longer ago than the retention, and reservations left empty.

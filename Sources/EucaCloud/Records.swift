@@ -121,13 +121,16 @@ public struct InstanceRecord: Sendable, Codable, Hashable {
     public var terminationProtected: Bool
     /// When the account's lease on the instance ends; the SLA timer terminates it then.
     public var leaseEnds: Date? = nil
+    /// How the instance's metadata service answers (ModifyInstanceMetadataOptions).
+    public var metadataOptions: MetadataOptions? = nil
 
     /// What a node needs to run this instance.
     public var launch: InstanceLaunch {
         InstanceLaunch(
             instanceId: id, reservationId: reservationId, accountId: accountId, vmType: vmType, imageId: imageId,
             boot: boot, keyName: keyName, publicKey: publicKey, userData: userData, macAddress: macAddress,
-            launchIndex: launchIndex, zone: zone, preferredNode: node)
+            launchIndex: launchIndex, zone: zone, preferredNode: node, securityGroups: groups.map(\.name), publicIp: publicIp,
+            metadataOptions: metadataOptions)
     }
 }
 

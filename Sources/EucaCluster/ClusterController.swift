@@ -445,6 +445,14 @@ public actor ClusterController: ClusterControllerAPI, Service {
         }
         return try await withTimeout(settings.nodeTimeout) { try await node.getConsoleOutput(id) }
     }
+
+    public func modifyInstanceMetadataOptions(_ id: InstanceID, _ options: MetadataOptions) async throws {
+        if !polled { await poll() }
+        guard let nodeID = location[id], let node = node(nodeID) else {
+            throw EucaError(.notFound, .instance, "no node in \(zone) holds \(id)")
+        }
+        try await withTimeout(settings.nodeTimeout) { try await node.modifyInstanceMetadataOptions(id, options) }
+    }
 }
 
 /// How often a cluster polls its nodes, and how long it waits for one.

@@ -44,6 +44,8 @@ public struct BootSpec: Sendable, Codable, Hashable {
 
     /// Whether there is anything to boot.
     public var isEmpty: Bool { kernel == nil && disk == nil }
+    /// The kernel, ramdisk and disk, those there are.
+    public var artifacts: [ImageArtifact] { [kernel, ramdisk, disk].compactMap { $0 } }
 }
 
 /// Everything a node needs to start one instance. Sent down from the cloud controller through
@@ -65,13 +67,22 @@ public struct InstanceLaunch: Sendable, Codable, Hashable {
     public var zone: String
     /// The node to use if it still has room (a restarted instance goes back to its node).
     public var preferredNode: NodeID?
+    /// The names of the instance's security groups, for the metadata service.
+    public var securityGroups: [String]?
+    /// The instance's public address, when it has one.
+    public var publicIp: String?
+    /// How the instance's metadata service answers; EC2's defaults when nil.
+    public var metadataOptions: MetadataOptions?
 
     public init(
         instanceId: InstanceID, reservationId: ReservationID, accountId: AccountID, vmType: VMType,
         imageId: ImageID, boot: BootSpec, keyName: String? = nil, publicKey: String? = nil,
         userData: Data? = nil, macAddress: String, launchIndex: Int = 0, zone: String,
-        preferredNode: NodeID? = nil
+        preferredNode: NodeID? = nil, securityGroups: [String]? = nil, publicIp: String? = nil, metadataOptions: MetadataOptions? = nil
     ) {
+        self.securityGroups = securityGroups
+        self.publicIp = publicIp
+        self.metadataOptions = metadataOptions
         self.instanceId = instanceId
         self.reservationId = reservationId
         self.accountId = accountId
@@ -95,13 +106,42 @@ public struct InstanceReport: Sendable, Codable, Hashable {
     public var state: ObservedState
     /// Why a launch failed or a domain crashed, when the node knows.
     public var detail: String?
+    /// The IPv4 address the node has seen the instance use on its network, when it has.
+    public var privateIp: String?
+    /// The metadata options the node applies to the instance, from nodes that serve metadata.
+    public var metadataOptions: MetadataOptions?
 
-    public init(instanceId: InstanceID, node: NodeID, state: ObservedState, detail: String? = nil) {
+    public init(
+        instanceId: InstanceID, node: NodeID, state: ObservedState, detail: String? = nil, privateIp: String? = nil,
+        metadataOptions: MetadataOptions? = nil
+    ) {
         self.instanceId = instanceId
         self.node = node
         self.state = state
         self.detail = detail
+        self.privateIp = privateIp
+        self.metadataOptions = metadataOptions
     }
+}
+
+/// How an instance's metadata service answers, as EC2's `InstanceMetadataOptions`.
+public struct MetadataOptions: Sendable, Codable, Hashable {
+    /// `optional` (IMDSv1 and v2) or `required` (a session token on every request, IMDSv2 only).
+    public var httpTokens: String
+    /// `enabled` or `disabled`: whether the service answers the instance at all.
+    public var httpEndpoint: String
+    /// EC2's hop limit for token responses (1–64). Kept and reported; a node serves instances on
+    /// its own network, where no reply crosses a router.
+    public var httpPutResponseHopLimit: Int
+
+    public init(httpTokens: String = "optional", httpEndpoint: String = "enabled", httpPutResponseHopLimit: Int = 1) {
+        self.httpTokens = httpTokens
+        self.httpEndpoint = httpEndpoint
+        self.httpPutResponseHopLimit = httpPutResponseHopLimit
+    }
+
+    public var tokensRequired: Bool { httpTokens == "required" }
+    public var endpointEnabled: Bool { httpEndpoint == "enabled" }
 }
 
 /// A node's capacity and what is left of it.
@@ -185,6 +225,16 @@ public protocol NodeControllerAPI: Sendable {
     func describeInstances() async throws -> [InstanceReport]
     func describeResource() async throws -> NodeResources
     func getConsoleOutput(_ id: InstanceID) async throws -> ConsoleOutput
+    /// Changes how the instance's metadata service answers (ModifyInstanceMetadataOptions);
+    /// idempotent. An unknown instance is `notFound`.
+    func modifyInstanceMetadataOptions(_ id: InstanceID, _ options: MetadataOptions) async throws
+}
+
+extension NodeControllerAPI {
+    /// Nodes without a metadata service have nothing to change.
+    public func modifyInstanceMetadataOptions(_ id: InstanceID, _ options: MetadataOptions) async throws {
+        throw EucaError(.unsupported, .instance, "node \(node) has no instance metadata service")
+    }
 }
 
 /// The result of a cluster operation for one instance.
@@ -259,6 +309,14 @@ public protocol ClusterControllerAPI: Sendable {
     func describeInstances() async throws -> ClusterInstances
     func describeResources() async throws -> ClusterResources
     func getConsoleOutput(_ id: InstanceID) async throws -> ConsoleOutput
+    /// Passes new metadata options to the node that runs the instance.
+    func modifyInstanceMetadataOptions(_ id: InstanceID, _ options: MetadataOptions) async throws
+}
+
+extension ClusterControllerAPI {
+    public func modifyInstanceMetadataOptions(_ id: InstanceID, _ options: MetadataOptions) async throws {
+        throw EucaError(.unsupported, .instance, "cluster \(zone) cannot change metadata options")
+    }
 }
 
 /// The id of the client request being served, carried down the tiers (the internal APIs send it

@@ -1,7 +1,7 @@
 public import EucaCore
 import EucaHypervisor
-import EucaHypervisorLibvirt
-import EucaNode
+public import EucaHypervisorLibvirt
+public import EucaNode
 public import EucaSecurity
 import EucaWire
 import Foundation
@@ -9,7 +9,7 @@ import Hummingbird
 import HummingbirdTLS
 public import Logging
 import NIOCore
-import ServiceLifecycle
+public import ServiceLifecycle
 
 /// `euca-nc`: a node controller serving the node API over mutual TLS to its cluster.
 public enum NodeDaemon {
@@ -27,7 +27,7 @@ public enum NodeDaemon {
         nodeLogger[metadataKey: "euca.node"] = "\(identity.component?.name ?? settings.node.rawValue)"
         let logger = nodeLogger
 
-        let hypervisor = try LibvirtHypervisor(uri: settings.libvirtURI, logger: Logger(label: "euca.hypervisor"))
+        let hypervisor = try await NodeRuntime.hypervisor(settings, logger: logger)
         var nodeSettings = settings
         if let name = identity.component?.name { nodeSettings.node = NodeID(name) }
         let node = try NodeController(hypervisor: hypervisor, settings: nodeSettings, logger: logger)
@@ -42,12 +42,43 @@ public enum NodeDaemon {
             },
             logger: logger)
         var services: [any Service] = [app]
+        if let metadata = NodeRuntime.metadataServer(nodeSettings, node: node, logger: logger) { services.append(metadata) }
         if component.metricsPort != 0 {
             services.append(DaemonRuntime.metricsServer(
                 host: try config.nonEmptyString("METRICS_BIND", default: "127.0.0.1"), port: component.metricsPort, registry: metrics, logger: logger))
         }
         try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
         logger.info("euca-nc stopped")
+    }
+}
+
+/// What a node controller builds from its settings, in `euca-nc` and in `euca-cloud`.
+public enum NodeRuntime {
+    /// The libvirt connection; on a hypervisor other than the test driver, guests run with the
+    /// acceleration `HYPERVISOR_ACCEL` names or the probe finds.
+    public static func hypervisor(_ settings: NodeSettings, logger: Logger) async throws -> LibvirtHypervisor {
+        var domainType: String?
+        if !settings.libvirtURI.hasPrefix("test:") {
+            domainType = await Acceleration.choose(settings.acceleration, logger: logger).rawValue
+        }
+        return try LibvirtHypervisor(uri: settings.libvirtURI, domainType: domainType, logger: Logger(label: "euca.hypervisor"))
+    }
+
+    /// The instance metadata service for `node`'s instances, when `METADATA_ADDRESS` is set and
+    /// on this host (the instances' network puts it there); nil, with a log line saying why, if not.
+    public static func metadataServer(_ settings: NodeSettings, node: NodeController, logger: Logger) -> (any Service)? {
+        guard let address = settings.metadataAddress else { return nil }
+        guard MetadataServer.isLocalAddress(address) else {
+            logger.notice("no instance metadata service: \(address) is not an address of this host (add it to the instances' bridge)")
+            return nil
+        }
+        let service = MetadataService(lookup: { address in await node.instance(at: address) })
+        return MetadataServer.application(service: service, address: address, port: settings.metadataPort, logger: logger)
+    }
+
+    /// The node's image cache, fed by `source`.
+    public static func imageCache(_ settings: NodeSettings, source: any ImageSource, logger: Logger) throws -> ImageCache {
+        try ImageCache(directory: settings.imageCachePath, limitBytes: settings.imageCacheBytes, source: source, logger: logger)
     }
 }
 

@@ -439,6 +439,14 @@ enum EC2Actions {
             }
             behavior = value
         }
+        let metadata = try metadataOptionParameters(params, prefix: "MetadataOptions.")
+        var options: MetadataOptions?
+        if metadata.tokens != nil || metadata.endpoint != nil || metadata.hopLimit != nil {
+            options = MetadataOptions(
+                httpTokens: metadata.tokens ?? "optional", httpEndpoint: metadata.endpoint ?? "enabled",
+                httpPutResponseHopLimit: metadata.hopLimit ?? 1)
+            try CloudController.validate(options!)
+        }
         let request = CloudController.RunRequest(
             imageId: imageId, instanceType: params["InstanceType"] ?? "m1.small",
             minCount: try params.integer("MinCount") ?? 1, maxCount: try params.integer("MaxCount") ?? 1,
@@ -447,7 +455,8 @@ enum EC2Actions {
             securityGroups: groups, securityGroupIds: groupIds,
             terminationProtected: try params.boolean("DisableApiTermination") ?? false,
             shutdownBehavior: behavior, tags: tagSpecs[.instance] ?? [])
-        let (reservation, instances) = try await context.cloud.runInstances(context.principal, request)
+        let (reservation, instances) = try await context.cloud.runInstances(
+            context.principal, CloudController.RunRequest(request, metadataOptions: options))
         writeReservationBody(&xml, reservation, instances, tags: context.cloud.allTags(), modern: context.supportsGroupIds)
     }
 
@@ -505,12 +514,7 @@ enum EC2Actions {
         xml.open("networkInterfaceSet")
         xml.close("networkInterfaceSet")
         xml.leaf("ebsOptimized", false)
-        xml.element("metadataOptions") { xml in
-            xml.leaf("state", "applied")
-            xml.leaf("httpTokens", "optional")
-            xml.leaf("httpPutResponseHopLimit", 1)
-            xml.leaf("httpEndpoint", "enabled")
-        }
+        xml.element("metadataOptions") { xml in writeMetadataOptions(&xml, instance.metadataOptions ?? MetadataOptions(), state: "applied") }
         xml.tagSet(tags)
     }
 

@@ -14,8 +14,42 @@ extension EC2Actions {
         "ModifyInstanceAttribute": EC2Action(
             run: modifyInstanceAttribute, limits: "kernel, ramdisk, sourceDestCheck, block devices, ebsOptimized, SR-IOV, ENA"),
         "DescribeInstanceStatus": EC2Action(run: describeInstanceStatus),
+        "ModifyInstanceMetadataOptions": EC2Action(
+            run: modifyInstanceMetadataOptions, limits: "HttpProtocolIpv6 and InstanceMetadataTags stay disabled"),
         "DescribeAccountAttributes": EC2Action(run: describeAccountAttributes),
     ]
+
+    // MARK: - Instance metadata options
+
+    /// Reads `prefix`HttpTokens, HttpEndpoint and HttpPutResponseHopLimit; IPv6 and tags in the
+    /// metadata service are refused rather than ignored.
+    static func metadataOptionParameters(_ params: QueryParameters, prefix: String) throws -> (tokens: String?, endpoint: String?, hopLimit: Int?) {
+        if params["\(prefix)HttpProtocolIpv6"] == "enabled" {
+            throw EucaError(.unsupported, .parameter, "The metadata service has no IPv6 endpoint in this cloud.")
+        }
+        if params["\(prefix)InstanceMetadataTags"] == "enabled" {
+            throw EucaError(.unsupported, .parameter, "Instance tags in the metadata service are not supported by this cloud.")
+        }
+        return (params["\(prefix)HttpTokens"], params["\(prefix)HttpEndpoint"], try params.integer("\(prefix)HttpPutResponseHopLimit"))
+    }
+
+    static func modifyInstanceMetadataOptions(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        let id = try InstanceID(validating: try context.params.required("InstanceId"))
+        let parameters = try metadataOptionParameters(context.params, prefix: "")
+        let options = try await context.cloud.modifyInstanceMetadataOptions(
+            context.principal, id, httpTokens: parameters.tokens, httpEndpoint: parameters.endpoint, hopLimit: parameters.hopLimit)
+        xml.leaf("instanceId", id.rawValue)
+        xml.element("instanceMetadataOptions") { xml in writeMetadataOptions(&xml, options, state: "pending") }
+    }
+
+    static func writeMetadataOptions(_ xml: inout XMLWriter, _ options: MetadataOptions, state: String) {
+        xml.leaf("state", state)
+        xml.leaf("httpTokens", options.httpTokens)
+        xml.leaf("httpPutResponseHopLimit", options.httpPutResponseHopLimit)
+        xml.leaf("httpEndpoint", options.httpEndpoint)
+        xml.leaf("httpProtocolIpv6", "disabled")
+        xml.leaf("instanceMetadataTags", "disabled")
+    }
 
     // MARK: - Elastic IPs
 

@@ -17,15 +17,30 @@ public actor NodeController: NodeControllerAPI {
     private var records: [InstanceID: Record] = [:]
     private var busy: Set<InstanceID> = []
     private var host: HostInfo?
+    private let images: ImageCache?
+    /// The image files each instance holds in the cache (released when it is terminated).
+    private var pins: [InstanceID: [String]] = [:]
+    /// Where the node's neighbour table comes from (a file in the `/proc/net/arp` format).
+    private let neighbours: @Sendable () -> NeighbourTable
+    /// Addresses recently matched to instances, for the metadata service.
+    private var addressCache: [String: (id: InstanceID, at: ContinuousClock.Instant)] = [:]
 
     struct Record: Codable, Sendable {
         var launch: InstanceLaunch
         var stopped: Bool
     }
 
-    public init(hypervisor: any Hypervisor, settings: NodeSettings, logger: Logger) throws {
+    /// - Parameter images: where kernels, ramdisks and disks come from for a hypervisor that boots
+    ///   real guests (`kvm` or `qemu`); without it, or on other hypervisors, launches boot nothing.
+    /// - Parameter neighbours: the node's neighbour table (by default the kernel's).
+    public init(
+        hypervisor: any Hypervisor, settings: NodeSettings, images: ImageCache? = nil,
+        neighbours: @escaping @Sendable () -> NeighbourTable = { NeighbourTable.read() }, logger: Logger
+    ) throws {
         self.node = settings.node
         self.hypervisor = hypervisor
+        self.images = images
+        self.neighbours = neighbours
         self.settings = settings
         var logger = logger
         logger[metadataKey: "euca.node"] = "\(settings.node)"
@@ -59,23 +74,76 @@ public actor NodeController: NodeControllerAPI {
         try JSONEncoder().encode(record).write(to: URL(fileURLWithPath: "\(directory(id))/instance.json"), options: .atomic)
     }
 
-    private func forget(_ id: InstanceID) {
+    private func forget(_ id: InstanceID) async {
         records[id] = nil
         try? FileManager.default.removeItem(atPath: directory(id))
+        if let held = pins.removeValue(forKey: id), let images {
+            for sha in held { await images.release(sha) }
+        }
     }
 
-    private func domainSpec(_ launch: InstanceLaunch) throws -> DomainSpec {
+    /// Whether instances here boot real guests from image files.
+    private var bootsImages: Bool {
+        images != nil && ["kvm", "qemu"].contains(hypervisor.capabilities.domainType)
+    }
+
+    /// Pins, in the image cache, the files of the instances the node already had when it started,
+    /// so none is evicted while an instance needs it. Call once after start.
+    public func restoreImagePins() async {
+        guard bootsImages, let images else { return }
+        for (id, record) in records where pins[id] == nil {
+            var held: [String] = []
+            for artifact in record.launch.boot.artifacts {
+                if let sha = artifact.sha256?.lowercased(), await images.pin(sha) { held.append(sha) }
+            }
+            pins[id] = held
+        }
+    }
+
+    private func domainSpec(_ launch: InstanceLaunch) async throws -> DomainSpec {
         if launch.boot.isEmpty && hypervisor.capabilities.domainType != "test" && hypervisor.capabilities.domainType != "memory" {
             throw EucaError(
                 .invalidParameter, .image,
                 "Image \(launch.imageId) has no kernel or disk to boot; it runs only on libvirt's test driver.")
         }
+        if bootsImages { return try await imageSpec(launch) }
         return DomainSpec(
             instanceId: launch.instanceId, vcpus: launch.vmType.cores, memoryMiB: launch.vmType.memoryMiB,
             kernelPath: launch.boot.kernel?.location, ramdiskPath: launch.boot.ramdisk?.location,
             commandLine: launch.boot.commandLine, diskPath: launch.boot.disk?.location, diskFormat: "raw",
             macAddress: launch.macAddress, bridge: settings.bridge,
             consoleLogPath: hypervisor.capabilities.writesConsoleLog ? "\(directory(launch.instanceId))/console.log" : nil)
+    }
+
+    /// The domain of a real guest: kernel and ramdisk from the image cache, the root disk a qcow2
+    /// overlay in the instance's directory backed by the cached disk image.
+    private func imageSpec(_ launch: InstanceLaunch) async throws -> DomainSpec {
+        guard let images else { throw EucaError(.internalFailure, .node, "node \(node) has no image cache") }
+        let id = launch.instanceId
+        let boot = launch.boot
+        // Each file is pinned once per instance; a failed launch releases what it pinned (forget).
+        func path(_ artifact: ImageArtifact?) async throws -> String? {
+            guard let artifact else { return nil }
+            let sha = artifact.sha256?.lowercased() ?? ""
+            let cached = images.path(of: sha)
+            if pins[id]?.contains(sha) == true, FileManager.default.fileExists(atPath: cached) { return cached }
+            let path = try await images.acquire(artifact)
+            pins[id, default: []].append(sha)
+            return path
+        }
+        let kernel = try await path(boot.kernel), ramdisk = try await path(boot.ramdisk), disk = try await path(boot.disk)
+        var overlay: String?
+        if let disk {
+            let file = "\(directory(id))/root.qcow2"
+            if !FileManager.default.fileExists(atPath: file) {
+                try await Overlay.create(at: file, backing: disk)
+            }
+            overlay = file
+        }
+        return DomainSpec(
+            instanceId: id, vcpus: launch.vmType.cores, memoryMiB: launch.vmType.memoryMiB,
+            kernelPath: kernel, ramdiskPath: ramdisk, commandLine: boot.commandLine, diskPath: overlay, diskFormat: "qcow2",
+            macAddress: launch.macAddress, bridge: settings.bridge, consoleLogPath: "\(directory(id))/console.log")
     }
 
     /// Log metadata with the id of the client request being served, when there is one.
@@ -132,10 +200,10 @@ public actor NodeController: NodeControllerAPI {
         busy.insert(id)
         defer { busy.remove(id) }
         do {
-            let spec = try domainSpec(launch)
+            let spec = try await domainSpec(launch)
             if verb == "start" { try await hypervisor.start(spec) } else { try await hypervisor.launch(spec) }
         } catch {
-            if verb == "launch" { forget(id) }
+            if verb == "launch" { await forget(id) }
             logger.error("\(verb) failed", metadata: ["euca.instance": "\(id)", "error": "\(error)"])
             throw error
         }
@@ -147,7 +215,7 @@ public actor NodeController: NodeControllerAPI {
     public func terminateInstance(_ id: InstanceID) async throws {
         try await hypervisor.terminate(id)
         if records[id] != nil { logger.info("instance terminated", metadata: Self.metadata(["euca.instance": "\(id)"])) }
-        forget(id)
+        await forget(id)
     }
 
     public func stopInstance(_ id: InstanceID) async throws {
@@ -174,9 +242,13 @@ public actor NodeController: NodeControllerAPI {
 
     public func describeInstances() async throws -> [InstanceReport] {
         let domains = try await hypervisor.list()
+        let addresses = settings.bridge == nil ? [:] : neighbours().addresses(device: settings.bridge)
         var reports: [InstanceReport] = []
         for (id, state) in domains {
-            reports.append(InstanceReport(instanceId: id, node: node, state: busy.contains(id) ? .launching : state.observed))
+            let address = records[id].flatMap { addresses[$0.launch.macAddress.lowercased()] }
+            reports.append(InstanceReport(
+                instanceId: id, node: node, state: busy.contains(id) ? .launching : state.observed, privateIp: address,
+                metadataOptions: records[id].map { $0.launch.metadataOptions ?? MetadataOptions() }))
         }
         for (id, record) in records where domains[id] == nil {
             if busy.contains(id) {
@@ -188,7 +260,7 @@ public actor NodeController: NodeControllerAPI {
                 // It ran and its domain is gone (a host restart on a hypervisor without persistent
                 // domains): it is absent, and its files go.
                 logger.warning("an instance's domain is gone", metadata: ["euca.instance": "\(id)"])
-                forget(id)
+                await forget(id)
             }
         }
         return reports.sorted { $0.instanceId < $1.instanceId }
@@ -226,6 +298,33 @@ public actor NodeController: NodeControllerAPI {
         let attributes = try? FileManager.default.attributesOfFileSystem(forPath: path)
         let bytes = (attributes?[.systemFreeSize] as? NSNumber)?.int64Value ?? 0
         return Int(bytes / (1 << 30))
+    }
+
+    public func modifyInstanceMetadataOptions(_ id: InstanceID, _ options: MetadataOptions) async throws {
+        guard var record = records[id] else { throw EucaError(.notFound, .instance, "node \(node) has no instance \(id)") }
+        guard record.launch.metadataOptions != options else { return }
+        record.launch.metadataOptions = options
+        records[id] = record
+        try save(record)
+        logger.info("metadata options changed", metadata: Self.metadata([
+            "euca.instance": "\(id)", "httpTokens": "\(options.httpTokens)", "httpEndpoint": "\(options.httpEndpoint)",
+        ]))
+    }
+
+    /// The running instance at `address` on the node's network, for the metadata service: the
+    /// neighbour table names the MAC address there, and the MAC address names the instance.
+    /// Matches are kept for five seconds.
+    public func instance(at address: String) -> InstanceLaunch? {
+        let now = ContinuousClock.now
+        if let cached = addressCache[address], now - cached.at < .seconds(5), let record = records[cached.id], !record.stopped {
+            return record.launch
+        }
+        addressCache[address] = nil
+        guard let mac = neighbours().mac(at: address, device: settings.bridge) else { return nil }
+        guard let record = records.values.first(where: { $0.launch.macAddress.lowercased() == mac && !$0.stopped }) else { return nil }
+        if addressCache.count > 10_000 { addressCache.removeAll() }
+        addressCache[address] = (record.launch.instanceId, now)
+        return record.launch
     }
 
     public func getConsoleOutput(_ id: InstanceID) async throws -> ConsoleOutput {

@@ -1,4 +1,5 @@
 public import EucaCore
+import Foundation
 
 /// The node controller's settings, read from the configuration once at start.
 public struct NodeSettings: Sendable, Hashable {
@@ -16,11 +17,26 @@ public struct NodeSettings: Sendable, Hashable {
     public var bridge: String?
     /// The libvirt connection instances run on (`LIBVIRT_URI`).
     public var libvirtURI: String
+    /// `auto` (probe the host), `kvm` or `qemu` (`HYPERVISOR_ACCEL`).
+    public var acceleration: String
+    /// Where fetched images are kept, and how many bytes they may take.
+    public var imageCachePath: String
+    public var imageCacheBytes: Int64
+    /// Where the instance metadata service listens (`METADATA_ADDRESS`, `METADATA_PORT`); no
+    /// service when the address is empty.
+    public var metadataAddress: String?
+    public var metadataPort: Int
 
     public init(
         node: NodeID, instancePath: String, libvirtURI: String = "test:///default", maxCores: Int? = nil, maxMemoryMiB: Int? = nil, maxDiskGiB: Int? = nil,
-        shutdownTimeout: Duration = .seconds(30), bridge: String? = nil
+        shutdownTimeout: Duration = .seconds(30), bridge: String? = nil, acceleration: String = "auto",
+        imageCachePath: String? = nil, imageCacheBytes: Int64 = 10 << 30, metadataAddress: String? = nil, metadataPort: Int = 80
     ) {
+        self.acceleration = acceleration
+        self.imageCachePath = imageCachePath ?? Self.sibling(of: instancePath, "image-cache")
+        self.imageCacheBytes = imageCacheBytes
+        self.metadataAddress = metadataAddress
+        self.metadataPort = metadataPort
         self.node = node
         self.instancePath = instancePath
         self.maxCores = maxCores
@@ -41,11 +57,23 @@ public struct NodeSettings: Sendable, Hashable {
         ConfigKey("MAX_DISK", type: "integer (GiB)", default: "free space under INSTANCE_PATH", "Disk this node offers to instances."),
         ConfigKey("SHUTDOWN_TIMEOUT", type: "seconds", default: "30", "How long a stop waits for the guest before destroying it."),
         ConfigKey("VNET_BRIDGE", type: "string", default: "(none)", "The bridge instance interfaces join; none when empty."),
+        ConfigKey(
+            "HYPERVISOR_ACCEL", type: "auto, kvm or qemu", default: "auto",
+            "How QEMU guests run: kvm, qemu (TCG emulation), or auto (boot a guest kernel under KVM at start and use qemu if it does not run)."),
+        ConfigKey("IMAGE_CACHE_PATH", type: "path", default: "STATE_DIR/image-cache", "Where the node keeps the images it fetched, named by their SHA-256."),
+        ConfigKey("IMAGE_CACHE_SIZE", type: "integer (MiB)", default: "10240", "How much the image cache may hold; least recently used images not in use are evicted beyond it."),
+        ConfigKey(
+            "METADATA_ADDRESS", type: "IPv4 address", default: "169.254.169.254",
+            "Where the instance metadata service listens; empty for none. The address must be on the instances' network (the bridge)."),
+        ConfigKey("METADATA_PORT", type: "integer", default: "80", "The instance metadata service's port."),
     ]
 
     /// Reads the settings; `defaultInstancePath` applies when `INSTANCE_PATH` is unset.
     public init(_ config: EucaConfig, defaultNode: NodeID, defaultInstancePath: String) throws(ConfigError) {
         let bridge = try config.string("VNET_BRIDGE", default: "")
+        let metadata = try config.value("METADATA_ADDRESS", default: "169.254.169.254") { text in
+            text.isEmpty || Self.isIPv4(text) ? .success(text) : .failure(ConfigProblem("\"\(text)\" is not an IPv4 address"))
+        }
         self.init(
             node: NodeID(try config.nonEmptyString("NODE_NAME", default: defaultNode.rawValue)),
             instancePath: try config.nonEmptyString("INSTANCE_PATH", default: defaultInstancePath),
@@ -54,6 +82,22 @@ public struct NodeSettings: Sendable, Hashable {
             maxMemoryMiB: try config.optionalInteger("MAX_MEM", in: 1...1_000_000_000),
             maxDiskGiB: try config.optionalInteger("MAX_DISK", in: 1...1_000_000_000),
             shutdownTimeout: .milliseconds(Int64(try config.seconds("SHUTDOWN_TIMEOUT", default: 30, in: 0...3600) * 1000)),
-            bridge: bridge.isEmpty ? nil : bridge)
+            bridge: bridge.isEmpty ? nil : bridge,
+            acceleration: try config.choice("HYPERVISOR_ACCEL", default: "auto", from: ["auto", "kvm", "qemu"]),
+            imageCachePath: try config.nonEmptyString("IMAGE_CACHE_PATH", default: Self.sibling(of: defaultInstancePath, "image-cache")),
+            imageCacheBytes: Int64(try config.integer("IMAGE_CACHE_SIZE", default: 10240, in: 1...100_000_000)) << 20,
+            metadataAddress: metadata.isEmpty ? nil : metadata,
+            metadataPort: try config.port("METADATA_PORT", default: 80))
+    }
+
+    static func sibling(of path: String, _ name: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.deletingLastPathComponent().appendingPathComponent(name).path
+    }
+
+    static func isIPv4(_ text: String) -> Bool {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { part in
+            !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isNumber) && (Int(part) ?? 256) <= 255
+        }
     }
 }

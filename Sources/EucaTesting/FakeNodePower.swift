@@ -78,4 +78,8 @@ public struct PoweredNode: NodeControllerAPI {
         try await on()
         return try await inner.getConsoleOutput(id)
     }
+    public func modifyInstanceMetadataOptions(_ id: InstanceID, _ options: MetadataOptions) async throws {
+        try await on()
+        try await inner.modifyInstanceMetadataOptions(id, options)
+    }
 }

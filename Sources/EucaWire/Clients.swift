@@ -59,6 +59,9 @@ public struct RemoteNode: NodeControllerAPI {
     public func describeInstances() async throws -> [InstanceReport] { try await client.call("describeInstances", Empty()) }
     public func describeResource() async throws -> NodeResources { try await client.call("describeResource", Empty()) }
     public func getConsoleOutput(_ id: InstanceID) async throws -> ConsoleOutput { try await client.call("getConsoleOutput", InstanceIDBody(id)) }
+    public func modifyInstanceMetadataOptions(_ id: InstanceID, _ options: MetadataOptions) async throws {
+        _ = try await client.call("modifyInstanceMetadataOptions", InstanceMetadataOptionsBody(id: id, options: options), as: Empty.self)
+    }
 }
 
 /// A cluster controller on another machine.
@@ -79,6 +82,9 @@ public struct RemoteCluster: ClusterControllerAPI {
     public func describeInstances() async throws -> ClusterInstances { try await client.call("describeInstances", Empty()) }
     public func describeResources() async throws -> ClusterResources { try await client.call("describeResources", Empty()) }
     public func getConsoleOutput(_ id: InstanceID) async throws -> ConsoleOutput { try await client.call("getConsoleOutput", InstanceIDBody(id)) }
+    public func modifyInstanceMetadataOptions(_ id: InstanceID, _ options: MetadataOptions) async throws {
+        _ = try await client.call("modifyInstanceMetadataOptions", InstanceMetadataOptionsBody(id: id, options: options), as: Empty.self)
+    }
 
     /// Tells the cluster which nodes it has.
     public func configureNodes(_ nodes: [NodeEndpoint]) async throws { _ = try await client.call("configureNodes", nodes, as: Empty.self) }

@@ -65,6 +65,10 @@ public enum NodeAPI {
         routes.add("describeInstances") { (_: Empty) in try await node.describeInstances() }
         routes.add("describeResource") { (_: Empty) in try await node.describeResource() }
         routes.add("getConsoleOutput") { (body: InstanceIDBody) in try await node.getConsoleOutput(body.id) }
+        routes.add("modifyInstanceMetadataOptions") { (body: InstanceMetadataOptionsBody) in
+            try await node.modifyInstanceMetadataOptions(body.id, body.options)
+            return Empty()
+        }
         routes.add("startNetwork") { (_: Empty) -> Empty in throw networkNotAvailable }
     }
 }
@@ -87,6 +91,10 @@ public enum ClusterAPI {
         routes.add("describeInstances") { (_: Empty) in try await cluster.describeInstances() }
         routes.add("describeResources") { (_: Empty) in try await cluster.describeResources() }
         routes.add("getConsoleOutput") { (body: InstanceIDBody) in try await cluster.getConsoleOutput(body.id) }
+        routes.add("modifyInstanceMetadataOptions") { (body: InstanceMetadataOptionsBody) in
+            try await cluster.modifyInstanceMetadataOptions(body.id, body.options)
+            return Empty()
+        }
         routes.add("configureNodes") { (nodes: [NodeEndpoint]) in try await configureNodes(nodes); return Empty() }
         routes.add("describeNodes") { (_: Empty) -> [NodeStatus] in
             let known = Dictionary(await endpoints().map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })

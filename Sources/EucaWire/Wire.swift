@@ -59,6 +59,16 @@ public struct InstanceIDBody: Codable, Sendable {
     public init(_ id: InstanceID) { self.id = id }
 }
 
+/// An instance and its new metadata options.
+public struct InstanceMetadataOptionsBody: Codable, Sendable {
+    public var id: InstanceID
+    public var options: MetadataOptions
+    public init(id: InstanceID, options: MetadataOptions) {
+        self.id = id
+        self.options = options
+    }
+}
+
 /// Where a node controller listens, as the cloud controller tells its cluster.
 public struct NodeEndpoint: Codable, Sendable, Hashable {
     public var name: NodeID

@@ -78,11 +78,14 @@ struct EucaCloudCommand: AsyncParsableCommand {
 
         let store = try LMDBStateStore(directory: stateDirectory + "/state")
         defer { store.close() }
-        let hypervisor = try LibvirtHypervisor(uri: libvirtURI, logger: Logger(label: "euca.hypervisor"))
-        let node = try NodeController(hypervisor: hypervisor, settings: nodeSettings, logger: Logger(label: "euca.nc"))
+        let nodeLogger = Logger(label: "euca.nc")
+        let hypervisor = try await NodeRuntime.hypervisor(nodeSettings, logger: nodeLogger)
+        let imageStore = ImageStore(root: try config.nonEmptyString("IMAGE_STORE_PATH", default: stateDirectory + "/images"))
+        let images = try NodeRuntime.imageCache(nodeSettings, source: LocalImageSource(root: imageStore.root), logger: nodeLogger)
+        let node = try NodeController(hypervisor: hypervisor, settings: nodeSettings, images: images, logger: nodeLogger)
+        await node.restoreImagePins()
         let cluster = ClusterController(
             zone: zone, nodes: [node], policy: clusterSettings.policy, timings: clusterSettings.timings, logger: Logger(label: "euca.cc"))
-        let imageStore = ImageStore(root: try config.nonEmptyString("IMAGE_STORE_PATH", default: stateDirectory + "/images"))
         let cloud = CloudController(
             store: store, clusters: [cluster], network: network, networkApplier: UnenforcedNetworkApplier(logger: logger),
             imageStore: imageStore, settings: cloudSettings, logger: logger)
@@ -131,7 +134,9 @@ struct EucaCloudCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data(banner.utf8))
             },
             logger: Logger(label: "euca.http"))
-        let group = ServiceGroup(services: [cluster, cloud, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var services: [any Service] = [cluster, cloud, app]
+        if let metadata = NodeRuntime.metadataServer(nodeSettings, node: node, logger: nodeLogger) { services.append(metadata) }
+        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
         logger.info("euca-cloud stopped")
     }

@@ -1,0 +1,77 @@
+import EucaCore
+public import EucaNode
+import Foundation
+public import Hummingbird
+import HTTPTypes
+public import Logging
+import NIOCore
+
+/// The HTTP side of a node's instance metadata service (plain HTTP, as on EC2), answering from
+/// a ``MetadataService``.
+public enum MetadataServer {
+    /// A request context that keeps the caller's address, which names the instance.
+    public struct Context: RequestContext {
+        public var coreContext: CoreRequestContextStorage
+        public let remoteAddress: SocketAddress?
+
+        public init(source: ApplicationRequestContextSource) {
+            coreContext = .init(source: source)
+            remoteAddress = source.channel.remoteAddress
+        }
+    }
+
+    struct Responder: HTTPResponder {
+        let service: MetadataService
+
+        func respond(to request: Request, context: Context) async throws -> Response {
+            guard let source = context.remoteAddress?.ipAddress else { return Response(status: .badRequest) }
+            let answer = await service.respond(to: MetadataRequest(
+                method: request.method.rawValue, path: request.uri.path, source: source,
+                token: request.headers[HTTPField.Name("X-aws-ec2-metadata-token")!],
+                tokenTTL: request.headers[HTTPField.Name("X-aws-ec2-metadata-token-ttl-seconds")!],
+                forwarded: request.headers[HTTPField.Name("X-Forwarded-For")!] != nil))
+            var headers = HTTPFields()
+            headers[.contentType] = answer.contentType
+            for (name, value) in answer.headers {
+                if let field = HTTPField.Name(name) { headers[field] = value }
+            }
+            let body = request.method == .head ? ResponseBody() : ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body))
+            return Response(status: HTTPResponse.Status(code: answer.status), headers: headers, body: body)
+        }
+    }
+
+    /// The server, as a service to run beside the node controller.
+    public static func application(
+        service: MetadataService, address: String, port: Int, logger: Logger
+    ) -> some ApplicationProtocol {
+        Application(
+            responder: Responder(service: service),
+            configuration: ApplicationConfiguration(address: .hostname(address, port: port), serverName: "EC2ws"),
+            onServerRunning: { channel in
+                logger.info("instance metadata service listening", metadata: [
+                    "address": "\(address)", "port": "\(channel.localAddress?.port ?? port)",
+                ])
+            },
+            logger: logger)
+    }
+
+    /// Whether `address` is assigned to an interface of this host, so the service can bind it.
+    public static func isLocalAddress(_ address: String) -> Bool {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0, let first = list else { return false }
+        defer { freeifaddrs(list) }
+        var cursor: UnsafeMutablePointer<ifaddrs>? = first
+        while let entry = cursor {
+            defer { cursor = entry.pointee.ifa_next }
+            guard let socket = entry.pointee.ifa_addr, socket.pointee.sa_family == sa_family_t(AF_INET) else { continue }
+            var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+            let found = socket.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { inet -> Bool in
+                var raw = inet.pointee.sin_addr
+                guard inet_ntop(AF_INET, &raw, &text, socklen_t(INET_ADDRSTRLEN)) != nil else { return false }
+                return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) == address
+            }
+            if found { return true }
+        }
+        return false
+    }
+}
