@@ -142,9 +142,14 @@ public actor NodeController: NodeControllerAPI {
         }
         return DomainSpec(
             instanceId: id, vcpus: launch.vmType.cores, memoryMiB: launch.vmType.memoryMiB,
-            kernelPath: kernel, ramdiskPath: ramdisk, commandLine: boot.commandLine, diskPath: overlay, diskFormat: "qcow2",
+            kernelPath: kernel, ramdiskPath: ramdisk, commandLine: boot.commandLine.isEmpty ? Self.defaultCommandLine : boot.commandLine,
+            diskPath: overlay, diskFormat: "qcow2",
             macAddress: launch.macAddress, bridge: settings.bridge, consoleLogPath: "\(directory(id))/console.log")
     }
+
+    /// The kernel command line of an image that names none: the console on the serial port
+    /// (logged to the instance's console file) and the root disk on the first virtio disk.
+    public static let defaultCommandLine = "console=ttyS0 root=/dev/vda"
 
     /// Log metadata with the id of the client request being served, when there is one.
     static func metadata(_ values: [String: String]) -> Logger.Metadata {
