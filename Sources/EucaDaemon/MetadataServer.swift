@@ -22,6 +22,7 @@ public enum MetadataServer {
 
     struct Responder: HTTPResponder {
         let service: MetadataService
+        let logger: Logger
 
         func respond(to request: Request, context: Context) async throws -> Response {
             guard let source = context.remoteAddress?.ipAddress else { return Response(status: .badRequest) }
@@ -30,6 +31,11 @@ public enum MetadataServer {
                 token: request.headers[HTTPField.Name("X-aws-ec2-metadata-token")!],
                 tokenTTL: request.headers[HTTPField.Name("X-aws-ec2-metadata-token-ttl-seconds")!],
                 forwarded: request.headers[HTTPField.Name("X-Forwarded-For")!] != nil))
+            if logger.logLevel <= .debug || answer.status >= 500 {
+                logger.debug("metadata request", metadata: [
+                    "source": "\(source)", "method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "status": "\(answer.status)",
+                ])
+            }
             var headers = HTTPFields()
             headers[.contentType] = answer.contentType
             for (name, value) in answer.headers {
@@ -45,7 +51,7 @@ public enum MetadataServer {
         service: MetadataService, address: String, port: Int, logger: Logger
     ) -> some ApplicationProtocol {
         Application(
-            responder: Responder(service: service),
+            responder: Responder(service: service, logger: logger),
             configuration: ApplicationConfiguration(address: .hostname(address, port: port), serverName: "EC2ws"),
             onServerRunning: { channel in
                 logger.info("instance metadata service listening", metadata: [

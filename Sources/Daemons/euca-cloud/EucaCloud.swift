@@ -95,6 +95,16 @@ struct EucaCloudCommand: AsyncParsableCommand {
                 "euca.account": "\(started.adminAccount.id)", "euca.image": "\(started.defaultImageId?.rawValue ?? "none")",
             ])
         }
+        var registeredSample: ImageID?
+        let sampleDirectory = try config.string("SAMPLE_IMAGE_DIR", default: "")
+        if !sampleDirectory.isEmpty {
+            let admin = Principal(
+                accountId: started.adminAccount.id, userName: started.adminKey.userName, accessKeyId: started.adminKey.accessKeyId,
+                isCloudAdmin: true)
+            registeredSample = try await SampleImage.registerOnce(
+                directory: sampleDirectory, cloud: cloud, store: imageStore, admin: admin, logger: logger)
+        }
+        let sampleImage = registeredSample
 
         let api = EC2API(cloud: cloud, settings: apiSettings, logger: Logger(label: "euca.ec2"))
         let router = Router()
@@ -127,7 +137,7 @@ struct EucaCloudCommand: AsyncParsableCommand {
                       credentials:   \(credentials)/credentials  (aws CLI and boto3: AWS_SHARED_CREDENTIALS_FILE)
                       aws config:    \(credentials)/config       (AWS_CONFIG_FILE; region \(cloudSettings.regionName))
                       eucarc:        \(credentials)/eucarc       (source it for euca2ools and the aws CLI)
-                      default image: \(started.defaultImageId?.rawValue ?? "none")
+                      default image: \(started.defaultImageId?.rawValue ?? "none")\(sampleImage.map { "\n  sample image:  \($0)  (euca-sample: ssh root@ADDRESS with your key pair)" } ?? "")
                     Try: . \(credentials)/eucarc && aws ec2 describe-availability-zones
 
                     """
