@@ -109,12 +109,15 @@ extension CloudController {
         if case .groups = change { await publishNetworkPlan() }
     }
 
-    /// The health of an instance: impaired when its node does not answer.
+    /// The health of an instance: impaired when its node, or its zone's cluster, does not answer.
     public func health(of instance: InstanceRecord) -> InstanceHealth {
         switch instance.state {
         case .running:
-            if let node = instance.node, work.withLock({ $0.unreachableNodes.contains(node) }) { return .impaired }
-            return .ok
+            let unreachable = work.withLock { work in
+                work.unreachableZones.contains(instance.zone)
+                    || instance.node.map { work.unreachableNodes[instance.zone]?.contains($0) ?? false } ?? false
+            }
+            return unreachable ? .impaired : .ok
         case .pending: return .initializing
         default: return .notApplicable
         }

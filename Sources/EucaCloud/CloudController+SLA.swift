@@ -153,22 +153,30 @@ extension CloudController {
         }.map(slaView)
         guard !instances.isEmpty else { return }
         let terms = allTerms()
-        var ending: [InstanceID: String] = [:]
+        // The first policy to name an instance gives the reason; a lease's end has EC2-style code
+        // of its own, any other policy's decision `Server.ServiceLevel` with the policy's words.
+        var ending: [InstanceID: StateReason] = [:]
         for policy in slaPolicies {
             for action in policy.review(instances, terms: terms, now: now) {
                 switch action {
-                case .terminate(let id, let reason): ending[id] = ending[id] ?? reason
+                case .terminate(let id, let reason):
+                    if ending[id] == nil {
+                        ending[id] = policy is LeasePolicy
+                            ? .leaseExpired : StateReason(code: "Server.ServiceLevel", message: "Server.ServiceLevel: \(reason)")
+                    }
                 }
             }
         }
         guard !ending.isEmpty else { return }
-        do {
-            let ended = try await terminateForPolicy(Array(ending.keys), reason: .leaseExpired)
-            for id in ended {
-                logger.info("instance ended by SLA policy", metadata: ["euca.instance": "\(id)", "reason": "\(ending[id] ?? "")"])
+        for reason in Set(ending.values) {
+            do {
+                let ended = try await terminateForPolicy(ending.filter { $0.value == reason }.map(\.key), reason: reason)
+                for id in ended {
+                    logger.info("instance ended by SLA policy", metadata: ["euca.instance": "\(id)", "reason": "\(reason.message)"])
+                }
+            } catch {
+                logger.error("could not end instances an SLA policy named", metadata: ["error": "\(error)"])
             }
-        } catch {
-            logger.error("could not end instances an SLA policy named", metadata: ["error": "\(error)"])
         }
     }
 

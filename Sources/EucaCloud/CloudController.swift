@@ -73,7 +73,10 @@ public final class CloudController: Service, Sendable {
         var resources: [String: (asOf: Date, value: ClusterResources)] = [:]
         var warnedUnknown: Set<InstanceID> = []
         /// Nodes that did not answer the last time their cluster asked.
-        var unreachableNodes: Set<NodeID> = []
+        /// Per zone, the nodes its cluster could not reach at its last report.
+        var unreachableNodes: [String: Set<NodeID>] = [:]
+        /// Zones whose cluster did not answer the last reconciliation.
+        var unreachableZones: Set<String> = []
         /// Per account, what admitted launches hold before their instances are recorded.
         var admitting: [AccountID: AccountUsage] = [:]
     }

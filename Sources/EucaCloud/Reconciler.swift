@@ -165,8 +165,10 @@ extension CloudController {
             let report: ClusterInstances
             do {
                 report = try await cluster.describeInstances()
+                work.withLock { _ = $0.unreachableZones.remove(zone) }
             } catch {
                 logger.warning("cluster did not answer", metadata: ["euca.zone": "\(zone)", "error": "\(error)"])
+                work.withLock { _ = $0.unreachableZones.insert(zone) }
                 continue
             }
             await reconcile(zone: zone, report: report, asOf: asOf)
@@ -178,7 +180,7 @@ extension CloudController {
     func reconcile(zone: String, report: ClusterInstances, asOf: Date) async {
         let observed = Dictionary(report.reports.map { ($0.instanceId, $0) }, uniquingKeysWith: { first, _ in first })
         let unreachable = Set(report.unreachableNodes)
-        work.withLock { $0.unreachableNodes = unreachable }
+        work.withLock { $0.unreachableNodes[zone] = unreachable }
         let busy = work.withLock { $0.inFlight }
         let known = state.read { tables in Array(tables.instances.values.filter { $0.zone == zone }) }
         var transitions: [(InstanceID, InstanceState, InstanceState, NodeID?)] = []

@@ -21,7 +21,8 @@ struct TestCloud {
 
     static func make(
         nodes: Int = 2, cores: Int = 4, store: InMemoryStateStore = InMemoryStateStore(),
-        hypervisors existing: [InMemoryHypervisor]? = nil, instancePath: String? = nil
+        hypervisors existing: [InMemoryHypervisor]? = nil, instancePath: String? = nil,
+        slaPolicies: [any SLAPolicy] = CloudController.builtInSLAPolicies
     ) async throws -> TestCloud {
         let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         let base = instancePath ?? FileManager.default.temporaryDirectory.appendingPathComponent("euca-cloud-\(UUID())").path
@@ -34,7 +35,8 @@ struct TestCloud {
         let cluster = ClusterController(
             zone: "zone-a", nodes: controllers, policy: .roundRobin, timings: ClusterTimings(pollInterval: .milliseconds(50)), logger: logger)
         let cloud = CloudController(
-            store: store, clusters: [cluster], settings: CloudSettings(reconcileInterval: .milliseconds(100)), logger: logger)
+            store: store, clusters: [cluster], slaPolicies: slaPolicies, settings: CloudSettings(reconcileInterval: .milliseconds(100)),
+            logger: logger)
         let image = ImageRecord(
             id: .generate(.machine), ownerId: AccountID(rawValue: "000000000000"), name: "empty", location: "builtin:empty",
             isPublic: true, boot: BootSpec())

@@ -46,6 +46,27 @@ import Testing
         #expect(try await launch(test, user, max: 2).count == 2)
     }
 
+    /// A policy of a researcher's own: ends every c1.medium instance at once.
+    struct EndBatch: SLAPolicy {
+        let name = "end-batch"
+        func review(_ instances: [SLAInstance], terms: [AccountID: AccountTerms], now: Date) -> [SLAAction] {
+            instances.filter { $0.vmType.name == "c1.medium" }.map { .terminate($0.id, reason: "batch work ends at once") }
+        }
+    }
+
+    @Test func anInstanceEndedByAnotherPolicyGetsThatPolicysReasonNotALeases() async throws {
+        let test = try await TestCloud.make(nodes: 1, slaPolicies: CloudController.builtInSLAPolicies + [EndBatch()])
+        defer { test.service.cancel() }
+        let user = try await account(test, "batch", .none)
+        let id = try await launch(test, user, type: "c1.medium")[0].id
+        let kept = try await launch(test, user)[0].id
+        try await test.waitFor([id], .terminated)
+        #expect(test.states([kept]) != [.terminated])
+        let record = try #require(try test.cloud.instances([id], for: user).first)
+        #expect(record.stateReason?.code == "Server.ServiceLevel")
+        #expect(record.stateReason?.message.contains("batch work ends at once") == true)
+    }
+
     @Test func aCoreQuotaCountsTheTypesCores() async throws {
         let test = try await TestCloud.make(nodes: 2, cores: 8)
         defer { test.service.cancel() }
