@@ -3,10 +3,12 @@
 
 SWIFT   ?= swift
 PYTHON  ?= python3
-APT_PACKAGES = libvirt-dev liblmdb-dev pkg-config openssh-client openssl ca-certificates
+APT_PACKAGES = libvirt-dev liblmdb-dev pkg-config openssh-client openssl ca-certificates \
+  libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils \
+  dropbear-bin busybox-static linux-image-amd64 kmod cpio dnsmasq-base iproute2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps pydeps build build-tests run test test-swift test-blackbox test-examples test-multiprocess bench clean docs
+.PHONY: all deps pydeps build build-tests sample-image run test test-swift test-blackbox test-examples test-multiprocess test-guests bench clean docs
 
 all: build
 
@@ -29,10 +31,19 @@ build: deps
 build-tests: deps
 	$(SWIFT) build --build-tests
 
-run: build
-	$(SWIFT) run --skip-build euca-cloud
+# The sample guest (Debian kernel, busybox and dropbear initramfs), built once into var/.
+sample-image: deps
+	scripts/build-sample-image var/sample-image
 
-test: deps pydeps build-tests test-swift test-blackbox test-examples test-multiprocess
+# Real guests on libvirt's qemu:///system (libvirtd started if need be), on a private bridge with
+# DHCP and the metadata address; the sample image is registered on the first start.
+run: build sample-image
+	$(SUDO) scripts/start-libvirtd
+	$(SUDO) scripts/dev-network up euca-br0 10.213.0
+	$(SUDO) env LIBVIRT_URI=qemu:///system VNET_BRIDGE=euca-br0 SAMPLE_IMAGE_DIR=$(CURDIR)/var/sample-image \
+	  STATE_DIR=$(CURDIR)/var .build/debug/euca-cloud
+
+test: deps pydeps build-tests test-swift test-blackbox test-examples test-multiprocess test-guests
 
 test-swift:
 	$(SWIFT) test --skip-build
@@ -49,6 +60,10 @@ test-examples:
 # One euca-clc, euca-cc and euca-nc processes on this machine, registered with join tokens.
 test-multiprocess:
 	$(PYTHON) -m pytest -q tests/multiprocess
+
+# Real QEMU guests booting the sample image (root; TCG where KVM cannot run a guest).
+test-guests:
+	$(PYTHON) -m pytest -q tests/guests
 
 # Side-by-side benchmark with moto's server (needs a release build; see scripts/bench/).
 bench: deps

@@ -137,7 +137,7 @@ let package = Package(
         .target(
             name: "EucaWire",
             dependencies: [
-                "EucaCore", "EucaSecurity", "EucaCluster",
+                "EucaCore", "EucaSecurity", "EucaCluster", "EucaNode",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -245,6 +245,7 @@ let package = Package(
             name: "EucaWireTests",
             dependencies: [
                 "EucaWire", "EucaCore", "EucaSecurity", "EucaNode", "EucaCluster", "EucaScheduler", "EucaTesting", "EucaHypervisor",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "X509", package: "swift-certificates"),

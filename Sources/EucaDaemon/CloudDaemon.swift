@@ -17,7 +17,15 @@ import ServiceLifecycle
 public enum CloudDaemon {
     public static let keys: [ConfigKey] =
         DaemonSettings.keys + EC2APISettings.keys + CloudSettings.keys + NetworkSettings.keys
-        + [ConfigKey("CLUSTER_SYNC_INTERVAL", type: "seconds", default: "2", "How often the cloud controller tells clusters their nodes and asks their state.")]
+        + [
+            ConfigKey("CLUSTER_SYNC_INTERVAL", type: "seconds", default: "2", "How often the cloud controller tells clusters their nodes and asks their state."),
+            ConfigKey(
+                "CLOUD_HOST", type: "host", default: "EC2_BIND, or 127.0.0.1 when that is 0.0.0.0",
+                "The name or address components reach the cloud controller at: written into join tokens, credentials and its certificate."),
+            ConfigKey(
+                "IMAGE_PORT", type: "port", default: "8776",
+                "The image service node controllers download images from (HTTPS, mutual TLS, node certificates only); 0 turns it off."),
+        ]
 
     /// Runs the daemon; `slaPolicies` replaces the built-in quota, lease and priority policies
     /// (a package with SLA policies of its own passes them here from its own `main`).
@@ -35,7 +43,8 @@ public enum CloudDaemon {
         let store = try LMDBStateStore(directory: state + "/state")
         defer { store.close() }
         let authority = try CloudCA.loadOrCreate(directory: state + "/ca")
-        let identity = try ownIdentity(authority: authority, directory: state + "/tls")
+        let identity = try ownIdentity(authority: authority, directory: state + "/tls", hosts: [endpointHost])
+        let imagePort = try config.port("IMAGE_PORT", default: 8776)
         let http = try InternalTLS.client(identity: identity)
         let imageStore = ImageStore(root: try config.nonEmptyString("IMAGE_STORE_PATH", default: state + "/images"))
         let cloud = CloudController(
@@ -64,7 +73,20 @@ public enum CloudDaemon {
                 logger.info("cloud controller listening", metadata: ["endpoint": "\(endpoint)", "ca": "\(authority.fingerprint.prefix(16))"])
                 FileHandle.standardOutput.write(Data("euca-clc is running.\n  EC2 endpoint:  \(endpoint)/\n  credentials:   \(credentials)/credentials\n".utf8))
             })
-        try await ServiceGroup(services: [cloud, components, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+        var services: [any Service] = [cloud, components, app]
+        if imagePort != 0 {
+            let router = Router()
+            ImageService.addRoutes(to: router, root: imageStore.root, logger: logger)
+            services.append(Application(
+                router: router,
+                server: try .tls(configuration: InternalTLS.serverConfiguration(identity: identity, allowing: .nc, logger: logger)),
+                configuration: ApplicationConfiguration(address: .hostname(apiSettings.host, port: imagePort), serverName: "euca-clc"),
+                onServerRunning: { channel in
+                    logger.info("image service listening", metadata: ["port": "\(channel.localAddress?.port ?? imagePort)"])
+                },
+                logger: logger))
+        }
+        try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
         try? await http.shutdown()
         logger.info("euca-clc stopped")
     }
@@ -85,13 +107,21 @@ public enum CloudDaemon {
             logger: Logger(label: "euca.http"))
     }
 
-    /// The cloud controller's own client certificate (role clc), issued by its CA.
-    static func ownIdentity(authority: CloudCA, directory: String) throws -> ComponentIdentity {
-        if let identity = ComponentIdentity.load(directory: directory), identity.caPEM == authority.certificatePEM { return identity }
+    /// The cloud controller's own certificate (role clc), issued by its CA for `hosts` (the names
+    /// node controllers reach its image service at); issued again when the hosts change.
+    static func ownIdentity(authority: CloudCA, directory: String, hosts: [String]) throws -> ComponentIdentity {
+        let hostsFile = directory + "/hosts"
+        let named = hosts.joined(separator: "\n")
+        if let identity = ComponentIdentity.load(directory: directory), identity.caPEM == authority.certificatePEM,
+            (try? String(contentsOfFile: hostsFile, encoding: .utf8)) == named
+        {
+            return identity
+        }
         let (keyPEM, csrPEM) = try ComponentIdentity.newKey(name: "clc")
-        let certificate = try authority.issue(csrPEM: csrPEM, role: .clc, name: "clc", hosts: [])
+        let certificate = try authority.issue(csrPEM: csrPEM, role: .clc, name: "clc", hosts: hosts)
         let identity = ComponentIdentity(keyPEM: keyPEM, certificatePEM: try certificate.serializeAsPEM().pemString, caPEM: authority.certificatePEM)
         try identity.save(directory: directory)
+        try named.write(toFile: hostsFile, atomically: true, encoding: .utf8)
         return identity
     }
 }

@@ -1,3 +1,5 @@
+import EucaCloud
+import AsyncHTTPClient
 public import EucaCore
 import EucaHypervisor
 public import EucaHypervisorLibvirt
@@ -15,6 +17,11 @@ public import ServiceLifecycle
 public enum NodeDaemon {
     public static let keys: [ConfigKey] =
         DaemonSettings.keys + NodeSettings.keys + ComponentDaemonSettings.keys(portKey: "NC_PORT", defaultPort: 8775)
+        + [
+            ConfigKey(
+                "IMAGE_SERVICE_URL", type: "URL", default: "https://CLOUD:8776 (the cloud controller the node joined)",
+                "Where the node downloads images from: the cloud controller's image service."),
+        ]
 
     public static func run(config: EucaConfig, join token: String?) async throws {
         let daemon = try DaemonSettings(config)
@@ -30,7 +37,21 @@ public enum NodeDaemon {
         let hypervisor = try await NodeRuntime.hypervisor(settings, logger: logger)
         var nodeSettings = settings
         if let name = identity.component?.name { nodeSettings.node = NodeID(name) }
-        let node = try NodeController(hypervisor: hypervisor, settings: nodeSettings, logger: logger)
+        let imageService = try config.value("IMAGE_SERVICE_URL", default: Identities.imageServiceURL(directory: state + "/tls") ?? "") { text in
+            text.isEmpty || text.hasPrefix("https://")
+                ? .success(text) : .failure(ConfigProblem("\"\(text)\" is not an https:// URL of the cloud controller's image service"))
+        }
+        var images: ImageCache?
+        var imageClient: HTTPClient?
+        if imageService.isEmpty {
+            logger.notice("no image service known (set IMAGE_SERVICE_URL, or join again): instances that boot images cannot start here")
+        } else {
+            let client = try InternalTLS.client(identity: identity, timeout: .seconds(3600))
+            imageClient = client
+            images = try NodeRuntime.imageCache(settings, source: RemoteImageSource(http: client, baseURL: imageService), logger: logger)
+        }
+        let node = try NodeController(hypervisor: hypervisor, settings: nodeSettings, images: images, logger: logger)
+        await node.restoreImagePins()
         let router = Router()
         NodeAPI.addRoutes(to: router, node: node, logger: logger)
         let app = Application(
@@ -48,6 +69,7 @@ public enum NodeDaemon {
                 host: try config.nonEmptyString("METRICS_BIND", default: "127.0.0.1"), port: component.metricsPort, registry: metrics, logger: logger))
         }
         try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+        try? await imageClient?.shutdown()
         logger.info("euca-nc stopped")
     }
 }
@@ -84,10 +106,21 @@ public enum NodeRuntime {
 
 /// A component's key and certificate: loaded from its state directory, or obtained by joining.
 public enum Identities {
+    /// The cloud controller's image service, on the host of the cloud the component joined.
+    public static func imageServiceURL(directory: String, port: Int = 8776) -> String? {
+        guard let text = try? String(contentsOfFile: directory + "/cloud-url", encoding: .utf8),
+            let host = URLComponents(string: text.trimmingCharacters(in: .whitespacesAndNewlines))?.host
+        else { return nil }
+        return "https://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+    }
+
     public static func obtain(role: ComponentRole, directory: String, token: String?, logger: Logger) async throws -> ComponentIdentity {
         if let token {
             let identity = try await Join.redeem(token, expecting: role)
             try identity.save(directory: directory)
+            if let cloud = JoinToken(encoded: token)?.cloud {
+                try cloud.write(toFile: directory + "/cloud-url", atomically: true, encoding: .utf8)
+            }
             logger.info("joined the cloud", metadata: ["name": "\(identity.component?.name ?? "?")"])
             return identity
         }

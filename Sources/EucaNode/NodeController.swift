@@ -16,6 +16,8 @@ public actor NodeController: NodeControllerAPI {
     private let logger: Logger
     private var records: [InstanceID: Record] = [:]
     private var busy: Set<InstanceID> = []
+    /// Instances being terminated: their domain may be gone before their files are.
+    private var ending: Set<InstanceID> = []
     private var host: HostInfo?
     private let images: ImageCache?
     /// The image files each instance holds in the cache (released when it is terminated).
@@ -218,6 +220,8 @@ public actor NodeController: NodeControllerAPI {
     }
 
     public func terminateInstance(_ id: InstanceID) async throws {
+        ending.insert(id)
+        defer { ending.remove(id) }
         try await hypervisor.terminate(id)
         if records[id] != nil { logger.info("instance terminated", metadata: Self.metadata(["euca.instance": "\(id)"])) }
         await forget(id)
@@ -255,7 +259,7 @@ public actor NodeController: NodeControllerAPI {
                 instanceId: id, node: node, state: busy.contains(id) ? .launching : state.observed, privateIp: address,
                 metadataOptions: records[id].map { $0.launch.metadataOptions ?? MetadataOptions() }))
         }
-        for (id, record) in records where domains[id] == nil {
+        for (id, record) in records where domains[id] == nil && !ending.contains(id) {
             if busy.contains(id) {
                 reports.append(InstanceReport(instanceId: id, node: node, state: .launching))
             } else if record.stopped {

@@ -6,6 +6,7 @@ import EucaScheduler
 import EucaSecurity
 import EucaTesting
 import EucaWire
+import Crypto
 import Foundation
 import Hummingbird
 import HummingbirdTLS
@@ -89,6 +90,55 @@ import X509
         let remote = RemoteNode(node: "n1", client: InternalClient(http: http, baseURL: "https://127.0.0.1:\(port)\(NodeAPI.prefix)"))
         await #expect {
             try await remote.describeInstances()
+        } throws: { ($0 as? EucaError)?.code == .unavailable }
+    }
+
+    @Test func nodesDownloadImagesFromTheCloudOverMutualTLSAndNobodyElseDoes() async throws {
+        let ca = try CloudCA.loadOrCreate(directory: Self.temp("ca"))
+        let root = Self.temp("store")
+        try FileManager.default.createDirectory(atPath: root + "/images", withIntermediateDirectories: true)
+        let data = Data((0..<300_000).map { UInt8($0 % 253) })
+        try data.write(to: URL(fileURLWithPath: root + "/images/disk+1.img"))
+        try Data("secret".utf8).write(to: URL(fileURLWithPath: Self.temp("outside")))
+        let router = Router()
+        ImageService.addRoutes(to: router, root: root, logger: logger)
+        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: router,
+            server: try .tls(configuration: InternalTLS.serverConfiguration(identity: try Self.identity(ca, .clc, "clc"), allowing: .nc, logger: logger)),
+            configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
+            logger: logger)
+        let server = Task { try await app.runService() }
+        defer { server.cancel() }
+        var ports = stream.makeAsyncIterator()
+        let port = await ports.next() ?? 0
+        let base = "https://127.0.0.1:\(port)"
+
+        let nodeHTTP = try InternalTLS.client(identity: try Self.identity(ca, .nc, "n1"))
+        defer { Task { try? await nodeHTTP.shutdown() } }
+        let cache = try ImageCache(
+            directory: Self.temp("cache"), limitBytes: 1 << 30, source: RemoteImageSource(http: nodeHTTP, baseURL: base), logger: logger)
+        let sha = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        // By location in the store, and by the absolute path older records hold.
+        let path = try await cache.acquire(ImageArtifact(imageId: .generate(.machine), location: "images/disk+1.img", sha256: sha))
+        #expect(FileManager.default.contents(atPath: path) == data)
+        let source = RemoteImageSource(http: nodeHTTP, baseURL: base)
+        let copy = Self.temp("copy")
+        try await source.download(ImageArtifact(imageId: .generate(.machine), location: root + "/images/disk+1.img"), to: copy)
+        #expect(FileManager.default.contents(atPath: copy) == data)
+        // Nothing outside the store, nothing that is not there.
+        for location in ["../../etc/passwd", "/etc/passwd", "images/missing"] {
+            await #expect(throws: EucaError.self) {
+                try await source.download(ImageArtifact(imageId: .generate(.machine), location: location), to: Self.temp("x"))
+            }
+        }
+        // A cluster's certificate is not a node's: refused at the handshake.
+        let clusterHTTP = try InternalTLS.client(identity: try Self.identity(ca, .cc, "cluster01"))
+        defer { Task { try? await clusterHTTP.shutdown() } }
+        await #expect {
+            try await RemoteImageSource(http: clusterHTTP, baseURL: base)
+                .download(ImageArtifact(imageId: .generate(.machine), location: "images/disk+1.img"), to: Self.temp("y"))
         } throws: { ($0 as? EucaError)?.code == .unavailable }
     }
 

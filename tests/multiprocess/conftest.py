@@ -62,7 +62,8 @@ class Cloud:
     def __init__(self, root: pathlib.Path):
         self.root = root
         self.port = free_port()
-        self.clc = Daemon("euca-clc", root / "clc", {"EC2_PORT": str(self.port)})
+        self.image_port = free_port()
+        self.clc = Daemon("euca-clc", root / "clc", {"EC2_PORT": str(self.port), "IMAGE_PORT": str(self.image_port)})
         self.clusters: dict[str, Daemon] = {}
         self.nodes: dict[str, Daemon] = {}
         self.node_ports: dict[str, int] = {}
@@ -84,11 +85,11 @@ class Cloud:
         wait_port(port)
         self.clusters[name] = daemon
 
-    def add_node(self, cluster: str, label: str):
+    def add_node(self, cluster: str, label: str, **env):
         port = free_port()
         output = self.admin("register-node", cluster, f"127.0.0.1:{port}").stdout
         name = output.split()[1]
-        daemon = Daemon("euca-nc", self.root / f"nc-{label}", {"NC_PORT": str(port), "METRICS_PORT": "0", "MAX_CORES": "8"})
+        daemon = Daemon("euca-nc", self.root / f"nc-{label}", {"NC_PORT": str(port), "METRICS_PORT": "0", "MAX_CORES": "8", **env})
         daemon.start("--join", self.token(output))
         wait_port(port)
         self.nodes[label] = daemon
