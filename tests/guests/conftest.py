@@ -46,7 +46,7 @@ def guests(tmp_path_factory):
     subprocess.run([str(ROOT / "scripts" / "dev-network"), "up", BRIDGE, PREFIX, str(net)], check=True, timeout=30)
     cloud = Cloud(base / "var", env={
         "LIBVIRT_URI": "qemu:///system", "VNET_BRIDGE": BRIDGE, "SAMPLE_IMAGE_DIR": str(sample),
-        "SHUTDOWN_TIMEOUT": "20", "NODE_NAME": "guests-node",
+        "SHUTDOWN_TIMEOUT": "20", "NODE_NAME": "guests-node", "METADATA_ADDRESS": "169.254.169.254",
     })
     cloud.sample = sample
     try:

@@ -89,7 +89,9 @@ class Cloud:
         port = free_port()
         output = self.admin("register-node", cluster, f"127.0.0.1:{port}").stdout
         name = output.split()[1]
-        daemon = Daemon("euca-nc", self.root / f"nc-{label}", {"NC_PORT": str(port), "METRICS_PORT": "0", "MAX_CORES": "8", **env})
+        # Several node controllers share this host: none serves metadata unless a test asks.
+        daemon = Daemon("euca-nc", self.root / f"nc-{label}",
+                        {"NC_PORT": str(port), "METRICS_PORT": "0", "MAX_CORES": "8", "METADATA_ADDRESS": "", **env})
         daemon.start("--join", self.token(output))
         wait_port(port)
         self.nodes[label] = daemon
