@@ -108,3 +108,19 @@ def test_the_api_coverage_table_is_current():
     admin = root / ".build" / "debug" / "euca-admin"
     table = subprocess.run([str(admin), "api-coverage"], capture_output=True, text=True, check=True).stdout
     assert table == (root / "docs" / "ec2-api-coverage.md").read_text(), "run `make docs`"
+
+
+def test_check_config_reads_a_file_as_the_named_daemon_does(tmp_path):
+    import pathlib
+
+    admin = pathlib.Path(__file__).resolve().parents[2] / ".build" / "debug" / "euca-admin"
+    conf = tmp_path / "eucalyptus.conf"
+    conf.write_text('# a cluster controller\nCC_PORT="8774"\nPOWER_IDLETHRESH="600"\nBOGUS="1"\n')
+    as_cc = subprocess.run([str(admin), "check-config", str(conf), "--daemon", "euca-cc"], capture_output=True, text=True)
+    assert as_cc.returncode == 0, as_cc.stderr
+    assert "euca-cc does not read BOGUS" in as_cc.stdout and "CC_PORT" not in as_cc.stdout
+    as_cloud = subprocess.run([str(admin), "check-config", str(conf)], capture_output=True, text=True)
+    assert "euca-cloud does not read CC_PORT" in as_cloud.stdout
+    conf.write_text('CC_PORT="eighty"\n')
+    bad = subprocess.run([str(admin), "check-config", str(conf), "--daemon", "euca-cc"], capture_output=True, text=True)
+    assert bad.returncode == 78 and f"{conf}:1" in bad.stderr and "CC_PORT" in bad.stderr

@@ -52,26 +52,36 @@ struct EucaAdminCommand: AsyncParsableCommand {
     struct CheckConfig: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "check-config",
-            abstract: "Check an eucalyptus.conf-style file the way euca-cloud reads it at start.")
+            abstract: "Check an eucalyptus.conf-style file the way a daemon reads it at start.")
 
         @Argument(help: "The file to check.")
         var file: String
+        @Option(help: "The daemon that reads it: euca-cloud, euca-clc, euca-cc or euca-nc.")
+        var daemon = "euca-cloud"
 
-        /// The unknown keys in the file, or the first error.
-        static func check(_ file: String) -> Result<[String], ConfigError> {
+        func validate() throws {
+            guard AllKeys.byDaemon.contains(where: { $0.program == daemon }) else {
+                throw ValidationError("--daemon is one of \(AllKeys.byDaemon.map(\.program).joined(separator: ", "))")
+            }
+        }
+
+        /// The keys in the file that `daemon` does not read, or the first error.
+        static func check(_ file: String, daemon: String = "euca-cloud") -> Result<[String], ConfigError> {
             do {
                 let config = try EucaConfig.load(path: file, required: true, environment: [:])
                 try AllKeys.validate(config)
-                return .success(config.unknownFileKeys(known: Set(AllKeys.cloud.map(\.name))))
+                let keys = AllKeys.byDaemon.first { $0.program == daemon }?.keys ?? AllKeys.cloud
+                for key in keys where key.type == "port" { _ = try config.port(key.name, default: 0) }
+                return .success(config.unknownFileKeys(known: Set(keys.map(\.name))))
             } catch {
                 return .failure(error)
             }
         }
 
         func run() throws {
-            switch Self.check(file) {
+            switch Self.check(file, daemon: daemon) {
             case .success(let unknown):
-                for key in unknown { print("warning: \(file): unknown key \(key) (ignored)") }
+                for key in unknown { print("warning: \(file): \(daemon) does not read \(key) (ignored)") }
                 print("\(file): OK")
             case .failure(let error):
                 FileHandle.standardError.write(Data("euca-admin: \(error)\n".utf8))
