@@ -4,6 +4,7 @@ scripts/dev-network, as tests/guests/conftest.py brings it up; teardown that run
 on Ctrl-C; and the statistics and JSON lines the benchmarks print."""
 
 import configparser
+import datetime
 import errno
 import json
 import os
@@ -101,6 +102,17 @@ METADATA_TAKEN = ("169.254.169.254:80 is taken: another node's metadata service 
                   "tests, another benchmark); only one can serve it, so stop that one first")
 
 
+def busy_cores(seconds: float = 1.0) -> float:
+    """How many cores were busy, on average, over the next `seconds` (from /proc/stat)."""
+    def ticks():
+        values = [int(v) for v in pathlib.Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        return sum(values) - values[3] - values[4], sum(values)
+    busy0, total0 = ticks()
+    time.sleep(seconds)
+    busy1, total1 = ticks()
+    return (busy1 - busy0) / max(1, total1 - total0) * (os.cpu_count() or 1)
+
+
 class Lab:
     """A bench bridge, one euca-cloud process with the sample image, and everything to undo.
 
@@ -155,9 +167,14 @@ class Lab:
             die(f"{self.bridge} already exists; another run may be using it (pick another with --bridge and --prefix)")
         if port_taken("169.254.169.254", 80):
             die(METADATA_TAKEN)
+        busy = busy_cores()
+        if busy > 0.5:
+            log(f"warning: the host is already busy ({busy:.1f} of {os.cpu_count()} cores in the last second); "
+                "the figures will show it")
         others = run("pgrep", "-c", "-f", "qemu-system", check=False, quiet=True).stdout.strip()
         if others not in ("", "0"):
-            log(f"warning: {others} other QEMU process(es) run on this host; they share its {os.cpu_count()} cores with this benchmark")
+            log(f"warning: {others} other QEMU process(es) run on this host; they share its {os.cpu_count()} cores "
+                "with this benchmark")
         self.work = pathlib.Path(tempfile.mkdtemp(prefix=f"euca-{self.name}."))
         log(f"work directory {self.work}")
         run(str(ROOT / "scripts" / "start-libvirtd"))
@@ -254,6 +271,18 @@ class Lab:
                 raise RuntimeError(f"{ids} not terminated within {timeout} s")
             time.sleep(interval)
 
+    @staticmethod
+    def qemu_started_at(instance_id: str) -> float | None:
+        """When libvirt last started QEMU for `instance_id` (epoch seconds, from its log), when readable."""
+        try:
+            text = pathlib.Path(f"/var/log/libvirt/qemu/{instance_id}.log").read_text(errors="replace")
+        except OSError:
+            return None
+        found = re.findall(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})\+0000: starting up", text, re.MULTILINE)
+        if not found:
+            return None
+        return datetime.datetime.strptime(found[-1], "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=datetime.timezone.utc).timestamp()
+
     def qemu_command_line(self, instance_id: str) -> list[str] | None:
         """The QEMU command line libvirt started `instance_id` with (from its log), when readable."""
         path = pathlib.Path(f"/var/log/libvirt/qemu/{instance_id}.log")
@@ -328,6 +357,9 @@ class Lab:
                     run(*VIRSH, "destroy", instance_id, check=False)
                     run(*VIRSH, "undefine", instance_id, check=False)
             self._step("removing libvirt domains", domains)
+            if not self.keep:
+                for instance_id in self.launched:
+                    pathlib.Path(f"/var/log/libvirt/qemu/{instance_id}.log").unlink(missing_ok=True)
         if self.network_up:
             self._step("taking the bridge down", lambda: run(
                 str(ROOT / "scripts" / "dev-network"), "down", self.bridge, self.prefix, str(self.work / "net")))
