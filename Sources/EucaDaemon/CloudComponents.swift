@@ -63,7 +63,23 @@ public actor CloudComponents: Service {
         return (record, token)
     }
 
+    /// Removes a cluster (with its nodes) or a node. Refused while instances other than
+    /// terminated ones are on it: their domains would run on, unknown to the cloud.
     public func deregister(_ role: ComponentRole, name: String, cluster: String?) async throws {
+        let hosted = cloud.instanceTables().instances.boxes.values.map(\.record).filter { instance in
+            guard instance.state != .terminated else { return false }
+            switch role {
+            case .cc: return instance.zone == name
+            case .nc: return instance.zone == cluster && instance.node?.rawValue == name
+            default: return false
+            }
+        }
+        if !hosted.isEmpty {
+            let ids = hosted.map(\.id.rawValue).sorted()
+            throw EucaError(
+                .incorrectState, nil,
+                "\(role == .cc ? "cluster" : "node") \(name) still holds \(ids.count) instance(s) (\(ids.prefix(5).joined(separator: ", "))\(ids.count > 5 ? ", …" : "")); terminate them first")
+        }
         let removed = try await registry.deregister(role, name: name, cluster: cluster)
         for record in removed where record.role == .cc {
             clusters[record.name] = nil

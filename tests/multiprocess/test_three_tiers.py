@@ -192,3 +192,24 @@ def test_peers_without_the_right_certificate_are_refused(cloud, tmp_path):
     assert not handshake(cloud, tmp_path, cc_port, node_key, node_cert)
     log = cloud.clusters["zone-a"].log.read_text()
     assert "peer refused" in log and "wrong role" in log
+
+
+def test_a_node_or_cluster_holding_instances_is_not_deregistered(cloud):
+    ec2 = cloud.client()
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    instance_id = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, Placement={"AvailabilityZone": "zone-b"})["Instances"][0]["InstanceId"]
+    wait_for(lambda: states(ec2, [instance_id])[instance_id] == "running", what="running")
+    node = next(n["name"] for n in json.loads(cloud.admin("describe-nodes", "--json").stdout) if n["cluster"] == "zone-b")
+    refused = cloud.admin("deregister-node", "zone-b", node, check=False)
+    assert refused.returncode != 0 and instance_id in refused.stderr and "terminate them first" in refused.stderr
+    refused = cloud.admin("deregister-cluster", "zone-b", check=False)
+    assert refused.returncode != 0 and instance_id in refused.stderr
+    assert any(s["name"].endswith(node) for s in services(cloud))
+    # Once its instance is gone the node, then its cluster, go.
+    ec2.terminate_instances(InstanceIds=[instance_id])
+    wait_for(lambda: states(ec2, [instance_id])[instance_id] == "terminated", what="terminated")
+    cloud.admin("deregister-node", "zone-b", node)
+    wait_for(lambda: not any(s["name"].endswith(node) for s in services(cloud)), what="the node gone from describe-services")
+    cloud.admin("deregister-cluster", "zone-b")
+    zones = [z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"]]
+    assert zones == ["zone-a"]
