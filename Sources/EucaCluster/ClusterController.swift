@@ -26,6 +26,14 @@ public actor ClusterController: ClusterControllerAPI, Service {
     private let powerTimings: PowerTimings
     /// Nodes powered down because they were idle.
     private var asleep: Set<NodeID> = []
+    /// Where the sleeping nodes and their room are kept across restarts, if anywhere.
+    private let sleepingFile: String?
+
+    /// A node powered down, as the file of sleeping nodes holds it.
+    struct SleepingNode: Codable {
+        var node: NodeID
+        var resources: NodeResources?
+    }
     /// Reports the cluster learned from its own operations, per node, with when: a poll that
     /// began before then does not know them and must not drop them.
     private var learned: [NodeID: [InstanceID: ContinuousClock.Instant]] = [:]
@@ -48,9 +56,20 @@ public actor ClusterController: ClusterControllerAPI, Service {
     /// (one node always stays up) and woken when placement chooses them.
     public init(
         zone: String, nodes: [any NodeControllerAPI], policy: PlacementPolicy, timings: ClusterTimings = ClusterTimings(),
-        power: (any NodePower)? = nil, powerTimings: PowerTimings = PowerTimings(), logger: Logger
+        power: (any NodePower)? = nil, powerTimings: PowerTimings = PowerTimings(), sleepingFile: String? = nil, logger: Logger
     ) {
         self.zone = zone
+        self.sleepingFile = sleepingFile
+        // Nodes this cluster powered down before a restart are still down: placement may choose
+        // them (with the room they had) and wakes them.
+        if let sleepingFile, let data = FileManager.default.contents(atPath: sleepingFile),
+            let sleeping = try? JSONDecoder().decode([SleepingNode].self, from: data)
+        {
+            for entry in sleeping where nodes.contains(where: { $0.node == entry.node }) {
+                asleep.insert(entry.node)
+                cache[entry.node] = NodeState(resources: entry.resources, reports: [], reachable: false)
+            }
+        }
         self.nodes = nodes
         self.policy = policy
         self.settings = timings
@@ -59,6 +78,17 @@ public actor ClusterController: ClusterControllerAPI, Service {
         var logger = logger
         logger[metadataKey: "euca.zone"] = "\(zone)"
         self.logger = logger
+    }
+
+    /// Writes the sleeping nodes to `sleepingFile`.
+    private func saveSleeping() {
+        guard let sleepingFile else { return }
+        let entries = asleep.sorted().map { SleepingNode(node: $0, resources: cache[$0]?.resources) }
+        do {
+            try JSONEncoder().encode(entries).write(to: URL(fileURLWithPath: sleepingFile), options: .atomic)
+        } catch {
+            logger.error("could not record the sleeping nodes", metadata: ["file": "\(sleepingFile)", "error": "\(error)"])
+        }
     }
 
     /// The placement policy's name.
@@ -72,7 +102,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
             cache[node.node] = nil
             learned[node.node] = nil
             claims[node.node] = nil
-            asleep.remove(node.node)
+            if asleep.remove(node.node) != nil { saveSleeping() }
             idleSince[node.node] = nil
             logger.info("node removed", metadata: ["euca.node": "\(node.node)"])
         }
@@ -172,11 +202,14 @@ public actor ClusterController: ClusterControllerAPI, Service {
             asleep.insert(node.node)
             idleSince[node.node] = nil
             up -= 1
+            // Recorded before the command runs: a restart in between must not lose a node that went down.
+            saveSleeping()
             do {
                 try await power.powerDown(node.node)
                 logger.info("idle node powered down", metadata: ["euca.node": "\(node.node)", "idle": "\(Int(now.timeIntervalSince(since)))s"])
             } catch {
                 asleep.remove(node.node)
+                saveSleeping()
                 up += 1
                 logger.error("could not power down an idle node", metadata: ["euca.node": "\(node.node)", "error": "\(error)"])
             }
@@ -195,6 +228,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
         while true {
             if let resources = try? await withTimeout(timeout, { try await node.describeResource() }) {
                 asleep.remove(node.node)
+                saveSleeping()
                 var state = cache[node.node] ?? NodeState(resources: nil, reports: [], reachable: true)
                 state.resources = resources
                 state.reachable = true

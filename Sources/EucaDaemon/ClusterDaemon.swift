@@ -45,7 +45,7 @@ public enum ClusterDaemon {
         }
         let cluster = ClusterController(
             zone: zone, nodes: saved.map(remote), policy: settings.policy, timings: settings.timings, power: power,
-            powerTimings: settings.powerTimings, logger: logger)
+            powerTimings: settings.powerTimings, sleepingFile: state + "/sleeping-nodes.json", logger: logger)
         let router = Router()
         ClusterAPI.addRoutes(
             to: router, cluster: cluster,

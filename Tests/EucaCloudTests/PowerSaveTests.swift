@@ -11,17 +11,48 @@ import Testing
 @Suite struct PowerSaveClusterTests {
     let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    func cluster(nodes: Int, cores: Int, power: FakeNodePower, idle: Duration = .milliseconds(200)) throws -> ClusterController {
+    func nodes(_ count: Int, cores: Int, power: FakeNodePower) throws -> [any NodeControllerAPI] {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("euca-power-\(UUID())").path
-        let controllers: [any NodeControllerAPI] = try (0..<nodes).map { index in
+        return try (0..<count).map { index in
             power.wrap(try NodeController(
                 hypervisor: InMemoryHypervisor(host: HostInfo(cores: cores, memoryMiB: 65536)),
                 settings: NodeSettings(node: NodeID("n\(index)"), instancePath: "\(base)/n\(index)", maxDiskGiB: 1000),
                 logger: logger))
         }
-        return ClusterController(
-            zone: "z", nodes: controllers, policy: .powerSave, timings: ClusterTimings(pollInterval: .milliseconds(50)),
-            power: power, powerTimings: PowerTimings(idleThreshold: idle, wakeTimeout: .seconds(2)), logger: logger)
+    }
+
+    func cluster(
+        nodes: Int, cores: Int, power: FakeNodePower, idle: Duration = .milliseconds(200), controllers: [any NodeControllerAPI]? = nil,
+        sleepingFile: String? = nil
+    ) throws -> ClusterController {
+        ClusterController(
+            zone: "z", nodes: try controllers ?? self.nodes(nodes, cores: cores, power: power), policy: .powerSave,
+            timings: ClusterTimings(pollInterval: .milliseconds(50)), power: power,
+            powerTimings: PowerTimings(idleThreshold: idle, wakeTimeout: .seconds(2)), sleepingFile: sleepingFile, logger: logger)
+    }
+
+    @Test func aRestartedClusterRemembersTheNodesItPoweredDownAndWakesThem() async throws {
+        let power = FakeNodePower()
+        let controllers = try nodes(2, cores: 1, power: power)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("euca-sleeping-\(UUID()).json").path
+        let first = try cluster(nodes: 2, cores: 1, power: power, controllers: controllers, sleepingFile: file)
+        let poller = Task { try await first.run() }
+        try await waitUntil("one node sleeps") { await asleep(first).count == 1 }
+        poller.cancel()
+        let sleeping = try #require(await asleep(first).first)
+
+        // A new cluster controller over the same nodes (a restart): the node is still down.
+        let second = try cluster(nodes: 2, cores: 1, power: power, idle: .seconds(60), controllers: controllers, sleepingFile: file)
+        #expect(await asleep(second) == [sleeping])
+        #expect(!(await power.isOn(sleeping)))
+        #expect(try await second.describeResources().available(.small) == 2)
+        let outcomes = try await second.runInstances(launches(2))
+        #expect(outcomes.allSatisfy { $0.failure == nil })
+        #expect(await power.isOn(sleeping))
+        #expect(await asleep(second).isEmpty)
+        // And the file says so for the next restart.
+        let third = try cluster(nodes: 2, cores: 1, power: power, idle: .seconds(60), controllers: controllers, sleepingFile: file)
+        #expect(await asleep(third).isEmpty)
     }
 
     func launches(_ count: Int) -> [InstanceLaunch] {
