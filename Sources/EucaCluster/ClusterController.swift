@@ -2,6 +2,7 @@ public import EucaCore
 public import EucaScheduler
 public import Foundation
 public import Logging
+import Metrics
 public import ServiceLifecycle
 
 /// The cluster controller: one availability zone. It places instances on its nodes with a
@@ -183,6 +184,12 @@ public actor ClusterController: ClusterControllerAPI, Service {
         }
         polled = true
         if power != nil { await powerDownIdleNodes(now: now) }
+        let reachable = nodes.filter { cache[$0.node]?.reachable == true }.count
+        Metrics.Timer(label: "euca_cluster_poll_duration", dimensions: [("zone", zone)]).record(duration: began.duration(to: .now))
+        Gauge(label: "euca_cluster_nodes", dimensions: [("zone", zone), ("state", "reachable")]).record(reachable)
+        Gauge(label: "euca_cluster_nodes", dimensions: [("zone", zone), ("state", "asleep")]).record(asleep.count)
+        Gauge(label: "euca_cluster_nodes", dimensions: [("zone", zone), ("state", "unreachable")]).record(nodes.count - reachable - asleep.count)
+        Gauge(label: "euca_cluster_instances", dimensions: [("zone", zone)]).record(cache.values.reduce(0) { $0 + $1.reports.count })
     }
 
     // MARK: - Power

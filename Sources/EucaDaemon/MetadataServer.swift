@@ -4,6 +4,7 @@ import Foundation
 public import Hummingbird
 import HTTPTypes
 public import Logging
+import Metrics
 import NIOCore
 
 /// The HTTP side of a node's instance metadata service (plain HTTP, as on EC2), answering from
@@ -23,6 +24,10 @@ public enum MetadataServer {
     struct Responder: HTTPResponder {
         let service: MetadataService
         let logger: Logger
+        /// Counters by status, made once: a lookup per request would cost more than the answer.
+        let counters: [Int: Counter] = Dictionary(uniqueKeysWithValues: [200, 400, 401, 403, 404, 405].map { status in
+            (status, Counter(label: "euca_metadata_requests_total", dimensions: [("status", String(status))]))
+        })
 
         func respond(to request: Request, context: Context) async throws -> Response {
             guard let source = context.remoteAddress?.ipAddress else { return Response(status: .badRequest) }
@@ -31,6 +36,8 @@ public enum MetadataServer {
                 token: request.headers[HTTPField.Name("X-aws-ec2-metadata-token")!],
                 tokenTTL: request.headers[HTTPField.Name("X-aws-ec2-metadata-token-ttl-seconds")!],
                 forwarded: request.headers[HTTPField.Name("X-Forwarded-For")!] != nil))
+            (counters[answer.status] ?? Counter(label: "euca_metadata_requests_total", dimensions: [("status", String(answer.status))]))
+                .increment()
             if logger.logLevel <= .debug || answer.status >= 500 {
                 logger.debug("metadata request", metadata: [
                     "source": "\(source)", "method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "status": "\(answer.status)",

@@ -2,6 +2,7 @@ public import EucaCore
 import Crypto
 import Foundation
 public import Logging
+import Metrics
 
 /// Where a node gets image files it does not have: the cloud's image store, in process or over
 /// the internal API.
@@ -30,6 +31,10 @@ public actor ImageCache {
     private var clock: UInt64 = 0
     /// How many files were downloaded since the cache was made.
     public private(set) var downloadCount = 0
+    private let downloadsMetric = Counter(label: "euca_image_cache_downloads_total")
+    private let refusedMetric = Counter(label: "euca_image_cache_checksum_failures_total")
+    private let evictedMetric = Counter(label: "euca_image_cache_evictions_total")
+    private let bytesMetric = Gauge(label: "euca_image_cache_bytes")
 
     struct Entry {
         var size: Int64
@@ -127,9 +132,11 @@ public actor ImageCache {
         defer { try? FileManager.default.removeItem(atPath: partial) }
         let started = ContinuousClock.now
         downloadCount += 1
+        downloadsMetric.increment()
         try await source.download(artifact, to: partial)
         let (digest, size) = try Self.sha256(of: partial)
         guard digest == sha else {
+            refusedMetric.increment()
             logger.error("image checksum mismatch; refused", metadata: [
                 "euca.image": "\(artifact.imageId)", "expected": "\(sha)", "actual": "\(digest)",
             ])
@@ -140,6 +147,7 @@ public actor ImageCache {
         try FileManager.default.moveItem(atPath: partial, toPath: path)
         clock += 1
         entries[sha] = Entry(size: size, lastUse: clock)
+        bytesMetric.record(usedBytes)
         logger.info("image cached", metadata: [
             "euca.image": "\(artifact.imageId)", "bytes": "\(size)", "seconds": "\(ContinuousClock.now - started)",
         ])
@@ -156,6 +164,8 @@ public actor ImageCache {
             try? FileManager.default.removeItem(atPath: "\(directory)/\(sha)")
             entries[sha] = nil
             used -= entry.size
+            evictedMetric.increment()
+            bytesMetric.record(used)
             logger.info("image evicted from the cache", metadata: ["sha256": "\(sha)", "bytes": "\(entry.size)"])
         }
     }

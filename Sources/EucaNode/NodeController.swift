@@ -2,6 +2,7 @@ public import EucaCore
 public import EucaHypervisor
 import Foundation
 public import Logging
+import Metrics
 
 /// The node controller: runs instances on one host through a ``Hypervisor``.
 ///
@@ -287,6 +288,10 @@ public actor NodeController: NodeControllerAPI {
             memory += record.launch.vmType.memoryMiB
             disk += record.launch.vmType.diskGiB
         }
+        let dimensions = [("node", node.rawValue)]
+        Gauge(label: "euca_node_instances", dimensions: dimensions).record(records.count)
+        Gauge(label: "euca_node_cores_used", dimensions: dimensions).record(cores)
+        Gauge(label: "euca_node_memory_used_mib", dimensions: dimensions).record(memory)
         return NodeResources(
             node: node, totalCores: host.cores, freeCores: host.cores - cores,
             totalMemoryMiB: host.memoryMiB, freeMemoryMiB: host.memoryMiB - memory,

@@ -5,6 +5,7 @@ public import Hummingbird
 import HTTPTypes
 public import Logging
 import NIOCore
+import Metrics
 
 /// Routes of one internal API: each operation decodes a JSON request, runs with the caller's
 /// request id, and answers JSON or a ``WireError``.
@@ -17,14 +18,22 @@ struct InternalRoutes<Context: RequestContext> {
         _ operation: String, _ body: @escaping @Sendable (Request) async throws -> Reply
     ) {
         let logger = logger
+        let api = prefix.split(separator: "/").first.map(String.init) ?? prefix
+        let latency = Metrics.Timer(label: "euca_internal_request_duration", dimensions: [("api", api), ("operation", operation)])
+        let succeeded = Counter(label: "euca_internal_requests_total", dimensions: [("api", api), ("operation", operation), ("outcome", "ok")])
+        let failed = Counter(label: "euca_internal_requests_total", dimensions: [("api", api), ("operation", operation), ("outcome", "error")])
         router.post(RouterPath("\(prefix)/\(operation)")) { request, _ -> Response in
             let requestID = request.headers[HTTPField.Name(Wire.requestIDHeader)!] ?? UUID().uuidString.lowercased()
+            let started = ContinuousClock.now
+            defer { latency.record(duration: started.duration(to: .now)) }
             do {
                 let buffer = try await request.body.collect(upTo: 64 << 20)
                 let input = try Wire.decode(Request.self, Data(buffer.readableBytesView))
                 let output = try await RequestID.$current.withValue(requestID) { try await body(input) }
+                succeeded.increment()
                 return Self.json(.ok, try Wire.encode(output))
             } catch {
+                failed.increment()
                 let wire = WireError(error)
                 logger.notice("internal call failed", metadata: [
                     "euca.request": "\(requestID)", "operation": "\(operation)", "code": "\(wire.code)", "error": "\(wire.message)",

@@ -111,6 +111,10 @@ def test_a_guest_boots_takes_its_key_and_user_data_answers_ssh_and_obeys_imdsv2(
         assert described == address
         guests_by_id[instance_id] = Guest(guests, instance_id, key, address, HOST_KEY.search(text).group(1), tmp_path)
     print(f"API call -> running for 2 instances: {to_running:.1f} s")
+    status, metrics = guests.get("/metrics")
+    assert status == 200
+    assert re.search(r'^euca_metadata_requests_total\{status="200"\} [1-9]', metrics, re.M), "no metadata requests counted"
+    assert re.search(r"^euca_image_cache_downloads_total 3(\.0)?$", metrics, re.M), "the cache did not count 3 downloads"
 
     first, second = (guests_by_id[i] for i in ids)
     result = first.ssh("cat /proc/uptime; wget -q -O - http://169.254.169.254/latest/meta-data/instance-id")

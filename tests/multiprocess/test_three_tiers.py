@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from conftest import states, wait_for
+from conftest import nodes, states, wait_for
 
 
 def services(cloud):
@@ -213,3 +213,35 @@ def test_a_node_or_cluster_holding_instances_is_not_deregistered(cloud):
     cloud.admin("deregister-cluster", "zone-b")
     zones = [z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"]]
     assert zones == ["zone-a"]
+
+
+def test_cluster_and_node_controllers_export_their_own_metrics(bare_cloud):
+    import re
+    import urllib.request
+
+    from conftest import free_port
+
+    cc_metrics, nc_metrics = free_port(), free_port()
+    bare_cloud.add_cluster("zone-m", METRICS_PORT=str(cc_metrics))
+    bare_cloud.add_node("zone-m", "m1", METRICS_PORT=str(nc_metrics))
+    wait_for(lambda: [r for r in nodes(bare_cloud) if r.get("reachable")], what="the node up")
+    ec2 = bare_cloud.client()
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    instance_id = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    wait_for(lambda: states(ec2, [instance_id])[instance_id] == "running", what="running")
+
+    def metric(port, name, **labels):
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+        for line in text.splitlines():
+            match = re.match(r"^(\w+)\{([^}]*)\} (\S+)$", line)
+            if match and match.group(1) == name:
+                found = dict(re.findall(r'(\w+)="([^"]*)"', match.group(2)))
+                if all(found.get(k) == v for k, v in labels.items()):
+                    return float(match.group(3))
+        return None
+
+    wait_for(lambda: (metric(nc_metrics, "euca_node_instances") or 0) == 1, what="the node's instance gauge")
+    assert metric(nc_metrics, "euca_internal_requests_total", api="nc", operation="runInstance", outcome="ok") >= 1
+    assert metric(cc_metrics, "euca_internal_requests_total", api="cc", operation="runInstances", outcome="ok") >= 1
+    wait_for(lambda: metric(cc_metrics, "euca_cluster_nodes", zone="zone-m", state="reachable") == 1, what="the cluster's node gauge")
+    wait_for(lambda: metric(cc_metrics, "euca_cluster_instances", zone="zone-m") == 1, what="the cluster's instance gauge")
