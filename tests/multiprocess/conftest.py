@@ -116,8 +116,16 @@ class Cloud:
         for daemon in running:
             daemon.process.send_signal(signal.SIGCONT)  # a node "powered down" by a test is stopped
             daemon.process.send_signal(signal.SIGTERM)
+        unclean = []
         for daemon in running:
-            assert daemon.process.wait(timeout=30) == 0, f"{daemon.program} did not stop cleanly"
+            try:
+                code = daemon.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                daemon.process.kill()
+                code = "killed after 30 s"
+            if code != 0:
+                unclean.append(f"{daemon.program} ({daemon.log}): {code}")
+        assert not unclean, f"did not stop cleanly: {unclean}"
 
 
 def wait_for(predicate, timeout=30, interval=0.25, what="condition"):
@@ -148,21 +156,26 @@ def start_clc(tmp_path) -> "Cloud":
 def bare_cloud(tmp_path):
     """A cloud controller alone: the test registers its own clusters and nodes."""
     instance = start_clc(tmp_path)
-    yield instance
-    instance.stop()
+    try:
+        yield instance
+    finally:
+        instance.stop()
 
 
 @pytest.fixture
 def cloud(tmp_path):
     instance = start_clc(tmp_path)
-    instance.add_cluster("zone-a")
-    instance.add_cluster("zone-b")
-    instance.add_node("zone-a", "a1")
-    instance.add_node("zone-a", "a2")
-    instance.add_node("zone-b", "b1")
-    wait_for(lambda: all(row.get("reachable") for row in nodes(instance)) and len(nodes(instance)) == 3, what="every node up")
-    yield instance
-    instance.stop()
+    try:
+        # Stopped even when a daemon fails to start, so nothing outlives the test.
+        instance.add_cluster("zone-a")
+        instance.add_cluster("zone-b")
+        instance.add_node("zone-a", "a1")
+        instance.add_node("zone-a", "a2")
+        instance.add_node("zone-b", "b1")
+        wait_for(lambda: all(row.get("reachable") for row in nodes(instance)) and len(nodes(instance)) == 3, what="every node up")
+        yield instance
+    finally:
+        instance.stop()
 
 
 def nodes(cloud):
