@@ -68,6 +68,25 @@ public enum MetadataServer {
             logger: logger)
     }
 
+    /// Why a TCP listener cannot bind `address:port` now (another process holds it, or this one
+    /// may not), or nil when it can. The probe socket is closed at once.
+    public static func bindProblem(address: String, port: Int) -> String? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return String(cString: strerror(errno)) }
+        defer { close(fd) }
+        var yes: Int32 = 1
+        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var socketAddress = sockaddr_in()
+        socketAddress.sin_family = sa_family_t(AF_INET)
+        socketAddress.sin_port = in_port_t(UInt16(port).bigEndian)
+        guard inet_pton(AF_INET, address, &socketAddress.sin_addr) == 1 else { return "\(address) is not an IPv4 address" }
+        let bound = withUnsafePointer(to: &socketAddress) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { return String(cString: strerror(errno)) }
+        return nil
+    }
+
     /// Whether `address` is assigned to an interface of this host, so the service can bind it.
     public static func isLocalAddress(_ address: String) -> Bool {
         var list: UnsafeMutablePointer<ifaddrs>?

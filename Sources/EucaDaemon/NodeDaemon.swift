@@ -63,7 +63,7 @@ public enum NodeDaemon {
             },
             logger: logger)
         var services: [any Service] = [app]
-        if let metadata = NodeRuntime.metadataServer(nodeSettings, node: node, logger: logger) { services.append(metadata) }
+        if let metadata = try NodeRuntime.metadataServer(nodeSettings, node: node, logger: logger) { services.append(metadata) }
         if component.metricsPort != 0 {
             services.append(DaemonRuntime.metricsServer(
                 host: try config.nonEmptyString("METRICS_BIND", default: "127.0.0.1"), port: component.metricsPort, registry: metrics, logger: logger))
@@ -88,11 +88,17 @@ public enum NodeRuntime {
 
     /// The instance metadata service for `node`'s instances, when `METADATA_ADDRESS` is set and
     /// on this host (the instances' network puts it there); nil, with a log line saying why, if not.
-    public static func metadataServer(_ settings: NodeSettings, node: NodeController, logger: Logger) -> (any Service)? {
+    /// Throws, saying why, when another process already listens there.
+    public static func metadataServer(_ settings: NodeSettings, node: NodeController, logger: Logger) throws -> (any Service)? {
         guard let address = settings.metadataAddress else { return nil }
         guard MetadataServer.isLocalAddress(address) else {
             logger.notice("no instance metadata service: \(address) is not an address of this host (add it to the instances' bridge)")
             return nil
+        }
+        if let problem = MetadataServer.bindProblem(address: address, port: settings.metadataPort) {
+            throw EucaError(
+                .unavailable, nil,
+                "the instance metadata service cannot listen on \(address):\(settings.metadataPort): \(problem). Only one node controller per host serves metadata; set METADATA_ADDRESS=\"\" on the others.")
         }
         let service = MetadataService(lookup: { address in await node.instance(at: address) })
         return MetadataServer.application(service: service, address: address, port: settings.metadataPort, logger: logger)

@@ -145,7 +145,7 @@ struct EucaCloudCommand: AsyncParsableCommand {
             },
             logger: Logger(label: "euca.http"))
         var services: [any Service] = [cluster, cloud, app]
-        if let metadata = NodeRuntime.metadataServer(nodeSettings, node: node, logger: nodeLogger) { services.append(metadata) }
+        if let metadata = try NodeRuntime.metadataServer(nodeSettings, node: node, logger: nodeLogger) { services.append(metadata) }
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
         logger.info("euca-cloud stopped")
