@@ -25,6 +25,8 @@ public actor NodeController: NodeControllerAPI {
     private var pins: [InstanceID: [String]] = [:]
     /// Where the node's neighbour table comes from (a file in the `/proc/net/arp` format).
     private let neighbours: @Sendable () -> NeighbourTable
+    /// Whether the records loaded at start have been checked against the hypervisor's domains.
+    private var recordsChecked = false
     /// Addresses recently matched to instances, for the metadata service.
     private var addressCache: [String: (id: InstanceID, at: ContinuousClock.Instant)] = [:]
 
@@ -161,8 +163,22 @@ public actor NodeController: NodeControllerAPI {
 
     // MARK: - NodeControllerAPI
 
+    /// Forgets, once after start, the records of instances that ran and whose domains are gone
+    /// (a host restart, or a hypervisor whose domains live in the process), so they hold no room
+    /// that launches after a restart need. Stopped instances keep theirs.
+    private func forgetVanishedOnce() async throws {
+        guard !recordsChecked else { return }
+        let domains = try await hypervisor.list()
+        recordsChecked = true
+        for (id, record) in records where domains[id] == nil && !record.stopped && !busy.contains(id) && !ending.contains(id) {
+            logger.warning("an instance's domain is gone", metadata: ["euca.instance": "\(id)"])
+            await forget(id)
+        }
+    }
+
     public func runInstance(_ launch: InstanceLaunch) async throws -> InstanceReport {
         let id = launch.instanceId
+        if records[id] == nil { try await forgetVanishedOnce() }
         if records[id] != nil, let state = try await hypervisor.state(of: id), state != .shutoff {
             return InstanceReport(instanceId: id, node: node, state: state.observed)
         }
@@ -177,6 +193,7 @@ public actor NodeController: NodeControllerAPI {
 
     public func startInstance(_ launch: InstanceLaunch) async throws -> InstanceReport {
         let id = launch.instanceId
+        try await forgetVanishedOnce()
         if let existing = records[id] {
             // A stopped instance whose type was changed needs room for the difference.
             let old = existing.launch.vmType, new = launch.vmType
@@ -277,7 +294,8 @@ public actor NodeController: NodeControllerAPI {
     }
 
     public func describeResource() async throws -> NodeResources {
-        try await freeResources()
+        try await forgetVanishedOnce()
+        return try await freeResources()
     }
 
     private func freeResources() async throws -> NodeResources {
