@@ -168,7 +168,12 @@ public actor NodeController: NodeControllerAPI {
     /// that launches after a restart need. Stopped instances keep theirs.
     private func forgetVanishedOnce() async throws {
         guard !recordsChecked else { return }
-        let domains = try await hypervisor.list()
+        await forgetVanished(try await hypervisor.list())
+    }
+
+    /// Forgets the instances that ran and whose domains are not among `domains` (a host restart
+    /// on a hypervisor without persistent domains): they are absent, and their files go.
+    private func forgetVanished(_ domains: [InstanceID: DomainState]) async {
         recordsChecked = true
         for (id, record) in records where domains[id] == nil && !record.stopped && !busy.contains(id) && !ending.contains(id) {
             logger.warning("an instance's domain is gone", metadata: ["euca.instance": "\(id)"])
@@ -277,17 +282,13 @@ public actor NodeController: NodeControllerAPI {
                 instanceId: id, node: node, state: busy.contains(id) ? .launching : state.observed, privateIp: address,
                 metadataOptions: records[id].map { $0.launch.metadataOptions ?? MetadataOptions() }))
         }
+        await forgetVanished(domains)
         for (id, record) in records where domains[id] == nil && !ending.contains(id) {
             if busy.contains(id) {
                 reports.append(InstanceReport(instanceId: id, node: node, state: .launching))
             } else if record.stopped {
                 // A stopped instance whose definition the hypervisor lost can be defined again.
                 reports.append(InstanceReport(instanceId: id, node: node, state: .shutoff))
-            } else {
-                // It ran and its domain is gone (a host restart on a hypervisor without persistent
-                // domains): it is absent, and its files go.
-                logger.warning("an instance's domain is gone", metadata: ["euca.instance": "\(id)"])
-                await forget(id)
             }
         }
         return reports.sorted { $0.instanceId < $1.instanceId }
