@@ -20,6 +20,14 @@ public enum AllKeys {
         ("euca-cloud", cloud), ("euca-clc", CloudDaemon.keys), ("euca-cc", ClusterDaemon.keys), ("euca-nc", NodeDaemon.keys),
     ]
 
+    /// The keys `program` reads, or nil when it is none of the daemons.
+    public static func keys(of program: String) -> [ConfigKey]? {
+        byDaemon.first { $0.program == program }?.keys
+    }
+
+    /// The daemons' names, for an error that asks for one.
+    public static var daemonNames: String { byDaemon.map(\.program).joined(separator: ", ") }
+
     /// Reads every setting `euca-cloud` reads from `config`, throwing the first error.
     public static func validate(_ config: EucaConfig) throws(ConfigError) {
         let daemon = try DaemonSettings(config)

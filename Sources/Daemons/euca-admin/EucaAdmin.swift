@@ -32,13 +32,11 @@ struct EucaAdminCommand: AsyncParsableCommand {
         var daemon = "euca-cloud"
 
         func validate() throws {
-            guard AllKeys.byDaemon.contains(where: { $0.program == daemon }) else {
-                throw ValidationError("--daemon is one of \(AllKeys.byDaemon.map(\.program).joined(separator: ", "))")
-            }
+            guard AllKeys.keys(of: daemon) != nil else { throw ValidationError("--daemon is one of \(AllKeys.daemonNames)") }
         }
 
         func run() {
-            let keys = AllKeys.byDaemon.first { $0.program == daemon }?.keys ?? AllKeys.cloud
+            let keys = AllKeys.keys(of: daemon) ?? AllKeys.cloud
             if markdown {
                 print(AllKeys.markdown(keys), terminator: "")
                 return
@@ -60,9 +58,7 @@ struct EucaAdminCommand: AsyncParsableCommand {
         var daemon = "euca-cloud"
 
         func validate() throws {
-            guard AllKeys.byDaemon.contains(where: { $0.program == daemon }) else {
-                throw ValidationError("--daemon is one of \(AllKeys.byDaemon.map(\.program).joined(separator: ", "))")
-            }
+            guard AllKeys.keys(of: daemon) != nil else { throw ValidationError("--daemon is one of \(AllKeys.daemonNames)") }
         }
 
         /// The keys in the file that `daemon` does not read, or the first error.
@@ -70,7 +66,7 @@ struct EucaAdminCommand: AsyncParsableCommand {
             do {
                 let config = try EucaConfig.load(path: file, required: true, environment: [:])
                 try AllKeys.validate(config)
-                let keys = AllKeys.byDaemon.first { $0.program == daemon }?.keys ?? AllKeys.cloud
+                let keys = AllKeys.keys(of: daemon) ?? AllKeys.cloud
                 for key in keys where key.type == "port" { _ = try config.port(key.name, default: 0) }
                 return .success(config.unknownFileKeys(known: Set(keys.map(\.name))))
             } catch {
@@ -307,6 +303,11 @@ struct EucaAdminCommand: AsyncParsableCommand {
         }
     }
 
+    /// Sends a change of an account's terms and prints the account as it is now.
+    static func setTerms(_ change: AdminAPI.SetAccountTerms, on connection: Connection) async throws {
+        print(line(try await connection.client().call("setAccountTerms", change, as: AdminAPI.AccountRow.self)))
+    }
+
     static func line(_ row: AdminAPI.AccountRow) -> String {
         func limit(_ value: Int?) -> String { value.map(String.init) ?? "none" }
         return "ACCOUNT\t\(row.name)\t\(row.accountId)\t\(row.instances)/\(limit(row.maxInstances))\t\(row.cores)/\(limit(row.maxCores))\t"
@@ -332,7 +333,7 @@ struct EucaAdminCommand: AsyncParsableCommand {
         func run() async throws {
             try await report {
                 let change = AdminAPI.SetAccountTerms(account: account, maxInstances: instances, maxCores: cores, maxMemoryMiB: memory)
-                print(EucaAdminCommand.line(try await connection.client().call("setAccountTerms", change, as: AdminAPI.AccountRow.self)))
+                try await EucaAdminCommand.setTerms(change, on: connection)
             }
         }
     }
@@ -349,7 +350,7 @@ struct EucaAdminCommand: AsyncParsableCommand {
         func run() async throws {
             try await report {
                 let change = AdminAPI.SetAccountTerms(account: account, leaseSeconds: seconds)
-                print(EucaAdminCommand.line(try await connection.client().call("setAccountTerms", change, as: AdminAPI.AccountRow.self)))
+                try await EucaAdminCommand.setTerms(change, on: connection)
             }
         }
     }
@@ -365,7 +366,7 @@ struct EucaAdminCommand: AsyncParsableCommand {
         func run() async throws {
             try await report {
                 let change = AdminAPI.SetAccountTerms(account: account, priority: priority)
-                print(EucaAdminCommand.line(try await connection.client().call("setAccountTerms", change, as: AdminAPI.AccountRow.self)))
+                try await EucaAdminCommand.setTerms(change, on: connection)
             }
         }
     }
