@@ -1,9 +1,13 @@
 public import EucaCore
+import Foundation
 
 /// The cloud controller's settings, read from the configuration once at start.
 public struct CloudSettings: Sendable, Hashable {
     /// The region this cloud answers as (`REGION_NAME`).
     public var regionName: String
+    /// Other region names a signature's scope may carry (`REGION_ALIASES`), for clients that
+    /// name the region after the host or a name of their own (euca2ools' `[region NAME]`).
+    public var regionAliases: [String]
     /// The URL clients reach the EC2 API at, shown by DescribeRegions.
     public var endpoint: String
     public var vmTypes: VMTypeCatalog
@@ -17,12 +21,13 @@ public struct CloudSettings: Sendable, Hashable {
     public var capacityCacheTime: Duration
 
     public init(
-        regionName: String = "eucalyptus", endpoint: String = "http://127.0.0.1:8773/",
+        regionName: String = "eucalyptus", regionAliases: [String] = [], endpoint: String = "http://127.0.0.1:8773/",
         vmTypes: VMTypeCatalog = .eucalyptusDefaults, reconcileInterval: Duration = .seconds(2),
         terminatedRetention: Duration = .seconds(3600), maxInstancesPerRequest: Int = 1000, capacityCacheTime: Duration = .seconds(1)
     ) {
         self.capacityCacheTime = capacityCacheTime
         self.regionName = regionName
+        self.regionAliases = regionAliases
         self.endpoint = endpoint
         self.vmTypes = vmTypes
         self.reconcileInterval = reconcileInterval
@@ -32,6 +37,9 @@ public struct CloudSettings: Sendable, Hashable {
 
     public static let keys: [ConfigKey] = [
         ConfigKey("REGION_NAME", type: "string", default: "eucalyptus", "The region name clients sign for and DescribeRegions shows."),
+        ConfigKey(
+            "REGION_ALIASES", type: "list of names", default: "(none)",
+            "Other region names signatures may be scoped to, separated by commas (for euca2ools configurations that name the region after the host)."),
         ConfigKey("VM_TYPES", type: "list of name:cores:memoryMiB:diskGiB", default: "Eucalyptus' five types",
                   "VM types to add or redefine, separated by commas."),
         ConfigKey("RECONCILE_INTERVAL", type: "seconds", default: "2", "How often instance states are checked against the nodes."),
@@ -46,11 +54,26 @@ public struct CloudSettings: Sendable, Hashable {
         let defaults = CloudSettings()
         self.init(
             regionName: try config.nonEmptyString("REGION_NAME", default: defaults.regionName),
+            regionAliases: try config.value("REGION_ALIASES", default: []) { text in
+                let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                if let bad = names.first(where: { !Self.isRegionName($0) }) {
+                    return .failure(ConfigProblem("\"\(bad)\" is not a region name (letters, digits, '.', '-' and '_', at most 64)"))
+                }
+                return .success(names)
+            },
             endpoint: endpoint,
             vmTypes: try config.value("VM_TYPES", default: defaults.vmTypes) { defaults.vmTypes.applying(setting: $0) },
             reconcileInterval: .milliseconds(Int64(try config.seconds("RECONCILE_INTERVAL", default: 2, in: 0.05...3600) * 1000)),
             terminatedRetention: .seconds(Int64(try config.seconds("TERMINATED_RETENTION", default: 3600, in: 0...31_536_000))),
             maxInstancesPerRequest: try config.integer("MAX_INSTANCES_PER_REQUEST", default: 1000, in: 1...100_000),
             capacityCacheTime: .milliseconds(Int64(try config.seconds("CAPACITY_CACHE_TIME", default: 1, in: 0...60) * 1000)))
+    }
+
+    /// Every region a signature may be scoped to: the region and its aliases.
+    public var signingRegions: Set<String> { Set([regionName] + regionAliases) }
+
+    static func isRegionName(_ text: String) -> Bool {
+        (1...64).contains(text.utf8.count)
+            && text.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-._".unicodeScalars.contains($0)) }
     }
 }

@@ -10,7 +10,7 @@ public struct EucaError: Error, Sendable, Hashable, CustomStringConvertible {
             case notFound, malformedID, duplicate, invalidParameter, missingParameter, incorrectState
             case limitExceeded, insufficientCapacity, unsupported, idempotencyMismatch, invalidKeyFormat
             case authFailure, unauthorized, requestExpired, internalFailure, unavailable, operationNotPermitted
-            case missingAuthentication, incompleteSignature
+            case missingAuthentication, incompleteSignature, signatureDoesNotMatch
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -43,6 +43,9 @@ public struct EucaError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let missingAuthentication = Code(.missingAuthentication)
         /// The request's signature information is incomplete or malformed.
         public static let incompleteSignature = Code(.incompleteSignature)
+        /// The signature does not cover the request as this endpoint takes it: its scope names
+        /// another service or region, or its declared payload hash is not the body's.
+        public static let signatureDoesNotMatch = Code(.signatureDoesNotMatch)
         /// The caller is not allowed to do this.
         public static let unauthorized = Code(.unauthorized)
         /// The request's time is too far from the server's.

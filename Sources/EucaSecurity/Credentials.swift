@@ -59,25 +59,52 @@ public protocol CredentialStore: Sendable {
     func accessKey(id: String) -> (key: AccessKey, isCloudAdmin: Bool)?
 }
 
-/// Checks a request's signature and time and says who sent it.
+/// Checks a request's signature and time and says who sent it: the one verifier every signed
+/// surface (the EC2 API, the admin API) uses, each with its own service name.
+///
+/// It follows AWS's rules: a SigV4 signature covers the body actually received, names this
+/// endpoint's service and one of this cloud's regions in its scope, and signs `host` (and the
+/// header its time came from); no request is valid for more than seven days ahead.
 public struct RequestAuthenticator: Sendable {
     public var credentials: any CredentialStore
+    /// The service a SigV4 signature's scope must name (`ec2` on the EC2 API).
+    public var service: String
+    /// The regions a SigV4 signature's scope may name: this cloud's region and its aliases.
+    public var regions: Set<String>
     /// How far a request's time may be from the server's, as EC2 allows.
     public var maxClockSkew: TimeInterval
     public var now: @Sendable () -> Date
 
-    public init(credentials: any CredentialStore, maxClockSkew: TimeInterval = 15 * 60, now: @escaping @Sendable () -> Date = Date.init) {
+    /// The longest a signed request may stay valid: SigV4's own limit for presigned requests,
+    /// applied to SigV2's `Expires` too.
+    public static let maxValidity: TimeInterval = 7 * 24 * 3600
+
+    public init(
+        credentials: any CredentialStore, service: String, regions: Set<String>, maxClockSkew: TimeInterval = 15 * 60,
+        now: @escaping @Sendable () -> Date = Date.init
+    ) {
         self.credentials = credentials
+        self.service = service
+        self.regions = regions
         self.maxClockSkew = maxClockSkew
         self.now = now
+    }
+
+    /// The same verifier for another signed surface.
+    public func forService(_ service: String) -> RequestAuthenticator {
+        var copy = self
+        copy.service = service
+        return copy
     }
 
     /// Verifies the request's signature: SigV4 (header or presigned query form) or SigV2 (in the
     /// query string or the form body; `parameterPairs` holds both).
     ///
     /// Throws `missingAuthentication` for an unsigned request, `incompleteSignature` for malformed
-    /// signature fields, `authFailure` for an unknown key or a wrong signature, and
-    /// `requestExpired` for a time more than `maxClockSkew` away (or past a presigned expiry).
+    /// or missing signature fields (an unsigned `host`), `signatureDoesNotMatch` for a scope of
+    /// another service or region or a payload hash that is not the body's, `authFailure` for an
+    /// unknown key or a wrong signature, and `requestExpired` for a time more than
+    /// `maxClockSkew` away, past a presigned expiry, or valid for longer than `maxValidity`.
     public func authenticate(
         _ request: SignableRequest, queryPairs: [(name: String, value: String)], parameterPairs: [(name: String, value: String)]? = nil
     ) throws(EucaError) -> Principal {
@@ -91,12 +118,51 @@ public struct RequestAuthenticator: Sendable {
                 "The request must contain a valid (registered) access key ID and a signature.")
         }
         let claim = try SigV4.claim(of: request, queryPairs: queryPairs)
+        try checkCoverage(claim)
+        guard claim.amzDate.hasPrefix(claim.scope.date) else {
+            throw EucaError(
+                .incompleteSignature, nil,
+                "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '\(claim.scope.date)' != '\(claim.amzDate.prefix(8))'.")
+        }
+        try checkScope(claim.scope)
         guard let (key, isAdmin) = credentials.accessKey(id: claim.scope.accessKeyId), key.isActive else {
-            throw EucaError(.authFailure, .accessKey, "The access key ID '\(claim.scope.accessKeyId)' is not known to this cloud.")
+            throw EucaError(.authFailure, .accessKey, "The access key ID '\(claim.scope.accessKeyId.prefix(128))' is not known to this cloud.")
         }
-        guard claim.amzDate.hasPrefix(claim.scope.date) || !claim.amzDate.contains("T") else {
-            throw EucaError(.incompleteSignature, nil, "The credential scope's date does not match the request's date.")
+        try checkTime(claim)
+        let payloadHash = try SigV4.payloadHash(of: request)
+        guard SigV4.verify(request, queryPairs: queryPairs, claim: claim, payloadHash: payloadHash, secret: key.secretAccessKey) else {
+            throw EucaError(
+                .authFailure, nil,
+                "The request signature does not match the one computed with the secret key of '\(key.accessKeyId)'.")
         }
+        return Principal(
+            accountId: key.accountId, userName: key.userName, accessKeyId: key.accessKeyId,
+            isCloudAdmin: isAdmin, signedRegion: claim.scope.region)
+    }
+
+    /// `host` must be signed, and so must the header the time came from.
+    private func checkCoverage(_ claim: SigV4.Claim) throws(EucaError) {
+        guard claim.signedHeaders.contains("host") else {
+            throw EucaError(.incompleteSignature, nil, "'Host' must be a 'SignedHeader' in the AWS Authorization.")
+        }
+        if let dateHeader = claim.dateHeader, !claim.signedHeaders.contains(dateHeader) {
+            throw EucaError(.incompleteSignature, nil, "'\(dateHeader == "date" ? "Date" : "X-Amz-Date")' must be a 'SignedHeader' in the AWS Authorization.")
+        }
+    }
+
+    /// The scope must name this endpoint's service and one of this cloud's regions.
+    private func checkScope(_ scope: SigV4Scope) throws(EucaError) {
+        guard scope.service == service else {
+            throw EucaError(.signatureDoesNotMatch, nil, "Credential should be scoped to correct service: '\(service)'.")
+        }
+        guard regions.contains(scope.region) else {
+            throw EucaError(
+                .signatureDoesNotMatch, nil,
+                "Credential should be scoped to a valid region, not '\(scope.region.prefix(64))'. This cloud answers to \(regions.sorted().joined(separator: ", ")).")
+        }
+    }
+
+    private func checkTime(_ claim: SigV4.Claim) throws(EucaError) {
         let current = now()
         if let expires = claim.expires {
             if current.timeIntervalSince(claim.time) > TimeInterval(expires) {
@@ -110,13 +176,5 @@ public struct RequestAuthenticator: Sendable {
                 .requestExpired, nil,
                 "Request has expired: its time \(claim.amzDate) is more than \(Int(maxClockSkew / 60)) minutes from the server's \(Encoding.amzDate(current)).")
         }
-        guard SigV4.verify(request, queryPairs: queryPairs, claim: claim, secret: key.secretAccessKey) else {
-            throw EucaError(
-                .authFailure, nil,
-                "The request signature does not match the one computed with the secret key of '\(key.accessKeyId)'.")
-        }
-        return Principal(
-            accountId: key.accountId, userName: key.userName, accessKeyId: key.accessKeyId,
-            isCloudAdmin: isAdmin, signedRegion: claim.scope.region)
     }
 }

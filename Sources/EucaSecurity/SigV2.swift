@@ -65,7 +65,7 @@ extension RequestAuthenticator {
             throw EucaError(.invalidParameter, .parameter, "SignatureMethod must be HmacSHA256 or HmacSHA1, not \(method).")
         }
         guard let (key, isAdmin) = credentials.accessKey(id: keyId), key.isActive else {
-            throw EucaError(.authFailure, .accessKey, "The access key ID '\(keyId)' is not known to this cloud.")
+            throw EucaError(.authFailure, .accessKey, "The access key ID '\(keyId.prefix(128))' is not known to this cloud.")
         }
         let current = now()
         if let expires = value("Expires") {
@@ -73,6 +73,11 @@ extension RequestAuthenticator {
                 throw EucaError(.invalidParameter, .parameter, "Expires \"\(expires)\" is not an ISO 8601 time.")
             }
             if current > time { throw EucaError(.requestExpired, nil, "Request has expired (Expires \(expires)).") }
+            if time.timeIntervalSince(current) > Self.maxValidity {
+                throw EucaError(
+                    .requestExpired, nil,
+                    "Expires \(expires) is more than 7 days ahead; a signed request is valid for 7 days at most.")
+            }
         } else if let stamp = value("Timestamp") {
             guard let time = Encoding.parseISO8601(stamp) else {
                 throw EucaError(.invalidParameter, .parameter, "Timestamp \"\(stamp)\" is not an ISO 8601 time.")

@@ -38,6 +38,13 @@ public struct SigV4Scope: Sendable, Hashable {
     public var region: String
     public var service: String
 
+    public init(accessKeyId: String, date: String, region: String, service: String) {
+        self.accessKeyId = accessKeyId
+        self.date = date
+        self.region = region
+        self.service = service
+    }
+
     public var path: String { "\(date)/\(region)/\(service)/aws4_request" }
 }
 
@@ -50,6 +57,8 @@ public enum SigV4 {
     /// What a request says about its own signature.
     public struct Claim: Sendable {
         public var scope: SigV4Scope
+        /// The signing time in ISO 8601 basic form (`20150830T123600Z`), as the string to sign
+        /// carries it, whichever header or parameter gave it.
         public var amzDate: String
         public var time: Date
         public var signedHeaders: [String]
@@ -57,6 +66,9 @@ public enum SigV4 {
         /// Seconds the signature stays valid, for the presigned (query) form.
         public var expires: Int?
         public var isPresigned: Bool
+        /// The header the time came from (`x-amz-date` or `date`) in the header form, which the
+        /// signature must cover; nil in the presigned form, where it is a query parameter.
+        public var dateHeader: String?
     }
 
     /// Whether the request claims to be SigV4-signed at all.
@@ -89,22 +101,27 @@ public enum SigV4 {
                 "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters.")
         }
         let scope = try parseScope(credential)
-        let amzDate: String
+        // X-Amz-Date wins over Date when both are sent; either way the string to sign carries the
+        // time in ISO 8601 basic form.
         let time: Date
+        let dateHeader: String
         if let value = request.header("X-Amz-Date") {
             guard let parsed = Encoding.parseAmzDate(value) else {
-                throw EucaError(.incompleteSignature, nil, "X-Amz-Date \"\(value)\" is not in yyyyMMdd'T'HHmmss'Z' form.")
+                throw EucaError(.incompleteSignature, nil, "X-Amz-Date \"\(value.prefix(64))\" is not in yyyyMMdd'T'HHmmss'Z' form.")
             }
-            (amzDate, time) = (value, parsed)
-        } else if let value = request.header("Date"), let parsed = parseHTTPDate(value) {
-            (amzDate, time) = (value, parsed)
+            (time, dateHeader) = (parsed, "x-amz-date")
+        } else if let value = request.header("Date") {
+            guard let parsed = parseHTTPDate(value) else {
+                throw EucaError(.incompleteSignature, nil, "Date \"\(value.prefix(64))\" is not an HTTP date (Mon, 09 Sep 2011 23:36:00 GMT).")
+            }
+            (time, dateHeader) = (parsed, "date")
         } else {
             throw EucaError(.incompleteSignature, nil, "The request must carry an X-Amz-Date or Date header.")
         }
         return Claim(
-            scope: scope, amzDate: amzDate, time: time,
+            scope: scope, amzDate: Encoding.amzDate(time), time: time,
             signedHeaders: signed.split(separator: ";").map { $0.lowercased() },
-            signature: signature, expires: nil, isPresigned: false)
+            signature: signature, expires: nil, isPresigned: false, dateHeader: dateHeader)
     }
 
     private static func queryClaim(_ pairs: [(name: String, value: String)]) throws(EucaError) -> Claim {
@@ -124,15 +141,15 @@ public enum SigV4 {
         }
         var expires: Int?
         if let text = value("X-Amz-Expires") {
-            guard let seconds = Int(text), (1...604_800).contains(seconds) else {
-                throw EucaError(.incompleteSignature, nil, "X-Amz-Expires must be between 1 and 604800 seconds.")
+            guard let seconds = Int(text), (1...Int(RequestAuthenticator.maxValidity)).contains(seconds) else {
+                throw EucaError(.incompleteSignature, nil, "X-Amz-Expires must be between 1 and \(Int(RequestAuthenticator.maxValidity)) seconds (7 days).")
             }
             expires = seconds
         }
         return Claim(
             scope: try parseScope(credential), amzDate: date, time: time,
             signedHeaders: signed.split(separator: ";").map { $0.lowercased() },
-            signature: signature, expires: expires, isPresigned: true)
+            signature: signature, expires: expires, isPresigned: true, dateHeader: nil)
     }
 
     private static func parseScope(_ credential: String) throws(EucaError) -> SigV4Scope {
@@ -229,32 +246,35 @@ public enum SigV4 {
 
     // MARK: - Verifying
 
-    /// Whether `claim` is a correct signature of `request` made with `secret`.
-    ///
-    /// The payload hash is the request's `x-amz-content-sha256` when present, else the body's
-    /// SHA-256; a presigned request may also have been signed over `UNSIGNED-PAYLOAD`.
+    /// The payload hash a signature must cover: always the SHA-256 of the body received. A
+    /// request that declares its hash in `x-amz-content-sha256` must declare exactly that;
+    /// `UNSIGNED-PAYLOAD` and streaming forms, which leave the body uncovered, are refused.
+    public static func payloadHash(of request: SignableRequest) throws(EucaError) -> String {
+        let computed = Encoding.hex(SHA256.hash(data: request.body))
+        guard let declared = request.header("x-amz-content-sha256") else { return computed }
+        if declared == unsignedPayload || declared.hasPrefix("STREAMING-") {
+            throw EucaError(
+                .signatureDoesNotMatch, nil,
+                "This API signs the whole body: x-amz-content-sha256 \(declared.prefix(64)) is not accepted.")
+        }
+        guard declared.lowercased() == computed else {
+            throw EucaError(.signatureDoesNotMatch, nil, "The provided x-amz-content-sha256 header does not match what was computed.")
+        }
+        return computed
+    }
+
+    /// Whether `claim` is a correct signature of `request`, over `payloadHash`, made with `secret`.
     public static func verify(
-        _ request: SignableRequest, queryPairs: [(name: String, value: String)], claim: Claim, secret: String
+        _ request: SignableRequest, queryPairs: [(name: String, value: String)], claim: Claim, payloadHash: String, secret: String
     ) -> Bool {
-        let key = signingKey(secret: secret, scope: claim.scope)
-        var candidates: [String] = []
-        if let declared = request.header("x-amz-content-sha256") {
-            candidates.append(declared)
-        } else {
-            if claim.isPresigned { candidates.append(unsignedPayload) }
-            candidates.append(Encoding.hex(SHA256.hash(data: request.body)))
-        }
-        let expected = Array(claim.signature.lowercased().utf8)
-        for payloadHash in candidates {
-            let canonical = canonicalRequest(
-                method: request.method, path: request.path, queryPairs: queryPairs,
-                excludingQuery: claim.isPresigned ? "X-Amz-Signature" : nil,
-                request: request, signedHeaders: claim.signedHeaders, payloadHash: payloadHash)
-            let computed = signature(
-                stringToSign: stringToSign(amzDate: claim.amzDate, scope: claim.scope, canonicalRequest: canonical), key: key)
-            if Encoding.constantTimeEqual(Array(computed.utf8), expected) { return true }
-        }
-        return false
+        let canonical = canonicalRequest(
+            method: request.method, path: request.path, queryPairs: queryPairs,
+            excludingQuery: claim.isPresigned ? "X-Amz-Signature" : nil,
+            request: request, signedHeaders: claim.signedHeaders, payloadHash: payloadHash)
+        let computed = signature(
+            stringToSign: stringToSign(amzDate: claim.amzDate, scope: claim.scope, canonicalRequest: canonical),
+            key: signingKey(secret: secret, scope: claim.scope))
+        return Encoding.constantTimeEqual(Array(computed.utf8), Array(claim.signature.lowercased().utf8))
     }
 
     // MARK: - Signing (clients, tests, load generators)

@@ -26,7 +26,7 @@ import Testing
 
         let request = SignableRequest(method: "GET", path: "/", query: "", headers: [("Host", "elasticmapreduce.amazonaws.com")], body: [])
         let signedAt = Encoding.parseISO8601("2011-10-03T15:19:30")!
-        let authenticator = RequestAuthenticator(credentials: Keys(), now: { signedAt.addingTimeInterval(60) })
+        let authenticator = RequestAuthenticator(credentials: Keys(), service: "ec2", regions: ["eucalyptus"], now: { signedAt.addingTimeInterval(60) })
         let principal = try? authenticator.authenticate(request, queryPairs: [], parameterPairs: pairs + [("Signature", "i91nKc4PWAt0JJIdXwz9HxZCJDdiy6cf/Mj6vPxyYIs=")])
         #expect(principal?.accessKeyId == "AKIAIOSFODNN7EXAMPLE")
     }
@@ -34,7 +34,7 @@ import Testing
     @Test("both methods, GET and POST, with Timestamp or Expires", arguments: ["HmacSHA256", "HmacSHA1"])
     func roundTrip(_ method: String) throws {
         let now = Date()
-        let authenticator = RequestAuthenticator(credentials: Keys(), now: { now })
+        let authenticator = RequestAuthenticator(credentials: Keys(), service: "ec2", regions: ["eucalyptus"], now: { now })
         for httpMethod in ["GET", "POST"] {
             let pairs = SigV2.sign(
                 [("Action", "DescribeInstances"), ("Filter.1.Name", "tag:a b"), ("Filter.1.Value.1", "x/y~z")],
@@ -50,7 +50,7 @@ import Testing
 
     @Test func oldOrExpiredRequestsAreRefused() {
         let now = Date()
-        let authenticator = RequestAuthenticator(credentials: Keys(), now: { now })
+        let authenticator = RequestAuthenticator(credentials: Keys(), service: "ec2", regions: ["eucalyptus"], now: { now })
         let request = SignableRequest(method: "GET", path: "/", query: "", headers: [("Host", "h")], body: [])
         let old = SigV2.sign([("Action", "DescribeRegions")], method: "GET", host: "h", path: "/", accessKeyId: "AKIAIOSFODNN7EXAMPLE",
                              secret: Self.secret, timestamp: now.addingTimeInterval(-20 * 60))
@@ -66,5 +66,37 @@ import Testing
         #expect {
             try authenticator.authenticate(request, queryPairs: [], parameterPairs: expired)
         } throws: { ($0 as? EucaError)?.code == .requestExpired }
+    }
+
+    /// A request signed to stay valid for decades could be replayed for decades: seven days is
+    /// the most any signature may claim.
+    @Test func expiresMoreThanSevenDaysAheadIsRefused() throws {
+        let now = Date()
+        let authenticator = RequestAuthenticator(credentials: Keys(), service: "ec2", regions: ["eucalyptus"], now: { now })
+        let request = SignableRequest(method: "GET", path: "/", query: "", headers: [("Host", "h")], body: [])
+        func signed(expires: String) -> [(name: String, value: String)] {
+            var pairs: [(name: String, value: String)] = [
+                ("Action", "DescribeRegions"), ("AWSAccessKeyId", "AKIAIOSFODNN7EXAMPLE"), ("SignatureVersion", "2"),
+                ("SignatureMethod", "HmacSHA256"), ("Expires", expires),
+            ]
+            let text = SigV2.stringToSign(method: "GET", host: "h", path: "/", pairs: pairs)
+            pairs.append(("Signature", SigV2.signature(text, secret: Self.secret, method: "HmacSHA256")!))
+            return pairs
+        }
+        #expect {
+            try authenticator.authenticate(request, queryPairs: [], parameterPairs: signed(expires: "2099-01-01T00:00:00Z"))
+        } throws: { ($0 as? EucaError)?.code == .requestExpired }
+        func stamp(_ date: Date) -> String {
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime]
+            return formatter.string(from: date)
+        }
+        #expect {
+            try authenticator.authenticate(
+                request, queryPairs: [], parameterPairs: signed(expires: stamp(now.addingTimeInterval(7 * 86400 + 60))))
+        } throws: { ($0 as? EucaError)?.code == .requestExpired }
+        let principal = try authenticator.authenticate(
+            request, queryPairs: [], parameterPairs: signed(expires: stamp(now.addingTimeInterval(7 * 86400 - 60))))
+        #expect(principal.accessKeyId == "AKIAIOSFODNN7EXAMPLE")
     }
 }

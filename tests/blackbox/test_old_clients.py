@@ -1,6 +1,6 @@
 """Requests as euca2ools and other older clients send them: SigV2 (HmacSHA256 and HmacSHA1) over
-POST and GET at /services/Eucalyptus, API versions from 2008 to 2016, SigV4 with a region of the
-client's own choosing; responses in each version's namespace and shape."""
+POST and GET at /services/Eucalyptus, API versions from 2008 to 2016, SigV4 with a region name the
+operator lists as an alias; responses in each version's namespace and shape."""
 
 import base64
 import datetime
@@ -98,21 +98,38 @@ def test_old_versions_see_group_names_where_group_ids_later_went(cloud):
         assert has_id == (version >= "2011-01-01")
 
 
-def test_euca2ools_sigv4_with_its_own_region_name(cloud):
-    """euca2ools 3.3+ signs with SigV4, POST, Version 2015-10-01, and a region it makes up."""
+def euca2ools_sigv4(cloud, region: str) -> tuple[int, ElementTree.Element]:
+    """Signs as euca2ools 3.3+ does: SigV4, POST, Version 2015-10-01, and the region its
+    configuration names (often the cloud's host name)."""
     creds = cloud.credentials
-    signer = botocore.auth.SigV4Auth(botocore.credentials.Credentials(creds["access_key"], creds["secret_key"]), "ec2",
-                                     "undefined-4242")
+    signer = botocore.auth.SigV4Auth(botocore.credentials.Credentials(creds["access_key"], creds["secret_key"]), "ec2", region)
     request = botocore.awsrequest.AWSRequest(
         method="POST", url=cloud.endpoint + "/services/Eucalyptus", data="Action=DescribeKeyPairs&Version=2015-10-01",
         headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
     signer.add_auth(request)
     prepared = request.prepare()
     http = urllib.request.Request(prepared.url, data=prepared.body.encode(), headers=dict(prepared.headers), method="POST")
-    with urllib.request.urlopen(http, timeout=10) as response:
-        assert response.status == 200
-        root = ElementTree.fromstring(response.read())
-    assert root.tag == ns("2015-10-01") + "DescribeKeyPairsResponse"
+    try:
+        with urllib.request.urlopen(http, timeout=10) as response:
+            return response.status, ElementTree.fromstring(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, ElementTree.fromstring(error.read())
+
+
+def test_euca2ools_sigv4_with_a_region_the_operator_lists(tmp_path):
+    """A region name of the client's own is accepted when REGION_ALIASES lists it, and only then."""
+    from conftest import Cloud
+    cloud = Cloud(tmp_path / "var", env={"REGION_ALIASES": "cloud.example.com, undefined-4242"}).start()
+    try:
+        for region in ["eucalyptus", "cloud.example.com", "undefined-4242"]:
+            status, root = euca2ools_sigv4(cloud, region)
+            assert status == 200, region
+            assert root.tag == ns("2015-10-01") + "DescribeKeyPairsResponse"
+        status, root = euca2ools_sigv4(cloud, "us-east-1")
+        assert (status, root.findtext("Errors/Error/Code")) == (403, "SignatureDoesNotMatch")
+        assert "valid region" in root.findtext("Errors/Error/Message")
+    finally:
+        cloud.stop()
 
 
 def test_libcloud_style_numbering_from_zero(cloud):
