@@ -54,7 +54,23 @@ extension CloudController {
         return record
     }
 
+    /// Refuses a reference that is not an address or an allocation id in form, before the store
+    /// is asked.
+    static func checkShape(_ reference: AddressReference) throws(EucaError) {
+        switch reference {
+        case .publicIp(let ip):
+            guard EC2IDShape.isIPv4(ip) else {
+                throw EucaError(.invalidParameter, .address, "Invalid value '\(ip.prefix(64))' for PublicIp: not an IPv4 address.")
+            }
+        case .allocationId(let id):
+            guard EC2IDShape.matches(id, prefix: "eipalloc") else {
+                throw EucaError(.malformedID, .address, "Invalid id: \"\(id.prefix(64))\" (expecting \"eipalloc-...\")")
+            }
+        }
+    }
+
     private static func find(_ reference: AddressReference, account: AccountID, in txn: any StoreReader) throws -> AddressRecord {
+        try checkShape(reference)
         switch reference {
         case .publicIp(let ip):
             guard let record = try txn.get(ip, from: CloudSchema.addresses), record.accountId == account else {
@@ -62,7 +78,6 @@ extension CloudController {
             }
             return record
         case .allocationId(let id):
-            guard id.hasPrefix("eipalloc-") else { throw EucaError(.malformedID, .address, "Invalid id: \"\(id)\"") }
             guard let record = try txn.all(CloudSchema.addresses).first(where: { $0.value.allocationId == id })?.value,
                 record.accountId == account
             else {
@@ -119,6 +134,10 @@ extension CloudController {
     /// Disassociates an address (by public IP or association id) from its instance.
     public func disassociateAddress(_ principal: Principal, publicIp: String?, associationId: String?) async throws {
         let account = principal.accountId
+        if let publicIp { try Self.checkShape(.publicIp(publicIp)) }
+        if let associationId, !EC2IDShape.matches(associationId, prefix: "eipassoc") {
+            throw EucaError(.invalidParameter, .address, "Invalid value '\(associationId.prefix(64))' for AssociationId (expecting \"eipassoc-...\").")
+        }
         try await commit { txn in
             var address: AddressRecord
             if let publicIp {

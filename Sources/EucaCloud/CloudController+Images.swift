@@ -59,13 +59,16 @@ extension CloudController {
 
     /// Whether registering an image from `location` needs the cloud administrator (kernels and
     /// ramdisks do), for authorization before any change (and for DryRun).
-    public func registrationNeedsAdmin(_ location: String) -> Bool {
-        guard let object = imageStore?.object(at: location) else { return false }
+    public func registrationNeedsAdmin(_ location: String, for principal: Principal) -> Bool {
+        guard let object = imageStore?.object(at: location, for: principal.accountId, isCloudAdmin: principal.isCloudAdmin) else {
+            return false
+        }
         return object.kind != .machine
     }
 
-    /// Registers an image from an object in the image store; its kind (machine, kernel, ramdisk)
-    /// comes from the store. Only the cloud administrator registers kernels and ramdisks.
+    /// Registers an image from an object in the image store that belongs to the caller's account;
+    /// its kind (machine, kernel, ramdisk) comes from the store. Only the cloud administrator
+    /// registers kernels and ramdisks. Another account's object answers as a missing one.
     public func registerImage(_ principal: Principal, _ request: ImageRegistration) async throws -> ImageRecord {
         try Self.checkImageName(request.name)
         guard Self.architectures.contains(request.architecture) else {
@@ -78,8 +81,8 @@ extension CloudController {
         guard let store = imageStore else {
             throw EucaError(.unsupported, .image, "This cloud has no image store to register images from.")
         }
-        guard ImageStore.isValidLocation(request.location), let object = store.object(at: request.location) else {
-            throw EucaError(.invalidParameter, .image, "The image location '\(request.location)' is not in the image store.")
+        guard let object = store.object(at: request.location, for: principal.accountId, isCloudAdmin: principal.isCloudAdmin) else {
+            throw EucaError(.invalidParameter, .image, "The image location '\(request.location.prefix(600))' is not in the image store.")
         }
         if object.kind != .machine && !principal.isCloudAdmin {
             throw EucaError(.unauthorized, .image, "Only the cloud's administrators register kernels and ramdisks.")
@@ -167,7 +170,7 @@ extension CloudController {
         case .description(let text) where text.count > 255:
             throw EucaError(.invalidParameter, .parameter, "Image descriptions are at most 255 characters.")
         case .addLaunchPermission(let users, _), .removeLaunchPermission(let users, _):
-            for user in users where user.count != 12 || !user.allSatisfy(\.isNumber) {
+            for user in users where AccountID(parsing: user) == nil {
                 throw EucaError(.invalidParameter, .parameter, "Value (\(user)) for parameter userId is invalid: account ids are 12 digits.")
             }
         default: break

@@ -81,10 +81,18 @@ extension CloudController {
         }
     }
 
+    /// The account a rule's `UserId` names: 12 digits.
+    static func accountID(userId: String) throws(EucaError) -> AccountID {
+        guard let id = AccountID(parsing: userId) else {
+            throw EucaError(.malformedID, .account, "Invalid user id: \"\(userId.prefix(64))\" (expecting 12 digits)")
+        }
+        return id
+    }
+
     /// Creates a group with no ingress rules and all egress allowed.
     public func createSecurityGroup(_ principal: Principal, name: String, description: String, tags: [Tag] = []) async throws -> SecurityGroupRecord {
-        guard !name.isEmpty, name.count <= 255 else {
-            throw EucaError(.invalidParameter, .securityGroup, "Group names are 1 to 255 characters.")
+        guard !name.isEmpty, name.utf8.count <= 255, name.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7F }) else {
+            throw EucaError(.invalidParameter, .securityGroup, "Group names are 1 to 255 printable ASCII characters.")
         }
         guard !name.lowercased().hasPrefix("sg-") else {
             throw EucaError(.invalidParameter, .securityGroup, "Group names may not be in the format sg-*.")
@@ -170,15 +178,18 @@ extension CloudController {
                 rules.append(SecurityRule(ipProtocol: ipProtocol, fromPort: from, toPort: to, peer: .cidr6(cidr), description: description))
             }
             for pair in permission.groups {
-                let owner = pair.userId.flatMap { $0.isEmpty ? nil : AccountID(rawValue: $0) } ?? account
+                // Another account's group is named by its owner's id with the group's name (or
+                // id); a bare id finds the caller's own groups only, so an id of another
+                // account's group answers exactly as one that does not exist.
+                let owner = try pair.userId.flatMap { $0.isEmpty ? nil : try Self.accountID(userId: $0) } ?? account
                 if owner == account { _ = try await defaultGroup(for: account) }
                 let tables = state.read { ($0.groups, $0.groupNames) }
                 let peer: SecurityGroupRecord
                 if let id = pair.groupId, !id.isEmpty {
                     guard let parsed = SecurityGroupID(parsing: id) else {
-                        throw EucaError(.malformedID, .securityGroup, "Invalid id: \"\(id)\" (expecting \"sg-...\")")
+                        throw EucaError(.malformedID, .securityGroup, "Invalid id: \"\(id.prefix(64))\" (expecting \"sg-...\")")
                     }
-                    guard let group = tables.0[parsed], pair.userId == nil || group.accountId == owner else {
+                    guard let group = tables.0[parsed], group.accountId == owner else {
                         throw EucaError(.notFound, .securityGroup, "The security group '\(id)' does not exist")
                     }
                     peer = group

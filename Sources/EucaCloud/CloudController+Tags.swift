@@ -92,7 +92,7 @@ extension CloudController {
 
     static func checkTaggable(_ id: String) throws(EucaError) -> TaggableType {
         guard let type = TaggableType.of(id) else {
-            throw EucaError(.malformedID, .resource, "The ID '\(id)' is not valid")
+            throw EucaError(.malformedID, .resource, "The ID '\(id.prefix(64))' is not valid")
         }
         return type
     }
@@ -136,7 +136,6 @@ extension CloudController {
     /// the resources when no keys are given.
     public func deleteTags(_ principal: Principal, resourceIds: [String], keys: [(key: String, value: String?)]) async throws {
         for id in resourceIds { _ = try Self.checkTaggable(id) }
-        for (key, _) in keys { try Self.checkUserKey(key) }
         for (key, _) in keys { try Self.checkUserKey(key) }
         let account = principal.accountId
         try await commit { txn in

@@ -3,7 +3,10 @@ public import Foundation
 import Crypto
 
 /// The cloud's store of image files: objects named `bucket/name`, each with its metadata (kind,
-/// size, SHA-256) in a file beside it. RegisterImage takes an object's location.
+/// size, SHA-256, owner) in a file beside it. RegisterImage takes an object's location.
+///
+/// An object belongs to the account it was uploaded for; to every other account its location is
+/// as absent as one never uploaded.
 public struct ImageStore: Sendable {
     public let root: String
 
@@ -15,6 +18,13 @@ public struct ImageStore: Sendable {
         public var size: Int64
         public var sha256: String
         public var uploadedAt: Date
+        /// The account the object was uploaded for; nil for the cloud administrators'.
+        public var ownerId: AccountID?
+
+        /// Whether `account` may register an image from this object.
+        public func belongs(to account: AccountID, isCloudAdmin: Bool) -> Bool {
+            ownerId.map { $0 == account } ?? isCloudAdmin
+        }
     }
 
     public init(root: String) {
@@ -41,11 +51,19 @@ public struct ImageStore: Sendable {
         return try? JSONDecoder().decode(Object.self, from: data)
     }
 
-    /// Copies `file` into the store as `bucket/name`, hashing it on the way, and records its
-    /// metadata. `progress` is told the bytes copied so far and the total.
+    /// The object at `location` if it belongs to `account`; nil when there is none or it is
+    /// another account's, so the two cannot be told apart.
+    public func object(at location: String, for account: AccountID, isCloudAdmin: Bool) -> Object? {
+        object(at: location).flatMap { $0.belongs(to: account, isCloudAdmin: isCloudAdmin) ? $0 : nil }
+    }
+
+    /// Copies `file` into the store as `bucket/name` for `owner` (nil: the cloud administrators),
+    /// hashing it on the way, and records its metadata. `progress` is told the bytes copied so far
+    /// and the total.
     @discardableResult
     public func put(
-        file: String, bucket: String, name: String, kind: ImageKind, progress: ((Int64, Int64) -> Void)? = nil
+        file: String, bucket: String, name: String, kind: ImageKind, owner: AccountID? = nil,
+        progress: ((Int64, Int64) -> Void)? = nil
     ) throws -> (location: String, object: Object) {
         let location = "\(bucket)/\(name)"
         guard Self.isValidLocation(location) else {
@@ -83,7 +101,7 @@ public struct ImageStore: Sendable {
         }
         let object = Object(
             kind: kind, format: format, size: copied, sha256: hasher.finalize().map { String(format: "%02x", $0) }.joined(),
-            uploadedAt: Date())
+            uploadedAt: Date(), ownerId: owner)
         if manager.fileExists(atPath: path(of: location)) { try manager.removeItem(atPath: path(of: location)) }
         try manager.moveItem(atPath: partial, toPath: path(of: location))
         try JSONEncoder().encode(object).write(to: URL(fileURLWithPath: path(of: location) + ".euca.json"), options: .atomic)

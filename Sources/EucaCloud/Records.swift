@@ -179,9 +179,12 @@ public enum TaggableType: String, Sendable, Codable, Hashable, CaseIterable {
     case elasticIp = "elastic-ip"
 
     /// The type an id's prefix names, or nil.
+    /// The type of a well-formed id of a taggable resource, or nil for anything else.
     public static func of(_ id: String) -> TaggableType? {
         guard let dash = id.firstIndex(of: "-") else { return nil }
-        switch id[..<dash] {
+        let prefix = String(id[..<dash])
+        guard EC2IDShape.matches(id, prefix: prefix) else { return nil }
+        switch prefix {
         case "i": return .instance
         case "ami", "aki", "ari": return .image
         case "sg": return .securityGroup

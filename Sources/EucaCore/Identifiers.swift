@@ -43,6 +43,18 @@ extension ResourceIdentifier {
     }
 
     public static func isWellFormed(_ text: String) -> Bool {
+        EC2IDShape.matches(text, prefix: prefix)
+    }
+
+    public var description: String { rawValue }
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// The shape every EC2-style identifier has, whatever its type: a prefix, a dash, and 8 or 17
+/// lowercase hex digits. Checked before an identifier from a request goes anywhere near the store.
+public enum EC2IDShape {
+    /// Whether `text` is `prefix-` followed by 8 or 17 lowercase hex digits.
+    public static func matches(_ text: String, prefix: String) -> Bool {
         let utf8 = text.utf8
         let p = prefix.utf8
         guard utf8.count == p.count + 1 + 17 || utf8.count == p.count + 1 + 8 else { return false }
@@ -53,8 +65,15 @@ extension ResourceIdentifier {
         return utf8[index...].allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
     }
 
-    public var description: String { rawValue }
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+    /// Whether `text` is an IPv4 address in dotted-quad form (`192.0.2.10`).
+    public static func isIPv4(_ text: String) -> Bool {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4 else { return false }
+        return parts.allSatisfy { part in
+            (1...3).contains(part.utf8.count) && part.utf8.allSatisfy { (0x30...0x39).contains($0) }
+                && (part.utf8.count == 1 || part.utf8.first != 0x30) && Int(part)! <= 255
+        }
+    }
 }
 
 public struct InstanceID: ResourceIdentifier {
@@ -158,6 +177,12 @@ struct RamdiskImageID: ResourceIdentifier {
 public struct AccountID: RawRepresentable, Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
     public let rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
+
+    /// Parses a 12-digit account number, or returns nil.
+    public init?(parsing text: String) {
+        guard text.utf8.count == 12, text.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+        self.rawValue = text
+    }
 
     /// A new random 12-digit account number.
     public static func generate() -> AccountID {

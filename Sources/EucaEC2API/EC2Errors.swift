@@ -53,6 +53,7 @@ struct EC2Error: Error, Sendable, Hashable {
             case .securityGroup: self.init("InvalidGroupId.Malformed", message)
             case .resource: self.init("InvalidID", message)
             case .address: self.init("InvalidAllocationID.Malformed", message)
+            case .account: self.init("InvalidUserID.Malformed", message)
             default: self.init("InvalidParameterValue", message)
             }
         case .duplicate:
@@ -87,6 +88,7 @@ struct EC2Error: Error, Sendable, Hashable {
         case .authFailure: self.init("AuthFailure", message, status: 401)
         case .missingAuthentication: self.init("MissingAuthenticationToken", message, status: 401)
         case .incompleteSignature: self.init("IncompleteSignature", message)
+        case .signatureDoesNotMatch: self.init("SignatureDoesNotMatch", message, status: 403)
         case .unauthorized: self.init("UnauthorizedOperation", message, status: 403)
         case .requestExpired: self.init("RequestExpired", message)
         case .operationNotPermitted: self.init("OperationNotPermitted", message)

@@ -6,7 +6,7 @@ extension EC2Actions {
     static let imageActions: [String: EC2Action] = [
         "RegisterImage": EC2Action(run: registerImage, authorize: { context in
             if let location = context.params["ImageLocation"], !context.principal.isCloudAdmin,
-                context.cloud.registrationNeedsAdmin(location)
+                context.cloud.registrationNeedsAdmin(location, for: context.principal)
             {
                 throw EucaError(.unauthorized, .image, "Only the cloud's administrators register kernels and ramdisks.")
             }

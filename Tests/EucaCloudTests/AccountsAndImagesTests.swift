@@ -29,23 +29,24 @@ import Testing
         return (cloud, admin, user, store)
     }
 
-    func upload(_ store: ImageStore, _ kind: ImageKind, _ name: String) throws -> String {
+    func upload(_ store: ImageStore, _ kind: ImageKind, _ name: String, for owner: Principal? = nil) throws -> String {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("euca-upload-\(UUID())").path
         try Data(repeating: 7, count: 1000).write(to: URL(fileURLWithPath: file))
-        return try store.put(file: file, bucket: "b", name: name, kind: kind).location
+        return try store.put(file: file, bucket: "b", name: name, kind: kind, owner: owner?.accountId).location
     }
 
     @Test func onlyAdministratorsRegisterKernelsAndRamdisks() async throws {
         let (cloud, admin, user, store) = try await makeCloud()
-        let kernel = try upload(store, .kernel, "vmlinuz")
+        let usersKernel = try upload(store, .kernel, "vmlinuz-user", for: user)
         await #expect {
-            try await cloud.registerImage(user, ImageRegistration(name: "kernel", location: kernel))
+            try await cloud.registerImage(user, ImageRegistration(name: "kernel", location: usersKernel))
         } throws: { ($0 as? EucaError)?.code == .unauthorized }
-        #expect(cloud.registrationNeedsAdmin(kernel))
+        #expect(cloud.registrationNeedsAdmin(usersKernel, for: user))
+        let kernel = try upload(store, .kernel, "vmlinuz")
         let registered = try await cloud.registerImage(admin, ImageRegistration(name: "kernel", location: kernel))
         #expect(registered.kind == .kernel && registered.isPublic)
         // Anyone may use the administrator's kernel in a machine image of their own.
-        let disk = try upload(store, .machine, "disk")
+        let disk = try upload(store, .machine, "disk", for: user)
         let machine = try await cloud.registerImage(user, ImageRegistration(name: "machine", location: disk, kernelId: registered.id.rawValue))
         #expect(machine.kernelId == registered.id && !machine.isPublic)
     }
@@ -53,7 +54,7 @@ import Testing
     @Test func launchPermissionsShareAnImageWithOneAccountOrAll() async throws {
         let (cloud, admin, user, store) = try await makeCloud()
         let other = Principal(accountId: AccountID(rawValue: "555566667777"), userName: "o", accessKeyId: "AKIAO", isCloudAdmin: false)
-        let disk = try upload(store, .machine, "disk")
+        let disk = try upload(store, .machine, "disk", for: user)
         let image = try await cloud.registerImage(user, ImageRegistration(name: "mine", location: disk))
         #expect(!cloud.images(for: other).contains { $0.id == image.id })
         await #expect {
@@ -72,6 +73,33 @@ import Testing
         #expect(cloud.images(for: admin).contains { $0.id == image.id })
         try await cloud.modifyImage(user, image.id.rawValue, .resetLaunchPermission)
         #expect(!cloud.images(for: other).contains { $0.id == image.id })
+    }
+
+    /// An object uploaded for one account is, to every other, exactly a location never uploaded:
+    /// the same error, and no hint of its kind before DryRun.
+    @Test func anotherAccountsObjectAnswersAsAMissingOne() async throws {
+        let (cloud, admin, user, store) = try await makeCloud()
+        let other = Principal(accountId: AccountID(rawValue: "555566667777"), userName: "o", accessKeyId: "AKIAO", isCloudAdmin: false)
+        let usersDisk = try upload(store, .machine, "users-disk", for: user)
+        let adminsKernel = try upload(store, .kernel, "admins-kernel")
+        func refusal(_ principal: Principal, _ location: String) async -> String? {
+            do {
+                _ = try await cloud.registerImage(principal, ImageRegistration(name: "probe", location: location))
+                return nil
+            } catch let error as EucaError {
+                return "\(error.code) \(error.message.replacingOccurrences(of: location, with: "LOCATION"))"
+            } catch {
+                return "\(error)"
+            }
+        }
+        let missing = await refusal(other, "b/never-uploaded")
+        #expect(missing?.hasPrefix("invalidParameter") == true)
+        #expect(await refusal(other, usersDisk) == missing)
+        #expect(await refusal(admin, usersDisk) == missing)
+        #expect(await refusal(other, adminsKernel) == missing)
+        #expect(!cloud.registrationNeedsAdmin(adminsKernel, for: other))
+        #expect(cloud.registrationNeedsAdmin(adminsKernel, for: admin))
+        #expect(try await cloud.registerImage(user, ImageRegistration(name: "mine", location: usersDisk)).ownerId == user.accountId)
     }
 
     @Test func accountsSeeOnlyTheirOwnResources() async throws {

@@ -93,8 +93,10 @@ struct EucaAdminCommand: AsyncParsableCommand {
             discussion: """
                 Writes the file and its SHA-256 under the image store (IMAGE_STORE_PATH, by default \
                 STATE_DIR/images) of a cloud on this machine, and prints the location to give \
-                `aws ec2 register-image --image-location`. Kernels and ramdisks are registered by the \
-                cloud's administrator.
+                `aws ec2 register-image --image-location`. The object belongs to one account: the \
+                cloud's administrators unless --account names another (its 12-digit id, as \
+                describe-accounts shows it); to every other account its location does not exist. \
+                Kernels and ramdisks are registered by the cloud's administrator.
                 """)
 
         @Option(help: "The cloud's state directory.") var state = "./var"
@@ -102,14 +104,19 @@ struct EucaAdminCommand: AsyncParsableCommand {
         @Option(help: "kernel, ramdisk or machine.") var kind: String
         @Option(help: "The bucket to put it in.") var bucket = "images"
         @Option(help: "The object's name (default: the file's name).") var name: String?
+        @Option(help: "The 12-digit id of the account the object belongs to (default: the cloud's administrators).") var account: String?
         @Argument(help: "The file to upload.") var file: String
 
         func run() throws {
             guard let kind = ImageKind(rawValue: kind) else { throw ValidationError("--kind is kernel, ramdisk or machine") }
+            let owner = try account.map { text in
+                guard let id = AccountID(parsing: text) else { throw ValidationError("--account takes a 12-digit account id, not \(text)") }
+                return id
+            }
             let store = ImageStore(root: self.store ?? state + "/images")
             let objectName = name ?? URL(fileURLWithPath: file).lastPathComponent
             var lastPercent = -1
-            let (location, object) = try store.put(file: file, bucket: bucket, name: objectName, kind: kind) { done, total in
+            let (location, object) = try store.put(file: file, bucket: bucket, name: objectName, kind: kind, owner: owner) { done, total in
                 let percent = total > 0 ? Int(done * 100 / total) : 100
                 guard percent != lastPercent else { return }
                 lastPercent = percent
