@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "EucaEC2API", targets: ["EucaEC2API"]),
         .library(name: "EucaTesting", targets: ["EucaTesting"]),
         .library(name: "EucaWire", targets: ["EucaWire"]),
+        .library(name: "EucaHTTP", targets: ["EucaHTTP"]),
         .library(name: "EucaDaemon", targets: ["EucaDaemon"]),
         .executable(name: "euca-cloud", targets: ["euca-cloud"]),
         .executable(name: "euca-clc", targets: ["euca-clc"]),
@@ -44,6 +45,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
     ],
     targets: [
         // Thin module maps over the C libraries.
@@ -126,9 +128,22 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "EucaHTTP",
+            dependencies: [
+                "EucaCore",
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "EucaEC2API",
             dependencies: [
-                "EucaCore", "EucaSecurity", "EucaCloud",
+                "EucaCore", "EucaSecurity", "EucaCloud", "EucaHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -139,7 +154,7 @@ let package = Package(
         .target(
             name: "EucaWire",
             dependencies: [
-                "EucaCore", "EucaSecurity", "EucaCluster", "EucaNode",
+                "EucaCore", "EucaSecurity", "EucaCluster", "EucaNode", "EucaHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -161,7 +176,7 @@ let package = Package(
         .target(
             name: "EucaDaemon",
             dependencies: [
-                "EucaCore", "EucaCloud", "EucaCluster", "EucaEC2API", "EucaNet", "EucaNode", "EucaSecurity", "EucaWire",
+                "EucaCore", "EucaCloud", "EucaCluster", "EucaEC2API", "EucaHTTP", "EucaNet", "EucaNode", "EucaSecurity", "EucaWire",
                 "EucaScheduler", "EucaStoreLMDB", "EucaHypervisor", "EucaHypervisorLibvirt",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -182,7 +197,7 @@ let package = Package(
             name: "euca-cloud",
             dependencies: [
                 "EucaCore", "EucaStoreLMDB", "EucaSecurity", "EucaHypervisor", "EucaHypervisorLibvirt",
-                "EucaScheduler", "EucaNet", "EucaNode", "EucaCluster", "EucaCloud", "EucaEC2API", "EucaDaemon",
+                "EucaScheduler", "EucaNet", "EucaNode", "EucaCluster", "EucaCloud", "EucaEC2API", "EucaDaemon", "EucaHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -3,15 +3,18 @@ public struct DaemonSettings: Sendable, Hashable {
     public var stateDirectory: String
     /// One of TRACE, DEBUG, INFO, WARN, ERROR, FATAL (Eucalyptus' `LOGLEVEL`).
     public var logLevel: String
+    /// The limits every HTTP server of the daemon runs with.
+    public var http: HTTPLimits
 
     public static let keys: [ConfigKey] = [
         ConfigKey("STATE_DIR", type: "path", default: "./var", "Where the daemon keeps its store, instances and credentials."),
         ConfigKey("LOGLEVEL", type: "TRACE|DEBUG|INFO|WARN|ERROR|FATAL", default: "INFO", "How much the daemon logs."),
-    ]
+    ] + HTTPLimits.keys
 
     public init(_ config: EucaConfig) throws(ConfigError) {
         stateDirectory = try config.nonEmptyString("STATE_DIR", default: "./var")
         logLevel = try config.choice("LOGLEVEL", default: "INFO", from: ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"])
+        http = try HTTPLimits(config)
     }
 }
 

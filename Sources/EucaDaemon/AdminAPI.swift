@@ -2,6 +2,7 @@ public import EucaCloud
 import EucaCore
 import EucaScheduler
 import EucaEC2API
+import EucaHTTP
 public import EucaSecurity
 import Foundation
 public import Hummingbird
@@ -113,6 +114,9 @@ public enum AdminAPI {
 
     public struct Done: Codable, Sendable { public init() {} }
 
+    /// The service name SigV4 signatures for the admin API are scoped to (`euca-admin` signs so).
+    public static let signingService = "euca-admin"
+
     /// The node name `register-node` gives a node at `host:port` when none is chosen.
     public static func defaultNodeName(host: String, port: Int) -> String {
         let base = host.replacingOccurrences(of: ":", with: "-")
@@ -123,13 +127,18 @@ public enum AdminAPI {
         to router: Router<BasicRequestContext>, components: CloudComponents, cloud: CloudController,
         authenticator: RequestAuthenticator, logger: Logger
     ) {
+        let authenticator = authenticator.forService(signingService)
         func route<Input: Decodable & Sendable, Output: Encodable & Sendable>(
             _ name: String, _ body: @escaping @Sendable (Input) async throws -> Output
         ) {
             router.post(RouterPath("/admin/v1/\(name)")) { request, _ -> Response in
                 do {
-                    let buffer = try await request.body.collect(upTo: 1 << 20)
-                    let bytes = Array(buffer.readableBytesView)
+                    let bytes: [UInt8]
+                    switch await RequestBodyRead.read(request, limit: 1 << 20) {
+                    case .complete(let body): bytes = body
+                    case .tooLarge: return json(.contentTooLarge, ["error": "The request body is larger than 1 MiB.", "code": "invalidParameter"])
+                    case .incomplete: return json(.badRequest, ["error": "The request body ended before its Content-Length.", "code": "invalidParameter"])
+                    }
                     let signable = SignableRequest(
                         method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
                         headers: EC2API.headerPairs(of: request), body: bytes)
@@ -143,7 +152,7 @@ public enum AdminAPI {
                     return json(.ok, output)
                 } catch let error as EucaError {
                     let status: HTTPResponse.Status = switch error.code {
-                    case .authFailure, .missingAuthentication, .requestExpired, .incompleteSignature: .unauthorized
+                    case .authFailure, .missingAuthentication, .requestExpired, .incompleteSignature, .signatureDoesNotMatch: .unauthorized
                     case .unauthorized: .forbidden
                     case .notFound: .notFound
                     default: .badRequest

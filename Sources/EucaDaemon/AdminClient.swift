@@ -51,7 +51,7 @@ public struct AdminClient: Sendable {
         let body = Array(try JSONEncoder().encode(input))
         var signable = SignableRequest(
             method: "POST", path: url.path, query: "", headers: [("Content-Type", "application/json")], body: body)
-        SigV4.sign(&signable, host: url.port.map { "\(host):\($0)" } ?? host, accessKeyId: accessKeyId, secret: secret, region: region, service: "euca-admin")
+        SigV4.sign(&signable, host: url.port.map { "\(host):\($0)" } ?? host, accessKeyId: accessKeyId, secret: secret, region: region, service: AdminAPI.signingService)
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = .POST
         for header in signable.headers where header.name.lowercased() != "host" { request.headers.add(name: header.name, value: header.value) }

@@ -1,6 +1,7 @@
 public import EucaCloud
 public import EucaCore
 import EucaEC2API
+import EucaHTTP
 import EucaNet
 public import EucaScheduler
 import EucaSecurity
@@ -60,7 +61,7 @@ public enum CloudDaemon {
         let api = EC2API(cloud: cloud, settings: apiSettings, logger: Logger(label: "euca.ec2"))
         let credentials = state + "/credentials"
         let app = makeApplication(
-            apiSettings: apiSettings, api: api, cloud: cloud, components: components, registry: registry, metrics: metrics, logger: logger,
+            apiSettings: apiSettings, limits: daemon.http, api: api, cloud: cloud, components: components, registry: registry, metrics: metrics, logger: logger,
             onRunning: { port in
                 let endpoint = "http://\(endpointHost):\(port)"
                 cloud.setEndpoint(endpoint + "/")
@@ -79,7 +80,9 @@ public enum CloudDaemon {
             ImageService.addRoutes(to: router, root: imageStore.root, logger: logger)
             services.append(Application(
                 router: router,
-                server: try .tls(configuration: InternalTLS.serverConfiguration(identity: identity, allowing: .nc, logger: logger)),
+                server: try .tls(
+                    GuardedHTTP.http1(daemon.http, name: "image"),
+                    configuration: InternalTLS.serverConfiguration(identity: identity, allowing: .nc, logger: logger)),
                 configuration: ApplicationConfiguration(address: .hostname(apiSettings.host, port: imagePort), serverName: "euca-clc"),
                 onServerRunning: { channel in
                     logger.info("image service listening", metadata: ["port": "\(channel.localAddress?.port ?? imagePort)"])
@@ -92,7 +95,7 @@ public enum CloudDaemon {
     }
 
     static func makeApplication(
-        apiSettings: EC2APISettings, api: EC2API, cloud: CloudController, components: CloudComponents, registry: ComponentRegistry,
+        apiSettings: EC2APISettings, limits: HTTPLimits, api: EC2API, cloud: CloudController, components: CloudComponents, registry: ComponentRegistry,
         metrics: PrometheusCollectorRegistry, logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void
     ) -> some Service {
         let router = Router()
@@ -101,7 +104,7 @@ public enum CloudDaemon {
         Join.addRoute(to: router, registry: registry, logger: logger)
         DaemonRuntime.addMetricsRoutes(to: router, registry: metrics)
         return Application(
-            router: router,
+            router: router, server: GuardedHTTP.http1(limits, name: "ec2"),
             configuration: ApplicationConfiguration(address: .hostname(apiSettings.host, port: apiSettings.port), serverName: "Euca"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? apiSettings.port) },
             logger: Logger(label: "euca.http"))

@@ -2,6 +2,7 @@ public import EucaCore
 import EucaCluster
 public import EucaScheduler
 import EucaSecurity
+import EucaHTTP
 import EucaWire
 import Foundation
 import Hummingbird
@@ -61,7 +62,9 @@ public enum ClusterDaemon {
             endpoints: { endpoints.withLock { $0 } }, logger: logger)
         let app = Application(
             router: router,
-            server: try .tls(configuration: InternalTLS.serverConfiguration(identity: identity, allowing: .clc, logger: logger)),
+            server: try .tls(
+                GuardedHTTP.http1(daemon.http, name: "cluster"),
+                configuration: InternalTLS.serverConfiguration(identity: identity, allowing: .clc, logger: logger)),
             configuration: ApplicationConfiguration(address: .hostname(component.bind, port: component.port), serverName: "euca-cc"),
             onServerRunning: { channel in
                 logger.info("cluster API listening", metadata: [
@@ -72,7 +75,8 @@ public enum ClusterDaemon {
         var services: [any Service] = [cluster, app]
         if component.metricsPort != 0 {
             services.append(DaemonRuntime.metricsServer(
-                host: try config.nonEmptyString("METRICS_BIND", default: "127.0.0.1"), port: component.metricsPort, registry: metrics, logger: logger))
+                host: try config.nonEmptyString("METRICS_BIND", default: "127.0.0.1"), port: component.metricsPort, registry: metrics,
+                limits: daemon.http, logger: logger))
         }
         try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
         try? await http.shutdown()

@@ -1,4 +1,5 @@
-import EucaCore
+public import EucaCore
+import EucaHTTP
 public import EucaNode
 import Foundation
 public import Hummingbird
@@ -55,10 +56,11 @@ public enum MetadataServer {
 
     /// The server, as a service to run beside the node controller.
     public static func application(
-        service: MetadataService, address: String, port: Int, logger: Logger
+        service: MetadataService, address: String, port: Int, limits: HTTPLimits, logger: Logger
     ) -> some ApplicationProtocol {
         Application(
             responder: Responder(service: service, logger: logger),
+            server: GuardedHTTP.http1(limits, name: "metadata"),
             configuration: ApplicationConfiguration(address: .hostname(address, port: port), serverName: "EC2ws"),
             onServerRunning: { channel in
                 logger.info("instance metadata service listening", metadata: [

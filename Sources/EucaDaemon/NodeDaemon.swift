@@ -5,6 +5,7 @@ import EucaHypervisor
 public import EucaHypervisorLibvirt
 public import EucaNode
 public import EucaSecurity
+import EucaHTTP
 import EucaWire
 import Foundation
 import Hummingbird
@@ -56,17 +57,22 @@ public enum NodeDaemon {
         NodeAPI.addRoutes(to: router, node: node, logger: logger)
         let app = Application(
             router: router,
-            server: try .tls(configuration: InternalTLS.serverConfiguration(identity: identity, allowing: .cc, logger: logger)),
+            server: try .tls(
+                GuardedHTTP.http1(daemon.http, name: "node"),
+                configuration: InternalTLS.serverConfiguration(identity: identity, allowing: .cc, logger: logger)),
             configuration: ApplicationConfiguration(address: .hostname(component.bind, port: component.port), serverName: "euca-nc"),
             onServerRunning: { channel in
                 logger.info("node API listening", metadata: ["port": "\(channel.localAddress?.port ?? 0)", "libvirt": "\(settings.libvirtURI)"])
             },
             logger: logger)
         var services: [any Service] = [app]
-        if let metadata = try NodeRuntime.metadataServer(nodeSettings, node: node, logger: logger) { services.append(metadata) }
+        if let metadata = try NodeRuntime.metadataServer(nodeSettings, node: node, limits: daemon.http, logger: logger) {
+            services.append(metadata)
+        }
         if component.metricsPort != 0 {
             services.append(DaemonRuntime.metricsServer(
-                host: try config.nonEmptyString("METRICS_BIND", default: "127.0.0.1"), port: component.metricsPort, registry: metrics, logger: logger))
+                host: try config.nonEmptyString("METRICS_BIND", default: "127.0.0.1"), port: component.metricsPort, registry: metrics,
+                limits: daemon.http, logger: logger))
         }
         try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
         try? await imageClient?.shutdown()
@@ -89,7 +95,9 @@ public enum NodeRuntime {
     /// The instance metadata service for `node`'s instances, when `METADATA_ADDRESS` is set and
     /// on this host (the instances' network puts it there); nil, with a log line saying why, if not.
     /// Throws, saying why, when another process already listens there.
-    public static func metadataServer(_ settings: NodeSettings, node: NodeController, logger: Logger) throws -> (any Service)? {
+    public static func metadataServer(
+        _ settings: NodeSettings, node: NodeController, limits: HTTPLimits, logger: Logger
+    ) throws -> (any Service)? {
         guard let address = settings.metadataAddress else { return nil }
         guard MetadataServer.isLocalAddress(address) else {
             logger.notice("no instance metadata service: \(address) is not an address of this host (add it to the instances' bridge)")
@@ -101,7 +109,7 @@ public enum NodeRuntime {
                 "the instance metadata service cannot listen on \(address):\(settings.metadataPort): \(problem). Only one node controller per host serves metadata; set METADATA_ADDRESS=\"\" on the others.")
         }
         let service = MetadataService(lookup: { address in await node.instance(at: address) })
-        return MetadataServer.application(service: service, address: address, port: settings.metadataPort, logger: logger)
+        return MetadataServer.application(service: service, address: address, port: settings.metadataPort, limits: limits, logger: logger)
     }
 
     /// The node's image cache, fed by `source`.

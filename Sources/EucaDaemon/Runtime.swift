@@ -1,6 +1,7 @@
 public import EucaCore
 import Foundation
 public import Hummingbird
+import EucaHTTP
 import HTTPTypes
 public import Logging
 import Metrics
@@ -33,10 +34,14 @@ public enum DaemonRuntime {
     }
 
     /// A plain-HTTP application serving `/metrics` on `host:port`.
-    public static func metricsServer(host: String, port: Int, registry: PrometheusCollectorRegistry, logger: Logger) -> some Service {
+    public static func metricsServer(
+        host: String, port: Int, registry: PrometheusCollectorRegistry, limits: HTTPLimits, logger: Logger
+    ) -> some Service {
         let router = Router()
         addMetricsRoutes(to: router, registry: registry)
-        return Application(router: router, configuration: ApplicationConfiguration(address: .hostname(host, port: port)), logger: logger)
+        return Application(
+            router: router, server: GuardedHTTP.http1(limits, name: "metrics"),
+            configuration: ApplicationConfiguration(address: .hostname(host, port: port)), logger: logger)
     }
 
     /// Writes a line to standard error and exits with `code` (78 for configuration errors).

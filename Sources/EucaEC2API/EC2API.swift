@@ -3,6 +3,7 @@ public import EucaCore
 public import EucaSecurity
 public import Foundation
 public import Hummingbird
+import EucaHTTP
 public import Logging
 import HTTPTypes
 import Metrics
@@ -57,6 +58,9 @@ public struct EC2API: Sendable {
     private let logger: Logger
     private let metrics = RequestMetrics()
 
+    /// The service name SigV4 signatures for this API are scoped to.
+    public static let signingService = "ec2"
+
     /// The API version answered when a request names none.
     public static let defaultVersion = "2016-11-15"
 
@@ -64,7 +68,9 @@ public struct EC2API: Sendable {
         self.cloud = cloud
         self.settings = settings
         self.logger = logger
-        self.authenticator = RequestAuthenticator(credentials: cloud.state, maxClockSkew: settings.maxClockSkew, now: now)
+        self.authenticator = RequestAuthenticator(
+            credentials: cloud.state, service: Self.signingService, regions: cloud.settings.signingRegions,
+            maxClockSkew: settings.maxClockSkew, now: now)
     }
 
     /// Adds the API's routes (`/` and `/services/Eucalyptus`, GET and POST) to `router`.
@@ -86,38 +92,43 @@ public struct EC2API: Sendable {
 
     private func respond(to request: Request) async -> Response {
         let started = ContinuousClock.now
-        let headerPairs = Self.headerPairs(of: request)
-        var body: [UInt8] = []
-        var tooLarge = false
-        do {
-            let buffer = try await request.body.collect(upTo: settings.maxBodyBytes)
-            body = buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? []
-        } catch {
-            tooLarge = true
-        }
         let result: EC2Response
-        if tooLarge {
-            let requestId = UUID().uuidString.lowercased()
-            let error = EC2Error(
-                "RequestEntityTooLarge", "The request body is larger than this cloud's limit of \(settings.maxBodyBytes) bytes.",
-                status: 413)
-            result = EC2Response(status: 413, body: error.document(requestId: requestId), requestId: requestId)
-            logger.notice("request refused: body too large", metadata: ["euca.request": "\(requestId)"])
-        } else {
+        var closing = false
+        switch await RequestBodyRead.read(request, limit: settings.maxBodyBytes) {
+        case .complete(let body):
             result = await handle(
                 SignableRequest(
                     method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
-                    headers: headerPairs, body: body))
+                    headers: Self.headerPairs(of: request), body: body))
+        case .tooLarge:
+            closing = true
+            result = refusal(
+                EC2Error(
+                    "RequestEntityTooLarge", "The request body is larger than this cloud's limit of \(settings.maxBodyBytes) bytes.",
+                    status: 413), reason: "body too large")
+        case .incomplete:
+            closing = true
+            result = refusal(
+                EC2Error("MalformedQueryString", "The request body ended before its Content-Length, or could not be read."),
+                reason: "body incomplete")
         }
         metrics.record(status: result.status, since: started)
         var headers = HTTPFields()
         headers[.contentType] = "text/xml;charset=UTF-8"
         headers[HTTPField.Name("x-amzn-RequestId")!] = result.requestId
-        if tooLarge { headers[.connection] = "close" }
+        // The rest of the body is not read: the connection is closed once this answer is written.
+        if closing { headers[.connection] = "close" }
         return Response(
             status: HTTPResponse.Status(code: result.status),
             headers: headers,
             body: ResponseBody(byteBuffer: ByteBuffer(string: result.body)))
+    }
+
+    /// An answer to a request refused before it was read whole.
+    private func refusal(_ error: EC2Error, reason: String) -> EC2Response {
+        let requestId = UUID().uuidString.lowercased()
+        logger.notice("request refused: \(reason)", metadata: ["euca.request": "\(requestId)"])
+        return EC2Response(status: error.status, body: error.document(requestId: requestId), requestId: requestId)
     }
 
     /// Handles one request end to end. Never throws: every failure becomes an EC2 error document.

@@ -1,5 +1,6 @@
 public import EucaCluster
 public import EucaCore
+import EucaHTTP
 import Foundation
 public import Hummingbird
 import HTTPTypes
@@ -27,8 +28,13 @@ struct InternalRoutes<Context: RequestContext> {
             let started = ContinuousClock.now
             defer { latency.record(duration: started.duration(to: .now)) }
             do {
-                let buffer = try await request.body.collect(upTo: 64 << 20)
-                let input = try Wire.decode(Request.self, Data(buffer.readableBytesView))
+                let bytes: [UInt8]
+                switch await RequestBodyRead.read(request, limit: 64 << 20) {
+                case .complete(let body): bytes = body
+                case .tooLarge: throw EucaError(.invalidParameter, .parameter, "The request body is larger than 64 MiB.")
+                case .incomplete: throw EucaError(.invalidParameter, .parameter, "The request body ended before its Content-Length.")
+                }
+                let input = try Wire.decode(Request.self, Data(bytes))
                 let output = try await RequestID.$current.withValue(requestID) { try await body(input) }
                 succeeded.increment()
                 return Self.json(.ok, try Wire.encode(output))

@@ -4,6 +4,7 @@ import EucaCluster
 import EucaCore
 import EucaDaemon
 import EucaEC2API
+import EucaHTTP
 import EucaHypervisor
 import EucaHypervisorLibvirt
 import EucaNet
@@ -118,7 +119,7 @@ struct EucaCloudCommand: AsyncParsableCommand {
 
         let credentials = stateDirectory + "/credentials"
         let app = Application(
-            router: router,
+            router: router, server: GuardedHTTP.http1(daemon.http, name: "ec2"),
             configuration: ApplicationConfiguration(address: .hostname(apiSettings.host, port: apiSettings.port), serverName: "Euca"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? apiSettings.port
@@ -145,7 +146,9 @@ struct EucaCloudCommand: AsyncParsableCommand {
             },
             logger: Logger(label: "euca.http"))
         var services: [any Service] = [cluster, cloud, app]
-        if let metadata = try NodeRuntime.metadataServer(nodeSettings, node: node, logger: nodeLogger) { services.append(metadata) }
+        if let metadata = try NodeRuntime.metadataServer(nodeSettings, node: node, limits: daemon.http, logger: nodeLogger) {
+            services.append(metadata)
+        }
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
         logger.info("euca-cloud stopped")

@@ -1,0 +1,255 @@
+public import EucaCore
+public import HummingbirdCore
+import Logging
+import Metrics
+import NIOCore
+import NIOHTTPTypes
+import HTTPTypes
+import Synchronization
+
+/// HTTP/1.1 servers that hold no connection longer than ``HTTPLimits`` allow.
+///
+/// Use ``http1(_:name:)`` where Hummingbird takes a server (`Application(server:)`), alone or
+/// inside `.tls(_:configuration:)`. Each connection is timed from its first byte: the headers of
+/// a request must arrive within `headerTimeout`, its body within `bodyTimeout`, and a kept-alive
+/// connection must start its next request within `idleTimeout`; a server holds at most
+/// `maxConnections` at once and closes the ones over it as they arrive. A response that says
+/// `Connection: close` closes the connection once it is written. The time a handler takes to
+/// answer is not limited. Metrics, labelled with the server's `name`:
+/// `euca_http_connections_open`, `euca_http_connections_shed_total` and
+/// `euca_http_connections_timed_out_total` (by `phase`: header, body or idle).
+public enum GuardedHTTP {
+    public static func http1(_ limits: HTTPLimits, name: String) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in
+            GuardedHTTP1Channel(base: HTTP1Channel(responder: responder), limits: limits, gate: ConnectionGate(name: name, limit: limits.maxConnections))
+        }
+    }
+}
+
+/// Thrown from a connection's setup when the server already holds its limit; the connection is
+/// closed without a byte read.
+struct ConnectionLimitReached: Error {}
+
+/// Counts one server's open connections against its limit, with their metrics.
+final class ConnectionGate: Sendable {
+    let limit: Int
+    private let open = Atomic<Int>(0)
+    private let openGauge: Gauge
+    let shed: Counter
+    let timedOut: [ConnectionTimer.Phase: Counter]
+
+    init(name: String, limit: Int) {
+        self.limit = limit
+        openGauge = Gauge(label: "euca_http_connections_open", dimensions: [("server", name)])
+        shed = Counter(label: "euca_http_connections_shed_total", dimensions: [("server", name)])
+        timedOut = Dictionary(uniqueKeysWithValues: ConnectionTimer.Phase.allCases.map { phase in
+            (phase, Counter(label: "euca_http_connections_timed_out_total", dimensions: [("server", name), ("phase", phase.rawValue)]))
+        })
+    }
+
+    /// Takes a place for a new connection, or says there is none.
+    func admit() -> Bool {
+        let (admitted, count) = open.withLock { count -> (Bool, Int) in
+            guard count < limit else { return (false, count) }
+            count += 1
+            return (true, count)
+        }
+        if admitted { openGauge.record(count) } else { shed.increment() }
+        return admitted
+    }
+
+    func release() {
+        openGauge.record(open.subtract(1, ordering: .relaxed).newValue)
+    }
+}
+
+extension Atomic where Value == Int {
+    /// Runs `body` on the value in a compare-exchange loop.
+    fileprivate func withLock<T>(_ body: (inout Int) -> T) -> T {
+        var current = load(ordering: .relaxed)
+        while true {
+            var updated = current
+            let result = body(&updated)
+            let (exchanged, original) = compareExchange(expected: current, desired: updated, ordering: .relaxed)
+            if exchanged { return result }
+            current = original
+        }
+    }
+}
+
+/// The HTTP/1 child channel with the gate and the per-connection timer in its pipeline.
+struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
+    typealias Value = HTTP1Channel.Value
+
+    let base: HTTP1Channel
+    let limits: HTTPLimits
+    let gate: ConnectionGate
+
+    var responder: HTTPChannelHandler.Responder { base.responder }
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        guard gate.admit() else {
+            channel.close(promise: nil)
+            return channel.eventLoop.makeFailedFuture(ConnectionLimitReached())
+        }
+        let gate = gate
+        channel.closeFuture.whenComplete { _ in gate.release() }
+        let timer = ConnectionTimer(channel: channel, limits: limits, gate: gate)
+        do {
+            try channel.pipeline.syncOperations.addHandler(ByteActivityHandler(timer: timer), position: .first)
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
+        }
+        var configuration = base.configuration
+        let bound = NIOLoopBound(timer, eventLoop: channel.eventLoop)
+        configuration.additionalChannelHandlers = { [MessageActivityHandler(timer: bound.value)] }
+        return HTTP1Channel(responder: base.responder, configuration: configuration).setup(channel: channel, logger: logger)
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await base.handle(value: value, logger: logger)
+    }
+}
+
+/// One connection's deadline, moved along as the exchange goes: bytes of a new request start
+/// the header clock, a parsed head the body clock, a complete request stops the clock while the
+/// handler answers, and a written response starts the idle clock. When a deadline passes, the
+/// connection is closed. Lives on the connection's event loop only.
+final class ConnectionTimer {
+    enum Phase: String, CaseIterable {
+        case header, body, idle
+    }
+
+    private let channel: any Channel
+    private let limits: HTTPLimits
+    private let gate: ConnectionGate
+    /// Requests whose head arrived and whose response is not written yet.
+    private var inFlight = 0
+    private var readingBody = false
+    /// Bytes of a request not yet parsed into its head (or a new connection's first request).
+    private var awaitingHead = true
+    private var closeAfterResponse = false
+    private var deadline: Scheduled<Void>?
+
+    init(channel: any Channel, limits: HTTPLimits, gate: ConnectionGate) {
+        self.channel = channel
+        self.limits = limits
+        self.gate = gate
+        arm()
+    }
+
+    func bytesArrived() {
+        guard !awaitingHead, !readingBody, inFlight == 0 else { return }
+        awaitingHead = true
+        arm()
+    }
+
+    func headArrived() {
+        awaitingHead = false
+        readingBody = true
+        inFlight += 1
+        arm()
+    }
+
+    func requestEnded() {
+        readingBody = false
+        arm()
+    }
+
+    func responseHead(_ response: HTTPResponse) {
+        if response.headerFields[.connection]?.lowercased() == "close" { closeAfterResponse = true }
+    }
+
+    /// Called once the response's end has been written.
+    func responseEnded() {
+        inFlight = max(0, inFlight - 1)
+        if closeAfterResponse {
+            deadline?.cancel()
+            channel.close(promise: nil)
+            return
+        }
+        arm()
+    }
+
+    private func arm() {
+        deadline?.cancel()
+        deadline = nil
+        let phase: Phase
+        let limit: Duration
+        if readingBody {
+            (phase, limit) = (.body, limits.bodyTimeout)
+        } else if inFlight > 0 {
+            return  // the handler is answering; its time is its own
+        } else if awaitingHead {
+            (phase, limit) = (.header, limits.headerTimeout)
+        } else {
+            (phase, limit) = (.idle, limits.idleTimeout)
+        }
+        let nanoseconds = limit.components.seconds * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000
+        let channel = channel
+        let counter = gate.timedOut[phase]
+        deadline = channel.eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) {
+            counter?.increment()
+            channel.close(promise: nil)
+        }
+    }
+
+    func cancel() {
+        deadline?.cancel()
+        deadline = nil
+    }
+}
+
+/// First in the pipeline: tells the timer when bytes arrive, before any decoding (or TLS).
+final class ByteActivityHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    private let timer: ConnectionTimer
+
+    init(timer: ConnectionTimer) { self.timer = timer }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        timer.bytesArrived()
+        context.fireChannelRead(data)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer.cancel()
+        context.fireChannelInactive()
+    }
+}
+
+/// After HTTP decoding: tells the timer where each request and response begins and ends.
+final class MessageActivityHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+    private let timer: ConnectionTimer
+
+    init(timer: ConnectionTimer) { self.timer = timer }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head: timer.headArrived()
+        case .body: break
+        case .end: timer.requestEnded()
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(let head):
+            if head.status.kind != .informational { timer.responseHead(head) }
+            context.write(data, promise: promise)
+        case .body:
+            context.write(data, promise: promise)
+        case .end:
+            let written = promise ?? context.eventLoop.makePromise()
+            let timer = NIOLoopBound(timer, eventLoop: context.eventLoop)
+            written.futureResult.whenComplete { _ in timer.value.responseEnded() }
+            context.write(data, promise: written)
+        }
+    }
+}
