@@ -32,7 +32,9 @@ def send(cloud, request: botocore.awsrequest.AWSRequest, body: bytes | None = No
     data = body if body is not None else prepared.body
     if isinstance(data, str):
         data = data.encode()
-    http = urllib.request.Request(prepared.url, data=data, headers=dict(prepared.headers), method=prepared.method)
+    # urllib sets Content-Length from the body actually sent.
+    headers = {k: v for k, v in prepared.headers.items() if k.lower() != "content-length"}
+    http = urllib.request.Request(prepared.url, data=data, headers=headers, method=prepared.method)
     try:
         with urllib.request.urlopen(http, timeout=30) as response:
             return response.status, "", response.read().decode()
