@@ -126,3 +126,30 @@ def test_another_accounts_image_files_answer_as_missing_ones(clc, tmp_path):
     assert clc.client().register_image(Name="admins", ImageLocation=admins)["ImageId"].startswith("ami-")
     bad_account = clc.admin("upload-image", "--kind", "machine", "--account", "nobody", str(disk), check=False)
     assert bad_account.returncode != 0 and "12-digit" in bad_account.stderr
+
+
+def test_the_internal_tls_api_closes_a_connection_that_never_speaks(clc):
+    """A client that connects to a cluster controller's mutual-TLS port and sends nothing (not even
+    a TLS hello) is cut off after HTTP_HEADER_TIMEOUT, as on the EC2 API."""
+    import socket
+    import time
+    clc.add_cluster("zone-slow", HTTP_HEADER_TIMEOUT="1", HTTP_MAX_CONNECTIONS="4")
+    port = int(clc.clusters["zone-slow"].env["CC_PORT"])
+    silent = socket.create_connection(("127.0.0.1", port), timeout=10)
+    started = time.monotonic()
+    assert silent.recv(1024) == b""
+    assert time.monotonic() - started < 5
+    # Over the limit, connections are closed as they arrive.
+    held = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(8)]
+    time.sleep(0.3)
+    shed = 0
+    for sock in held:
+        sock.settimeout(0.05)
+        try:
+            shed += sock.recv(1024) == b""
+        except (socket.timeout, TimeoutError):
+            pass
+        except ConnectionResetError:
+            shed += 1
+        sock.close()
+    assert shed >= 4
