@@ -173,15 +173,15 @@ public enum SigV4 {
 
     // MARK: - Canonical form
 
-    /// The canonical path: dot segments removed, each byte outside RFC 3986's unreserved set
-    /// percent-encoded (so an already-encoded path is encoded again, as AWS does for all services
-    /// but S3).
+    /// The canonical path: empty and dot segments removed (`//a/./b/../c` is `/a/c`), each byte
+    /// outside RFC 3986's unreserved set percent-encoded (so an already-encoded path is encoded
+    /// again, as AWS does for all services but S3).
     public static func canonicalPath(_ rawPath: String) -> String {
         let path = rawPath.isEmpty ? "/" : rawPath
         var output: [Substring] = []
         for segment in path.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
             switch segment {
-            case ".": continue
+            case ".", "": continue
             case "..": if !output.isEmpty { output.removeLast() }
             default: output.append(segment)
             }
