@@ -14,7 +14,7 @@ extension CloudController {
     static func checkKeyName(_ name: String) throws(EucaError) {
         guard !name.isEmpty else { throw EucaError(.missingParameter, .parameter, "The request must contain the parameter KeyName") }
         guard name.utf8.count <= 255, name.unicodeScalars.allSatisfy({ $0.isASCII && $0.value >= 0x20 && $0.value < 0x7F }) else {
-            throw EucaError(.invalidParameter, .parameter, "Value (\(name)) for parameter KeyName is invalid. Names are up to 255 printable ASCII characters.")
+            throw EucaError(.invalidParameter, .parameter, "Value (\(name.prefix(64))) for parameter KeyName is invalid. Names are up to 255 printable ASCII characters.")
         }
     }
 
@@ -42,8 +42,15 @@ extension CloudController {
         return record
     }
 
+    /// The most key pairs one account may hold (EC2's default quota per region).
+    public static let maxKeyPairsPerAccount = 5_000
+
     func insert(_ record: KeyPairRecord, tags: [Tag]) async throws {
         try Self.checkTags(tags)
+        let held = state.read { tables in tables.keyPairs.values.reduce(0) { $0 + ($1.accountId == record.accountId ? 1 : 0) } }
+        guard held < Self.maxKeyPairsPerAccount else {
+            throw EucaError(.limitExceeded, .keyPair, "The maximum number of key pairs (\(Self.maxKeyPairsPerAccount)) has been reached.")
+        }
         let key = CloudSchema.keyPairKey(record.accountId, record.name)
         try await commit { txn in
             if try txn.get(key, from: CloudSchema.keyPairs) != nil {

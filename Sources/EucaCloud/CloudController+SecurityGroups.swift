@@ -17,6 +17,10 @@ public enum RuleDirection: Sendable, Hashable {
 extension CloudController {
     /// The most rules one group may hold, in each direction.
     public static let maxRulesPerGroup = 100
+    /// The most groups one account may hold (EC2-Classic's limit per region).
+    public static let maxGroupsPerAccount = 500
+    /// The longest rule description, as EC2 allows.
+    public static let maxRuleDescription = 255
 
     /// The account's groups, creating its `default` group on first use as EC2 does.
     public func securityGroups(for principal: Principal) async throws -> [SecurityGroupRecord] {
@@ -103,6 +107,11 @@ extension CloudController {
         try Self.checkTags(tags)
         let account = principal.accountId
         _ = try await defaultGroup(for: account)
+        let held = state.read { tables in tables.groups.values.reduce(0) { $0 + ($1.accountId == account ? 1 : 0) } }
+        guard held < Self.maxGroupsPerAccount else {
+            throw EucaError(
+                .limitExceeded, .securityGroup, "The maximum number of security groups (\(Self.maxGroupsPerAccount)) has been reached.")
+        }
         let id = SecurityGroupID.generate()
         let group = SecurityGroupRecord(
             id: id, accountId: account, name: name, description: description, ingress: [],
@@ -140,7 +149,10 @@ extension CloudController {
             where instance.state != .terminated && instance.groups.contains(where: { $0.id == group.id }) {
                 throw EucaError(.incorrectState, .securityGroup, "There are active instances using security group '\(group.name)'")
             }
-            for (_, other) in try txn.all(CloudSchema.securityGroups) where other.id != group.id {
+            // Only the owner's own groups hold it: another account's rule that names it (by
+            // UserId) goes stale, as a reference across accounts does in EC2, and says nothing
+            // of that account to the owner.
+            for (_, other) in try txn.all(CloudSchema.securityGroups) where other.id != group.id && other.accountId == group.accountId {
                 let referenced = (other.ingress + other.egress).contains { rule in
                     if case .group(_, let id, _) = rule.peer { return id == group.id }
                     return false
@@ -167,6 +179,11 @@ extension CloudController {
     func rules(_ permissions: [PermissionRequest], account: AccountID) async throws -> [SecurityRule] {
         var rules: [SecurityRule] = []
         for permission in permissions {
+            let descriptions = permission.cidrs.map(\.description) + permission.cidrs6.map(\.description) + permission.groups.map(\.description)
+            for case let description? in descriptions where description.count > Self.maxRuleDescription {
+                throw EucaError(
+                    .invalidParameter, .permission, "Rule descriptions are at most \(Self.maxRuleDescription) characters.")
+            }
             let ipProtocol = try RuleSyntax.normalizeProtocol(permission.ipProtocol)
             let (from, to) = try RuleSyntax.ports(ipProtocol, permission.fromPort, permission.toPort)
             for (cidr, description) in permission.cidrs {

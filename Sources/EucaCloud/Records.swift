@@ -178,7 +178,6 @@ public enum TaggableType: String, Sendable, Codable, Hashable, CaseIterable {
     case keyPair = "key-pair"
     case elasticIp = "elastic-ip"
 
-    /// The type an id's prefix names, or nil.
     /// The type of a well-formed id of a taggable resource, or nil for anything else.
     public static func of(_ id: String) -> TaggableType? {
         guard let dash = id.firstIndex(of: "-") else { return nil }

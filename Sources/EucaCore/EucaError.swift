@@ -92,5 +92,5 @@ public struct EucaError: Error, Sendable, Hashable, CustomStringConvertible {
 /// The kinds of resources an error can name.
 public enum ResourceKind: String, Sendable, Hashable, Codable {
     case instance, reservation, image, kernel, ramdisk, keyPair, securityGroup, zone, region
-    case instanceType, node, account, accessKey, clientToken, parameter, action, address, tag, resource, permission
+    case instanceType, node, account, accessKey, clientToken, parameter, action, address, tag, resource, permission, filter
 }

@@ -12,15 +12,19 @@ public struct HTTPLimits: Sendable, Hashable {
     /// Connections held at once; the ones over it are closed as they arrive and counted in
     /// `euca_http_connections_shed_total`.
     public var maxConnections: Int
+    /// Connections held at once from one client address, so that one client cannot take every
+    /// place.
+    public var maxConnectionsPerClient: Int
 
     public init(
         headerTimeout: Duration = .seconds(20), bodyTimeout: Duration = .seconds(60), idleTimeout: Duration = .seconds(75),
-        maxConnections: Int = 512
+        maxConnections: Int = 512, maxConnectionsPerClient: Int = 64
     ) {
         self.headerTimeout = headerTimeout
         self.bodyTimeout = bodyTimeout
         self.idleTimeout = idleTimeout
         self.maxConnections = maxConnections
+        self.maxConnectionsPerClient = maxConnectionsPerClient
     }
 
     public static let keys: [ConfigKey] = [
@@ -30,6 +34,8 @@ public struct HTTPLimits: Sendable, Hashable {
         ConfigKey("HTTP_IDLE_TIMEOUT", type: "seconds", default: "75", "How long a kept-alive HTTP connection may wait for its next request."),
         ConfigKey("HTTP_MAX_CONNECTIONS", type: "integer", default: "512",
                   "Connections each HTTP server holds at once; more are closed as they arrive and counted in /metrics."),
+        ConfigKey("HTTP_MAX_CONNECTIONS_PER_CLIENT", type: "integer", default: "64",
+                  "Connections each HTTP server holds at once from one client address; more are closed as they arrive."),
     ]
 
     public init(_ config: EucaConfig) throws(ConfigError) {
@@ -39,6 +45,7 @@ public struct HTTPLimits: Sendable, Hashable {
         self.init(
             headerTimeout: try duration("HTTP_HEADER_TIMEOUT", 20), bodyTimeout: try duration("HTTP_BODY_TIMEOUT", 60),
             idleTimeout: try duration("HTTP_IDLE_TIMEOUT", 75),
-            maxConnections: try config.integer("HTTP_MAX_CONNECTIONS", default: 512, in: 1...1_000_000))
+            maxConnections: try config.integer("HTTP_MAX_CONNECTIONS", default: 512, in: 1...1_000_000),
+            maxConnectionsPerClient: try config.integer("HTTP_MAX_CONNECTIONS_PER_CLIENT", default: 64, in: 1...1_000_000))
     }
 }

@@ -127,7 +127,7 @@ public enum AdminAPI {
         to router: Router<BasicRequestContext>, components: CloudComponents, cloud: CloudController,
         authenticator: RequestAuthenticator, logger: Logger
     ) {
-        let authenticator = authenticator.forService(signingService)
+        let authenticator = authenticator.forService(signingService, acceptsSigV2: false)
         func route<Input: Decodable & Sendable, Output: Encodable & Sendable>(
             _ name: String, _ body: @escaping @Sendable (Input) async throws -> Output
         ) {

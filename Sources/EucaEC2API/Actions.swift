@@ -250,15 +250,18 @@ enum EC2Actions {
         if paging.maxResults != nil && !ids.isEmpty {
             throw EC2Error("InvalidParameterCombination", "The parameter ImageId cannot be used with the parameter MaxResults.")
         }
-        let tags = context.cloud.allTags()
+        // Tags are the owner's own: another account that may launch an image sees none of them.
+        let tags = context.cloud.allTags().filter { $0.value.type == .image && $0.value.accountId == principal.accountId }
         let filter = try imageFilters(admin: admin).compile(try context.params.filters(), tags: tags)
         var images = context.cloud.images(for: principal)
         if !ids.isEmpty {
-            let missing = ids.filter { id in !images.contains { $0.id.rawValue == id } }
+            let visible = Set(images.map(\.id.rawValue))
+            let missing = ids.filter { !visible.contains($0) }
             if !missing.isEmpty {
                 throw EucaError(.notFound, .image, "The image id '[\(missing.joined(separator: ", "))]' does not exist")
             }
-            images = images.filter { ids.contains($0.id.rawValue) }
+            let wanted = Set(ids)
+            images = images.filter { wanted.contains($0.id.rawValue) }
         }
         if !owners.isEmpty {
             images = images.filter { image in
@@ -277,7 +280,12 @@ enum EC2Actions {
                     switch user {
                     case "all": image.isPublic
                     case "self": image.ownerId == principal.accountId || image.launchUsers.contains(principal.accountId)
-                    default: image.launchUsers.contains(AccountID(rawValue: user)) || image.ownerId.rawValue == user
+                    // Whom an image is shared with is its owner's business: others learn it of
+                    // no account but their own.
+                    default:
+                        image.ownerId.rawValue == user
+                            || (image.launchUsers.contains(AccountID(rawValue: user))
+                                && (image.ownerId == principal.accountId || user == principal.accountId.rawValue))
                     }
                 }
             }

@@ -79,6 +79,7 @@ struct EC2Error: Error, Sendable, Hashable {
             case .address: self.init("AddressLimitExceeded", message)
             case .securityGroup: self.init("SecurityGroupLimitExceeded", message)
             case .permission: self.init("RulesPerSecurityGroupLimitExceeded", message)
+            case .filter: self.init("FilterLimitExceeded", message)
             default: self.init("ResourceLimitExceeded", message)
             }
         case .insufficientCapacity: self.init("InsufficientInstanceCapacity", message, status: 500)

@@ -13,7 +13,8 @@ import Synchronization
 /// inside `.tls(_:configuration:)`. Each connection is timed from its first byte: the headers of
 /// a request must arrive within `headerTimeout`, its body within `bodyTimeout`, and a kept-alive
 /// connection must start its next request within `idleTimeout`; a server holds at most
-/// `maxConnections` at once and closes the ones over it as they arrive. A response that says
+/// `maxConnections` at once, and `maxConnectionsPerClient` from one address, and closes the ones
+/// over either as they arrive. A response that says
 /// `Connection: close` closes the connection once it is written. The time a handler takes to
 /// answer is not limited. Metrics, labelled with the server's `name`:
 /// `euca_http_connections_open`, `euca_http_connections_shed_total` and
@@ -21,7 +22,9 @@ import Synchronization
 public enum GuardedHTTP {
     public static func http1(_ limits: HTTPLimits, name: String) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
-            GuardedHTTP1Channel(base: HTTP1Channel(responder: responder), limits: limits, gate: ConnectionGate(name: name, limit: limits.maxConnections))
+            GuardedHTTP1Channel(
+                base: HTTP1Channel(responder: responder), limits: limits,
+                gate: ConnectionGate(name: name, limit: limits.maxConnections, limitPerClient: limits.maxConnectionsPerClient))
         }
     }
 }
@@ -30,16 +33,19 @@ public enum GuardedHTTP {
 /// closed without a byte read.
 struct ConnectionLimitReached: Error {}
 
-/// Counts one server's open connections against its limit, with their metrics.
+/// Counts one server's open connections against its limits (in all, and from one client
+/// address), with their metrics.
 final class ConnectionGate: Sendable {
     let limit: Int
-    private let open = Atomic<Int>(0)
+    let limitPerClient: Int
+    private let open = Mutex<(total: Int, byClient: [String: Int])>((0, [:]))
     private let openGauge: Gauge
     let shed: Counter
     let timedOut: [ConnectionTimer.Phase: Counter]
 
-    init(name: String, limit: Int) {
+    init(name: String, limit: Int, limitPerClient: Int) {
         self.limit = limit
+        self.limitPerClient = limitPerClient
         openGauge = Gauge(label: "euca_http_connections_open", dimensions: [("server", name)])
         shed = Counter(label: "euca_http_connections_shed_total", dimensions: [("server", name)])
         timedOut = Dictionary(uniqueKeysWithValues: ConnectionTimer.Phase.allCases.map { phase in
@@ -47,33 +53,30 @@ final class ConnectionGate: Sendable {
         })
     }
 
-    /// Takes a place for a new connection, or says there is none.
-    func admit() -> Bool {
-        let (admitted, count) = open.withLock { count -> (Bool, Int) in
-            guard count < limit else { return (false, count) }
-            count += 1
-            return (true, count)
+    /// Takes a place for a new connection from `client`, or says there is none.
+    func admit(from client: String) -> Bool {
+        let total = open.withLock { open -> Int? in
+            guard open.total < limit, open.byClient[client, default: 0] < limitPerClient else { return nil }
+            open.total += 1
+            open.byClient[client, default: 0] += 1
+            return open.total
         }
-        if admitted { openGauge.record(count) } else { shed.increment() }
-        return admitted
+        guard let total else {
+            shed.increment()
+            return false
+        }
+        openGauge.record(total)
+        return true
     }
 
-    func release() {
-        openGauge.record(open.subtract(1, ordering: .relaxed).newValue)
-    }
-}
-
-extension Atomic where Value == Int {
-    /// Runs `body` on the value in a compare-exchange loop.
-    fileprivate func withLock<T>(_ body: (inout Int) -> T) -> T {
-        var current = load(ordering: .relaxed)
-        while true {
-            var updated = current
-            let result = body(&updated)
-            let (exchanged, original) = compareExchange(expected: current, desired: updated, ordering: .relaxed)
-            if exchanged { return result }
-            current = original
+    func release(from client: String) {
+        let total = open.withLock { open -> Int in
+            open.total -= 1
+            let remaining = open.byClient[client, default: 1] - 1
+            open.byClient[client] = remaining > 0 ? remaining : nil
+            return open.total
         }
+        openGauge.record(total)
     }
 }
 
@@ -88,12 +91,13 @@ struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     var responder: HTTPChannelHandler.Responder { base.responder }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        guard gate.admit() else {
+        let client = channel.remoteAddress?.ipAddress ?? "-"
+        guard gate.admit(from: client) else {
             channel.close(promise: nil)
             return channel.eventLoop.makeFailedFuture(ConnectionLimitReached())
         }
         let gate = gate
-        channel.closeFuture.whenComplete { _ in gate.release() }
+        channel.closeFuture.whenComplete { _ in gate.release(from: client) }
         let timer = ConnectionTimer(channel: channel, limits: limits, gate: gate)
         do {
             try channel.pipeline.syncOperations.addHandler(ByteActivityHandler(timer: timer), position: .first)

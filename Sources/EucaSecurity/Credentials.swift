@@ -71,6 +71,9 @@ public struct RequestAuthenticator: Sendable {
     public var service: String
     /// The regions a SigV4 signature's scope may name: this cloud's region and its aliases.
     public var regions: Set<String>
+    /// Whether SigV2 is taken too. SigV2 names no service and covers no body, so only the EC2
+    /// API, whose older clients sign with it, takes it.
+    public var acceptsSigV2: Bool
     /// How far a request's time may be from the server's, as EC2 allows.
     public var maxClockSkew: TimeInterval
     public var now: @Sendable () -> Date
@@ -80,20 +83,22 @@ public struct RequestAuthenticator: Sendable {
     public static let maxValidity: TimeInterval = 7 * 24 * 3600
 
     public init(
-        credentials: any CredentialStore, service: String, regions: Set<String>, maxClockSkew: TimeInterval = 15 * 60,
-        now: @escaping @Sendable () -> Date = Date.init
+        credentials: any CredentialStore, service: String, regions: Set<String>, acceptsSigV2: Bool = true,
+        maxClockSkew: TimeInterval = 15 * 60, now: @escaping @Sendable () -> Date = Date.init
     ) {
         self.credentials = credentials
         self.service = service
         self.regions = regions
+        self.acceptsSigV2 = acceptsSigV2
         self.maxClockSkew = maxClockSkew
         self.now = now
     }
 
     /// The same verifier for another signed surface.
-    public func forService(_ service: String) -> RequestAuthenticator {
+    public func forService(_ service: String, acceptsSigV2: Bool) -> RequestAuthenticator {
         var copy = self
         copy.service = service
+        copy.acceptsSigV2 = acceptsSigV2
         return copy
     }
 
@@ -110,6 +115,9 @@ public struct RequestAuthenticator: Sendable {
     ) throws(EucaError) -> Principal {
         let parameters = parameterPairs ?? queryPairs
         if !SigV4.isSigned(request, queryPairs: queryPairs) && SigV2.isSigned(parameters) {
+            guard acceptsSigV2 else {
+                throw EucaError(.incompleteSignature, nil, "This API accepts only Signature Version 4 (AWS4-HMAC-SHA256).")
+            }
             return try authenticateV2(request, pairs: parameters)
         }
         guard SigV4.isSigned(request, queryPairs: queryPairs) else {

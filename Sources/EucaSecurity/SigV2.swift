@@ -68,6 +68,9 @@ extension RequestAuthenticator {
             throw EucaError(.authFailure, .accessKey, "The access key ID '\(keyId.prefix(128))' is not known to this cloud.")
         }
         let current = now()
+        if value("Expires") != nil && value("Timestamp") != nil {
+            throw EucaError(.invalidParameter, .parameter, "A Version 2 signature carries a Timestamp or an Expires parameter, not both.")
+        }
         if let expires = value("Expires") {
             guard let time = Encoding.parseISO8601(expires) else {
                 throw EucaError(.invalidParameter, .parameter, "Expires \"\(expires)\" is not an ISO 8601 time.")

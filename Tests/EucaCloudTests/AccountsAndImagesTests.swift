@@ -102,6 +102,28 @@ import Testing
         #expect(try await cloud.registerImage(user, ImageRegistration(name: "mine", location: usersDisk)).ownerId == user.accountId)
     }
 
+    /// One tenant cannot fill the store: groups and key pairs stop at EC2's limits per account,
+    /// and the next account is not held back by them.
+    @Test func groupsAndKeyPairsStopAtTheirLimits() async throws {
+        let (cloud, admin, user, _) = try await makeCloud()
+        for index in 1..<CloudController.maxGroupsPerAccount {  // the default group is the first
+            _ = try await cloud.createSecurityGroup(user, name: "g\(index)", description: "d")
+        }
+        await #expect {
+            try await cloud.createSecurityGroup(user, name: "one-more", description: "d")
+        } throws: { ($0 as? EucaError)?.code == .limitExceeded }
+        _ = try await cloud.createSecurityGroup(admin, name: "admins", description: "d")
+
+        let material = Array("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGs9YrDpXt4jiDSmH6ILeKsHHg4bTF5WDkBPkq6ClNc5 limit".utf8)
+        for index in 0..<CloudController.maxKeyPairsPerAccount {
+            _ = try await cloud.importKeyPair(user, name: "k\(index)", material: material)
+        }
+        await #expect {
+            try await cloud.importKeyPair(user, name: "one-more", material: material)
+        } throws: { ($0 as? EucaError)?.code == .limitExceeded }
+        _ = try await cloud.importKeyPair(admin, name: "admins", material: material)
+    }
+
     @Test func accountsSeeOnlyTheirOwnResources() async throws {
         let (cloud, admin, user, _) = try await makeCloud()
         _ = try await cloud.createKeyPair(user, name: "k", type: .ed25519)

@@ -153,3 +153,59 @@ def test_the_internal_tls_api_closes_a_connection_that_never_speaks(clc):
             shed += 1
         sock.close()
     assert shed >= 4
+
+
+def test_the_admin_api_takes_no_sigv2(clc):
+    """SigV2 signs neither the body nor a service: one administrator's SigV2 signature would
+    otherwise create any number of accounts."""
+    import base64
+    import datetime
+    import hmac
+    import urllib.parse
+    creds = admin_credentials(clc)
+    path = "/admin/v1/createAccount"
+    expires = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=6)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    params = {"AWSAccessKeyId": creds.access_key, "SignatureVersion": "2", "SignatureMethod": "HmacSHA256", "Expires": expires}
+    query = "&".join(f"{urllib.parse.quote(k, safe='-_.~')}={urllib.parse.quote(v, safe='-_.~')}" for k, v in sorted(params.items()))
+    host = clc.endpoint.split("//")[1]
+    digest = hmac.new(creds.secret_key.encode(), f"POST\n{host}\n{path}\n{query}".encode(), hashlib.sha256).digest()
+    url = f"{clc.endpoint}{path}?{query}&Signature={urllib.parse.quote(base64.b64encode(digest).decode(), safe='')}"
+    request = urllib.request.Request(url, data=b'{"name":"v2evil"}', headers={"Content-Type": "application/json"}, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 401
+    assert json.loads(refused.value.read())["code"] == "incompleteSignature"
+    assert "v2evil" not in account_names(clc)
+
+
+def test_an_images_tags_and_share_list_are_its_owners(clc):
+    owner = clc.client()
+    public = owner.describe_images(Owners=["self"])["Images"][0]["ImageId"]
+    owner.modify_image_attribute(ImageId=public, LaunchPermission={"Add": [{"Group": "all"}]})
+    owner.create_tags(Resources=[public], Tags=[{"Key": "owner-secret", "Value": "db-password"}])
+    third_id, _ = new_account(clc, "third")
+    owner.modify_image_attribute(ImageId=public, LaunchPermission={"Add": [{"UserId": third_id}]})
+    tenant_id, tenant = new_account(clc, "tenant-tags")
+    seen = tenant.describe_images(ImageIds=[public])["Images"][0]
+    assert seen.get("Tags", []) == []
+    assert tenant.describe_images(Filters=[{"Name": "tag:owner-secret", "Values": ["*"]}])["Images"] == []
+    assert tenant.describe_images(ExecutableUsers=[third_id])["Images"] == []
+    assert owner.describe_images(ImageIds=[public])["Images"][0]["Tags"] == [{"Key": "owner-secret", "Value": "db-password"}]
+    assert [i["ImageId"] for i in owner.describe_images(ExecutableUsers=[third_id])["Images"]] == [public]
+
+
+def test_another_accounts_rule_does_not_pin_a_group(clc):
+    owner = clc.client()
+    victim = owner.create_security_group(GroupName="victim", Description="v")["GroupId"]
+    owner_id = owner.describe_security_groups(GroupIds=[victim])["SecurityGroups"][0]["OwnerId"]
+    _, tenant = new_account(clc, "tenant-pin")
+    tenant.create_security_group(GroupName="pinner", Description="p")
+    tenant.authorize_security_group_ingress(
+        GroupName="pinner", IpPermissions=[{"IpProtocol": "-1", "UserIdGroupPairs": [{"UserId": owner_id, "GroupName": "victim"}]}])
+    owner.delete_security_group(GroupId=victim)
+    with pytest.raises(ClientError) as gone:
+        owner.describe_security_groups(GroupIds=[victim])
+    assert error(gone)[0] == "InvalidGroup.NotFound"
+    # The tenant's rule stays, naming what it named; it matches nothing now.
+    rules = tenant.describe_security_groups(GroupNames=["pinner"])["SecurityGroups"][0]["IpPermissions"]
+    assert rules[0]["UserIdGroupPairs"][0]["GroupId"] == victim
