@@ -119,6 +119,10 @@ struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
 /// the header clock, a parsed head the body clock, a complete request stops the clock while the
 /// handler answers, and a written response starts the idle clock. When a deadline passes, the
 /// connection is closed. Lives on the connection's event loop only.
+///
+/// Moving the deadline costs an assignment: one task is scheduled at a time, and when it fires
+/// early (the deadline moved later) it schedules itself again for what is left. Only a deadline
+/// earlier than the task's time schedules anew.
 final class ConnectionTimer {
     enum Phase: String, CaseIterable {
         case header, body, idle
@@ -133,7 +137,11 @@ final class ConnectionTimer {
     /// Bytes of a request not yet parsed into its head (or a new connection's first request).
     private var awaitingHead = true
     private var closeAfterResponse = false
-    private var deadline: Scheduled<Void>?
+    /// When the connection is closed unless the exchange moves on, and which phase that ends.
+    private var deadline: (at: NIODeadline, phase: Phase)?
+    /// The one scheduled check, and when it runs.
+    private var check: (task: Scheduled<Void>, at: NIODeadline)?
+    private var closed = false
 
     init(channel: any Channel, limits: HTTPLimits, gate: ConnectionGate) {
         self.channel = channel
@@ -164,11 +172,14 @@ final class ConnectionTimer {
         if response.headerFields[.connection]?.lowercased() == "close" { closeAfterResponse = true }
     }
 
-    /// Called once the response's end has been written.
+    /// Whether the connection closes once the response now being written is out.
+    var closesAfterResponse: Bool { closeAfterResponse }
+
+    /// Called as the response's end is written (once it is out, when the connection closes after it).
     func responseEnded() {
         inFlight = max(0, inFlight - 1)
         if closeAfterResponse {
-            deadline?.cancel()
+            cancel()
             channel.close(promise: nil)
             return
         }
@@ -176,31 +187,49 @@ final class ConnectionTimer {
     }
 
     private func arm() {
-        deadline?.cancel()
-        deadline = nil
         let phase: Phase
         let limit: Duration
         if readingBody {
             (phase, limit) = (.body, limits.bodyTimeout)
         } else if inFlight > 0 {
-            return  // the handler is answering; its time is its own
+            deadline = nil  // the handler is answering; its time is its own
+            return
         } else if awaitingHead {
             (phase, limit) = (.header, limits.headerTimeout)
         } else {
             (phase, limit) = (.idle, limits.idleTimeout)
         }
         let nanoseconds = limit.components.seconds * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000
-        let channel = channel
-        let counter = gate.timedOut[phase]
-        deadline = channel.eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) {
-            counter?.increment()
-            channel.close(promise: nil)
+        let at = NIODeadline.now() + .nanoseconds(nanoseconds)
+        deadline = (at, phase)
+        if let check, check.at <= at { return }
+        check?.task.cancel()
+        schedule(at)
+    }
+
+    private func schedule(_ at: NIODeadline) {
+        guard !closed else { return }
+        let timer = NIOLoopBound(self, eventLoop: channel.eventLoop)
+        check = (channel.eventLoop.scheduleTask(deadline: at) { timer.value.fired() }, at)
+    }
+
+    private func fired() {
+        check = nil
+        guard let deadline, !closed else { return }
+        if deadline.at > .now() {
+            schedule(deadline.at)
+            return
         }
+        gate.timedOut[deadline.phase]?.increment()
+        cancel()
+        channel.close(promise: nil)
     }
 
     func cancel() {
-        deadline?.cancel()
+        closed = true
         deadline = nil
+        check?.task.cancel()
+        check = nil
     }
 }
 
@@ -250,6 +279,11 @@ final class MessageActivityHandler: ChannelDuplexHandler, RemovableChannelHandle
         case .body:
             context.write(data, promise: promise)
         case .end:
+            guard timer.closesAfterResponse else {
+                timer.responseEnded()
+                context.write(data, promise: promise)
+                return
+            }
             let written = promise ?? context.eventLoop.makePromise()
             let timer = NIOLoopBound(timer, eventLoop: context.eventLoop)
             written.futureResult.whenComplete { _ in timer.value.responseEnded() }

@@ -104,22 +104,23 @@ public enum SigV4 {
         // X-Amz-Date wins over Date when both are sent; either way the string to sign carries the
         // time in ISO 8601 basic form.
         let time: Date
+        let amzDate: String
         let dateHeader: String
         if let value = request.header("X-Amz-Date") {
             guard let parsed = Encoding.parseAmzDate(value) else {
                 throw EucaError(.incompleteSignature, nil, "X-Amz-Date \"\(value.prefix(64))\" is not in yyyyMMdd'T'HHmmss'Z' form.")
             }
-            (time, dateHeader) = (parsed, "x-amz-date")
+            (time, amzDate, dateHeader) = (parsed, value, "x-amz-date")
         } else if let value = request.header("Date") {
             guard let parsed = parseHTTPDate(value) else {
                 throw EucaError(.incompleteSignature, nil, "Date \"\(value.prefix(64))\" is not an HTTP date (Mon, 09 Sep 2011 23:36:00 GMT).")
             }
-            (time, dateHeader) = (parsed, "date")
+            (time, amzDate, dateHeader) = (parsed, Encoding.amzDate(parsed), "date")
         } else {
             throw EucaError(.incompleteSignature, nil, "The request must carry an X-Amz-Date or Date header.")
         }
         return Claim(
-            scope: scope, amzDate: Encoding.amzDate(time), time: time,
+            scope: scope, amzDate: amzDate, time: time,
             signedHeaders: signed.split(separator: ";").map { $0.lowercased() },
             signature: signature, expires: nil, isPresigned: false, dateHeader: dateHeader)
     }
