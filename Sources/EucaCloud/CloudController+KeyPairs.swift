@@ -42,14 +42,11 @@ extension CloudController {
         return record
     }
 
-    /// The most key pairs one account may hold (EC2's default quota per region).
-    public static let maxKeyPairsPerAccount = 5_000
-
     func insert(_ record: KeyPairRecord, tags: [Tag]) async throws {
         try Self.checkTags(tags)
         let held = state.read { tables in tables.keyPairs.values.reduce(0) { $0 + ($1.accountId == record.accountId ? 1 : 0) } }
-        guard held < Self.maxKeyPairsPerAccount else {
-            throw EucaError(.limitExceeded, .keyPair, "The maximum number of key pairs (\(Self.maxKeyPairsPerAccount)) has been reached.")
+        guard held < settings.maxKeyPairsPerAccount else {
+            throw EucaError(.limitExceeded, .keyPair, "The maximum number of key pairs (\(settings.maxKeyPairsPerAccount)) has been reached.")
         }
         let key = CloudSchema.keyPairKey(record.accountId, record.name)
         try await commit { txn in

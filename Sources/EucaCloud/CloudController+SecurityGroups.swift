@@ -17,8 +17,6 @@ public enum RuleDirection: Sendable, Hashable {
 extension CloudController {
     /// The most rules one group may hold, in each direction.
     public static let maxRulesPerGroup = 100
-    /// The most groups one account may hold (EC2-Classic's limit per region).
-    public static let maxGroupsPerAccount = 500
     /// The longest rule description, as EC2 allows.
     public static let maxRuleDescription = 255
 
@@ -108,9 +106,10 @@ extension CloudController {
         let account = principal.accountId
         _ = try await defaultGroup(for: account)
         let held = state.read { tables in tables.groups.values.reduce(0) { $0 + ($1.accountId == account ? 1 : 0) } }
-        guard held < Self.maxGroupsPerAccount else {
+        guard held < settings.maxSecurityGroupsPerAccount else {
             throw EucaError(
-                .limitExceeded, .securityGroup, "The maximum number of security groups (\(Self.maxGroupsPerAccount)) has been reached.")
+                .limitExceeded, .securityGroup,
+                "The maximum number of security groups (\(settings.maxSecurityGroupsPerAccount)) has been reached.")
         }
         let id = SecurityGroupID.generate()
         let group = SecurityGroupRecord(

@@ -19,12 +19,19 @@ public struct CloudSettings: Sendable, Hashable {
     public var maxInstancesPerRequest: Int
     /// How long a cluster's free resources are reused before they are asked for again.
     public var capacityCacheTime: Duration
+    /// The most security groups one account may hold (`MAX_SECURITY_GROUPS`).
+    public var maxSecurityGroupsPerAccount: Int
+    /// The most key pairs one account may hold (`MAX_KEY_PAIRS`).
+    public var maxKeyPairsPerAccount: Int
 
     public init(
         regionName: String = "eucalyptus", regionAliases: [String] = [], endpoint: String = "http://127.0.0.1:8773/",
         vmTypes: VMTypeCatalog = .eucalyptusDefaults, reconcileInterval: Duration = .seconds(2),
-        terminatedRetention: Duration = .seconds(3600), maxInstancesPerRequest: Int = 1000, capacityCacheTime: Duration = .seconds(1)
+        terminatedRetention: Duration = .seconds(3600), maxInstancesPerRequest: Int = 1000, capacityCacheTime: Duration = .seconds(1),
+        maxSecurityGroupsPerAccount: Int = 500, maxKeyPairsPerAccount: Int = 5000
     ) {
+        self.maxSecurityGroupsPerAccount = maxSecurityGroupsPerAccount
+        self.maxKeyPairsPerAccount = maxKeyPairsPerAccount
         self.capacityCacheTime = capacityCacheTime
         self.regionName = regionName
         self.regionAliases = regionAliases
@@ -46,6 +53,8 @@ public struct CloudSettings: Sendable, Hashable {
         ConfigKey("TERMINATED_RETENTION", type: "seconds", default: "3600", "How long terminated instances stay visible."),
         ConfigKey("IMAGE_STORE_PATH", type: "path", default: "STATE_DIR/images", "Where image files live; RegisterImage takes bucket/name within it."),
         ConfigKey("MAX_INSTANCES_PER_REQUEST", type: "integer", default: "1000", "The largest MaxCount a RunInstances call may ask for."),
+        ConfigKey("MAX_SECURITY_GROUPS", type: "integer", default: "500", "The most security groups one account may hold."),
+        ConfigKey("MAX_KEY_PAIRS", type: "integer", default: "5000", "The most key pairs one account may hold."),
         ConfigKey("CAPACITY_CACHE_TIME", type: "seconds", default: "1",
                   "How long the cloud controller reuses a cluster's free resources when admitting launches (launches it admitted since are counted against them)."),
     ]
@@ -66,7 +75,9 @@ public struct CloudSettings: Sendable, Hashable {
             reconcileInterval: .milliseconds(Int64(try config.seconds("RECONCILE_INTERVAL", default: 2, in: 0.05...3600) * 1000)),
             terminatedRetention: .seconds(Int64(try config.seconds("TERMINATED_RETENTION", default: 3600, in: 0...31_536_000))),
             maxInstancesPerRequest: try config.integer("MAX_INSTANCES_PER_REQUEST", default: 1000, in: 1...100_000),
-            capacityCacheTime: .milliseconds(Int64(try config.seconds("CAPACITY_CACHE_TIME", default: 1, in: 0...60) * 1000)))
+            capacityCacheTime: .milliseconds(Int64(try config.seconds("CAPACITY_CACHE_TIME", default: 1, in: 0...60) * 1000)),
+            maxSecurityGroupsPerAccount: try config.integer("MAX_SECURITY_GROUPS", default: 500, in: 1...1_000_000),
+            maxKeyPairsPerAccount: try config.integer("MAX_KEY_PAIRS", default: 5000, in: 1...1_000_000))
     }
 
     /// Every region a signature may be scoped to: the region and its aliases.

@@ -106,7 +106,7 @@ import Testing
     /// and the next account is not held back by them.
     @Test func groupsAndKeyPairsStopAtTheirLimits() async throws {
         let (cloud, admin, user, _) = try await makeCloud()
-        for index in 1..<CloudController.maxGroupsPerAccount {  // the default group is the first
+        for index in 1..<cloud.settings.maxSecurityGroupsPerAccount {  // the default group is the first
             _ = try await cloud.createSecurityGroup(user, name: "g\(index)", description: "d")
         }
         await #expect {
@@ -115,7 +115,7 @@ import Testing
         _ = try await cloud.createSecurityGroup(admin, name: "admins", description: "d")
 
         let material = Array("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGs9YrDpXt4jiDSmH6ILeKsHHg4bTF5WDkBPkq6ClNc5 limit".utf8)
-        for index in 0..<CloudController.maxKeyPairsPerAccount {
+        for index in 0..<cloud.settings.maxKeyPairsPerAccount {
             _ = try await cloud.importKeyPair(user, name: "k\(index)", material: material)
         }
         await #expect {
