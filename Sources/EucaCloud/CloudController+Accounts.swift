@@ -23,10 +23,6 @@ extension CloudController {
             }
             try txn.put(account, at: account.id.rawValue, in: CloudSchema.accounts)
             try txn.put(key, at: key.accessKeyId, in: CloudSchema.accessKeys)
-            return ((), { tables in
-                tables.accounts[account.id] = account
-                tables.accessKeys[key.accessKeyId] = key
-            })
         }
         logger.info("account created", metadata: ["euca.account": "\(account.id)", "name": "\(name)"])
         return (account, key)

@@ -44,11 +44,8 @@ extension CloudController {
             let record = AddressRecord(
                 publicIp: address, allocationId: allocationId, accountId: account, instanceId: nil, associationId: nil, allocatedAt: Date())
             try txn.put(record, at: address, in: CloudSchema.addresses)
-            let added = try Self.add(ResourceEntry(id: allocationId, type: .elasticIp, accountId: account), tags: tags, in: txn)
-            return (record, { tables in
-                tables.addresses[address] = record
-                Self.apply(added: added, to: &tables)
-            })
+            try Self.add(ResourceEntry(id: allocationId, type: .elasticIp, accountId: account), tags: tags, in: txn)
+            return record
         }
         logger.info("address allocated", metadata: ["euca.account": "\(account)", "euca.address": "\(record.publicIp)"])
         return record
@@ -122,10 +119,7 @@ extension CloudController {
             try txn.put(instance, at: id.rawValue, in: CloudSchema.instances)
             changedAddresses.append(address)
             changedInstances.append(instance)
-            return (address, { [changedInstances, changedAddresses] tables in
-                for record in changedInstances { tables.instances[record.id] = record }
-                for record in changedAddresses { tables.addresses[record.publicIp] = record }
-            })
+            return address
         }
         logger.info("address associated", metadata: ["euca.address": "\(record.publicIp)", "euca.instance": "\(id)"])
         return record
@@ -152,26 +146,19 @@ extension CloudController {
             } else {
                 throw EucaError(.missingParameter, .parameter, "The request must contain the parameter PublicIp or AssociationId")
             }
-            let changed = try Self.detach(&address, in: txn)
-            return ((), { [address] tables in
-                tables.addresses[address.publicIp] = address
-                if let changed { tables.instances[changed.id] = changed }
-            })
+            try Self.detach(&address, in: txn)
         }
     }
 
     /// Clears an address's association and its instance's public IP, in a transaction.
-    static func detach(_ address: inout AddressRecord, in txn: any StoreWriter) throws -> InstanceRecord? {
-        var changed: InstanceRecord?
+    static func detach(_ address: inout AddressRecord, in txn: any StoreWriter) throws {
         if let id = address.instanceId, var instance = try txn.get(id.rawValue, from: CloudSchema.instances), instance.publicIp == address.publicIp {
             instance.publicIp = nil
             try txn.put(instance, at: id.rawValue, in: CloudSchema.instances)
-            changed = instance
         }
         address.instanceId = nil
         address.associationId = nil
         try txn.put(address, at: address.publicIp, in: CloudSchema.addresses)
-        return changed
     }
 
     /// Releases an address back to the pool, disassociating it first.
@@ -179,28 +166,21 @@ extension CloudController {
         let account = principal.accountId
         let released: String = try await commit { txn in
             var address = try Self.find(reference, account: account, in: txn)
-            let changed = try Self.detach(&address, in: txn)
+            try Self.detach(&address, in: txn)
             try txn.delete(address.publicIp, from: CloudSchema.addresses)
             try Self.remove(resource: address.allocationId, in: txn)
-            return (address.publicIp, { [address] tables in
-                tables.addresses[address.publicIp] = nil
-                Self.apply(removed: address.allocationId, to: &tables)
-                if let changed { tables.instances[changed.id] = changed }
-            })
+            return address.publicIp
         }
         logger.info("address released", metadata: ["euca.account": "\(account)", "euca.address": "\(released)"])
     }
 
     /// In a transaction that terminates `instance`: the addresses associated with it are
     /// disassociated (they stay allocated to the account, as in EC2).
-    static func releaseAssociations(of instance: InstanceID, in txn: any StoreWriter) throws -> [AddressRecord] {
-        var changed: [AddressRecord] = []
+    static func releaseAssociations(of instance: InstanceID, in txn: any StoreWriter) throws {
         for (key, var address) in try txn.all(CloudSchema.addresses) where address.instanceId == instance {
             address.instanceId = nil
             address.associationId = nil
             try txn.put(address, at: key, in: CloudSchema.addresses)
-            changed.append(address)
         }
-        return changed
     }
 }

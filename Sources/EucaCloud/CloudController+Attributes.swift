@@ -28,7 +28,7 @@ extension CloudController {
         _ = try instances([id], for: principal)
         try Self.validate(MetadataOptions(
             httpTokens: httpTokens ?? "optional", httpEndpoint: httpEndpoint ?? "enabled", httpPutResponseHopLimit: hopLimit ?? 1))
-        let options = try await commit { txn -> (MetadataOptions, @Sendable (inout CloudState.Tables) -> Void) in
+        let options = try await commit { txn -> MetadataOptions in
             guard var record = try txn.get(id.rawValue, from: CloudSchema.instances), record.state != .terminated else {
                 throw EucaError(.notFound, .instance, "The instance ID '\(id)' does not exist")
             }
@@ -38,7 +38,7 @@ extension CloudController {
             if let hopLimit { options.httpPutResponseHopLimit = hopLimit }
             record.metadataOptions = options
             try txn.put(record, at: id.rawValue, in: CloudSchema.instances)
-            return (options, { [record] tables in tables.instances[id] = record })
+            return options
         }
         logger.info("metadata options changed", metadata: [
             "euca.instance": "\(id)", "httpTokens": "\(options.httpTokens)", "httpEndpoint": "\(options.httpEndpoint)",
@@ -103,7 +103,6 @@ extension CloudController {
                 record.groups = groups
             }
             try txn.put(record, at: id.rawValue, in: CloudSchema.instances)
-            return ((), { [record] tables in tables.instances[id] = record })
         }
         logger.info("instance attribute changed", metadata: ["euca.instance": "\(id)", "change": "\(change)"])
         if case .groups = change { await publishNetworkPlan() }

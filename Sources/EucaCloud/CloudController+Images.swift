@@ -108,11 +108,7 @@ extension CloudController {
                 throw EucaError(.duplicate, .image, "AMI name \(request.name) is already in use by AMI \(other.id)")
             }
             try txn.put(image, at: image.id.rawValue, in: CloudSchema.images)
-            let added = try Self.add(ResourceEntry(id: image.id.rawValue, type: .image, accountId: account), tags: request.tags, in: txn)
-            return ((), { tables in
-                tables.images[image.id] = image
-                Self.apply(added: added, to: &tables)
-            })
+            try Self.add(ResourceEntry(id: image.id.rawValue, type: .image, accountId: account), tags: request.tags, in: txn)
         }
         logger.info("image registered", metadata: ["euca.account": "\(account)", "euca.image": "\(image.id)", "location": "\(request.location)"])
         return image
@@ -143,10 +139,6 @@ extension CloudController {
                 throw EucaError(.notFound, .image, "The image id '[\(text)]' does not exist")
             }
             try Self.remove(resource: image.id.rawValue, in: txn)
-            return ((), { tables in
-                tables.images[image.id] = nil
-                Self.apply(removed: image.id.rawValue, to: &tables)
-            })
         }
         logger.info("image deregistered", metadata: ["euca.account": "\(principal.accountId)", "euca.image": "\(image.id)"])
     }
@@ -196,7 +188,6 @@ extension CloudController {
             case .resetRamdisk: record.ramdiskId = record.registeredRamdiskId
             }
             try txn.put(record, at: record.id.rawValue, in: CloudSchema.images)
-            return ((), { [record] tables in tables.images[record.id] = record })
         }
         logger.info("image attribute changed", metadata: ["euca.image": "\(image.id)", "change": "\(change)"])
     }

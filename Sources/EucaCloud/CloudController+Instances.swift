@@ -216,23 +216,17 @@ extension CloudController {
                             throw EucaError(.internalFailure, .reservation, "client token names a missing reservation")
                         }
                         let instances = try reservation.instanceIds.compactMap { try txn.get($0.rawValue, from: CloudSchema.instances) }
-                        return ((reservation, instances), { _ in })
+                        return (reservation, instances)
                     }
                     try txn.put(tokenRecord, at: key, in: CloudSchema.clientTokens)
                 }
                 try txn.put(reservation, at: reservation.id.rawValue, in: CloudSchema.reservations)
-                var added: [(entry: ResourceEntry, tags: ResourceTags?)] = []
                 for instance in instances {
                     try txn.put(instance, at: instance.id.rawValue, in: CloudSchema.instances)
-                    added.append(try Self.add(
-                        ResourceEntry(id: instance.id.rawValue, type: .instance, accountId: account), tags: tags, in: txn))
+                    try Self.add(
+                        ResourceEntry(id: instance.id.rawValue, type: .instance, accountId: account), tags: tags, in: txn)
                 }
-                return ((reservation, instances), { [added] tables in
-                    tables.reservations[reservation.id] = reservation
-                    for instance in instances { tables.instances[instance.id] = instance }
-                    for entry in added { Self.apply(added: entry, to: &tables) }
-                    if let tokenRecord { tables.tokens[CloudSchema.tokenKey(account, tokenRecord.token)] = tokenRecord }
-                })
+                return (reservation, instances)
             }
         } catch {
             unpledge(instances.map(\.id), in: zone)
@@ -399,7 +393,6 @@ extension CloudController {
         let now = Date()
         let changes: [StateChange] = try await commit { txn in
             var changes: [StateChange] = []
-            var updated: [InstanceRecord] = []
             for id in ids {
                 guard var record = try txn.get(id.rawValue, from: CloudSchema.instances) else {
                     throw EucaError(.notFound, .instance, "The instance ID '\(id)' does not exist")
@@ -423,11 +416,10 @@ extension CloudController {
                         break
                     }
                     try txn.put(record, at: id.rawValue, in: CloudSchema.instances)
-                    updated.append(record)
                 }
                 changes.append(StateChange(instanceId: id, previous: previous, current: next))
             }
-            return (changes, { [updated] tables in for record in updated { tables.instances[record.id] = record } })
+            return changes
         }
         logger.info("instances \(request.rawValue) requested", metadata: [
             "euca.account": "\(principal.accountId)", "euca.instances": "\(ids.map(\.rawValue).joined(separator: ","))",

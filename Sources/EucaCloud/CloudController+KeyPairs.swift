@@ -54,11 +54,7 @@ extension CloudController {
                 throw EucaError(.duplicate, .keyPair, "The keypair '\(record.name)' already exists.")
             }
             try txn.put(record, at: key, in: CloudSchema.keyPairs)
-            let added = try Self.add(ResourceEntry(id: record.id.rawValue, type: .keyPair, accountId: record.accountId), tags: tags, in: txn)
-            return ((), { tables in
-                tables.keyPairs[key] = record
-                Self.apply(added: added, to: &tables)
-            })
+            try Self.add(ResourceEntry(id: record.id.rawValue, type: .keyPair, accountId: record.accountId), tags: tags, in: txn)
         }
     }
 
@@ -71,13 +67,10 @@ extension CloudController {
             let matches = try txn.scan(CloudSchema.keyPairs, ScanRange(prefix: "\(account)/")).filter { entry in
                 (name == nil || entry.value.name == name) && (id == nil || entry.value.id.rawValue == id)
             }
-            guard let match = matches.first else { return (nil, { _ in }) }
+            guard let match = matches.first else { return nil }
             try txn.delete(match.key, from: CloudSchema.keyPairs)
             try Self.remove(resource: match.value.id.rawValue, in: txn)
-            return (match.value.id, { tables in
-                tables.keyPairs[match.key] = nil
-                Self.apply(removed: match.value.id.rawValue, to: &tables)
-            })
+            return match.value.id
         }
         if let deleted { logger.info("key pair deleted", metadata: ["euca.account": "\(account)", "euca.key-pair": "\(deleted)"]) }
         return deleted

@@ -36,7 +36,7 @@ extension CloudController {
             }
             record.terms = terms == .none ? nil : terms
             try txn.put(record, at: record.id.rawValue, in: CloudSchema.accounts)
-            return (record, { [record] tables in tables.accounts[record.id] = record })
+            return record
         }
         logger.info("account terms set", metadata: [
             "euca.account": "\(updated.id)", "max-instances": "\(terms.maxInstances.map(String.init) ?? "none")",
@@ -199,7 +199,7 @@ extension CloudController {
                 try txn.put(record, at: id.rawValue, in: CloudSchema.instances)
                 updated.append(record)
             }
-            return (updated, { [updated] tables in for record in updated { tables.instances[record.id] = record } })
+            return updated
         }
         enqueue(.terminate(changed.filter { $0.state == .shuttingDown }.map(\.id)))
         return changed.map(\.id)

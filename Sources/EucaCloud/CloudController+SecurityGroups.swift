@@ -42,16 +42,12 @@ extension CloudController {
             if let existing = try txn.get(key, from: CloudSchema.securityGroupNames),
                 let record = try txn.get(existing.rawValue, from: CloudSchema.securityGroups)
             {
-                return (record, { _ in })
+                return record
             }
             try txn.put(group, at: id.rawValue, in: CloudSchema.securityGroups)
             try txn.put(id, at: key, in: CloudSchema.securityGroupNames)
-            let added = try Self.add(ResourceEntry(id: id.rawValue, type: .securityGroup, accountId: account), tags: [], in: txn)
-            return (group, { tables in
-                tables.groups[id] = group
-                tables.groupNames[key] = id
-                Self.apply(added: added, to: &tables)
-            })
+            try Self.add(ResourceEntry(id: id.rawValue, type: .securityGroup, accountId: account), tags: [], in: txn)
+            return group
         }
         return created
     }
@@ -122,12 +118,7 @@ extension CloudController {
             }
             try txn.put(group, at: id.rawValue, in: CloudSchema.securityGroups)
             try txn.put(id, at: key, in: CloudSchema.securityGroupNames)
-            let added = try Self.add(ResourceEntry(id: id.rawValue, type: .securityGroup, accountId: account), tags: tags, in: txn)
-            return ((), { tables in
-                tables.groups[id] = group
-                tables.groupNames[key] = id
-                Self.apply(added: added, to: &tables)
-            })
+            try Self.add(ResourceEntry(id: id.rawValue, type: .securityGroup, accountId: account), tags: tags, in: txn)
         }
         logger.info("security group created", metadata: ["euca.account": "\(account)", "euca.group": "\(id)", "name": "\(name)"])
         await publishNetworkPlan()
@@ -164,11 +155,6 @@ extension CloudController {
             try txn.delete(group.id.rawValue, from: CloudSchema.securityGroups)
             try txn.delete(key, from: CloudSchema.securityGroupNames)
             try Self.remove(resource: group.id.rawValue, in: txn)
-            return ((), { tables in
-                tables.groups[group.id] = nil
-                tables.groupNames[key] = nil
-                Self.apply(removed: group.id.rawValue, to: &tables)
-            })
         }
         logger.info("security group deleted", metadata: ["euca.account": "\(principal.accountId)", "euca.group": "\(group.id)"])
         await publishNetworkPlan()
@@ -290,7 +276,6 @@ extension CloudController {
             case .egress: group.egress = try change(group.egress)
             }
             try txn.put(group, at: id.rawValue, in: CloudSchema.securityGroups)
-            return ((), { [group] tables in tables.groups[id] = group })
         }
         await publishNetworkPlan()
     }

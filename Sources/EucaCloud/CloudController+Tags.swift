@@ -55,11 +55,9 @@ extension CloudController {
     // MARK: - Inside transactions
 
     /// Records a new taggable resource and its first tags.
-    static func add(
-        _ entry: ResourceEntry, tags: [Tag], in txn: any StoreWriter
-    ) throws -> (entry: ResourceEntry, tags: ResourceTags?) {
+    static func add(_ entry: ResourceEntry, tags: [Tag], in txn: any StoreWriter) throws {
         try txn.put(entry, at: entry.id, in: CloudSchema.resources)
-        guard !tags.isEmpty else { return (entry, nil) }
+        guard !tags.isEmpty else { return }
         guard tags.count <= maxTagsPerResource else {
             throw EucaError(.limitExceeded, .tag, "The maximum number of tags per resource (\(maxTagsPerResource)) would be exceeded.")
         }
@@ -67,25 +65,12 @@ extension CloudController {
             resourceId: entry.id, type: entry.type, accountId: entry.accountId,
             tags: Dictionary(tags.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last }))
         try txn.put(record, at: entry.id, in: CloudSchema.tags)
-        return (entry, record)
     }
 
     /// Forgets a resource and its tags.
     static func remove(resource id: String, in txn: any StoreWriter) throws {
         try txn.delete(id, from: CloudSchema.resources)
         try txn.delete(id, from: CloudSchema.tags)
-    }
-
-    /// The mirror update that goes with ``add(_:tags:in:)``.
-    static func apply(added: (entry: ResourceEntry, tags: ResourceTags?), to tables: inout CloudState.Tables) {
-        tables.resources[added.entry.id] = added.entry
-        if let tags = added.tags { tables.tags[added.entry.id] = tags }
-    }
-
-    /// The mirror update that goes with ``remove(resource:in:)``.
-    static func apply(removed id: String, to tables: inout CloudState.Tables) {
-        tables.resources[id] = nil
-        tables.tags[id] = nil
     }
 
     // MARK: - CreateTags, DeleteTags
@@ -113,7 +98,6 @@ extension CloudController {
         for id in resourceIds { _ = try Self.checkTaggable(id) }
         let account = principal.accountId
         try await commit { txn in
-            var updated: [ResourceTags] = []
             for id in resourceIds {
                 let type = try Self.checkTaggable(id)
                 guard let entry = try txn.get(id, from: CloudSchema.resources), entry.accountId == account else {
@@ -126,9 +110,7 @@ extension CloudController {
                     throw EucaError(.limitExceeded, .tag, "The maximum number of tags per resource (\(Self.maxTagsPerResource)) would be exceeded for '\(id)'.")
                 }
                 try txn.put(record, at: id, in: CloudSchema.tags)
-                updated.append(record)
             }
-            return ((), { [updated] tables in for record in updated { tables.tags[record.resourceId] = record } })
         }
     }
 
@@ -139,7 +121,6 @@ extension CloudController {
         for (key, _) in keys { try Self.checkUserKey(key) }
         let account = principal.accountId
         try await commit { txn in
-            var updated: [(String, ResourceTags?)] = []
             for id in resourceIds {
                 let type = try Self.checkTaggable(id)
                 guard let entry = try txn.get(id, from: CloudSchema.resources), entry.accountId == account else {
@@ -153,13 +134,10 @@ extension CloudController {
                 }
                 if record.tags.isEmpty {
                     try txn.delete(id, from: CloudSchema.tags)
-                    updated.append((id, nil))
                 } else {
                     try txn.put(record, at: id, in: CloudSchema.tags)
-                    updated.append((id, record))
                 }
             }
-            return ((), { [updated] tables in for (id, record) in updated { tables.tags[id] = record } })
         }
     }
 
@@ -191,7 +169,6 @@ extension CloudController {
         guard !missing.isEmpty else { return }
         try await commit { txn in
             for entry in missing { try txn.put(entry, at: entry.id, in: CloudSchema.resources) }
-            return ((), { tables in for entry in missing { tables.resources[entry.id] = entry } })
         }
     }
 }

@@ -170,18 +170,10 @@ public final class CloudController: Service, Sendable {
             try txn.put(cloud, at: "cloud", in: CloudSchema.cloud)
             try txn.put(account, at: account.id.rawValue, in: CloudSchema.accounts)
             try txn.put(key, at: key.accessKeyId, in: CloudSchema.accessKeys)
-            var added: (entry: ResourceEntry, tags: ResourceTags?)?
             if let image {
                 try txn.put(image, at: image.id.rawValue, in: CloudSchema.images)
-                added = try Self.add(ResourceEntry(id: image.id.rawValue, type: .image, accountId: account.id), tags: [], in: txn)
+                try Self.add(ResourceEntry(id: image.id.rawValue, type: .image, accountId: account.id), tags: [], in: txn)
             }
-            return ((), { [added] tables in
-                tables.cloud = cloud
-                tables.accounts[account.id] = account
-                tables.accessKeys[key.accessKeyId] = key
-                if let image { tables.images[image.id] = image }
-                if let added { Self.apply(added: added, to: &tables) }
-            })
         }
         logger.info("cloud created", metadata: [
             "euca.account": "\(account.id)", "euca.access-key": "\(key.accessKeyId)",
@@ -190,16 +182,16 @@ public final class CloudController: Service, Sendable {
         return Bootstrap(adminAccount: account, adminKey: key, defaultImageId: image?.id, isFirstStart: true)
     }
 
-    /// Runs `body` in a write transaction; its second result updates the in-memory mirror after
-    /// the commit, in commit order.
+    /// Runs `body` in a write transaction. Once it has committed, every put and delete it made is
+    /// applied to the in-memory mirror, in commit order: a handler writes its records once.
     @discardableResult
-    func commit<T: Sendable>(
-        _ body: @escaping @Sendable (any StoreWriter) throws -> (T, @Sendable (inout CloudState.Tables) -> Void)
-    ) async throws -> T {
+    func commit<T: Sendable>(_ body: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T {
         let state = self.state
         return try await store.write { txn in
-            let (result, apply) = try body(txn)
-            txn.afterCommit { state.update(apply) }
+            let mirrored = MirroredWriter(txn)
+            let result = try body(mirrored)
+            let changes = mirrored.changes
+            txn.afterCommit { state.update { tables in for change in changes { change(&tables) } } }
             return result
         }
     }
@@ -275,4 +267,32 @@ public final class CloudController: Service, Sendable {
         return settings.vmTypes.types.map { ($0, resources.available($0), resources.maximum($0)) }
     }
 
+}
+
+/// A write transaction that notes each put and delete for the mirror, in order.
+final class MirroredWriter: StoreWriter {
+    private let base: any StoreWriter
+    private(set) var changes: [CloudState.Change] = []
+
+    init(_ base: any StoreWriter) { self.base = base }
+
+    func get<V>(_ key: String, from collection: StoreCollection<V>) throws -> V? { try base.get(key, from: collection) }
+
+    func scan<V>(_ collection: StoreCollection<V>, _ range: ScanRange) throws -> [(key: String, value: V)] {
+        try base.scan(collection, range)
+    }
+
+    func put<V>(_ value: V, at key: String, in collection: StoreCollection<V>) throws {
+        try base.put(value, at: key, in: collection)
+        if let change = CloudState.change(collection, key: key, value: value) { changes.append(change) }
+    }
+
+    @discardableResult
+    func delete<V>(_ key: String, from collection: StoreCollection<V>) throws -> Bool {
+        let existed = try base.delete(key, from: collection)
+        if let change = CloudState.change(collection, key: key, value: nil as V?) { changes.append(change) }
+        return existed
+    }
+
+    func afterCommit(_ action: @escaping @Sendable () -> Void) { base.afterCommit(action) }
 }

@@ -59,6 +59,41 @@ public final class CloudState: CredentialStore {
         tables.withLock { body(&$0) }
     }
 
+    // MARK: - The mirror
+
+    /// One committed put (a value) or delete (nil) of one key, as the tables take it.
+    typealias Change = @Sendable (inout Tables) -> Void
+
+    /// Where each mirrored collection's entries live in the tables. A put or delete in any other
+    /// collection (the component registry's) leaves the tables alone.
+    private static let placements: [String: @Sendable (inout Tables, String, (any Sendable)?) -> Void] = [
+        CloudSchema.cloud.name: place(CloudSchema.cloud) { tables, _, value in tables.cloud = value },
+        CloudSchema.accounts.name: place(CloudSchema.accounts) { $0.accounts[AccountID(rawValue: $1)] = $2 },
+        CloudSchema.accessKeys.name: place(CloudSchema.accessKeys) { $0.accessKeys[$1] = $2 },
+        CloudSchema.keyPairs.name: place(CloudSchema.keyPairs) { $0.keyPairs[$1] = $2 },
+        CloudSchema.images.name: place(CloudSchema.images) { $0.images[ImageID(rawValue: $1)] = $2 },
+        CloudSchema.instances.name: place(CloudSchema.instances) { $0.instances[InstanceID(rawValue: $1)] = $2 },
+        CloudSchema.reservations.name: place(CloudSchema.reservations) { $0.reservations[ReservationID(rawValue: $1)] = $2 },
+        CloudSchema.clientTokens.name: place(CloudSchema.clientTokens) { $0.tokens[$1] = $2 },
+        CloudSchema.resources.name: place(CloudSchema.resources) { $0.resources[$1] = $2 },
+        CloudSchema.tags.name: place(CloudSchema.tags) { $0.tags[$1] = $2 },
+        CloudSchema.securityGroups.name: place(CloudSchema.securityGroups) { $0.groups[SecurityGroupID(rawValue: $1)] = $2 },
+        CloudSchema.securityGroupNames.name: place(CloudSchema.securityGroupNames) { $0.groupNames[$1] = $2 },
+        CloudSchema.addresses.name: place(CloudSchema.addresses) { $0.addresses[$1] = $2 },
+    ]
+
+    private static func place<V>(
+        _: StoreCollection<V>, _ body: @escaping @Sendable (inout Tables, String, V?) -> Void
+    ) -> @Sendable (inout Tables, String, (any Sendable)?) -> Void {
+        { tables, key, value in body(&tables, key, value as? V) }
+    }
+
+    /// The change a committed write makes to the tables, or nil for a collection not mirrored.
+    static func change<V>(_ collection: StoreCollection<V>, key: String, value: V?) -> Change? {
+        guard let placement = placements[collection.name] else { return nil }
+        return { tables in placement(&tables, key, value) }
+    }
+
     /// Loads every collection from the store (at start).
     func load(from store: any StateStore) async throws {
         let loaded = try await store.read { txn in

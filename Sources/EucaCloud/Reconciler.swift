@@ -98,8 +98,6 @@ extension CloudController {
     func record(_ outcomes: [InstanceOutcome], expecting expected: InstanceState) async throws {
         let now = Date()
         try await commit { txn in
-            var updated: [InstanceRecord] = []
-            var addresses: [AddressRecord] = []
             for outcome in outcomes {
                 guard var record = try txn.get(outcome.instanceId.rawValue, from: CloudSchema.instances),
                     record.state == expected
@@ -134,20 +132,14 @@ extension CloudController {
                     record.stateChangedAt = now
                     if next == .running { record.stateReason = nil }
                     if next == .terminated {
-                        addresses += try Self.releaseAssociations(of: record.id, in: txn)
+                        try Self.releaseAssociations(of: record.id, in: txn)
                         record.publicIp = nil
                     }
                     try txn.put(record, at: record.id.rawValue, in: CloudSchema.instances)
-                    updated.append(record)
                 } else if outcome.node != nil, record.node != outcome.node {
                     try txn.put(record, at: record.id.rawValue, in: CloudSchema.instances)
-                    updated.append(record)
                 }
             }
-            return ((), { [updated, addresses] tables in
-                for record in updated { tables.instances[record.id] = record }
-                for address in addresses { tables.addresses[address.publicIp] = address }
-            })
         }
         for outcome in outcomes {
             if let failure = outcome.failure {
@@ -227,8 +219,6 @@ extension CloudController {
             let transitions = transitions
             do {
                 try await commit { txn in
-                    var updated: [InstanceRecord] = []
-                    var addresses: [AddressRecord] = []
                     for (id, expected, next, node) in transitions {
                         guard var record = try txn.get(id.rawValue, from: CloudSchema.instances),
                             record.state == expected, record.stateChangedAt <= asOf
@@ -249,16 +239,11 @@ extension CloudController {
                             break
                         }
                         if next == .terminated {
-                            addresses += try Self.releaseAssociations(of: record.id, in: txn)
+                            try Self.releaseAssociations(of: record.id, in: txn)
                             record.publicIp = nil
                         }
                         try txn.put(record, at: id.rawValue, in: CloudSchema.instances)
-                        updated.append(record)
                     }
-                    return ((), { [updated, addresses] tables in
-                        for record in updated { tables.instances[record.id] = record }
-                        for address in addresses { tables.addresses[address.publicIp] = address }
-                    })
                 }
                 for (id, from, to, _) in transitions {
                     logger.info("instance state reconciled", metadata: ["euca.instance": "\(id)", "from": "\(from.name)", "to": "\(to.name)"])
@@ -286,16 +271,13 @@ extension CloudController {
     func recordAddresses(_ learned: [(InstanceID, String)]) async {
         do {
             try await commit { txn in
-                var updated: [InstanceRecord] = []
                 for (id, address) in learned {
                     guard var record = try txn.get(id.rawValue, from: CloudSchema.instances), record.state == .running,
                         record.privateIp != address
                     else { continue }
                     record.privateIp = address
                     try txn.put(record, at: id.rawValue, in: CloudSchema.instances)
-                    updated.append(record)
                 }
-                return ((), { [updated] tables in for record in updated { tables.instances[record.id] = record } })
             }
             for (id, address) in learned {
                 logger.info("instance address learned", metadata: ["euca.instance": "\(id)", "address": "\(address)"])
@@ -329,13 +311,6 @@ extension CloudController {
                         }
                     }
                 }
-                return ((), { [removed, emptied] tables in
-                    for id in removed {
-                        tables.instances[id] = nil
-                        Self.apply(removed: id.rawValue, to: &tables)
-                    }
-                    for id in emptied { tables.reservations[id] = nil }
-                })
             }
             logger.info("terminated instances forgotten", metadata: ["count": "\(expired.count)"])
         } catch {
