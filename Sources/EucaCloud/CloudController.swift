@@ -16,15 +16,14 @@ import Synchronization
 /// compares desired state with what the clusters report, on a timer and after each operation, and
 /// drives each instance toward what its user asked for. It also conforms to `Service`: running
 /// it runs that background work.
-public final class CloudController: Service, Sendable {
-    public let settings: CloudSettings
-    public let state = CloudState()
-    let store: any StateStore
-    private let clusterTable: Mutex<(byZone: [String: any ClusterControllerAPI], order: [String])>
+public final class CloudController: Service, CloudService {
+    public let context: CloudContext
+    public var settings: CloudSettings { context.settings }
+    public var state: CloudState { context.state }
+    var store: any StateStore { context.store }
     let network: any NetworkMode
     /// The addresses elastic IPs come from.
     let publicIPs: [String]
-    let logger: Logger
     let jobs: AsyncStream<Job>
     let jobSink: AsyncStream<Job>.Continuation
     let work = Mutex(Work())
@@ -84,23 +83,15 @@ public final class CloudController: Service, Sendable {
     public init(
         store: any StateStore, clusters: [any ClusterControllerAPI], network: NetworkSettings = NetworkSettings(),
         networkApplier: (any NetworkApplier)? = nil, imageStore: ImageStore? = nil,
-        slaPolicies: [any SLAPolicy] = CloudController.builtInSLAPolicies, settings: CloudSettings, logger: Logger
+        slaPolicies: [any SLAPolicy] = CloudController.builtInSLAPolicies, settings: CloudSettings,
+        clock: any EucaClock = SystemClock(), logger: Logger
     ) {
+        context = CloudContext(store: store, clusters: clusters, settings: settings, clock: clock, logger: logger)
         self.slaPolicies = slaPolicies
         self.imageStore = imageStore
         self.networkApplier = networkApplier
-        self.store = store
-        var byZone: [String: any ClusterControllerAPI] = [:]
-        var order: [String] = []
-        for cluster in clusters where byZone[cluster.zone] == nil {
-            byZone[cluster.zone] = cluster
-            order.append(cluster.zone)
-        }
-        self.clusterTable = Mutex((byZone, order))
         self.network = network.mode
         self.publicIPs = network.publicIPs
-        self.settings = settings
-        self.logger = logger
         self.endpoint = Mutex(settings.endpoint)
         (jobs, jobSink) = AsyncStream.makeStream(of: Job.self)
     }
@@ -109,26 +100,20 @@ public final class CloudController: Service, Sendable {
     public var zones: [String] { zoneOrder }
 
     /// The zones in registration order.
-    var zoneOrder: [String] { clusterTable.withLock { $0.order } }
+    var zoneOrder: [String] { context.zoneOrder }
 
     /// The cluster serving `zone`.
-    func cluster(_ zone: String) -> (any ClusterControllerAPI)? { clusterTable.withLock { $0.byZone[zone] } }
+    func cluster(_ zone: String) -> (any ClusterControllerAPI)? { context.cluster(zone) }
 
     /// Adds (or replaces) the cluster serving its zone; its instances are reconciled from then on.
     public func attach(_ cluster: any ClusterControllerAPI) {
-        clusterTable.withLock { table in
-            if table.byZone[cluster.zone] == nil { table.order.append(cluster.zone) }
-            table.byZone[cluster.zone] = cluster
-        }
+        context.attach(cluster)
         logger.info("cluster attached", metadata: ["euca.zone": "\(cluster.zone)"])
     }
 
     /// Removes the cluster serving `zone`. Its instances keep their records.
     public func detach(zone: String) {
-        clusterTable.withLock { table in
-            table.byZone[zone] = nil
-            table.order.removeAll { $0 == zone }
-        }
+        context.detach(zone: zone)
         logger.info("cluster detached", metadata: ["euca.zone": "\(zone)"])
     }
 
@@ -180,20 +165,6 @@ public final class CloudController: Service, Sendable {
             "euca.image": "\(image?.id.rawValue ?? "none")",
         ])
         return Bootstrap(adminAccount: account, adminKey: key, defaultImageId: image?.id, isFirstStart: true)
-    }
-
-    /// Runs `body` in a write transaction. Once it has committed, every put and delete it made is
-    /// applied to the in-memory mirror, in commit order: a handler writes its records once.
-    @discardableResult
-    func commit<T: Sendable>(_ body: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T {
-        let state = self.state
-        return try await store.write { txn in
-            let mirrored = MirroredWriter(txn)
-            let result = try body(mirrored)
-            let changes = mirrored.changes
-            txn.afterCommit { state.update { tables in for change in changes { change(&tables) } } }
-            return result
-        }
     }
 
     // MARK: - Service
@@ -267,32 +238,4 @@ public final class CloudController: Service, Sendable {
         return settings.vmTypes.types.map { ($0, resources.available($0), resources.maximum($0)) }
     }
 
-}
-
-/// A write transaction that notes each put and delete for the mirror, in order.
-final class MirroredWriter: StoreWriter {
-    private let base: any StoreWriter
-    private(set) var changes: [CloudState.Change] = []
-
-    init(_ base: any StoreWriter) { self.base = base }
-
-    func get<V>(_ key: String, from collection: StoreCollection<V>) throws -> V? { try base.get(key, from: collection) }
-
-    func scan<V>(_ collection: StoreCollection<V>, _ range: ScanRange) throws -> [(key: String, value: V)] {
-        try base.scan(collection, range)
-    }
-
-    func put<V>(_ value: V, at key: String, in collection: StoreCollection<V>) throws {
-        try base.put(value, at: key, in: collection)
-        if let change = CloudState.change(collection, key: key, value: value) { changes.append(change) }
-    }
-
-    @discardableResult
-    func delete<V>(_ key: String, from collection: StoreCollection<V>) throws -> Bool {
-        let existed = try base.delete(key, from: collection)
-        if let change = CloudState.change(collection, key: key, value: nil as V?) { changes.append(change) }
-        return existed
-    }
-
-    func afterCommit(_ action: @escaping @Sendable () -> Void) { base.afterCommit(action) }
 }

@@ -77,7 +77,7 @@ public enum CloudDaemon {
         var services: [any Service] = [cloud, components, app]
         if imagePort != 0 {
             let router = Router()
-            ImageService.addRoutes(to: router, root: imageStore.root, logger: logger)
+            ImageFileService.addRoutes(to: router, root: imageStore.root, logger: logger)
             services.append(Application(
                 router: router,
                 server: try .tls(

@@ -10,7 +10,7 @@ import NIOHTTP1
 
 /// The cloud controller's image service for node controllers: `GET /images/v1?location=…`
 /// streams a file of the image store, over HTTPS with mutual TLS (node certificates only).
-public enum ImageService {
+public enum ImageFileService {
     public static let path = "/images/v1"
 
     /// Adds the route. `root` is the image store's directory; a location outside it is refused.
@@ -36,7 +36,7 @@ public enum ImageService {
     }
 }
 
-/// An ``ImageSource`` that downloads from the cloud controller's ``ImageService`` with the
+/// An ``ImageSource`` that downloads from the cloud controller's ``ImageFileService`` with the
 /// node's certificate.
 public struct RemoteImageSource: ImageSource {
     public let http: HTTPClient
@@ -53,7 +53,7 @@ public struct RemoteImageSource: ImageSource {
         components.queryItems = [URLQueryItem(name: "location", value: artifact.location)]
         // `+` is a space to most servers' query parsing: encode it too.
         let query = (components.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")
-        let request = HTTPClientRequest(url: "\(baseURL)\(ImageService.path)?\(query)")
+        let request = HTTPClientRequest(url: "\(baseURL)\(ImageFileService.path)?\(query)")
         let response: HTTPClientResponse
         do {
             response = try await http.execute(request, timeout: .seconds(3600))

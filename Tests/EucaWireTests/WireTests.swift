@@ -101,7 +101,7 @@ import X509
         try data.write(to: URL(fileURLWithPath: root + "/images/disk+1.img"))
         try Data("secret".utf8).write(to: URL(fileURLWithPath: Self.temp("outside")))
         let router = Router()
-        ImageService.addRoutes(to: router, root: root, logger: logger)
+        ImageFileService.addRoutes(to: router, root: root, logger: logger)
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
             router: router,
