@@ -25,7 +25,7 @@ extension CloudController {
 
     /// Allocates the first free pool address (or `requested`, if it is in the pool and free).
     public func allocateAddress(_ principal: Principal, requested: String? = nil, tags: [Tag] = []) async throws -> AddressRecord {
-        try Self.checkTags(tags)
+        try TagService.checkTags(tags)
         let pool = publicIPs
         guard !pool.isEmpty else {
             throw EucaError(.limitExceeded, .address, "This cloud has no public addresses to allocate (VNET_PUBLICIPS is empty).")
@@ -44,7 +44,7 @@ extension CloudController {
             let record = AddressRecord(
                 publicIp: address, allocationId: allocationId, accountId: account, instanceId: nil, associationId: nil, allocatedAt: Date())
             try txn.put(record, at: address, in: CloudSchema.addresses)
-            try Self.add(ResourceEntry(id: allocationId, type: .elasticIp, accountId: account), tags: tags, in: txn)
+            try TagService.add(ResourceEntry(id: allocationId, type: .elasticIp, accountId: account), tags: tags, in: txn)
             return record
         }
         logger.info("address allocated", metadata: ["euca.account": "\(account)", "euca.address": "\(record.publicIp)"])
@@ -168,7 +168,7 @@ extension CloudController {
             var address = try Self.find(reference, account: account, in: txn)
             try Self.detach(&address, in: txn)
             try txn.delete(address.publicIp, from: CloudSchema.addresses)
-            try Self.remove(resource: address.allocationId, in: txn)
+            try TagService.remove(resource: address.allocationId, in: txn)
             return address.publicIp
         }
         logger.info("address released", metadata: ["euca.account": "\(account)", "euca.address": "\(released)"])

@@ -43,8 +43,6 @@ extension CloudController {
             .sorted { $0.id < $1.id }
     }
 
-    /// The account id that owns the cloud (whose images are `amazon`-like system images).
-    public var adminAccountId: AccountID? { state.read { $0.cloud?.adminAccountId } }
 
     static let architectures: Set<String> = ["i386", "x86_64", "arm64"]
 
@@ -77,7 +75,7 @@ extension CloudController {
         if let description = request.description, description.count > 255 {
             throw EucaError(.invalidParameter, .parameter, "Image descriptions are at most 255 characters.")
         }
-        try Self.checkTags(request.tags)
+        try TagService.checkTags(request.tags)
         guard let store = imageStore else {
             throw EucaError(.unsupported, .image, "This cloud has no image store to register images from.")
         }
@@ -108,7 +106,7 @@ extension CloudController {
                 throw EucaError(.duplicate, .image, "AMI name \(request.name) is already in use by AMI \(other.id)")
             }
             try txn.put(image, at: image.id.rawValue, in: CloudSchema.images)
-            try Self.add(ResourceEntry(id: image.id.rawValue, type: .image, accountId: account), tags: request.tags, in: txn)
+            try TagService.add(ResourceEntry(id: image.id.rawValue, type: .image, accountId: account), tags: request.tags, in: txn)
         }
         logger.info("image registered", metadata: ["euca.account": "\(account)", "euca.image": "\(image.id)", "location": "\(request.location)"])
         return image
@@ -138,7 +136,7 @@ extension CloudController {
             guard try txn.delete(image.id.rawValue, from: CloudSchema.images) else {
                 throw EucaError(.notFound, .image, "The image id '[\(text)]' does not exist")
             }
-            try Self.remove(resource: image.id.rawValue, in: txn)
+            try TagService.remove(resource: image.id.rawValue, in: txn)
         }
         logger.info("image deregistered", metadata: ["euca.account": "\(principal.accountId)", "euca.image": "\(image.id)"])
     }

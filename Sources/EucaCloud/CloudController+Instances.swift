@@ -152,7 +152,7 @@ extension CloudController {
             keyPair = state.read { $0.keyPairs[CloudSchema.keyPairKey(account, keyName)] }
             guard keyPair != nil else { throw EucaError(.notFound, .keyPair, "The key pair '\(keyName)' does not exist") }
         }
-        try Self.checkTags(request.tags)
+        try TagService.checkTags(request.tags)
         if let userData = request.userData, userData.count > 16384 {
             throw EucaError(.invalidParameter, .parameter, "User data is limited to 16384 bytes; this request has \(userData.count).")
         }
@@ -172,7 +172,7 @@ extension CloudController {
             }
             count = request.minCount
         }
-        let terms = terms(of: account)
+        let terms = accounts.terms(of: account)
 
         var boot = image.boot
         if let kernel { boot.kernel = kernel.boot.kernel ?? ImageArtifact(imageId: kernel.id, location: kernel.location) }
@@ -181,7 +181,7 @@ extension CloudController {
         let reservationId = ReservationID.generate()
         let groups = try await resolveLaunchGroups(names: request.securityGroups, ids: request.securityGroupIds, account: account)
         let leaseEnds = terms.leaseSeconds.map { now.addingTimeInterval(Double($0)) }
-        let tags = request.tags + (leaseEnds.map { [Tag(key: Self.leaseTagKey, value: Self.iso8601($0))] } ?? [])
+        let tags = request.tags + (leaseEnds.map { [Tag(key: Self.leaseTagKey, value: TagService.iso8601($0))] } ?? [])
         let instances: [InstanceRecord] = (0..<count).map { index in
             let id = InstanceID.generate()
             let addresses = network.addresses(for: id)
@@ -223,7 +223,7 @@ extension CloudController {
                 try txn.put(reservation, at: reservation.id.rawValue, in: CloudSchema.reservations)
                 for instance in instances {
                     try txn.put(instance, at: instance.id.rawValue, in: CloudSchema.instances)
-                    try Self.add(
+                    try TagService.add(
                         ResourceEntry(id: instance.id.rawValue, type: .instance, accountId: account), tags: tags, in: txn)
                 }
                 return (reservation, instances)

@@ -15,47 +15,6 @@ extension CloudController {
     /// the cloud's own: users can read them, not set or delete them.
     public static let leaseTagKey = "euca:lease-expires"
 
-    // MARK: - Terms
-
-    /// Sets an account's quotas, lease and priority. The lease applies to instances launched
-    /// from then on.
-    @discardableResult
-    public func setTerms(_ terms: AccountTerms, forAccount text: String) async throws -> AccountRecord {
-        guard let found = account(named: text) else {
-            throw EucaError(.notFound, .account, "The account '\(text)' does not exist.")
-        }
-        for (name, value) in [("max-instances", terms.maxInstances), ("max-cores", terms.maxCores), ("max-memory", terms.maxMemoryMiB)] {
-            if let value, value < 0 { throw EucaError(.invalidParameter, .parameter, "\(name) must not be negative; it is \(value).") }
-        }
-        if let lease = terms.leaseSeconds, lease <= 0 {
-            throw EucaError(.invalidParameter, .parameter, "A lease must be at least one second; it is \(lease).")
-        }
-        let updated: AccountRecord = try await commit { txn in
-            guard var record = try txn.get(found.id.rawValue, from: CloudSchema.accounts) else {
-                throw EucaError(.notFound, .account, "The account '\(text)' does not exist.")
-            }
-            record.terms = terms == .none ? nil : terms
-            try txn.put(record, at: record.id.rawValue, in: CloudSchema.accounts)
-            return record
-        }
-        logger.info("account terms set", metadata: [
-            "euca.account": "\(updated.id)", "max-instances": "\(terms.maxInstances.map(String.init) ?? "none")",
-            "max-cores": "\(terms.maxCores.map(String.init) ?? "none")", "max-memory": "\(terms.maxMemoryMiB.map(String.init) ?? "none")",
-            "lease": "\(terms.leaseSeconds.map(String.init) ?? "none")", "priority": "\(terms.priority)",
-        ])
-        return updated
-    }
-
-    /// An account's terms (none when it has not been given any).
-    public func terms(of account: AccountID) -> AccountTerms {
-        state.read { $0.accounts[account]?.terms } ?? .none
-    }
-
-    /// Every account's terms, for the policies.
-    func allTerms() -> [AccountID: AccountTerms] {
-        state.read { tables in tables.accounts.compactMapValues(\.terms) }
-    }
-
     // MARK: - Admission
 
     /// What the account's instances hold now: those that are not stopped or terminated, and
@@ -79,7 +38,7 @@ extension CloudController {
     /// against the account until ``settleAdmission(_:)``, so concurrent launches cannot both use
     /// the same room. Throws `InstanceLimitExceeded` when fewer than `minCount` may.
     func admit(_ request: AdmissionRequest) throws(EucaError) -> Admission {
-        let terms = terms(of: request.accountId)
+        let terms = accounts.terms(of: request.accountId)
         let policies = slaPolicies
         return try work.withLock { work throws(EucaError) -> Admission in
             let held = work.admitting[request.accountId, default: AccountUsage()]
@@ -137,7 +96,7 @@ extension CloudController {
     /// Instances the policies would end so that `shortBy` more of the request's fit in `zone`.
     func preemptionVictims(for request: AdmissionRequest, shortBy: Int, zone: String) -> [InstanceID] {
         let running = state.read { tables in Array(tables.instances.values.filter { $0.zone == zone }) }.map(slaView)
-        let terms = allTerms()
+        let terms = accounts.allTerms()
         for policy in slaPolicies {
             let victims = policy.preempt(for: request, shortBy: shortBy, zone: zone, running: running, terms: terms)
             if !victims.isEmpty { return victims }
@@ -152,7 +111,7 @@ extension CloudController {
             Array(tables.instances.values.filter { $0.state != .terminated && $0.state != .shuttingDown })
         }.map(slaView)
         guard !instances.isEmpty else { return }
-        let terms = allTerms()
+        let terms = accounts.allTerms()
         // The first policy to name an instance gives the reason; a lease's end has EC2-style code
         // of its own, any other policy's decision `Server.ServiceLevel` with the policy's words.
         var ending: [InstanceID: StateReason] = [:]

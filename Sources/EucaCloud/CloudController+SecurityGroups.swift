@@ -46,7 +46,7 @@ extension CloudController {
             }
             try txn.put(group, at: id.rawValue, in: CloudSchema.securityGroups)
             try txn.put(id, at: key, in: CloudSchema.securityGroupNames)
-            try Self.add(ResourceEntry(id: id.rawValue, type: .securityGroup, accountId: account), tags: [], in: txn)
+            try TagService.add(ResourceEntry(id: id.rawValue, type: .securityGroup, accountId: account), tags: [], in: txn)
             return group
         }
         return created
@@ -98,7 +98,7 @@ extension CloudController {
         guard !description.isEmpty, description.count <= 255 else {
             throw EucaError(.invalidParameter, .securityGroup, "Group descriptions are 1 to 255 characters.")
         }
-        try Self.checkTags(tags)
+        try TagService.checkTags(tags)
         let account = principal.accountId
         _ = try await defaultGroup(for: account)
         let held = state.read { tables in tables.groups.values.reduce(0) { $0 + ($1.accountId == account ? 1 : 0) } }
@@ -118,7 +118,7 @@ extension CloudController {
             }
             try txn.put(group, at: id.rawValue, in: CloudSchema.securityGroups)
             try txn.put(id, at: key, in: CloudSchema.securityGroupNames)
-            try Self.add(ResourceEntry(id: id.rawValue, type: .securityGroup, accountId: account), tags: tags, in: txn)
+            try TagService.add(ResourceEntry(id: id.rawValue, type: .securityGroup, accountId: account), tags: tags, in: txn)
         }
         logger.info("security group created", metadata: ["euca.account": "\(account)", "euca.group": "\(id)", "name": "\(name)"])
         await publishNetworkPlan()
@@ -154,7 +154,7 @@ extension CloudController {
             let key = CloudSchema.groupNameKey(group.accountId, group.name)
             try txn.delete(group.id.rawValue, from: CloudSchema.securityGroups)
             try txn.delete(key, from: CloudSchema.securityGroupNames)
-            try Self.remove(resource: group.id.rawValue, in: txn)
+            try TagService.remove(resource: group.id.rawValue, in: txn)
         }
         logger.info("security group deleted", metadata: ["euca.account": "\(principal.accountId)", "euca.group": "\(group.id)"])
         await publishNetworkPlan()

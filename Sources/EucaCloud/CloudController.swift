@@ -18,6 +18,10 @@ import Synchronization
 /// it runs that background work.
 public final class CloudController: Service, CloudService {
     public let context: CloudContext
+    /// Tags, and the index of taggable resources.
+    public let tags: TagService
+    public let accounts: AccountService
+    public let keyPairs: KeyPairService
     public var settings: CloudSettings { context.settings }
     public var state: CloudState { context.state }
     var store: any StateStore { context.store }
@@ -87,6 +91,9 @@ public final class CloudController: Service, CloudService {
         clock: any EucaClock = SystemClock(), logger: Logger
     ) {
         context = CloudContext(store: store, clusters: clusters, settings: settings, clock: clock, logger: logger)
+        tags = TagService(context: context)
+        accounts = AccountService(context: context)
+        keyPairs = KeyPairService(context: context)
         self.slaPolicies = slaPolicies
         self.imageStore = imageStore
         self.networkApplier = networkApplier
@@ -132,7 +139,7 @@ public final class CloudController: Service, CloudService {
     /// access key and registers `defaultImage`.
     public func bootstrap(defaultImage: ImageRecord? = nil) async throws -> Bootstrap {
         try await state.load(from: store)
-        try await indexExistingResources()
+        try await tags.indexExistingResources()
         if let cloud = state.read({ $0.cloud }) {
             let (account, key) = state.read { tables in
                 (tables.accounts[cloud.adminAccountId], tables.accessKeys.values.first { $0.accountId == cloud.adminAccountId })
@@ -157,7 +164,7 @@ public final class CloudController: Service, CloudService {
             try txn.put(key, at: key.accessKeyId, in: CloudSchema.accessKeys)
             if let image {
                 try txn.put(image, at: image.id.rawValue, in: CloudSchema.images)
-                try Self.add(ResourceEntry(id: image.id.rawValue, type: .image, accountId: account.id), tags: [], in: txn)
+                try TagService.add(ResourceEntry(id: image.id.rawValue, type: .image, accountId: account.id), tags: [], in: txn)
             }
         }
         logger.info("cloud created", metadata: [

@@ -301,7 +301,7 @@ extension CloudController {
                 for id in expired {
                     guard let record = try txn.get(id.rawValue, from: CloudSchema.instances), record.state == .terminated else { continue }
                     try txn.delete(id.rawValue, from: CloudSchema.instances)
-                    try Self.remove(resource: id.rawValue, in: txn)
+                    try TagService.remove(resource: id.rawValue, in: txn)
                     removed.append(id)
                     if var reservation = try txn.get(record.reservationId.rawValue, from: CloudSchema.reservations) {
                         reservation.instanceIds.removeAll { $0 == id }

@@ -183,17 +183,17 @@ public enum AdminAPI {
         route("describeServices") { (_: Done) in try await components.services() }
         route("describeNodes") { (_: Done) in try await components.nodes() }
         route("createAccount") { (input: CreateAccount) in
-            let (account, key) = try await cloud.createAccount(name: input.name)
+            let (account, key) = try await cloud.accounts.create(name: input.name)
             return AccountCreated(accountId: account.id.rawValue, name: account.name, accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey)
         }
         route("setAccountTerms") { (input: SetAccountTerms) in
-            guard let account = cloud.account(named: input.account) else {
+            guard let account = cloud.accounts.named(input.account) else {
                 throw EucaError(.notFound, .account, "The account '\(input.account)' does not exist.")
             }
-            let record = try await cloud.setTerms(try input.applied(to: cloud.terms(of: account.id)), forAccount: account.id.rawValue)
+            let record = try await cloud.accounts.setTerms(try input.applied(to: cloud.accounts.terms(of: account.id)), forAccount: account.id.rawValue)
             return row(record, cloud: cloud)
         }
-        route("describeAccounts") { (_: Done) in cloud.accounts().map { row($0, cloud: cloud) } }
+        route("describeAccounts") { (_: Done) in cloud.accounts.all().map { row($0, cloud: cloud) } }
     }
 
     static func row(_ account: AccountRecord, cloud: CloudController) -> AccountRow {

@@ -239,7 +239,7 @@ enum EC2Actions {
 
     static func describeImages(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
         let principal = context.principal
-        let admin = context.cloud.adminAccountId
+        let admin = context.cloud.accounts.adminAccountId
         let ids = context.params.list("ImageId")
         for id in ids where ImageID(parsing: id) == nil {
             throw EucaError(.malformedID, .image, "Invalid id: \"\(id)\"")
@@ -251,7 +251,7 @@ enum EC2Actions {
             throw EC2Error("InvalidParameterCombination", "The parameter ImageId cannot be used with the parameter MaxResults.")
         }
         // Tags are the owner's own: another account that may launch an image sees none of them.
-        let tags = context.cloud.allTags().filter { $0.value.type == .image && $0.value.accountId == principal.accountId }
+        let tags = context.cloud.tags.all().filter { $0.value.type == .image && $0.value.accountId == principal.accountId }
         let filter = try imageFilters(admin: admin).compile(try context.params.filters(), tags: tags)
         var images = context.cloud.images(for: principal)
         if !ids.isEmpty {
@@ -336,10 +336,10 @@ enum EC2Actions {
             throw EucaError(.invalidParameter, .parameter, "Value (\(format)) for parameter KeyFormat is invalid. Expected pem or ppk.")
         }
         let tags = try context.params.tagSpecifications(allowed: [.keyPair])[.keyPair] ?? []
-        let (record, material) = try await context.cloud.createKeyPair(context.principal, name: name, type: type, tags: tags)
+        let (record, material) = try await context.cloud.keyPairs.create(context.principal, name: name, type: type, tags: tags)
         writeKeyPair(&xml, record)
         xml.leaf("keyMaterial", material)
-        xml.tagSet(context.cloud.tags(of: record.id.rawValue))
+        xml.tagSet(context.cloud.tags.tags(of: record.id.rawValue))
     }
 
     static func importKeyPair(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
@@ -349,9 +349,9 @@ enum EC2Actions {
             throw EucaError(.invalidKeyFormat, .keyPair, "Key is not in valid OpenSSH public key format: PublicKeyMaterial is not base64")
         }
         let tags = try context.params.tagSpecifications(allowed: [.keyPair])[.keyPair] ?? []
-        let record = try await context.cloud.importKeyPair(context.principal, name: name, material: [UInt8](material), tags: tags)
+        let record = try await context.cloud.keyPairs.importKey(context.principal, name: name, material: [UInt8](material), tags: tags)
         writeKeyPair(&xml, record)
-        xml.tagSet(context.cloud.tags(of: record.id.rawValue))
+        xml.tagSet(context.cloud.tags.tags(of: record.id.rawValue))
     }
 
     static let keyPairFilters = FilterSet<KeyPairRecord>(fields: [
@@ -365,9 +365,9 @@ enum EC2Actions {
         let names = context.params.list("KeyName")
         let ids = context.params.list("KeyPairId")
         let includePublicKey = try context.params.boolean("IncludePublicKey") ?? false
-        let tags = context.cloud.allTags()
+        let tags = context.cloud.tags.all()
         let filter = try keyPairFilters.compile(try context.params.filters(), tags: tags)
-        let all = context.cloud.keyPairs(for: context.principal)
+        let all = context.cloud.keyPairs.list(for: context.principal)
         for name in names where !all.contains(where: { $0.name == name }) {
             throw EucaError(.notFound, .keyPair, "The key pair '\(name)' does not exist")
         }
@@ -393,7 +393,7 @@ enum EC2Actions {
         guard name != nil || id != nil else {
             throw EucaError(.missingParameter, .parameter, "The request must contain the parameter KeyName or KeyPairId")
         }
-        let deleted = try await context.cloud.deleteKeyPair(context.principal, name: name, id: id)
+        let deleted = try await context.cloud.keyPairs.delete(context.principal, name: name, id: id)
         xml.leaf("return", true)
         xml.leaf("keyPairId", ifPresent: deleted?.rawValue)
     }
@@ -465,7 +465,7 @@ enum EC2Actions {
             shutdownBehavior: behavior, tags: tagSpecs[.instance] ?? [])
         let (reservation, instances) = try await context.cloud.runInstances(
             context.principal, CloudController.RunRequest(request, metadataOptions: options))
-        writeReservationBody(&xml, reservation, instances, tags: context.cloud.allTags(), modern: context.supportsGroupIds)
+        writeReservationBody(&xml, reservation, instances, tags: context.cloud.tags.all(), modern: context.supportsGroupIds)
     }
 
     static func writeReservationBody<Instances: Sequence<InstanceRecord>>(
@@ -565,7 +565,7 @@ enum EC2Actions {
             throw EC2Error("InvalidParameterCombination", "The parameter instancesSet cannot be used with the parameter maxResults.")
         }
         if !ids.isEmpty { _ = try context.cloud.instances(ids, for: context.principal) }
-        let tags = context.cloud.allTags()
+        let tags = context.cloud.tags.all()
         let filter = try instanceFilters.compile(try context.params.filters(), tags: tags)
         let wanted = Set(ids)
         let everyone = verbose && context.principal.isCloudAdmin
@@ -642,14 +642,14 @@ enum EC2Actions {
         guard !ids.isEmpty else { throw EucaError(.missingParameter, .parameter, "The request must contain the parameter ResourceId") }
         let tags = try context.params.tags()
         guard !tags.isEmpty else { throw EucaError(.missingParameter, .parameter, "The request must contain the parameter Tag") }
-        try await context.cloud.createTags(context.principal, resourceIds: ids, tags: tags)
+        try await context.cloud.tags.create(context.principal, resourceIds: ids, tags: tags)
         xml.leaf("return", true)
     }
 
     static func deleteTags(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
         let ids = context.params.list("ResourceId")
         guard !ids.isEmpty else { throw EucaError(.missingParameter, .parameter, "The request must contain the parameter ResourceId") }
-        try await context.cloud.deleteTags(context.principal, resourceIds: ids, keys: try context.params.tagKeys())
+        try await context.cloud.tags.delete(context.principal, resourceIds: ids, keys: try context.params.tagKeys())
         xml.leaf("return", true)
     }
 
@@ -660,7 +660,7 @@ enum EC2Actions {
         let tagKeyFilters = filters.filter { $0.name.hasPrefix("tag:") }.map { filter in
             (key: String(filter.name.dropFirst(4)), patterns: filter.values.map(WildcardPattern.init))
         }
-        let rows = context.cloud.describeTags(context.principal).filter { row in
+        let rows = context.cloud.tags.describe(context.principal).filter { row in
             compiled.matches(row)
                 && tagKeyFilters.allSatisfy { filter in
                     guard let value = row.resource.tags[filter.key] else { return false }

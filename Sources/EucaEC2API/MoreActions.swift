@@ -107,7 +107,7 @@ extension EC2Actions {
         for id in ids where !all.contains(where: { $0.allocationId == id }) {
             throw EucaError(.notFound, .address, "The allocation ID '\(id)' does not exist")
         }
-        let tags = context.cloud.allTags()
+        let tags = context.cloud.tags.all()
         let filter = try addressFilters.compile(try context.params.filters(), tags: tags)
         let shown = all.filter {
             (ips.isEmpty || ips.contains($0.publicIp)) && (ids.isEmpty || ids.contains($0.allocationId)) && filter.matches($0)

@@ -29,7 +29,7 @@ extension EC2Actions {
         let group = try await context.cloud.createSecurityGroup(context.principal, name: name, description: description, tags: tags)
         xml.leaf("return", true)
         xml.leaf("groupId", group.id.rawValue)
-        xml.tagSet(context.cloud.tags(of: group.id.rawValue))
+        xml.tagSet(context.cloud.tags.tags(of: group.id.rawValue))
     }
 
     static func deleteSecurityGroup(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
@@ -134,7 +134,7 @@ extension EC2Actions {
         for name in names where !all.contains(where: { $0.name == name }) {
             throw EucaError(.notFound, .securityGroup, "The security group '\(name)' does not exist")
         }
-        let tags = context.cloud.allTags()
+        let tags = context.cloud.tags.all()
         let filter = try securityGroupFilters.compile(try context.params.filters(), tags: tags)
         let shown = all.filter {
             (names.isEmpty || names.contains($0.name)) && (ids.isEmpty || ids.contains($0.id.rawValue)) && filter.matches($0)

@@ -116,19 +116,19 @@ import Testing
 
         let material = Array("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGs9YrDpXt4jiDSmH6ILeKsHHg4bTF5WDkBPkq6ClNc5 limit".utf8)
         for index in 0..<cloud.settings.maxKeyPairsPerAccount {
-            _ = try await cloud.importKeyPair(user, name: "k\(index)", material: material)
+            _ = try await cloud.keyPairs.importKey(user, name: "k\(index)", material: material)
         }
         await #expect {
-            try await cloud.importKeyPair(user, name: "one-more", material: material)
+            try await cloud.keyPairs.importKey(user, name: "one-more", material: material)
         } throws: { ($0 as? EucaError)?.code == .limitExceeded }
-        _ = try await cloud.importKeyPair(admin, name: "admins", material: material)
+        _ = try await cloud.keyPairs.importKey(admin, name: "admins", material: material)
     }
 
     @Test func accountsSeeOnlyTheirOwnResources() async throws {
         let (cloud, admin, user, _) = try await makeCloud()
-        _ = try await cloud.createKeyPair(user, name: "k", type: .ed25519)
+        _ = try await cloud.keyPairs.create(user, name: "k", type: .ed25519)
         _ = try await cloud.createSecurityGroup(user, name: "g", description: "d")
-        #expect(cloud.keyPairs(for: admin).isEmpty)
+        #expect(cloud.keyPairs.list(for: admin).isEmpty)
         #expect(try await cloud.securityGroups(for: admin).map(\.name) == ["default"])
         #expect(try await cloud.securityGroups(for: user).map(\.name).sorted() == ["default", "g"])
         let userGroup = try await cloud.securityGroup(.name("g"), for: user)
@@ -136,7 +136,7 @@ import Testing
             try await cloud.deleteSecurityGroup(admin, .id(userGroup.id.rawValue))
         } throws: { ($0 as? EucaError)?.code == .notFound }
         await #expect {
-            try await cloud.createTags(admin, resourceIds: [userGroup.id.rawValue], tags: [Tag(key: "a", value: "b")])
+            try await cloud.tags.create(admin, resourceIds: [userGroup.id.rawValue], tags: [Tag(key: "a", value: "b")])
         } throws: { ($0 as? EucaError)?.code == .notFound }
     }
 

@@ -202,15 +202,15 @@ struct TestCloud {
     @Test func keyPairsAreUniquePerAccountAndDeletingIsIdempotent() async throws {
         let test = try await TestCloud.make(nodes: 1)
         defer { test.service.cancel() }
-        let (record, material) = try await test.cloud.createKeyPair(test.admin, name: "k", type: .ed25519)
+        let (record, material) = try await test.cloud.keyPairs.create(test.admin, name: "k", type: .ed25519)
         #expect(material.contains("OPENSSH PRIVATE KEY"))
         #expect(record.publicKey.hasPrefix("ssh-ed25519 "))
         await #expect {
-            try await test.cloud.createKeyPair(test.admin, name: "k", type: .rsa)
+            try await test.cloud.keyPairs.create(test.admin, name: "k", type: .rsa)
         } throws: { ($0 as? EucaError)?.code == .duplicate }
-        #expect(try await test.cloud.deleteKeyPair(test.admin, name: "k", id: nil) == record.id)
-        #expect(try await test.cloud.deleteKeyPair(test.admin, name: "k", id: nil) == nil)
-        #expect(test.cloud.keyPairs(for: test.admin).isEmpty)
+        #expect(try await test.cloud.keyPairs.delete(test.admin, name: "k", id: nil) == record.id)
+        #expect(try await test.cloud.keyPairs.delete(test.admin, name: "k", id: nil) == nil)
+        #expect(test.cloud.keyPairs.list(for: test.admin).isEmpty)
     }
 }
 

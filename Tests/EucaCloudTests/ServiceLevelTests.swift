@@ -7,8 +7,8 @@ import Testing
 
 @Suite struct ServiceLevelTests {
     func account(_ test: TestCloud, _ name: String, _ terms: AccountTerms) async throws -> Principal {
-        let (record, key) = try await test.cloud.createAccount(name: name)
-        try await test.cloud.setTerms(terms, forAccount: name)
+        let (record, key) = try await test.cloud.accounts.create(name: name)
+        try await test.cloud.accounts.setTerms(terms, forAccount: name)
         return Principal(accountId: record.id, userName: "admin", accessKeyId: key.accessKeyId, isCloudAdmin: false)
     }
 
@@ -42,7 +42,7 @@ import Testing
         let more = try await launch(test, user, min: 1, max: 5)
         #expect(more.count == 2)
         // Lifting the limit lets the account launch again.
-        try await test.cloud.setTerms(.none, forAccount: "quota")
+        try await test.cloud.accounts.setTerms(.none, forAccount: "quota")
         #expect(try await launch(test, user, max: 2).count == 2)
     }
 
@@ -82,7 +82,7 @@ import Testing
         let user = try await account(test, "leased", AccountTerms(leaseSeconds: 1))
         let launched = try await launch(test, user)
         let id = launched[0].id
-        let tag = try #require(test.cloud.tags(of: id.rawValue)[CloudController.leaseTagKey])
+        let tag = try #require(test.cloud.tags.tags(of: id.rawValue)[CloudController.leaseTagKey])
         let ends = try #require(launched[0].leaseEnds)
         #expect(abs(ends.timeIntervalSince(launched[0].launchTime) - 1) < 0.01)
         #expect(tag.hasSuffix("Z") && tag.count == 20)
@@ -92,13 +92,13 @@ import Testing
         #expect(try await test.hypervisors[0].list().isEmpty)
         // The lease's tag is the cloud's: the user cannot remove or set it.
         await #expect(throws: EucaError.self) {
-            try await test.cloud.deleteTags(user, resourceIds: [id.rawValue], keys: [(key: CloudController.leaseTagKey, value: nil)])
+            try await test.cloud.tags.delete(user, resourceIds: [id.rawValue], keys: [(key: CloudController.leaseTagKey, value: nil)])
         }
         await #expect(throws: EucaError.self) {
-            try await test.cloud.createTags(user, resourceIds: [id.rawValue], tags: [Tag(key: "euca:mine", value: "x")])
+            try await test.cloud.tags.create(user, resourceIds: [id.rawValue], tags: [Tag(key: "euca:mine", value: "x")])
         }
-        try await test.cloud.deleteTags(user, resourceIds: [id.rawValue], keys: [])
-        #expect(test.cloud.tags(of: id.rawValue)[CloudController.leaseTagKey] == tag)
+        try await test.cloud.tags.delete(user, resourceIds: [id.rawValue], keys: [])
+        #expect(test.cloud.tags.tags(of: id.rawValue)[CloudController.leaseTagKey] == tag)
     }
 
     @Test func aHigherPriorityLaunchPreemptsTheNewestLowerPriorityInstance() async throws {

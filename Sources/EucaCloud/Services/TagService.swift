@@ -12,7 +12,13 @@ public struct Tag: Sendable, Hashable {
     }
 }
 
-extension CloudController {
+/// Tags on every taggable resource, and the index of those resources by id: which account owns
+/// each, so that tagging another account's resource answers as a missing one.
+public struct TagService: CloudService {
+    public let context: CloudContext
+
+    init(context: CloudContext) { self.context = context }
+
     /// EC2's limit of tags per resource.
     public static let maxTagsPerResource = 50
 
@@ -48,7 +54,7 @@ extension CloudController {
     }
 
     /// Every resource's tags (a copy-on-write snapshot: cheap to take).
-    public func allTags() -> [String: ResourceTags] { state.read { $0.tags } }
+    public func all() -> [String: ResourceTags] { state.read { $0.tags } }
 
     public func tags(of id: String) -> [String: String] { state.read { $0.tags[id]?.tags ?? [:] } }
 
@@ -93,8 +99,8 @@ extension CloudController {
     }
 
     /// Adds or overwrites tags on each resource; all or nothing.
-    public func createTags(_ principal: Principal, resourceIds: [String], tags: [Tag]) async throws {
-        try Self.checkTags(tags)
+    public func create(_ principal: Principal, resourceIds: [String], tags: [Tag]) async throws {
+        try TagService.checkTags(tags)
         for id in resourceIds { _ = try Self.checkTaggable(id) }
         let account = principal.accountId
         try await commit { txn in
@@ -116,7 +122,7 @@ extension CloudController {
 
     /// Removes tags: each key (only when its value matches, if a value is given), or every tag of
     /// the resources when no keys are given.
-    public func deleteTags(_ principal: Principal, resourceIds: [String], keys: [(key: String, value: String?)]) async throws {
+    public func delete(_ principal: Principal, resourceIds: [String], keys: [(key: String, value: String?)]) async throws {
         for id in resourceIds { _ = try Self.checkTaggable(id) }
         for (key, _) in keys { try Self.checkUserKey(key) }
         let account = principal.accountId
@@ -142,7 +148,7 @@ extension CloudController {
     }
 
     /// The caller's tags, one row per tag, ordered by resource id and key.
-    public func describeTags(_ principal: Principal) -> [(resource: ResourceTags, key: String, value: String)] {
+    public func describe(_ principal: Principal) -> [(resource: ResourceTags, key: String, value: String)] {
         let records = state.read { tables in tables.tags.values.filter { $0.accountId == principal.accountId } }
         var rows: [(resource: ResourceTags, key: String, value: String)] = []
         for record in records.sorted(by: { $0.resourceId < $1.resourceId }) {

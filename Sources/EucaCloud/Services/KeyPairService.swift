@@ -3,10 +3,14 @@ public import EucaSecurity
 import Foundation
 import Synchronization
 
-extension CloudController {
-    // MARK: - Key pairs
+/// Key pairs: created (the private key returned once and never stored) or imported, by name
+/// per account, with EC2's fingerprints.
+public struct KeyPairService: CloudService {
+    public let context: CloudContext
 
-    public func keyPairs(for principal: Principal) -> [KeyPairRecord] {
+    init(context: CloudContext) { self.context = context }
+
+    public func list(for principal: Principal) -> [KeyPairRecord] {
         state.read { tables in tables.keyPairs.values.filter { $0.accountId == principal.accountId } }
             .sorted { $0.name < $1.name }
     }
@@ -19,7 +23,7 @@ extension CloudController {
     }
 
     /// Creates a key pair; the private key is returned once and never stored.
-    public func createKeyPair(_ principal: Principal, name: String, type: KeyType, tags: [Tag] = []) async throws -> (KeyPairRecord, privateKey: String) {
+    public func create(_ principal: Principal, name: String, type: KeyType, tags: [Tag] = []) async throws -> (KeyPairRecord, privateKey: String) {
         try Self.checkKeyName(name)
         let generated = try KeyPairs.generate(type)
         let record = KeyPairRecord(
@@ -31,7 +35,7 @@ extension CloudController {
     }
 
     /// Imports a public key.
-    public func importKeyPair(_ principal: Principal, name: String, material: [UInt8], tags: [Tag] = []) async throws -> KeyPairRecord {
+    public func importKey(_ principal: Principal, name: String, material: [UInt8], tags: [Tag] = []) async throws -> KeyPairRecord {
         try Self.checkKeyName(name)
         let imported = try KeyPairs.importPublicKey(material)
         let record = KeyPairRecord(
@@ -43,7 +47,7 @@ extension CloudController {
     }
 
     func insert(_ record: KeyPairRecord, tags: [Tag]) async throws {
-        try Self.checkTags(tags)
+        try TagService.checkTags(tags)
         let held = state.read { tables in tables.keyPairs.values.reduce(0) { $0 + ($1.accountId == record.accountId ? 1 : 0) } }
         guard held < settings.maxKeyPairsPerAccount else {
             throw EucaError(.limitExceeded, .keyPair, "The maximum number of key pairs (\(settings.maxKeyPairsPerAccount)) has been reached.")
@@ -54,13 +58,13 @@ extension CloudController {
                 throw EucaError(.duplicate, .keyPair, "The keypair '\(record.name)' already exists.")
             }
             try txn.put(record, at: key, in: CloudSchema.keyPairs)
-            try Self.add(ResourceEntry(id: record.id.rawValue, type: .keyPair, accountId: record.accountId), tags: tags, in: txn)
+            try TagService.add(ResourceEntry(id: record.id.rawValue, type: .keyPair, accountId: record.accountId), tags: tags, in: txn)
         }
     }
 
     /// Deletes a key pair by name or id. Deleting one that does not exist is not an error, as in
     /// EC2; a malformed id is.
-    public func deleteKeyPair(_ principal: Principal, name: String?, id: String?) async throws -> KeyPairID? {
+    public func delete(_ principal: Principal, name: String?, id: String?) async throws -> KeyPairID? {
         if let id { _ = try KeyPairID(validating: id) }
         let account = principal.accountId
         let deleted: KeyPairID? = try await commit { txn in
@@ -69,7 +73,7 @@ extension CloudController {
             }
             guard let match = matches.first else { return nil }
             try txn.delete(match.key, from: CloudSchema.keyPairs)
-            try Self.remove(resource: match.value.id.rawValue, in: txn)
+            try TagService.remove(resource: match.value.id.rawValue, in: txn)
             return match.value.id
         }
         if let deleted { logger.info("key pair deleted", metadata: ["euca.account": "\(account)", "euca.key-pair": "\(deleted)"]) }

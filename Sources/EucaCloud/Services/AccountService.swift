@@ -1,0 +1,85 @@
+public import EucaCore
+public import EucaScheduler
+public import EucaSecurity
+import Foundation
+
+/// Accounts, their access keys and their terms (quotas, lease, priority) for the SLA policies.
+public struct AccountService: CloudService {
+    public let context: CloudContext
+
+    init(context: CloudContext) { self.context = context }
+
+    /// The account id that owns the cloud (whose images are `amazon`-like system images).
+    public var adminAccountId: AccountID? { state.read { $0.cloud?.adminAccountId } }
+
+    /// Every account.
+    public func all() -> [AccountRecord] {
+        state.read { Array($0.accounts.values) }.sorted { $0.name < $1.name }
+    }
+
+    /// Creates an account with one access key for its `admin` user.
+    public func create(name: String) async throws -> (AccountRecord, AccessKey) {
+        guard !name.isEmpty, name.count <= 63,
+            name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isLowercase || ("0"..."9").contains($0) || $0 == "-") })
+        else {
+            throw EucaError(.invalidParameter, .account, "Account names are 1 to 63 lowercase letters, digits or '-'.")
+        }
+        let account = AccountRecord(id: .generate(), name: name, isCloudAdmin: false, createdAt: Date())
+        let key = AccessKey.generate(accountId: account.id, userName: "admin")
+        try await commit { txn in
+            for (_, existing) in try txn.all(CloudSchema.accounts) where existing.name == name {
+                throw EucaError(.duplicate, .account, "An account named '\(name)' exists already.")
+            }
+            try txn.put(account, at: account.id.rawValue, in: CloudSchema.accounts)
+            try txn.put(key, at: key.accessKeyId, in: CloudSchema.accessKeys)
+        }
+        logger.info("account created", metadata: ["euca.account": "\(account.id)", "name": "\(name)"])
+        return (account, key)
+    }
+
+    /// The account with this name or id.
+    public func named(_ text: String) -> AccountRecord? {
+        state.read { tables in tables.accounts.values.first { $0.name == text || $0.id.rawValue == text } }
+    }
+
+    // MARK: - Terms
+
+    /// Sets an account's quotas, lease and priority. The lease applies to instances launched
+    /// from then on.
+    @discardableResult
+    public func setTerms(_ terms: AccountTerms, forAccount text: String) async throws -> AccountRecord {
+        guard let found = named(text) else {
+            throw EucaError(.notFound, .account, "The account '\(text)' does not exist.")
+        }
+        for (name, value) in [("max-instances", terms.maxInstances), ("max-cores", terms.maxCores), ("max-memory", terms.maxMemoryMiB)] {
+            if let value, value < 0 { throw EucaError(.invalidParameter, .parameter, "\(name) must not be negative; it is \(value).") }
+        }
+        if let lease = terms.leaseSeconds, lease <= 0 {
+            throw EucaError(.invalidParameter, .parameter, "A lease must be at least one second; it is \(lease).")
+        }
+        let updated: AccountRecord = try await commit { txn in
+            guard var record = try txn.get(found.id.rawValue, from: CloudSchema.accounts) else {
+                throw EucaError(.notFound, .account, "The account '\(text)' does not exist.")
+            }
+            record.terms = terms == .none ? nil : terms
+            try txn.put(record, at: record.id.rawValue, in: CloudSchema.accounts)
+            return record
+        }
+        logger.info("account terms set", metadata: [
+            "euca.account": "\(updated.id)", "max-instances": "\(terms.maxInstances.map(String.init) ?? "none")",
+            "max-cores": "\(terms.maxCores.map(String.init) ?? "none")", "max-memory": "\(terms.maxMemoryMiB.map(String.init) ?? "none")",
+            "lease": "\(terms.leaseSeconds.map(String.init) ?? "none")", "priority": "\(terms.priority)",
+        ])
+        return updated
+    }
+
+    /// An account's terms (none when it has not been given any).
+    public func terms(of account: AccountID) -> AccountTerms {
+        state.read { $0.accounts[account]?.terms } ?? .none
+    }
+
+    /// Every account's terms, for the policies.
+    func allTerms() -> [AccountID: AccountTerms] {
+        state.read { tables in tables.accounts.compactMapValues(\.terms) }
+    }
+}
