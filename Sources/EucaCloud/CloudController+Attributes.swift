@@ -67,7 +67,7 @@ extension CloudController {
         var groups: [GroupIdentifier] = []
         if case .groups(let ids) = change {
             guard !ids.isEmpty else { throw EucaError(.missingParameter, .parameter, "The request must contain the parameter GroupId") }
-            groups = try await resolveLaunchGroups(names: [], ids: ids, account: current.accountId)
+            groups = try await securityGroups.resolveLaunchGroups(names: [], ids: ids, account: current.accountId)
         }
         var newType: VMType?
         if case .instanceType(let name) = change {
@@ -105,7 +105,7 @@ extension CloudController {
             try txn.put(record, at: id.rawValue, in: CloudSchema.instances)
         }
         logger.info("instance attribute changed", metadata: ["euca.instance": "\(id)", "change": "\(change)"])
-        if case .groups = change { await publishNetworkPlan() }
+        if case .groups = change { await securityGroups.publishNetworkPlan() }
     }
 
     /// The health of an instance: impaired when its node, or its zone's cluster, does not answer.

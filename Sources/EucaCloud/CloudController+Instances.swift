@@ -179,7 +179,7 @@ extension CloudController {
         if let ramdisk { boot.ramdisk = ramdisk.boot.ramdisk ?? ImageArtifact(imageId: ramdisk.id, location: ramdisk.location) }
         let now = Date()
         let reservationId = ReservationID.generate()
-        let groups = try await resolveLaunchGroups(names: request.securityGroups, ids: request.securityGroupIds, account: account)
+        let groups = try await securityGroups.resolveLaunchGroups(names: request.securityGroups, ids: request.securityGroupIds, account: account)
         let leaseEnds = terms.leaseSeconds.map { now.addingTimeInterval(Double($0)) }
         let tags = request.tags + (leaseEnds.map { [Tag(key: Self.leaseTagKey, value: TagService.iso8601($0))] } ?? [])
         let instances: [InstanceRecord] = (0..<count).map { index in

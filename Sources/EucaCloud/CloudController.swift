@@ -22,6 +22,7 @@ public final class CloudController: Service, CloudService {
     public let tags: TagService
     public let accounts: AccountService
     public let keyPairs: KeyPairService
+    public let securityGroups: SecurityGroupService
     public var settings: CloudSettings { context.settings }
     public var state: CloudState { context.state }
     var store: any StateStore { context.store }
@@ -32,7 +33,6 @@ public final class CloudController: Service, CloudService {
     let jobSink: AsyncStream<Job>.Continuation
     let work = Mutex(Work())
     let endpoint: Mutex<String>
-    let networkApplier: (any NetworkApplier)?
     /// Where registered images' files come from; nil for a cloud that registers none.
     let imageStore: ImageStore?
     /// The service-level policies, asked in order on admission and on the reconcile timer.
@@ -94,9 +94,9 @@ public final class CloudController: Service, CloudService {
         tags = TagService(context: context)
         accounts = AccountService(context: context)
         keyPairs = KeyPairService(context: context)
+        securityGroups = SecurityGroupService(context: context, network: network.mode, networkApplier: networkApplier)
         self.slaPolicies = slaPolicies
         self.imageStore = imageStore
-        self.networkApplier = networkApplier
         self.network = network.mode
         self.publicIPs = network.publicIPs
         self.endpoint = Mutex(settings.endpoint)

@@ -26,14 +26,14 @@ extension EC2Actions {
             throw EucaError(.unsupported, .parameter, "This cloud has no VPCs; security groups are created without VpcId.")
         }
         let tags = try context.params.tagSpecifications(allowed: [.securityGroup])[.securityGroup] ?? []
-        let group = try await context.cloud.createSecurityGroup(context.principal, name: name, description: description, tags: tags)
+        let group = try await context.cloud.securityGroups.create(context.principal, name: name, description: description, tags: tags)
         xml.leaf("return", true)
         xml.leaf("groupId", group.id.rawValue)
         xml.tagSet(context.cloud.tags.tags(of: group.id.rawValue))
     }
 
     static func deleteSecurityGroup(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
-        try await context.cloud.deleteSecurityGroup(context.principal, try groupReference(context.params))
+        try await context.cloud.securityGroups.delete(context.principal, try groupReference(context.params))
         xml.leaf("return", true)
     }
 
@@ -85,9 +85,9 @@ extension EC2Actions {
         let reference = try groupReference(context.params)
         let permissions = try permissions(context.params)
         if authorize {
-            try await context.cloud.authorize(context.principal, reference, direction, permissions)
+            try await context.cloud.securityGroups.authorize(context.principal, reference, direction, permissions)
         } else {
-            try await context.cloud.revoke(context.principal, reference, direction, permissions)
+            try await context.cloud.securityGroups.revoke(context.principal, reference, direction, permissions)
         }
         xml.leaf("return", true)
     }
@@ -126,7 +126,7 @@ extension EC2Actions {
         if paging.maxResults != nil && !(names.isEmpty && ids.isEmpty) {
             throw EC2Error("InvalidParameterCombination", "The parameter GroupId or GroupName cannot be used with the parameter MaxResults.")
         }
-        let all = try await context.cloud.securityGroups(for: context.principal)
+        let all = try await context.cloud.securityGroups.list(for: context.principal)
         for id in ids where !all.contains(where: { $0.id.rawValue == id }) {
             if SecurityGroupID(parsing: id) == nil { throw EucaError(.malformedID, .securityGroup, "Invalid id: \"\(id)\" (expecting \"sg-...\")") }
             throw EucaError(.notFound, .securityGroup, "The security group '\(id)' does not exist")

@@ -107,12 +107,12 @@ import Testing
     @Test func groupsAndKeyPairsStopAtTheirLimits() async throws {
         let (cloud, admin, user, _) = try await makeCloud()
         for index in 1..<cloud.settings.maxSecurityGroupsPerAccount {  // the default group is the first
-            _ = try await cloud.createSecurityGroup(user, name: "g\(index)", description: "d")
+            _ = try await cloud.securityGroups.create(user, name: "g\(index)", description: "d")
         }
         await #expect {
-            try await cloud.createSecurityGroup(user, name: "one-more", description: "d")
+            try await cloud.securityGroups.create(user, name: "one-more", description: "d")
         } throws: { ($0 as? EucaError)?.code == .limitExceeded }
-        _ = try await cloud.createSecurityGroup(admin, name: "admins", description: "d")
+        _ = try await cloud.securityGroups.create(admin, name: "admins", description: "d")
 
         let material = Array("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGs9YrDpXt4jiDSmH6ILeKsHHg4bTF5WDkBPkq6ClNc5 limit".utf8)
         for index in 0..<cloud.settings.maxKeyPairsPerAccount {
@@ -127,13 +127,13 @@ import Testing
     @Test func accountsSeeOnlyTheirOwnResources() async throws {
         let (cloud, admin, user, _) = try await makeCloud()
         _ = try await cloud.keyPairs.create(user, name: "k", type: .ed25519)
-        _ = try await cloud.createSecurityGroup(user, name: "g", description: "d")
+        _ = try await cloud.securityGroups.create(user, name: "g", description: "d")
         #expect(cloud.keyPairs.list(for: admin).isEmpty)
-        #expect(try await cloud.securityGroups(for: admin).map(\.name) == ["default"])
-        #expect(try await cloud.securityGroups(for: user).map(\.name).sorted() == ["default", "g"])
-        let userGroup = try await cloud.securityGroup(.name("g"), for: user)
+        #expect(try await cloud.securityGroups.list(for: admin).map(\.name) == ["default"])
+        #expect(try await cloud.securityGroups.list(for: user).map(\.name).sorted() == ["default", "g"])
+        let userGroup = try await cloud.securityGroups.group(.name("g"), for: user)
         await #expect {
-            try await cloud.deleteSecurityGroup(admin, .id(userGroup.id.rawValue))
+            try await cloud.securityGroups.delete(admin, .id(userGroup.id.rawValue))
         } throws: { ($0 as? EucaError)?.code == .notFound }
         await #expect {
             try await cloud.tags.create(admin, resourceIds: [userGroup.id.rawValue], tags: [Tag(key: "a", value: "b")])
@@ -143,8 +143,8 @@ import Testing
     @Test func securityGroupChangesAreHandedToTheNetworkMode() async throws {
         let applier = RecordingNetworkApplier()
         let (cloud, _, user, _) = try await makeCloud(applier: applier)
-        let group = try await cloud.createSecurityGroup(user, name: "web", description: "web")
-        try await cloud.authorize(user, .name("web"), .ingress, [PermissionRequest(ipProtocol: "tcp", fromPort: 80, toPort: 80, cidrs: [("0.0.0.0/0", nil)])])
+        let group = try await cloud.securityGroups.create(user, name: "web", description: "web")
+        try await cloud.securityGroups.authorize(user, .name("web"), .ingress, [PermissionRequest(ipProtocol: "tcp", fromPort: 80, toPort: 80, cidrs: [("0.0.0.0/0", nil)])])
         let plan = try #require(await applier.latest)
         #expect(plan.enforcesRules == false)  // SYSTEM mode stores rules but does not enforce them
         let policy = try #require(plan.groups.first { $0.groupId == group.id.rawValue })

@@ -14,14 +14,26 @@ public enum RuleDirection: Sendable, Hashable {
     case ingress, egress
 }
 
-extension CloudController {
+/// Security groups and their rules, per account, with EC2's limits; every change is handed to
+/// the network mode, whose applier makes the hosts enforce it.
+public struct SecurityGroupService: CloudService {
+    public let context: CloudContext
+    let network: any NetworkMode
+    let networkApplier: (any NetworkApplier)?
+
+    init(context: CloudContext, network: any NetworkMode, networkApplier: (any NetworkApplier)?) {
+        self.context = context
+        self.network = network
+        self.networkApplier = networkApplier
+    }
+
     /// The most rules one group may hold, in each direction.
     public static let maxRulesPerGroup = 100
     /// The longest rule description, as EC2 allows.
     public static let maxRuleDescription = 255
 
     /// The account's groups, creating its `default` group on first use as EC2 does.
-    public func securityGroups(for principal: Principal) async throws -> [SecurityGroupRecord] {
+    public func list(for principal: Principal) async throws -> [SecurityGroupRecord] {
         _ = try await defaultGroup(for: principal.accountId)
         return state.read { tables in tables.groups.values.filter { $0.accountId == principal.accountId } }
             .sorted { $0.id < $1.id }
@@ -53,7 +65,7 @@ extension CloudController {
     }
 
     /// The caller's group named by `reference`.
-    public func securityGroup(_ reference: GroupReference, for principal: Principal) async throws -> SecurityGroupRecord {
+    public func group(_ reference: GroupReference, for principal: Principal) async throws -> SecurityGroupRecord {
         _ = try await defaultGroup(for: principal.accountId)
         return try Self.lookup(reference, account: principal.accountId, in: state.read { ($0.groups, $0.groupNames) })
     }
@@ -88,7 +100,7 @@ extension CloudController {
     }
 
     /// Creates a group with no ingress rules and all egress allowed.
-    public func createSecurityGroup(_ principal: Principal, name: String, description: String, tags: [Tag] = []) async throws -> SecurityGroupRecord {
+    public func create(_ principal: Principal, name: String, description: String, tags: [Tag] = []) async throws -> SecurityGroupRecord {
         guard !name.isEmpty, name.utf8.count <= 255, name.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7F }) else {
             throw EucaError(.invalidParameter, .securityGroup, "Group names are 1 to 255 printable ASCII characters.")
         }
@@ -126,8 +138,8 @@ extension CloudController {
     }
 
     /// Deletes a group that no instance uses and no other group's rules name.
-    public func deleteSecurityGroup(_ principal: Principal, _ reference: GroupReference) async throws {
-        let group = try await securityGroup(reference, for: principal)
+    public func delete(_ principal: Principal, _ reference: GroupReference) async throws {
+        let group = try await group(reference, for: principal)
         guard group.name != "default" else {
             throw EucaError(.invalidParameter, .securityGroup, "The security group 'default' is reserved and cannot be deleted.")
         }
@@ -248,7 +260,7 @@ extension CloudController {
         _ principal: Principal, _ reference: GroupReference, _ direction: RuleDirection, _ permissions: [PermissionRequest],
         _ change: @escaping @Sendable (inout [SecurityRule], SecurityRule) throws -> Void
     ) async throws {
-        let group = try await securityGroup(reference, for: principal)
+        let group = try await group(reference, for: principal)
         let rules = try await rules(permissions, account: principal.accountId)
         try await updateRules(of: group.id, direction) { existing in
             var updated = existing
