@@ -139,10 +139,10 @@ extension CloudController {
             if let existing = try existingReservation(account: account, token: token, digest: request.digest) { return existing }
         }
 
-        let image = try resolveImage(request.imageId, kind: .machine, principal: principal)
-        let kernel = try request.kernelId.map { try resolveImage($0, kind: .kernel, principal: principal) }
+        let image = try images.resolve(request.imageId, kind: .machine, principal: principal)
+        let kernel = try request.kernelId.map { try images.resolve($0, kind: .kernel, principal: principal) }
             ?? image.kernelId.flatMap { id in state.read { $0.images[id] } }
-        let ramdisk = try request.ramdiskId.map { try resolveImage($0, kind: .ramdisk, principal: principal) }
+        let ramdisk = try request.ramdiskId.map { try images.resolve($0, kind: .ramdisk, principal: principal) }
             ?? image.ramdiskId.flatMap { id in state.read { $0.images[id] } }
         guard let vmType = settings.vmTypes[request.instanceType] else {
             throw EucaError(.invalidParameter, .instanceType, "Invalid value '\(request.instanceType)' for InstanceType.")
@@ -265,19 +265,6 @@ extension CloudController {
         }
         guard let reservation else { return nil }
         return (reservation, instances)
-    }
-
-    func resolveImage(_ text: String, kind: ImageKind, principal: Principal) throws(EucaError) -> ImageRecord {
-        guard let id = ImageID(parsing: text) else {
-            throw EucaError(.malformedID, kind.resourceKind, "Invalid id: \"\(text)\"")
-        }
-        guard let image = state.read({ $0.images[id] }), image.isVisible(to: principal.accountId) else {
-            throw EucaError(.notFound, kind.resourceKind, "The image id '[\(text)]' does not exist")
-        }
-        guard image.kind == kind else {
-            throw EucaError(.invalidParameter, kind.resourceKind, "\(text) is a \(image.kind.rawValue) image, not a \(kind.rawValue) image.")
-        }
-        return image
     }
 
     func chooseZone(_ requested: String?, vmType: VMType, count: Int) async throws -> String {

@@ -23,18 +23,16 @@ public final class CloudController: Service, CloudService {
     public let accounts: AccountService
     public let keyPairs: KeyPairService
     public let securityGroups: SecurityGroupService
+    public let images: ImageService
+    public let addresses: AddressService
     public var settings: CloudSettings { context.settings }
     public var state: CloudState { context.state }
     var store: any StateStore { context.store }
     let network: any NetworkMode
-    /// The addresses elastic IPs come from.
-    let publicIPs: [String]
     let jobs: AsyncStream<Job>
     let jobSink: AsyncStream<Job>.Continuation
     let work = Mutex(Work())
     let endpoint: Mutex<String>
-    /// Where registered images' files come from; nil for a cloud that registers none.
-    let imageStore: ImageStore?
     /// The service-level policies, asked in order on admission and on the reconcile timer.
     let slaPolicies: [any SLAPolicy]
 
@@ -95,10 +93,10 @@ public final class CloudController: Service, CloudService {
         accounts = AccountService(context: context)
         keyPairs = KeyPairService(context: context)
         securityGroups = SecurityGroupService(context: context, network: network.mode, networkApplier: networkApplier)
+        images = ImageService(context: context, imageStore: imageStore)
+        addresses = AddressService(context: context, publicIPs: network.publicIPs)
         self.slaPolicies = slaPolicies
-        self.imageStore = imageStore
         self.network = network.mode
-        self.publicIPs = network.publicIPs
         self.endpoint = Mutex(settings.endpoint)
         (jobs, jobSink) = AsyncStream.makeStream(of: Job.self)
     }

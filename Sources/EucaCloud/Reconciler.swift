@@ -132,7 +132,7 @@ extension CloudController {
                     record.stateChangedAt = now
                     if next == .running { record.stateReason = nil }
                     if next == .terminated {
-                        try Self.releaseAssociations(of: record.id, in: txn)
+                        try AddressService.releaseAssociations(of: record.id, in: txn)
                         record.publicIp = nil
                     }
                     try txn.put(record, at: record.id.rawValue, in: CloudSchema.instances)
@@ -239,7 +239,7 @@ extension CloudController {
                             break
                         }
                         if next == .terminated {
-                            try Self.releaseAssociations(of: record.id, in: txn)
+                            try AddressService.releaseAssociations(of: record.id, in: txn)
                             record.publicIp = nil
                         }
                         try txn.put(record, at: id.rawValue, in: CloudSchema.instances)

@@ -154,7 +154,7 @@ public enum SampleImage {
     public static func registerOnce(
         directory: String, cloud: CloudController, store: ImageStore, admin: Principal, logger: Logger
     ) async throws -> ImageID? {
-        if let existing = cloud.images(for: admin).first(where: { $0.name == name && $0.ownerId == admin.accountId }) {
+        if let existing = cloud.images.list(for: admin).first(where: { $0.name == name && $0.ownerId == admin.accountId }) {
             return existing.id
         }
         for (file, _) in files where !FileManager.default.fileExists(atPath: "\(directory)/\(file)") {
@@ -171,10 +171,10 @@ public enum SampleImage {
                     : nil,
                 location: location, kernelId: kind == .machine ? ids[.kernel]?.rawValue : nil,
                 ramdiskId: kind == .machine ? ids[.ramdisk]?.rawValue : nil)
-            ids[kind] = try await cloud.registerImage(admin, registration).id
+            ids[kind] = try await cloud.images.register(admin, registration).id
         }
         guard let machine = ids[.machine] else { return nil }
-        try await cloud.modifyImage(admin, machine.rawValue, .addLaunchPermission(users: [], all: true))
+        try await cloud.images.modify(admin, machine.rawValue, .addLaunchPermission(users: [], all: true))
         logger.info("sample image registered", metadata: ["euca.image": "\(machine)", "directory": "\(directory)"])
         return machine
     }

@@ -253,7 +253,7 @@ enum EC2Actions {
         // Tags are the owner's own: another account that may launch an image sees none of them.
         let tags = context.cloud.tags.all().filter { $0.value.type == .image && $0.value.accountId == principal.accountId }
         let filter = try imageFilters(admin: admin).compile(try context.params.filters(), tags: tags)
-        var images = context.cloud.images(for: principal)
+        var images = context.cloud.images.list(for: principal)
         if !ids.isEmpty {
             let visible = Set(images.map(\.id.rawValue))
             let missing = ids.filter { !visible.contains($0) }

@@ -6,7 +6,7 @@ extension EC2Actions {
     static let imageActions: [String: EC2Action] = [
         "RegisterImage": EC2Action(run: registerImage, authorize: { context in
             if let location = context.params["ImageLocation"], !context.principal.isCloudAdmin,
-                context.cloud.registrationNeedsAdmin(location, for: context.principal)
+                context.cloud.images.registrationNeedsAdmin(location, for: context.principal)
             {
                 throw EucaError(.unauthorized, .image, "Only the cloud's administrators register kernels and ramdisks.")
             }
@@ -18,7 +18,7 @@ extension EC2Actions {
     ]
 
     @Sendable static func ownsImage(_ context: ActionContext) throws {
-        if let id = context.params["ImageId"] { _ = try context.cloud.visibleImageOwnedCheck(id, context.principal) }
+        if let id = context.params["ImageId"] { _ = try context.cloud.images.visibleOwnedCheck(id, context.principal) }
     }
 
     static func registerImage(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
@@ -28,21 +28,21 @@ extension EC2Actions {
         }
         let location = try params.required("ImageLocation")
         let tags = try params.tagSpecifications(allowed: [.image])[.image] ?? []
-        let image = try await context.cloud.registerImage(context.principal, ImageRegistration(
+        let image = try await context.cloud.images.register(context.principal, ImageRegistration(
             name: try params.required("Name"), description: params["Description"], architecture: params["Architecture"] ?? "x86_64",
             location: location, kernelId: params["KernelId"], ramdiskId: params["RamdiskId"], tags: tags))
         xml.leaf("imageId", image.id.rawValue)
     }
 
     static func deregisterImage(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
-        try await context.cloud.deregisterImage(context.principal, try context.params.required("ImageId"))
+        try await context.cloud.images.deregister(context.principal, try context.params.required("ImageId"))
         xml.leaf("return", true)
     }
 
     static func describeImageAttribute(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
         let text = try context.params.required("ImageId")
         let attribute = try context.params.required("Attribute")
-        let image = try context.cloud.visibleImage(text, context.principal)
+        let image = try context.cloud.images.visible(text, context.principal)
         xml.leaf("imageId", image.id.rawValue)
         func value(_ name: String, _ text: String?) {
             xml.element(name) { xml in if let text { xml.leaf("value", text) } }
@@ -133,7 +133,7 @@ extension EC2Actions {
             throw EucaError(.unsupported, .parameter, "Product codes are not supported by this cloud.")
         }
         guard !changes.isEmpty else { throw EucaError(.missingParameter, .parameter, "The request must name an attribute to change.") }
-        for change in changes { try await context.cloud.modifyImage(context.principal, id, change) }
+        for change in changes { try await context.cloud.images.modify(context.principal, id, change) }
         xml.leaf("return", true)
     }
 
@@ -145,7 +145,7 @@ extension EC2Actions {
         case "ramdisk": .resetRamdisk
         case let other: throw EucaError(.invalidParameter, .parameter, "Value (\(other)) for parameter attribute is invalid.")
         }
-        try await context.cloud.modifyImage(context.principal, id, change)
+        try await context.cloud.images.modify(context.principal, id, change)
         xml.leaf("return", true)
     }
 }

@@ -64,7 +64,7 @@ extension EC2Actions {
             throw EucaError(.unsupported, .parameter, "This cloud has no VPCs; addresses are allocated in the 'standard' domain.")
         }
         let tags = try context.params.tagSpecifications(allowed: [.elasticIp])[.elasticIp] ?? []
-        let address = try await context.cloud.allocateAddress(context.principal, requested: context.params["Address"], tags: tags)
+        let address = try await context.cloud.addresses.allocate(context.principal, requested: context.params["Address"], tags: tags)
         xml.leaf("publicIp", address.publicIp)
         xml.leaf("domain", "standard")
         xml.leaf("allocationId", address.allocationId)
@@ -72,7 +72,7 @@ extension EC2Actions {
 
     static func associateAddress(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
         let id = try InstanceID(validating: try context.params.required("InstanceId"))
-        let address = try await context.cloud.associateAddress(context.principal, try addressReference(context.params), instance: id)
+        let address = try await context.cloud.addresses.associate(context.principal, try addressReference(context.params), instance: id)
         xml.leaf("return", true)
         xml.leaf("associationId", ifPresent: address.associationId)
     }
@@ -80,12 +80,12 @@ extension EC2Actions {
     static func disassociateAddress(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
         let ip = context.params["PublicIp"].flatMap { $0.isEmpty ? nil : $0 }
         let association = context.params["AssociationId"].flatMap { $0.isEmpty ? nil : $0 }
-        try await context.cloud.disassociateAddress(context.principal, publicIp: ip, associationId: association)
+        try await context.cloud.addresses.disassociate(context.principal, publicIp: ip, associationId: association)
         xml.leaf("return", true)
     }
 
     static func releaseAddress(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
-        try await context.cloud.releaseAddress(context.principal, try addressReference(context.params))
+        try await context.cloud.addresses.release(context.principal, try addressReference(context.params))
         xml.leaf("return", true)
     }
 
@@ -100,7 +100,7 @@ extension EC2Actions {
     static func describeAddresses(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
         let ips = context.params.list("PublicIp")
         let ids = context.params.list("AllocationId")
-        let all = context.cloud.addresses(for: context.principal)
+        let all = context.cloud.addresses.list(for: context.principal)
         for ip in ips where !all.contains(where: { $0.publicIp == ip }) {
             throw EucaError(.notFound, .parameter, "Address '\(ip)' not found.")
         }
@@ -267,7 +267,7 @@ extension EC2Actions {
             ("supported-platforms", ["EC2"]),
             ("default-vpc", ["none"]),
             ("max-instances", [String(await context.cloud.maximumInstances())]),
-            ("max-elastic-ips", [String(context.cloud.addressPoolSize)]),
+            ("max-elastic-ips", [String(context.cloud.addresses.poolSize)]),
             ("vpc-max-elastic-ips", ["0"]),
             ("vpc-max-security-groups-per-interface", ["0"]),
         ]

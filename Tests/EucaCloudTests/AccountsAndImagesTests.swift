@@ -39,15 +39,15 @@ import Testing
         let (cloud, admin, user, store) = try await makeCloud()
         let usersKernel = try upload(store, .kernel, "vmlinuz-user", for: user)
         await #expect {
-            try await cloud.registerImage(user, ImageRegistration(name: "kernel", location: usersKernel))
+            try await cloud.images.register(user, ImageRegistration(name: "kernel", location: usersKernel))
         } throws: { ($0 as? EucaError)?.code == .unauthorized }
-        #expect(cloud.registrationNeedsAdmin(usersKernel, for: user))
+        #expect(cloud.images.registrationNeedsAdmin(usersKernel, for: user))
         let kernel = try upload(store, .kernel, "vmlinuz")
-        let registered = try await cloud.registerImage(admin, ImageRegistration(name: "kernel", location: kernel))
+        let registered = try await cloud.images.register(admin, ImageRegistration(name: "kernel", location: kernel))
         #expect(registered.kind == .kernel && registered.isPublic)
         // Anyone may use the administrator's kernel in a machine image of their own.
         let disk = try upload(store, .machine, "disk", for: user)
-        let machine = try await cloud.registerImage(user, ImageRegistration(name: "machine", location: disk, kernelId: registered.id.rawValue))
+        let machine = try await cloud.images.register(user, ImageRegistration(name: "machine", location: disk, kernelId: registered.id.rawValue))
         #expect(machine.kernelId == registered.id && !machine.isPublic)
     }
 
@@ -55,24 +55,24 @@ import Testing
         let (cloud, admin, user, store) = try await makeCloud()
         let other = Principal(accountId: AccountID(rawValue: "555566667777"), userName: "o", accessKeyId: "AKIAO", isCloudAdmin: false)
         let disk = try upload(store, .machine, "disk", for: user)
-        let image = try await cloud.registerImage(user, ImageRegistration(name: "mine", location: disk))
-        #expect(!cloud.images(for: other).contains { $0.id == image.id })
+        let image = try await cloud.images.register(user, ImageRegistration(name: "mine", location: disk))
+        #expect(!cloud.images.list(for: other).contains { $0.id == image.id })
         await #expect {
             try await cloud.runInstances(other, .init(imageId: image.id.rawValue))
         } throws: { ($0 as? EucaError)?.code == .notFound }
 
-        try await cloud.modifyImage(user, image.id.rawValue, .addLaunchPermission(users: [other.accountId.rawValue], all: false))
-        #expect(cloud.images(for: other).contains { $0.id == image.id })
-        #expect(!cloud.images(for: admin).contains { $0.id == image.id })
+        try await cloud.images.modify(user, image.id.rawValue, .addLaunchPermission(users: [other.accountId.rawValue], all: false))
+        #expect(cloud.images.list(for: other).contains { $0.id == image.id })
+        #expect(!cloud.images.list(for: admin).contains { $0.id == image.id })
         _ = try await cloud.runInstances(other, .init(imageId: image.id.rawValue))
         await #expect {
-            try await cloud.modifyImage(other, image.id.rawValue, .description("not mine"))
+            try await cloud.images.modify(other, image.id.rawValue, .description("not mine"))
         } throws: { ($0 as? EucaError)?.code == .unauthorized }
 
-        try await cloud.modifyImage(user, image.id.rawValue, .addLaunchPermission(users: [], all: true))
-        #expect(cloud.images(for: admin).contains { $0.id == image.id })
-        try await cloud.modifyImage(user, image.id.rawValue, .resetLaunchPermission)
-        #expect(!cloud.images(for: other).contains { $0.id == image.id })
+        try await cloud.images.modify(user, image.id.rawValue, .addLaunchPermission(users: [], all: true))
+        #expect(cloud.images.list(for: admin).contains { $0.id == image.id })
+        try await cloud.images.modify(user, image.id.rawValue, .resetLaunchPermission)
+        #expect(!cloud.images.list(for: other).contains { $0.id == image.id })
     }
 
     /// An object uploaded for one account is, to every other, exactly a location never uploaded:
@@ -84,7 +84,7 @@ import Testing
         let adminsKernel = try upload(store, .kernel, "admins-kernel")
         func refusal(_ principal: Principal, _ location: String) async -> String? {
             do {
-                _ = try await cloud.registerImage(principal, ImageRegistration(name: "probe", location: location))
+                _ = try await cloud.images.register(principal, ImageRegistration(name: "probe", location: location))
                 return nil
             } catch let error as EucaError {
                 return "\(error.code) \(error.message.replacingOccurrences(of: location, with: "LOCATION"))"
@@ -97,9 +97,9 @@ import Testing
         #expect(await refusal(other, usersDisk) == missing)
         #expect(await refusal(admin, usersDisk) == missing)
         #expect(await refusal(other, adminsKernel) == missing)
-        #expect(!cloud.registrationNeedsAdmin(adminsKernel, for: other))
-        #expect(cloud.registrationNeedsAdmin(adminsKernel, for: admin))
-        #expect(try await cloud.registerImage(user, ImageRegistration(name: "mine", location: usersDisk)).ownerId == user.accountId)
+        #expect(!cloud.images.registrationNeedsAdmin(adminsKernel, for: other))
+        #expect(cloud.images.registrationNeedsAdmin(adminsKernel, for: admin))
+        #expect(try await cloud.images.register(user, ImageRegistration(name: "mine", location: usersDisk)).ownerId == user.accountId)
     }
 
     /// One tenant cannot fill the store: groups and key pairs stop at EC2's limits per account,

@@ -8,11 +8,22 @@ public enum AddressReference: Sendable, Hashable {
     case allocationId(String)
 }
 
-extension CloudController {
-    /// The number of addresses in the pool.
-    public var addressPoolSize: Int { publicIPs.count }
+/// Elastic IPs: allocated from the cloud's pool to an account, associated with one of its
+/// instances, released back.
+public struct AddressService: CloudService {
+    public let context: CloudContext
+    /// The addresses elastic IPs come from.
+    let publicIPs: [String]
 
-    public func addresses(for principal: Principal) -> [AddressRecord] {
+    init(context: CloudContext, publicIPs: [String]) {
+        self.context = context
+        self.publicIPs = publicIPs
+    }
+
+    /// The number of addresses in the pool.
+    public var poolSize: Int { publicIPs.count }
+
+    public func list(for principal: Principal) -> [AddressRecord] {
         state.read { tables in tables.addresses.values.filter { $0.accountId == principal.accountId } }
             .sorted { $0.allocationId < $1.allocationId }
     }
@@ -24,7 +35,7 @@ extension CloudController {
     }
 
     /// Allocates the first free pool address (or `requested`, if it is in the pool and free).
-    public func allocateAddress(_ principal: Principal, requested: String? = nil, tags: [Tag] = []) async throws -> AddressRecord {
+    public func allocate(_ principal: Principal, requested: String? = nil, tags: [Tag] = []) async throws -> AddressRecord {
         try TagService.checkTags(tags)
         let pool = publicIPs
         guard !pool.isEmpty else {
@@ -86,7 +97,7 @@ extension CloudController {
 
     /// Associates an address with an instance, moving it from any instance it was on and
     /// replacing any address the instance had.
-    public func associateAddress(_ principal: Principal, _ reference: AddressReference, instance id: InstanceID) async throws -> AddressRecord {
+    public func associate(_ principal: Principal, _ reference: AddressReference, instance id: InstanceID) async throws -> AddressRecord {
         let account = principal.accountId
         let associationId = Self.newID("eipassoc")
         let record: AddressRecord = try await commit { txn in
@@ -126,7 +137,7 @@ extension CloudController {
     }
 
     /// Disassociates an address (by public IP or association id) from its instance.
-    public func disassociateAddress(_ principal: Principal, publicIp: String?, associationId: String?) async throws {
+    public func disassociate(_ principal: Principal, publicIp: String?, associationId: String?) async throws {
         let account = principal.accountId
         if let publicIp { try Self.checkShape(.publicIp(publicIp)) }
         if let associationId, !EC2IDShape.matches(associationId, prefix: "eipassoc") {
@@ -162,7 +173,7 @@ extension CloudController {
     }
 
     /// Releases an address back to the pool, disassociating it first.
-    public func releaseAddress(_ principal: Principal, _ reference: AddressReference) async throws {
+    public func release(_ principal: Principal, _ reference: AddressReference) async throws {
         let account = principal.accountId
         let released: String = try await commit { txn in
             var address = try Self.find(reference, account: account, in: txn)

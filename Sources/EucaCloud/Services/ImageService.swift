@@ -36,9 +36,21 @@ public enum ImageAttributeChange: Sendable, Hashable {
     case resetRamdisk
 }
 
-extension CloudController {
+/// Images registered from the image store's objects: machine images private to their owner until
+/// shared, kernels and ramdisks registered by the cloud's administrators; attributes and launch
+/// permissions.
+public struct ImageService: CloudService {
+    public let context: CloudContext
+    /// Where registered images' files come from; nil for a cloud that registers none.
+    let imageStore: ImageStore?
+
+    init(context: CloudContext, imageStore: ImageStore?) {
+        self.context = context
+        self.imageStore = imageStore
+    }
+
     /// Images visible to `principal`: its own, shared with it, and public ones.
-    public func images(for principal: Principal) -> [ImageRecord] {
+    public func list(for principal: Principal) -> [ImageRecord] {
         state.read { tables in tables.images.values.filter { $0.isVisible(to: principal.accountId) } }
             .sorted { $0.id < $1.id }
     }
@@ -67,7 +79,7 @@ extension CloudController {
     /// Registers an image from an object in the image store that belongs to the caller's account;
     /// its kind (machine, kernel, ramdisk) comes from the store. Only the cloud administrator
     /// registers kernels and ramdisks. Another account's object answers as a missing one.
-    public func registerImage(_ principal: Principal, _ request: ImageRegistration) async throws -> ImageRecord {
+    public func register(_ principal: Principal, _ request: ImageRegistration) async throws -> ImageRecord {
         try Self.checkImageName(request.name)
         guard Self.architectures.contains(request.architecture) else {
             throw EucaError(.invalidParameter, .parameter, "Value (\(request.architecture)) for parameter architecture is invalid.")
@@ -93,8 +105,8 @@ extension CloudController {
         case .ramdisk: boot.ramdisk = artifact
         case .machine:
             boot.disk = artifact
-            kernel = try request.kernelId.map { try resolveImage($0, kind: .kernel, principal: principal) }
-            ramdisk = try request.ramdiskId.map { try resolveImage($0, kind: .ramdisk, principal: principal) }
+            kernel = try request.kernelId.map { try resolve($0, kind: .kernel, principal: principal) }
+            ramdisk = try request.ramdiskId.map { try resolve($0, kind: .ramdisk, principal: principal) }
         }
         let image = ImageRecord(
             id: artifact.imageId, ownerId: principal.accountId, name: request.name, description: request.description,
@@ -125,12 +137,12 @@ extension CloudController {
     }
 
     /// Checks that the caller owns the image: `unauthorized` for one it can see but does not own.
-    public func visibleImageOwnedCheck(_ text: String, _ principal: Principal) throws(EucaError) -> ImageRecord {
+    public func visibleOwnedCheck(_ text: String, _ principal: Principal) throws(EucaError) -> ImageRecord {
         try ownImage(text, principal)
     }
 
     /// Deregisters one of the caller's images. Instances launched from it keep running.
-    public func deregisterImage(_ principal: Principal, _ text: String) async throws {
+    public func deregister(_ principal: Principal, _ text: String) async throws {
         let image = try ownImage(text, principal)
         try await commit { txn in
             guard try txn.delete(image.id.rawValue, from: CloudSchema.images) else {
@@ -142,7 +154,7 @@ extension CloudController {
     }
 
     /// The image, if the caller may see it (for DescribeImageAttribute).
-    public func visibleImage(_ text: String, _ principal: Principal) throws(EucaError) -> ImageRecord {
+    public func visible(_ text: String, _ principal: Principal) throws(EucaError) -> ImageRecord {
         guard let id = ImageID(parsing: text) else { throw EucaError(.malformedID, .image, "Invalid id: \"\(text)\"") }
         guard let image = state.read({ $0.images[id] }), image.isVisible(to: principal.accountId) else {
             throw EucaError(.notFound, .image, "The image id '[\(text)]' does not exist")
@@ -151,12 +163,12 @@ extension CloudController {
     }
 
     /// Changes or resets an attribute of one of the caller's images.
-    public func modifyImage(_ principal: Principal, _ text: String, _ change: ImageAttributeChange) async throws {
+    public func modify(_ principal: Principal, _ text: String, _ change: ImageAttributeChange) async throws {
         let image = try ownImage(text, principal)
         var kernel: ImageID?, ramdisk: ImageID?
         switch change {
-        case .kernel(let id): kernel = try resolveImage(id, kind: .kernel, principal: principal).id
-        case .ramdisk(let id): ramdisk = try resolveImage(id, kind: .ramdisk, principal: principal).id
+        case .kernel(let id): kernel = try resolve(id, kind: .kernel, principal: principal).id
+        case .ramdisk(let id): ramdisk = try resolve(id, kind: .ramdisk, principal: principal).id
         case .description(let text) where text.count > 255:
             throw EucaError(.invalidParameter, .parameter, "Image descriptions are at most 255 characters.")
         case .addLaunchPermission(let users, _), .removeLaunchPermission(let users, _):
@@ -188,5 +200,19 @@ extension CloudController {
             try txn.put(record, at: record.id.rawValue, in: CloudSchema.images)
         }
         logger.info("image attribute changed", metadata: ["euca.image": "\(image.id)", "change": "\(change)"])
+    }
+
+    /// A visible image of `kind` with this id, for a launch or a machine image's kernel and ramdisk.
+    func resolve(_ text: String, kind: ImageKind, principal: Principal) throws(EucaError) -> ImageRecord {
+        guard let id = ImageID(parsing: text) else {
+            throw EucaError(.malformedID, kind.resourceKind, "Invalid id: \"\(text)\"")
+        }
+        guard let image = state.read({ $0.images[id] }), image.isVisible(to: principal.accountId) else {
+            throw EucaError(.notFound, kind.resourceKind, "The image id '[\(text)]' does not exist")
+        }
+        guard image.kind == kind else {
+            throw EucaError(.invalidParameter, kind.resourceKind, "\(text) is a \(image.kind.rawValue) image, not a \(kind.rawValue) image.")
+        }
+        return image
     }
 }
