@@ -225,7 +225,7 @@ struct ControlBench: AsyncParsableCommand {
                         while next.take() < calls {
                             let t0 = DispatchTime.now().uptimeNanoseconds
                             do {
-                                let (_, launched) = try await cloud.runInstances(
+                                let (_, launched) = try await cloud.instances.run(
                                     admin, .init(imageId: imageId, instanceType: "m1.small", minCount: batch, maxCount: batch))
                                 ids += launched.map(\.id)
                             } catch {
@@ -248,7 +248,7 @@ struct ControlBench: AsyncParsableCommand {
             let deadline = accepted + 120_000_000_000
             var lastReport = accepted
             while DispatchTime.now().uptimeNanoseconds < deadline {
-                let table = cloud.instanceTables().instances
+                let table = cloud.instances.tables().instances
                 running = ids.reduce(0) { $0 + (table[$1]?.state == .running ? 1 : 0) }
                 failed = ids.filter { table[$0]?.state == .terminated }
                 if running + failed.count == ids.count { break }
@@ -262,7 +262,7 @@ struct ControlBench: AsyncParsableCommand {
             }
             let done = DispatchTime.now().uptimeNanoseconds
             let sorted = latencies.sorted()
-            let reasons = Dictionary(grouping: failed.compactMap { cloud.instanceTables().instances[$0]?.stateReason?.message }, by: { $0 })
+            let reasons = Dictionary(grouping: failed.compactMap { cloud.instances.tables().instances[$0]?.stateReason?.message }, by: { $0 })
                 .mapValues(\.count)
             for client in clients { try? await client.shutdown() }
             ControlBench.emit([

@@ -25,62 +25,18 @@ public final class CloudController: Service, CloudService {
     public let securityGroups: SecurityGroupService
     public let images: ImageService
     public let addresses: AddressService
+    /// Instances: launches, state changes, attributes, admission by the SLA policies.
+    public let instances: InstanceService
+    /// Drives each instance toward what its user asked for, from the work queue and on a timer.
+    public let reconciler: InstanceReconciler
     public var settings: CloudSettings { context.settings }
     public var state: CloudState { context.state }
     var store: any StateStore { context.store }
     let network: any NetworkMode
-    let jobs: AsyncStream<Job>
-    let jobSink: AsyncStream<Job>.Continuation
-    let work = Mutex(Work())
     let endpoint: Mutex<String>
-    /// The service-level policies, asked in order on admission and on the reconcile timer.
-    let slaPolicies: [any SLAPolicy]
 
     /// The SLA policies a cloud runs unless told otherwise: quotas, leases and priorities.
     public static let builtInSLAPolicies: [any SLAPolicy] = [QuotaPolicy(), LeasePolicy(), PriorityPolicy()]
-
-    /// Work for the clusters, with the id of the client request it serves (if any).
-    struct Job: Sendable {
-        var kind: Kind
-        var requestID: String? = RequestID.current
-    }
-
-    enum Kind: Sendable {
-        case launch([InstanceID])
-        /// A launch that waits for the instances ended to make room for it.
-        case launchAfter([InstanceID], victims: [InstanceID])
-        case start([InstanceID])
-        case stop([InstanceID])
-        case terminate([InstanceID])
-        case reboot([InstanceID])
-        /// Hands instances' metadata options to their nodes.
-        case metadataOptions([InstanceID])
-        case reconcile
-    }
-
-    /// Resources an accepted launch holds in its zone until the cluster's own figures include it.
-    struct Pledge: Sendable {
-        var vmType: VMType
-        /// When the cluster was asked to run it; figures fetched after then account for it.
-        var handedOver: Date?
-    }
-
-    /// In-memory bookkeeping of work under way: instances with a cluster call in flight, and the
-    /// resources pledged to launches not yet placed.
-    struct Work {
-        var inFlight: Set<InstanceID> = []
-        var pledged: [String: [InstanceID: Pledge]] = [:]
-        /// Each zone's resources as last fetched from its cluster, and when the fetch began.
-        var resources: [String: (asOf: Date, value: ClusterResources)] = [:]
-        var warnedUnknown: Set<InstanceID> = []
-        /// Nodes that did not answer the last time their cluster asked.
-        /// Per zone, the nodes its cluster could not reach at its last report.
-        var unreachableNodes: [String: Set<NodeID>] = [:]
-        /// Zones whose cluster did not answer the last reconciliation.
-        var unreachableZones: Set<String> = []
-        /// Per account, what admitted launches hold before their instances are recorded.
-        var admitting: [AccountID: AccountUsage] = [:]
-    }
 
     public init(
         store: any StateStore, clusters: [any ClusterControllerAPI], network: NetworkSettings = NetworkSettings(),
@@ -95,10 +51,13 @@ public final class CloudController: Service, CloudService {
         securityGroups = SecurityGroupService(context: context, network: network.mode, networkApplier: networkApplier)
         images = ImageService(context: context, imageStore: imageStore)
         addresses = AddressService(context: context, publicIPs: network.publicIPs)
-        self.slaPolicies = slaPolicies
+        let work = InstanceWork()
+        instances = InstanceService(
+            context: context, work: work, accounts: accounts, images: images, keyPairs: keyPairs, securityGroups: securityGroups,
+            network: network.mode, slaPolicies: slaPolicies)
+        reconciler = InstanceReconciler(context: context, work: work, instances: instances, slaPolicies: slaPolicies)
         self.network = network.mode
         self.endpoint = Mutex(settings.endpoint)
-        (jobs, jobSink) = AsyncStream.makeStream(of: Job.self)
     }
 
     /// The availability zones, one per cluster, in registration order.
@@ -175,37 +134,12 @@ public final class CloudController: Service, CloudService {
     // MARK: - Service
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { [self] in
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: settings.reconcileInterval)
-                        if Task.isCancelled { break }
-                        await reconcile()
-                    }
-                }
-                group.addTask { [self] in
-                    await reconcile()
-                    await withTaskGroup(of: Void.self) { running in
-                        for await job in jobs {
-                            running.addTask { await self.perform(job) }
-                        }
-                    }
-                }
-                await group.next()
-                group.cancelAll()
-            }
-        }
-        jobSink.finish()
+        try await reconciler.run()
         logger.info("cloud controller stopped")
     }
 
-    func enqueue(_ kind: Kind) {
-        jobSink.yield(Job(kind: kind))
-    }
-
     /// Runs one reconciliation pass now (the timer does this on its own).
-    public func reconcileNow() async { await reconcile() }
+    public func reconcileNow() async { await reconciler.reconcileNow() }
 
     // MARK: - Regions, zones, types
 

@@ -198,7 +198,7 @@ public enum AdminAPI {
 
     static func row(_ account: AccountRecord, cloud: CloudController) -> AccountRow {
         let terms = account.terms ?? .none
-        let usage = cloud.usage(of: account.id)
+        let usage = cloud.instances.usage(of: account.id)
         return AccountRow(
             accountId: account.id.rawValue, name: account.name, isCloudAdmin: account.isCloudAdmin, maxInstances: terms.maxInstances,
             maxCores: terms.maxCores, maxMemoryMiB: terms.maxMemoryMiB, leaseSeconds: terms.leaseSeconds, priority: terms.priority,

@@ -66,7 +66,7 @@ public actor CloudComponents: Service {
     /// Removes a cluster (with its nodes) or a node. Refused while instances other than
     /// terminated ones are on it: their domains would run on, unknown to the cloud.
     public func deregister(_ role: ComponentRole, name: String, cluster: String?) async throws {
-        let hosted = cloud.instanceTables().instances.boxes.values.map(\.record).filter { instance in
+        let hosted = cloud.instances.tables().instances.boxes.values.map(\.record).filter { instance in
             guard instance.state != .terminated else { return false }
             switch role {
             case .cc: return instance.zone == name

@@ -453,9 +453,9 @@ enum EC2Actions {
             options = MetadataOptions(
                 httpTokens: metadata.tokens ?? "optional", httpEndpoint: metadata.endpoint ?? "enabled",
                 httpPutResponseHopLimit: metadata.hopLimit ?? 1)
-            try CloudController.validate(options!)
+            try InstanceService.validate(options!)
         }
-        let request = CloudController.RunRequest(
+        let request = InstanceService.RunRequest(
             imageId: imageId, instanceType: params["InstanceType"] ?? "m1.small",
             minCount: try params.integer("MinCount") ?? 1, maxCount: try params.integer("MaxCount") ?? 1,
             keyName: params["KeyName"], userData: userData, zone: params["Placement.AvailabilityZone"].flatMap { $0.isEmpty ? nil : $0 },
@@ -463,8 +463,8 @@ enum EC2Actions {
             securityGroups: groups, securityGroupIds: groupIds,
             terminationProtected: try params.boolean("DisableApiTermination") ?? false,
             shutdownBehavior: behavior, tags: tagSpecs[.instance] ?? [])
-        let (reservation, instances) = try await context.cloud.runInstances(
-            context.principal, CloudController.RunRequest(request, metadataOptions: options))
+        let (reservation, instances) = try await context.cloud.instances.run(
+            context.principal, InstanceService.RunRequest(request, metadataOptions: options))
         writeReservationBody(&xml, reservation, instances, tags: context.cloud.tags.all(), modern: context.supportsGroupIds)
     }
 
@@ -564,7 +564,7 @@ enum EC2Actions {
         if paging.maxResults != nil && !ids.isEmpty {
             throw EC2Error("InvalidParameterCombination", "The parameter instancesSet cannot be used with the parameter maxResults.")
         }
-        if !ids.isEmpty { _ = try context.cloud.instances(ids, for: context.principal) }
+        if !ids.isEmpty { _ = try context.cloud.instances.owned(ids, for: context.principal) }
         let tags = context.cloud.tags.all()
         let filter = try instanceFilters.compile(try context.params.filters(), tags: tags)
         let wanted = Set(ids)
@@ -572,7 +572,7 @@ enum EC2Actions {
         let account = context.principal.accountId
         // The matching instances in a stable order (launch time, reservation, launch index),
         // found without copying any instance record.
-        let (instances, reservations) = context.cloud.instanceTables()
+        let (instances, reservations) = context.cloud.instances.tables()
         var matching: [(order: InstanceOrder, box: CloudState.InstanceTable.Box)] = []
         for box in instances.boxes.values {
             let instance = box.record
@@ -677,7 +677,7 @@ enum EC2Actions {
         xml.leaf("nextToken", ifPresent: page.nextToken)
     }
 
-    static func writeStateChanges(_ xml: inout XMLWriter, _ changes: [CloudController.StateChange]) {
+    static func writeStateChanges(_ xml: inout XMLWriter, _ changes: [InstanceService.StateChange]) {
         xml.set("instancesSet", changes) { xml, change in
             xml.leaf("instanceId", change.instanceId.rawValue)
             xml.element("currentState") { xml in
@@ -693,7 +693,7 @@ enum EC2Actions {
 
     static func terminateInstances(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
         let ids = try instanceIDs(context.params, required: true)
-        writeStateChanges(&xml, try await context.cloud.terminateInstances(context.principal, ids))
+        writeStateChanges(&xml, try await context.cloud.instances.terminate(context.principal, ids))
     }
 
     static func stopInstances(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
@@ -701,24 +701,24 @@ enum EC2Actions {
         if try context.params.boolean("Hibernate") == true {
             throw EucaError(.unsupported, .parameter, "Hibernation is not supported by this cloud.")
         }
-        writeStateChanges(&xml, try await context.cloud.stopInstances(context.principal, ids))
+        writeStateChanges(&xml, try await context.cloud.instances.stop(context.principal, ids))
     }
 
     static func startInstances(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
         let ids = try instanceIDs(context.params, required: true)
-        writeStateChanges(&xml, try await context.cloud.startInstances(context.principal, ids))
+        writeStateChanges(&xml, try await context.cloud.instances.start(context.principal, ids))
     }
 
     static func rebootInstances(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
         let ids = try instanceIDs(context.params, required: true)
-        try await context.cloud.rebootInstances(context.principal, ids)
+        try await context.cloud.instances.reboot(context.principal, ids)
         xml.leaf("return", true)
     }
 
     static func getConsoleOutput(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
         let text = try context.params.required("InstanceId")
         let id = try InstanceID(validating: text)
-        let console = try await context.cloud.consoleOutput(context.principal, id)
+        let console = try await context.cloud.instances.consoleOutput(context.principal, id)
         xml.leaf("instanceId", id.rawValue)
         xml.leaf("timestamp", EC2Time.format(console.timestamp))
         xml.leaf("output", console.output.base64EncodedString())

@@ -36,7 +36,7 @@ extension EC2Actions {
     static func modifyInstanceMetadataOptions(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
         let id = try InstanceID(validating: try context.params.required("InstanceId"))
         let parameters = try metadataOptionParameters(context.params, prefix: "")
-        let options = try await context.cloud.modifyInstanceMetadataOptions(
+        let options = try await context.cloud.instances.modifyMetadataOptions(
             context.principal, id, httpTokens: parameters.tokens, httpEndpoint: parameters.endpoint, hopLimit: parameters.hopLimit)
         xml.leaf("instanceId", id.rawValue)
         xml.element("instanceMetadataOptions") { xml in writeMetadataOptions(&xml, options, state: "pending") }
@@ -127,7 +127,7 @@ extension EC2Actions {
     static func describeInstanceAttribute(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
         let id = try InstanceID(validating: try context.params.required("InstanceId"))
         let attribute = try context.params.required("Attribute")
-        guard let instance = try context.cloud.instances([id], for: context.principal).first else { return }
+        guard let instance = try context.cloud.instances.owned([id], for: context.principal).first else { return }
         xml.leaf("instanceId", id.rawValue)
         func value(_ name: String, _ text: String?) {
             xml.element(name) { xml in
@@ -207,7 +207,7 @@ extension EC2Actions {
                 changes.isEmpty ? .missingParameter : .invalidParameter, .parameter,
                 changes.isEmpty ? "The request must name one attribute to change." : "Only one attribute can be changed per request.")
         }
-        try await context.cloud.modifyInstance(context.principal, id, changes[0])
+        try await context.cloud.instances.modify(context.principal, id, changes[0])
         xml.leaf("return", true)
     }
 
@@ -230,11 +230,11 @@ extension EC2Actions {
         }
         let filter = try statusFilters.compile(try context.params.filters())
         let candidates = ids.isEmpty
-            ? context.cloud.reservations(for: context.principal).flatMap(\.1)
-            : try context.cloud.instances(ids, for: context.principal)
+            ? context.cloud.instances.reservations(for: context.principal).flatMap(\.1)
+            : try context.cloud.instances.owned(ids, for: context.principal)
         let rows = candidates
             .filter { includeAll || $0.state == .running }
-            .map { (instance: $0, health: context.cloud.health(of: $0)) }
+            .map { (instance: $0, health: context.cloud.instances.health(of: $0)) }
             .filter(filter.matches)
             .sorted { $0.instance.id < $1.instance.id }
         let page = paging.page(rows) { $0.instance.id.rawValue }
@@ -266,7 +266,7 @@ extension EC2Actions {
         let all: [(String, [String])] = [
             ("supported-platforms", ["EC2"]),
             ("default-vpc", ["none"]),
-            ("max-instances", [String(await context.cloud.maximumInstances())]),
+            ("max-instances", [String(await context.cloud.instances.maximum())]),
             ("max-elastic-ips", [String(context.cloud.addresses.poolSize)]),
             ("vpc-max-elastic-ips", ["0"]),
             ("vpc-max-security-groups-per-interface", ["0"]),

@@ -58,13 +58,13 @@ import Testing
         let image = try await cloud.images.register(user, ImageRegistration(name: "mine", location: disk))
         #expect(!cloud.images.list(for: other).contains { $0.id == image.id })
         await #expect {
-            try await cloud.runInstances(other, .init(imageId: image.id.rawValue))
+            try await cloud.instances.run(other, .init(imageId: image.id.rawValue))
         } throws: { ($0 as? EucaError)?.code == .notFound }
 
         try await cloud.images.modify(user, image.id.rawValue, .addLaunchPermission(users: [other.accountId.rawValue], all: false))
         #expect(cloud.images.list(for: other).contains { $0.id == image.id })
         #expect(!cloud.images.list(for: admin).contains { $0.id == image.id })
-        _ = try await cloud.runInstances(other, .init(imageId: image.id.rawValue))
+        _ = try await cloud.instances.run(other, .init(imageId: image.id.rawValue))
         await #expect {
             try await cloud.images.modify(other, image.id.rawValue, .description("not mine"))
         } throws: { ($0 as? EucaError)?.code == .unauthorized }

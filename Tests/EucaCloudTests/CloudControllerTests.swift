@@ -55,7 +55,7 @@ struct TestCloud {
     }
 
     func states(_ ids: [InstanceID]) -> [InstanceState] {
-        (try? cloud.instances(ids, for: admin).map(\.state)) ?? []
+        (try? cloud.instances.owned(ids, for: admin).map(\.state)) ?? []
     }
 
     func waitFor(_ ids: [InstanceID], _ state: InstanceState, timeout: Duration = .seconds(10)) async throws {
@@ -68,7 +68,7 @@ struct TestCloud {
     }
 
     func run(_ count: Int = 1, type: String = "m1.small", token: String? = nil) async throws -> [InstanceID] {
-        let (_, instances) = try await cloud.runInstances(
+        let (_, instances) = try await cloud.instances.run(
             admin, .init(imageId: image.rawValue, instanceType: type, minCount: count, maxCount: count, clientToken: token))
         return instances.map(\.id)
     }
@@ -80,7 +80,7 @@ struct TestCloud {
         defer { test.service.cancel() }
         let ids = try await test.run(4)
         try await test.waitFor(ids, .running)
-        let nodes = try test.cloud.instances(ids, for: test.admin).compactMap(\.node)
+        let nodes = try test.cloud.instances.owned(ids, for: test.admin).compactMap(\.node)
         #expect(Set(nodes) == ["node0", "node1"])
         #expect(nodes.filter { $0 == "node0" }.count == 2)
     }
@@ -90,20 +90,20 @@ struct TestCloud {
         defer { test.service.cancel() }
         let ids = try await test.run(2)
         try await test.waitFor(ids, .running)
-        let stopping = try await test.cloud.stopInstances(test.admin, [ids[0]])
+        let stopping = try await test.cloud.instances.stop(test.admin, [ids[0]])
         #expect(stopping.map(\.current) == [.stopping])
         try await test.waitFor([ids[0]], .stopped)
         #expect(try await test.hypervisors.asyncContains { try await $0.state(of: ids[0]) == .shutoff })
-        let starting = try await test.cloud.startInstances(test.admin, [ids[0]])
+        let starting = try await test.cloud.instances.start(test.admin, [ids[0]])
         #expect(starting.map(\.current) == [.pending])
         try await test.waitFor([ids[0]], .running)
-        let terminating = try await test.cloud.terminateInstances(test.admin, ids)
+        let terminating = try await test.cloud.instances.terminate(test.admin, ids)
         #expect(terminating.map(\.current) == [.shuttingDown, .shuttingDown])
         try await test.waitFor(ids, .terminated)
         for hypervisor in test.hypervisors { #expect(try await hypervisor.list().isEmpty) }
         // Terminating again is not an error; stopping a terminated instance is.
-        #expect(try await test.cloud.terminateInstances(test.admin, ids).map(\.current) == [.terminated, .terminated])
-        await #expect(throws: EucaError.self) { try await test.cloud.stopInstances(test.admin, ids) }
+        #expect(try await test.cloud.instances.terminate(test.admin, ids).map(\.current) == [.terminated, .terminated])
+        await #expect(throws: EucaError.self) { try await test.cloud.instances.stop(test.admin, ids) }
     }
 
     @Test func aRequestNamingAnUnknownInstanceChangesNothing() async throws {
@@ -112,7 +112,7 @@ struct TestCloud {
         let ids = try await test.run(1)
         try await test.waitFor(ids, .running)
         await #expect {
-            try await test.cloud.terminateInstances(test.admin, ids + [InstanceID.generate()])
+            try await test.cloud.instances.terminate(test.admin, ids + [InstanceID.generate()])
         } throws: { ($0 as? EucaError)?.code == .notFound }
         #expect(test.states(ids) == [.running])
     }
@@ -135,7 +135,7 @@ struct TestCloud {
         await #expect {
             try await test.run(3, type: "c1.xlarge")
         } throws: { ($0 as? EucaError)?.code == .insufficientCapacity }
-        let (_, launched) = try await test.cloud.runInstances(
+        let (_, launched) = try await test.cloud.instances.run(
             test.admin, .init(imageId: test.image.rawValue, instanceType: "c1.xlarge", minCount: 1, maxCount: 5))
         #expect(launched.count == 2)
         try await test.waitFor(launched.map(\.id), .running)
@@ -147,7 +147,7 @@ struct TestCloud {
         await test.hypervisors[0].failNextLaunch()
         let ids = try await test.run(1)
         try await test.waitFor(ids, .terminated)
-        let record = try #require(try test.cloud.instances(ids, for: test.admin).first)
+        let record = try #require(try test.cloud.instances.owned(ids, for: test.admin).first)
         #expect(record.stateReason?.code == "Server.InternalError")
     }
 
@@ -158,7 +158,7 @@ struct TestCloud {
         try await test.waitFor(ids, .running)
         await test.hypervisors[0].powerOffGuest(ids[0])
         try await test.waitFor(ids, .stopped)
-        #expect(try test.cloud.instances(ids, for: test.admin).first?.stateReason?.code == "Client.InstanceInitiatedShutdown")
+        #expect(try test.cloud.instances.owned(ids, for: test.admin).first?.stateReason?.code == "Client.InstanceInitiatedShutdown")
     }
 
     @Test func aDomainThatVanishesEndsTerminated() async throws {

@@ -13,7 +13,7 @@ import Testing
     }
 
     func launch(_ test: TestCloud, _ principal: Principal, min: Int = 1, max: Int = 1, type: String = "m1.small") async throws -> [InstanceRecord] {
-        try await test.cloud.runInstances(
+        try await test.cloud.instances.run(
             principal, .init(imageId: test.image.rawValue, instanceType: type, minCount: min, maxCount: max)).1
     }
 
@@ -36,8 +36,8 @@ import Testing
             return error.code == .limitExceeded && error.resource == .instance
         }
         // MaxCount takes what the quota allows once room is freed.
-        let mine = test.cloud.reservations(for: user).flatMap(\.1).map(\.id)
-        _ = try await test.cloud.terminateInstances(user, Array(mine.prefix(2)))
+        let mine = test.cloud.instances.reservations(for: user).flatMap(\.1).map(\.id)
+        _ = try await test.cloud.instances.terminate(user, Array(mine.prefix(2)))
         try await test.waitFor(Array(mine.prefix(2)), .terminated)
         let more = try await launch(test, user, min: 1, max: 5)
         #expect(more.count == 2)
@@ -62,7 +62,7 @@ import Testing
         let kept = try await launch(test, user)[0].id
         try await test.waitFor([id], .terminated)
         #expect(test.states([kept]) != [.terminated])
-        let record = try #require(try test.cloud.instances([id], for: user).first)
+        let record = try #require(try test.cloud.instances.owned([id], for: user).first)
         #expect(record.stateReason?.code == "Server.ServiceLevel")
         #expect(record.stateReason?.message.contains("batch work ends at once") == true)
     }
@@ -82,23 +82,23 @@ import Testing
         let user = try await account(test, "leased", AccountTerms(leaseSeconds: 1))
         let launched = try await launch(test, user)
         let id = launched[0].id
-        let tag = try #require(test.cloud.tags.tags(of: id.rawValue)[CloudController.leaseTagKey])
+        let tag = try #require(test.cloud.tags.tags(of: id.rawValue)[InstanceService.leaseTagKey])
         let ends = try #require(launched[0].leaseEnds)
         #expect(abs(ends.timeIntervalSince(launched[0].launchTime) - 1) < 0.01)
         #expect(tag.hasSuffix("Z") && tag.count == 20)
         try await test.waitFor([id], .terminated)
-        let record = try #require(try test.cloud.instances([id], for: user).first)
+        let record = try #require(try test.cloud.instances.owned([id], for: user).first)
         #expect(record.stateReason == .leaseExpired)
         #expect(try await test.hypervisors[0].list().isEmpty)
         // The lease's tag is the cloud's: the user cannot remove or set it.
         await #expect(throws: EucaError.self) {
-            try await test.cloud.tags.delete(user, resourceIds: [id.rawValue], keys: [(key: CloudController.leaseTagKey, value: nil)])
+            try await test.cloud.tags.delete(user, resourceIds: [id.rawValue], keys: [(key: InstanceService.leaseTagKey, value: nil)])
         }
         await #expect(throws: EucaError.self) {
             try await test.cloud.tags.create(user, resourceIds: [id.rawValue], tags: [Tag(key: "euca:mine", value: "x")])
         }
         try await test.cloud.tags.delete(user, resourceIds: [id.rawValue], keys: [])
-        #expect(test.cloud.tags.tags(of: id.rawValue)[CloudController.leaseTagKey] == tag)
+        #expect(test.cloud.tags.tags(of: id.rawValue)[InstanceService.leaseTagKey] == tag)
     }
 
     @Test func aHigherPriorityLaunchPreemptsTheNewestLowerPriorityInstance() async throws {
@@ -115,7 +115,7 @@ import Testing
         let urgent = try await launch(test, high)
         try await test.waitFor(urgent.map(\.id), .running)
         #expect(test.states(first.map(\.id)) == [.running])
-        let ended = try #require(try test.cloud.instances(second.map(\.id), for: low).first)
+        let ended = try #require(try test.cloud.instances.owned(second.map(\.id), for: low).first)
         #expect(ended.state == .terminated)
         #expect(ended.stateReason == .preempted)
     }

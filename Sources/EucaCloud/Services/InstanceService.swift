@@ -1,18 +1,61 @@
-public import EucaCore
+public import EucaNet
+import Crypto
 import EucaScheduler
+import Foundation
+import Synchronization
+public import EucaCore
+public import EucaScheduler
 public import EucaSecurity
 public import Foundation
-import Crypto
-import Synchronization
 
-extension CloudController {
+/// A change ModifyInstanceAttribute asks for.
+public enum InstanceAttributeChange: Sendable, Hashable {
+    case instanceType(String)
+    case userData(Data)
+    case terminationProtection(Bool)
+    case shutdownBehavior(ShutdownBehavior)
+    case groups([String])
+}
+
+/// An instance's health as DescribeInstanceStatus reports it.
+public enum InstanceHealth: String, Sendable {
+    case ok, impaired, initializing
+    case notApplicable = "not-applicable"
+}
+
+extension StateReason {
+    /// The instance's lease ended (an SLA policy's review).
+    public static let leaseExpired = StateReason(code: "Server.LeaseExpired", message: "Server.LeaseExpired: The instance's lease ended")
+    /// The instance was ended to make room for an account of higher priority.
+    public static let preempted = StateReason(
+        code: "Server.Preempted", message: "Server.Preempted: Ended to make room for a launch of higher priority")
+}
+
+/// Instances: launches (admitted by the SLA policies, placed in a zone, recorded, handed to the
+/// reconciler's queue), state changes, attributes, console output and health.
+public struct InstanceService: CloudService {
+    public let context: CloudContext
+    let work: InstanceWork
+    let accounts: AccountService
+    let images: ImageService
+    let keyPairs: KeyPairService
+    let securityGroups: SecurityGroupService
+    let network: any NetworkMode
+    /// The service-level policies, asked in order on admission.
+    let slaPolicies: [any SLAPolicy]
+
+    func enqueue(_ kind: InstanceWork.Kind) { work.enqueue(kind) }
+
+    func cluster(_ zone: String) -> (any ClusterControllerAPI)? { context.cluster(zone) }
+    var zoneOrder: [String] { context.zoneOrder }
+
     // MARK: - Instances: reading
 
     /// The caller's instances grouped by reservation, oldest first. A cloud administrator asking
     /// with `verbose` sees every account's, as in Eucalyptus.
     public func reservations(for principal: Principal, allAccounts: Bool = false) -> [(ReservationRecord, [InstanceRecord])] {
         let everyone = allAccounts && principal.isCloudAdmin
-        let (instances, reservations) = instanceTables()
+        let (instances, reservations) = tables()
         var grouped: [ReservationID: [InstanceRecord]] = [:]
         for instance in instances.values where everyone || instance.accountId == principal.accountId {
             grouped[instance.reservationId, default: []].append(instance)
@@ -28,12 +71,12 @@ extension CloudController {
 
     /// Snapshots of the instance and reservation tables (copy-on-write: taking them is cheap, and
     /// the state's lock is not held while they are read).
-    public func instanceTables() -> (instances: CloudState.InstanceTable, reservations: [ReservationID: ReservationRecord]) {
+    public func tables() -> (instances: CloudState.InstanceTable, reservations: [ReservationID: ReservationRecord]) {
         state.read { ($0.instances, $0.reservations) }
     }
 
     /// The caller's instances with these ids; throws `notFound` naming those it does not have.
-    public func instances(_ ids: [InstanceID], for principal: Principal) throws(EucaError) -> [InstanceRecord] {
+    public func owned(_ ids: [InstanceID], for principal: Principal) throws(EucaError) -> [InstanceRecord] {
         var missing: [InstanceID] = []
         let found: [InstanceRecord] = state.read { tables in
             ids.compactMap { id in
@@ -118,7 +161,7 @@ extension CloudController {
 
     /// Launches instances. Returns the reservation once its instances are durably `pending`; a
     /// retry with the same client token returns the same reservation, also after a restart.
-    public func runInstances(_ principal: Principal, _ request: RunRequest) async throws -> (ReservationRecord, [InstanceRecord]) {
+    public func run(_ principal: Principal, _ request: RunRequest) async throws -> (ReservationRecord, [InstanceRecord]) {
         let account = principal.accountId
         guard request.minCount >= 1 else {
             throw EucaError(.invalidParameter, .parameter, "Value (\(request.minCount)) for parameter minCount is invalid. Expected a positive value.")
@@ -247,7 +290,7 @@ extension CloudController {
             logger.info("instances preempted for a launch of higher priority", metadata: [
                 "euca.reservation": "\(reservation.id)", "euca.instances": "\(ended.map(\.rawValue).joined(separator: ","))",
             ])
-            jobSink.yield(Job(kind: .launchAfter(instances.map(\.id), victims: victims)))
+            work.enqueue(.launchAfter(instances.map(\.id), victims: victims))
         }
         return outcome
     }
@@ -331,7 +374,7 @@ extension CloudController {
 
     func pledge(_ instances: [InstanceRecord], in zone: String) {
         work.withLock { work in
-            for instance in instances { work.pledged[zone, default: [:]][instance.id] = Pledge(vmType: instance.vmType) }
+            for instance in instances { work.pledged[zone, default: [:]][instance.id] = InstanceWork.Pledge(vmType: instance.vmType) }
         }
     }
 
@@ -370,7 +413,7 @@ extension CloudController {
     /// Applies a user request to each instance: all are checked first, and if any is unknown or in
     /// a state the request cannot apply to, nothing changes.
     func request(_ request: InstanceRequest, _ ids: [InstanceID], by principal: Principal) async throws -> [StateChange] {
-        let records = try instances(ids, for: principal)
+        let records = try owned(ids, for: principal)
         for record in records { _ = try InstanceLifecycle.apply(request, to: record.state, id: record.id) }
         if request == .terminate, let protected = records.first(where: { $0.terminationProtected && $0.state != .terminated }) {
             throw EucaError(
@@ -414,21 +457,21 @@ extension CloudController {
         return changes
     }
 
-    public func terminateInstances(_ principal: Principal, _ ids: [InstanceID]) async throws -> [StateChange] {
+    public func terminate(_ principal: Principal, _ ids: [InstanceID]) async throws -> [StateChange] {
         let changes = try await request(.terminate, ids, by: principal)
         enqueue(.terminate(changes.filter { $0.current == .shuttingDown }.map(\.instanceId)))
         return changes
     }
 
-    public func stopInstances(_ principal: Principal, _ ids: [InstanceID]) async throws -> [StateChange] {
+    public func stop(_ principal: Principal, _ ids: [InstanceID]) async throws -> [StateChange] {
         let changes = try await request(.stop, ids, by: principal)
         enqueue(.stop(changes.filter { $0.current == .stopping }.map(\.instanceId)))
         return changes
     }
 
-    public func startInstances(_ principal: Principal, _ ids: [InstanceID]) async throws -> [StateChange] {
+    public func start(_ principal: Principal, _ ids: [InstanceID]) async throws -> [StateChange] {
         // Starting a stopped instance takes resources again, so the account's limits apply.
-        let stopped = try instances(ids, for: principal).filter { $0.state == .stopped }
+        let stopped = try owned(ids, for: principal).filter { $0.state == .stopped }
         var admissions: [Admission] = []
         defer { for admission in admissions { settleAdmission(admission) } }
         for (_, group) in Dictionary(grouping: stopped, by: \.vmType.name) {
@@ -440,13 +483,13 @@ extension CloudController {
         return changes
     }
 
-    public func rebootInstances(_ principal: Principal, _ ids: [InstanceID]) async throws {
+    public func reboot(_ principal: Principal, _ ids: [InstanceID]) async throws {
         _ = try await request(.reboot, ids, by: principal)
         enqueue(.reboot(ids))
     }
 
     public func consoleOutput(_ principal: Principal, _ id: InstanceID) async throws -> ConsoleOutput {
-        guard let record = try instances([id], for: principal).first else {
+        guard let record = try owned([id], for: principal).first else {
             throw EucaError(.notFound, .instance, "The instance ID '\(id)' does not exist")
         }
         guard let cluster = cluster(record.zone), record.state != .terminated, record.node != nil || record.state != .pending else {
@@ -457,6 +500,240 @@ extension CloudController {
         } catch let error as EucaError where error.code == .notFound {
             return ConsoleOutput(instanceId: id, output: Data(), timestamp: Date())
         }
+    }
+
+
+    /// Changes one attribute of an instance, with EC2's rules on the state it must be in.
+    /// Changes how an instance's metadata service answers (ModifyInstanceMetadataOptions): the
+    /// change is durable before the reply, then handed to the instance's node; nil leaves a field
+    /// as it is. Returns the options now in force.
+    public func modifyMetadataOptions(
+        _ principal: Principal, _ id: InstanceID, httpTokens: String?, httpEndpoint: String?, hopLimit: Int?
+    ) async throws -> MetadataOptions {
+        _ = try owned([id], for: principal)
+        try Self.validate(MetadataOptions(
+            httpTokens: httpTokens ?? "optional", httpEndpoint: httpEndpoint ?? "enabled", httpPutResponseHopLimit: hopLimit ?? 1))
+        let options = try await commit { txn -> MetadataOptions in
+            guard var record = try txn.get(id.rawValue, from: CloudSchema.instances), record.state != .terminated else {
+                throw EucaError(.notFound, .instance, "The instance ID '\(id)' does not exist")
+            }
+            var options = record.metadataOptions ?? MetadataOptions()
+            if let httpTokens { options.httpTokens = httpTokens }
+            if let httpEndpoint { options.httpEndpoint = httpEndpoint }
+            if let hopLimit { options.httpPutResponseHopLimit = hopLimit }
+            record.metadataOptions = options
+            try txn.put(record, at: id.rawValue, in: CloudSchema.instances)
+            return options
+        }
+        logger.info("metadata options changed", metadata: [
+            "euca.instance": "\(id)", "httpTokens": "\(options.httpTokens)", "httpEndpoint": "\(options.httpEndpoint)",
+        ])
+        enqueue(.metadataOptions([id]))
+        return options
+    }
+
+    /// Checks metadata options as EC2 does.
+    public static func validate(_ options: MetadataOptions) throws {
+        guard ["optional", "required"].contains(options.httpTokens) else {
+            throw EucaError(.invalidParameter, .parameter, "Value (\(options.httpTokens)) for parameter HttpTokens is invalid. Expected optional or required.")
+        }
+        guard ["enabled", "disabled"].contains(options.httpEndpoint) else {
+            throw EucaError(.invalidParameter, .parameter, "Value (\(options.httpEndpoint)) for parameter HttpEndpoint is invalid. Expected enabled or disabled.")
+        }
+        guard (1...64).contains(options.httpPutResponseHopLimit) else {
+            throw EucaError(
+                .invalidParameter, .parameter,
+                "Value (\(options.httpPutResponseHopLimit)) for parameter HttpPutResponseHopLimit is invalid. Expected 1 to 64.")
+        }
+    }
+
+    public func modify(_ principal: Principal, _ id: InstanceID, _ change: InstanceAttributeChange) async throws {
+        guard let current = try owned([id], for: principal).first else { return }
+        var groups: [GroupIdentifier] = []
+        if case .groups(let ids) = change {
+            guard !ids.isEmpty else { throw EucaError(.missingParameter, .parameter, "The request must contain the parameter GroupId") }
+            groups = try await securityGroups.resolveLaunchGroups(names: [], ids: ids, account: current.accountId)
+        }
+        var newType: VMType?
+        if case .instanceType(let name) = change {
+            guard let type = settings.vmTypes[name] else {
+                throw EucaError(.invalidParameter, .instanceType, "Invalid value '\(name)' for InstanceType.")
+            }
+            newType = type
+        }
+        if case .userData(let data) = change, data.count > 16384 {
+            throw EucaError(.invalidParameter, .parameter, "User data is limited to 16384 bytes; this request has \(data.count).")
+        }
+        try await commit { [groups, newType] txn in
+            guard var record = try txn.get(id.rawValue, from: CloudSchema.instances), record.state != .terminated else {
+                throw EucaError(.notFound, .instance, "The instance ID '\(id)' does not exist")
+            }
+            func requireStopped(_ attribute: String) throws {
+                guard record.state == .stopped else {
+                    throw EucaError(.incorrectState, .instance, "The instance '\(id)' is not in the 'stopped' state, which changing \(attribute) needs.")
+                }
+            }
+            switch change {
+            case .instanceType:
+                try requireStopped("instanceType")
+                record.vmType = newType ?? record.vmType
+            case .userData(let data):
+                try requireStopped("userData")
+                record.userData = data.isEmpty ? nil : data
+            case .terminationProtection(let on):
+                record.terminationProtected = on
+            case .shutdownBehavior(let behavior):
+                record.shutdownBehavior = behavior
+            case .groups:
+                record.groups = groups
+            }
+            try txn.put(record, at: id.rawValue, in: CloudSchema.instances)
+        }
+        logger.info("instance attribute changed", metadata: ["euca.instance": "\(id)", "change": "\(change)"])
+        if case .groups = change { await securityGroups.publishNetworkPlan() }
+    }
+
+    /// The health of an instance: impaired when its node, or its zone's cluster, does not answer.
+    public func health(of instance: InstanceRecord) -> InstanceHealth {
+        switch instance.state {
+        case .running:
+            let unreachable = work.withLock { work in
+                work.unreachableZones.contains(instance.zone)
+                    || instance.node.map { work.unreachableNodes[instance.zone]?.contains($0) ?? false } ?? false
+            }
+            return unreachable ? .impaired : .ok
+        case .pending: return .initializing
+        default: return .notApplicable
+        }
+    }
+
+    /// How many instances of the smallest VM type the cloud can hold in all, for
+    /// DescribeAccountAttributes' `max-instances`.
+    public func maximum() async -> Int {
+        guard let smallest = settings.vmTypes.types.first else { return 0 }
+        var total = 0
+        for zone in zoneOrder {
+            if let resources = try? await cluster(zone)?.describeResources() { total += resources.maximum(smallest) }
+        }
+        return total
+    }
+
+    /// The tag that shows when an instance's lease ends (ISO 8601). Keys starting with `euca:` are
+    /// the cloud's own: users can read them, not set or delete them.
+    public static let leaseTagKey = "euca:lease-expires"
+
+    // MARK: - Admission
+
+    /// What the account's instances hold now: those that are not stopped or terminated, and
+    /// launches admitted but not yet recorded.
+    public func usage(of account: AccountID, admitting: AccountUsage = AccountUsage()) -> AccountUsage {
+        var usage = admitting
+        let instances = state.read { $0.instances }
+        for instance in instances.values where instance.accountId == account {
+            switch instance.state {
+            case .terminated, .stopped: continue
+            default:
+                usage.instances += 1
+                usage.cores += instance.vmType.cores
+                usage.memoryMiB += instance.vmType.memoryMiB
+            }
+        }
+        return usage
+    }
+
+    /// Asks every SLA policy how many of the request's instances may start, and holds that many
+    /// against the account until ``settleAdmission(_:)``, so concurrent launches cannot both use
+    /// the same room. Throws `InstanceLimitExceeded` when fewer than `minCount` may.
+    func admit(_ request: AdmissionRequest) throws(EucaError) -> Admission {
+        let terms = accounts.terms(of: request.accountId)
+        let policies = slaPolicies
+        return try work.withLock { work throws(EucaError) -> Admission in
+            let held = work.admitting[request.accountId, default: AccountUsage()]
+            let usage = usage(of: request.accountId, admitting: held)
+            var allowed = request.maxCount
+            for policy in policies {
+                switch policy.admit(request, usage: usage, terms: terms) {
+                case .admit(let count): allowed = min(allowed, count)
+                case .refuse(let why): throw EucaError(.limitExceeded, .instance, why)
+                }
+            }
+            guard allowed >= request.minCount else {
+                throw EucaError(.limitExceeded, .instance,
+                                "Your account's limits allow \(allowed) more \(request.vmType.name) instance(s); you requested at least \(request.minCount).")
+            }
+            let admission = Admission(accountId: request.accountId, vmType: request.vmType, count: allowed)
+            work.admitting[request.accountId] = admission.adding(to: held)
+            return admission
+        }
+    }
+
+    /// Instances a launch holds against its account before they are recorded.
+    struct Admission: Sendable {
+        var accountId: AccountID
+        var vmType: VMType
+        var count: Int
+
+        func adding(to usage: AccountUsage) -> AccountUsage {
+            AccountUsage(instances: usage.instances + count, cores: usage.cores + count * vmType.cores,
+                         memoryMiB: usage.memoryMiB + count * vmType.memoryMiB)
+        }
+
+        func removing(from usage: AccountUsage) -> AccountUsage {
+            AccountUsage(instances: usage.instances - count, cores: usage.cores - count * vmType.cores,
+                         memoryMiB: usage.memoryMiB - count * vmType.memoryMiB)
+        }
+    }
+
+    /// Stops holding an admission's room: its instances are recorded (and counted from the
+    /// table) or the launch failed.
+    func settleAdmission(_ admission: Admission) {
+        work.withLock { work in
+            let left = admission.removing(from: work.admitting[admission.accountId, default: AccountUsage()])
+            work.admitting[admission.accountId] = left.instances <= 0 ? nil : left
+        }
+    }
+
+    // MARK: - Review and preemption
+
+    func slaView(_ instance: InstanceRecord) -> SLAInstance {
+        SLAInstance(id: instance.id, accountId: instance.accountId, vmType: instance.vmType, zone: instance.zone,
+                    launchTime: instance.launchTime, state: instance.state, leaseEnds: instance.leaseEnds)
+    }
+
+    /// Instances the policies would end so that `shortBy` more of the request's fit in `zone`.
+    func preemptionVictims(for request: AdmissionRequest, shortBy: Int, zone: String) -> [InstanceID] {
+        let running = state.read { tables in Array(tables.instances.values.filter { $0.zone == zone }) }.map(slaView)
+        let terms = accounts.allTerms()
+        for policy in slaPolicies {
+            let victims = policy.preempt(for: request, shortBy: shortBy, zone: zone, running: running, terms: terms)
+            if !victims.isEmpty { return victims }
+        }
+        return []
+    }
+
+    /// Terminates instances on the cloud's own account (a policy's decision), whatever their
+    /// termination protection: like a spot interruption, an SLA outranks it. Returns those that
+    /// changed state.
+    @discardableResult
+    func terminateForPolicy(_ ids: [InstanceID], reason: StateReason) async throws -> [InstanceID] {
+        let now = Date()
+        let changed: [InstanceRecord] = try await commit { txn in
+            var updated: [InstanceRecord] = []
+            for id in ids {
+                guard var record = try txn.get(id.rawValue, from: CloudSchema.instances),
+                    let next = try? InstanceLifecycle.apply(.terminate, to: record.state, id: id), next != record.state
+                else { continue }
+                record.state = next
+                record.stateChangedAt = now
+                record.stateReason = reason
+                record.transitionReason = Self.transitionReason("Server initiated", at: now)
+                try txn.put(record, at: id.rawValue, in: CloudSchema.instances)
+                updated.append(record)
+            }
+            return updated
+        }
+        enqueue(.terminate(changed.filter { $0.state == .shuttingDown }.map(\.id)))
+        return changed.map(\.id)
     }
 
 }

@@ -1,8 +1,52 @@
-import EucaCore
+public import EucaCore
+import EucaNet
+public import EucaScheduler
 import Foundation
 import Synchronization
+import ServiceLifecycle
 
-extension CloudController {
+/// Drives each instance toward what its user asked for: runs the work queue's jobs on the
+/// clusters, and on a timer compares desired state with what the clusters report, carries out
+/// the SLA policies' review and forgets old terminated instances.
+public struct InstanceReconciler: CloudService {
+    public let context: CloudContext
+    let work: InstanceWork
+    let instances: InstanceService
+    /// The service-level policies, asked in order on the reconcile timer.
+    let slaPolicies: [any SLAPolicy]
+
+    func enqueue(_ kind: InstanceWork.Kind) { work.enqueue(kind) }
+    func cluster(_ zone: String) -> (any ClusterControllerAPI)? { context.cluster(zone) }
+    var zoneOrder: [String] { context.zoneOrder }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { [self] in
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: settings.reconcileInterval)
+                        if Task.isCancelled { break }
+                        await reconcile()
+                    }
+                }
+                group.addTask { [self] in
+                    await reconcile()
+                    await withTaskGroup(of: Void.self) { running in
+                        for await job in work.jobs {
+                            running.addTask { await self.perform(job) }
+                        }
+                    }
+                }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+        work.finish()
+    }
+
+    /// Runs one reconciliation pass now (the timer does this on its own).
+    public func reconcileNow() async { await reconcile() }
+
     // MARK: - Work on the clusters
 
     func claim(_ ids: [InstanceID]) -> [InstanceID] {
@@ -21,11 +65,11 @@ extension CloudController {
         state.read { tables in ids.compactMap { tables.instances[$0] } }
     }
 
-    func perform(_ job: Job) async {
+    func perform(_ job: InstanceWork.Job) async {
         await RequestID.$current.withValue(job.requestID) { await perform(job.kind) }
     }
 
-    func perform(_ kind: Kind) async {
+    func perform(_ kind: InstanceWork.Kind) async {
         switch kind {
         case .reconcile:
             await reconcile()
@@ -82,7 +126,7 @@ extension CloudController {
         defer { release(claimed) }
         let byZone = Dictionary(grouping: records(claimed).filter { $0.state == expected }, by: \.zone)
         for (zone, records) in byZone {
-            defer { handOver(records.map(\.id), in: zone) }
+            defer { instances.handOver(records.map(\.id), in: zone) }
             guard let cluster = cluster(zone) else { continue }
             do {
                 let outcomes = try await call(cluster, records)
@@ -229,10 +273,10 @@ extension CloudController {
                         switch (expected, next) {
                         case (.running, .terminated):
                             record.stateReason = .internalError("The instance's domain is gone from its node.")
-                            record.transitionReason = Self.transitionReason("Server initiated", at: now)
+                            record.transitionReason = InstanceService.transitionReason("Server initiated", at: now)
                         case (.running, .stopped), (.running, .shuttingDown):
                             record.stateReason = .instanceInitiated
-                            record.transitionReason = Self.transitionReason("Instance initiated", at: now)
+                            record.transitionReason = InstanceService.transitionReason("Instance initiated", at: now)
                         case (_, .running):
                             record.stateReason = nil
                         default:
@@ -256,7 +300,7 @@ extension CloudController {
         // their domain removed too.
         reterminate += transitions.filter { $0.2 == .shuttingDown }.map(\.0)
         if !relaunch.isEmpty {
-            pledge(records(relaunch), in: zone)
+            instances.pledge(records(relaunch), in: zone)
             enqueue(.launch(relaunch))
         }
         if !restart.isEmpty { enqueue(.start(restart)) }
@@ -316,5 +360,53 @@ extension CloudController {
         } catch {
             logger.error("could not forget terminated instances", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// Runs the policies' review over the instances that hold resources and carries out what
+    /// they ask. Called on the reconcile timer.
+    func reviewSLAs(now: Date = Date()) async {
+        let holding = state.read { tables in
+            Array(tables.instances.values.filter { $0.state != .terminated && $0.state != .shuttingDown })
+        }.map(instances.slaView)
+        guard !holding.isEmpty else { return }
+        let terms = instances.accounts.allTerms()
+        // The first policy to name an instance gives the reason; a lease's end has EC2-style code
+        // of its own, any other policy's decision `Server.ServiceLevel` with the policy's words.
+        var ending: [InstanceID: StateReason] = [:]
+        for policy in slaPolicies {
+            for action in policy.review(holding, terms: terms, now: now) {
+                switch action {
+                case .terminate(let id, let reason):
+                    if ending[id] == nil {
+                        ending[id] = policy is LeasePolicy
+                            ? .leaseExpired : StateReason(code: "Server.ServiceLevel", message: "Server.ServiceLevel: \(reason)")
+                    }
+                }
+            }
+        }
+        guard !ending.isEmpty else { return }
+        for reason in Set(ending.values) {
+            do {
+                let ended = try await instances.terminateForPolicy(ending.filter { $0.value == reason }.map(\.key), reason: reason)
+                for id in ended {
+                    logger.info("instance ended by SLA policy", metadata: ["euca.instance": "\(id)", "reason": "\(reason.message)"])
+                }
+            } catch {
+                logger.error("could not end instances an SLA policy named", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Waits until each of `ids` is terminated (or gone), up to `limit`.
+    func awaitTerminated(_ ids: [InstanceID], limit: Duration) async -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: limit)
+        while clock.now < deadline {
+            let done = state.read { tables in ids.allSatisfy { tables.instances[$0].map { $0.state == .terminated } ?? true } }
+            if done { return true }
+            try? await Task.sleep(for: .milliseconds(100))
+            if Task.isCancelled { return false }
+        }
+        return false
     }
 }
