@@ -106,7 +106,7 @@ public final class CloudController: Service, CloudService {
             }
             return Bootstrap(adminAccount: account, adminKey: key, defaultImageId: cloud.defaultImageId, isFirstStart: false)
         }
-        let now = Date()
+        let now = context.clock.now()
         let account = AccountRecord(id: .generate(), name: "eucalyptus", isCloudAdmin: true, createdAt: now)
         let key = AccessKey.generate(accountId: account.id, userName: "admin")
         let image = defaultImage.map { image in

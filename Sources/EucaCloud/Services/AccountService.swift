@@ -24,7 +24,7 @@ public struct AccountService: CloudService {
         else {
             throw EucaError(.invalidParameter, .account, "Account names are 1 to 63 lowercase letters, digits or '-'.")
         }
-        let account = AccountRecord(id: .generate(), name: name, isCloudAdmin: false, createdAt: Date())
+        let account = AccountRecord(id: .generate(), name: name, isCloudAdmin: false, createdAt: now())
         let key = AccessKey.generate(accountId: account.id, userName: "admin")
         try await commit { txn in
             for (_, existing) in try txn.all(CloudSchema.accounts) where existing.name == name {

@@ -53,7 +53,7 @@ public struct AddressService: CloudService {
                 throw EucaError(.limitExceeded, .address, "The maximum number of addresses has been reached: every address in the pool is allocated.")
             }
             let record = AddressRecord(
-                publicIp: address, allocationId: allocationId, accountId: account, instanceId: nil, associationId: nil, allocatedAt: Date())
+                publicIp: address, allocationId: allocationId, accountId: account, instanceId: nil, associationId: nil, allocatedAt: now())
             try txn.put(record, at: address, in: CloudSchema.addresses)
             try TagService.add(ResourceEntry(id: allocationId, type: .elasticIp, accountId: account), tags: tags, in: txn)
             return record

@@ -111,7 +111,7 @@ public struct ImageService: CloudService {
         let image = ImageRecord(
             id: artifact.imageId, ownerId: principal.accountId, name: request.name, description: request.description,
             architecture: request.architecture, kernelId: kernel?.id, ramdiskId: ramdisk?.id, location: request.location,
-            isPublic: object.kind != .machine, createdAt: Date(), boot: boot)
+            isPublic: object.kind != .machine, createdAt: now(), boot: boot)
         let account = principal.accountId
         try await commit { txn in
             for (_, other) in try txn.all(CloudSchema.images) where other.ownerId == account && other.name == request.name {

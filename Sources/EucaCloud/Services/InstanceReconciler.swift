@@ -1,6 +1,6 @@
-public import EucaCore
+import EucaCore
 import EucaNet
-public import EucaScheduler
+import EucaScheduler
 import Foundation
 import Synchronization
 import ServiceLifecycle
@@ -24,7 +24,7 @@ public struct InstanceReconciler: CloudService {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { [self] in
                     while !Task.isCancelled {
-                        try? await Task.sleep(for: settings.reconcileInterval)
+                        try? await context.clock.sleep(for: settings.reconcileInterval)
                         if Task.isCancelled { break }
                         await reconcile()
                     }
@@ -140,7 +140,7 @@ public struct InstanceReconciler: CloudService {
 
     /// Records what a cluster said it did, for instances still in `expected`.
     func record(_ outcomes: [InstanceOutcome], expecting expected: InstanceState) async throws {
-        let now = Date()
+        let now = context.clock.now()
         try await commit { txn in
             for outcome in outcomes {
                 guard var record = try txn.get(outcome.instanceId.rawValue, from: CloudSchema.instances),
@@ -197,7 +197,7 @@ public struct InstanceReconciler: CloudService {
     func reconcile() async {
         for zone in zoneOrder {
             guard let cluster = cluster(zone) else { continue }
-            let asOf = Date()
+            let asOf = now()
             let report: ClusterInstances
             do {
                 report = try await cluster.describeInstances()
@@ -259,7 +259,7 @@ public struct InstanceReconciler: CloudService {
         }
 
         if !transitions.isEmpty {
-            let now = Date()
+            let now = context.clock.now()
             let transitions = transitions
             do {
                 try await commit { txn in
@@ -333,7 +333,7 @@ public struct InstanceReconciler: CloudService {
 
     /// Forgets instances terminated longer ago than the retention, and reservations left empty.
     func purgeTerminated() async {
-        let cutoff = Date().addingTimeInterval(-Double(settings.terminatedRetention.components.seconds))
+        let cutoff = now().addingTimeInterval(-Double(settings.terminatedRetention.components.seconds))
         let expired = state.read { tables in
             Array(tables.instances.values.filter { $0.state == .terminated && $0.stateChangedAt < cutoff }.map(\.id))
         }
@@ -364,7 +364,8 @@ public struct InstanceReconciler: CloudService {
 
     /// Runs the policies' review over the instances that hold resources and carries out what
     /// they ask. Called on the reconcile timer.
-    func reviewSLAs(now: Date = Date()) async {
+    func reviewSLAs() async {
+        let now = context.clock.now()
         let holding = state.read { tables in
             Array(tables.instances.values.filter { $0.state != .terminated && $0.state != .shuttingDown })
         }.map(instances.slaView)
@@ -399,12 +400,11 @@ public struct InstanceReconciler: CloudService {
 
     /// Waits until each of `ids` is terminated (or gone), up to `limit`.
     func awaitTerminated(_ ids: [InstanceID], limit: Duration) async -> Bool {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: limit)
-        while clock.now < deadline {
+        let deadline = now().adding(limit)
+        while now() < deadline {
             let done = state.read { tables in ids.allSatisfy { tables.instances[$0].map { $0.state == .terminated } ?? true } }
             if done { return true }
-            try? await Task.sleep(for: .milliseconds(100))
+            try? await context.clock.sleep(for: .milliseconds(100))
             if Task.isCancelled { return false }
         }
         return false

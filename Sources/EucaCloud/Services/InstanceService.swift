@@ -1,12 +1,10 @@
-public import EucaNet
 import Crypto
-import EucaScheduler
-import Foundation
-import Synchronization
 public import EucaCore
+import EucaNet
 public import EucaScheduler
 public import EucaSecurity
 public import Foundation
+import Synchronization
 
 /// A change ModifyInstanceAttribute asks for.
 public enum InstanceAttributeChange: Sendable, Hashable {
@@ -220,7 +218,7 @@ public struct InstanceService: CloudService {
         var boot = image.boot
         if let kernel { boot.kernel = kernel.boot.kernel ?? ImageArtifact(imageId: kernel.id, location: kernel.location) }
         if let ramdisk { boot.ramdisk = ramdisk.boot.ramdisk ?? ImageArtifact(imageId: ramdisk.id, location: ramdisk.location) }
-        let now = Date()
+        let now = context.clock.now()
         let reservationId = ReservationID.generate()
         let groups = try await securityGroups.resolveLaunchGroups(names: request.securityGroups, ids: request.securityGroupIds, account: account)
         let leaseEnds = terms.leaseSeconds.map { now.addingTimeInterval(Double($0)) }
@@ -361,10 +359,10 @@ public struct InstanceService: CloudService {
     func clusterResources(_ zone: String) async throws -> (Date, ClusterResources)? {
         guard let cluster = cluster(zone) else { return nil }
         let lifetime = Double(settings.capacityCacheTime.components.seconds) + Double(settings.capacityCacheTime.components.attoseconds) / 1e18
-        if let cached = work.withLock({ $0.resources[zone] }), Date().timeIntervalSince(cached.asOf) < lifetime {
+        if let cached = work.withLock({ $0.resources[zone] }), now().timeIntervalSince(cached.asOf) < lifetime {
             return (cached.asOf, cached.value)
         }
-        let asOf = Date()
+        let asOf = now()
         let resources = try await cluster.describeResources()
         work.withLock { work in
             if (work.resources[zone]?.asOf ?? .distantPast) < asOf { work.resources[zone] = (asOf, resources) }
@@ -387,7 +385,7 @@ public struct InstanceService: CloudService {
 
     /// Marks pledges as handed to the cluster: they go once the cluster's figures include them.
     func handOver(_ ids: [InstanceID], in zone: String) {
-        let now = Date()
+        let now = context.clock.now()
         work.withLock { work in
             for id in ids where work.pledged[zone]?[id] != nil { work.pledged[zone]?[id]?.handedOver = now }
         }
@@ -420,7 +418,7 @@ public struct InstanceService: CloudService {
                 .operationNotPermitted, .instance,
                 "The instance '\(protected.id)' may not be terminated. Modify its 'disableApiTermination' instance attribute and try again.")
         }
-        let now = Date()
+        let now = context.clock.now()
         let changes: [StateChange] = try await commit { txn in
             var changes: [StateChange] = []
             for id in ids {
@@ -493,12 +491,12 @@ public struct InstanceService: CloudService {
             throw EucaError(.notFound, .instance, "The instance ID '\(id)' does not exist")
         }
         guard let cluster = cluster(record.zone), record.state != .terminated, record.node != nil || record.state != .pending else {
-            return ConsoleOutput(instanceId: id, output: Data(), timestamp: Date())
+            return ConsoleOutput(instanceId: id, output: Data(), timestamp: now())
         }
         do {
             return try await cluster.getConsoleOutput(id)
         } catch let error as EucaError where error.code == .notFound {
-            return ConsoleOutput(instanceId: id, output: Data(), timestamp: Date())
+            return ConsoleOutput(instanceId: id, output: Data(), timestamp: now())
         }
     }
 
@@ -716,7 +714,7 @@ public struct InstanceService: CloudService {
     /// changed state.
     @discardableResult
     func terminateForPolicy(_ ids: [InstanceID], reason: StateReason) async throws -> [InstanceID] {
-        let now = Date()
+        let now = context.clock.now()
         let changed: [InstanceRecord] = try await commit { txn in
             var updated: [InstanceRecord] = []
             for id in ids {

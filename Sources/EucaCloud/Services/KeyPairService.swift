@@ -28,7 +28,7 @@ public struct KeyPairService: CloudService {
         let generated = try KeyPairs.generate(type)
         let record = KeyPairRecord(
             id: .generate(), accountId: principal.accountId, name: name, type: type,
-            fingerprint: generated.fingerprint, publicKey: generated.openSSHPublicKey, createdAt: Date())
+            fingerprint: generated.fingerprint, publicKey: generated.openSSHPublicKey, createdAt: now())
         try await insert(record, tags: tags)
         logger.info("key pair created", metadata: ["euca.account": "\(principal.accountId)", "euca.key-pair": "\(name)"])
         return (record, generated.privateKeyMaterial)
@@ -40,7 +40,7 @@ public struct KeyPairService: CloudService {
         let imported = try KeyPairs.importPublicKey(material)
         let record = KeyPairRecord(
             id: .generate(), accountId: principal.accountId, name: name, type: imported.type,
-            fingerprint: imported.fingerprint, publicKey: imported.openSSHPublicKey, createdAt: Date())
+            fingerprint: imported.fingerprint, publicKey: imported.openSSHPublicKey, createdAt: now())
         try await insert(record, tags: tags)
         logger.info("key pair imported", metadata: ["euca.account": "\(principal.accountId)", "euca.key-pair": "\(name)"])
         return record

@@ -49,7 +49,7 @@ public struct SecurityGroupService: CloudService {
             id: id, accountId: account, name: "default", description: "default group",
             ingress: [SecurityRule(ipProtocol: "-1", fromPort: nil, toPort: nil, peer: .group(accountId: account, groupId: id, groupName: "default"))],
             egress: [SecurityRule(ipProtocol: "-1", fromPort: nil, toPort: nil, peer: .cidr("0.0.0.0/0"))],
-            createdAt: Date())
+            createdAt: now())
         let created = try await commit { txn in
             if let existing = try txn.get(key, from: CloudSchema.securityGroupNames),
                 let record = try txn.get(existing.rawValue, from: CloudSchema.securityGroups)
@@ -122,7 +122,7 @@ public struct SecurityGroupService: CloudService {
         let id = SecurityGroupID.generate()
         let group = SecurityGroupRecord(
             id: id, accountId: account, name: name, description: description, ingress: [],
-            egress: [SecurityRule(ipProtocol: "-1", fromPort: nil, toPort: nil, peer: .cidr("0.0.0.0/0"))], createdAt: Date())
+            egress: [SecurityRule(ipProtocol: "-1", fromPort: nil, toPort: nil, peer: .cidr("0.0.0.0/0"))], createdAt: now())
         let key = CloudSchema.groupNameKey(account, name)
         try await commit { txn in
             if try txn.get(key, from: CloudSchema.securityGroupNames) != nil {
