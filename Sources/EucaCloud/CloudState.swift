@@ -21,6 +21,40 @@ public final class CloudState: CredentialStore {
         public var groups: [SecurityGroupID: SecurityGroupRecord] = [:]
         public var groupNames: [String: SecurityGroupID] = [:]
         public var addresses: [String: AddressRecord] = [:]
+
+        // Secondary indexes, kept by the mirror beside the tables they index.
+        /// Instance ids by owning account.
+        public var instancesByAccount: [AccountID: Set<InstanceID>] = [:]
+        /// Instance ids by availability zone.
+        public var instancesByZone: [String: Set<InstanceID>] = [:]
+        /// Security group ids by owning account.
+        public var groupsByAccount: [AccountID: Set<SecurityGroupID>] = [:]
+        /// Key pairs' store keys by owning account.
+        public var keyPairsByAccount: [AccountID: Set<String>] = [:]
+        /// Tagged resources' ids by tag key, then value.
+        public var resourcesByTag: [String: [String: Set<String>]] = [:]
+
+        /// The caller's instances, without a pass over everyone's.
+        public func instances(of account: AccountID) -> [InstanceRecord] {
+            (instancesByAccount[account] ?? []).compactMap { instances[$0] }
+        }
+
+        /// The instances recorded in `zone`.
+        public func instances(inZone zone: String) -> [InstanceRecord] {
+            (instancesByZone[zone] ?? []).compactMap { instances[$0] }
+        }
+
+        /// Updates a secondary index for a record replaced by another (either may be nil).
+        fileprivate static func reindex<Key: Hashable, Member: Hashable>(
+            _ index: inout [Key: Set<Member>], _ member: Member, from old: Key?, to new: Key?
+        ) {
+            guard old != new else { return }
+            if let old {
+                index[old]?.remove(member)
+                if index[old]?.isEmpty == true { index[old] = nil }
+            }
+            if let new { index[new, default: []].insert(member) }
+        }
     }
 
     private let tables = Mutex(Tables())
@@ -70,14 +104,35 @@ public final class CloudState: CredentialStore {
         CloudSchema.cloud.name: place(CloudSchema.cloud) { tables, _, value in tables.cloud = value },
         CloudSchema.accounts.name: place(CloudSchema.accounts) { $0.accounts[AccountID(rawValue: $1)] = $2 },
         CloudSchema.accessKeys.name: place(CloudSchema.accessKeys) { $0.accessKeys[$1] = $2 },
-        CloudSchema.keyPairs.name: place(CloudSchema.keyPairs) { $0.keyPairs[$1] = $2 },
+        CloudSchema.keyPairs.name: place(CloudSchema.keyPairs) { tables, key, value in
+            Tables.reindex(&tables.keyPairsByAccount, key, from: tables.keyPairs[key]?.accountId, to: value?.accountId)
+            tables.keyPairs[key] = value
+        },
         CloudSchema.images.name: place(CloudSchema.images) { $0.images[ImageID(rawValue: $1)] = $2 },
-        CloudSchema.instances.name: place(CloudSchema.instances) { $0.instances[InstanceID(rawValue: $1)] = $2 },
+        CloudSchema.instances.name: place(CloudSchema.instances) { tables, key, value in
+            let id = InstanceID(rawValue: key)
+            let old = tables.instances[id]
+            Tables.reindex(&tables.instancesByAccount, id, from: old?.accountId, to: value?.accountId)
+            Tables.reindex(&tables.instancesByZone, id, from: old?.zone, to: value?.zone)
+            tables.instances[id] = value
+        },
         CloudSchema.reservations.name: place(CloudSchema.reservations) { $0.reservations[ReservationID(rawValue: $1)] = $2 },
         CloudSchema.clientTokens.name: place(CloudSchema.clientTokens) { $0.tokens[$1] = $2 },
         CloudSchema.resources.name: place(CloudSchema.resources) { $0.resources[$1] = $2 },
-        CloudSchema.tags.name: place(CloudSchema.tags) { $0.tags[$1] = $2 },
-        CloudSchema.securityGroups.name: place(CloudSchema.securityGroups) { $0.groups[SecurityGroupID(rawValue: $1)] = $2 },
+        CloudSchema.tags.name: place(CloudSchema.tags) { tables, key, value in
+            for (tagKey, tagValue) in tables.tags[key]?.tags ?? [:] where value?.tags[tagKey] != tagValue {
+                tables.resourcesByTag[tagKey]?[tagValue]?.remove(key)
+                if tables.resourcesByTag[tagKey]?[tagValue]?.isEmpty == true { tables.resourcesByTag[tagKey]?[tagValue] = nil }
+                if tables.resourcesByTag[tagKey]?.isEmpty == true { tables.resourcesByTag[tagKey] = nil }
+            }
+            for (tagKey, tagValue) in value?.tags ?? [:] { tables.resourcesByTag[tagKey, default: [:]][tagValue, default: []].insert(key) }
+            tables.tags[key] = value
+        },
+        CloudSchema.securityGroups.name: place(CloudSchema.securityGroups) { tables, key, value in
+            let id = SecurityGroupID(rawValue: key)
+            Tables.reindex(&tables.groupsByAccount, id, from: tables.groups[id]?.accountId, to: value?.accountId)
+            tables.groups[id] = value
+        },
         CloudSchema.securityGroupNames.name: place(CloudSchema.securityGroupNames) { $0.groupNames[$1] = $2 },
         CloudSchema.addresses.name: place(CloudSchema.addresses) { $0.addresses[$1] = $2 },
     ]
@@ -94,23 +149,27 @@ public final class CloudState: CredentialStore {
         return { tables in placement(&tables, key, value) }
     }
 
-    /// Loads every collection from the store (at start).
+    /// Loads every mirrored collection from the store (at start), through the same placements
+    /// that committed writes take, so the indexes are built the one way.
     func load(from store: any StateStore) async throws {
         let loaded = try await store.read { txn in
             var tables = Tables()
-            tables.cloud = try txn.get("cloud", from: CloudSchema.cloud)
-            for (_, value) in try txn.all(CloudSchema.accounts) { tables.accounts[value.id] = value }
-            for (_, value) in try txn.all(CloudSchema.accessKeys) { tables.accessKeys[value.accessKeyId] = value }
-            for (key, value) in try txn.all(CloudSchema.keyPairs) { tables.keyPairs[key] = value }
-            for (_, value) in try txn.all(CloudSchema.images) { tables.images[value.id] = value }
-            for (_, value) in try txn.all(CloudSchema.instances) { tables.instances[value.id] = value }
-            for (_, value) in try txn.all(CloudSchema.reservations) { tables.reservations[value.id] = value }
-            for (key, value) in try txn.all(CloudSchema.clientTokens) { tables.tokens[key] = value }
-            for (key, value) in try txn.all(CloudSchema.resources) { tables.resources[key] = value }
-            for (key, value) in try txn.all(CloudSchema.tags) { tables.tags[key] = value }
-            for (_, value) in try txn.all(CloudSchema.securityGroups) { tables.groups[value.id] = value }
-            for (key, value) in try txn.all(CloudSchema.securityGroupNames) { tables.groupNames[key] = value }
-            for (key, value) in try txn.all(CloudSchema.addresses) { tables.addresses[key] = value }
+            func load<V>(_ collection: StoreCollection<V>) throws {
+                for (key, value) in try txn.all(collection) { CloudState.change(collection, key: key, value: value)?(&tables) }
+            }
+            try load(CloudSchema.cloud)
+            try load(CloudSchema.accounts)
+            try load(CloudSchema.accessKeys)
+            try load(CloudSchema.keyPairs)
+            try load(CloudSchema.images)
+            try load(CloudSchema.instances)
+            try load(CloudSchema.reservations)
+            try load(CloudSchema.clientTokens)
+            try load(CloudSchema.resources)
+            try load(CloudSchema.tags)
+            try load(CloudSchema.securityGroups)
+            try load(CloudSchema.securityGroupNames)
+            try load(CloudSchema.addresses)
             return tables
         }
         tables.withLock { $0 = loaded }

@@ -218,7 +218,7 @@ public struct InstanceReconciler: CloudService {
         let unreachable = Set(report.unreachableNodes)
         work.withLock { $0.unreachableNodes[zone] = unreachable }
         let busy = work.withLock { $0.inFlight }
-        let known = state.read { tables in Array(tables.instances.values.filter { $0.zone == zone }) }
+        let known = state.read { tables in tables.instances(inZone: zone) }
         var transitions: [(InstanceID, InstanceState, InstanceState, NodeID?)] = []
         var relaunch: [InstanceID] = [], restart: [InstanceID] = [], reterminate: [InstanceID] = [], restop: [InstanceID] = []
         var learned: [(InstanceID, String)] = [], reoption: [InstanceID] = []

@@ -53,9 +53,11 @@ public struct InstanceService: CloudService {
     /// with `verbose` sees every account's, as in Eucalyptus.
     public func reservations(for principal: Principal, allAccounts: Bool = false) -> [(ReservationRecord, [InstanceRecord])] {
         let everyone = allAccounts && principal.isCloudAdmin
-        let (instances, reservations) = tables()
+        let (instances, reservations) = state.read { tables in
+            (everyone ? Array(tables.instances.values) : tables.instances(of: principal.accountId), tables.reservations)
+        }
         var grouped: [ReservationID: [InstanceRecord]] = [:]
-        for instance in instances.values where everyone || instance.accountId == principal.accountId {
+        for instance in instances {
             grouped[instance.reservationId, default: []].append(instance)
         }
         var result: [(ReservationRecord, [InstanceRecord])] = []
@@ -626,8 +628,7 @@ public struct InstanceService: CloudService {
     /// launches admitted but not yet recorded.
     public func usage(of account: AccountID, admitting: AccountUsage = AccountUsage()) -> AccountUsage {
         var usage = admitting
-        let instances = state.read { $0.instances }
-        for instance in instances.values where instance.accountId == account {
+        for instance in state.read({ $0.instances(of: account) }) {
             switch instance.state {
             case .terminated, .stopped: continue
             default:
@@ -700,7 +701,7 @@ public struct InstanceService: CloudService {
 
     /// Instances the policies would end so that `shortBy` more of the request's fit in `zone`.
     func preemptionVictims(for request: AdmissionRequest, shortBy: Int, zone: String) -> [InstanceID] {
-        let running = state.read { tables in Array(tables.instances.values.filter { $0.zone == zone }) }.map(slaView)
+        let running = state.read { tables in tables.instances(inZone: zone) }.map(slaView)
         let terms = accounts.allTerms()
         for policy in slaPolicies {
             let victims = policy.preempt(for: request, shortBy: shortBy, zone: zone, running: running, terms: terms)

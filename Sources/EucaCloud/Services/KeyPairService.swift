@@ -11,7 +11,7 @@ public struct KeyPairService: CloudService {
     init(context: CloudContext) { self.context = context }
 
     public func list(for principal: Principal) -> [KeyPairRecord] {
-        state.read { tables in tables.keyPairs.values.filter { $0.accountId == principal.accountId } }
+        state.read { tables in (tables.keyPairsByAccount[principal.accountId] ?? []).compactMap { tables.keyPairs[$0] } }
             .sorted { $0.name < $1.name }
     }
 
@@ -48,7 +48,7 @@ public struct KeyPairService: CloudService {
 
     func insert(_ record: KeyPairRecord, tags: [Tag]) async throws {
         try TagService.checkTags(tags)
-        let held = state.read { tables in tables.keyPairs.values.reduce(0) { $0 + ($1.accountId == record.accountId ? 1 : 0) } }
+        let held = state.read { tables in tables.keyPairsByAccount[record.accountId]?.count ?? 0 }
         guard held < settings.maxKeyPairsPerAccount else {
             throw EucaError(.limitExceeded, .keyPair, "The maximum number of key pairs (\(settings.maxKeyPairsPerAccount)) has been reached.")
         }

@@ -35,7 +35,7 @@ public struct SecurityGroupService: CloudService {
     /// The account's groups, creating its `default` group on first use as EC2 does.
     public func list(for principal: Principal) async throws -> [SecurityGroupRecord] {
         _ = try await defaultGroup(for: principal.accountId)
-        return state.read { tables in tables.groups.values.filter { $0.accountId == principal.accountId } }
+        return state.read { tables in (tables.groupsByAccount[principal.accountId] ?? []).compactMap { tables.groups[$0] } }
             .sorted { $0.id < $1.id }
     }
 
@@ -113,7 +113,7 @@ public struct SecurityGroupService: CloudService {
         try TagService.checkTags(tags)
         let account = principal.accountId
         _ = try await defaultGroup(for: account)
-        let held = state.read { tables in tables.groups.values.reduce(0) { $0 + ($1.accountId == account ? 1 : 0) } }
+        let held = state.read { tables in tables.groupsByAccount[account]?.count ?? 0 }
         guard held < settings.maxSecurityGroupsPerAccount else {
             throw EucaError(
                 .limitExceeded, .securityGroup,
