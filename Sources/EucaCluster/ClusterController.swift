@@ -314,6 +314,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
                 logger.error("could not wake a node", metadata: ["euca.node": "\(nodeID)", "error": "\(error)"])
             }
         }
+        let launchTimeout = settings.launchTimeout
         let results = await withTaskGroup(of: InstanceOutcome.self) { group in
             for (launch, nodeID) in placed {
                 guard let node = node(nodeID) else { continue }
@@ -323,7 +324,9 @@ public actor ClusterController: ClusterControllerAPI, Service {
                 }
                 group.addTask {
                     do {
-                        let report = start ? try await node.startInstance(launch) : try await node.runInstance(launch)
+                        let report = try await withTimeout(launchTimeout) {
+                            start ? try await node.startInstance(launch) : try await node.runInstance(launch)
+                        }
                         return InstanceOutcome(instanceId: launch.instanceId, node: nodeID, report: report)
                     } catch let error as EucaError where error.code == .insufficientCapacity {
                         return InstanceOutcome(instanceId: launch.instanceId, node: nodeID, failure: .insufficientCapacity)
@@ -500,10 +503,14 @@ public actor ClusterController: ClusterControllerAPI, Service {
 public struct ClusterTimings: Sendable, Hashable {
     public var pollInterval: Duration
     public var nodeTimeout: Duration
+    /// How long a node may take to run or start an instance (an image download and a boot)
+    /// before the launch fails: a node that hangs does not hold a launch for ever.
+    public var launchTimeout: Duration
 
-    public init(pollInterval: Duration = .seconds(1), nodeTimeout: Duration = .seconds(5)) {
+    public init(pollInterval: Duration = .seconds(1), nodeTimeout: Duration = .seconds(5), launchTimeout: Duration = .seconds(900)) {
         self.pollInterval = pollInterval
         self.nodeTimeout = nodeTimeout
+        self.launchTimeout = launchTimeout
     }
 }
 

@@ -21,6 +21,7 @@ public struct ClusterSettings: Sendable {
         ConfigKey("SCHEDPOLICY", type: "GREEDY|ROUNDROBIN|POWERSAVE or a registered name", default: "ROUNDROBIN", "How instances are placed on nodes."),
         ConfigKey("NC_POLLING_FREQUENCY", type: "seconds", default: "1", "How often the cluster asks its nodes what they run."),
         ConfigKey("NODE_TIMEOUT", type: "seconds", default: "5", "How long the cluster waits for a node before calling it unreachable."),
+        ConfigKey("LAUNCH_TIMEOUT", type: "seconds", default: "900", "How long a node may take to run or start an instance (image download and boot) before the launch fails."),
         ConfigKey("POWER_IDLETHRESH", type: "seconds", default: "300", "With POWERSAVE: how long a node runs nothing before it is powered down."),
         ConfigKey("POWER_WAKETHRESH", type: "seconds", default: "300", "With POWERSAVE: how long a woken node may take to answer before the launch on it fails."),
         ConfigKey("POWER_DOWN_COMMAND", type: "shell command", default: "none",
@@ -38,7 +39,8 @@ public struct ClusterSettings: Sendable {
         }
         timings = ClusterTimings(
             pollInterval: .milliseconds(Int64(try config.seconds("NC_POLLING_FREQUENCY", default: 1, in: 0.05...3600) * 1000)),
-            nodeTimeout: .milliseconds(Int64(try config.seconds("NODE_TIMEOUT", default: 5, in: 0.1...3600) * 1000)))
+            nodeTimeout: .milliseconds(Int64(try config.seconds("NODE_TIMEOUT", default: 5, in: 0.1...3600) * 1000)),
+            launchTimeout: .milliseconds(Int64(try config.seconds("LAUNCH_TIMEOUT", default: 900, in: 1...86_400) * 1000)))
         powerTimings = PowerTimings(
             idleThreshold: .milliseconds(Int64(try config.seconds("POWER_IDLETHRESH", default: 300, in: 0.1...604_800) * 1000)),
             wakeTimeout: .milliseconds(Int64(try config.seconds("POWER_WAKETHRESH", default: 300, in: 0.1...3600) * 1000)))

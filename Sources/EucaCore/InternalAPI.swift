@@ -230,12 +230,6 @@ public protocol NodeControllerAPI: Sendable {
     func modifyInstanceMetadataOptions(_ id: InstanceID, _ options: MetadataOptions) async throws
 }
 
-extension NodeControllerAPI {
-    /// Nodes without a metadata service have nothing to change.
-    public func modifyInstanceMetadataOptions(_ id: InstanceID, _ options: MetadataOptions) async throws {
-        throw EucaError(.unsupported, .instance, "node \(node) has no instance metadata service")
-    }
-}
 
 /// The result of a cluster operation for one instance.
 public struct InstanceOutcome: Sendable, Codable, Hashable {
@@ -313,11 +307,6 @@ public protocol ClusterControllerAPI: Sendable {
     func modifyInstanceMetadataOptions(_ id: InstanceID, _ options: MetadataOptions) async throws
 }
 
-extension ClusterControllerAPI {
-    public func modifyInstanceMetadataOptions(_ id: InstanceID, _ options: MetadataOptions) async throws {
-        throw EucaError(.unsupported, .instance, "cluster \(zone) cannot change metadata options")
-    }
-}
 
 /// The id of the client request being served, carried down the tiers (the internal APIs send it
 /// in the `x-euca-request-id` header) so each tier's logs name it.

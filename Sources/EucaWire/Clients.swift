@@ -51,16 +51,16 @@ public struct RemoteNode: NodeControllerAPI {
         self.client = client
     }
 
-    public func runInstance(_ launch: InstanceLaunch) async throws -> InstanceReport { try await client.call("runInstance", launch) }
-    public func startInstance(_ launch: InstanceLaunch) async throws -> InstanceReport { try await client.call("startInstance", launch) }
-    public func terminateInstance(_ id: InstanceID) async throws { _ = try await client.call("terminateInstance", InstanceIDBody(id), as: Empty.self) }
-    public func stopInstance(_ id: InstanceID) async throws { _ = try await client.call("stopInstance", InstanceIDBody(id), as: Empty.self) }
-    public func rebootInstance(_ id: InstanceID) async throws { _ = try await client.call("rebootInstance", InstanceIDBody(id), as: Empty.self) }
-    public func describeInstances() async throws -> [InstanceReport] { try await client.call("describeInstances", Empty()) }
-    public func describeResource() async throws -> NodeResources { try await client.call("describeResource", Empty()) }
-    public func getConsoleOutput(_ id: InstanceID) async throws -> ConsoleOutput { try await client.call("getConsoleOutput", InstanceIDBody(id)) }
+    public func runInstance(_ launch: InstanceLaunch) async throws -> InstanceReport { try await NodeOperations.runInstance.call(client, launch) }
+    public func startInstance(_ launch: InstanceLaunch) async throws -> InstanceReport { try await NodeOperations.startInstance.call(client, launch) }
+    public func terminateInstance(_ id: InstanceID) async throws { _ = try await NodeOperations.terminateInstance.call(client, InstanceIDBody(id)) }
+    public func stopInstance(_ id: InstanceID) async throws { _ = try await NodeOperations.stopInstance.call(client, InstanceIDBody(id)) }
+    public func rebootInstance(_ id: InstanceID) async throws { _ = try await NodeOperations.rebootInstance.call(client, InstanceIDBody(id)) }
+    public func describeInstances() async throws -> [InstanceReport] { try await NodeOperations.describeInstances.call(client, Empty()) }
+    public func describeResource() async throws -> NodeResources { try await NodeOperations.describeResource.call(client, Empty()) }
+    public func getConsoleOutput(_ id: InstanceID) async throws -> ConsoleOutput { try await NodeOperations.getConsoleOutput.call(client, InstanceIDBody(id)) }
     public func modifyInstanceMetadataOptions(_ id: InstanceID, _ options: MetadataOptions) async throws {
-        _ = try await client.call("modifyInstanceMetadataOptions", InstanceMetadataOptionsBody(id: id, options: options), as: Empty.self)
+        _ = try await NodeOperations.modifyInstanceMetadataOptions.call(client, InstanceMetadataOptionsBody(id: id, options: options))
     }
 }
 
@@ -74,16 +74,26 @@ public struct RemoteCluster: ClusterControllerAPI {
         self.client = client
     }
 
-    public func runInstances(_ launches: [InstanceLaunch]) async throws -> [InstanceOutcome] { try await client.call("runInstances", launches) }
-    public func startInstances(_ launches: [InstanceLaunch]) async throws -> [InstanceOutcome] { try await client.call("startInstances", launches) }
-    public func terminateInstances(_ ids: [InstanceID]) async throws -> [InstanceOutcome] { try await client.call("terminateInstances", InstanceIDs(ids)) }
-    public func stopInstances(_ ids: [InstanceID]) async throws -> [InstanceOutcome] { try await client.call("stopInstances", InstanceIDs(ids)) }
-    public func rebootInstances(_ ids: [InstanceID]) async throws -> [InstanceOutcome] { try await client.call("rebootInstances", InstanceIDs(ids)) }
-    public func describeInstances() async throws -> ClusterInstances { try await client.call("describeInstances", Empty()) }
-    public func describeResources() async throws -> ClusterResources { try await client.call("describeResources", Empty()) }
-    public func getConsoleOutput(_ id: InstanceID) async throws -> ConsoleOutput { try await client.call("getConsoleOutput", InstanceIDBody(id)) }
+    public func runInstances(_ launches: [InstanceLaunch]) async throws -> [InstanceOutcome] {
+        try await ClusterOperations.runInstances.call(client, launches)
+    }
+    public func startInstances(_ launches: [InstanceLaunch]) async throws -> [InstanceOutcome] {
+        try await ClusterOperations.startInstances.call(client, launches)
+    }
+    public func terminateInstances(_ ids: [InstanceID]) async throws -> [InstanceOutcome] {
+        try await ClusterOperations.terminateInstances.call(client, InstanceIDs(ids))
+    }
+    public func stopInstances(_ ids: [InstanceID]) async throws -> [InstanceOutcome] { try await ClusterOperations.stopInstances.call(client, InstanceIDs(ids)) }
+    public func rebootInstances(_ ids: [InstanceID]) async throws -> [InstanceOutcome] {
+        try await ClusterOperations.rebootInstances.call(client, InstanceIDs(ids))
+    }
+    public func describeInstances() async throws -> ClusterInstances { try await ClusterOperations.describeInstances.call(client, Empty()) }
+    public func describeResources() async throws -> ClusterResources { try await ClusterOperations.describeResources.call(client, Empty()) }
+    public func getConsoleOutput(_ id: InstanceID) async throws -> ConsoleOutput {
+        try await ClusterOperations.getConsoleOutput.call(client, InstanceIDBody(id))
+    }
     public func modifyInstanceMetadataOptions(_ id: InstanceID, _ options: MetadataOptions) async throws {
-        _ = try await client.call("modifyInstanceMetadataOptions", InstanceMetadataOptionsBody(id: id, options: options), as: Empty.self)
+        _ = try await ClusterOperations.modifyInstanceMetadataOptions.call(client, InstanceMetadataOptionsBody(id: id, options: options))
     }
 
     /// Tells the cluster which nodes it has.

@@ -72,18 +72,7 @@ public enum NodeAPI {
 
     public static func addRoutes<Context: RequestContext>(to router: Router<Context>, node: any NodeControllerAPI, logger: Logger) {
         let routes = InternalRoutes(router: router, prefix: prefix, logger: logger)
-        routes.add("runInstance") { (launch: InstanceLaunch) in try await node.runInstance(launch) }
-        routes.add("startInstance") { (launch: InstanceLaunch) in try await node.startInstance(launch) }
-        routes.add("terminateInstance") { (body: InstanceIDBody) in try await node.terminateInstance(body.id); return Empty() }
-        routes.add("stopInstance") { (body: InstanceIDBody) in try await node.stopInstance(body.id); return Empty() }
-        routes.add("rebootInstance") { (body: InstanceIDBody) in try await node.rebootInstance(body.id); return Empty() }
-        routes.add("describeInstances") { (_: Empty) in try await node.describeInstances() }
-        routes.add("describeResource") { (_: Empty) in try await node.describeResource() }
-        routes.add("getConsoleOutput") { (body: InstanceIDBody) in try await node.getConsoleOutput(body.id) }
-        routes.add("modifyInstanceMetadataOptions") { (body: InstanceMetadataOptionsBody) in
-            try await node.modifyInstanceMetadataOptions(body.id, body.options)
-            return Empty()
-        }
+        for operation in NodeOperations.all { operation.addRoute(to: routes, serving: node) }
         routes.add("startNetwork") { (_: Empty) -> Empty in throw networkNotAvailable }
     }
 }
@@ -98,18 +87,7 @@ public enum ClusterAPI {
         endpoints: @escaping @Sendable () async -> [NodeEndpoint], logger: Logger
     ) {
         let routes = InternalRoutes(router: router, prefix: prefix, logger: logger)
-        routes.add("runInstances") { (launches: [InstanceLaunch]) in try await cluster.runInstances(launches) }
-        routes.add("startInstances") { (launches: [InstanceLaunch]) in try await cluster.startInstances(launches) }
-        routes.add("terminateInstances") { (body: InstanceIDs) in try await cluster.terminateInstances(body.ids) }
-        routes.add("stopInstances") { (body: InstanceIDs) in try await cluster.stopInstances(body.ids) }
-        routes.add("rebootInstances") { (body: InstanceIDs) in try await cluster.rebootInstances(body.ids) }
-        routes.add("describeInstances") { (_: Empty) in try await cluster.describeInstances() }
-        routes.add("describeResources") { (_: Empty) in try await cluster.describeResources() }
-        routes.add("getConsoleOutput") { (body: InstanceIDBody) in try await cluster.getConsoleOutput(body.id) }
-        routes.add("modifyInstanceMetadataOptions") { (body: InstanceMetadataOptionsBody) in
-            try await cluster.modifyInstanceMetadataOptions(body.id, body.options)
-            return Empty()
-        }
+        for operation in ClusterOperations.all { operation.addRoute(to: routes, serving: cluster) }
         routes.add("configureNodes") { (nodes: [NodeEndpoint]) in try await configureNodes(nodes); return Empty() }
         routes.add("describeNodes") { (_: Empty) -> [NodeStatus] in
             let known = Dictionary(await endpoints().map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })

@@ -30,6 +30,24 @@ import Testing
         }
     }
 
+    /// A node that never answers a launch does not hold it: the launch fails after the cluster's
+    /// launch timeout, like every other call to a node after its own.
+    @Test func aLaunchOnAHungNodeFailsAfterTheLaunchTimeout() async throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("euca-cc-\(UUID())").path
+        let inner = try NodeController(
+            hypervisor: InMemoryHypervisor(host: HostInfo(cores: 4, memoryMiB: 8192)),
+            settings: NodeSettings(node: "n0", instancePath: "\(base)/n0", maxDiskGiB: 100), logger: logger)
+        let cluster = ClusterController(
+            zone: "z", nodes: [NeverLaunching(inner: inner)], policy: .greedy,
+            timings: ClusterTimings(launchTimeout: .milliseconds(200)), logger: logger)
+        let outcomes = try await cluster.runInstances(launches(1))
+        guard case .failed(let why)? = outcomes.first?.failure else {
+            Issue.record("expected a failed launch, got \(outcomes)")
+            return
+        }
+        #expect(why.contains("no answer"))
+    }
+
     @Test func concurrentLaunchesNeverOvercommitANode() async throws {
         let cluster = try cluster(nodes: 2, cores: 3)
         // Six cores in all; three batches of three race for them while the nodes are still booting.
@@ -96,4 +114,27 @@ struct SlowlyAnswering: NodeControllerAPI {
     }
     func describeResource() async throws -> NodeResources { try await inner.describeResource() }
     func getConsoleOutput(_ id: InstanceID) async throws -> ConsoleOutput { try await inner.getConsoleOutput(id) }
+    func modifyInstanceMetadataOptions(_ id: InstanceID, _ options: MetadataOptions) async throws {
+        try await inner.modifyInstanceMetadataOptions(id, options)
+    }
+}
+
+/// A node whose runInstance and startInstance never return.
+struct NeverLaunching: NodeControllerAPI {
+    let inner: any NodeControllerAPI
+    var node: NodeID { inner.node }
+    func runInstance(_ launch: InstanceLaunch) async throws -> InstanceReport {
+        try await Task.sleep(for: .seconds(3600))
+        return try await inner.runInstance(launch)
+    }
+    func startInstance(_ launch: InstanceLaunch) async throws -> InstanceReport { try await runInstance(launch) }
+    func terminateInstance(_ id: InstanceID) async throws { try await inner.terminateInstance(id) }
+    func stopInstance(_ id: InstanceID) async throws { try await inner.stopInstance(id) }
+    func rebootInstance(_ id: InstanceID) async throws { try await inner.rebootInstance(id) }
+    func describeInstances() async throws -> [InstanceReport] { try await inner.describeInstances() }
+    func describeResource() async throws -> NodeResources { try await inner.describeResource() }
+    func getConsoleOutput(_ id: InstanceID) async throws -> ConsoleOutput { try await inner.getConsoleOutput(id) }
+    func modifyInstanceMetadataOptions(_ id: InstanceID, _ options: MetadataOptions) async throws {
+        try await inner.modifyInstanceMetadataOptions(id, options)
+    }
 }

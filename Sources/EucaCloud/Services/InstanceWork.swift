@@ -1,4 +1,4 @@
-public import EucaCore
+import EucaCore
 import EucaScheduler
 import Foundation
 import Synchronization
