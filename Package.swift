@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "EucaWire", targets: ["EucaWire"]),
         .library(name: "EucaHTTP", targets: ["EucaHTTP"]),
         .library(name: "EucaDaemon", targets: ["EucaDaemon"]),
+        .library(name: "EucaNodeDaemon", targets: ["EucaNodeDaemon"]),
         .executable(name: "euca-cloud", targets: ["euca-cloud"]),
         .executable(name: "euca-clc", targets: ["euca-clc"]),
         .executable(name: "euca-cc", targets: ["euca-cc"]),
@@ -177,7 +178,7 @@ let package = Package(
             name: "EucaDaemon",
             dependencies: [
                 "EucaCore", "EucaCloud", "EucaCluster", "EucaEC2API", "EucaHTTP", "EucaNet", "EucaNode", "EucaSecurity", "EucaWire",
-                "EucaScheduler", "EucaStoreLMDB", "EucaHypervisor", "EucaHypervisorLibvirt",
+                "EucaScheduler", "EucaStoreLMDB", "EucaHypervisor",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -192,12 +193,25 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // The node controller's assembly: the one part of the daemons that links libvirt.
+        .target(
+            name: "EucaNodeDaemon",
+            dependencies: [
+                "EucaCore", "EucaDaemon", "EucaHTTP", "EucaNode", "EucaSecurity", "EucaWire", "EucaHypervisorLibvirt",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: strict
+        ),
+
         // Daemons: thin mains that read configuration and compose the libraries.
         .executableTarget(
             name: "euca-cloud",
             dependencies: [
-                "EucaCore", "EucaStoreLMDB", "EucaSecurity", "EucaHypervisor", "EucaHypervisorLibvirt",
-                "EucaScheduler", "EucaNet", "EucaNode", "EucaCluster", "EucaCloud", "EucaEC2API", "EucaDaemon", "EucaHTTP",
+                "EucaCore", "EucaSecurity", "EucaNode", "EucaCluster", "EucaCloud", "EucaDaemon", "EucaNodeDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -222,7 +236,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "euca-nc",
-            dependencies: ["EucaCore", "EucaDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["EucaCore", "EucaDaemon", "EucaNodeDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Daemons/euca-nc",
             swiftSettings: strict
         ),

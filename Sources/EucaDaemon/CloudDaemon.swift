@@ -34,50 +34,39 @@ public enum CloudDaemon {
         let daemon = try DaemonSettings(config)
         let state = URL(fileURLWithPath: daemon.stateDirectory).standardizedFileURL.path
         let apiSettings = try EC2APISettings(config)
-        let network = try NetworkSettings(config)
         let endpointHost = apiSettings.host == "0.0.0.0" ? (try config.string("CLOUD_HOST", default: "127.0.0.1")) : apiSettings.host
-        let cloudSettings = try CloudSettings(config, endpoint: "http://\(endpointHost):\(apiSettings.port)/")
         let syncInterval = try config.seconds("CLUSTER_SYNC_INTERVAL", default: 2, in: 0.1...3600)
+        let imagePort = try config.port("IMAGE_PORT", default: 8776)
         let metrics = DaemonRuntime.bootstrap(level: daemon.logLevel)
         let logger = Logger(label: "euca.clc")
 
-        let store = try LMDBStateStore(directory: state + "/state")
-        defer { store.close() }
+        let assembly = try await CloudAssembly.make(
+            config: config, clusters: [], slaPolicies: slaPolicies, endpointHost: endpointHost, logger: logger)
+        defer { assembly.store.close() }
         let authority = try CloudCA.loadOrCreate(directory: state + "/ca")
         let identity = try ownIdentity(authority: authority, directory: state + "/tls", hosts: [endpointHost])
-        let imagePort = try config.port("IMAGE_PORT", default: 8776)
         let http = try InternalTLS.client(identity: identity)
-        let imageStore = ImageStore(root: try config.nonEmptyString("IMAGE_STORE_PATH", default: state + "/images"))
-        let cloud = CloudController(
-            store: store, clusters: [], network: network, networkApplier: UnenforcedNetworkApplier(logger: logger),
-            imageStore: imageStore, slaPolicies: slaPolicies, settings: cloudSettings, logger: logger)
-        let started = try await cloud.bootstrap(defaultImage: DefaultImage.record())
-        let registry = ComponentRegistry(store: store, authority: authority, cloudURL: "http://\(endpointHost):\(apiSettings.port)")
+        let registry = ComponentRegistry(store: assembly.store, authority: authority, cloudURL: "http://\(endpointHost):\(apiSettings.port)")
         let components = CloudComponents(
-            registry: registry,
-            cloud: cloud, http: http, interval: .milliseconds(Int64(syncInterval * 1000)), logger: logger)
+            registry: registry, cloud: assembly.cloud, http: http, interval: .milliseconds(Int64(syncInterval * 1000)), logger: logger)
         try await components.attachRegistered()
 
-        let api = EC2API(cloud: cloud, settings: apiSettings, logger: Logger(label: "euca.ec2"))
-        let credentials = state + "/credentials"
-        let app = makeApplication(
-            apiSettings: apiSettings, limits: daemon.http, api: api, cloud: cloud, components: components, registry: registry, metrics: metrics, logger: logger,
-            onRunning: { port in
-                let endpoint = "http://\(endpointHost):\(port)"
-                cloud.setEndpoint(endpoint + "/")
+        let credentials = assembly.credentialsDirectory
+        let app = assembly.application(
+            metrics: metrics,
+            addRoutes: { router in
+                AdminAPI.addRoutes(to: router, components: components, cloud: assembly.cloud, authenticator: assembly.api.authenticator, logger: logger)
+                Join.addRoute(to: router, registry: registry, logger: logger)
+            },
+            onRunning: { endpoint in
                 await components.setCloudURL(endpoint)
-                do {
-                    try CredentialFiles.write(to: credentials, key: started.adminKey, region: cloudSettings.regionName, endpoint: endpoint)
-                } catch {
-                    logger.error("could not write the credential files", metadata: ["error": "\(error)"])
-                }
                 logger.info("cloud controller listening", metadata: ["endpoint": "\(endpoint)", "ca": "\(authority.fingerprint.prefix(16))"])
                 FileHandle.standardOutput.write(Data("euca-clc is running.\n  EC2 endpoint:  \(endpoint)/\n  credentials:   \(credentials)/credentials\n".utf8))
             })
-        var services: [any Service] = [cloud, components, app]
+        var services: [any Service] = [assembly.cloud, components, app]
         if imagePort != 0 {
             let router = Router()
-            ImageFileService.addRoutes(to: router, root: imageStore.root, logger: logger)
+            ImageFileService.addRoutes(to: router, root: assembly.imageStore.root, logger: logger)
             services.append(Application(
                 router: router,
                 server: try .tls(
@@ -92,22 +81,6 @@ public enum CloudDaemon {
         try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
         try? await http.shutdown()
         logger.info("euca-clc stopped")
-    }
-
-    static func makeApplication(
-        apiSettings: EC2APISettings, limits: HTTPLimits, api: EC2API, cloud: CloudController, components: CloudComponents, registry: ComponentRegistry,
-        metrics: PrometheusCollectorRegistry, logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void
-    ) -> some Service {
-        let router = Router()
-        api.addRoutes(to: router)
-        AdminAPI.addRoutes(to: router, components: components, cloud: cloud, authenticator: api.authenticator, logger: logger)
-        Join.addRoute(to: router, registry: registry, logger: logger)
-        DaemonRuntime.addMetricsRoutes(to: router, registry: metrics)
-        return Application(
-            router: router, server: GuardedHTTP.http1(limits, name: "ec2"),
-            configuration: ApplicationConfiguration(address: .hostname(apiSettings.host, port: apiSettings.port), serverName: "Euca"),
-            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? apiSettings.port) },
-            logger: Logger(label: "euca.http"))
     }
 
     /// The cloud controller's own certificate (role clc), issued by its CA for `hosts` (the names

@@ -2,7 +2,6 @@ import EucaCloud
 import AsyncHTTPClient
 public import EucaCore
 import EucaHypervisor
-public import EucaHypervisorLibvirt
 public import EucaNode
 public import EucaSecurity
 import EucaHTTP
@@ -23,75 +22,10 @@ public enum NodeDaemon {
                 "IMAGE_SERVICE_URL", type: "URL", default: "https://CLOUD:8776 (the cloud controller the node joined)",
                 "Where the node downloads images from: the cloud controller's image service."),
         ]
-
-    public static func run(config: EucaConfig, join token: String?) async throws {
-        let daemon = try DaemonSettings(config)
-        let state = URL(fileURLWithPath: daemon.stateDirectory).standardizedFileURL.path
-        let settings = try NodeSettings(config, defaultNode: NodeID(ProcessInfo.processInfo.hostName), defaultInstancePath: state + "/instances")
-        let component = try ComponentDaemonSettings(config, portKey: "NC_PORT", defaultPort: 8775)
-        let metrics = DaemonRuntime.bootstrap(level: daemon.logLevel)
-        let identity = try await Identities.obtain(role: .nc, directory: state + "/tls", token: token, logger: Logger(label: "euca.nc"))
-        var nodeLogger = Logger(label: "euca.nc")
-        nodeLogger[metadataKey: "euca.node"] = "\(identity.component?.name ?? settings.node.rawValue)"
-        let logger = nodeLogger
-
-        let hypervisor = try await NodeRuntime.hypervisor(settings, logger: logger)
-        var nodeSettings = settings
-        if let name = identity.component?.name { nodeSettings.node = NodeID(name) }
-        let imageService = try config.value("IMAGE_SERVICE_URL", default: Identities.imageServiceURL(directory: state + "/tls") ?? "") { text in
-            text.isEmpty || text.hasPrefix("https://")
-                ? .success(text) : .failure(ConfigProblem("\"\(text)\" is not an https:// URL of the cloud controller's image service"))
-        }
-        var images: ImageCache?
-        var imageClient: HTTPClient?
-        if imageService.isEmpty {
-            logger.notice("no image service known (set IMAGE_SERVICE_URL, or join again): instances that boot images cannot start here")
-        } else {
-            let client = try InternalTLS.client(identity: identity, timeout: .seconds(3600))
-            imageClient = client
-            images = try NodeRuntime.imageCache(settings, source: RemoteImageSource(http: client, baseURL: imageService), logger: logger)
-        }
-        let node = try NodeController(hypervisor: hypervisor, settings: nodeSettings, images: images, logger: logger)
-        await node.restoreImagePins()
-        let router = Router()
-        NodeAPI.addRoutes(to: router, node: node, logger: logger)
-        let app = Application(
-            router: router,
-            server: try .tls(
-                GuardedHTTP.http1(daemon.http, name: "node"),
-                configuration: InternalTLS.serverConfiguration(identity: identity, allowing: .cc, logger: logger)),
-            configuration: ApplicationConfiguration(address: .hostname(component.bind, port: component.port), serverName: "euca-nc"),
-            onServerRunning: { channel in
-                logger.info("node API listening", metadata: ["port": "\(channel.localAddress?.port ?? 0)", "libvirt": "\(settings.libvirtURI)"])
-            },
-            logger: logger)
-        var services: [any Service] = [app]
-        if let metadata = try NodeRuntime.metadataServer(nodeSettings, node: node, limits: daemon.http, logger: logger) {
-            services.append(metadata)
-        }
-        if component.metricsPort != 0 {
-            services.append(DaemonRuntime.metricsServer(
-                host: try config.nonEmptyString("METRICS_BIND", default: "127.0.0.1"), port: component.metricsPort, registry: metrics,
-                limits: daemon.http, logger: logger))
-        }
-        try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
-        try? await imageClient?.shutdown()
-        logger.info("euca-nc stopped")
-    }
 }
 
 /// What a node controller builds from its settings, in `euca-nc` and in `euca-cloud`.
 public enum NodeRuntime {
-    /// The libvirt connection; on a hypervisor other than the test driver, guests run with the
-    /// acceleration `HYPERVISOR_ACCEL` names or the probe finds.
-    public static func hypervisor(_ settings: NodeSettings, logger: Logger) async throws -> LibvirtHypervisor {
-        var domainType: String?
-        if !settings.libvirtURI.hasPrefix("test:") {
-            domainType = await Acceleration.choose(settings.acceleration, logger: logger).rawValue
-        }
-        return try LibvirtHypervisor(uri: settings.libvirtURI, domainType: domainType, logger: Logger(label: "euca.hypervisor"))
-    }
-
     /// The instance metadata service for `node`'s instances, when `METADATA_ADDRESS` is set and
     /// on this host (the instances' network puts it there); nil, with a log line saying why, if not.
     /// Throws, saying why, when another process already listens there.

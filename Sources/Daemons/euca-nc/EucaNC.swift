@@ -1,6 +1,7 @@
 import ArgumentParser
 import EucaCore
 import EucaDaemon
+import EucaNodeDaemon
 import Foundation
 
 @main

@@ -1,0 +1,42 @@
+public import EucaCore
+public import EucaDaemon
+public import EucaHypervisorLibvirt
+public import EucaNode
+import Foundation
+public import Logging
+public import ServiceLifecycle
+
+/// A node controller's parts, made from its settings: the libvirt connection (with the KVM
+/// probe), the image cache fed by `imageSource`, the node controller and, where this host has
+/// the metadata address, the instance metadata service. `euca-nc` serves it over mutual TLS;
+/// `euca-cloud` hands it to its in-process cluster.
+public struct NodeAssembly: Sendable {
+    public let node: NodeController
+    /// What runs beside the node controller: the metadata service, when there is one.
+    public let services: [any Service]
+
+    public static func make(
+        settings: NodeSettings, imageSource: (any ImageSource)?, limits: HTTPLimits, logger: Logger
+    ) async throws -> NodeAssembly {
+        let hypervisor = try await NodeRuntime.hypervisor(settings, logger: logger)
+        let images = try imageSource.map { try NodeRuntime.imageCache(settings, source: $0, logger: logger) }
+        let node = try NodeController(hypervisor: hypervisor, settings: settings, images: images, logger: logger)
+        await node.restoreImagePins()
+        var services: [any Service] = []
+        if let metadata = try NodeRuntime.metadataServer(settings, node: node, limits: limits, logger: logger) { services.append(metadata) }
+        return NodeAssembly(node: node, services: services)
+    }
+}
+
+extension NodeRuntime {
+    /// The libvirt connection; on a hypervisor other than the test driver, guests run with the
+    /// acceleration `HYPERVISOR_ACCEL` names or the probe finds.
+    public static func hypervisor(_ settings: NodeSettings, logger: Logger) async throws -> LibvirtHypervisor {
+        var domainType: String?
+        if !settings.libvirtURI.hasPrefix("test:") {
+            domainType = await Acceleration.choose(settings.acceleration, logger: logger).rawValue
+        }
+        return try LibvirtHypervisor(uri: settings.libvirtURI, domainType: domainType, logger: Logger(label: "euca.hypervisor"))
+    }
+
+}
