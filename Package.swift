@@ -197,7 +197,7 @@ let package = Package(
         .target(
             name: "EucaNodeDaemon",
             dependencies: [
-                "EucaCore", "EucaDaemon", "EucaHTTP", "EucaNode", "EucaSecurity", "EucaWire", "EucaHypervisorLibvirt",
+                "EucaCore", "EucaDaemon", "EucaHTTP", "EucaNode", "EucaSecurity", "EucaWire", "EucaHypervisorLibvirt", "EucaStoreLMDB",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -211,7 +211,7 @@ let package = Package(
         .executableTarget(
             name: "euca-cloud",
             dependencies: [
-                "EucaCore", "EucaSecurity", "EucaNode", "EucaCluster", "EucaCloud", "EucaDaemon", "EucaNodeDaemon",
+                "EucaCore", "EucaSecurity", "EucaNode", "EucaCluster", "EucaCloud", "EucaDaemon", "EucaNodeDaemon", "EucaStoreLMDB",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -27,14 +27,22 @@ public actor ClusterController: ClusterControllerAPI, Service {
     private let powerTimings: PowerTimings
     /// Nodes powered down because they were idle.
     private var asleep: Set<NodeID> = []
-    /// Where the sleeping nodes and their room are kept across restarts, if anywhere.
-    private let sleepingFile: String?
+    /// Where the cluster keeps what must outlive a restart: the nodes it powered down, with the
+    /// room they had.
+    private let store: any StateStore
 
-    /// A node powered down, as the file of sleeping nodes holds it.
-    struct SleepingNode: Codable {
-        var node: NodeID
-        var resources: NodeResources?
+    /// A node powered down, as the store holds it.
+    public struct SleepingNode: Codable, Sendable {
+        public var node: NodeID
+        public var resources: NodeResources?
+        public init(node: NodeID, resources: NodeResources?) {
+            self.node = node
+            self.resources = resources
+        }
     }
+
+    /// The nodes this cluster powered down, keyed by node name.
+    public static let sleepingNodes = StoreCollection<SleepingNode>("cluster-sleeping-nodes")
     /// Reports the cluster learned from its own operations, per node, with when: a poll that
     /// began before then does not know them and must not drop them.
     private var learned: [NodeID: [InstanceID: ContinuousClock.Instant]] = [:]
@@ -54,22 +62,40 @@ public actor ClusterController: ClusterControllerAPI, Service {
 
     /// A cluster of `nodes`, placing with `policy`. When the policy powers down idle nodes and
     /// `power` is given, nodes idle for `powerTimings.idleThreshold` are powered down through it
-    /// (one node always stays up) and woken when placement chooses them.
+    /// (one node always stays up) and woken when placement chooses them. A cluster made with this
+    /// initializer starts with no node asleep; ``open(zone:nodes:policy:timings:power:powerTimings:store:logger:)``
+    /// reads back the ones a store names.
     public init(
         zone: String, nodes: [any NodeControllerAPI], policy: PlacementPolicy, timings: ClusterTimings = ClusterTimings(),
-        power: (any NodePower)? = nil, powerTimings: PowerTimings = PowerTimings(), sleepingFile: String? = nil, logger: Logger
+        power: (any NodePower)? = nil, powerTimings: PowerTimings = PowerTimings(), store: any StateStore = InMemoryStateStore(),
+        logger: Logger
+    ) {
+        self.init(
+            zone: zone, nodes: nodes, policy: policy, timings: timings, power: power, powerTimings: powerTimings, store: store,
+            sleeping: [], logger: logger)
+    }
+
+    /// A cluster over `store`: nodes it powered down before a restart are still down, so
+    /// placement may choose them (with the room they had) and wakes them.
+    public static func open(
+        zone: String, nodes: [any NodeControllerAPI], policy: PlacementPolicy, timings: ClusterTimings = ClusterTimings(),
+        power: (any NodePower)? = nil, powerTimings: PowerTimings = PowerTimings(), store: any StateStore, logger: Logger
+    ) async throws -> ClusterController {
+        let sleeping = try await store.read { txn in try txn.all(sleepingNodes).map(\.value) }
+        return ClusterController(
+            zone: zone, nodes: nodes, policy: policy, timings: timings, power: power, powerTimings: powerTimings, store: store,
+            sleeping: sleeping, logger: logger)
+    }
+
+    private init(
+        zone: String, nodes: [any NodeControllerAPI], policy: PlacementPolicy, timings: ClusterTimings, power: (any NodePower)?,
+        powerTimings: PowerTimings, store: any StateStore, sleeping: [SleepingNode], logger: Logger
     ) {
         self.zone = zone
-        self.sleepingFile = sleepingFile
-        // Nodes this cluster powered down before a restart are still down: placement may choose
-        // them (with the room they had) and wakes them.
-        if let sleepingFile, let data = FileManager.default.contents(atPath: sleepingFile),
-            let sleeping = try? JSONDecoder().decode([SleepingNode].self, from: data)
-        {
-            for entry in sleeping where nodes.contains(where: { $0.node == entry.node }) {
-                asleep.insert(entry.node)
-                cache[entry.node] = NodeState(resources: entry.resources, reports: [], reachable: false)
-            }
+        self.store = store
+        for entry in sleeping where nodes.contains(where: { $0.node == entry.node }) {
+            asleep.insert(entry.node)
+            cache[entry.node] = NodeState(resources: entry.resources, reports: [], reachable: false)
         }
         self.nodes = nodes
         self.policy = policy
@@ -81,14 +107,16 @@ public actor ClusterController: ClusterControllerAPI, Service {
         self.logger = logger
     }
 
-    /// Writes the sleeping nodes to `sleepingFile`.
-    private func saveSleeping() {
-        guard let sleepingFile else { return }
+    /// Records the sleeping nodes in the store, replacing what it held.
+    private func saveSleeping() async {
         let entries = asleep.sorted().map { SleepingNode(node: $0, resources: cache[$0]?.resources) }
         do {
-            try JSONEncoder().encode(entries).write(to: URL(fileURLWithPath: sleepingFile), options: .atomic)
+            try await store.write { txn in
+                for (key, _) in try txn.all(Self.sleepingNodes) { try txn.delete(key, from: Self.sleepingNodes) }
+                for entry in entries { try txn.put(entry, at: entry.node.rawValue, in: Self.sleepingNodes) }
+            }
         } catch {
-            logger.error("could not record the sleeping nodes", metadata: ["file": "\(sleepingFile)", "error": "\(error)"])
+            logger.error("could not record the sleeping nodes", metadata: ["error": "\(error)"])
         }
     }
 
@@ -103,7 +131,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
             cache[node.node] = nil
             learned[node.node] = nil
             claims[node.node] = nil
-            if asleep.remove(node.node) != nil { saveSleeping() }
+            if asleep.remove(node.node) != nil { await saveSleeping() }
             idleSince[node.node] = nil
             logger.info("node removed", metadata: ["euca.node": "\(node.node)"])
         }
@@ -210,13 +238,13 @@ public actor ClusterController: ClusterControllerAPI, Service {
             idleSince[node.node] = nil
             up -= 1
             // Recorded before the command runs: a restart in between must not lose a node that went down.
-            saveSleeping()
+            await saveSleeping()
             do {
                 try await power.powerDown(node.node)
                 logger.info("idle node powered down", metadata: ["euca.node": "\(node.node)", "idle": "\(Int(now.timeIntervalSince(since)))s"])
             } catch {
                 asleep.remove(node.node)
-                saveSleeping()
+                await saveSleeping()
                 up += 1
                 logger.error("could not power down an idle node", metadata: ["euca.node": "\(node.node)", "error": "\(error)"])
             }
@@ -235,7 +263,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
         while true {
             if let resources = try? await withTimeout(timeout, { try await node.describeResource() }) {
                 asleep.remove(node.node)
-                saveSleeping()
+                await saveSleeping()
                 var state = cache[node.node] ?? NodeState(resources: nil, reports: [], reachable: true)
                 state.resources = resources
                 state.reachable = true

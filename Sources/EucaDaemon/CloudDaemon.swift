@@ -44,7 +44,7 @@ public enum CloudDaemon {
             config: config, clusters: [], slaPolicies: slaPolicies, endpointHost: endpointHost, logger: logger)
         defer { assembly.store.close() }
         let authority = try CloudCA.loadOrCreate(directory: state + "/ca")
-        let identity = try ownIdentity(authority: authority, directory: state + "/tls", hosts: [endpointHost])
+        let identity = try await ownIdentity(authority: authority, directory: state + "/tls", hosts: [endpointHost], store: assembly.store)
         let http = try InternalTLS.client(identity: identity)
         let registry = ComponentRegistry(store: assembly.store, authority: authority, cloudURL: "http://\(endpointHost):\(apiSettings.port)")
         let components = CloudComponents(
@@ -56,7 +56,10 @@ public enum CloudDaemon {
             metrics: metrics,
             addRoutes: { router in
                 AdminAPI.addRoutes(to: router, components: components, cloud: assembly.cloud, authenticator: assembly.api.authenticator, logger: logger)
-                Join.addRoute(to: router, registry: registry, logger: logger)
+                Join.addRoute(
+                    to: router, registry: registry,
+                    imageServiceURL: imagePort == 0 ? nil : "https://\(endpointHost.contains(":") ? "[\(endpointHost)]" : endpointHost):\(imagePort)",
+                    logger: logger)
             },
             onRunning: { endpoint in
                 await components.setCloudURL(endpoint)
@@ -85,19 +88,28 @@ public enum CloudDaemon {
 
     /// The cloud controller's own certificate (role clc), issued by its CA for `hosts` (the names
     /// node controllers reach its image service at); issued again when the hosts change.
-    static func ownIdentity(authority: CloudCA, directory: String, hosts: [String]) throws -> ComponentIdentity {
-        let hostsFile = directory + "/hosts"
-        let named = hosts.joined(separator: "\n")
-        if let identity = ComponentIdentity.load(directory: directory), identity.caPEM == authority.certificatePEM,
-            (try? String(contentsOfFile: hostsFile, encoding: .utf8)) == named
-        {
+    /// The hosts the cloud controller's certificate names, in its store under the key `clc`.
+    static let certificateHosts = StoreCollection<[String]>("clc-certificate-hosts")
+
+    static func ownIdentity(authority: CloudCA, directory: String, hosts: [String], store: any StateStore) async throws -> ComponentIdentity {
+        // An earlier release kept the hosts in a file beside the certificate.
+        let legacy = directory + "/hosts"
+        if let text = try? String(contentsOfFile: legacy, encoding: .utf8) {
+            let named = text.split(separator: "\n").map(String.init)
+            try await store.write { txn in
+                if try txn.get("clc", from: certificateHosts) == nil { try txn.put(named, at: "clc", in: certificateHosts) }
+            }
+            try? FileManager.default.removeItem(atPath: legacy)
+        }
+        let issuedFor = try await store.read { txn in try txn.get("clc", from: certificateHosts) }
+        if let identity = ComponentIdentity.load(directory: directory), identity.caPEM == authority.certificatePEM, issuedFor == hosts {
             return identity
         }
         let (keyPEM, csrPEM) = try ComponentIdentity.newKey(name: "clc")
         let certificate = try authority.issue(csrPEM: csrPEM, role: .clc, name: "clc", hosts: hosts)
         let identity = ComponentIdentity(keyPEM: keyPEM, certificatePEM: try certificate.serializeAsPEM().pemString, caPEM: authority.certificatePEM)
         try identity.save(directory: directory)
-        try named.write(toFile: hostsFile, atomically: true, encoding: .utf8)
+        try await store.write { txn in try txn.put(hosts, at: "clc", in: certificateHosts) }
         return identity
     }
 }

@@ -3,6 +3,7 @@ import EucaCluster
 public import EucaScheduler
 import EucaSecurity
 import EucaHTTP
+import EucaStoreLMDB
 import EucaWire
 import Foundation
 import Hummingbird
@@ -14,6 +15,9 @@ import Synchronization
 /// `euca-cc`: a cluster controller serving the cluster API over mutual TLS to the cloud
 /// controller, and calling its nodes' APIs with its own certificate.
 public enum ClusterDaemon {
+    /// The nodes the cloud controller last named, keyed by node name.
+    static let nodeEndpoints = StoreCollection<NodeEndpoint>("cluster-node-endpoints")
+
     public static let keys: [ConfigKey] =
         DaemonSettings.keys + ClusterSettings.keys + ComponentDaemonSettings.keys(portKey: "CC_PORT", defaultPort: 8774)
 
@@ -26,11 +30,15 @@ public enum ClusterDaemon {
         let settings = try ClusterSettings(config, registry: registry)
         let metrics = DaemonRuntime.bootstrap(level: daemon.logLevel)
         let logger = Logger(label: "euca.cc")
-        let identity = try await Identities.obtain(role: .cc, directory: state + "/tls", token: token, logger: logger)
+        let store = try LMDBStateStore(directory: state + "/cluster-state")
+        defer { store.close() }
+        let identity = try await Identities.obtain(role: .cc, directory: state + "/tls", token: token, store: store, logger: logger)
         let zone = identity.component?.name ?? settings.name
         let http = try InternalTLS.client(identity: identity, timeout: settings.timings.nodeTimeout)
-        let nodesFile = state + "/nodes.json"
-        let saved = (try? Data(contentsOf: URL(fileURLWithPath: nodesFile))).flatMap { try? JSONDecoder().decode([NodeEndpoint].self, from: $0) } ?? []
+        try await LegacyStateFile.move(state + "/nodes.json", into: store, Self.nodeEndpoints, key: \.name.rawValue, logger: logger)
+        try await LegacyStateFile.move(
+            state + "/sleeping-nodes.json", into: store, ClusterController.sleepingNodes, key: \.node.rawValue, logger: logger)
+        let saved = try await store.read { txn in try txn.all(Self.nodeEndpoints).map(\.value) }
         let endpoints = Mutex(saved)
         @Sendable func remote(_ endpoint: NodeEndpoint) -> any NodeControllerAPI {
             RemoteNode(node: endpoint.name, client: InternalClient(
@@ -44,9 +52,9 @@ public enum ClusterDaemon {
         if settings.policy.powersDownIdleNodes && power == nil {
             logger.notice("\(settings.policy.name) packs instances, but without POWER_DOWN_COMMAND and POWER_WAKE_COMMAND no node is powered down")
         }
-        let cluster = ClusterController(
+        let cluster = try await ClusterController.open(
             zone: zone, nodes: saved.map(remote), policy: settings.policy, timings: settings.timings, power: power,
-            powerTimings: settings.powerTimings, sleepingFile: state + "/sleeping-nodes.json", logger: logger)
+            powerTimings: settings.powerTimings, store: store, logger: logger)
         let router = Router()
         ClusterAPI.addRoutes(
             to: router, cluster: cluster,
@@ -56,7 +64,10 @@ public enum ClusterDaemon {
                     return current != nodes
                 }
                 guard changed else { return }
-                try JSONEncoder().encode(nodes).write(to: URL(fileURLWithPath: nodesFile), options: .atomic)
+                try await store.write { txn in
+                    for (key, _) in try txn.all(Self.nodeEndpoints) { try txn.delete(key, from: Self.nodeEndpoints) }
+                    for node in nodes { try txn.put(node, at: node.name.rawValue, in: Self.nodeEndpoints) }
+                }
                 await cluster.setNodes(nodes.map(remote))
             },
             endpoints: { endpoints.withLock { $0 } }, logger: logger)

@@ -1,6 +1,6 @@
 import AsyncHTTPClient
 public import EucaCloud
-import EucaCore
+public import EucaCore
 public import EucaSecurity
 import Foundation
 public import Hummingbird
@@ -21,20 +21,37 @@ public struct JoinReply: Codable, Sendable {
     public var caPEM: String
     public var role: ComponentRole
     public var name: String
+    /// Where node controllers download images from (the cloud controller's `IMAGE_PORT` on its
+    /// host); nil when it serves none.
+    public var imageServiceURL: String?
+}
+
+/// What a component keeps of the cloud it joined, in its own store.
+public struct JoinedCloud: Codable, Sendable, Hashable {
+    /// The URL the join token named.
+    public var cloudURL: String
+    /// The image service the cloud controller named when the component joined.
+    public var imageServiceURL: String?
+
+    /// The component's record of its cloud, under the key `cloud`.
+    public static let collection = StoreCollection<JoinedCloud>("component-joined-cloud")
 }
 
 /// Joining the cloud: a component redeems its one-time token for a certificate.
 public enum Join {
     /// The cloud controller's side: `POST /join/v1` (plain HTTP; the token pins the CA, and the
     /// secret is good for one use).
-    public static func addRoute(to router: Router<BasicRequestContext>, registry: ComponentRegistry, logger: Logger) {
+    public static func addRoute(
+        to router: Router<BasicRequestContext>, registry: ComponentRegistry, imageServiceURL: String?, logger: Logger
+    ) {
         router.post("/join/v1") { request, _ -> Response in
             do {
                 let body = try await request.body.collect(upTo: 1 << 20)
                 let input = try JSONDecoder().decode(JoinRequest.self, from: Data(body.readableBytesView))
                 let (certificate, ca, record) = try await registry.join(secret: input.secret, csrPEM: input.csrPEM)
                 logger.info("component joined", metadata: ["role": "\(record.role.rawValue)", "name": "\(record.name)", "host": "\(record.host)"])
-                return json(.ok, JoinReply(certificatePEM: certificate, caPEM: ca, role: record.role, name: record.name))
+                return json(.ok, JoinReply(
+                    certificatePEM: certificate, caPEM: ca, role: record.role, name: record.name, imageServiceURL: imageServiceURL))
             } catch {
                 let message = (error as? EucaError)?.message ?? "the join request could not be read"
                 logger.warning("join refused", metadata: ["reason": "\(message)"])
@@ -52,7 +69,7 @@ public enum Join {
 
     /// The component's side: redeems `token` with a new key, checks that the CA that answered is
     /// the one the token names and that the certificate is for that key, and returns the identity.
-    public static func redeem(_ tokenText: String, expecting role: ComponentRole) async throws -> ComponentIdentity {
+    public static func redeem(_ tokenText: String, expecting role: ComponentRole) async throws -> (ComponentIdentity, JoinedCloud) {
         guard let token = JoinToken(encoded: tokenText) else {
             throw EucaError(.invalidParameter, .parameter, "That is not a join token (they start with 'euca1.').")
         }
@@ -80,7 +97,7 @@ public enum Join {
         guard issued.publicKey == key.publicKey, case .success = await CloudCAVerifier(certificate: ca).verify(chain: [try issued.serializeAsDER()]) else {
             throw EucaError(.authFailure, nil, "The certificate the cloud controller returned does not verify.")
         }
-        return identity
+        return (identity, JoinedCloud(cloudURL: token.cloud, imageServiceURL: reply.imageServiceURL))
     }
 }
 

@@ -54,21 +54,33 @@ public enum NodeRuntime {
 
 /// A component's key and certificate: loaded from its state directory, or obtained by joining.
 public enum Identities {
-    /// The cloud controller's image service, on the host of the cloud the component joined.
-    public static func imageServiceURL(directory: String, port: Int = 8776) -> String? {
-        guard let text = try? String(contentsOfFile: directory + "/cloud-url", encoding: .utf8),
-            let host = URLComponents(string: text.trimmingCharacters(in: .whitespacesAndNewlines))?.host
-        else { return nil }
-        return "https://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+    /// The cloud controller's image service, as it named it when this component joined (or, for
+    /// a component that joined an earlier release, its default port on the cloud's host).
+    public static func imageServiceURL(store: any StateStore) async throws -> String? {
+        guard let joined = try await store.read({ txn in try txn.get("cloud", from: JoinedCloud.collection) }) else { return nil }
+        if let url = joined.imageServiceURL { return url }
+        guard let host = URLComponents(string: joined.cloudURL)?.host else { return nil }
+        return "https://\(host.contains(":") ? "[\(host)]" : host):8776"
     }
 
-    public static func obtain(role: ComponentRole, directory: String, token: String?, logger: Logger) async throws -> ComponentIdentity {
-        if let token {
-            let identity = try await Join.redeem(token, expecting: role)
-            try identity.save(directory: directory)
-            if let cloud = JoinToken(encoded: token)?.cloud {
-                try cloud.write(toFile: directory + "/cloud-url", atomically: true, encoding: .utf8)
+    /// The component's identity: redeemed with `token` (and the cloud it joined recorded in
+    /// `store`), or loaded from `directory`.
+    public static func obtain(
+        role: ComponentRole, directory: String, token: String?, store: any StateStore, logger: Logger
+    ) async throws -> ComponentIdentity {
+        // An earlier release kept the cloud's URL in a file beside the certificate.
+        let legacy = directory + "/cloud-url"
+        if let text = try? String(contentsOfFile: legacy, encoding: .utf8) {
+            let joined = JoinedCloud(cloudURL: text.trimmingCharacters(in: .whitespacesAndNewlines), imageServiceURL: nil)
+            try await store.write { txn in
+                if try txn.get("cloud", from: JoinedCloud.collection) == nil { try txn.put(joined, at: "cloud", in: JoinedCloud.collection) }
             }
+            try? FileManager.default.removeItem(atPath: legacy)
+        }
+        if let token {
+            let (identity, joined) = try await Join.redeem(token, expecting: role)
+            try identity.save(directory: directory)
+            try await store.write { txn in try txn.put(joined, at: "cloud", in: JoinedCloud.collection) }
             logger.info("joined the cloud", metadata: ["name": "\(identity.component?.name ?? "?")"])
             return identity
         }

@@ -6,15 +6,18 @@ import Metrics
 
 /// The node controller: runs instances on one host through a ``Hypervisor``.
 ///
-/// The node keeps its own record of each instance it hosts (`instance.json` in the instance's
-/// directory), so after a restart it knows what it runs and what each instance takes of the host,
-/// and can define a stopped instance again if the hypervisor lost it. Stopped instances keep
+/// The node keeps its own record of each instance it hosts in its ``StateStore`` (LMDB under
+/// the daemon's state directory), so after a restart it knows what it runs and what each instance
+/// takes of the host, and can define a stopped instance again if the hypervisor lost it. Stopped instances keep
 /// their share of the node, so they can always start again where they were.
 public actor NodeController: NodeControllerAPI {
     public nonisolated let node: NodeID
     private let hypervisor: any Hypervisor
     private let settings: NodeSettings
     private let logger: Logger
+    /// Where the records live; ``open(hypervisor:settings:images:store:neighbours:logger:)`` reads
+    /// them back after a restart.
+    private let store: any StateStore
     private var records: [InstanceID: Record] = [:]
     private var busy: Set<InstanceID> = []
     /// Instances being terminated: their domain may be gone before their files are.
@@ -35,14 +38,28 @@ public actor NodeController: NodeControllerAPI {
         var stopped: Bool
     }
 
+    /// The node's records of its instances, keyed by instance id.
+    static let recordsCollection = StoreCollection<Record>("node-instances")
+
     /// - Parameter images: where kernels, ramdisks and disks come from for a hypervisor that boots
     ///   real guests (`kvm` or `qemu`); without it, or on other hypervisors, launches boot nothing.
     /// - Parameter neighbours: the node's neighbour table (by default the kernel's).
+    /// - Parameter store: where the node records its instances; a node made with this
+    ///   initializer starts with none (``open(hypervisor:settings:images:store:neighbours:logger:)``
+    ///   reads back what a store holds).
     public init(
-        hypervisor: any Hypervisor, settings: NodeSettings, images: ImageCache? = nil,
+        hypervisor: any Hypervisor, settings: NodeSettings, images: ImageCache? = nil, store: any StateStore = InMemoryStateStore(),
         neighbours: @escaping @Sendable () -> NeighbourTable = { NeighbourTable.read() }, logger: Logger
     ) throws {
+        try self.init(hypervisor: hypervisor, settings: settings, images: images, store: store, records: [:], neighbours: neighbours, logger: logger)
+    }
+
+    private init(
+        hypervisor: any Hypervisor, settings: NodeSettings, images: ImageCache?, store: any StateStore, records: [InstanceID: Record],
+        neighbours: @escaping @Sendable () -> NeighbourTable, logger: Logger
+    ) throws {
         self.node = settings.node
+        self.store = store
         self.hypervisor = hypervisor
         self.images = images
         self.neighbours = neighbours
@@ -51,36 +68,64 @@ public actor NodeController: NodeControllerAPI {
         logger[metadataKey: "euca.node"] = "\(settings.node)"
         self.logger = logger
         try FileManager.default.createDirectory(atPath: settings.instancePath, withIntermediateDirectories: true)
-        self.records = Self.loadRecords(from: settings.instancePath, logger: logger)
+        self.records = records
     }
 
-    private static func loadRecords(from path: String, logger: Logger) -> [InstanceID: Record] {
-        var records: [InstanceID: Record] = [:]
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-        for entry in entries {
+    /// A node controller over `store`, with the records of the instances it held when it last
+    /// ran. Records an earlier release kept as `instance.json` files in the instance directories
+    /// are moved into the store once.
+    public static func open(
+        hypervisor: any Hypervisor, settings: NodeSettings, images: ImageCache? = nil, store: any StateStore,
+        neighbours: @escaping @Sendable () -> NeighbourTable = { NeighbourTable.read() }, logger: Logger
+    ) async throws -> NodeController {
+        try await importLegacyRecords(from: settings.instancePath, into: store, logger: logger)
+        let records = try await store.read { txn in
+            Dictionary(uniqueKeysWithValues: try txn.all(recordsCollection).map { (InstanceID(rawValue: $0.key), $0.value) })
+        }
+        if !records.isEmpty { logger.info("node records loaded", metadata: ["instances": "\(records.count)"]) }
+        return try NodeController(
+            hypervisor: hypervisor, settings: settings, images: images, store: store, records: records, neighbours: neighbours, logger: logger)
+    }
+
+    /// Moves `instance.json` files (as releases before the node's store wrote them) into `store`.
+    private static func importLegacyRecords(from path: String, into store: any StateStore, logger: Logger) async throws {
+        var found: [(InstanceID, Record, String)] = []
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
             guard let id = InstanceID(parsing: entry) else { continue }
             let file = "\(path)/\(entry)/instance.json"
             guard let data = FileManager.default.contents(atPath: file) else { continue }
             do {
-                records[id] = try JSONDecoder().decode(Record.self, from: data)
+                found.append((id, try JSONDecoder().decode(Record.self, from: data), file))
             } catch {
                 logger.warning("ignoring an unreadable instance record", metadata: ["euca.instance": "\(id)", "error": "\(error)"])
             }
         }
-        if !records.isEmpty { logger.info("node records loaded", metadata: ["instances": "\(records.count)"]) }
-        return records
+        guard !found.isEmpty else { return }
+        let records = found.map { ($0.0, $0.1) }
+        try await store.write { txn in
+            for (id, record) in records where try txn.get(id.rawValue, from: recordsCollection) == nil {
+                try txn.put(record, at: id.rawValue, in: recordsCollection)
+            }
+        }
+        for (_, _, file) in found { try? FileManager.default.removeItem(atPath: file) }
+        logger.notice("instance records moved into the node's store", metadata: ["instances": "\(found.count)"])
     }
 
     private func directory(_ id: InstanceID) -> String { "\(settings.instancePath)/\(id)" }
 
-    private func save(_ record: Record) throws {
+    private func save(_ record: Record) async throws {
         let id = record.launch.instanceId
         try FileManager.default.createDirectory(atPath: directory(id), withIntermediateDirectories: true)
-        try JSONEncoder().encode(record).write(to: URL(fileURLWithPath: "\(directory(id))/instance.json"), options: .atomic)
+        try await store.write { txn in try txn.put(record, at: id.rawValue, in: Self.recordsCollection) }
     }
 
     private func forget(_ id: InstanceID) async {
         records[id] = nil
+        do {
+            try await store.write { txn in _ = try txn.delete(id.rawValue, from: Self.recordsCollection) }
+        } catch {
+            logger.error("could not forget an instance's record", metadata: ["euca.instance": "\(id)", "error": "\(error)"])
+        }
         try? FileManager.default.removeItem(atPath: directory(id))
         if let held = pins.removeValue(forKey: id), let images {
             for sha in held { await images.release(sha) }
@@ -191,7 +236,7 @@ public actor NodeController: NodeControllerAPI {
             try await ensureRoom(for: launch.vmType)
             let record = Record(launch: launch, stopped: false)
             records[id] = record
-            try save(record)
+            try await save(record)
         }
         return try await boot(launch, verb: "launch")
     }
@@ -215,7 +260,7 @@ public actor NodeController: NodeControllerAPI {
         }
         let record = Record(launch: launch, stopped: false)
         records[id] = record
-        try save(record)
+        try await save(record)
         return try await boot(launch, verb: "start")
     }
 
@@ -259,7 +304,7 @@ public actor NodeController: NodeControllerAPI {
         try await hypervisor.shutdown(id, timeout: settings.shutdownTimeout)
         record.stopped = true
         records[id] = record
-        try save(record)
+        try await save(record)
         logger.info("instance stopped", metadata: Self.metadata(["euca.instance": "\(id)"]))
     }
 
@@ -338,7 +383,7 @@ public actor NodeController: NodeControllerAPI {
         guard record.launch.metadataOptions != options else { return }
         record.launch.metadataOptions = options
         records[id] = record
-        try save(record)
+        try await save(record)
         logger.info("metadata options changed", metadata: Self.metadata([
             "euca.instance": "\(id)", "httpTokens": "\(options.httpTokens)", "httpEndpoint": "\(options.httpEndpoint)",
         ]))

@@ -15,12 +15,13 @@ public struct NodeAssembly: Sendable {
     /// What runs beside the node controller: the metadata service, when there is one.
     public let services: [any Service]
 
+    /// - Parameter store: where the node keeps its records (`STATE_DIR/node-state` in the daemons).
     public static func make(
-        settings: NodeSettings, imageSource: (any ImageSource)?, limits: HTTPLimits, logger: Logger
+        settings: NodeSettings, store: any StateStore, imageSource: (any ImageSource)?, limits: HTTPLimits, logger: Logger
     ) async throws -> NodeAssembly {
         let hypervisor = try await NodeRuntime.hypervisor(settings, logger: logger)
         let images = try imageSource.map { try NodeRuntime.imageCache(settings, source: $0, logger: logger) }
-        let node = try NodeController(hypervisor: hypervisor, settings: settings, images: images, logger: logger)
+        let node = try await NodeController.open(hypervisor: hypervisor, settings: settings, images: images, store: store, logger: logger)
         await node.restoreImagePins()
         var services: [any Service] = []
         if let metadata = try NodeRuntime.metadataServer(settings, node: node, limits: limits, logger: logger) { services.append(metadata) }

@@ -4,6 +4,7 @@ public import EucaDaemon
 import EucaHTTP
 import EucaNode
 import EucaSecurity
+import EucaStoreLMDB
 import EucaWire
 import Foundation
 import Hummingbird
@@ -20,14 +21,18 @@ extension NodeDaemon {
         let settings = try NodeSettings(config, defaultNode: NodeID(ProcessInfo.processInfo.hostName), defaultInstancePath: state + "/instances")
         let component = try ComponentDaemonSettings(config, portKey: "NC_PORT", defaultPort: 8775)
         let metrics = DaemonRuntime.bootstrap(level: daemon.logLevel)
-        let identity = try await Identities.obtain(role: .nc, directory: state + "/tls", token: token, logger: Logger(label: "euca.nc"))
+        let store = try LMDBStateStore(directory: state + "/node-state")
+        defer { store.close() }
+        let identity = try await Identities.obtain(
+            role: .nc, directory: state + "/tls", token: token, store: store, logger: Logger(label: "euca.nc"))
         var nodeLogger = Logger(label: "euca.nc")
         nodeLogger[metadataKey: "euca.node"] = "\(identity.component?.name ?? settings.node.rawValue)"
         let logger = nodeLogger
 
         var nodeSettings = settings
         if let name = identity.component?.name { nodeSettings.node = NodeID(name) }
-        let imageService = try config.value("IMAGE_SERVICE_URL", default: Identities.imageServiceURL(directory: state + "/tls") ?? "") { text in
+        let joinedImageService = try await Identities.imageServiceURL(store: store) ?? ""
+        let imageService = try config.value("IMAGE_SERVICE_URL", default: joinedImageService) { text in
             text.isEmpty || text.hasPrefix("https://")
                 ? .success(text) : .failure(ConfigProblem("\"\(text)\" is not an https:// URL of the cloud controller's image service"))
         }
@@ -40,7 +45,7 @@ extension NodeDaemon {
             imageClient = client
             imageSource = RemoteImageSource(http: client, baseURL: imageService)
         }
-        let assembly = try await NodeAssembly.make(settings: nodeSettings, imageSource: imageSource, limits: daemon.http, logger: logger)
+        let assembly = try await NodeAssembly.make(settings: nodeSettings, store: store, imageSource: imageSource, limits: daemon.http, logger: logger)
         let node = assembly.node
         let router = Router()
         NodeAPI.addRoutes(to: router, node: node, logger: logger)

@@ -23,26 +23,26 @@ import Testing
 
     func cluster(
         nodes: Int, cores: Int, power: FakeNodePower, idle: Duration = .milliseconds(200), controllers: [any NodeControllerAPI]? = nil,
-        sleepingFile: String? = nil
-    ) throws -> ClusterController {
-        ClusterController(
+        store: any StateStore = InMemoryStateStore()
+    ) async throws -> ClusterController {
+        try await ClusterController.open(
             zone: "z", nodes: try controllers ?? self.nodes(nodes, cores: cores, power: power), policy: .powerSave,
             timings: ClusterTimings(pollInterval: .milliseconds(50)), power: power,
-            powerTimings: PowerTimings(idleThreshold: idle, wakeTimeout: .seconds(2)), sleepingFile: sleepingFile, logger: logger)
+            powerTimings: PowerTimings(idleThreshold: idle, wakeTimeout: .seconds(2)), store: store, logger: logger)
     }
 
     @Test func aRestartedClusterRemembersTheNodesItPoweredDownAndWakesThem() async throws {
         let power = FakeNodePower()
         let controllers = try nodes(2, cores: 1, power: power)
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("euca-sleeping-\(UUID()).json").path
-        let first = try cluster(nodes: 2, cores: 1, power: power, controllers: controllers, sleepingFile: file)
+        let store = InMemoryStateStore()
+        let first = try await cluster(nodes: 2, cores: 1, power: power, controllers: controllers, store: store)
         let poller = Task { try await first.run() }
         try await waitUntil("one node sleeps") { await asleep(first).count == 1 }
         poller.cancel()
         let sleeping = try #require(await asleep(first).first)
 
         // A new cluster controller over the same nodes (a restart): the node is still down.
-        let second = try cluster(nodes: 2, cores: 1, power: power, idle: .seconds(60), controllers: controllers, sleepingFile: file)
+        let second = try await cluster(nodes: 2, cores: 1, power: power, idle: .seconds(60), controllers: controllers, store: store)
         #expect(await asleep(second) == [sleeping])
         #expect(!(await power.isOn(sleeping)))
         #expect(try await second.describeResources().available(.small) == 2)
@@ -50,8 +50,8 @@ import Testing
         #expect(outcomes.allSatisfy { $0.failure == nil })
         #expect(await power.isOn(sleeping))
         #expect(await asleep(second).isEmpty)
-        // And the file says so for the next restart.
-        let third = try cluster(nodes: 2, cores: 1, power: power, idle: .seconds(60), controllers: controllers, sleepingFile: file)
+        // And the store says so for the next restart.
+        let third = try await cluster(nodes: 2, cores: 1, power: power, idle: .seconds(60), controllers: controllers, store: store)
         #expect(await asleep(third).isEmpty)
     }
 
@@ -78,7 +78,7 @@ import Testing
 
     @Test func idleNodesArePoweredDownKeepingOneAndWokenWhenPlacementNeedsThem() async throws {
         let power = FakeNodePower()
-        let cluster = try cluster(nodes: 3, cores: 2, power: power)
+        let cluster = try await cluster(nodes: 3, cores: 2, power: power)
         let poller = Task { try await cluster.run() }
         defer { poller.cancel() }
         // Nothing runs: after the idle threshold two of the three nodes go down, one stays up.
@@ -103,7 +103,7 @@ import Testing
 
     @Test func aNodeThatDoesNotWakeFailsTheLaunchesPlacedOnIt() async throws {
         let power = FakeNodePower()
-        let cluster = try cluster(nodes: 2, cores: 1, power: power)
+        let cluster = try await cluster(nodes: 2, cores: 1, power: power)
         let poller = Task { try await cluster.run() }
         defer { poller.cancel() }
         try await waitUntil("one node sleeps") { await asleep(cluster).count == 1 }
@@ -116,7 +116,7 @@ import Testing
 
     @Test func busyNodesAreNeverPoweredDown() async throws {
         let power = FakeNodePower()
-        let cluster = try cluster(nodes: 2, cores: 4, power: power, idle: .milliseconds(100))
+        let cluster = try await cluster(nodes: 2, cores: 4, power: power, idle: .milliseconds(100))
         // Before the first poll has found anything idle, both nodes get work.
         let outcomes = try await cluster.runInstances(launches(5))
         #expect(Set(outcomes.compactMap(\.node)).count == 2)

@@ -20,11 +20,12 @@ import Testing
     @Test func instancesWhoseDomainsVanishedHoldNoRoomAfterARestart() async throws {
         let path = scratchDirectory("node")
         let settings = NodeSettings(node: "n1", instancePath: path, maxCores: 1, maxDiskGiB: 100)
-        let before = try NodeController(hypervisor: InMemoryHypervisor(), settings: settings, logger: logger)
+        let store = InMemoryStateStore()
+        let before = try await NodeController.open(hypervisor: InMemoryHypervisor(), settings: settings, store: store, logger: logger)
         let ran = launch()
         #expect(try await before.runInstance(ran).state == .running)
 
-        let after = try NodeController(hypervisor: InMemoryHypervisor(), settings: settings, logger: logger)
+        let after = try await NodeController.open(hypervisor: InMemoryHypervisor(), settings: settings, store: store, logger: logger)
         let next = launch()
         #expect(try await after.runInstance(next).state == .running)
         #expect(try await after.describeInstances().map(\.instanceId) == [next.instanceId])
@@ -33,12 +34,13 @@ import Testing
     @Test func aStoppedInstanceKeepsItsRoomAcrossARestart() async throws {
         let path = scratchDirectory("node")
         let settings = NodeSettings(node: "n1", instancePath: path, maxCores: 1, maxDiskGiB: 100)
-        let before = try NodeController(hypervisor: InMemoryHypervisor(), settings: settings, logger: logger)
+        let store = InMemoryStateStore()
+        let before = try await NodeController.open(hypervisor: InMemoryHypervisor(), settings: settings, store: store, logger: logger)
         let kept = launch()
         _ = try await before.runInstance(kept)
         try await before.stopInstance(kept.instanceId)
 
-        let after = try NodeController(hypervisor: InMemoryHypervisor(), settings: settings, logger: logger)
+        let after = try await NodeController.open(hypervisor: InMemoryHypervisor(), settings: settings, store: store, logger: logger)
         await #expect(throws: EucaError.self) { try await after.runInstance(launch()) }
         #expect(try await after.startInstance(kept).state == .running)
     }

@@ -37,8 +37,9 @@ def test_a_node_on_another_tier_boots_an_image_it_downloads_over_mutual_tls(clou
     sample = tmp_path / "sample"
     subprocess.run([str(ROOT / "scripts" / "build-sample-image"), str(sample)], check=True, stdout=subprocess.DEVNULL)
     cloud.add_cluster("zone-g")
-    cloud.add_node("zone-g", "g1", LIBVIRT_URI="qemu:///system", VNET_BRIDGE=BRIDGE,
-                   IMAGE_SERVICE_URL=f"https://127.0.0.1:{cloud.image_port}", MAX_MEM="2048", METADATA_ADDRESS="169.254.169.254")
+    # The image service's port is not the default: the node learns it from its join.
+    cloud.add_node("zone-g", "g1", LIBVIRT_URI="qemu:///system", VNET_BRIDGE=BRIDGE, MAX_MEM="2048",
+                   METADATA_ADDRESS="169.254.169.254")
     wait_for(lambda: [r for r in tiers.nodes(cloud) if r.get("reachable")], timeout=60, what="the node up")
     ec2 = cloud.client()
     ids = {}

@@ -6,6 +6,7 @@ import EucaDaemon
 import EucaNode
 import EucaNodeDaemon
 import EucaSecurity
+import EucaStoreLMDB
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -56,8 +57,10 @@ struct EucaCloudCommand: AsyncParsableCommand {
         }
 
         let imageRoot = try CloudAssembly.imageStoreRoot(config)
+        let nodeStore = try LMDBStateStore(directory: stateDirectory + "/node-state")
+        defer { nodeStore.close() }
         let nodes = try await NodeAssembly.make(
-            settings: nodeSettings, imageSource: LocalImageSource(root: imageRoot), limits: daemon.http, logger: Logger(label: "euca.nc"))
+            settings: nodeSettings, store: nodeStore, imageSource: LocalImageSource(root: imageRoot), limits: daemon.http, logger: Logger(label: "euca.nc"))
         let cluster = ClusterController(
             zone: clusterSettings.name, nodes: [nodes.node], policy: clusterSettings.policy, timings: clusterSettings.timings,
             logger: Logger(label: "euca.cc"))
