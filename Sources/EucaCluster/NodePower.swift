@@ -37,56 +37,12 @@ public struct CommandNodePower: NodePower {
     public func wake(_ node: NodeID) async throws { try await run(wakeCommand, for: node) }
 
     func run(_ command: String, for node: NodeID) async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
         var environment = ProcessInfo.processInfo.environment
         environment["EUCA_NODE"] = node.rawValue
         environment["EUCA_NODE_HOST"] = host(node) ?? ""
-        process.environment = environment
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        let running = RunningCommand(process)
-        let status: Int32 = try await withTimeout(timeout) {
-            try await withTaskCancellationHandler {
-                try await running.wait()
-            } onCancel: {
-                running.terminate()
-            }
-        }
+        let (status, message) = try await ChildProcess.run("/bin/sh", ["-c", command], environment: environment, timeout: timeout)
         guard status == 0 else {
-            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
             throw EucaError(.internalFailure, .node, "'\(command)' for \(node) exited with \(status)\(message.isEmpty ? "" : ": \(message)")")
         }
-    }
-}
-
-/// A child process shared between the task that waits for it and the handler that ends it on
-/// cancellation. `Process` is thread-safe for these calls but not marked `Sendable`.
-private final class RunningCommand: @unchecked Sendable {
-    private let process: Process
-
-    init(_ process: Process) { self.process = process }
-
-    func wait() async throws -> Int32 {
-        try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { finished in continuation.resume(returning: finished.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
-        }
-    }
-
-    /// Kills the command's whole process group (its shell and whatever the shell started):
-    /// Foundation starts each child as the leader of a new group.
-    func terminate() {
-        let pid = process.processIdentifier
-        if pid > 0 { kill(-pid, SIGKILL) }
     }
 }

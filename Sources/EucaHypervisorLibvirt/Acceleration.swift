@@ -1,3 +1,4 @@
+import EucaCore
 import Foundation
 public import Logging
 
@@ -39,30 +40,23 @@ public enum Acceleration: String, Sendable, Hashable, CaseIterable {
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let console = directory + "/console"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: emulator)
-        process.arguments = [
-            "-accel", "kvm", "-machine", "pc", "-m", "128", "-display", "none", "-nodefaults", "-no-reboot",
-            "-kernel", kernel, "-append", "console=ttyS0 earlyprintk=ttyS0 panic=-1", "-serial", "file:\(console)",
-        ]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        let process: ChildProcess
         do {
-            try process.run()
+            process = try ChildProcess.start(emulator, [
+                "-accel", "kvm", "-machine", "pc", "-m", "128", "-display", "none", "-nodefaults", "-no-reboot",
+                "-kernel", kernel, "-append", "console=ttyS0 earlyprintk=ttyS0 panic=-1", "-serial", "file:\(console)",
+            ])
         } catch {
             return Finding(acceleration: .qemu, reason: "cannot run \(emulator): \(error)")
         }
-        defer {
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-        }
+        defer { process.kill() }
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while ContinuousClock.now < deadline {
             if let text = try? String(contentsOfFile: console, encoding: .utf8), text.contains("Linux version") {
                 return Finding(acceleration: .kvm, reason: "a guest kernel booted under KVM")
             }
             if !process.isRunning {
-                return Finding(acceleration: .qemu, reason: "QEMU refused KVM (exit \(process.terminationStatus))")
+                return Finding(acceleration: .qemu, reason: "QEMU refused KVM (exit \(await process.wait().status))")
             }
             try? await Task.sleep(for: .milliseconds(50))
         }

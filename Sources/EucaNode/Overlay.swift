@@ -13,25 +13,10 @@ public enum Overlay {
 
     /// Creates a qcow2 overlay at `path` backed by `backing` (raw or qcow2), with `qemu-img`.
     public static func create(at path: String, backing: String, qemuImg: String = "/usr/bin/qemu-img") async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: qemuImg)
-        process.arguments = ["create", "-q", "-f", "qcow2", "-F", format(of: backing), "-b", backing, path]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            throw EucaError(.internalFailure, .node, "cannot run \(qemuImg): \(error)")
-        }
-        let message = await Task.detached { () -> Data in
-            let data = errors.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return data
-        }.value
-        guard process.terminationStatus == 0 else {
+        let (status, errors) = try await ChildProcess.run(qemuImg, ["create", "-q", "-f", "qcow2", "-F", format(of: backing), "-b", backing, path])
+        guard status == 0 else {
             try? FileManager.default.removeItem(atPath: path)
-            throw EucaError(.internalFailure, .node, "qemu-img could not create \(path): \(String(decoding: message, as: UTF8.self))")
+            throw EucaError(.internalFailure, .node, "qemu-img could not create \(path): \(errors)")
         }
     }
 }
