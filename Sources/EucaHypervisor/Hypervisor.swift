@@ -1,9 +1,30 @@
 public import EucaCore
 
+/// The type instances run as: libvirt's `<domain type=…>`, or the in-memory hypervisor's own.
+public struct DomainType: RawRepresentable, Sendable, Hashable, CustomStringConvertible, ExpressibleByStringLiteral {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(stringLiteral value: String) { self.rawValue = value }
+
+    /// Hardware virtualization.
+    public static let kvm = DomainType(rawValue: "kvm")
+    /// QEMU's TCG emulation.
+    public static let qemu = DomainType(rawValue: "qemu")
+    /// libvirt's test driver: domains that boot nothing.
+    public static let test = DomainType(rawValue: "test")
+    /// The in-memory hypervisor of `EucaTesting`.
+    public static let memory = DomainType(rawValue: "memory")
+
+    /// Whether instances of this type boot real guests, from image files.
+    public var bootsGuests: Bool { self == .kvm || self == .qemu }
+
+    public var description: String { rawValue }
+}
+
 /// What a hypervisor backend can do, so callers need no casts to find out.
 public struct HypervisorCapabilities: Sendable, Hashable {
     /// The domain type instances run as: `kvm`, `qemu` (TCG emulation) or `test`.
-    public var domainType: String
+    public var domainType: DomainType
     /// Whether the guest's serial console is written to ``DomainSpec/consoleLogPath``.
     public var writesConsoleLog: Bool
     /// Whether domain definitions and running guests outlive the process that made them. False
@@ -12,7 +33,7 @@ public struct HypervisorCapabilities: Sendable, Hashable {
     /// Whether the guest can be asked to shut down (ACPI) rather than only destroyed.
     public var gracefulShutdown: Bool
 
-    public init(domainType: String, writesConsoleLog: Bool, domainsOutliveProcess: Bool, gracefulShutdown: Bool) {
+    public init(domainType: DomainType, writesConsoleLog: Bool, domainsOutliveProcess: Bool, gracefulShutdown: Bool) {
         self.domainType = domainType
         self.writesConsoleLog = writesConsoleLog
         self.domainsOutliveProcess = domainsOutliveProcess

@@ -24,7 +24,7 @@ public final class LibvirtHypervisor: Hypervisor {
     ///
     /// - Parameter domainType: the `<domain type=…>` for new domains; by default `test` on the
     ///   test driver and `kvm` elsewhere.
-    public init(uri: String, domainType: String? = nil, logger: Logger) throws {
+    public init(uri: String, domainType: DomainType? = nil, logger: Logger) throws {
         LibvirtRuntime.prepare()
         let pool = NIOThreadPool(numberOfThreads: 4)
         pool.start()
@@ -45,7 +45,7 @@ public final class LibvirtHypervisor: Hypervisor {
         self.logger = logger
         let isTest = uri.hasPrefix("test:")
         self.capabilities = HypervisorCapabilities(
-            domainType: domainType ?? (isTest ? "test" : "kvm"),
+            domainType: domainType ?? (isTest ? .test : .kvm),
             writesConsoleLog: !isTest,
             domainsOutliveProcess: !isTest,
             gracefulShutdown: true)
@@ -62,7 +62,7 @@ public final class LibvirtHypervisor: Hypervisor {
     }
 
     public func launch(_ spec: DomainSpec) async throws {
-        let xml = DomainXML.render(spec, type: capabilities.domainType)
+        let xml = DomainXML.render(spec, type: capabilities.domainType.rawValue)
         try await blocking { connection in
             if let domain = try connection.lookup(spec.instanceId) {
                 defer { virDomainFree(domain) }

@@ -134,7 +134,7 @@ public actor NodeController: NodeControllerAPI {
 
     /// Whether instances here boot real guests from image files.
     private var bootsImages: Bool {
-        images != nil && ["kvm", "qemu"].contains(hypervisor.capabilities.domainType)
+        images != nil && hypervisor.capabilities.domainType.bootsGuests
     }
 
     /// Pins, in the image cache, the files of the instances the node already had when it started,
@@ -151,7 +151,7 @@ public actor NodeController: NodeControllerAPI {
     }
 
     private func domainSpec(_ launch: InstanceLaunch) async throws -> DomainSpec {
-        if launch.boot.isEmpty && hypervisor.capabilities.domainType != "test" && hypervisor.capabilities.domainType != "memory" {
+        if launch.boot.isEmpty && hypervisor.capabilities.domainType.bootsGuests {
             throw EucaError(
                 .invalidParameter, .image,
                 "Image \(launch.imageId) has no kernel or disk to boot; it runs only on libvirt's test driver.")
@@ -238,7 +238,7 @@ public actor NodeController: NodeControllerAPI {
             records[id] = record
             try await save(record)
         }
-        return try await boot(launch, verb: "launch")
+        return try await boot(launch, .launch)
     }
 
     public func startInstance(_ launch: InstanceLaunch) async throws -> InstanceReport {
@@ -261,7 +261,7 @@ public actor NodeController: NodeControllerAPI {
         let record = Record(launch: launch, stopped: false)
         records[id] = record
         try await save(record)
-        return try await boot(launch, verb: "start")
+        return try await boot(launch, .start)
     }
 
     private func ensureRoom(for type: VMType) async throws {
@@ -270,19 +270,27 @@ public actor NodeController: NodeControllerAPI {
         }
     }
 
-    private func boot(_ launch: InstanceLaunch, verb: String) async throws -> InstanceReport {
+    /// How a domain comes up: defined anew for a launch, or started again from its definition.
+    private enum BootKind: String {
+        case launch, start
+    }
+
+    private func boot(_ launch: InstanceLaunch, _ kind: BootKind) async throws -> InstanceReport {
         let id = launch.instanceId
         busy.insert(id)
         defer { busy.remove(id) }
         do {
             let spec = try await domainSpec(launch)
-            if verb == "start" { try await hypervisor.start(spec) } else { try await hypervisor.launch(spec) }
+            switch kind {
+            case .start: try await hypervisor.start(spec)
+            case .launch: try await hypervisor.launch(spec)
+            }
         } catch {
-            if verb == "launch" { await forget(id) }
-            logger.error("\(verb) failed", metadata: ["euca.instance": "\(id)", "error": "\(error)"])
+            if kind == .launch { await forget(id) }
+            logger.error("\(kind.rawValue) failed", metadata: ["euca.instance": "\(id)", "error": "\(error)"])
             throw error
         }
-        logger.info("instance \(verb)ed", metadata: Self.metadata(["euca.instance": "\(id)", "euca.vmtype": "\(launch.vmType.name)"]))
+        logger.info("instance \(kind.rawValue)ed", metadata: Self.metadata(["euca.instance": "\(id)", "euca.vmtype": "\(launch.vmType.name)"]))
         let state = try await hypervisor.state(of: id)
         return InstanceReport(instanceId: id, node: node, state: state?.observed ?? .absent)
     }

@@ -1,4 +1,5 @@
 public import EucaCore
+import EucaHypervisor
 public import EucaDaemon
 public import EucaHypervisorLibvirt
 public import EucaNode
@@ -33,9 +34,9 @@ extension NodeRuntime {
     /// The libvirt connection; on a hypervisor other than the test driver, guests run with the
     /// acceleration `HYPERVISOR_ACCEL` names or the probe finds.
     public static func hypervisor(_ settings: NodeSettings, logger: Logger) async throws -> LibvirtHypervisor {
-        var domainType: String?
+        var domainType: DomainType?
         if !settings.libvirtURI.hasPrefix("test:") {
-            domainType = await Acceleration.choose(settings.acceleration, logger: logger).rawValue
+            domainType = DomainType(rawValue: await Acceleration.choose(settings.acceleration, logger: logger).rawValue)
         }
         return try LibvirtHypervisor(uri: settings.libvirtURI, domainType: domainType, logger: Logger(label: "euca.hypervisor"))
     }
