@@ -187,6 +187,8 @@ public actor ClusterController: ClusterControllerAPI, Service {
             for await result in group { results.append(result) }
             return results
         }
+        // A poll cut short by shutdown says nothing about the nodes.
+        if Task.isCancelled { return }
         let now = Date()
         for (node, result) in results {
             var state = cache[node] ?? NodeState(resources: nil, reports: [], reachable: false)

@@ -72,3 +72,17 @@ public struct ComponentDaemonSettings: Sendable {
         metricsPort = try config.port("METRICS_PORT", default: defaultPort + 10)
     }
 }
+
+public enum DaemonLogging {
+    /// The swift-log level for an Eucalyptus `LOGLEVEL` name.
+    public static func level(_ name: String) -> Logger.Level {
+        switch name {
+        case "TRACE": .trace
+        case "DEBUG": .debug
+        case "WARN": .warning
+        case "ERROR": .error
+        case "FATAL": .critical
+        default: .info
+        }
+    }
+}

@@ -39,7 +39,8 @@ struct EC2Action: Sendable {
 enum EC2Actions {
     static let implemented: [String: EC2Action] = coreActions
         .merging(securityGroupActions) { first, _ in first }
-        .merging(moreActions) { first, _ in first }
+        .merging(addressActions) { first, _ in first }
+        .merging(instanceAttributeActions) { first, _ in first }
         .merging(imageActions) { first, _ in first }
 
     static let coreActions: [String: EC2Action] = [

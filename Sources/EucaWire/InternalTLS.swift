@@ -48,6 +48,9 @@ public enum InternalTLS {
         tls.minimumTLSVersion = .tlsv12
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.timeout = .init(connect: .seconds(5), read: .seconds(Int64(timeout.components.seconds)))
+        // A refused connection (the peer's daemon is down) fails the call at once rather than
+        // being retried until the connect timeout: a node that is down is noticed at once.
+        configuration.connectionPool.retryConnectionEstablishment = false
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 }

@@ -88,4 +88,22 @@ import Testing
         try await check.run(
             on: RemoteCluster(zone: "zone-a", client: InternalClient(http: http, baseURL: "https://127.0.0.1:\(port)\(ClusterAPI.prefix)")))
     }
+
+    /// A node whose daemon is down refuses the connection; the call fails at once (the client does
+    /// not retry until its connect timeout), so the cluster notices the node at its next poll.
+    @Test func aNodeWhoseDaemonIsDownIsNoticedAtOnce() async throws {
+        let ca = try CloudCA.loadOrCreate(directory: WireTests.temp("ca"))
+        let http = try InternalTLS.client(identity: try WireTests.identity(ca, .cc, "cluster01"))
+        defer { Task { try? await http.shutdown() } }
+        // A port nothing listens on: bound once, then closed.
+        let (port, server) = try await serve(identity: try WireTests.identity(ca, .nc, "n1"), allowing: .cc) { _ in }
+        server.cancel()
+        try? await server.value
+        let remote = RemoteNode(node: "n1", client: InternalClient(http: http, baseURL: "https://127.0.0.1:\(port)\(NodeAPI.prefix)"))
+        let started = ContinuousClock.now
+        await #expect {
+            try await remote.describeInstances()
+        } throws: { ($0 as? EucaError)?.code == .unavailable }
+        #expect(ContinuousClock.now - started < .seconds(2))
+    }
 }
