@@ -55,7 +55,7 @@ let package = Package(
 
         .target(
             name: "EucaCore",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
+            dependencies: [],
             swiftSettings: strict
         ),
         .target(
@@ -70,9 +70,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
-                .product(name: "SwiftASN1", package: "swift-asn1"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
+                .product(name: "SwiftASN1", package: "swift-asn1")],
             swiftSettings: strict
         ),
         .target(
@@ -124,8 +122,7 @@ let package = Package(
             dependencies: [
                 "EucaCore", "EucaSecurity", "EucaNet", "EucaScheduler",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         .target(
@@ -148,8 +145,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-            ],
+                .product(name: "Metrics", package: "swift-metrics"), "EucaHypervisor", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
         .target(
@@ -162,8 +158,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-            ],
+                .product(name: "Metrics", package: "swift-metrics"), .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")],
             swiftSettings: strict
         ),
         .target(
@@ -188,8 +183,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "X509", package: "swift-certificates"),
-                .product(name: "SwiftASN1", package: "swift-asn1"),
-            ],
+                .product(name: "SwiftASN1", package: "swift-asn1"), .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")],
             swiftSettings: strict
         ),
 
@@ -202,8 +196,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            ],
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), "EucaHypervisor"],
             swiftSettings: strict
         ),
 
@@ -214,11 +207,7 @@ let package = Package(
                 "EucaCore", "EucaSecurity", "EucaNode", "EucaCluster", "EucaCloud", "EucaDaemon", "EucaNodeDaemon", "EucaStoreLMDB",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-            ],
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "Sources/Daemons/euca-cloud",
             swiftSettings: strict
         ),
@@ -272,7 +261,7 @@ let package = Package(
         ),
 
         .testTarget(name: "EucaCoreTests", dependencies: ["EucaCore", "EucaStoreLMDB", "EucaTesting"], swiftSettings: strict),
-        .testTarget(name: "EucaSecurityTests", dependencies: ["EucaSecurity", "EucaCore"], swiftSettings: strict),
+        .testTarget(name: "EucaSecurityTests", dependencies: ["EucaSecurity", "EucaCore", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         .testTarget(
             name: "EucaWireTests",
             dependencies: [
@@ -280,31 +269,27 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
-                .product(name: "X509", package: "swift-certificates"),
-            ],
+                .product(name: "X509", package: "swift-certificates"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(name: "EucaNetTests", dependencies: ["EucaNet", "EucaCore"], swiftSettings: strict),
-        .testTarget(name: "EucaNodeTests", dependencies: ["EucaNode", "EucaCore", "EucaTesting"], swiftSettings: strict),
+        .testTarget(name: "EucaNodeTests", dependencies: ["EucaNode", "EucaCore", "EucaTesting", .product(name: "Crypto", package: "swift-crypto"), "EucaHypervisor", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "EucaSchedulerTests", dependencies: ["EucaScheduler", "EucaCore", "EucaTesting"], swiftSettings: strict),
         .testTarget(
             name: "EucaEC2APITests",
             dependencies: [
                 "EucaEC2API", "EucaCloud", "EucaCore", "EucaSecurity", "EucaTesting", "EucaNode", "EucaCluster",
-                "EucaScheduler",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-            ],
+                "EucaScheduler", "EucaHypervisor", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "EucaCloudTests",
-            dependencies: ["EucaCloud", "EucaCore", "EucaTesting", "EucaNode", "EucaCluster", "EucaScheduler", "EucaHypervisor", "EucaNet", "EucaSecurity"],
+            dependencies: ["EucaCloud", "EucaCore", "EucaTesting", "EucaNode", "EucaCluster", "EucaScheduler", "EucaHypervisor", "EucaNet", "EucaSecurity", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["EucaHypervisorLibvirt", "EucaHypervisor", "EucaCore", "EucaTesting", "EucaStoreLMDB", "EucaNode"],
+            dependencies: ["EucaHypervisorLibvirt", "EucaHypervisor", "EucaCore", "EucaTesting", "EucaStoreLMDB", "EucaNode", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
     ]
