@@ -52,10 +52,11 @@ test-blackbox:
 	$(PYTHON) -m pytest -q tests/blackbox
 
 # The plugin example is a package of its own that depends on this one; its cluster controller
-# is used by the multi-process tests.
+# is used by the multi-process tests. It builds in this package's build folder, so the
+# dependencies both share are built once, not twice.
 test-examples:
-	$(SWIFT) build --build-tests --package-path Examples/CustomPlacement
-	$(SWIFT) test --skip-build --package-path Examples/CustomPlacement
+	$(SWIFT) build --build-tests --package-path Examples/CustomPlacement --scratch-path .build
+	$(SWIFT) test --skip-build --package-path Examples/CustomPlacement --scratch-path .build
 
 # One euca-clc, euca-cc and euca-nc processes on this machine, registered with join tokens.
 test-multiprocess:

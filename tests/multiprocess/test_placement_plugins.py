@@ -7,7 +7,8 @@ import pytest
 
 from conftest import ROOT, nodes, states, wait_for
 
-CUSTOM_CC = ROOT / "Examples" / "CustomPlacement" / ".build" / "debug" / "euca-cc-mostfreememory"
+# `make test-examples` builds the example in this package's build folder.
+CUSTOM_CC = ROOT / ".build" / "debug" / "euca-cc-mostfreememory"
 
 
 def per_node(cloud):
@@ -16,7 +17,7 @@ def per_node(cloud):
 
 def test_the_example_packages_cluster_controller_places_with_its_own_policy(bare_cloud):
     if not CUSTOM_CC.exists():
-        pytest.fail("build the example first: swift build --package-path Examples/CustomPlacement")
+        pytest.fail("build the example first: make test-examples")
     cloud = bare_cloud
     cloud.add_cluster("custom", program=CUSTOM_CC, SCHEDPOLICY="MOSTFREEMEMORY")
     first = cloud.add_node("custom", "m1")
