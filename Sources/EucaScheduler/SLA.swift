@@ -61,8 +61,13 @@ public struct SLAInstance: Sendable, Hashable {
     public var state: InstanceState
     /// When its lease ends, if it has one.
     public var leaseEnds: Date?
+    /// The node it runs on, once placed.
+    public var node: NodeID?
 
-    public init(id: InstanceID, accountId: AccountID, vmType: VMType, zone: String, launchTime: Date, state: InstanceState, leaseEnds: Date?) {
+    public init(
+        id: InstanceID, accountId: AccountID, vmType: VMType, zone: String, launchTime: Date, state: InstanceState, leaseEnds: Date?,
+        node: NodeID? = nil
+    ) {
         self.id = id
         self.accountId = accountId
         self.vmType = vmType
@@ -70,6 +75,32 @@ public struct SLAInstance: Sendable, Hashable {
         self.launchTime = launchTime
         self.state = state
         self.leaseEnds = leaseEnds
+        self.node = node
+    }
+}
+
+/// A zone as a preemption sees it: each node's room, and the instances on the nodes.
+public struct ZoneView: Sendable, Hashable {
+    public var zone: String
+    public var nodes: [NodeSnapshot]
+    public var instances: [SLAInstance]
+
+    public init(zone: String, nodes: [NodeSnapshot], instances: [SLAInstance]) {
+        self.zone = zone
+        self.nodes = nodes
+        self.instances = instances
+    }
+}
+
+/// What a preemption ends, and where the launch then goes: for each instance the launch was
+/// short of, the node on which ending the victims makes room for it.
+public struct PreemptionPlan: Sendable, Hashable {
+    public var victims: [InstanceID]
+    public var nodes: [NodeID]
+
+    public init(victims: [InstanceID], nodes: [NodeID]) {
+        self.victims = victims
+        self.nodes = nodes
     }
 }
 
@@ -96,16 +127,17 @@ public protocol SLAPolicy: Sendable {
     /// Instances to act on now.
     func review(_ instances: [SLAInstance], terms: [AccountID: AccountTerms], now: Date) -> [SLAAction]
     /// Instances that may be ended to make room for `request`, which is `shortBy` instances short
-    /// in `zone`, in the order they should go. Empty when none may.
-    func preempt(for request: AdmissionRequest, shortBy: Int, zone: String, running: [SLAInstance], terms: [AccountID: AccountTerms]) -> [InstanceID]
+    /// in `zone`, and the nodes the launch then goes to: after the victims on a node end, one of
+    /// the request's instances must fit on that node by its own figures. Nil when no plan does.
+    func preempt(for request: AdmissionRequest, shortBy: Int, in zone: ZoneView, terms: [AccountID: AccountTerms]) -> PreemptionPlan?
 }
 
 extension SLAPolicy {
     public func admit(_ request: AdmissionRequest, usage: AccountUsage, terms: AccountTerms) -> AdmissionVerdict { .admit(request.maxCount) }
     public func review(_ instances: [SLAInstance], terms: [AccountID: AccountTerms], now: Date) -> [SLAAction] { [] }
     public func preempt(
-        for request: AdmissionRequest, shortBy: Int, zone: String, running: [SLAInstance], terms: [AccountID: AccountTerms]
-    ) -> [InstanceID] { [] }
+        for request: AdmissionRequest, shortBy: Int, in zone: ZoneView, terms: [AccountID: AccountTerms]
+    ) -> PreemptionPlan? { nil }
 }
 
 /// Per-account limits on instances, cores and memory, as EC2's `InstanceLimitExceeded`.
@@ -143,30 +175,68 @@ public struct LeasePolicy: SLAPolicy {
 }
 
 /// Priorities: a launch that does not fit may end instances of accounts with a lower priority,
-/// lowest priority first and, within it, the newest first.
+/// lowest priority first and, within it, the newest first. Victims are chosen node by node, so
+/// that the room they free is on one node and the launch fits there: for each instance the
+/// launch is short of, the node that needs the fewest victims.
 public struct PriorityPolicy: SLAPolicy {
     public let name = "priority"
     public init() {}
 
     public func preempt(
-        for request: AdmissionRequest, shortBy: Int, zone: String, running: [SLAInstance], terms: [AccountID: AccountTerms]
-    ) -> [InstanceID] {
+        for request: AdmissionRequest, shortBy: Int, in zone: ZoneView, terms: [AccountID: AccountTerms]
+    ) -> PreemptionPlan? {
         let mine = terms[request.accountId]?.priority ?? 0
-        let candidates = running
-            .filter { $0.zone == zone && ($0.state == .running || $0.state == .pending) && (terms[$0.accountId]?.priority ?? 0) < mine }
-            .sorted { lhs, rhs in
-                let (lp, rp) = (terms[lhs.accountId]?.priority ?? 0, terms[rhs.accountId]?.priority ?? 0)
-                return lp == rp ? lhs.launchTime > rhs.launchTime : lp < rp
-            }
-        // Enough instances to free the cores and memory of the instances that are short.
-        var cores = 0, memory = 0
-        var chosen: [InstanceID] = []
-        for candidate in candidates {
-            if cores >= shortBy * request.vmType.cores && memory >= shortBy * request.vmType.memoryMiB { break }
-            chosen.append(candidate.id)
-            cores += candidate.vmType.cores
-            memory += candidate.vmType.memoryMiB
+        func priority(_ instance: SLAInstance) -> Int { terms[instance.accountId]?.priority ?? 0 }
+        var candidates: [NodeID: [SLAInstance]] = [:]
+        for instance in zone.instances
+        where instance.zone == zone.zone && (instance.state == .running || instance.state == .pending) && priority(instance) < mine {
+            guard let node = instance.node else { continue }
+            candidates[node, default: []].append(instance)
         }
-        return cores >= shortBy * request.vmType.cores && memory >= shortBy * request.vmType.memoryMiB ? chosen : []
+        for node in candidates.keys {
+            candidates[node]?.sort { lhs, rhs in
+                priority(lhs) == priority(rhs) ? lhs.launchTime > rhs.launchTime : priority(lhs) < priority(rhs)
+            }
+        }
+        var nodes = zone.nodes
+        let type = request.vmType
+        func fits(_ node: NodeSnapshot) -> Bool {
+            node.freeCores >= type.cores && node.freeMemoryMiB >= type.memoryMiB && node.freeDiskGiB >= type.diskGiB
+        }
+        var victims: [InstanceID] = []
+        var placed: [NodeID] = []
+        for _ in 0..<shortBy {
+            // The node where the fewest victims make room for one more of the request's instances;
+            // between equals, the one whose victims matter least (lowest priority, then newest).
+            func cost(_ chosen: [SLAInstance]) -> (Int, Int, Double) {
+                (chosen.count, chosen.map(priority).max() ?? Int.min, -(chosen.map(\.launchTime.timeIntervalSince1970).min() ?? 0))
+            }
+            var best: (index: Int, victims: [SLAInstance])?
+            for (index, node) in nodes.enumerated() {
+                var room = node
+                var chosen: [SLAInstance] = []
+                for candidate in candidates[node.id] ?? [] where !fits(room) {
+                    chosen.append(candidate)
+                    room.freeCores += candidate.vmType.cores
+                    room.freeMemoryMiB += candidate.vmType.memoryMiB
+                    room.freeDiskGiB += candidate.vmType.diskGiB
+                }
+                guard fits(room), best.map({ cost(chosen) < cost($0.victims) }) ?? true else { continue }
+                best = (index, chosen)
+            }
+            guard let best else { return nil }
+            let node = nodes[best.index].id
+            let ended = Set(best.victims.map(\.id))
+            candidates[node]?.removeAll { ended.contains($0.id) }
+            for victim in best.victims {
+                nodes[best.index].freeCores += victim.vmType.cores
+                nodes[best.index].freeMemoryMiB += victim.vmType.memoryMiB
+                nodes[best.index].freeDiskGiB += victim.vmType.diskGiB
+            }
+            nodes[best.index] = nodes[best.index].placing(type)
+            victims += best.victims.map(\.id)
+            placed.append(node)
+        }
+        return victims.isEmpty ? nil : PreemptionPlan(victims: victims, nodes: placed)
     }
 }

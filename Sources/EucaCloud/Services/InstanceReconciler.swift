@@ -74,10 +74,16 @@ public struct InstanceReconciler: CloudService {
         case .reconcile:
             await reconcile()
         case .launch(let ids):
+            await perform(.launchOn(ids, preferred: [:]))
+        case .launchOn(let ids, let preferred):
             await dispatch(ids, expecting: .pending) { cluster, records in
-                try await cluster.runInstances(records.map(\.launch))
+                try await cluster.runInstances(records.map { record in
+                    var launch = record.launch
+                    if let node = preferred[record.id] { launch.preferredNode = node }
+                    return launch
+                })
             }
-        case .launchAfter(let ids, let victims):
+        case .launchAfter(let ids, let victims, let preferred):
             let held = claim(ids)
             let cleared = await awaitTerminated(victims, limit: .seconds(60))
             if !cleared {
@@ -86,7 +92,7 @@ public struct InstanceReconciler: CloudService {
                 ])
             }
             release(held)
-            await perform(.launch(ids))
+            await perform(.launchOn(ids, preferred: preferred))
         case .start(let ids):
             await dispatch(ids, expecting: .pending) { cluster, records in
                 try await cluster.startInstances(records.map(\.launch))

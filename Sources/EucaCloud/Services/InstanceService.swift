@@ -205,9 +205,12 @@ public struct InstanceService: CloudService {
         let available = try await availableSlots(in: zone, for: vmType)
         var count = min(admission.count, available)
         var victims: [InstanceID] = []
+        var preferredNodes: [NodeID] = []
         if available < request.minCount {
             let wanted = AdmissionRequest(accountId: account, vmType: vmType, minCount: request.minCount, maxCount: request.minCount)
-            victims = preemptionVictims(for: wanted, shortBy: request.minCount - max(0, available), zone: zone)
+            let plan = try await preemptionPlan(for: wanted, shortBy: request.minCount - max(0, available), zone: zone)
+            victims = plan?.victims ?? []
+            preferredNodes = plan?.nodes ?? []
             guard !victims.isEmpty else {
                 throw EucaError(
                     .insufficientCapacity, .zone,
@@ -290,7 +293,8 @@ public struct InstanceService: CloudService {
             logger.info("instances preempted for a launch of higher priority", metadata: [
                 "euca.reservation": "\(reservation.id)", "euca.instances": "\(ended.map(\.rawValue).joined(separator: ","))",
             ])
-            work.enqueue(.launchAfter(instances.map(\.id), victims: victims))
+            let preferred = Dictionary(uniqueKeysWithValues: zip(instances.map(\.id), preferredNodes))
+            work.enqueue(.launchAfter(instances.map(\.id), victims: victims, preferred: preferred))
         }
         return outcome
     }
@@ -696,18 +700,24 @@ public struct InstanceService: CloudService {
 
     func slaView(_ instance: InstanceRecord) -> SLAInstance {
         SLAInstance(id: instance.id, accountId: instance.accountId, vmType: instance.vmType, zone: instance.zone,
-                    launchTime: instance.launchTime, state: instance.state, leaseEnds: instance.leaseEnds)
+                    launchTime: instance.launchTime, state: instance.state, leaseEnds: instance.leaseEnds, node: instance.node)
     }
 
-    /// Instances the policies would end so that `shortBy` more of the request's fit in `zone`.
-    func preemptionVictims(for request: AdmissionRequest, shortBy: Int, zone: String) -> [InstanceID] {
-        let running = state.read { tables in tables.instances(inZone: zone) }.map(slaView)
+    /// What the policies would end so that `shortBy` more of the request's instances fit in
+    /// `zone`, node by node by the cluster's own figures; nil when no policy has a plan.
+    func preemptionPlan(for request: AdmissionRequest, shortBy: Int, zone: String) async throws -> PreemptionPlan? {
+        // The cluster's own figures now, not the cached ones: instances ended on a node must be
+        // counted on that node. (Preemption is rare; the round trip is worth it.)
+        guard let cluster = cluster(zone) else { return nil }
+        let resources = try await cluster.describeResources()
+        let view = ZoneView(
+            zone: zone, nodes: resources.nodes.map { NodeSnapshot($0) },
+            instances: state.read { tables in tables.instances(inZone: zone) }.map(slaView))
         let terms = accounts.allTerms()
         for policy in slaPolicies {
-            let victims = policy.preempt(for: request, shortBy: shortBy, zone: zone, running: running, terms: terms)
-            if !victims.isEmpty { return victims }
+            if let plan = policy.preempt(for: request, shortBy: shortBy, in: view, terms: terms) { return plan }
         }
-        return []
+        return nil
     }
 
     /// Terminates instances on the cloud's own account (a policy's decision), whatever their

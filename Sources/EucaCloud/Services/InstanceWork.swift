@@ -15,8 +15,11 @@ public final class InstanceWork: Sendable {
 
     enum Kind: Sendable {
         case launch([InstanceID])
-        /// A launch that waits for the instances ended to make room for it.
-        case launchAfter([InstanceID], victims: [InstanceID])
+        /// A launch that waits for the instances ended to make room for it, each instance sent to
+        /// the node where its room was made.
+        case launchAfter([InstanceID], victims: [InstanceID], preferred: [InstanceID: NodeID])
+        /// A launch with a node preferred for some of its instances.
+        case launchOn([InstanceID], preferred: [InstanceID: NodeID])
         case start([InstanceID])
         case stop([InstanceID])
         case terminate([InstanceID])
