@@ -27,6 +27,7 @@ let package = Package(
             "MostFreeMemory",
             .product(name: "EucaCore", package: "Euca"),
             .product(name: "EucaScheduler", package: "Euca"),
+            .product(name: "EucaTesting", package: "Euca"),
         ]),
     ]
 )

@@ -1,5 +1,6 @@
 import EucaCore
 import EucaScheduler
+import EucaTesting
 import MostFreeMemory
 import Testing
 
@@ -22,4 +23,10 @@ import Testing
 
 @Test func theRegistryOffersItByName() {
     #expect(PlacementRegistry.withMostFreeMemory.policy(named: "mostfreememory")?.name == "MOSTFREEMEMORY")
+}
+
+/// The contract every placement policy meets, from Euca's own test helpers.
+@Test(arguments: PlacementPolicyContract.cases)
+func meetsThePlacementContract(_ check: PlacementPolicyContract.Case) throws {
+    try check.run(on: .mostFreeMemory)
 }
