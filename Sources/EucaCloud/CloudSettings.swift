@@ -1,8 +1,9 @@
 public import EucaCore
+public import EucaScheduler
 import Foundation
 
 /// The cloud controller's settings, read from the configuration once at start.
-public struct CloudSettings: Sendable, Hashable {
+public struct CloudSettings: Sendable {
     /// The region this cloud answers as (`REGION_NAME`).
     public var regionName: String
     /// Other region names a signature's scope may carry (`REGION_ALIASES`), for clients that
@@ -23,13 +24,17 @@ public struct CloudSettings: Sendable, Hashable {
     public var maxSecurityGroupsPerAccount: Int
     /// The most key pairs one account may hold (`MAX_KEY_PAIRS`).
     public var maxKeyPairsPerAccount: Int
+    /// How a launch's zone is chosen when it names none (`ZONE_POLICY`): a placement policy over
+    /// the zones, each seen as one entry with its room for the launch's type.
+    public var zonePolicy: PlacementPolicy
 
     public init(
         regionName: String = "eucalyptus", regionAliases: [String] = [], endpoint: String = "http://127.0.0.1:8773/",
         vmTypes: VMTypeCatalog = .eucalyptusDefaults, reconcileInterval: Duration = .seconds(2),
         terminatedRetention: Duration = .seconds(3600), maxInstancesPerRequest: Int = 1000, capacityCacheTime: Duration = .seconds(1),
-        maxSecurityGroupsPerAccount: Int = 500, maxKeyPairsPerAccount: Int = 5000
+        maxSecurityGroupsPerAccount: Int = 500, maxKeyPairsPerAccount: Int = 5000, zonePolicy: PlacementPolicy = .mostRoom
     ) {
+        self.zonePolicy = zonePolicy
         self.maxSecurityGroupsPerAccount = maxSecurityGroupsPerAccount
         self.maxKeyPairsPerAccount = maxKeyPairsPerAccount
         self.capacityCacheTime = capacityCacheTime
@@ -57,9 +62,11 @@ public struct CloudSettings: Sendable, Hashable {
         ConfigKey("MAX_KEY_PAIRS", type: "integer", default: "5000", "The most key pairs one account may hold."),
         ConfigKey("CAPACITY_CACHE_TIME", type: "seconds", default: "1",
                   "How long the cloud controller reuses a cluster's free resources when admitting launches (launches it admitted since are counted against them)."),
+        ConfigKey("ZONE_POLICY", type: "MOSTROOM|GREEDY|ROUNDROBIN|POWERSAVE or a registered name", default: "MOSTROOM",
+                  "How the cloud controller chooses the zone of a launch that names none: a placement policy run over the zones."),
     ]
 
-    public init(_ config: EucaConfig, endpoint: String) throws(ConfigError) {
+    public init(_ config: EucaConfig, endpoint: String, registry: PlacementRegistry = .builtIn) throws(ConfigError) {
         let defaults = CloudSettings()
         self.init(
             regionName: try config.nonEmptyString("REGION_NAME", default: defaults.regionName),
@@ -77,7 +84,11 @@ public struct CloudSettings: Sendable, Hashable {
             maxInstancesPerRequest: try config.integer("MAX_INSTANCES_PER_REQUEST", default: 1000, in: 1...100_000),
             capacityCacheTime: .milliseconds(Int64(try config.seconds("CAPACITY_CACHE_TIME", default: 1, in: 0...60) * 1000)),
             maxSecurityGroupsPerAccount: try config.integer("MAX_SECURITY_GROUPS", default: 500, in: 1...1_000_000),
-            maxKeyPairsPerAccount: try config.integer("MAX_KEY_PAIRS", default: 5000, in: 1...1_000_000))
+            maxKeyPairsPerAccount: try config.integer("MAX_KEY_PAIRS", default: 5000, in: 1...1_000_000),
+            zonePolicy: try config.value("ZONE_POLICY", default: .mostRoom) { name in
+                registry.policy(named: name).map { .success($0) }
+                    ?? .failure(ConfigProblem("\"\(name)\" is not one of \(registry.names.joined(separator: ", "))"))
+            })
     }
 
     /// Every region a signature may be scoped to: the region and its aliases.

@@ -9,8 +9,11 @@ public import ServiceLifecycle
 /// ``PlacementPolicy``, relays operations to the node that holds each instance, and polls its nodes
 /// on a timer into a cache, so that describe calls never wait on a node.
 ///
-/// Placement sees each node's free resources minus what launches in flight have claimed, so
-/// concurrent launches never overcommit a node. Running it (as a `Service`) runs the poller; a
+/// A launch goes through one scheduling cycle: the policy's filters and scorers choose a node
+/// (``PlacementPolicy/place(_:in:)``), the cluster's ``ReservationLedger`` reserves the room, the
+/// node is asked to run it (bind), and the reservation is released when the node's own figures
+/// count the instance or the launch fails. Placement sees each node's figures minus what the
+/// ledger holds, so concurrent launches never overcommit a node. Running it (as a `Service`) runs the poller; a
 /// cluster that is never run polls once, on the first describe.
 public actor ClusterController: ClusterControllerAPI, Service {
     public nonisolated let zone: String
@@ -19,7 +22,8 @@ public actor ClusterController: ClusterControllerAPI, Service {
     private let settings: ClusterTimings
     private let logger: Logger
     private var location: [InstanceID: NodeID] = [:]
-    private var claims: [NodeID: [InstanceID: VMType]] = [:]
+    /// Room held on each node for launches its figures do not count yet.
+    private var reservations = ReservationLedger<NodeID, ContinuousClock.Instant>()
     private var lastChosen: NodeID?
     private var cache: [NodeID: NodeState] = [:]
     private var polled = false
@@ -130,7 +134,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
         for node in nodes where !kept.contains(node.node) {
             cache[node.node] = nil
             learned[node.node] = nil
-            claims[node.node] = nil
+            reservations.forget(node.node)
             if asleep.remove(node.node) != nil { await saveSleeping() }
             idleSince[node.node] = nil
             logger.info("node removed", metadata: ["euca.node": "\(node.node)"])
@@ -198,6 +202,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
                     logger.notice("node answers again", metadata: ["euca.node": "\(node)"])
                 }
                 state.resources = resources
+                reservations.figuresArrived(for: node, fetchedFrom: began)
                 state.reports = merged(reports, on: node, polledFrom: began, cached: state.reports)
                 state.reachable = true
                 state.lastContact = now
@@ -229,7 +234,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
         guard let power else { return }
         for node in nodes where !asleep.contains(node.node) {
             let state = cache[node.node]
-            let idle = state?.reachable == true && state?.reports.isEmpty == true && claims[node.node, default: [:]].isEmpty
+            let idle = state?.reachable == true && state?.reports.isEmpty == true && !reservations.holds(node.node)
             idleSince[node.node] = idle ? idleSince[node.node] ?? now : nil
         }
         let threshold = Double(powerTimings.idleThreshold.components.seconds) + Double(powerTimings.idleThreshold.components.attoseconds) / 1e18
@@ -283,18 +288,16 @@ public actor ClusterController: ClusterControllerAPI, Service {
 
     // MARK: - Placement
 
-    /// Free resources per reachable node, after what in-flight launches have claimed.
+    /// Free resources per reachable node, after what the ledger holds for launches in flight.
     private func snapshot() async -> ClusterSnapshot {
         if !polled { await poll() }
         var snapshots: [NodeSnapshot] = []
         for node in nodes {
             let sleeping = asleep.contains(node.node)
             guard let state = cache[node.node], state.reachable || sleeping, let resources = state.resources else { continue }
-            var snapshot = NodeSnapshot(resources, isAwake: !sleeping)
-            for type in claims[node.node, default: [:]].values { snapshot = snapshot.placing(type) }
-            snapshots.append(snapshot)
+            snapshots.append(NodeSnapshot(resources, isAwake: !sleeping))
         }
-        return ClusterSnapshot(nodes: snapshots, lastChosen: lastChosen)
+        return ClusterSnapshot(nodes: snapshots, lastChosen: lastChosen).holding(reservations)
     }
 
     private func node(_ id: NodeID) -> (any NodeControllerAPI)? {
@@ -319,11 +322,13 @@ public actor ClusterController: ClusterControllerAPI, Service {
                 placed.append((launch, known))
                 continue
             }
+            // Filter and score.
             let request = PlacementRequest(vmType: launch.vmType, instanceId: launch.instanceId, preferredNode: launch.preferredNode)
             switch policy.place(request, in: cluster) {
             case .node(let node):
+                // Reserve.
                 cluster.place(launch.vmType, on: node)
-                claims[node, default: [:]][launch.instanceId] = launch.vmType
+                reservations.reserve(launch.instanceId, launch.vmType, on: node)
                 location[launch.instanceId] = node
                 placed.append((launch, node))
             case .unplaceable(let reasons):
@@ -344,6 +349,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
                 logger.error("could not wake a node", metadata: ["euca.node": "\(nodeID)", "error": "\(error)"])
             }
         }
+        // Bind: each node is asked to run what was placed on it.
         let launchTimeout = settings.launchTimeout
         let results = await withTaskGroup(of: InstanceOutcome.self) { group in
             for (launch, nodeID) in placed {
@@ -370,13 +376,16 @@ public actor ClusterController: ClusterControllerAPI, Service {
             return results
         }
         for outcome in results {
-            if let node = outcome.node {
-                claims[node]?[outcome.instanceId] = nil
-                if let report = outcome.report { remember(report, on: node) }
+            if let node = outcome.node, let report = outcome.report { remember(report, on: node) }
+            if outcome.failure == nil {
+                reservations.bind(outcome.instanceId, at: .now)
+            } else {
+                reservations.release(outcome.instanceId)
+                location[outcome.instanceId] = nil
             }
-            if outcome.failure != nil { location[outcome.instanceId] = nil }
             outcomes[outcome.instanceId] = outcome
         }
+        for (launch, _) in placed where outcomes[launch.instanceId] == nil { reservations.release(launch.instanceId) }
         // The nodes' own accounting now includes what they launched.
         if !results.isEmpty { await refreshResources(of: Set(results.compactMap(\.node))) }
         return launches.compactMap { outcomes[$0.instanceId] }
@@ -416,9 +425,11 @@ public actor ClusterController: ClusterControllerAPI, Service {
 
     private func refreshResources(of nodeIDs: Set<NodeID>) async {
         for nodeID in nodeIDs {
+            let began = ContinuousClock.now
             guard let node = node(nodeID), let resources = try? await withTimeout(settings.nodeTimeout, { try await node.describeResource() })
             else { continue }
             cache[nodeID]?.resources = resources
+            reservations.figuresArrived(for: nodeID, fetchedFrom: began)
         }
     }
 

@@ -33,14 +33,14 @@ public struct CloudAssembly: Sendable {
     /// account and the default image on the first start).
     public static func make(
         config: EucaConfig, clusters: [any ClusterControllerAPI], slaPolicies: [any SLAPolicy] = CloudController.builtInSLAPolicies,
-        endpointHost: String? = nil, logger: Logger
+        placement: PlacementRegistry = .builtIn, endpointHost: String? = nil, logger: Logger
     ) async throws -> CloudAssembly {
         let daemon = try DaemonSettings(config)
         let state = URL(fileURLWithPath: daemon.stateDirectory).standardizedFileURL.path
         let apiSettings = try EC2APISettings(config)
         let network = try NetworkSettings(config)
         let host = endpointHost ?? (apiSettings.host == "0.0.0.0" ? "127.0.0.1" : apiSettings.host)
-        let cloudSettings = try CloudSettings(config, endpoint: "http://\(host):\(apiSettings.port)/")
+        let cloudSettings = try CloudSettings(config, endpoint: "http://\(host):\(apiSettings.port)/", registry: placement)
         let store = try LMDBStateStore(directory: state + "/state")
         let imageStore = ImageStore(root: try imageStoreRoot(config))
         let cloud = CloudController(

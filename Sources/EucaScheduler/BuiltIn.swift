@@ -98,12 +98,13 @@ public struct PlacementRegistry: Sendable {
 
     public init() {}
 
-    /// GREEDY, ROUNDROBIN and POWERSAVE.
+    /// GREEDY, ROUNDROBIN, POWERSAVE and MOSTROOM.
     public static var builtIn: PlacementRegistry {
         var registry = PlacementRegistry()
         try! registry.register("GREEDY") { .greedy }
         try! registry.register("ROUNDROBIN") { .roundRobin }
         try! registry.register("POWERSAVE") { .powerSave }
+        try! registry.register("MOSTROOM") { .mostRoom }
         return registry
     }
 

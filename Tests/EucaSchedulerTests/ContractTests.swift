@@ -7,7 +7,7 @@ import Testing
 /// The scheduling contracts, run against every built-in policy (the CustomPlacement example runs
 /// them against its own).
 @Suite struct SchedulingContractTests {
-    @Test("placement policies", arguments: [PlacementPolicy.greedy, .roundRobin, .powerSave], PlacementPolicyContract.cases)
+    @Test("placement policies", arguments: [PlacementPolicy.greedy, .roundRobin, .powerSave, .mostRoom], PlacementPolicyContract.cases)
     func placement(_ policy: PlacementPolicy, _ check: PlacementPolicyContract.Case) throws {
         try check.run(on: policy)
     }

@@ -56,7 +56,7 @@ import Testing
 
     @Test func theRegistryKnowsTheBuiltInsAndRefusesDuplicates() throws {
         var registry = PlacementRegistry.builtIn
-        #expect(registry.names == ["GREEDY", "POWERSAVE", "ROUNDROBIN"])
+        #expect(registry.names == ["GREEDY", "MOSTROOM", "POWERSAVE", "ROUNDROBIN"])
         #expect(registry.policy(named: "roundrobin")?.name == "ROUNDROBIN")
         try registry.register("POWERSAVE-EXPERIMENT") { .greedy }
         #expect(throws: EucaError.self) { try registry.register("greedy") { .greedy } }

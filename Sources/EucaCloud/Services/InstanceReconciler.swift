@@ -132,7 +132,7 @@ public struct InstanceReconciler: CloudService {
         defer { release(claimed) }
         let byZone = Dictionary(grouping: records(claimed).filter { $0.state == expected }, by: \.zone)
         for (zone, records) in byZone {
-            defer { instances.handOver(records.map(\.id), in: zone) }
+            defer { instances.bindReservations(records.map(\.id)) }
             guard let cluster = cluster(zone) else { continue }
             do {
                 let outcomes = try await call(cluster, records)
@@ -306,7 +306,7 @@ public struct InstanceReconciler: CloudService {
         // their domain removed too.
         reterminate += transitions.filter { $0.2 == .shuttingDown }.map(\.0)
         if !relaunch.isEmpty {
-            instances.pledge(records(relaunch), in: zone)
+            instances.reserve(records(relaunch), in: zone)
             enqueue(.launch(relaunch))
         }
         if !restart.isEmpty { enqueue(.start(restart)) }

@@ -247,7 +247,7 @@ public struct InstanceService: CloudService {
             ClientTokenRecord(token: $0, accountId: account, reservationId: reservationId, parameterDigest: request.digest)
         }
 
-        pledge(instances, in: zone)
+        reserve(instances, in: zone)
         let outcome: (ReservationRecord, [InstanceRecord])
         do {
             outcome = try await commit { txn in
@@ -275,11 +275,11 @@ public struct InstanceService: CloudService {
                 return (reservation, instances)
             }
         } catch {
-            unpledge(instances.map(\.id), in: zone)
+            releaseReservations(instances.map(\.id))
             throw error
         }
         if outcome.0.id != reservation.id {
-            unpledge(instances.map(\.id), in: zone)
+            releaseReservations(instances.map(\.id))
             return outcome
         }
         logger.info("instances launching", metadata: RequestID.tagged([
@@ -314,6 +314,8 @@ public struct InstanceService: CloudService {
         return (reservation, instances)
     }
 
+    /// The zone asked for, or the one the zone policy chooses from the clusters' room for `vmType`
+    /// (the first zone when none has room, where a preemption may make it).
     func chooseZone(_ requested: String?, vmType: VMType, count: Int) async throws -> String {
         if let requested {
             guard cluster(requested) != nil else {
@@ -321,43 +323,36 @@ public struct InstanceService: CloudService {
             }
             return requested
         }
-        guard !zoneOrder.isEmpty else { throw EucaError(.unavailable, .zone, "This cloud has no clusters.") }
-        // The zone with the most room, as Eucalyptus chose.
-        var best = zoneOrder[0]
-        var bestRoom = Int.min
-        for zone in zoneOrder {
-            let room = (try? await availableSlots(in: zone, for: vmType)) ?? 0
-            if room > bestRoom { (best, bestRoom) = (zone, room) }
-        }
-        return best
+        guard let first = zoneOrder.first else { throw EucaError(.unavailable, .zone, "This cloud has no clusters.") }
+        var zones: [(zone: String, nodes: [NodeSnapshot])] = []
+        for zone in zoneOrder { zones.append((zone, (try? await room(in: zone)) ?? [])) }
+        let view = ClusterSnapshot.zones(zones, for: vmType)
+        return settings.zonePolicy.place(PlacementRequest(vmType: vmType), in: view).node?.rawValue ?? first
     }
 
-    /// How many more instances of `type` fit in `zone`, after what accepted launches the
-    /// cluster's figures do not yet include have pledged (placed first-fit on its free resources).
+    /// How many more instances of `type` fit in `zone`.
     func availableSlots(in zone: String, for type: VMType) async throws -> Int {
-        guard let (asOf, resources) = try await clusterResources(zone) else { return 0 }
-        var free = resources.nodes.map { ($0.freeCores, $0.freeMemoryMiB, $0.freeDiskGiB) }
+        try await room(in: zone).reduce(0) { $0 + $1.slots(for: type) }
+    }
+
+    /// The room on the zone's nodes after what the ledger holds for accepted launches its
+    /// cluster's figures do not count yet (each placed first-fit, as the cloud does not know the
+    /// node the cluster will choose).
+    func room(in zone: String) async throws -> [NodeSnapshot] {
+        guard let (asOf, resources) = try await clusterResources(zone) else { return [] }
+        var nodes = resources.nodes.map { NodeSnapshot($0) }
         let instances = state.read { $0.instances }
-        let pledged: [VMType] = work.withLock { work in
-            // Pledges handed over before these figures were asked for are in them, and those of
-            // instances no longer pending will not be placed: forget both.
-            work.pledged[zone] = work.pledged[zone]?.filter { id, pledge in
-                if let handedOver = pledge.handedOver { return handedOver >= asOf }
-                return instances[id].map { $0.state == .pending } ?? true
-            }
-            return work.pledged[zone, default: [:]].values.map(\.vmType)
+        let held: [VMType] = work.withLock { work in
+            // Launches handed over before these figures were asked for are in them, and those of
+            // instances no longer pending will not be placed: release both.
+            work.reservations.figuresArrived(for: zone, fetchedFrom: asOf)
+            work.reservations.releaseUnbound(on: zone) { id in instances[id].map { $0.state == .pending } ?? true }
+            return work.reservations.held(on: zone)
         }
-        for claim in pledged {
-            if let index = free.firstIndex(where: { $0.0 >= claim.cores && $0.1 >= claim.memoryMiB && $0.2 >= claim.diskGiB }) {
-                free[index].0 -= claim.cores
-                free[index].1 -= claim.memoryMiB
-                free[index].2 -= claim.diskGiB
-            }
+        for type in held {
+            if let index = nodes.firstIndex(where: { $0.slots(for: type) > 0 }) { nodes[index] = nodes[index].placing(type) }
         }
-        return free.reduce(0) { total, node in
-            total + NodeResources(node: "", totalCores: 0, freeCores: node.0, totalMemoryMiB: 0, freeMemoryMiB: node.1,
-                                  totalDiskGiB: 0, freeDiskGiB: node.2, instances: 0).available(type)
-        }
+        return nodes
     }
 
     /// The zone's cluster resources, fetched at most once per `capacityCacheTime`, with the time
@@ -376,24 +371,25 @@ public struct InstanceService: CloudService {
         return (asOf, resources)
     }
 
-    func pledge(_ instances: [InstanceRecord], in zone: String) {
+    /// Holds room in `zone` for accepted launches.
+    func reserve(_ instances: [InstanceRecord], in zone: String) {
         work.withLock { work in
-            for instance in instances { work.pledged[zone, default: [:]][instance.id] = InstanceWork.Pledge(vmType: instance.vmType) }
+            for instance in instances { work.reservations.reserve(instance.id, instance.vmType, on: zone) }
         }
     }
 
-    /// Drops pledges of launches that were never accepted.
-    func unpledge(_ ids: [InstanceID], in zone: String) {
+    /// Releases the room of launches that were never accepted.
+    func releaseReservations(_ ids: [InstanceID]) {
         work.withLock { work in
-            for id in ids { work.pledged[zone]?[id] = nil }
+            for id in ids { work.reservations.release(id) }
         }
     }
 
-    /// Marks pledges as handed to the cluster: they go once the cluster's figures include them.
-    func handOver(_ ids: [InstanceID], in zone: String) {
+    /// Marks launches as handed to their cluster: their room is released once its figures count them.
+    func bindReservations(_ ids: [InstanceID]) {
         let now = context.clock.now()
         work.withLock { work in
-            for id in ids where work.pledged[zone]?[id] != nil { work.pledged[zone]?[id]?.handedOver = now }
+            for id in ids { work.reservations.bind(id, at: now) }
         }
     }
 

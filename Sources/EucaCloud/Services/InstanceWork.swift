@@ -5,7 +5,7 @@ import Synchronization
 
 /// The work queue and the bookkeeping of work under way that the instance service and the
 /// reconciler share: jobs for the clusters, instances with a cluster call in flight, resources
-/// pledged to launches not yet placed, what admitted launches hold per account.
+/// held in each zone for launches not yet placed, what admitted launches hold per account.
 public final class InstanceWork: Sendable {
     /// Work for the clusters, with the id of the client request it serves (if any).
     struct Job: Sendable {
@@ -29,18 +29,12 @@ public final class InstanceWork: Sendable {
         case reconcile
     }
 
-    /// Resources an accepted launch holds in its zone until the cluster's own figures include it.
-    struct Pledge: Sendable {
-        var vmType: VMType
-        /// When the cluster was asked to run it; figures fetched after then account for it.
-        var handedOver: Date?
-    }
-
     /// In-memory bookkeeping of work under way: instances with a cluster call in flight, and the
-    /// resources pledged to launches not yet placed.
+    /// the room held in each zone for launches not yet placed.
     struct Table {
         var inFlight: Set<InstanceID> = []
-        var pledged: [String: [InstanceID: Pledge]] = [:]
+        /// Room held per zone for accepted launches, until the zone's cluster's figures count them.
+        var reservations = ReservationLedger<String, Date>()
         /// Each zone's resources as last fetched from its cluster, and when the fetch began.
         var resources: [String: (asOf: Date, value: ClusterResources)] = [:]
         var warnedUnknown: Set<InstanceID> = []
