@@ -91,6 +91,65 @@ public final class CloudState: CredentialStore {
 
     func update(_ body: (inout Tables) -> Void) {
         tables.withLock { body(&$0) }
+        let waiting = watch.withLock { watch in
+            watch.version &+= 1
+            defer { watch.waiting = [:] }
+            return Array(watch.waiting.values)
+        }
+        for waiter in waiting { waiter.resume() }
+    }
+
+    // MARK: - Waiting for a change
+
+    private struct Watch {
+        var version: UInt64 = 0
+        var next = 0
+        var waiting: [Int: CheckedContinuation<Void, any Error>] = [:]
+        var cancelled: Set<Int> = []
+    }
+
+    private let watch = Mutex(Watch())
+
+    /// How many commits the mirror has taken; it grows by one with each.
+    public var version: UInt64 { watch.withLock { $0.version } }
+
+    /// Returns once a commit after `version` has reached the mirror (at once if one already has),
+    /// so a caller waits for the state it needs without polling: read ``version``, check, wait.
+    /// Throws `CancellationError` if the task is cancelled first.
+    public func waitForChange(after version: UInt64) async throws {
+        let id = watch.withLock { watch -> Int in
+            watch.next += 1
+            return watch.next
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let resume: Result<Void, any Error>? = watch.withLock { watch in
+                    if watch.cancelled.remove(id) != nil { return .failure(CancellationError()) }
+                    if watch.version != version { return .success(()) }
+                    watch.waiting[id] = continuation
+                    return nil
+                }
+                if let resume { continuation.resume(with: resume) }
+            }
+        } onCancel: {
+            let waiter = watch.withLock { watch -> CheckedContinuation<Void, any Error>? in
+                guard let waiter = watch.waiting.removeValue(forKey: id) else {
+                    watch.cancelled.insert(id)
+                    return nil
+                }
+                return waiter
+            }
+            waiter?.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Waits until `condition` holds of the tables, checking it after each commit.
+    public func wait(until condition: (borrowing Tables) -> Bool) async throws {
+        while true {
+            let seen = version
+            if read(condition) { return }
+            try await waitForChange(after: seen)
+        }
     }
 
     // MARK: - The mirror

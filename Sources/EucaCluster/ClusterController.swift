@@ -23,7 +23,12 @@ public actor ClusterController: ClusterControllerAPI, Service {
     private let logger: Logger
     private var location: [InstanceID: NodeID] = [:]
     /// Room held on each node for launches its figures do not count yet.
-    private var reservations = ReservationLedger<NodeID, ContinuousClock.Instant>()
+    private var reservations = ReservationLedger<NodeID, UInt64>()
+    /// Orders what the cluster does and learns: polls, launches and what they taught. Counted,
+    /// not timed, so that order never depends on a clock's resolution.
+    private var sequence: UInt64 = 0
+    /// Where the cluster reads the time and waits (polls, idle thresholds, wake timeouts).
+    private let clock: any EucaClock
     private var lastChosen: NodeID?
     private var cache: [NodeID: NodeState] = [:]
     private var polled = false
@@ -49,7 +54,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
     public static let sleepingNodes = StoreCollection<SleepingNode>("cluster-sleeping-nodes")
     /// Reports the cluster learned from its own operations, per node, with when: a poll that
     /// began before then does not know them and must not drop them.
-    private var learned: [NodeID: [InstanceID: ContinuousClock.Instant]] = [:]
+    private var learned: [NodeID: [InstanceID: UInt64]] = [:]
     /// Since when each awake node has run nothing.
     private var idleSince: [NodeID: Date] = [:]
 
@@ -67,35 +72,37 @@ public actor ClusterController: ClusterControllerAPI, Service {
     /// A cluster of `nodes`, placing with `policy`. When the policy powers down idle nodes and
     /// `power` is given, nodes idle for `powerTimings.idleThreshold` are powered down through it
     /// (one node always stays up) and woken when placement chooses them. A cluster made with this
-    /// initializer starts with no node asleep; ``open(zone:nodes:policy:timings:power:powerTimings:store:logger:)``
+    /// initializer starts with no node asleep; ``open(zone:nodes:policy:timings:power:powerTimings:store:clock:logger:)``
     /// reads back the ones a store names.
     public init(
         zone: String, nodes: [any NodeControllerAPI], policy: PlacementPolicy, timings: ClusterTimings = ClusterTimings(),
         power: (any NodePower)? = nil, powerTimings: PowerTimings = PowerTimings(), store: any StateStore = InMemoryStateStore(),
-        logger: Logger
+        clock: any EucaClock = SystemClock(), logger: Logger
     ) {
         self.init(
             zone: zone, nodes: nodes, policy: policy, timings: timings, power: power, powerTimings: powerTimings, store: store,
-            sleeping: [], logger: logger)
+            sleeping: [], clock: clock, logger: logger)
     }
 
     /// A cluster over `store`: nodes it powered down before a restart are still down, so
     /// placement may choose them (with the room they had) and wakes them.
     public static func open(
         zone: String, nodes: [any NodeControllerAPI], policy: PlacementPolicy, timings: ClusterTimings = ClusterTimings(),
-        power: (any NodePower)? = nil, powerTimings: PowerTimings = PowerTimings(), store: any StateStore, logger: Logger
+        power: (any NodePower)? = nil, powerTimings: PowerTimings = PowerTimings(), store: any StateStore,
+        clock: any EucaClock = SystemClock(), logger: Logger
     ) async throws -> ClusterController {
         let sleeping = try await store.read { txn in try txn.all(sleepingNodes).map(\.value) }
         return ClusterController(
             zone: zone, nodes: nodes, policy: policy, timings: timings, power: power, powerTimings: powerTimings, store: store,
-            sleeping: sleeping, logger: logger)
+            sleeping: sleeping, clock: clock, logger: logger)
     }
 
     private init(
         zone: String, nodes: [any NodeControllerAPI], policy: PlacementPolicy, timings: ClusterTimings, power: (any NodePower)?,
-        powerTimings: PowerTimings, store: any StateStore, sleeping: [SleepingNode], logger: Logger
+        powerTimings: PowerTimings, store: any StateStore, sleeping: [SleepingNode], clock: any EucaClock, logger: Logger
     ) {
         self.zone = zone
+        self.clock = clock
         self.store = store
         for entry in sleeping where nodes.contains(where: { $0.node == entry.node }) {
             asleep.insert(entry.node)
@@ -163,7 +170,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 await self.poll()
-                try? await Task.sleep(for: self.settings.pollInterval)
+                try? await self.clock.sleep(for: self.settings.pollInterval)
             }
         }
         logger.info("cluster controller stopped")
@@ -172,7 +179,8 @@ public actor ClusterController: ClusterControllerAPI, Service {
     /// Asks every node, concurrently and with a timeout, what it runs and what it has free.
     public func poll() async {
         let timeout = settings.nodeTimeout
-        let began = ContinuousClock.now
+        let started = ContinuousClock.now
+        let began = tick()
         let awake = nodes.filter { !asleep.contains($0.node) }
         let results = await withTaskGroup(of: (NodeID, Result<(NodeResources, [InstanceReport]), any Error>).self) { group in
             for node in awake {
@@ -193,7 +201,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
         }
         // A poll cut short by shutdown says nothing about the nodes.
         if Task.isCancelled { return }
-        let now = Date()
+        let now = clock.now()
         for (node, result) in results {
             var state = cache[node] ?? NodeState(resources: nil, reports: [], reachable: false)
             switch result {
@@ -220,7 +228,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
         polled = true
         if power != nil { await powerDownIdleNodes(now: now) }
         let reachable = nodes.filter { cache[$0.node]?.reachable == true }.count
-        Metrics.Timer(label: "euca_cluster_poll_duration", dimensions: [("zone", zone)]).record(duration: began.duration(to: .now))
+        Metrics.Timer(label: "euca_cluster_poll_duration", dimensions: [("zone", zone)]).record(duration: started.duration(to: .now))
         Gauge(label: "euca_cluster_nodes", dimensions: [("zone", zone), ("state", "reachable")]).record(reachable)
         Gauge(label: "euca_cluster_nodes", dimensions: [("zone", zone), ("state", "asleep")]).record(asleep.count)
         Gauge(label: "euca_cluster_nodes", dimensions: [("zone", zone), ("state", "unreachable")]).record(nodes.count - reachable - asleep.count)
@@ -264,8 +272,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
         guard let power, asleep.contains(node.node) else { return }
         logger.info("waking node for a launch", metadata: ["euca.node": "\(node.node)"])
         try await power.wake(node.node)
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: powerTimings.wakeTimeout)
+        let deadline = clock.now().adding(powerTimings.wakeTimeout)
         let timeout = settings.nodeTimeout
         while true {
             if let resources = try? await withTimeout(timeout, { try await node.describeResource() }) {
@@ -274,15 +281,15 @@ public actor ClusterController: ClusterControllerAPI, Service {
                 var state = cache[node.node] ?? NodeState(resources: nil, reports: [], reachable: true)
                 state.resources = resources
                 state.reachable = true
-                state.lastContact = Date()
+                state.lastContact = clock.now()
                 cache[node.node] = state
                 logger.info("node woke", metadata: ["euca.node": "\(node.node)"])
                 return
             }
-            guard clock.now < deadline else {
+            guard clock.now() < deadline else {
                 throw EucaError(.unavailable, .node, "\(node.node) did not answer within \(powerTimings.wakeTimeout) of being woken")
             }
-            try await Task.sleep(for: .milliseconds(200))
+            try await clock.sleep(for: .milliseconds(200))
         }
     }
 
@@ -378,7 +385,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
         for outcome in results {
             if let node = outcome.node, let report = outcome.report { remember(report, on: node) }
             if outcome.failure == nil {
-                reservations.bind(outcome.instanceId, at: .now)
+                reservations.bind(outcome.instanceId, at: tick())
             } else {
                 reservations.release(outcome.instanceId)
                 location[outcome.instanceId] = nil
@@ -391,20 +398,26 @@ public actor ClusterController: ClusterControllerAPI, Service {
         return launches.compactMap { outcomes[$0.instanceId] }
     }
 
+    /// The next number in the cluster's order of events.
+    private func tick() -> UInt64 {
+        sequence += 1
+        return sequence
+    }
+
     /// Keeps a node's reply in the cache, so describe answers follow operations at once.
     private func remember(_ report: InstanceReport, on node: NodeID) {
         guard var state = cache[node] else { return }
         state.reports.removeAll { $0.instanceId == report.instanceId }
         state.reports.append(report)
         cache[node] = state
-        learned[node, default: [:]][report.instanceId] = .now
+        learned[node, default: [:]][report.instanceId] = tick()
     }
 
     /// A poll's reports for `node`, keeping what operations taught the cluster after the poll
     /// began: an instance launched while the poll was under way is not in its answer, and one
     /// terminated meanwhile still is.
     private func merged(
-        _ polled: [InstanceReport], on node: NodeID, polledFrom began: ContinuousClock.Instant, cached: [InstanceReport]
+        _ polled: [InstanceReport], on node: NodeID, polledFrom began: UInt64, cached: [InstanceReport]
     ) -> [InstanceReport] {
         guard let recent = learned[node] else { return polled }
         let newer = recent.filter { $0.value > began }
@@ -420,12 +433,12 @@ public actor ClusterController: ClusterControllerAPI, Service {
         guard var state = cache[node] else { return }
         state.reports.removeAll { $0.instanceId == id }
         cache[node] = state
-        learned[node, default: [:]][id] = .now
+        learned[node, default: [:]][id] = tick()
     }
 
     private func refreshResources(of nodeIDs: Set<NodeID>) async {
         for nodeID in nodeIDs {
-            let began = ContinuousClock.now
+            let began = tick()
             guard let node = node(nodeID), let resources = try? await withTimeout(settings.nodeTimeout, { try await node.describeResource() })
             else { continue }
             cache[nodeID]?.resources = resources

@@ -97,6 +97,9 @@ public actor ImageCache {
         }
     }
 
+    /// How many uses (acquired and not released, or under way) hold the file with this checksum.
+    public func pinCount(_ sha256: String) -> Int { pinned[sha256.lowercased()] ?? 0 }
+
     /// Pins a file that is already cached (after a restart, for the instances that use it).
     /// Returns false when the file is not in the cache.
     @discardableResult

@@ -31,7 +31,9 @@ public actor NodeController: NodeControllerAPI {
     /// Whether the records loaded at start have been checked against the hypervisor's domains.
     private var recordsChecked = false
     /// Addresses recently matched to instances, for the metadata service.
-    private var addressCache: [String: (id: InstanceID, at: ContinuousClock.Instant)] = [:]
+    private var addressCache: [String: (id: InstanceID, at: Date)] = [:]
+    /// Where the node reads the time.
+    private let clock: any EucaClock
 
     struct Record: Codable, Sendable {
         var launch: InstanceLaunch
@@ -45,20 +47,23 @@ public actor NodeController: NodeControllerAPI {
     ///   real guests (`kvm` or `qemu`); without it, or on other hypervisors, launches boot nothing.
     /// - Parameter neighbours: the node's neighbour table (by default the kernel's).
     /// - Parameter store: where the node records its instances; a node made with this
-    ///   initializer starts with none (``open(hypervisor:settings:images:store:neighbours:logger:)``
+    ///   initializer starts with none (``open(hypervisor:settings:images:store:neighbours:clock:logger:)``
     ///   reads back what a store holds).
     public init(
         hypervisor: any Hypervisor, settings: NodeSettings, images: ImageCache? = nil, store: any StateStore = InMemoryStateStore(),
-        neighbours: @escaping @Sendable () -> NeighbourTable = { NeighbourTable.read() }, logger: Logger
+        neighbours: @escaping @Sendable () -> NeighbourTable = { NeighbourTable.read() }, clock: any EucaClock = SystemClock(), logger: Logger
     ) throws {
-        try self.init(hypervisor: hypervisor, settings: settings, images: images, store: store, records: [:], neighbours: neighbours, logger: logger)
+        try self.init(
+            hypervisor: hypervisor, settings: settings, images: images, store: store, records: [:], neighbours: neighbours, clock: clock,
+            logger: logger)
     }
 
     private init(
         hypervisor: any Hypervisor, settings: NodeSettings, images: ImageCache?, store: any StateStore, records: [InstanceID: Record],
-        neighbours: @escaping @Sendable () -> NeighbourTable, logger: Logger
+        neighbours: @escaping @Sendable () -> NeighbourTable, clock: any EucaClock, logger: Logger
     ) throws {
         self.node = settings.node
+        self.clock = clock
         self.store = store
         self.hypervisor = hypervisor
         self.images = images
@@ -76,7 +81,7 @@ public actor NodeController: NodeControllerAPI {
     /// are moved into the store once.
     public static func open(
         hypervisor: any Hypervisor, settings: NodeSettings, images: ImageCache? = nil, store: any StateStore,
-        neighbours: @escaping @Sendable () -> NeighbourTable = { NeighbourTable.read() }, logger: Logger
+        neighbours: @escaping @Sendable () -> NeighbourTable = { NeighbourTable.read() }, clock: any EucaClock = SystemClock(), logger: Logger
     ) async throws -> NodeController {
         try await importLegacyRecords(from: settings.instancePath, into: store, logger: logger)
         let records = try await store.read { txn in
@@ -84,7 +89,8 @@ public actor NodeController: NodeControllerAPI {
         }
         if !records.isEmpty { logger.info("node records loaded", metadata: ["instances": "\(records.count)"]) }
         return try NodeController(
-            hypervisor: hypervisor, settings: settings, images: images, store: store, records: records, neighbours: neighbours, logger: logger)
+            hypervisor: hypervisor, settings: settings, images: images, store: store, records: records, neighbours: neighbours, clock: clock,
+            logger: logger)
     }
 
     /// Moves `instance.json` files (as releases before the node's store wrote them) into `store`.
@@ -401,8 +407,8 @@ public actor NodeController: NodeControllerAPI {
     /// neighbour table names the MAC address there, and the MAC address names the instance.
     /// Matches are kept for five seconds.
     public func instance(at address: String) -> InstanceLaunch? {
-        let now = ContinuousClock.now
-        if let cached = addressCache[address], now - cached.at < .seconds(5), let record = records[cached.id], !record.stopped {
+        let now = clock.now()
+        if let cached = addressCache[address], now.timeIntervalSince(cached.at) < 5, let record = records[cached.id], !record.stopped {
             return record.launch
         }
         addressCache[address] = nil
@@ -417,7 +423,7 @@ public actor NodeController: NodeControllerAPI {
         guard records[id] != nil else { throw EucaError(.notFound, .instance, "node \(node) has no instance \(id)") }
         let path = "\(directory(id))/console.log"
         var output = Data()
-        var timestamp = Date()
+        var timestamp = clock.now()
         if let handle = FileHandle(forReadingAtPath: path) {
             defer { try? handle.close() }
             let size = (try? handle.seekToEnd()) ?? 0

@@ -22,7 +22,7 @@ struct TestCloud {
     static func make(
         nodes: Int = 2, cores: Int = 4, store: InMemoryStateStore = InMemoryStateStore(),
         hypervisors existing: [InMemoryHypervisor]? = nil, instancePath: String? = nil,
-        slaPolicies: [any SLAPolicy] = CloudController.builtInSLAPolicies
+        slaPolicies: [any SLAPolicy] = CloudController.builtInSLAPolicies, clock: any EucaClock = SystemClock()
     ) async throws -> TestCloud {
         let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         let base = instancePath ?? FileManager.default.temporaryDirectory.appendingPathComponent("euca-cloud-\(UUID())").path
@@ -36,7 +36,7 @@ struct TestCloud {
             zone: "zone-a", nodes: controllers, policy: .roundRobin, timings: ClusterTimings(pollInterval: .milliseconds(50)), logger: logger)
         let cloud = CloudController(
             store: store, clusters: [cluster], slaPolicies: slaPolicies, settings: CloudSettings(reconcileInterval: .milliseconds(100)),
-            logger: logger)
+            clock: clock, logger: logger)
         let image = ImageRecord(
             id: .generate(.machine), ownerId: AccountID(rawValue: "000000000000"), name: "empty", location: "builtin:empty",
             isPublic: true, boot: BootSpec())
@@ -58,13 +58,16 @@ struct TestCloud {
         (try? cloud.instances.owned(ids, for: admin).map(\.state)) ?? []
     }
 
+    /// Waits, commit by commit, until every one of `ids` is in `state` (each must exist).
     func waitFor(_ ids: [InstanceID], _ state: InstanceState, timeout: Duration = .seconds(10)) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if states(ids).allSatisfy({ $0 == state }) { return }
-            try await Task.sleep(for: .milliseconds(20))
+        let mirror = cloud.state
+        do {
+            try await withTimeout(timeout) {
+                try await mirror.wait { tables in ids.allSatisfy { tables.instances[$0]?.state == state } }
+            }
+        } catch {
+            Issue.record("no \(state) within \(timeout); states are \(states(ids))")
         }
-        Issue.record("timed out waiting for \(state); states are \(states(ids))")
     }
 
     func run(_ count: Int = 1, type: String = "m1.small", token: String? = nil) async throws -> [InstanceID] {

@@ -6,6 +6,7 @@ import EucaScheduler
 import EucaTesting
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 @Suite struct ClusterControllerTests {
@@ -82,25 +83,31 @@ import Testing
         let inner = try NodeController(
             hypervisor: InMemoryHypervisor(host: HostInfo(cores: 4, memoryMiB: 65536)),
             settings: NodeSettings(node: "n0", instancePath: "\(base)/n0", maxDiskGiB: 1000), logger: logger)
-        let slow = SlowlyAnswering(inner: inner)
-        let cluster = ClusterController(zone: "z", nodes: [slow], policy: .greedy, logger: logger)
+        let held = HeldAnswers(inner: inner)
+        let cluster = ClusterController(zone: "z", nodes: [held], policy: .greedy, logger: logger)
         let first = launches(1)
         _ = try await cluster.runInstances(first)
-        // A poll starts (and takes its answer) before the launch and the terminate below finish.
+        // A poll takes its answer, and is held there while a launch and a terminate finish.
+        held.holding.withLock { $0 = true }
         let poll = Task { await cluster.poll() }
-        try await Task.sleep(for: .milliseconds(50))
+        await held.gate.waitForSleepers(1)
         let second = launches(1)
         #expect(try await cluster.runInstances(second).first?.failure == nil)
         _ = try await cluster.terminateInstances(first.map(\.instanceId))
+        held.gate.advance(by: .seconds(1))
         await poll.value
         let ids = Set(try await cluster.describeInstances().reports.map(\.instanceId))
         #expect(ids == [second[0].instanceId])
     }
 }
 
-/// A node whose describeInstances answers with what it ran when asked, 300 ms later.
-struct SlowlyAnswering: NodeControllerAPI {
+/// A node whose describeInstances, once `holding` is set, takes its answer when asked and gives
+/// it once the test advances `gate`.
+final class HeldAnswers: NodeControllerAPI {
     let inner: any NodeControllerAPI
+    let gate = ManualClock()
+    let holding = Mutex(false)
+    init(inner: any NodeControllerAPI) { self.inner = inner }
     var node: NodeID { inner.node }
     func runInstance(_ launch: InstanceLaunch) async throws -> InstanceReport { try await inner.runInstance(launch) }
     func startInstance(_ launch: InstanceLaunch) async throws -> InstanceReport { try await inner.startInstance(launch) }
@@ -109,7 +116,7 @@ struct SlowlyAnswering: NodeControllerAPI {
     func rebootInstance(_ id: InstanceID) async throws { try await inner.rebootInstance(id) }
     func describeInstances() async throws -> [InstanceReport] {
         let answer = try await inner.describeInstances()
-        try await Task.sleep(for: .milliseconds(300))
+        if holding.withLock({ $0 }) { try await gate.sleep(for: .seconds(1)) }
         return answer
     }
     func describeResource() async throws -> NodeResources { try await inner.describeResource() }
@@ -119,12 +126,14 @@ struct SlowlyAnswering: NodeControllerAPI {
     }
 }
 
-/// A node whose runInstance and startInstance never return.
+/// A node whose runInstance and startInstance never return (they wait on a clock nobody
+/// advances, until cancelled).
 struct NeverLaunching: NodeControllerAPI {
     let inner: any NodeControllerAPI
+    let never = ManualClock()
     var node: NodeID { inner.node }
     func runInstance(_ launch: InstanceLaunch) async throws -> InstanceReport {
-        try await Task.sleep(for: .seconds(3600))
+        try await never.sleep(for: .seconds(1))
         return try await inner.runInstance(launch)
     }
     func startInstance(_ launch: InstanceLaunch) async throws -> InstanceReport { try await runInstance(launch) }

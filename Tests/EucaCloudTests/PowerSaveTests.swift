@@ -21,14 +21,26 @@ import Testing
         }
     }
 
+    /// The clusters' clock: idle thresholds and wake timeouts pass when a test advances it.
+    let clock = ManualClock()
+    let idle = Duration.seconds(300)
+    let wakeTimeout = Duration.seconds(120)
+
     func cluster(
-        nodes: Int, cores: Int, power: FakeNodePower, idle: Duration = .milliseconds(200), controllers: [any NodeControllerAPI]? = nil,
+        nodes: Int, cores: Int, power: FakeNodePower, controllers: [any NodeControllerAPI]? = nil,
         store: any StateStore = InMemoryStateStore()
     ) async throws -> ClusterController {
         try await ClusterController.open(
             zone: "z", nodes: try controllers ?? self.nodes(nodes, cores: cores, power: power), policy: .powerSave,
-            timings: ClusterTimings(pollInterval: .milliseconds(50)), power: power,
-            powerTimings: PowerTimings(idleThreshold: idle, wakeTimeout: .seconds(2)), store: store, logger: logger)
+            timings: ClusterTimings(pollInterval: .seconds(1)), power: power,
+            powerTimings: PowerTimings(idleThreshold: idle, wakeTimeout: wakeTimeout), store: store, clock: clock, logger: logger)
+    }
+
+    /// Polls, lets the idle threshold pass, and polls again: what is idle all along goes down.
+    func passIdleThreshold(_ cluster: ClusterController) async {
+        await cluster.poll()
+        clock.advance(by: idle)
+        await cluster.poll()
     }
 
     @Test func aRestartedClusterRemembersTheNodesItPoweredDownAndWakesThem() async throws {
@@ -36,22 +48,21 @@ import Testing
         let controllers = try nodes(2, cores: 1, power: power)
         let store = InMemoryStateStore()
         let first = try await cluster(nodes: 2, cores: 1, power: power, controllers: controllers, store: store)
-        let poller = Task { try await first.run() }
-        try await waitUntil("one node sleeps") { await asleep(first).count == 1 }
-        poller.cancel()
+        await passIdleThreshold(first)
+        #expect(await asleep(first).count == 1)
         let sleeping = try #require(await asleep(first).first)
 
         // A new cluster controller over the same nodes (a restart): the node is still down.
-        let second = try await cluster(nodes: 2, cores: 1, power: power, idle: .seconds(60), controllers: controllers, store: store)
+        let second = try await cluster(nodes: 2, cores: 1, power: power, controllers: controllers, store: store)
         #expect(await asleep(second) == [sleeping])
         #expect(!(await power.isOn(sleeping)))
         #expect(try await second.describeResources().available(.small) == 2)
         let outcomes = try await second.runInstances(launches(2))
-        #expect(outcomes.allSatisfy { $0.failure == nil })
+        #expect(outcomes.count == 2 && outcomes.allSatisfy { $0.failure == nil })
         #expect(await power.isOn(sleeping))
         #expect(await asleep(second).isEmpty)
         // And the store says so for the next restart.
-        let third = try await cluster(nodes: 2, cores: 1, power: power, idle: .seconds(60), controllers: controllers, store: store)
+        let third = try await cluster(nodes: 2, cores: 1, power: power, controllers: controllers, store: store)
         #expect(await asleep(third).isEmpty)
     }
 
@@ -67,23 +78,19 @@ import Testing
         Set(await cluster.nodeStates().filter(\.state.asleep).map(\.node))
     }
 
-    func waitUntil(_ what: String, _ condition: () async -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(5)
-        while ContinuousClock.now < deadline {
-            if await condition() { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        Issue.record("timed out waiting until \(what)")
-    }
-
     @Test func idleNodesArePoweredDownKeepingOneAndWokenWhenPlacementNeedsThem() async throws {
         let power = FakeNodePower()
         let cluster = try await cluster(nodes: 3, cores: 2, power: power)
-        let poller = Task { try await cluster.run() }
-        defer { poller.cancel() }
-        // Nothing runs: after the idle threshold two of the three nodes go down, one stays up.
-        try await waitUntil("two nodes sleep") { await asleep(cluster).count == 2 }
+        // Just short of the threshold nothing goes down.
+        await cluster.poll()
+        clock.advance(by: idle - .seconds(1))
+        await cluster.poll()
+        #expect(await asleep(cluster).isEmpty)
+        // Nothing runs: at the idle threshold two of the three nodes go down, one stays up.
+        clock.advance(by: .seconds(1))
+        await cluster.poll()
         let sleeping = await asleep(cluster)
+        #expect(sleeping.count == 2)
         let everyNode: Set<NodeID> = ["n0", "n1", "n2"]
         let awake = try #require(everyNode.subtracting(sleeping).first)
         #expect(await power.isOn(awake))
@@ -94,7 +101,7 @@ import Testing
 
         // Two fit on the awake node; the third wakes a sleeping one.
         let outcomes = try await cluster.runInstances(launches(3))
-        #expect(outcomes.allSatisfy { $0.failure == nil })
+        #expect(outcomes.count == 3 && outcomes.allSatisfy { $0.failure == nil })
         #expect(Set(outcomes.compactMap(\.node)).count == 2)
         let woken = try #require(await power.calls.last { $0.operation == "wake" }?.node)
         #expect(await power.isOn(woken))
@@ -104,25 +111,26 @@ import Testing
     @Test func aNodeThatDoesNotWakeFailsTheLaunchesPlacedOnIt() async throws {
         let power = FakeNodePower()
         let cluster = try await cluster(nodes: 2, cores: 1, power: power)
-        let poller = Task { try await cluster.run() }
-        defer { poller.cancel() }
-        try await waitUntil("one node sleeps") { await asleep(cluster).count == 1 }
+        await passIdleThreshold(cluster)
         let sleeping = try #require(await asleep(cluster).first)
         await power.ignoreWakes(of: sleeping)
-        let outcomes = try await cluster.runInstances(launches(2))
+        let launch = Task { try await cluster.runInstances(launches(2)) }
+        // The cluster waits for the woken node to answer; the wake timeout passes.
+        await clock.waitForSleepers(1)
+        clock.advance(by: wakeTimeout)
+        let outcomes = try await launch.value
         let failed = outcomes.filter { $0.failure != nil }
         #expect(failed.count == 1 && failed.first?.node == sleeping)
+        #expect(outcomes.count == 2)
     }
 
     @Test func busyNodesAreNeverPoweredDown() async throws {
         let power = FakeNodePower()
-        let cluster = try await cluster(nodes: 2, cores: 4, power: power, idle: .milliseconds(100))
-        // Before the first poll has found anything idle, both nodes get work.
+        let cluster = try await cluster(nodes: 2, cores: 4, power: power)
         let outcomes = try await cluster.runInstances(launches(5))
         #expect(Set(outcomes.compactMap(\.node)).count == 2)
-        let poller = Task { try await cluster.run() }
-        defer { poller.cancel() }
-        try await Task.sleep(for: .milliseconds(500))
+        // Ten thresholds pass, polled all along: both nodes run something, neither goes down.
+        for _ in 0..<10 { await passIdleThreshold(cluster) }
         #expect(await asleep(cluster).isEmpty)
         #expect(await power.calls.isEmpty)
     }

@@ -2,6 +2,7 @@ import EucaCloud
 import EucaCore
 import EucaScheduler
 import EucaSecurity
+import EucaTesting
 import Foundation
 import Testing
 
@@ -77,15 +78,23 @@ import Testing
     }
 
     @Test func aLeaseShowsAsATagAndEndsTheInstance() async throws {
-        let test = try await TestCloud.make(nodes: 1)
+        let clock = ManualClock()
+        let test = try await TestCloud.make(nodes: 1, clock: clock)
         defer { test.service.cancel() }
-        let user = try await account(test, "leased", AccountTerms(leaseSeconds: 1))
+        let user = try await account(test, "leased", AccountTerms(leaseSeconds: 60))
         let launched = try await launch(test, user)
         let id = launched[0].id
         let tag = try #require(test.cloud.tags.tags(of: id.rawValue)[InstanceService.leaseTagKey])
         let ends = try #require(launched[0].leaseEnds)
-        #expect(abs(ends.timeIntervalSince(launched[0].launchTime) - 1) < 0.01)
+        #expect(ends.timeIntervalSince(launched[0].launchTime) == 60)
         #expect(tag.hasSuffix("Z") && tag.count == 20)
+        try await test.waitFor([id], .running)
+        // A second before the lease ends, a review leaves the instance alone; at its end, it ends it.
+        clock.advance(by: .seconds(59))
+        await test.cloud.reconciler.reconcileNow()
+        #expect(test.states([id]) == [.running])
+        clock.advance(by: .seconds(1))
+        await test.cloud.reconciler.reconcileNow()
         try await test.waitFor([id], .terminated)
         let record = try #require(try test.cloud.instances.owned([id], for: user).first)
         #expect(record.stateReason == .leaseExpired)

@@ -1,24 +1,26 @@
 import Crypto
 import EucaCore
 import EucaNode
+import EucaTesting
 import Foundation
 import Logging
 import Testing
 
-/// An image source that serves bytes from memory, counts downloads and can be slow.
+/// An image source that serves bytes from memory and counts downloads; with a gate, each
+/// download waits until the test advances it.
 actor CountingSource: ImageSource {
     var files: [String: Data]
     var downloads = 0
-    let delay: Duration
+    let gate: ManualClock?
 
-    init(files: [String: Data], delay: Duration = .zero) {
+    init(files: [String: Data], gate: ManualClock? = nil) {
         self.files = files
-        self.delay = delay
+        self.gate = gate
     }
 
     func download(_ artifact: ImageArtifact, to destination: String) async throws {
         downloads += 1
-        if delay > .zero { try await Task.sleep(for: delay) }
+        if let gate { try await gate.sleep(for: .seconds(1)) }
         guard let data = files[artifact.location] else { throw EucaError(.notFound, .image, "no \(artifact.location)") }
         try data.write(to: URL(fileURLWithPath: destination))
     }
@@ -39,11 +41,16 @@ func scratchDirectory(_ name: String) -> String {
 
     @Test func concurrentLaunchesOfOneImageDownloadItOnce() async throws {
         let bytes = Data((0..<100_000).map { UInt8($0 % 251) })
-        let source = CountingSource(files: ["b/disk.img": bytes], delay: .milliseconds(200))
+        let gate = ManualClock()
+        let source = CountingSource(files: ["b/disk.img": bytes], gate: gate)
         let cache = try ImageCache(directory: scratchDirectory("cache"), limitBytes: 1 << 30, source: source, logger: logger)
         let image = artifact("b/disk.img", bytes)
         let paths = try await withThrowingTaskGroup(of: String.self) { group in
             for _ in 0..<8 { group.addTask { try await cache.acquire(image) } }
+            // All eight are under way, and the one download is held, before it may finish.
+            while await cache.pinCount(image.sha256!) < 8 { await Task.yield() }
+            await gate.waitForSleepers(1)
+            gate.advance(by: .seconds(1))
             return try await group.reduce(into: [String]()) { $0.append($1) }
         }
         #expect(Set(paths).count == 1)

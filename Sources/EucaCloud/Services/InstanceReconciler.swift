@@ -406,13 +406,24 @@ public struct InstanceReconciler: CloudService {
 
     /// Waits until each of `ids` is terminated (or gone), up to `limit`.
     func awaitTerminated(_ ids: [InstanceID], limit: Duration) async -> Bool {
-        let deadline = now().adding(limit)
-        while now() < deadline {
-            let done = state.read { tables in ids.allSatisfy { tables.instances[$0].map { $0.state == .terminated } ?? true } }
-            if done { return true }
-            try? await context.clock.sleep(for: .milliseconds(100))
-            if Task.isCancelled { return false }
+        let state = self.state
+        let clock = context.clock
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                do {
+                    try await state.wait { tables in ids.allSatisfy { tables.instances[$0].map { $0.state == .terminated } ?? true } }
+                    return true
+                } catch {
+                    return false
+                }
+            }
+            group.addTask {
+                try? await clock.sleep(for: limit)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
         }
-        return false
     }
 }
