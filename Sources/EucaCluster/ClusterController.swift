@@ -55,6 +55,9 @@ public actor ClusterController: ClusterControllerAPI, Service {
     /// Reports the cluster learned from its own operations, per node, with when: a poll that
     /// began before then does not know them and must not drop them.
     private var learned: [NodeID: [InstanceID: UInt64]] = [:]
+    /// When (in the cluster's order) the figures cached for each node were asked for: an answer
+    /// to an older question never replaces them.
+    private var figuresFrom: [NodeID: UInt64] = [:]
     /// Since when each awake node has run nothing.
     private var idleSince: [NodeID: Date] = [:]
 
@@ -141,6 +144,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
         for node in nodes where !kept.contains(node.node) {
             cache[node.node] = nil
             learned[node.node] = nil
+            figuresFrom[node.node] = nil
             reservations.forget(node.node)
             if asleep.remove(node.node) != nil { await saveSleeping() }
             idleSince[node.node] = nil
@@ -209,8 +213,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
                 if !state.reachable && state.lastContact != nil {
                     logger.notice("node answers again", metadata: ["euca.node": "\(node)"])
                 }
-                state.resources = resources
-                reservations.figuresArrived(for: node, fetchedFrom: began)
+                takeFigures(resources, for: node, askedAt: began, into: &state)
                 state.reports = merged(reports, on: node, polledFrom: began, cached: state.reports)
                 state.reachable = true
                 state.lastContact = now
@@ -275,11 +278,12 @@ public actor ClusterController: ClusterControllerAPI, Service {
         let deadline = clock.now().adding(powerTimings.wakeTimeout)
         let timeout = settings.nodeTimeout
         while true {
+            let asked = tick()
             if let resources = try? await withTimeout(timeout, { try await node.describeResource() }) {
                 asleep.remove(node.node)
                 await saveSleeping()
                 var state = cache[node.node] ?? NodeState(resources: nil, reports: [], reachable: true)
-                state.resources = resources
+                takeFigures(resources, for: node.node, askedAt: asked, into: &state)
                 state.reachable = true
                 state.lastContact = clock.now()
                 cache[node.node] = state
@@ -398,6 +402,14 @@ public actor ClusterController: ClusterControllerAPI, Service {
         return launches.compactMap { outcomes[$0.instanceId] }
     }
 
+    /// Keeps a node's figures unless newer ones are cached, and releases the reservations they count.
+    private func takeFigures(_ resources: NodeResources, for node: NodeID, askedAt began: UInt64, into state: inout NodeState) {
+        guard began >= figuresFrom[node] ?? 0 else { return }
+        figuresFrom[node] = began
+        state.resources = resources
+        reservations.figuresArrived(for: node, fetchedFrom: began)
+    }
+
     /// The next number in the cluster's order of events.
     private func tick() -> UInt64 {
         sequence += 1
@@ -441,8 +453,10 @@ public actor ClusterController: ClusterControllerAPI, Service {
             let began = tick()
             guard let node = node(nodeID), let resources = try? await withTimeout(settings.nodeTimeout, { try await node.describeResource() })
             else { continue }
-            cache[nodeID]?.resources = resources
-            reservations.figuresArrived(for: nodeID, fetchedFrom: began)
+            if var state = cache[nodeID] {
+                takeFigures(resources, for: nodeID, askedAt: began, into: &state)
+                cache[nodeID] = state
+            }
         }
     }
 

@@ -101,6 +101,29 @@ import Testing
     }
 }
 
+extension ClusterControllerTests {
+    /// Figures a poll asked for before a launch, answered after it, would show the launch's
+    /// room free again: the cluster keeps the newer figures.
+    @Test func aPollAnsweredLateDoesNotReplaceNewerFigures() async throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("euca-cc-\(UUID())").path
+        let inner = try NodeController(
+            hypervisor: InMemoryHypervisor(host: HostInfo(cores: 2, memoryMiB: 65536)),
+            settings: NodeSettings(node: "n0", instancePath: "\(base)/n0", maxDiskGiB: 1000), logger: logger)
+        let held = HeldAnswers(inner: inner)
+        let cluster = ClusterController(zone: "z", nodes: [held], policy: .greedy, logger: logger)
+        await cluster.poll()
+        held.holding.withLock { $0 = true }
+        let poll = Task { await cluster.poll() }
+        await held.gate.waitForSleepers(1)
+        held.holding.withLock { $0 = false }
+        #expect(try await cluster.runInstances(launches(1)).first?.failure == nil)
+        #expect(try await cluster.describeResources().nodes.map(\.freeCores) == [1])
+        held.gate.advance(by: .seconds(1))
+        await poll.value
+        #expect(try await cluster.describeResources().nodes.map(\.freeCores) == [1])
+    }
+}
+
 /// A node whose describeInstances, once `holding` is set, takes its answer when asked and gives
 /// it once the test advances `gate`.
 final class HeldAnswers: NodeControllerAPI {
