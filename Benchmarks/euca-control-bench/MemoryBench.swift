@@ -10,6 +10,9 @@ import EucaSecurity
 import EucaStoreLMDB
 import EucaTesting
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 
 extension ControlBench {
@@ -22,19 +25,19 @@ extension ControlBench {
             abstract: "Resident memory and DescribeInstances time at a number of running instances.")
 
         @Option(help: "Running instances to hold.") var instances = 10_000
-        @Option(help: "Simulated nodes they run on.") var nodes = 10
+        @Option(help: "Simulated nodes they run on (euca-cloud has one).") var nodes = 1
         @Option(help: "DescribeInstances calls to time (the median is reported).") var describes = 5
         @Option(help: "The nodes' room, as a multiple of what the instances need (the bench measures memory, not admission at the brim).")
         var room = 2.0
 
         /// `VmRSS` and `VmHWM` of this process, in KiB.
-        static func residentKiB() -> (now: Int, peak: Int) {
+        static func residentKiB() -> (now: Int, peak: Int, anonymous: Int, file: Int) {
             let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
             func field(_ name: String) -> Int {
                 guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else { return 0 }
                 return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0
             }
-            return (field("VmRSS"), field("VmHWM"))
+            return (field("VmRSS"), field("VmHWM"), field("RssAnon"), field("RssFile"))
         }
 
         func run() async throws {
@@ -46,10 +49,13 @@ extension ControlBench {
             defer { store.close() }
             let perNode = Int(room * Double((instances + nodes - 1) / nodes + 1))
             let controllers: [any NodeControllerAPI] = try (0..<nodes).map { index in
-                try NodeController(
+                // Each node keeps its records in LMDB, as euca-nc and euca-cloud do.
+                let nodeState = "\(root)/nodes/nc-\(index)-state"
+                try FileManager.default.createDirectory(atPath: nodeState, withIntermediateDirectories: true)
+                return try NodeController(
                     hypervisor: InMemoryHypervisor(host: HostInfo(cores: perNode, memoryMiB: perNode * 256)),
                     settings: NodeSettings(node: NodeID("nc-\(index)"), instancePath: "\(root)/nodes/nc-\(index)", maxDiskGiB: perNode * 10),
-                    logger: logger)
+                    store: try LMDBStateStore(directory: nodeState), logger: logger)
             }
             let cluster = ClusterController(zone: "zone-0", nodes: controllers, policy: .roundRobin, logger: logger)
             let cloud = CloudController(
@@ -101,7 +107,14 @@ extension ControlBench {
                 bytes = response.body.utf8.count
             }
             let after = Self.residentKiB()
+            // What stays resident once the allocator gives back the free pages it keeps.
+            typealias Trim = @convention(c) (Int) -> Int32
+            if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") { _ = unsafeBitCast(symbol, to: Trim.self)(0) }
+            let trimmed = Self.residentKiB()
+            let trimmedMiB: Double = (Double(trimmed.now) / 1024).rounded()
             ControlBench.emit([
+                "rss_after_trim_mib": trimmedMiB,
+                "rss_anonymous_mib": Double(trimmed.anonymous / 1024), "rss_file_mib": Double(trimmed.file / 1024),
                 "bench": "memory", "instances": instances, "running": running, "nodes": nodes, "not_running": reasons,
                 "rss_mib": (Double(after.now) / 1024).rounded(), "peak_rss_mib": (Double(after.peak) / 1024).rounded(),
                 "rss_before_launches_mib": (Double(before.now) / 1024).rounded(),
@@ -109,6 +122,10 @@ extension ControlBench {
                 "seconds_to_run_all": (Double(settled - t0) / 1e9 * 100).rounded() / 100,
                 "describe_all_ms_median": ControlBench.percentile(times.sorted(), 0.5), "describe_body_mib": (Double(bytes) / 1048576 * 10).rounded() / 10,
             ])
+            // Out at once, with everything still held: a heap profiler then reports what the
+            // instances hold as live at exit.
+            fflush(nil)
+            Foundation.exit(0)
         }
     }
 }

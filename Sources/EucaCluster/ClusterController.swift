@@ -360,30 +360,22 @@ public actor ClusterController: ClusterControllerAPI, Service {
                 logger.error("could not wake a node", metadata: ["euca.node": "\(nodeID)", "error": "\(error)"])
             }
         }
-        // Bind: each node is asked to run what was placed on it.
+        // Bind: each node is asked to run what was placed on it, a few at a time.
         let launchTimeout = settings.launchTimeout
-        let results = await withTaskGroup(of: InstanceOutcome.self) { group in
-            for (launch, nodeID) in placed {
+        let perNode = settings.launchesPerNode
+        var byNode: [NodeID: [InstanceLaunch]] = [:]
+        for (launch, nodeID) in placed { byNode[nodeID, default: []].append(launch) }
+        let results = await withTaskGroup(of: [InstanceOutcome].self) { group in
+            for (nodeID, launches) in byNode {
                 guard let node = node(nodeID) else { continue }
                 if let why = failedToWake[nodeID] {
-                    group.addTask { InstanceOutcome(instanceId: launch.instanceId, node: nodeID, failure: .failed(why)) }
+                    group.addTask { launches.map { InstanceOutcome(instanceId: $0.instanceId, node: nodeID, failure: .failed(why)) } }
                     continue
                 }
-                group.addTask {
-                    do {
-                        let report = try await withTimeout(launchTimeout) {
-                            start ? try await node.startInstance(launch) : try await node.runInstance(launch)
-                        }
-                        return InstanceOutcome(instanceId: launch.instanceId, node: nodeID, report: report)
-                    } catch let error as EucaError where error.code == .insufficientCapacity {
-                        return InstanceOutcome(instanceId: launch.instanceId, node: nodeID, failure: .insufficientCapacity)
-                    } catch {
-                        return InstanceOutcome(instanceId: launch.instanceId, node: nodeID, failure: .failed("\(error)"))
-                    }
-                }
+                group.addTask { await Self.bind(launches, on: node, start: start, timeout: launchTimeout, atOnce: perNode) }
             }
             var results: [InstanceOutcome] = []
-            for await outcome in group { results.append(outcome) }
+            for await outcomes in group { results += outcomes }
             return results
         }
         for outcome in results {
@@ -414,6 +406,40 @@ public actor ClusterController: ClusterControllerAPI, Service {
     private func tick() -> UInt64 {
         sequence += 1
         return sequence
+    }
+
+    /// Asks `node` to run (or start) each launch, at most `atOnce` at a time: a large batch
+    /// neither floods a node with calls nor holds a task per instance while it waits.
+    private static func bind(
+        _ launches: [InstanceLaunch], on node: any NodeControllerAPI, start: Bool, timeout: Duration, atOnce: Int
+    ) async -> [InstanceOutcome] {
+        let nodeID = node.node
+        @Sendable func one(_ launch: InstanceLaunch) async -> InstanceOutcome {
+            do {
+                let report = try await withTimeout(timeout) {
+                    start ? try await node.startInstance(launch) : try await node.runInstance(launch)
+                }
+                return InstanceOutcome(instanceId: launch.instanceId, node: nodeID, report: report)
+            } catch let error as EucaError where error.code == .insufficientCapacity {
+                return InstanceOutcome(instanceId: launch.instanceId, node: nodeID, failure: .insufficientCapacity)
+            } catch {
+                return InstanceOutcome(instanceId: launch.instanceId, node: nodeID, failure: .failed("\(error)"))
+            }
+        }
+        return await withTaskGroup(of: InstanceOutcome.self) { group in
+            var pending = launches.makeIterator()
+            for _ in 0..<max(1, atOnce) {
+                guard let launch = pending.next() else { break }
+                group.addTask { await one(launch) }
+            }
+            var outcomes: [InstanceOutcome] = []
+            outcomes.reserveCapacity(launches.count)
+            while let outcome = await group.next() {
+                outcomes.append(outcome)
+                if let launch = pending.next() { group.addTask { await one(launch) } }
+            }
+            return outcomes
+        }
     }
 
     /// Keeps a node's reply in the cache, so describe answers follow operations at once.
@@ -574,11 +600,17 @@ public struct ClusterTimings: Sendable, Hashable {
     /// How long a node may take to run or start an instance (an image download and a boot)
     /// before the launch fails: a node that hangs does not hold a launch for ever.
     public var launchTimeout: Duration
+    /// How many launches one node is asked to run at once; the rest of a batch waits its turn.
+    public var launchesPerNode: Int
 
-    public init(pollInterval: Duration = .seconds(1), nodeTimeout: Duration = .seconds(5), launchTimeout: Duration = .seconds(900)) {
+    public init(
+        pollInterval: Duration = .seconds(1), nodeTimeout: Duration = .seconds(5), launchTimeout: Duration = .seconds(900),
+        launchesPerNode: Int = 4
+    ) {
         self.pollInterval = pollInterval
         self.nodeTimeout = nodeTimeout
         self.launchTimeout = launchTimeout
+        self.launchesPerNode = launchesPerNode
     }
 }
 

@@ -124,6 +124,61 @@ extension ClusterControllerTests {
     }
 }
 
+extension ClusterControllerTests {
+    /// A large batch is handed to a node a few launches at a time, not all at once.
+    @Test func aNodeIsAskedToRunAFewLaunchesAtATime() async throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("euca-cc-\(UUID())").path
+        let inner = try NodeController(
+            hypervisor: InMemoryHypervisor(host: HostInfo(cores: 64, memoryMiB: 65536)),
+            settings: NodeSettings(node: "n0", instancePath: "\(base)/n0", maxDiskGiB: 1000), logger: logger)
+        let gated = GatedLaunches(inner: inner)
+        let cluster = ClusterController(
+            zone: "z", nodes: [gated], policy: .greedy, timings: ClusterTimings(launchesPerNode: 3), logger: logger)
+        let batch = Task { try await cluster.runInstances(launches(10)) }
+        var released = 0
+        while released < 10 {
+            // Three in flight while three are left; then what is left.
+            await gated.gate.waitForSleepers(min(3, 10 - released))
+            let waiting = gated.gate.sleepers
+            released += waiting
+            gated.gate.advance(by: .seconds(1))
+        }
+        let outcomes = try await batch.value
+        #expect(outcomes.count == 10 && outcomes.allSatisfy { $0.failure == nil })
+        #expect(gated.mostAtOnce.withLock { $0 } == 3)
+    }
+}
+
+/// A node whose launches each wait for the test to advance `gate`, counting how many wait at once.
+final class GatedLaunches: NodeControllerAPI {
+    let inner: any NodeControllerAPI
+    let gate = ManualClock()
+    let inFlight = Mutex(0)
+    let mostAtOnce = Mutex(0)
+    init(inner: any NodeControllerAPI) { self.inner = inner }
+    var node: NodeID { inner.node }
+    func runInstance(_ launch: InstanceLaunch) async throws -> InstanceReport {
+        let now = inFlight.withLock { count -> Int in
+            count += 1
+            return count
+        }
+        mostAtOnce.withLock { $0 = max($0, now) }
+        defer { inFlight.withLock { $0 -= 1 } }
+        try await gate.sleep(for: .seconds(1))
+        return try await inner.runInstance(launch)
+    }
+    func startInstance(_ launch: InstanceLaunch) async throws -> InstanceReport { try await runInstance(launch) }
+    func terminateInstance(_ id: InstanceID) async throws { try await inner.terminateInstance(id) }
+    func stopInstance(_ id: InstanceID) async throws { try await inner.stopInstance(id) }
+    func rebootInstance(_ id: InstanceID) async throws { try await inner.rebootInstance(id) }
+    func describeInstances() async throws -> [InstanceReport] { try await inner.describeInstances() }
+    func describeResource() async throws -> NodeResources { try await inner.describeResource() }
+    func getConsoleOutput(_ id: InstanceID) async throws -> ConsoleOutput { try await inner.getConsoleOutput(id) }
+    func modifyInstanceMetadataOptions(_ id: InstanceID, _ options: MetadataOptions) async throws {
+        try await inner.modifyInstanceMetadataOptions(id, options)
+    }
+}
+
 /// A node whose describeInstances, once `holding` is set, takes its answer when asked and gives
 /// it once the test advances `gate`.
 final class HeldAnswers: NodeControllerAPI {
