@@ -93,6 +93,7 @@ extension ControlBench {
             }
             let settled = DispatchTime.now().uptimeNanoseconds
 
+            let settledMemory = Self.residentKiB()
             var times: [UInt64] = []
             var bytes = 0
             for _ in 0..<describes {
@@ -114,6 +115,7 @@ extension ControlBench {
             let trimmedMiB: Double = (Double(trimmed.now) / 1024).rounded()
             ControlBench.emit([
                 "rss_after_trim_mib": trimmedMiB,
+                "rss_before_describes_mib": Double(settledMemory.now / 1024),
                 "rss_anonymous_mib": Double(trimmed.anonymous / 1024), "rss_file_mib": Double(trimmed.file / 1024),
                 "bench": "memory", "instances": instances, "running": running, "nodes": nodes, "not_running": reasons,
                 "rss_mib": (Double(after.now) / 1024).rounded(), "peak_rss_mib": (Double(after.peak) / 1024).rounded(),
@@ -125,6 +127,7 @@ extension ControlBench {
             // Out at once, with everything still held: a heap profiler then reports what the
             // instances hold as live at exit.
             fflush(nil)
+            try? FileManager.default.removeItem(atPath: root)
             Foundation.exit(0)
         }
     }

@@ -18,7 +18,7 @@ public actor NodeController: NodeControllerAPI {
     /// Where the records live; ``open(hypervisor:settings:images:store:neighbours:logger:)`` reads
     /// them back after a restart.
     private let store: any StateStore
-    private var records: [InstanceID: Record] = [:]
+    private var records = RecordTable()
     private var busy: Set<InstanceID> = []
     /// Instances being terminated: their domain may be gone before their files are.
     private var ending: Set<InstanceID> = []
@@ -38,6 +38,39 @@ public actor NodeController: NodeControllerAPI {
     struct Record: Codable, Sendable {
         var launch: InstanceLaunch
         var stopped: Bool
+    }
+
+    /// The records by instance id, with the room they hold kept as a running sum, so a launch
+    /// checks the node's room without a pass over every instance.
+    struct RecordTable: Sequence {
+        private(set) var byId: [InstanceID: Record] = [:]
+        private(set) var usedCores = 0
+        private(set) var usedMemoryMiB = 0
+        private(set) var usedDiskGiB = 0
+
+        init(_ records: [InstanceID: Record] = [:]) {
+            for (id, record) in records { self[id] = record }
+        }
+
+        subscript(id: InstanceID) -> Record? {
+            get { byId[id] }
+            set {
+                if let old = byId[id] { count(old.launch.vmType, -1) }
+                byId[id] = newValue
+                if let new = newValue { count(new.launch.vmType, 1) }
+            }
+        }
+
+        private mutating func count(_ type: VMType, _ sign: Int) {
+            usedCores += sign * type.cores
+            usedMemoryMiB += sign * type.memoryMiB
+            usedDiskGiB += sign * type.diskGiB
+        }
+
+        var values: Dictionary<InstanceID, Record>.Values { byId.values }
+        var count: Int { byId.count }
+        var isEmpty: Bool { byId.isEmpty }
+        func makeIterator() -> Dictionary<InstanceID, Record>.Iterator { byId.makeIterator() }
     }
 
     /// The node's records of its instances, keyed by instance id.
@@ -73,7 +106,7 @@ public actor NodeController: NodeControllerAPI {
         logger[metadataKey: "euca.node"] = "\(settings.node)"
         self.logger = logger
         try FileManager.default.createDirectory(atPath: settings.instancePath, withIntermediateDirectories: true)
-        self.records = records
+        self.records = RecordTable(records)
     }
 
     /// A node controller over `store`, with the records of the instances it held when it last
@@ -360,12 +393,7 @@ public actor NodeController: NodeControllerAPI {
 
     private func freeResources() async throws -> NodeResources {
         let host = try await hostSize()
-        var cores = 0, memory = 0, disk = 0
-        for record in records.values {
-            cores += record.launch.vmType.cores
-            memory += record.launch.vmType.memoryMiB
-            disk += record.launch.vmType.diskGiB
-        }
+        let (cores, memory, disk) = (records.usedCores, records.usedMemoryMiB, records.usedDiskGiB)
         let dimensions = [("node", node.rawValue)]
         Gauge(label: "euca_node_instances", dimensions: dimensions).record(records.count)
         Gauge(label: "euca_node_cores_used", dimensions: dimensions).record(cores)
