@@ -3,6 +3,7 @@ import EucaCloud
 import EucaCluster
 import EucaCore
 import EucaEC2API
+import EucaHTTP
 import EucaHypervisor
 import EucaNode
 import EucaScheduler
@@ -10,6 +11,7 @@ import EucaSecurity
 import EucaStoreLMDB
 import EucaTesting
 import Foundation
+import Hummingbird
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -29,6 +31,8 @@ extension ControlBench {
         @Option(help: "DescribeInstances calls to time (the median is reported).") var describes = 5
         @Option(help: "The nodes' room, as a multiple of what the instances need (the bench measures memory, not admission at the brim).")
         var room = 2.0
+        @Option(help: "After measuring, serve the EC2 API over HTTP on 127.0.0.1 this long (seconds), for a client to time; 0 to skip.")
+        var serve = 0.0
 
         /// `VmRSS` and `VmHWM` of this process, in KiB.
         static func residentKiB() -> (now: Int, peak: Int, anonymous: Int, file: Int) {
@@ -126,6 +130,23 @@ extension ControlBench {
             ])
             // Out at once, with everything still held: a heap profiler then reports what the
             // instances hold as live at exit.
+            if serve > 0 {
+                // The same HTTP server the daemons run, so a client times the whole request.
+                let router = Router()
+                api.addRoutes(to: router)
+                let (ports, port) = AsyncStream.makeStream(of: Int.self)
+                let app = Application(
+                    router: router, server: GuardedHTTP.http1(HTTPLimits(), name: "ec2"),
+                    configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0), serverName: "Euca"),
+                    onServerRunning: { channel in port.yield(channel.localAddress?.port ?? 0) }, logger: logger)
+                let server = Task { try await app.runService() }
+                var next = ports.makeAsyncIterator()
+                let bound = await next.next() ?? 0
+                print("serving http://127.0.0.1:\(bound) \(started.adminKey.accessKeyId) \(started.adminKey.secretAccessKey)")
+                fflush(nil)
+                try? await Task.sleep(for: .milliseconds(Int64(serve * 1000)))
+                server.cancel()
+            }
             fflush(nil)
             try? FileManager.default.removeItem(atPath: root)
             Foundation.exit(0)
