@@ -259,7 +259,18 @@ public actor NodeController: NodeControllerAPI {
     /// on a hypervisor without persistent domains): they are absent, and their files go.
     private func forgetVanished(_ domains: [InstanceID: DomainState]) async {
         recordsChecked = true
-        for (id, record) in records where domains[id] == nil && !record.stopped && !busy.contains(id) && !ending.contains(id) {
+        let candidates = records.compactMap { id, record in
+            domains[id] == nil && !record.stopped && !busy.contains(id) && !ending.contains(id) ? id : nil
+        }
+        for id in candidates {
+            // `domains` was listed before: a launch may have taken the id and booted since. Only
+            // a record whose domain the hypervisor does not know now is gone.
+            guard let record = records[id], !record.stopped, !busy.contains(id), !ending.contains(id) else { continue }
+            do {
+                guard try await hypervisor.state(of: id) == nil, records[id] != nil, !busy.contains(id) else { continue }
+            } catch {
+                continue
+            }
             logger.warning("an instance's domain is gone", metadata: ["euca.instance": "\(id)"])
             await forget(id)
         }
@@ -275,7 +286,16 @@ public actor NodeController: NodeControllerAPI {
             try await ensureRoom(for: launch.vmType)
             let record = Record(launch: launch, stopped: false)
             records[id] = record
-            try await save(record)
+            // Launching from the moment it is recorded: a describe meanwhile must not take the
+            // record without a domain for one whose domain is gone.
+            busy.insert(id)
+            do {
+                try await save(record)
+            } catch {
+                busy.remove(id)
+                records[id] = nil
+                throw error
+            }
         }
         return try await boot(launch, .launch)
     }
