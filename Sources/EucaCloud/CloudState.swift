@@ -1,4 +1,5 @@
 public import EucaCore
+public import EucaScheduler
 public import EucaSecurity
 import Synchronization
 
@@ -33,6 +34,27 @@ public final class CloudState: CredentialStore {
         public var keyPairsByAccount: [AccountID: Set<String>] = [:]
         /// Tagged resources' ids by tag key, then value.
         public var resourcesByTag: [String: [String: Set<String>]] = [:]
+        /// Per account, what its instances that hold resources (neither stopped nor terminated)
+        /// hold: what admission counts, without a pass over the account's instances.
+        public var usageByAccount: [AccountID: AccountUsage] = [:]
+
+        /// Moves an instance's share of its account's usage from what `old` held to what `new` holds.
+        fileprivate mutating func reuse(from old: InstanceRecord?, to new: InstanceRecord?) {
+            if let old, Self.holds(old) { count(old, -1) }
+            if let new, Self.holds(new) { count(new, 1) }
+        }
+
+        static func holds(_ instance: InstanceRecord) -> Bool {
+            instance.state != .terminated && instance.state != .stopped
+        }
+
+        private mutating func count(_ instance: InstanceRecord, _ sign: Int) {
+            var usage = usageByAccount[instance.accountId, default: AccountUsage()]
+            usage.instances += sign
+            usage.cores += sign * instance.vmType.cores
+            usage.memoryMiB += sign * instance.vmType.memoryMiB
+            usageByAccount[instance.accountId] = usage.instances == 0 ? nil : usage
+        }
 
         /// The caller's instances, without a pass over everyone's.
         public func instances(of account: AccountID) -> [InstanceRecord] {
@@ -173,6 +195,7 @@ public final class CloudState: CredentialStore {
             let old = tables.instances[id]
             Tables.reindex(&tables.instancesByAccount, id, from: old?.accountId, to: value?.accountId)
             Tables.reindex(&tables.instancesByZone, id, from: old?.zone, to: value?.zone)
+            tables.reuse(from: old, to: value)
             tables.instances[id] = value
         },
         CloudSchema.reservations.name: place(CloudSchema.reservations) { $0.reservations[ReservationID(rawValue: $1)] = $2 },

@@ -54,6 +54,11 @@ public struct ReservationLedger<Place: Hashable & Sendable, Instant: Comparable 
         for id in byPlace[place] ?? [] where reservations[id]?.boundAt == nil && !keep(id) { release(id) }
     }
 
+    /// The reservations on `place` not yet bound.
+    public func unbound(on place: Place) -> [InstanceID] {
+        (byPlace[place] ?? []).filter { reservations[$0]?.boundAt == nil }
+    }
+
     /// Forgets everything held on `place` (a node removed).
     public mutating func forget(_ place: Place) {
         for id in byPlace[place] ?? [] { release(id) }

@@ -21,10 +21,11 @@ import Testing
         var keyPairsByAccount: [String: Set<String>]
         var resourcesByTag: [String: [String: Set<String>]]
         var addresses: [String: String?]
+        var usageByAccount: [String: [Int]]
 
         init(_ state: CloudState) {
             (keyPairs, groups, groupNames, resources, tags, instancesByAccount, instancesByZone, groupsByAccount, keyPairsByAccount,
-             resourcesByTag, addresses) = state.read { tables in
+             resourcesByTag, addresses, usageByAccount) = state.read { tables in
                 func strings<K, V: RawRepresentable>(_ index: [K: Set<V>]) -> [String: Set<String>] where V.RawValue == String {
                     Dictionary(uniqueKeysWithValues: index.map { ("\($0.key)", Set($0.value.map(\.rawValue))) })
                 }
@@ -33,7 +34,8 @@ import Testing
                     Set(tables.resources.keys), tables.tags.mapValues(\.tags), strings(tables.instancesByAccount),
                     strings(tables.instancesByZone), strings(tables.groupsByAccount),
                     Dictionary(uniqueKeysWithValues: tables.keyPairsByAccount.map { ($0.key.rawValue, $0.value) }), tables.resourcesByTag,
-                    tables.addresses.mapValues { $0.instanceId?.rawValue })
+                    tables.addresses.mapValues { $0.instanceId?.rawValue },
+                    Dictionary(uniqueKeysWithValues: tables.usageByAccount.map { ($0.key.rawValue, [$0.value.instances, $0.value.cores, $0.value.memoryMiB]) }))
             }
         }
     }
@@ -68,6 +70,8 @@ import Testing
         #expect(mirrored.resourcesByTag["team"]?["c"]?.count == 2)
         #expect(mirrored.resourcesByTag["team"]?["b"] == nil)
         #expect(mirrored.keyPairsByAccount[user.accountId.rawValue] == ["\(user.accountId)/k1"])
+        // One m1.small runs; the terminated one holds nothing.
+        #expect(mirrored.usageByAccount[test.admin.accountId.rawValue] == [1, 1, 128])
 
         let reloaded = CloudController(store: test.store, clusters: [], settings: CloudSettings(), logger: Logger(label: "test"))
         _ = try await reloaded.bootstrap()

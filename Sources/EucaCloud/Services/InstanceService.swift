@@ -341,12 +341,17 @@ public struct InstanceService: CloudService {
     func room(in zone: String) async throws -> [NodeSnapshot] {
         guard let (asOf, resources) = try await clusterResources(zone) else { return [] }
         var nodes = resources.nodes.map { NodeSnapshot($0) }
-        let instances = state.read { $0.instances }
-        let held: [VMType] = work.withLock { work in
-            // Launches handed over before these figures were asked for are in them, and those of
-            // instances no longer pending will not be placed: release both.
+        // Launches handed over before these figures were asked for are in them, and those of
+        // instances no longer pending will not be placed: release both.
+        let unbound = work.withLock { work in
             work.reservations.figuresArrived(for: zone, fetchedFrom: asOf)
-            work.reservations.releaseUnbound(on: zone) { id in instances[id].map { $0.state == .pending } ?? true }
+            return work.reservations.unbound(on: zone)
+        }
+        let givenUp: Set<InstanceID> = unbound.isEmpty ? [] : state.read { tables in
+            Set(unbound.filter { id in tables.instances[id].map { $0.state != .pending } ?? false })
+        }
+        let held: [VMType] = work.withLock { work in
+            if !givenUp.isEmpty { work.reservations.releaseUnbound(on: zone) { !givenUp.contains($0) } }
             return work.reservations.held(on: zone)
         }
         for type in held {
@@ -628,15 +633,10 @@ public struct InstanceService: CloudService {
     /// launches admitted but not yet recorded.
     public func usage(of account: AccountID, admitting: AccountUsage = AccountUsage()) -> AccountUsage {
         var usage = admitting
-        for instance in state.read({ $0.instances(of: account) }) {
-            switch instance.state {
-            case .terminated, .stopped: continue
-            default:
-                usage.instances += 1
-                usage.cores += instance.vmType.cores
-                usage.memoryMiB += instance.vmType.memoryMiB
-            }
-        }
+        let held = state.read { $0.usageByAccount[account] ?? AccountUsage() }
+        usage.instances += held.instances
+        usage.cores += held.cores
+        usage.memoryMiB += held.memoryMiB
         return usage
     }
 
