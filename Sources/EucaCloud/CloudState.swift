@@ -102,6 +102,9 @@ public final class CloudState: CredentialStore {
         }
 
         public var count: Int { boxes.count }
+
+        /// An instance's state, without a copy of its record.
+        public func state(of id: InstanceID) -> InstanceState? { boxes[id]?.record.state }
     }
 
     init() {}

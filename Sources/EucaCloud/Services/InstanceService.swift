@@ -201,8 +201,10 @@ public struct InstanceService: CloudService {
         }
         let admission = try admit(AdmissionRequest(accountId: account, vmType: vmType, minCount: request.minCount, maxCount: request.maxCount))
         defer { settleAdmission(admission) }
-        let zone = try await chooseZone(request.zone, vmType: vmType, count: request.minCount)
-        let available = try await availableSlots(in: zone, for: vmType)
+        let (zone, seen) = try await chooseZone(request.zone, vmType: vmType)
+        let nodes: [NodeSnapshot]
+        if let seen { nodes = seen } else { nodes = try await room(in: zone) }
+        let available = nodes.reduce(0) { $0 + $1.slots(for: vmType) }
         var count = min(admission.count, available)
         var victims: [InstanceID] = []
         var preferredNodes: [NodeID] = []
@@ -316,23 +318,20 @@ public struct InstanceService: CloudService {
 
     /// The zone asked for, or the one the zone policy chooses from the clusters' room for `vmType`
     /// (the first zone when none has room, where a preemption may make it).
-    func chooseZone(_ requested: String?, vmType: VMType, count: Int) async throws -> String {
+    /// With the room the choice saw in that zone, when it looked.
+    func chooseZone(_ requested: String?, vmType: VMType) async throws -> (zone: String, room: [NodeSnapshot]?) {
         if let requested {
             guard cluster(requested) != nil else {
                 throw EucaError(.invalidParameter, .zone, "Invalid availability zone: [\(requested)]")
             }
-            return requested
+            return (requested, nil)
         }
         guard let first = zoneOrder.first else { throw EucaError(.unavailable, .zone, "This cloud has no clusters.") }
         var zones: [(zone: String, nodes: [NodeSnapshot])] = []
         for zone in zoneOrder { zones.append((zone, (try? await room(in: zone)) ?? [])) }
         let view = ClusterSnapshot.zones(zones, for: vmType)
-        return settings.zonePolicy.place(PlacementRequest(vmType: vmType), in: view).node?.rawValue ?? first
-    }
-
-    /// How many more instances of `type` fit in `zone`.
-    func availableSlots(in zone: String, for type: VMType) async throws -> Int {
-        try await room(in: zone).reduce(0) { $0 + $1.slots(for: type) }
+        let chosen = settings.zonePolicy.place(PlacementRequest(vmType: vmType), in: view).node?.rawValue ?? first
+        return (chosen, zones.first { $0.zone == chosen }?.nodes)
     }
 
     /// The room on the zone's nodes after what the ledger holds for accepted launches its
@@ -348,7 +347,7 @@ public struct InstanceService: CloudService {
             return work.reservations.unbound(on: zone)
         }
         let givenUp: Set<InstanceID> = unbound.isEmpty ? [] : state.read { tables in
-            Set(unbound.filter { id in tables.instances[id].map { $0.state != .pending } ?? false })
+            Set(unbound.filter { id in tables.instances.state(of: id).map { $0 != .pending } ?? false })
         }
         let held: [VMType] = work.withLock { work in
             if !givenUp.isEmpty { work.reservations.releaseUnbound(on: zone) { !givenUp.contains($0) } }
