@@ -30,7 +30,7 @@ extension ControlBench {
         @Option(help: "Simulated nodes they run on (euca-cloud has one).") var nodes = 1
         @Option(help: "DescribeInstances calls to time (the median is reported).") var describes = 5
         @Option(help: "The nodes' room, as a multiple of what the instances need (the bench measures memory, not admission at the brim).")
-        var room = 2.0
+        var room = 3.0
         @Option(help: "After measuring, serve the EC2 API over HTTP on 127.0.0.1 this long (seconds), for a client to time; 0 to skip.")
         var serve = 0.0
 
