@@ -23,6 +23,14 @@ import Testing
         return ClusterController(zone: "z", nodes: controllers, policy: policy, logger: logger)
     }
 
+    /// One in-memory node controller, "n0".
+    func oneNode(cores: Int, memoryMiB: Int, diskGiB: Int) throws -> NodeController {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("euca-cc-\(UUID())").path
+        return try NodeController(
+            hypervisor: InMemoryHypervisor(host: HostInfo(cores: cores, memoryMiB: memoryMiB)),
+            settings: NodeSettings(node: "n0", instancePath: "\(base)/n0", maxDiskGiB: diskGiB), logger: logger)
+    }
+
     func launches(_ count: Int, _ type: VMType = .small) -> [InstanceLaunch] {
         (0..<count).map { _ in
             InstanceLaunch(
@@ -34,12 +42,9 @@ import Testing
     /// A node that never answers a launch does not hold it: the launch fails after the cluster's
     /// launch timeout, like every other call to a node after its own.
     @Test func aLaunchOnAHungNodeFailsAfterTheLaunchTimeout() async throws {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("euca-cc-\(UUID())").path
-        let inner = try NodeController(
-            hypervisor: InMemoryHypervisor(host: HostInfo(cores: 4, memoryMiB: 8192)),
-            settings: NodeSettings(node: "n0", instancePath: "\(base)/n0", maxDiskGiB: 100), logger: logger)
+        let inner = try oneNode(cores: 4, memoryMiB: 8192, diskGiB: 100)
         let cluster = ClusterController(
-            zone: "z", nodes: [NeverLaunching(inner: inner)], policy: .greedy,
+            zone: "z", nodes: [neverLaunching(inner)], policy: .greedy,
             timings: ClusterTimings(launchTimeout: .milliseconds(200)), logger: logger)
         let outcomes = try await cluster.runInstances(launches(1))
         guard case .failed(let why)? = outcomes.first?.failure else {
@@ -79,12 +84,9 @@ import Testing
     }
 
     @Test func aPollUnderWayDoesNotUndoWhatALaunchOrTerminateTaught() async throws {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("euca-cc-\(UUID())").path
-        let inner = try NodeController(
-            hypervisor: InMemoryHypervisor(host: HostInfo(cores: 4, memoryMiB: 65536)),
-            settings: NodeSettings(node: "n0", instancePath: "\(base)/n0", maxDiskGiB: 1000), logger: logger)
-        let held = HeldAnswers(inner: inner)
-        let cluster = ClusterController(zone: "z", nodes: [held], policy: .greedy, logger: logger)
+        let inner = try oneNode(cores: 4, memoryMiB: 65536, diskGiB: 1000)
+        let held = HeldAnswers()
+        let cluster = ClusterController(zone: "z", nodes: [held.node(inner)], policy: .greedy, logger: logger)
         let first = launches(1)
         _ = try await cluster.runInstances(first)
         // A poll takes its answer, and is held there while a launch and a terminate finish.
@@ -105,12 +107,9 @@ extension ClusterControllerTests {
     /// Figures a poll asked for before a launch, answered after it, would show the launch's
     /// room free again: the cluster keeps the newer figures.
     @Test func aPollAnsweredLateDoesNotReplaceNewerFigures() async throws {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("euca-cc-\(UUID())").path
-        let inner = try NodeController(
-            hypervisor: InMemoryHypervisor(host: HostInfo(cores: 2, memoryMiB: 65536)),
-            settings: NodeSettings(node: "n0", instancePath: "\(base)/n0", maxDiskGiB: 1000), logger: logger)
-        let held = HeldAnswers(inner: inner)
-        let cluster = ClusterController(zone: "z", nodes: [held], policy: .greedy, logger: logger)
+        let inner = try oneNode(cores: 2, memoryMiB: 65536, diskGiB: 1000)
+        let held = HeldAnswers()
+        let cluster = ClusterController(zone: "z", nodes: [held.node(inner)], policy: .greedy, logger: logger)
         await cluster.poll()
         held.holding.withLock { $0 = true }
         let poll = Task { await cluster.poll() }
@@ -127,13 +126,10 @@ extension ClusterControllerTests {
 extension ClusterControllerTests {
     /// A large batch is handed to a node a few launches at a time, not all at once.
     @Test func aNodeIsAskedToRunAFewLaunchesAtATime() async throws {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("euca-cc-\(UUID())").path
-        let inner = try NodeController(
-            hypervisor: InMemoryHypervisor(host: HostInfo(cores: 64, memoryMiB: 65536)),
-            settings: NodeSettings(node: "n0", instancePath: "\(base)/n0", maxDiskGiB: 1000), logger: logger)
-        let gated = GatedLaunches(inner: inner)
+        let inner = try oneNode(cores: 64, memoryMiB: 65536, diskGiB: 1000)
+        let gated = GatedLaunches()
         let cluster = ClusterController(
-            zone: "z", nodes: [gated], policy: .greedy, timings: ClusterTimings(launchesPerNode: 3), logger: logger)
+            zone: "z", nodes: [gated.node(inner)], policy: .greedy, timings: ClusterTimings(launchesPerNode: 3), logger: logger)
         let batch = Task { try await cluster.runInstances(launches(10)) }
         var released = 0
         while released < 10 {
@@ -149,52 +145,35 @@ extension ClusterControllerTests {
     }
 }
 
-/// A node whose launches each wait for the test to advance `gate`, counting how many wait at once.
-final class GatedLaunches: NodeControllerAPI {
+/// A node that passes every call to `inner`, with a hook before each launch or start and one
+/// after each describeInstances has taken its answer: the test's gates go in the hooks.
+final class InterposedNode: NodeControllerAPI {
     let inner: any NodeControllerAPI
-    let gate = ManualClock()
-    let inFlight = Mutex(0)
-    let mostAtOnce = Mutex(0)
-    init(inner: any NodeControllerAPI) { self.inner = inner }
+    let beforeLaunch: @Sendable () async throws -> Void
+    let afterAnswering: @Sendable () async throws -> Void
+    init(
+        _ inner: any NodeControllerAPI, beforeLaunch: @escaping @Sendable () async throws -> Void = {},
+        afterAnswering: @escaping @Sendable () async throws -> Void = {}
+    ) {
+        self.inner = inner
+        self.beforeLaunch = beforeLaunch
+        self.afterAnswering = afterAnswering
+    }
     var node: NodeID { inner.node }
     func runInstance(_ launch: InstanceLaunch) async throws -> InstanceReport {
-        let now = inFlight.withLock { count -> Int in
-            count += 1
-            return count
-        }
-        mostAtOnce.withLock { $0 = max($0, now) }
-        defer { inFlight.withLock { $0 -= 1 } }
-        try await gate.sleep(for: .seconds(1))
+        try await beforeLaunch()
         return try await inner.runInstance(launch)
     }
-    func startInstance(_ launch: InstanceLaunch) async throws -> InstanceReport { try await runInstance(launch) }
-    func terminateInstance(_ id: InstanceID) async throws { try await inner.terminateInstance(id) }
-    func stopInstance(_ id: InstanceID) async throws { try await inner.stopInstance(id) }
-    func rebootInstance(_ id: InstanceID) async throws { try await inner.rebootInstance(id) }
-    func describeInstances() async throws -> [InstanceReport] { try await inner.describeInstances() }
-    func describeResource() async throws -> NodeResources { try await inner.describeResource() }
-    func getConsoleOutput(_ id: InstanceID) async throws -> ConsoleOutput { try await inner.getConsoleOutput(id) }
-    func modifyInstanceMetadataOptions(_ id: InstanceID, _ options: MetadataOptions) async throws {
-        try await inner.modifyInstanceMetadataOptions(id, options)
+    func startInstance(_ launch: InstanceLaunch) async throws -> InstanceReport {
+        try await beforeLaunch()
+        return try await inner.startInstance(launch)
     }
-}
-
-/// A node whose describeInstances, once `holding` is set, takes its answer when asked and gives
-/// it once the test advances `gate`.
-final class HeldAnswers: NodeControllerAPI {
-    let inner: any NodeControllerAPI
-    let gate = ManualClock()
-    let holding = Mutex(false)
-    init(inner: any NodeControllerAPI) { self.inner = inner }
-    var node: NodeID { inner.node }
-    func runInstance(_ launch: InstanceLaunch) async throws -> InstanceReport { try await inner.runInstance(launch) }
-    func startInstance(_ launch: InstanceLaunch) async throws -> InstanceReport { try await inner.startInstance(launch) }
     func terminateInstance(_ id: InstanceID) async throws { try await inner.terminateInstance(id) }
     func stopInstance(_ id: InstanceID) async throws { try await inner.stopInstance(id) }
     func rebootInstance(_ id: InstanceID) async throws { try await inner.rebootInstance(id) }
     func describeInstances() async throws -> [InstanceReport] {
         let answer = try await inner.describeInstances()
-        if holding.withLock({ $0 }) { try await gate.sleep(for: .seconds(1)) }
+        try await afterAnswering()
         return answer
     }
     func describeResource() async throws -> NodeResources { try await inner.describeResource() }
@@ -204,24 +183,39 @@ final class HeldAnswers: NodeControllerAPI {
     }
 }
 
+/// A node whose launches each wait for the test to advance `gate`, counting how many wait at once.
+final class GatedLaunches: Sendable {
+    let gate = ManualClock()
+    let inFlight = Mutex(0)
+    let mostAtOnce = Mutex(0)
+    func node(_ inner: any NodeControllerAPI) -> InterposedNode {
+        InterposedNode(inner, beforeLaunch: { [self] in
+            let now = inFlight.withLock { count -> Int in
+                count += 1
+                return count
+            }
+            mostAtOnce.withLock { $0 = max($0, now) }
+            defer { inFlight.withLock { $0 -= 1 } }
+            try await gate.sleep(for: .seconds(1))
+        })
+    }
+}
+
+/// A node whose describeInstances, once `holding` is set, takes its answer when asked and gives
+/// it once the test advances `gate`.
+final class HeldAnswers: Sendable {
+    let gate = ManualClock()
+    let holding = Mutex(false)
+    func node(_ inner: any NodeControllerAPI) -> InterposedNode {
+        InterposedNode(inner, afterAnswering: { [self] in
+            if holding.withLock({ $0 }) { try await gate.sleep(for: .seconds(1)) }
+        })
+    }
+}
+
 /// A node whose runInstance and startInstance never return (they wait on a clock nobody
 /// advances, until cancelled).
-struct NeverLaunching: NodeControllerAPI {
-    let inner: any NodeControllerAPI
+func neverLaunching(_ inner: any NodeControllerAPI) -> InterposedNode {
     let never = ManualClock()
-    var node: NodeID { inner.node }
-    func runInstance(_ launch: InstanceLaunch) async throws -> InstanceReport {
-        try await never.sleep(for: .seconds(1))
-        return try await inner.runInstance(launch)
-    }
-    func startInstance(_ launch: InstanceLaunch) async throws -> InstanceReport { try await runInstance(launch) }
-    func terminateInstance(_ id: InstanceID) async throws { try await inner.terminateInstance(id) }
-    func stopInstance(_ id: InstanceID) async throws { try await inner.stopInstance(id) }
-    func rebootInstance(_ id: InstanceID) async throws { try await inner.rebootInstance(id) }
-    func describeInstances() async throws -> [InstanceReport] { try await inner.describeInstances() }
-    func describeResource() async throws -> NodeResources { try await inner.describeResource() }
-    func getConsoleOutput(_ id: InstanceID) async throws -> ConsoleOutput { try await inner.getConsoleOutput(id) }
-    func modifyInstanceMetadataOptions(_ id: InstanceID, _ options: MetadataOptions) async throws {
-        try await inner.modifyInstanceMetadataOptions(id, options)
-    }
+    return InterposedNode(inner, beforeLaunch: { try await never.sleep(for: .seconds(1)) })
 }
