@@ -12,7 +12,6 @@ import EucaTesting
 import EucaWire
 import Foundation
 import Hummingbird
-import HummingbirdTLS
 import Logging
 import Synchronization
 import X509
@@ -130,16 +129,7 @@ struct ControlBench: AsyncParsableCommand {
         static func serve(
             _ router: Router<BasicRequestContext>, identity: ComponentIdentity, allowing allowed: ComponentRole, logger: Logger
         ) async throws -> (Int, Task<Void, any Error>) {
-            let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
-            let app = Application(
-                router: router,
-                server: try .tls(configuration: InternalTLS.serverConfiguration(identity: identity, allowing: allowed, logger: logger)),
-                configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
-                onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
-                logger: logger)
-            let task = Task { try await app.runService() }
-            var ports = stream.makeAsyncIterator()
-            return (await ports.next() ?? 0, task)
+            try await InternalTLS.serveOnLoopback(router, identity: identity, allowing: allowed, logger: logger)
         }
 
         func run() async throws {

@@ -2,6 +2,7 @@ public import AsyncHTTPClient
 import EucaCore
 public import EucaSecurity
 import Foundation
+public import Hummingbird
 public import HummingbirdTLS
 public import Logging
 import NIOSSL
@@ -59,5 +60,25 @@ extension CloudCA {
     /// A verifier that holds only the CA certificate (a component has no CA key).
     static func verifier(caPEM: String) throws -> CloudCAVerifier {
         CloudCAVerifier(certificate: try Certificate(pemEncoded: caPEM))
+    }
+}
+
+extension InternalTLS {
+    /// Serves `router` over mutual TLS on a free port of 127.0.0.1, presenting `identity` and
+    /// admitting `allowed`; returns the port once it listens, and the task that runs the server
+    /// (cancel it to stop). For tests and benchmarks that put internal APIs on the wire.
+    public static func serveOnLoopback(
+        _ router: Router<BasicRequestContext>, identity: ComponentIdentity, allowing allowed: ComponentRole, logger: Logger
+    ) async throws -> (port: Int, server: Task<Void, any Error>) {
+        let (ports, port) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: router,
+            server: try .tls(configuration: serverConfiguration(identity: identity, allowing: allowed, logger: logger)),
+            configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in port.yield(channel.localAddress?.port ?? 0) },
+            logger: logger)
+        let server = Task { try await app.runService() }
+        var next = ports.makeAsyncIterator()
+        return (await next.next() ?? 0, server)
     }
 }

@@ -8,7 +8,6 @@ import EucaTesting
 import EucaWire
 import Foundation
 import Hummingbird
-import HummingbirdTLS
 import Logging
 import Testing
 
@@ -29,16 +28,7 @@ import Testing
     ) async throws -> (Int, Task<Void, any Error>) {
         let router = Router()
         addRoutes(router)
-        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = Application(
-            router: router,
-            server: try .tls(configuration: InternalTLS.serverConfiguration(identity: identity, allowing: allowed, logger: logger)),
-            configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
-            logger: logger)
-        let task = Task { try await app.runService() }
-        var iterator = stream.makeAsyncIterator()
-        return (await iterator.next() ?? 0, task)
+        return try await InternalTLS.serveOnLoopback(router, identity: identity, allowing: allowed, logger: logger)
     }
 
     @Test("a node controller in process", arguments: InternalAPIContract.nodeCases)

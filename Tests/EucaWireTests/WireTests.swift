@@ -33,17 +33,7 @@ import X509
     func serve(_ node: any NodeControllerAPI, identity: ComponentIdentity, allowing allowed: ComponentRole) async throws -> (Int, Task<Void, any Error>) {
         let router = Router()
         NodeAPI.addRoutes(to: router, node: node, logger: logger)
-        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = Application(
-            router: router,
-            server: try .tls(configuration: InternalTLS.serverConfiguration(identity: identity, allowing: allowed, logger: logger)),
-            configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
-            logger: logger)
-        let task = Task { try await app.runService() }
-        var iterator = stream.makeAsyncIterator()
-        let port = await iterator.next() ?? 0
-        return (port, task)
+        return try await InternalTLS.serveOnLoopback(router, identity: identity, allowing: allowed, logger: logger)
     }
 
     @Test func aClusterDrivesANodeOverMutualTLS() async throws {
