@@ -39,7 +39,7 @@ public final class CloudState: CredentialStore {
         public var usageByAccount: [AccountID: AccountUsage] = [:]
 
         /// Moves an instance's share of its account's usage from what `old` held to what `new` holds.
-        fileprivate mutating func reuse(from old: InstanceRecord?, to new: InstanceRecord?) {
+        fileprivate mutating func recount(from old: InstanceRecord?, to new: InstanceRecord?) {
             if let old, Self.holds(old) { count(old, -1) }
             if let new, Self.holds(new) { count(new, 1) }
         }
@@ -198,7 +198,7 @@ public final class CloudState: CredentialStore {
             let old = tables.instances[id]
             Tables.reindex(&tables.instancesByAccount, id, from: old?.accountId, to: value?.accountId)
             Tables.reindex(&tables.instancesByZone, id, from: old?.zone, to: value?.zone)
-            tables.reuse(from: old, to: value)
+            tables.recount(from: old, to: value)
             tables.instances[id] = value
         },
         CloudSchema.reservations.name: place(CloudSchema.reservations) { $0.reservations[ReservationID(rawValue: $1)] = $2 },
