@@ -179,7 +179,8 @@ public struct NodeResources: Sendable, Codable, Hashable {
         Self.fits(type, cores: totalCores, memoryMiB: totalMemoryMiB, diskGiB: totalDiskGiB)
     }
 
-    static func fits(_ type: VMType, cores: Int, memoryMiB: Int, diskGiB: Int) -> Int {
+    /// How many instances of `type` fit in the given room.
+    public static func fits(_ type: VMType, cores: Int, memoryMiB: Int, diskGiB: Int) -> Int {
         var count = Int.max
         if type.cores > 0 { count = min(count, cores / type.cores) }
         if type.memoryMiB > 0 { count = min(count, memoryMiB / type.memoryMiB) }

@@ -23,11 +23,7 @@ extension NodeSnapshot {
     /// How many instances of `type` fit in the free room.
     public func slots(for type: VMType) -> Int {
         guard freeCores >= 0, freeMemoryMiB >= 0, freeDiskGiB >= 0 else { return 0 }
-        var count = Int.max
-        if type.cores > 0 { count = min(count, freeCores / type.cores) }
-        if type.memoryMiB > 0 { count = min(count, freeMemoryMiB / type.memoryMiB) }
-        if type.diskGiB > 0 { count = min(count, freeDiskGiB / type.diskGiB) }
-        return count == .max ? 0 : count
+        return NodeResources.fits(type, cores: freeCores, memoryMiB: freeMemoryMiB, diskGiB: freeDiskGiB)
     }
 }
 
