@@ -199,7 +199,7 @@ public final class CloudState: CredentialStore {
             Tables.reindex(&tables.instancesByAccount, id, from: old?.accountId, to: value?.accountId)
             Tables.reindex(&tables.instancesByZone, id, from: old?.zone, to: value?.zone)
             tables.recount(from: old, to: value)
-            tables.instances[id] = value
+            tables.instances[id] = if let value, let old { value.sharingUnchanged(with: old) } else { value }
         },
         CloudSchema.reservations.name: place(CloudSchema.reservations) { $0.reservations[ReservationID(rawValue: $1)] = $2 },
         CloudSchema.clientTokens.name: place(CloudSchema.clientTokens) { $0.tokens[$1] = $2 },

@@ -134,6 +134,42 @@ public struct InstanceRecord: Sendable, Codable, Hashable {
     }
 }
 
+extension InstanceRecord {
+    /// This record with each field that equals `previous`'s taken from `previous`.
+    ///
+    /// A record read back from the store for an update is decoded afresh: every string in it is a
+    /// new copy. The mirror keeps the version it already holds for what did not change, so an
+    /// instance updated a hundred times still holds one copy of its ids, its image and its groups.
+    func sharingUnchanged(with previous: InstanceRecord) -> InstanceRecord {
+        var shared = self
+        func keep<T: Equatable>(_ field: WritableKeyPath<InstanceRecord, T>) {
+            if shared[keyPath: field] == previous[keyPath: field] { shared[keyPath: field] = previous[keyPath: field] }
+        }
+        keep(\.id)
+        keep(\.reservationId)
+        keep(\.accountId)
+        keep(\.imageId)
+        keep(\.kernelId)
+        keep(\.ramdiskId)
+        keep(\.vmType)
+        keep(\.keyName)
+        keep(\.publicKey)
+        keep(\.userData)
+        keep(\.zone)
+        keep(\.node)
+        keep(\.stateReason)
+        keep(\.transitionReason)
+        keep(\.clientToken)
+        keep(\.macAddress)
+        keep(\.privateIp)
+        keep(\.publicIp)
+        keep(\.boot)
+        keep(\.groups)
+        keep(\.metadataOptions)
+        return shared
+    }
+}
+
 /// A security group as instances and reservations name it.
 public struct GroupIdentifier: Sendable, Codable, Hashable {
     public var id: SecurityGroupID

@@ -28,24 +28,85 @@ public struct ImageArtifact: Sendable, Codable, Hashable {
 }
 
 /// How an instance boots: a kernel and ramdisk (direct kernel boot), a disk, or both.
+///
+/// A value type whose fields are held once, in an immutable box that every copy shares: the
+/// thousand instances of one launch, their records at the cloud and on the node, and the
+/// launches between them hold one boot, not a thousand. Changing a field makes a new box.
 public struct BootSpec: Sendable, Codable, Hashable {
-    public var kernel: ImageArtifact?
-    public var ramdisk: ImageArtifact?
-    public var disk: ImageArtifact?
-    /// The kernel command line, for direct kernel boot.
-    public var commandLine: String
+    private final class Fields: Sendable {
+        let kernel: ImageArtifact?
+        let ramdisk: ImageArtifact?
+        let disk: ImageArtifact?
+        let commandLine: String
+
+        init(kernel: ImageArtifact?, ramdisk: ImageArtifact?, disk: ImageArtifact?, commandLine: String) {
+            self.kernel = kernel
+            self.ramdisk = ramdisk
+            self.disk = disk
+            self.commandLine = commandLine
+        }
+    }
+
+    private var fields: Fields
 
     public init(kernel: ImageArtifact? = nil, ramdisk: ImageArtifact? = nil, disk: ImageArtifact? = nil, commandLine: String = "") {
-        self.kernel = kernel
-        self.ramdisk = ramdisk
-        self.disk = disk
-        self.commandLine = commandLine
+        fields = Fields(kernel: kernel, ramdisk: ramdisk, disk: disk, commandLine: commandLine)
+    }
+
+    public var kernel: ImageArtifact? {
+        get { fields.kernel }
+        set { self = BootSpec(kernel: newValue, ramdisk: ramdisk, disk: disk, commandLine: commandLine) }
+    }
+    public var ramdisk: ImageArtifact? {
+        get { fields.ramdisk }
+        set { self = BootSpec(kernel: kernel, ramdisk: newValue, disk: disk, commandLine: commandLine) }
+    }
+    public var disk: ImageArtifact? {
+        get { fields.disk }
+        set { self = BootSpec(kernel: kernel, ramdisk: ramdisk, disk: newValue, commandLine: commandLine) }
+    }
+    /// The kernel command line, for direct kernel boot.
+    public var commandLine: String {
+        get { fields.commandLine }
+        set { self = BootSpec(kernel: kernel, ramdisk: ramdisk, disk: disk, commandLine: newValue) }
     }
 
     /// Whether there is anything to boot.
     public var isEmpty: Bool { kernel == nil && disk == nil }
     /// The kernel, ramdisk and disk, those there are.
     public var artifacts: [ImageArtifact] { [kernel, ramdisk, disk].compactMap { $0 } }
+
+    public static func == (lhs: BootSpec, rhs: BootSpec) -> Bool {
+        lhs.fields === rhs.fields
+            || (lhs.kernel == rhs.kernel && lhs.ramdisk == rhs.ramdisk && lhs.disk == rhs.disk && lhs.commandLine == rhs.commandLine)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(kernel)
+        hasher.combine(ramdisk)
+        hasher.combine(disk)
+        hasher.combine(commandLine)
+    }
+
+    // The stored form is the plain one: a key per field, absent optionals left out.
+    private enum CodingKeys: String, CodingKey { case kernel, ramdisk, disk, commandLine }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            kernel: try container.decodeIfPresent(ImageArtifact.self, forKey: .kernel),
+            ramdisk: try container.decodeIfPresent(ImageArtifact.self, forKey: .ramdisk),
+            disk: try container.decodeIfPresent(ImageArtifact.self, forKey: .disk),
+            commandLine: try container.decode(String.self, forKey: .commandLine))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(kernel, forKey: .kernel)
+        try container.encodeIfPresent(ramdisk, forKey: .ramdisk)
+        try container.encodeIfPresent(disk, forKey: .disk)
+        try container.encode(commandLine, forKey: .commandLine)
+    }
 }
 
 /// Everything a node needs to start one instance. Sent down from the cloud controller through

@@ -41,9 +41,15 @@ public actor NodeController: NodeControllerAPI {
     }
 
     /// The records by instance id, with the room they hold kept as a running sum, so a launch
-    /// checks the node's room without a pass over every instance.
+    /// checks the node's room without a pass over every instance. Each record is held in a box,
+    /// so the table's slots are a reference each rather than a whole launch.
     struct RecordTable: Sequence {
-        private(set) var byId: [InstanceID: Record] = [:]
+        final class Box: Sendable {
+            let record: Record
+            init(_ record: Record) { self.record = record }
+        }
+
+        private var byId: [InstanceID: Box] = [:]
         private(set) var usedCores = 0
         private(set) var usedMemoryMiB = 0
         private(set) var usedDiskGiB = 0
@@ -53,10 +59,10 @@ public actor NodeController: NodeControllerAPI {
         }
 
         subscript(id: InstanceID) -> Record? {
-            get { byId[id] }
+            get { byId[id]?.record }
             set {
-                if let old = byId[id] { count(old.launch.vmType, -1) }
-                byId[id] = newValue
+                if let old = byId[id] { count(old.record.launch.vmType, -1) }
+                byId[id] = newValue.map(Box.init)
                 if let new = newValue { count(new.launch.vmType, 1) }
             }
         }
@@ -67,10 +73,12 @@ public actor NodeController: NodeControllerAPI {
             usedDiskGiB += sign * type.diskGiB
         }
 
-        var values: Dictionary<InstanceID, Record>.Values { byId.values }
+        var values: LazyMapSequence<Dictionary<InstanceID, Box>.Values, Record> { byId.values.lazy.map(\.record) }
         var count: Int { byId.count }
         var isEmpty: Bool { byId.isEmpty }
-        func makeIterator() -> Dictionary<InstanceID, Record>.Iterator { byId.makeIterator() }
+        func makeIterator() -> some IteratorProtocol<(key: InstanceID, value: Record)> {
+            byId.lazy.map { (key: $0.key, value: $0.value.record) }.makeIterator()
+        }
     }
 
     /// The node's records of its instances, keyed by instance id.

@@ -38,6 +38,9 @@ public struct ReservationLedger<Place: Hashable & Sendable, Instant: Comparable 
         guard let reservation = reservations.removeValue(forKey: id) else { return }
         byPlace[reservation.place]?.remove(id)
         if byPlace[reservation.place]?.isEmpty == true { byPlace[reservation.place] = nil }
+        // A dictionary keeps the capacity of its largest moment; a burst of 1,000 launches would
+        // otherwise hold its table for good once every reservation in it is released.
+        if reservations.isEmpty { reservations = [:] }
     }
 
     /// Figures for `place` fetched from `asOf` on have arrived: reservations bound before then

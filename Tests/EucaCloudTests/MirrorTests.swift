@@ -22,10 +22,11 @@ import Testing
         var resourcesByTag: [String: [String: Set<String>]]
         var addresses: [String: String?]
         var usageByAccount: [String: [Int]]
+        var instances: [String: InstanceRecord]
 
         init(_ state: CloudState) {
             (keyPairs, groups, groupNames, resources, tags, instancesByAccount, instancesByZone, groupsByAccount, keyPairsByAccount,
-             resourcesByTag, addresses, usageByAccount) = state.read { tables in
+             resourcesByTag, addresses, usageByAccount, instances) = state.read { tables in
                 func strings<K, V: RawRepresentable>(_ index: [K: Set<V>]) -> [String: Set<String>] where V.RawValue == String {
                     Dictionary(uniqueKeysWithValues: index.map { ("\($0.key)", Set($0.value.map(\.rawValue))) })
                 }
@@ -35,7 +36,8 @@ import Testing
                     strings(tables.instancesByZone), strings(tables.groupsByAccount),
                     Dictionary(uniqueKeysWithValues: tables.keyPairsByAccount.map { ($0.key.rawValue, $0.value) }), tables.resourcesByTag,
                     tables.addresses.mapValues { $0.instanceId?.rawValue },
-                    Dictionary(uniqueKeysWithValues: tables.usageByAccount.map { ($0.key.rawValue, [$0.value.instances, $0.value.cores, $0.value.memoryMiB]) }))
+                    Dictionary(uniqueKeysWithValues: tables.usageByAccount.map { ($0.key.rawValue, [$0.value.instances, $0.value.cores, $0.value.memoryMiB]) }),
+                    Dictionary(uniqueKeysWithValues: tables.instances.values.map { ($0.id.rawValue, $0) }))
             }
         }
     }
