@@ -45,6 +45,8 @@ extension ControlBench {
         }
 
         func run() async throws {
+            // As every daemon does at start.
+            ProcessMemory.tune(environment: ProcessInfo.processInfo.environment)
             let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
             let root = FileManager.default.temporaryDirectory.appendingPathComponent("euca-memory-\(UUID())").path
             defer { try? FileManager.default.removeItem(atPath: root) }

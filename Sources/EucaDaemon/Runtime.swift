@@ -11,8 +11,10 @@ public import ServiceLifecycle
 
 /// What every daemon does once at start: logging, metrics, and a plain-HTTP `/metrics` endpoint.
 public enum DaemonRuntime {
-    /// Bootstraps logging at `level` (an Eucalyptus LOGLEVEL name) and Prometheus metrics.
+    /// Bootstraps logging at `level` (an Eucalyptus LOGLEVEL name) and Prometheus metrics, and
+    /// sets how the allocator holds memory (``ProcessMemory``).
     public static func bootstrap(level: String) -> PrometheusCollectorRegistry {
+        ProcessMemory.tune(environment: ProcessInfo.processInfo.environment)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = DaemonLogging.level(level)
