@@ -12,9 +12,6 @@ import EucaStoreLMDB
 import EucaTesting
 import Foundation
 import Hummingbird
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 
 extension ControlBench {
@@ -114,13 +111,13 @@ extension ControlBench {
                 bytes = response.body.utf8.count
             }
             let after = Self.residentKiB()
-            // What stays resident once the allocator gives back the free pages it keeps.
-            typealias Trim = @convention(c) (Int) -> Int32
-            if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") { _ = unsafeBitCast(symbol, to: Trim.self)(0) }
+            // What stays resident once the allocator has handed back its free pages, as each
+            // daemon's scavenger has it do every ten seconds.
+            ProcessMemory.returnFreePages()
             let trimmed = Self.residentKiB()
             let trimmedMiB: Double = (Double(trimmed.now) / 1024).rounded()
             ControlBench.emit([
-                "rss_after_trim_mib": trimmedMiB,
+                "rss_scavenged_mib": trimmedMiB,
                 "rss_before_describes_mib": Double(settledMemory.now / 1024),
                 "rss_anonymous_mib": Double(trimmed.anonymous / 1024), "rss_file_mib": Double(trimmed.file / 1024),
                 "bench": "memory", "instances": instances, "running": running, "nodes": nodes, "not_running": reasons,

@@ -46,6 +46,15 @@ public enum DaemonRuntime {
             configuration: ApplicationConfiguration(address: .hostname(host, port: port)), logger: logger)
     }
 
+    /// The service that hands the allocator's free pages back every ten seconds
+    /// (``MemoryScavenger``); every daemon runs one beside its own services.
+    public static func memoryScavenger() -> some Service { Scavenging(scavenger: MemoryScavenger()) }
+
+    private struct Scavenging: Service {
+        let scavenger: MemoryScavenger
+        func run() async throws { await cancelWhenGracefulShutdown { await scavenger.run() } }
+    }
+
     /// Writes a line to standard error and exits with `code` (78 for configuration errors).
     public static func fail(_ program: String, _ message: String, code: Int32 = 78) -> Never {
         FileHandle.standardError.write(Data("\(program): \(message)\n".utf8))

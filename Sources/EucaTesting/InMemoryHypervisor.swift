@@ -12,10 +12,23 @@ public actor InMemoryHypervisor: Hypervisor {
     private let host: HostInfo
     private let clock: any Clock<Duration>
     private let bootTime: Duration
-    private var domains: [InstanceID: (spec: DomainSpec, state: DomainState)] = [:]
+    /// Each domain in a box of its own, so the table's slots stay small at 100,000 domains.
+    private final class Domain {
+        let spec: DomainSpec
+        var state: DomainState
+        init(_ spec: DomainSpec, _ state: DomainState) {
+            self.spec = spec
+            self.state = state
+        }
+    }
+
+    private var domains: [InstanceID: Domain] = [:]
     private var nextLaunchFailure: HypervisorError?
-    /// Every operation, in order, for tests that check what was asked of the hypervisor.
+    /// The latest operations (at most ``operationsKept``), oldest first, for tests that check
+    /// what was asked of the hypervisor.
     public private(set) var operations: [String] = []
+    /// How many operations ``operations`` keeps.
+    public static let operationsKept = 1_000
 
     /// - Parameters:
     ///   - bootTime: how long `launch` and `start` take, measured on `clock`.
@@ -54,8 +67,13 @@ public actor InMemoryHypervisor: Hypervisor {
     /// The spec a domain was defined with.
     public func spec(of id: InstanceID) -> DomainSpec? { domains[id]?.spec }
 
+    private func note(_ operation: String) {
+        if operations.count == Self.operationsKept { operations.removeFirst(Self.operationsKept / 2) }
+        operations.append(operation)
+    }
+
     public func launch(_ spec: DomainSpec) async throws {
-        operations.append("launch \(spec.instanceId)")
+        note("launch \(spec.instanceId)")
         if let failure = nextLaunchFailure {
             nextLaunchFailure = nil
             throw failure
@@ -65,30 +83,30 @@ public actor InMemoryHypervisor: Hypervisor {
     }
 
     public func start(_ spec: DomainSpec) async throws {
-        operations.append("start \(spec.instanceId)")
+        note("start \(spec.instanceId)")
         if domains[spec.instanceId]?.state == .running { return }
         try await boot(spec)
     }
 
     private func boot(_ spec: DomainSpec) async throws {
-        domains[spec.instanceId] = (spec, .shutoff)
+        domains[spec.instanceId] = Domain(spec, .shutoff)
         if bootTime > .zero { try await clock.sleep(for: bootTime, tolerance: nil) }
         // The domain may have been terminated while it booted.
         if domains[spec.instanceId] != nil { domains[spec.instanceId]?.state = .running }
     }
 
     public func terminate(_ id: InstanceID) async throws {
-        operations.append("terminate \(id)")
+        note("terminate \(id)")
         domains[id] = nil
     }
 
     public func shutdown(_ id: InstanceID, timeout: Duration) async throws {
-        operations.append("shutdown \(id)")
+        note("shutdown \(id)")
         domains[id]?.state = .shutoff
     }
 
     public func reboot(_ id: InstanceID) async throws {
-        operations.append("reboot \(id)")
+        note("reboot \(id)")
         guard let domain = domains[id], domain.state == .running else {
             throw HypervisorError(domains[id] == nil ? .notFound : .operationFailed, "domain \(id) is not running")
         }
