@@ -40,12 +40,15 @@ public struct NodeSnapshot: Sendable, Hashable {
     }
 
     /// The node after an instance of `type` has been placed on it.
-    public func placing(_ type: VMType) -> NodeSnapshot {
+    public func placing(_ type: VMType) -> NodeSnapshot { placing(type, count: 1) }
+
+    /// This node with `count` more instances of `type` on it.
+    public func placing(_ type: VMType, count: Int) -> NodeSnapshot {
         var node = self
-        node.freeCores -= type.cores
-        node.freeMemoryMiB -= type.memoryMiB
-        node.freeDiskGiB -= type.diskGiB
-        node.instances += 1
+        node.freeCores -= type.cores * count
+        node.freeMemoryMiB -= type.memoryMiB * count
+        node.freeDiskGiB -= type.diskGiB * count
+        node.instances += count
         return node
     }
 }

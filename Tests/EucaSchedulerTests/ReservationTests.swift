@@ -48,6 +48,31 @@ import Testing
         #expect(ledger.place(of: bound) == "zone-a")
     }
 
+    @Test func figuresReleaseWhatWasBoundBeforeThemInBindingOrder() {
+        var ledger = ReservationLedger<String, Int>()
+        let ids = (0..<6).map { _ in InstanceID.generate() }
+        for (index, id) in ids.enumerated() { ledger.reserve(id, index.isMultiple(of: 2) ? small : large, on: "zone-a") }
+        #expect(ledger.heldCounts(on: "zone-a") == [small: 3, large: 3])
+        for (index, id) in ids.prefix(4).enumerated() { ledger.bind(id, at: index + 1) }
+        // A bound reservation released (its launch failed) leaves nothing behind in the order.
+        ledger.release(ids[1])
+        ledger.figuresArrived(for: "zone-a", fetchedFrom: 3)
+        #expect(Set(ledger.unbound(on: "zone-a")) == Set(ids.suffix(2)))
+        #expect(ledger.place(of: ids[0]) == nil && ledger.place(of: ids[2]) == nil)
+        #expect(ledger.place(of: ids[3]) == "zone-a")
+        #expect(ledger.heldCounts(on: "zone-a") == [small: 1, large: 2])
+        #expect(ledger.held(on: "zone-a").sorted() == [small, large, large].sorted())
+        // Moved elsewhere after its binding, a reservation is not released by its old place's figures.
+        ledger.reserve(ids[3], large, on: "zone-b")
+        ledger.figuresArrived(for: "zone-a", fetchedFrom: 100)
+        #expect(ledger.place(of: ids[3]) == "zone-b")
+        for id in ids.suffix(2) { ledger.bind(id, at: 200) }
+        ledger.figuresArrived(for: "zone-a", fetchedFrom: 200)
+        #expect(!ledger.holds("zone-a"))
+        ledger.forget("zone-b")
+        #expect(ledger.count == 0)
+    }
+
     @Test func placementSeesTheFiguresMinusWhatIsHeld() {
         var ledger = ReservationLedger<NodeID, Int>()
         ledger.reserve(.generate(), small, on: "n1")

@@ -349,12 +349,20 @@ public struct InstanceService: CloudService {
         let givenUp: Set<InstanceID> = unbound.isEmpty ? [] : state.read { tables in
             Set(unbound.filter { id in tables.instances.state(of: id).map { $0 != .pending } ?? false })
         }
-        let held: [VMType] = work.withLock { work in
+        let held: [VMType: Int] = work.withLock { work in
             if !givenUp.isEmpty { work.reservations.releaseUnbound(on: zone) { !givenUp.contains($0) } }
-            return work.reservations.held(on: zone)
+            return work.reservations.heldCounts(on: zone)
         }
-        for type in held {
-            if let index = nodes.firstIndex(where: { $0.slots(for: type) > 0 }) { nodes[index] = nodes[index].placing(type) }
+        // First fit, as one at a time would place them: each node takes what it has room for.
+        for (type, count) in held {
+            var left = count
+            for index in nodes.indices where left > 0 {
+                let fit = min(left, nodes[index].slots(for: type))
+                if fit > 0 {
+                    nodes[index] = nodes[index].placing(type, count: fit)
+                    left -= fit
+                }
+            }
         }
         return nodes
     }
