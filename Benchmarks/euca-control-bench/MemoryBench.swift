@@ -143,8 +143,14 @@ extension ControlBench {
                 let bound = await next.next() ?? 0
                 print("serving http://127.0.0.1:\(bound) \(started.adminKey.accessKeyId) \(started.adminKey.secretAccessKey)")
                 fflush(nil)
-                try? await Task.sleep(for: .milliseconds(Int64(serve * 1000)))
-                server.cancel()
+                // Until `serve` seconds have passed, or a signal has stopped the server (the
+                // script sends SIGTERM once its client is done).
+                let timer = Task {
+                    try? await Task.sleep(for: .milliseconds(Int64(serve * 1000)))
+                    server.cancel()
+                }
+                _ = try? await server.value
+                timer.cancel()
             }
             fflush(nil)
             try? FileManager.default.removeItem(atPath: root)

@@ -64,7 +64,8 @@ public actor ClusterController: ClusterControllerAPI, Service {
     /// What the cluster last heard from a node.
     public struct NodeState: Sendable {
         public var resources: NodeResources?
-        public var reports: [InstanceReport]
+        /// What the node runs, by instance: its last answer, with what operations taught since.
+        public var reports: [InstanceID: InstanceReport]
         public var reachable: Bool
         public var lastContact: Date?
         public var lastError: String?
@@ -109,7 +110,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
         self.store = store
         for entry in sleeping where nodes.contains(where: { $0.node == entry.node }) {
             asleep.insert(entry.node)
-            cache[entry.node] = NodeState(resources: entry.resources, reports: [], reachable: false)
+            cache[entry.node] = NodeState(resources: entry.resources, reports: [:], reachable: false)
         }
         self.nodes = nodes
         self.policy = policy
@@ -162,7 +163,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
     public func nodeStates() async -> [(node: NodeID, state: NodeState)] {
         if !polled { await poll() }
         return nodes.map { node in
-            var state = cache[node.node] ?? NodeState(resources: nil, reports: [], reachable: false)
+            var state = cache[node.node] ?? NodeState(resources: nil, reports: [:], reachable: false)
             state.asleep = asleep.contains(node.node)
             return (node.node, state)
         }
@@ -207,7 +208,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
         if Task.isCancelled { return }
         let now = clock.now()
         for (node, result) in results {
-            var state = cache[node] ?? NodeState(resources: nil, reports: [], reachable: false)
+            var state = cache[node] ?? NodeState(resources: nil, reports: [:], reachable: false)
             switch result {
             case .success(let (resources, reports)):
                 if !state.reachable && state.lastContact != nil {
@@ -282,7 +283,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
             if let resources = try? await withTimeout(timeout, { try await node.describeResource() }) {
                 asleep.remove(node.node)
                 await saveSleeping()
-                var state = cache[node.node] ?? NodeState(resources: nil, reports: [], reachable: true)
+                var state = cache[node.node] ?? NodeState(resources: nil, reports: [:], reachable: true)
                 takeFigures(resources, for: node.node, askedAt: asked, into: &state)
                 state.reachable = true
                 state.lastContact = clock.now()
@@ -444,10 +445,9 @@ public actor ClusterController: ClusterControllerAPI, Service {
 
     /// Keeps a node's reply in the cache, so describe answers follow operations at once.
     private func remember(_ report: InstanceReport, on node: NodeID) {
-        guard var state = cache[node] else { return }
-        state.reports.removeAll { $0.instanceId == report.instanceId }
-        state.reports.append(report)
-        cache[node] = state
+        guard cache[node] != nil else { return }
+        // In place: a copy of the node's state here would copy every report, once per launch.
+        cache[node]?.reports[report.instanceId] = report
         learned[node, default: [:]][report.instanceId] = tick()
     }
 
@@ -455,22 +455,20 @@ public actor ClusterController: ClusterControllerAPI, Service {
     /// began: an instance launched while the poll was under way is not in its answer, and one
     /// terminated meanwhile still is.
     private func merged(
-        _ polled: [InstanceReport], on node: NodeID, polledFrom began: UInt64, cached: [InstanceReport]
-    ) -> [InstanceReport] {
-        guard let recent = learned[node] else { return polled }
+        _ polled: [InstanceReport], on node: NodeID, polledFrom began: UInt64, cached: [InstanceID: InstanceReport]
+    ) -> [InstanceID: InstanceReport] {
+        var reports = Dictionary(polled.map { ($0.instanceId, $0) }, uniquingKeysWith: { _, last in last })
+        guard let recent = learned[node] else { return reports }
         let newer = recent.filter { $0.value > began }
         learned[node] = newer.isEmpty ? nil : newer
-        guard !newer.isEmpty else { return polled }
         // Newer knowledge wins: what the cache holds for those instances, or their absence.
-        var reports = polled.filter { newer[$0.instanceId] == nil }
-        reports += cached.filter { newer[$0.instanceId] != nil }
+        for id in newer.keys { reports[id] = cached[id] }
         return reports
     }
 
     private func forget(_ id: InstanceID, on node: NodeID) {
-        guard var state = cache[node] else { return }
-        state.reports.removeAll { $0.instanceId == id }
-        cache[node] = state
+        guard cache[node] != nil else { return }
+        cache[node]?.reports[id] = nil
         learned[node, default: [:]][id] = tick()
     }
 
@@ -559,7 +557,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
                 unreachable.append(node.node)
                 continue
             }
-            reports += state.reports
+            reports += state.reports.values
         }
         return ClusterInstances(reports: reports, unreachableNodes: unreachable)
     }
