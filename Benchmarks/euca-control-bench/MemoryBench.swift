@@ -51,14 +51,17 @@ extension ControlBench {
             let store = try LMDBStateStore(directory: root + "/state")
             defer { store.close() }
             let perNode = Int(room * Double((instances + nodes - 1) / nodes + 1))
-            let controllers: [any NodeControllerAPI] = try (0..<nodes).map { index in
-                // Each node keeps its records in LMDB, as euca-nc and euca-cloud do.
+            // Each node keeps its records in LMDB, as euca-nc and euca-cloud do.
+            let nodeStores = try (0..<nodes).map { index in
                 let nodeState = "\(root)/nodes/nc-\(index)-state"
                 try FileManager.default.createDirectory(atPath: nodeState, withIntermediateDirectories: true)
-                return try NodeController(
+                return try LMDBStateStore(directory: nodeState)
+            }
+            let controllers: [any NodeControllerAPI] = try (0..<nodes).map { index in
+                try NodeController(
                     hypervisor: InMemoryHypervisor(host: HostInfo(cores: perNode, memoryMiB: perNode * 256)),
                     settings: NodeSettings(node: NodeID("nc-\(index)"), instancePath: "\(root)/nodes/nc-\(index)", maxDiskGiB: perNode * 10),
-                    store: try LMDBStateStore(directory: nodeState), logger: logger)
+                    store: nodeStores[index], logger: logger)
             }
             let cluster = ClusterController(zone: "zone-0", nodes: controllers, policy: .roundRobin, logger: logger)
             let cloud = CloudController(
@@ -111,13 +114,19 @@ extension ControlBench {
                 bytes = response.body.utf8.count
             }
             let after = Self.residentKiB()
-            // What stays resident once the allocator has handed back its free pages, as each
-            // daemon's scavenger has it do every ten seconds.
+            // What stays resident once the allocator has handed back its free pages and the stores'
+            // read pages are unmapped, as each daemon's scavenger does every ten seconds.
             ProcessMemory.returnFreePages()
+            store.releaseResidentPages()
+            for nodeStore in nodeStores { nodeStore.releaseResidentPages() }
             let trimmed = Self.residentKiB()
             let trimmedMiB: Double = (Double(trimmed.now) / 1024).rounded()
+            // The stores' files: what the kernel's page cache holds for them, mapped or not.
+            let storeBytes = ([root + "/state"] + (0..<nodes).map { "\(root)/nodes/nc-\($0)-state" }).reduce(0) { total, directory in
+                total + ((try? FileManager.default.attributesOfItem(atPath: directory + "/data.mdb")[.size] as? Int) ?? 0)
+            }
             ControlBench.emit([
-                "rss_scavenged_mib": trimmedMiB,
+                "rss_scavenged_mib": trimmedMiB, "store_files_mib": (Double(storeBytes) / 1048576).rounded(),
                 "rss_before_describes_mib": Double(settledMemory.now / 1024),
                 "rss_anonymous_mib": Double(trimmed.anonymous / 1024), "rss_file_mib": Double(trimmed.file / 1024),
                 "bench": "memory", "instances": instances, "running": running, "nodes": nodes, "not_running": reasons,

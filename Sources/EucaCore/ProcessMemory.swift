@@ -54,9 +54,10 @@ public enum ProcessMemory {
     }
 }
 
-/// Returns the allocator's free pages to the system every `interval` (ten seconds, jemalloc's
-/// default decay): after a burst of launches or a large answer, a daemon's resident memory comes
-/// back down to what it holds.
+/// Runs `scavenge` every `interval` (ten seconds, jemalloc's default decay): by default it
+/// returns the allocator's free pages to the system, and a daemon adds its stores' read pages
+/// (`LMDBStateStore.releaseResidentPages`), so after a burst of launches or a large answer its
+/// resident memory comes back down to what it holds.
 public struct MemoryScavenger: Sendable {
     public let interval: Duration
     let clock: any EucaClock

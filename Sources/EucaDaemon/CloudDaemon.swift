@@ -66,7 +66,7 @@ public enum CloudDaemon {
                 logger.info("cloud controller listening", metadata: ["endpoint": "\(endpoint)", "ca": "\(authority.fingerprint.prefix(16))"])
                 FileHandle.standardOutput.write(Data("euca-clc is running.\n  EC2 endpoint:  \(endpoint)/\n  credentials:   \(credentials)/credentials\n".utf8))
             })
-        var services: [any Service] = [assembly.cloud, components, app, DaemonRuntime.memoryScavenger()]
+        var services: [any Service] = [assembly.cloud, components, app, DaemonRuntime.memoryScavenger(stores: [assembly.store])]
         if imagePort != 0 {
             let router = Router()
             ImageFileService.addRoutes(to: router, root: assembly.imageStore.root, logger: logger)

@@ -83,7 +83,7 @@ public enum ClusterDaemon {
                 ])
             },
             logger: logger)
-        var services: [any Service] = [cluster, app, DaemonRuntime.memoryScavenger()]
+        var services: [any Service] = [cluster, app, DaemonRuntime.memoryScavenger(stores: [store])]
         if component.metricsPort != 0 {
             services.append(DaemonRuntime.metricsServer(
                 host: try config.nonEmptyString("METRICS_BIND", default: "127.0.0.1"), port: component.metricsPort, registry: metrics,

@@ -1,4 +1,5 @@
 public import EucaCore
+public import EucaStoreLMDB
 import Foundation
 public import Hummingbird
 import EucaHTTP
@@ -46,9 +47,15 @@ public enum DaemonRuntime {
             configuration: ApplicationConfiguration(address: .hostname(host, port: port)), logger: logger)
     }
 
-    /// The service that hands the allocator's free pages back every ten seconds
-    /// (``MemoryScavenger``); every daemon runs one beside its own services.
-    public static func memoryScavenger() -> some Service { Scavenging(scavenger: MemoryScavenger()) }
+    /// The service that, every ten seconds (``MemoryScavenger``), hands the allocator's free pages
+    /// back and unmaps the pages of `stores`' files that the daemon has read (they stay in the
+    /// kernel's page cache; the mirrors answer reads); every daemon runs one beside its services.
+    public static func memoryScavenger(stores: [LMDBStateStore]) -> some Service {
+        Scavenging(scavenger: MemoryScavenger {
+            ProcessMemory.returnFreePages()
+            for store in stores { store.releaseResidentPages() }
+        })
+    }
 
     private struct Scavenging: Service {
         let scavenger: MemoryScavenger

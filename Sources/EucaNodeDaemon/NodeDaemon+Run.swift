@@ -59,7 +59,7 @@ extension NodeDaemon {
                 logger.info("node API listening", metadata: ["port": "\(channel.localAddress?.port ?? 0)", "libvirt": "\(settings.libvirtURI)"])
             },
             logger: logger)
-        var services: [any Service] = [app, DaemonRuntime.memoryScavenger()] + assembly.services
+        var services: [any Service] = [app, DaemonRuntime.memoryScavenger(stores: [store])] + assembly.services
         if component.metricsPort != 0 {
             services.append(DaemonRuntime.metricsServer(
                 host: try config.nonEmptyString("METRICS_BIND", default: "127.0.0.1"), port: component.metricsPort, registry: metrics,

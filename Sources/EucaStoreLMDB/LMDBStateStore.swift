@@ -33,6 +33,17 @@ public final class LMDBStateStore: StateStore {
         env.close()
     }
 
+    /// Unmaps the pages of the store's file that this process has read, leaving them to the
+    /// kernel's page cache, which holds them whether they are mapped or not.
+    ///
+    /// LMDB reads through a read-only shared map of its file, so every page a read or a write's
+    /// search has touched stays in the process's resident memory, although it is only a view of
+    /// the cache (writes go through `pwrite`, not the map). A page read again is mapped again
+    /// from the cache, with no disk read. Safe while transactions run: the map is never written.
+    public func releaseResidentPages() {
+        env.releaseResidentPages()
+    }
+
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
         try env.withReadTransaction { txn in
             let reader = Transaction(txn: txn, dbi: env.dbi, writable: false)
@@ -55,8 +66,11 @@ final class Environment: @unchecked Sendable {
     private(set) var pointer: OpaquePointer?
     private(set) var dbi: MDB_dbi = 0
     private let closed = Mutex(false)
+    /// The data file's path as the kernel lists the mapping of it.
+    private let dataFile: String
 
     init(directory: String, mapSizeMiB: Int, durable: Bool) throws {
+        dataFile = URL(fileURLWithPath: directory).standardizedFileURL.resolvingSymlinksInPath().path + "/data.mdb"
         var env: OpaquePointer?
         try check(mdb_env_create(&env), "mdb_env_create")
         pointer = env
@@ -89,6 +103,26 @@ final class Environment: @unchecked Sendable {
         try check(mdb_txn_begin(pointer, nil, UInt32(MDB_RDONLY), &txn), "mdb_txn_begin (read)")
         defer { mdb_txn_abort(txn) }
         return try body(txn)
+    }
+
+    func releaseResidentPages() {
+        // LMDB does not say where it mapped its file (`me_mapaddr` is only set for a fixed map),
+        // so the mapping is found in the process's own list of them.
+        // Read to the end: the kernel reports a size of 0 for the file, and a read by that size
+        // stops short in a process with many mappings.
+        guard let handle = FileHandle(forReadingAtPath: "/proc/self/maps"), let data = try? handle.readToEnd() else { return }
+        try? handle.close()
+        let maps = String(decoding: data, as: UTF8.self)
+        closed.withLock { closed in
+            guard !closed else { return }
+            for line in maps.split(separator: "\n") where line.hasSuffix(" " + dataFile) {
+                let range = line.prefix { $0 != " " }.split(separator: "-")
+                guard range.count == 2, let start = UInt(range[0], radix: 16), let end = UInt(range[1], radix: 16), end > start,
+                    let address = UnsafeMutableRawPointer(bitPattern: start)
+                else { continue }
+                _ = madvise(address, Int(end - start), MADV_DONTNEED)
+            }
+        }
     }
 
     func close() {

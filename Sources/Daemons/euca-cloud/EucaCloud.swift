@@ -93,7 +93,7 @@ struct EucaCloudCommand: AsyncParsableCommand {
                 """
             FileHandle.standardOutput.write(Data(banner.utf8))
         }
-        let services: [any Service] = nodes.services + [cluster, assembly.cloud, app, DaemonRuntime.memoryScavenger()]
+        let services: [any Service] = nodes.services + [cluster, assembly.cloud, app, DaemonRuntime.memoryScavenger(stores: [nodeStore, assembly.store])]
         try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
         logger.info("euca-cloud stopped")
     }
