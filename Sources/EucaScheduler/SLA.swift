@@ -187,6 +187,9 @@ public struct PriorityPolicy: SLAPolicy {
     ) -> PreemptionPlan? {
         let mine = terms[request.accountId]?.priority ?? 0
         func priority(_ instance: SLAInstance) -> Int { terms[instance.accountId]?.priority ?? 0 }
+        // Accounts without terms rank 0: when no account ranks below the caller, nothing is
+        // ended, and a full zone's instances need not be looked at on every launch it refuses.
+        guard mine > 0 || terms.values.contains(where: { $0.priority < mine }) else { return nil }
         var candidates: [NodeID: [SLAInstance]] = [:]
         for instance in zone.instances
         where instance.zone == zone.zone && (instance.state == .running || instance.state == .pending) && priority(instance) < mine {

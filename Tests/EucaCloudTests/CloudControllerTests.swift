@@ -14,6 +14,7 @@ import Testing
 struct TestCloud {
     let store: InMemoryStateStore
     let hypervisors: [InMemoryHypervisor]
+    let cluster: ClusterController
     let cloud: CloudController
     let admin: Principal
     let image: ImageID
@@ -50,7 +51,7 @@ struct TestCloud {
             }
         }
         return TestCloud(
-            store: store, hypervisors: hypervisors, cloud: cloud, admin: admin, image: started.defaultImageId ?? image.id,
+            store: store, hypervisors: hypervisors, cluster: cluster, cloud: cloud, admin: admin, image: started.defaultImageId ?? image.id,
             service: service)
     }
 

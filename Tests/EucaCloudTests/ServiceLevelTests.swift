@@ -4,6 +4,7 @@ import EucaScheduler
 import EucaSecurity
 import EucaTesting
 import Foundation
+import Synchronization
 import Testing
 
 @Suite struct ServiceLevelTests {
@@ -127,5 +128,41 @@ import Testing
         let ended = try #require(try test.cloud.instances.owned(second.map(\.id), for: low).first)
         #expect(ended.state == .terminated)
         #expect(ended.stateReason == .preempted)
+    }
+
+    /// A policy that never preempts and notes every zone it was asked about.
+    final class WatchPreemption: SLAPolicy {
+        let name = "watch"
+        let asked = Mutex<[ZoneView]>([])
+        func preempt(for request: AdmissionRequest, shortBy: Int, in zone: ZoneView, terms: [AccountID: AccountTerms]) -> PreemptionPlan? {
+            asked.withLock { $0.append(zone) }
+            return nil
+        }
+    }
+
+    @Test func preemptionIsAskedOnlyAboutNodesThatAnswer() async throws {
+        let watch = WatchPreemption()
+        let test = try await TestCloud.make(nodes: 2, cores: 1, slaPolicies: [watch])
+        defer { test.service.cancel() }
+        // One instance on each node fills the zone.
+        let placed = try await launch(test, test.admin, min: 2, max: 2)
+        try await test.waitFor(placed.map(\.id), .running)
+        let nodes = Dictionary(uniqueKeysWithValues: try test.cloud.instances.owned(placed.map(\.id), for: test.admin).map { ($0.node!, $0.id) })
+        #expect(nodes.count == 2)
+
+        // node1's host stops answering: the policy sees node0 and node0's instance, not node1's.
+        await test.hypervisors[1].stopAnswering()
+        await test.cluster.poll()
+        await #expect(throws: EucaError.self) { try await launch(test, test.admin) }
+        let view = try #require(watch.asked.withLock { $0.last })
+        #expect(view.nodes.map(\.id) == [NodeID("node0")])
+        #expect(view.instances.map(\.id) == [nodes[NodeID("node0")]!])
+
+        // No node answers: the launch is refused without asking the policy.
+        await test.hypervisors[0].stopAnswering()
+        await test.cluster.poll()
+        let before = watch.asked.withLock { $0.count }
+        await #expect(throws: EucaError.self) { try await launch(test, test.admin) }
+        #expect(watch.asked.withLock { $0.count } == before)
     }
 }

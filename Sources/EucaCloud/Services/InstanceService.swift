@@ -713,9 +713,18 @@ public struct InstanceService: CloudService {
         // counted on that node. (Preemption is rare; the round trip is worth it.)
         guard let cluster = cluster(zone) else { return nil }
         let resources = try await cluster.describeResources()
-        let view = ZoneView(
-            zone: zone, nodes: resources.nodes.map { NodeSnapshot($0) },
-            instances: state.read { tables in tables.instances(inZone: zone) }.map(slaView))
+        // Victims free room only on nodes that answer: with none, there is no plan to make (and a
+        // zone whose node has stopped answering refuses every launch without a pass over its
+        // instances, which would keep the node's next answer waiting behind them).
+        let answering = Set(resources.nodes.map(\.node))
+        guard !answering.isEmpty else { return nil }
+        let instances: [SLAInstance] = state.read { tables in
+            (tables.instancesByZone[zone] ?? []).compactMap { id in
+                guard let instance = tables.instances[id], let node = instance.node, answering.contains(node) else { return nil }
+                return slaView(instance)
+            }
+        }
+        let view = ZoneView(zone: zone, nodes: resources.nodes.map { NodeSnapshot($0) }, instances: instances)
         let terms = accounts.allTerms()
         for policy in slaPolicies {
             if let plan = policy.preempt(for: request, shortBy: shortBy, in: view, terms: terms) { return plan }
