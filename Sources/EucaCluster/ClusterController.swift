@@ -60,6 +60,9 @@ public actor ClusterController: ClusterControllerAPI, Service {
     private var figuresFrom: [NodeID: UInt64] = [:]
     /// Since when each awake node has run nothing.
     private var idleSince: [NodeID: Date] = [:]
+    /// Launch calls in flight on each node (at most `launchesPerNode`, whichever batch they
+    /// belong to), and the launches waiting for one of them to finish, in arrival order.
+    private var launchSlots: [NodeID: LaunchSlots] = [:]
 
     /// What the cluster last heard from a node.
     public struct NodeState: Sendable {
@@ -71,6 +74,9 @@ public actor ClusterController: ClusterControllerAPI, Service {
         public var lastError: String?
         /// Powered down by the cluster because it was idle.
         public var asleep: Bool = false
+        /// The node answered the last poll for its room but not with its instances in time:
+        /// ``reports`` are those of an earlier answer.
+        public var listingLate: Bool = false
     }
 
     /// A cluster of `nodes`, placing with `policy`. When the policy powers down idle nodes and
@@ -181,45 +187,56 @@ public actor ClusterController: ClusterControllerAPI, Service {
         logger.info("cluster controller stopped")
     }
 
-    /// Asks every node, concurrently and with a timeout, what it runs and what it has free.
+    /// Asks every node, concurrently and with a timeout, what it has free and what it runs.
+    ///
+    /// The two questions are asked side by side, each with its own timeout: a node that answers
+    /// for its room is reachable and its figures count, even when listing its instances takes
+    /// longer (a hypervisor working through a backlog of launches answers a listing after them);
+    /// the instances it last reported stand until a listing arrives.
     public func poll() async {
         let timeout = settings.nodeTimeout
         let started = ContinuousClock.now
         let began = tick()
         let awake = nodes.filter { !asleep.contains($0.node) }
-        let results = await withTaskGroup(of: (NodeID, Result<(NodeResources, [InstanceReport]), any Error>).self) { group in
+        typealias Answer = (node: NodeID, resources: Result<NodeResources, any Error>, reports: Result<[InstanceReport], any Error>)
+        let results = await withTaskGroup(of: Answer.self) { group in
             for node in awake {
                 group.addTask {
-                    do {
-                        let answer = try await withTimeout(timeout) {
-                            (try await node.describeResource(), try await node.describeInstances())
-                        }
-                        return (node.node, .success(answer))
-                    } catch {
-                        return (node.node, .failure(error))
-                    }
+                    async let resources = Self.asking(timeout) { try await node.describeResource() }
+                    async let reports = Self.asking(timeout) { try await node.describeInstances() }
+                    return (node.node, await resources, await reports)
                 }
             }
-            var results: [(NodeID, Result<(NodeResources, [InstanceReport]), any Error>)] = []
+            var results: [Answer] = []
             for await result in group { results.append(result) }
             return results
         }
         // A poll cut short by shutdown says nothing about the nodes.
         if Task.isCancelled { return }
         let now = clock.now()
-        for (node, result) in results {
+        for (node, resources, reports) in results {
             var state = cache[node] ?? NodeState(resources: nil, reports: [:], reachable: false)
-            switch result {
-            case .success(let (resources, reports)):
+            switch resources {
+            case .success(let resources):
                 if !state.reachable && state.lastContact != nil {
                     logger.notice("node answers again", metadata: ["euca.node": "\(node)"])
                 }
                 takeFigures(resources, for: node, askedAt: began, into: &state)
-                state.reports = merged(reports, on: node, polledFrom: began, cached: state.reports)
                 state.reachable = true
                 state.lastContact = now
                 state.lastError = nil
-                for report in reports { location[report.instanceId] = node }
+                switch reports {
+                case .success(let reports):
+                    if state.listingLate { logger.notice("node lists its instances again", metadata: ["euca.node": "\(node)"]) }
+                    state.listingLate = false
+                    state.reports = merged(reports, on: node, polledFrom: began, cached: state.reports)
+                    for report in reports { location[report.instanceId] = node }
+                case .failure(let error):
+                    if !state.listingLate {
+                        logger.warning("node answers, but not with its instances", metadata: ["euca.node": "\(node)", "error": "\(error)"])
+                    }
+                    state.listingLate = true
+                }
             case .failure(let error):
                 if state.reachable || state.lastContact == nil {
                     logger.warning("node does not answer", metadata: ["euca.node": "\(node)", "error": "\(error)"])
@@ -373,12 +390,22 @@ public actor ClusterController: ClusterControllerAPI, Service {
                     group.addTask { launches.map { InstanceOutcome(instanceId: $0.instanceId, node: nodeID, failure: .failed(why)) } }
                     continue
                 }
-                group.addTask { await Self.bind(launches, on: node, start: start, timeout: launchTimeout, atOnce: perNode) }
+                group.addTask {
+                    await Self.bind(launches, on: node, start: start, timeout: launchTimeout, atOnce: perNode) { slot in
+                        switch slot {
+                        case .take: await self.takeLaunchSlot(on: nodeID)
+                        case .give: await self.giveLaunchSlot(on: nodeID)
+                        }
+                    }
+                }
             }
             var results: [InstanceOutcome] = []
             for await outcomes in group { results += outcomes }
             return results
         }
+        // Cancelled (the daemon is stopping): the launches cut short did not fail, and must not
+        // be reported as failed; the caller keeps them pending and hands them over again.
+        try Task.checkCancellation()
         for outcome in results {
             if let node = outcome.node, let report = outcome.report { remember(report, on: node) }
             if outcome.failure == nil {
@@ -410,12 +437,24 @@ public actor ClusterController: ClusterControllerAPI, Service {
     }
 
     /// Asks `node` to run (or start) each launch, at most `atOnce` at a time: a large batch
-    /// neither floods a node with calls nor holds a task per instance while it waits.
+    /// neither floods a node with calls nor holds a task per instance while it waits. Each call
+    /// also holds one of the node's launch slots (`slot`), shared by every batch: however many
+    /// launches a cloud hands over at once, a node works on a few, and its answer to a poll
+    /// waits behind those few rather than behind all of them.
     private static func bind(
-        _ launches: [InstanceLaunch], on node: any NodeControllerAPI, start: Bool, timeout: Duration, atOnce: Int
+        _ launches: [InstanceLaunch], on node: any NodeControllerAPI, start: Bool, timeout: Duration, atOnce: Int,
+        slot: @escaping @Sendable (LaunchSlots.Use) async -> Void
     ) async -> [InstanceOutcome] {
         let nodeID = node.node
         @Sendable func one(_ launch: InstanceLaunch) async -> InstanceOutcome {
+            await slot(.take)
+            let outcome = await attempt(launch)
+            await slot(.give)
+            return outcome
+        }
+        @Sendable func attempt(_ launch: InstanceLaunch) async -> InstanceOutcome {
+            // A launch that waited for its slot through a shutdown is not begun.
+            if Task.isCancelled { return InstanceOutcome(instanceId: launch.instanceId, node: nodeID, failure: .failed("\(CancellationError())")) }
             do {
                 let report = try await withTimeout(timeout) {
                     start ? try await node.startInstance(launch) : try await node.runInstance(launch)
@@ -441,6 +480,18 @@ public actor ClusterController: ClusterControllerAPI, Service {
             }
             return outcomes
         }
+    }
+
+    /// Waits, in arrival order, until fewer than `launchesPerNode` launch calls are in flight on `node`.
+    private func takeLaunchSlot(on node: NodeID) async {
+        if launchSlots[node, default: LaunchSlots()].take(limit: settings.launchesPerNode) { return }
+        await withCheckedContinuation { launchSlots[node, default: LaunchSlots()].wait($0) }
+    }
+
+    /// Hands a finished call's slot to the launch that has waited longest, or frees it.
+    private func giveLaunchSlot(on node: NodeID) {
+        launchSlots[node]?.give()?.resume()
+        if launchSlots[node]?.isIdle == true { launchSlots[node] = nil }
     }
 
     /// Keeps a node's reply in the cache, so describe answers follow operations at once.
@@ -598,7 +649,8 @@ public struct ClusterTimings: Sendable, Hashable {
     /// How long a node may take to run or start an instance (an image download and a boot)
     /// before the launch fails: a node that hangs does not hold a launch for ever.
     public var launchTimeout: Duration
-    /// How many launches one node is asked to run at once; the rest of a batch waits its turn.
+    /// How many launches one node is asked to run at once, across every batch; the rest wait
+    /// their turn at the cluster.
     public var launchesPerNode: Int
 
     public init(
@@ -621,6 +673,47 @@ public struct PowerTimings: Sendable, Hashable {
     public init(idleThreshold: Duration = .seconds(300), wakeTimeout: Duration = .seconds(300)) {
         self.idleThreshold = idleThreshold
         self.wakeTimeout = wakeTimeout
+    }
+}
+
+/// One node's launch slots: how many calls are in flight, and who waits for one, first come first served.
+struct LaunchSlots {
+    enum Use: Sendable { case take, give }
+    private(set) var inFlight = 0
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+    private var head = 0
+
+    var isIdle: Bool { inFlight == 0 && head == waiting.count }
+
+    /// Takes a slot if one is free.
+    mutating func take(limit: Int) -> Bool {
+        guard inFlight < max(1, limit) else { return false }
+        inFlight += 1
+        return true
+    }
+
+    mutating func wait(_ waiter: CheckedContinuation<Void, Never>) { waiting.append(waiter) }
+
+    /// Gives a slot back: the longest waiter, to resume, takes it over; with none, it is free.
+    mutating func give() -> CheckedContinuation<Void, Never>? {
+        guard head < waiting.count else {
+            inFlight -= 1
+            return nil
+        }
+        let next = waiting[head]
+        head += 1
+        if head == waiting.count {
+            waiting = []
+            head = 0
+        }
+        return next
+    }
+}
+
+extension ClusterController {
+    /// `body`'s answer or failure within `timeout`.
+    fileprivate static func asking<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async -> Result<T, any Error> {
+        do { return .success(try await withTimeout(timeout, body)) } catch { return .failure(error) }
     }
 }
 

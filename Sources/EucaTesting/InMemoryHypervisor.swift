@@ -6,8 +6,7 @@ public import EucaHypervisor
 ///
 /// Failure hooks make a node's bad days reproducible: ``failNextLaunch(with:)``,
 /// ``powerOffGuest(_:)`` (the guest shuts itself down), ``crash(_:)`` and ``loseAllDomains()``
-/// (what a host reboot does to a hypervisor whose domains do not outlive it), and
-/// ``stopAnswering()`` (the host is lost: every question about it fails until ``answerAgain()``).
+/// (what a host reboot does to a hypervisor whose domains do not outlive it).
 public actor InMemoryHypervisor: Hypervisor {
     public nonisolated let capabilities: HypervisorCapabilities
     private let host: HostInfo
@@ -25,7 +24,6 @@ public actor InMemoryHypervisor: Hypervisor {
 
     private var domains: [InstanceID: Domain] = [:]
     private var nextLaunchFailure: HypervisorError?
-    private var answering = true
     /// The latest operations (at most ``operationsKept``), oldest first, for tests that check
     /// what was asked of the hypervisor.
     public private(set) var operations: [String] = []
@@ -49,16 +47,6 @@ public actor InMemoryHypervisor: Hypervisor {
     /// Makes the next `launch` fail with `error` (leaving nothing behind, as the contract says).
     public func failNextLaunch(with error: HypervisorError = HypervisorError(.operationFailed, "injected failure")) {
         nextLaunchFailure = error
-    }
-
-    /// The host stops answering: asking what it has or runs fails until ``answerAgain()``.
-    public func stopAnswering() { answering = false }
-
-    /// The host answers again, with the domains it had.
-    public func answerAgain() { answering = true }
-
-    private func checkAnswering() throws {
-        guard answering else { throw HypervisorError(.unavailable, "the host does not answer") }
     }
 
     /// The guest powers itself off.
@@ -126,13 +114,7 @@ public actor InMemoryHypervisor: Hypervisor {
 
     public func state(of id: InstanceID) async throws -> DomainState? { domains[id]?.state }
 
-    public func list() async throws -> [InstanceID: DomainState] {
-        try checkAnswering()
-        return domains.mapValues(\.state)
-    }
+    public func list() async throws -> [InstanceID: DomainState] { domains.mapValues(\.state) }
 
-    public func hostInfo() async throws -> HostInfo {
-        try checkAnswering()
-        return host
-    }
+    public func hostInfo() async throws -> HostInfo { host }
 }

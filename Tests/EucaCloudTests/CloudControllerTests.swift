@@ -23,7 +23,8 @@ struct TestCloud {
     static func make(
         nodes: Int = 2, cores: Int = 4, store: InMemoryStateStore = InMemoryStateStore(),
         hypervisors existing: [InMemoryHypervisor]? = nil, instancePath: String? = nil,
-        slaPolicies: [any SLAPolicy] = CloudController.builtInSLAPolicies, clock: any EucaClock = SystemClock()
+        slaPolicies: [any SLAPolicy] = CloudController.builtInSLAPolicies, clock: any EucaClock = SystemClock(),
+        interpose: (any NodeControllerAPI) -> any NodeControllerAPI = { $0 }
     ) async throws -> TestCloud {
         let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         let base = instancePath ?? FileManager.default.temporaryDirectory.appendingPathComponent("euca-cloud-\(UUID())").path
@@ -31,7 +32,7 @@ struct TestCloud {
         var controllers: [any NodeControllerAPI] = []
         for (index, hypervisor) in hypervisors.enumerated() {
             let settings = NodeSettings(node: NodeID("node\(index)"), instancePath: "\(base)/node\(index)", maxDiskGiB: 1000)
-            controllers.append(try NodeController(hypervisor: hypervisor, settings: settings, logger: logger))
+            controllers.append(interpose(try NodeController(hypervisor: hypervisor, settings: settings, logger: logger)))
         }
         let cluster = ClusterController(
             zone: "zone-a", nodes: controllers, policy: .roundRobin, timings: ClusterTimings(pollInterval: .milliseconds(50)), logger: logger)

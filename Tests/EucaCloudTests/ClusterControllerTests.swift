@@ -124,6 +124,33 @@ extension ClusterControllerTests {
 }
 
 extension ClusterControllerTests {
+    /// A node whose hypervisor lists its instances only after a backlog (of launches) still
+    /// answers for its room: it stays reachable, its figures count, and the instances it last
+    /// listed stand until it lists them again.
+    @Test func aNodeSlowToListItsInstancesStaysReachable() async throws {
+        let inner = try oneNode(cores: 4, memoryMiB: 65536, diskGiB: 1000)
+        let held = HeldAnswers()
+        let cluster = ClusterController(
+            zone: "z", nodes: [held.node(inner)], policy: .greedy, timings: ClusterTimings(nodeTimeout: .milliseconds(100)), logger: logger)
+        let first = launches(1)
+        _ = try await cluster.runInstances(first)
+        await cluster.poll()
+
+        held.holding.withLock { $0 = true }
+        _ = try await inner.runInstance(launches(1)[0])
+        await cluster.poll()
+        let state = try #require(await cluster.nodeStates().first?.state)
+        #expect(state.reachable && state.listingLate)
+        #expect(state.reports.keys.sorted() == [first[0].instanceId])
+        // The node's own figures, taken in that poll, count the instance launched behind the cluster's back.
+        #expect(try await cluster.describeResources().nodes.map(\.freeCores) == [2])
+
+        held.holding.withLock { $0 = false }
+        await cluster.poll()
+        let again = try #require(await cluster.nodeStates().first?.state)
+        #expect(again.reachable && !again.listingLate && again.reports.count == 2)
+    }
+
     /// A large batch is handed to a node a few launches at a time, not all at once.
     @Test func aNodeIsAskedToRunAFewLaunchesAtATime() async throws {
         let inner = try oneNode(cores: 64, memoryMiB: 65536, diskGiB: 1000)
@@ -143,6 +170,43 @@ extension ClusterControllerTests {
         #expect(outcomes.count == 10 && outcomes.allSatisfy { $0.failure == nil })
         #expect(gated.mostAtOnce.withLock { $0 } == 3)
     }
+
+    /// A batch cancelled (its daemon stopping) while its launches run or wait for a slot throws,
+    /// rather than reporting them failed: the cloud keeps them pending for the next start.
+    @Test func aCancelledBatchReportsNoFailures() async throws {
+        let inner = try oneNode(cores: 64, memoryMiB: 65536, diskGiB: 1000)
+        let gated = GatedLaunches()
+        let cluster = ClusterController(
+            zone: "z", nodes: [gated.node(inner)], policy: .greedy, timings: ClusterTimings(launchesPerNode: 1), logger: logger)
+        let batch = Task { try await cluster.runInstances(launches(3)) }
+        await gated.gate.waitForSleepers(1)
+        batch.cancel()
+        await #expect(throws: CancellationError.self) { try await batch.value }
+    }
+
+    /// Many batches at once (a cloud handing over each RunInstances as it comes) share the
+    /// node's slots: the node still works on three launches at a time, in the order they came.
+    @Test func batchesShareTheNodesLaunchSlots() async throws {
+        let inner = try oneNode(cores: 64, memoryMiB: 65536, diskGiB: 1000)
+        let gated = GatedLaunches()
+        let cluster = ClusterController(
+            zone: "z", nodes: [gated.node(inner)], policy: .greedy, timings: ClusterTimings(launchesPerNode: 3), logger: logger)
+        let batches = (0..<8).map { _ in Task { try await cluster.runInstances(launches(1)) } }
+        var released = 0
+        while released < 8 {
+            await gated.gate.waitForSleepers(min(3, 8 - released))
+            #expect(gated.inFlight.withLock { $0 } <= 3)
+            released += gated.gate.sleepers
+            gated.gate.advance(by: .seconds(1))
+        }
+        for batch in batches { #expect(try await batch.value.first?.failure == nil) }
+        #expect(gated.mostAtOnce.withLock { $0 } == 3)
+        // Every slot is free again: a new launch goes straight through.
+        let next = Task { try await cluster.runInstances(launches(1)) }
+        await gated.gate.waitForSleepers(1)
+        gated.gate.advance(by: .seconds(1))
+        #expect(try await next.value.first?.failure == nil)
+    }
 }
 
 /// A node that passes every call to `inner`, with a hook before each launch or start and one
@@ -151,13 +215,16 @@ final class InterposedNode: NodeControllerAPI {
     let inner: any NodeControllerAPI
     let beforeLaunch: @Sendable () async throws -> Void
     let afterAnswering: @Sendable () async throws -> Void
+    let beforeDescribing: @Sendable () async throws -> Void
     init(
         _ inner: any NodeControllerAPI, beforeLaunch: @escaping @Sendable () async throws -> Void = {},
-        afterAnswering: @escaping @Sendable () async throws -> Void = {}
+        afterAnswering: @escaping @Sendable () async throws -> Void = {},
+        beforeDescribing: @escaping @Sendable () async throws -> Void = {}
     ) {
         self.inner = inner
         self.beforeLaunch = beforeLaunch
         self.afterAnswering = afterAnswering
+        self.beforeDescribing = beforeDescribing
     }
     var node: NodeID { inner.node }
     func runInstance(_ launch: InstanceLaunch) async throws -> InstanceReport {
@@ -172,11 +239,15 @@ final class InterposedNode: NodeControllerAPI {
     func stopInstance(_ id: InstanceID) async throws { try await inner.stopInstance(id) }
     func rebootInstance(_ id: InstanceID) async throws { try await inner.rebootInstance(id) }
     func describeInstances() async throws -> [InstanceReport] {
+        try await beforeDescribing()
         let answer = try await inner.describeInstances()
         try await afterAnswering()
         return answer
     }
-    func describeResource() async throws -> NodeResources { try await inner.describeResource() }
+    func describeResource() async throws -> NodeResources {
+        try await beforeDescribing()
+        return try await inner.describeResource()
+    }
     func getConsoleOutput(_ id: InstanceID) async throws -> ConsoleOutput { try await inner.getConsoleOutput(id) }
     func modifyInstanceMetadataOptions(_ id: InstanceID, _ options: MetadataOptions) async throws {
         try await inner.modifyInstanceMetadataOptions(id, options)
@@ -209,6 +280,17 @@ final class HeldAnswers: Sendable {
     func node(_ inner: any NodeControllerAPI) -> InterposedNode {
         InterposedNode(inner, afterAnswering: { [self] in
             if holding.withLock({ $0 }) { try await gate.sleep(for: .seconds(1)) }
+        })
+    }
+}
+
+/// A node that can be made to stop answering what it has and runs (its daemon is down, or the
+/// network to it is).
+final class SilencedNode: Sendable {
+    let silent = Mutex(false)
+    func node(_ inner: any NodeControllerAPI) -> InterposedNode {
+        InterposedNode(inner, beforeDescribing: { [self] in
+            if silent.withLock({ $0 }) { throw EucaError(.unavailable, .node, "the node does not answer") }
         })
     }
 }

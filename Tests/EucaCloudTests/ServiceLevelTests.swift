@@ -142,7 +142,12 @@ import Testing
 
     @Test func preemptionIsAskedOnlyAboutNodesThatAnswer() async throws {
         let watch = WatchPreemption()
-        let test = try await TestCloud.make(nodes: 2, cores: 1, slaPolicies: [watch])
+        let silenced = [SilencedNode(), SilencedNode()]
+        var made = 0
+        let test = try await TestCloud.make(nodes: 2, cores: 1, slaPolicies: [watch]) { node in
+            defer { made += 1 }
+            return silenced[made].node(node)
+        }
         defer { test.service.cancel() }
         // One instance on each node fills the zone.
         let placed = try await launch(test, test.admin, min: 2, max: 2)
@@ -150,8 +155,8 @@ import Testing
         let nodes = Dictionary(uniqueKeysWithValues: try test.cloud.instances.owned(placed.map(\.id), for: test.admin).map { ($0.node!, $0.id) })
         #expect(nodes.count == 2)
 
-        // node1's host stops answering: the policy sees node0 and node0's instance, not node1's.
-        await test.hypervisors[1].stopAnswering()
+        // node1 stops answering: the policy sees node0 and node0's instance, not node1's.
+        silenced[1].silent.withLock { $0 = true }
         await test.cluster.poll()
         await #expect(throws: EucaError.self) { try await launch(test, test.admin) }
         let view = try #require(watch.asked.withLock { $0.last })
@@ -159,7 +164,7 @@ import Testing
         #expect(view.instances.map(\.id) == [nodes[NodeID("node0")]!])
 
         // No node answers: the launch is refused without asking the policy.
-        await test.hypervisors[0].stopAnswering()
+        silenced[0].silent.withLock { $0 = true }
         await test.cluster.poll()
         let before = watch.asked.withLock { $0.count }
         await #expect(throws: EucaError.self) { try await launch(test, test.admin) }

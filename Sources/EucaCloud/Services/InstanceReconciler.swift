@@ -137,6 +137,8 @@ public struct InstanceReconciler: CloudService {
             do {
                 let outcomes = try await call(cluster, records)
                 try await record(outcomes, expecting: expected)
+            } catch is CancellationError {
+                // Stopping: the work is taken up again at the next start.
             } catch {
                 // The reconciler tries again; the desired state is already durable.
                 logger.error("cluster call failed", metadata: ["euca.zone": "\(zone)", "error": "\(error)"])
