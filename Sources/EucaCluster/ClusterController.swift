@@ -3,6 +3,7 @@ public import EucaScheduler
 public import Foundation
 public import Logging
 import Metrics
+import Synchronization
 public import ServiceLifecycle
 
 /// The cluster controller: one availability zone. It places instances on its nodes with a
@@ -62,7 +63,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
     private var idleSince: [NodeID: Date] = [:]
     /// Launch calls in flight on each node (at most `launchesPerNode`, whichever batch they
     /// belong to), and the launches waiting for one of them to finish, in arrival order.
-    private var launchSlots: [NodeID: LaunchSlots] = [:]
+    private let launchSlots = LaunchGate()
 
     /// What the cluster last heard from a node.
     public struct NodeState: Sendable {
@@ -189,7 +190,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
 
     /// Asks every node, concurrently and with a timeout, what it has free and what it runs.
     ///
-    /// The two questions are asked side by side, each with its own timeout: a node that answers
+    /// The two questions are asked in turn, each with its own timeout: a node that answers
     /// for its room is reachable and its figures count, even when listing its instances takes
     /// longer (a hypervisor working through a backlog of launches answers a listing after them);
     /// the instances it last reported stand until a listing arrives.
@@ -202,9 +203,10 @@ public actor ClusterController: ClusterControllerAPI, Service {
         let results = await withTaskGroup(of: Answer.self) { group in
             for node in awake {
                 group.addTask {
-                    async let resources = Self.asking(timeout) { try await node.describeResource() }
-                    async let reports = Self.asking(timeout) { try await node.describeInstances() }
-                    return (node.node, await resources, await reports)
+                    // One after the other, as one connection to the node carries them.
+                    let resources = await Self.asking(timeout) { try await node.describeResource() }
+                    guard case .success = resources else { return (node.node, resources, .failure(CancellationError())) }
+                    return (node.node, resources, await Self.asking(timeout) { try await node.describeInstances() })
                 }
             }
             var results: [Answer] = []
@@ -390,13 +392,8 @@ public actor ClusterController: ClusterControllerAPI, Service {
                     group.addTask { launches.map { InstanceOutcome(instanceId: $0.instanceId, node: nodeID, failure: .failed(why)) } }
                     continue
                 }
-                group.addTask {
-                    await Self.bind(launches, on: node, start: start, timeout: launchTimeout, atOnce: perNode) { slot in
-                        switch slot {
-                        case .take: await self.takeLaunchSlot(on: nodeID)
-                        case .give: await self.giveLaunchSlot(on: nodeID)
-                        }
-                    }
+                group.addTask { [launchSlots] in
+                    await Self.bind(launches, on: node, start: start, timeout: launchTimeout, atOnce: perNode, slots: launchSlots)
                 }
             }
             var results: [InstanceOutcome] = []
@@ -443,13 +440,13 @@ public actor ClusterController: ClusterControllerAPI, Service {
     /// waits behind those few rather than behind all of them.
     private static func bind(
         _ launches: [InstanceLaunch], on node: any NodeControllerAPI, start: Bool, timeout: Duration, atOnce: Int,
-        slot: @escaping @Sendable (LaunchSlots.Use) async -> Void
+        slots: LaunchGate
     ) async -> [InstanceOutcome] {
         let nodeID = node.node
         @Sendable func one(_ launch: InstanceLaunch) async -> InstanceOutcome {
-            await slot(.take)
+            await slots.take(on: nodeID, limit: atOnce)
             let outcome = await attempt(launch)
-            await slot(.give)
+            slots.give(on: nodeID)
             return outcome
         }
         @Sendable func attempt(_ launch: InstanceLaunch) async -> InstanceOutcome {
@@ -480,18 +477,6 @@ public actor ClusterController: ClusterControllerAPI, Service {
             }
             return outcomes
         }
-    }
-
-    /// Waits, in arrival order, until fewer than `launchesPerNode` launch calls are in flight on `node`.
-    private func takeLaunchSlot(on node: NodeID) async {
-        if launchSlots[node, default: LaunchSlots()].take(limit: settings.launchesPerNode) { return }
-        await withCheckedContinuation { launchSlots[node, default: LaunchSlots()].wait($0) }
-    }
-
-    /// Hands a finished call's slot to the launch that has waited longest, or frees it.
-    private func giveLaunchSlot(on node: NodeID) {
-        launchSlots[node]?.give()?.resume()
-        if launchSlots[node]?.isIdle == true { launchSlots[node] = nil }
     }
 
     /// Keeps a node's reply in the cache, so describe answers follow operations at once.
@@ -676,10 +661,38 @@ public struct PowerTimings: Sendable, Hashable {
     }
 }
 
+/// Each node's launch slots, shared by every batch, taken and given without a hop onto the
+/// cluster's actor (which is busy with polls and placements when launches are many).
+final class LaunchGate: Sendable {
+    private let slots = Mutex<[NodeID: LaunchSlots]>([:])
+
+    /// Waits, in arrival order, until fewer than `limit` launch calls are in flight on `node`.
+    func take(on node: NodeID, limit: Int) async {
+        if slots.withLock({ $0[node, default: LaunchSlots()].take(limit: limit) }) { return }
+        await withCheckedContinuation { waiter in
+            // Asked again under the lock: a slot given back since is taken here, not missed.
+            let granted = slots.withLock { slots -> Bool in
+                if slots[node, default: LaunchSlots()].take(limit: limit) { return true }
+                slots[node]!.wait(waiter)
+                return false
+            }
+            if granted { waiter.resume() }
+        }
+    }
+
+    /// Hands a finished call's slot to the launch that has waited longest, or frees it.
+    func give(on node: NodeID) {
+        let next = slots.withLock { slots -> CheckedContinuation<Void, Never>? in
+            let next = slots[node]?.give()
+            if slots[node]?.isIdle == true { slots[node] = nil }
+            return next
+        }
+        next?.resume()
+    }
+}
+
 /// One node's launch slots: how many calls are in flight, and who waits for one, first come first served.
-struct LaunchSlots {
-    enum Use: Sendable { case take, give }
-    private(set) var inFlight = 0
+struct LaunchSlots {    private(set) var inFlight = 0
     private var waiting: [CheckedContinuation<Void, Never>] = []
     private var head = 0
 
