@@ -25,6 +25,7 @@ public final class CloudController: Service, CloudService {
     public let securityGroups: SecurityGroupService
     public let images: ImageService
     public let addresses: AddressService
+    public let vpcs: VPCService
     /// Instances: launches, state changes, attributes, admission by the SLA policies.
     public let instances: InstanceService
     /// Drives each instance toward what its user asked for, from the work queue and on a timer.
@@ -51,6 +52,7 @@ public final class CloudController: Service, CloudService {
         securityGroups = SecurityGroupService(context: context, network: network.mode, networkApplier: networkApplier)
         images = ImageService(context: context, imageStore: imageStore)
         addresses = AddressService(context: context, publicIPs: network.publicIPs)
+        vpcs = VPCService(context: context)
         let work = InstanceWork()
         instances = InstanceService(
             context: context, work: work, accounts: accounts, images: images, keyPairs: keyPairs, securityGroups: securityGroups,

@@ -42,6 +42,7 @@ enum EC2Actions {
         .merging(addressActions) { first, _ in first }
         .merging(instanceAttributeActions) { first, _ in first }
         .merging(imageActions) { first, _ in first }
+        .merging(vpcActions) { first, _ in first }
 
     static let coreActions: [String: EC2Action] = [
         "DescribeRegions": EC2Action(run: describeRegions),
@@ -55,7 +56,7 @@ enum EC2Actions {
         "DeleteKeyPair": EC2Action(run: deleteKeyPair),
         "RunInstances": EC2Action(
             run: runInstances,
-            limits: "subnets, network interfaces, block device mappings, launch templates, spot, IAM profiles, capacity reservations"),
+            limits: "subnets other than the default ones, network interfaces, block device mappings, launch templates, spot, IAM profiles, capacity reservations"),
         "DescribeInstances": EC2Action(run: describeInstances),
         "TerminateInstances": EC2Action(run: terminateInstances),
         "StopInstances": EC2Action(run: stopInstances, limits: "Hibernate"),
@@ -418,7 +419,7 @@ enum EC2Actions {
 
     /// RunInstances parameters this cloud does not honour yet; refusing them beats ignoring them.
     static let unsupportedRunParameters = [
-        "SubnetId", "LaunchTemplate.", "InstanceMarketOptions.", "BlockDeviceMapping.", "NetworkInterface.",
+        "LaunchTemplate.", "InstanceMarketOptions.", "BlockDeviceMapping.", "NetworkInterface.",
         "PrivateIpAddress", "Ipv6Address", "ElasticGpuSpecification.", "CapacityReservationSpecification.",
         "IamInstanceProfile.",
     ]
@@ -456,10 +457,23 @@ enum EC2Actions {
                 httpPutResponseHopLimit: metadata.hopLimit ?? 1)
             try InstanceService.validate(options!)
         }
+        var zone = params["Placement.AvailabilityZone"].flatMap { $0.isEmpty ? nil : $0 }
+        // A subnet names its zone: the caller's default subnet of a zone launches there.
+        if let subnetId = params["SubnetId"], !subnetId.isEmpty {
+            guard let subnet = context.cloud.vpcs.defaultSubnets(of: context.principal.accountId).first(where: { $0.id == subnetId }) else {
+                throw EC2Error("InvalidSubnetID.NotFound", "The subnet ID '\(subnetId.prefix(64))' does not exist")
+            }
+            if let zone, zone != subnet.zone {
+                throw EC2Error(
+                    "InvalidParameterCombination",
+                    "The subnet \(subnet.id) is in \(subnet.zone), not in the availability zone \(zone.prefix(64)) the request names.")
+            }
+            zone = subnet.zone
+        }
         let request = InstanceService.RunRequest(
             imageId: imageId, instanceType: params["InstanceType"] ?? "m1.small",
             minCount: try params.integer("MinCount") ?? 1, maxCount: try params.integer("MaxCount") ?? 1,
-            keyName: params["KeyName"], userData: userData, zone: params["Placement.AvailabilityZone"].flatMap { $0.isEmpty ? nil : $0 },
+            keyName: params["KeyName"], userData: userData, zone: zone,
             kernelId: params["KernelId"], ramdiskId: params["RamdiskId"], clientToken: params["ClientToken"],
             securityGroups: groups, securityGroupIds: groupIds,
             terminationProtected: try params.boolean("DisableApiTermination") ?? false,
@@ -504,6 +518,9 @@ enum EC2Actions {
         xml.leaf("kernelId", ifPresent: instance.kernelId?.rawValue)
         xml.leaf("ramdiskId", ifPresent: instance.ramdiskId?.rawValue)
         xml.element("monitoring") { xml in xml.leaf("state", "disabled") }
+        // Every instance is in its account's default VPC, in its zone's default subnet.
+        xml.leaf("subnetId", VPCService.subnetId(of: instance.accountId, zone: instance.zone))
+        xml.leaf("vpcId", VPCService.vpcId(of: instance.accountId))
         xml.leaf("privateIpAddress", ifPresent: instance.privateIp)
         xml.leaf("ipAddress", ifPresent: instance.publicIp)
         writeGroupSet(&xml, instance.groups, modern: modern)
@@ -534,6 +551,8 @@ enum EC2Actions {
         "instance-type": { [$0.vmType.name] },
         "key-name": { [$0.keyName ?? ""] },
         "availability-zone": { [$0.zone] },
+        "vpc-id": { [VPCService.vpcId(of: $0.accountId)] },
+        "subnet-id": { [VPCService.subnetId(of: $0.accountId, zone: $0.zone)] },
         "image-id": { [$0.imageId.rawValue] },
         "reservation-id": { [$0.reservationId.rawValue] },
         "owner-id": { [$0.accountId.rawValue] },

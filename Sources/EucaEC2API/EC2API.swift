@@ -57,6 +57,7 @@ public struct EC2API: Sendable {
     public let settings: EC2APISettings
     private let logger: Logger
     private let metrics = RequestMetrics()
+    private let sts: STSAPI
 
     /// The service name SigV4 signatures for this API are scoped to.
     public static let signingService = "ec2"
@@ -71,6 +72,7 @@ public struct EC2API: Sendable {
         self.authenticator = RequestAuthenticator(
             credentials: cloud.state, service: Self.signingService, regions: cloud.settings.signingRegions,
             maxClockSkew: settings.maxClockSkew, now: now)
+        self.sts = STSAPI(ec2: authenticator)
     }
 
     /// Adds the API's routes (`/` and `/services/Eucalyptus`, GET and POST) to `router`.
@@ -147,6 +149,13 @@ public struct EC2API: Sendable {
                 pairs += bodyPairs
             }
             let params = QueryParameters(pairs)
+            if STSAPI.addresses(request, queryPairs: queryPairs, params: params) {
+                let response = sts.handle(request, queryPairs: queryPairs, pairs: pairs, params: params, requestId: requestId)
+                logger.debug("sts request", metadata: [
+                    "euca.request": "\(requestId)", "euca.action": "\(params["Action"]?.prefix(64) ?? "-")", "status": "\(response.status)",
+                ])
+                return response
+            }
             let principal = try authenticator.authenticate(request, queryPairs: queryPairs, parameterPairs: pairs)
             try params.checkShape()
             action = try params.required("Action")

@@ -189,8 +189,9 @@ extension EC2Actions {
 
     static func describeAccountAttributes(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
         let all: [(String, [String])] = [
-            ("supported-platforms", ["EC2"]),
-            ("default-vpc", ["none"]),
+            // EC2-Classic's platform and a default VPC, as accounts made before December 2013 had.
+            ("supported-platforms", ["EC2", "VPC"]),
+            ("default-vpc", [VPCService.vpcId(of: context.principal.accountId)]),
             ("max-instances", [String(await context.cloud.instances.maximum())]),
             ("max-elastic-ips", [String(context.cloud.addresses.poolSize)]),
             ("vpc-max-elastic-ips", ["0"]),

@@ -102,6 +102,8 @@ extension EC2Actions {
             "group-id": { [$0.id.rawValue] },
             "group-name": { [$0.name] },
             "owner-id": { [$0.accountId.rawValue] },
+            // Every group belongs to its account's default VPC.
+            "vpc-id": { [VPCService.vpcId(of: $0.accountId)] },
         ]
         let directions: [(String, @Sendable (SecurityGroupRecord) -> [SecurityRule])] = [
             ("ip-permission", { $0.ingress }), ("egress.ip-permission", { $0.egress }),
@@ -147,7 +149,10 @@ extension EC2Actions {
             xml.leaf("groupName", group.name)
             xml.leaf("groupDescription", group.description)
             writePermissions(&xml, "ipPermissions", group.ingress, modern: modern)
-            if modern { writePermissions(&xml, "ipPermissionsEgress", group.egress, modern: modern) }
+            if modern {
+                writePermissions(&xml, "ipPermissionsEgress", group.egress, modern: modern)
+                xml.leaf("vpcId", VPCService.vpcId(of: group.accountId))
+            }
             xml.tagSet(tags[group.id.rawValue]?.tags ?? [:])
         }
         xml.leaf("nextToken", ifPresent: page.nextToken)

@@ -32,13 +32,19 @@ struct APIFixture {
         return APIFixture(api: EC2API(cloud: cloud, settings: EC2APISettings(), logger: logger), key: started.adminKey, image: image.id)
     }
 
-    func call(_ parameters: [(String, String)], method: String = "POST", path: String = "/", secret: String? = nil) async -> EC2Response {
+    func call(
+        _ parameters: [(String, String)], method: String = "POST", path: String = "/", secret: String? = nil, as caller: AccessKey? = nil,
+        service: String = "ec2"
+    ) async -> EC2Response {
+        let key = caller ?? key
         let form = parameters.map { "\(Encoding.uriEncode($0.0))=\(Encoding.uriEncode($0.1))" }.joined(separator: "&")
         var request = SignableRequest(
             method: method, path: path, query: method == "GET" ? form : "",
             headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
             body: method == "POST" ? Array(form.utf8) : [])
-        SigV4.sign(&request, host: "127.0.0.1:8773", accessKeyId: key.accessKeyId, secret: secret ?? key.secretAccessKey, region: "eucalyptus")
+        SigV4.sign(
+            &request, host: "127.0.0.1:8773", accessKeyId: key.accessKeyId, secret: secret ?? key.secretAccessKey, region: "eucalyptus",
+            service: service)
         return await api.handle(request)
     }
 }
@@ -170,5 +176,50 @@ func values(_ document: XMLDocument, _ xpath: String) throws -> [String] {
         #expect(Array(second.items) == ["bb", "c"])
         #expect(throws: EucaError.self) { try Paging(QueryParameters([("MaxResults", "0")]), range: 1...10) }
         #expect(throws: EucaError.self) { try Paging(QueryParameters([("NextToken", "not-a-token")]), range: 1...10) }
+    }
+}
+
+@Suite struct DefaultVPCAndSTSTests {
+    /// Another account's default VPC and subnets answer as if they did not exist, and each
+    /// account's instances and groups are in its own VPC.
+    @Test func eachAccountSeesOnlyItsOwnDefaultVPC() async throws {
+        let fixture = try await APIFixture.make()
+        let (_, other) = try await fixture.api.cloud.accounts.create(name: "other")
+        let mine = try values(xml(await fixture.call([("Action", "DescribeVpcs"), ("Version", "2016-11-15")]).body), "//*[local-name()='vpcId']")
+        let theirs = try values(xml(await fixture.call([("Action", "DescribeVpcs"), ("Version", "2016-11-15")], as: other).body), "//*[local-name()='vpcId']")
+        #expect(mine.count == 1 && theirs.count == 1 && mine != theirs)
+        let asked = await fixture.call([("Action", "DescribeVpcs"), ("Version", "2016-11-15"), ("VpcId.1", mine[0])], as: other)
+        #expect(asked.status == 400 && asked.body.contains("InvalidVpcID.NotFound"))
+        let subnets = try values(xml(await fixture.call([("Action", "DescribeSubnets"), ("Version", "2016-11-15")]).body), "//*[local-name()='subnetId']")
+        #expect(subnets.count == 1)
+        let subnet = await fixture.call([("Action", "DescribeSubnets"), ("Version", "2016-11-15"), ("SubnetId.1", subnets[0])], as: other)
+        #expect(subnet.status == 400 && subnet.body.contains("InvalidSubnetID.NotFound"))
+        let attribute = await fixture.call(
+            [("Action", "DescribeVpcAttribute"), ("Version", "2016-11-15"), ("VpcId", mine[0]), ("Attribute", "enableDnsSupport")], as: other)
+        #expect(attribute.status == 400 && attribute.body.contains("InvalidVpcID.NotFound"))
+        // Filtering by another account's VPC finds nothing of theirs.
+        let groups = try values(
+            xml(await fixture.call([("Action", "DescribeSecurityGroups"), ("Version", "2016-11-15"), ("Filter.1.Name", "vpc-id"), ("Filter.1.Value.1", mine[0])], as: other).body),
+            "//*[local-name()='groupId']")
+        #expect(groups.isEmpty)
+    }
+
+    @Test func getCallerIdentityNamesTheKeysAccountAndUser() async throws {
+        let fixture = try await APIFixture.make()
+        let (account, other) = try await fixture.api.cloud.accounts.create(name: "other")
+        let sts = [("Action", "GetCallerIdentity"), ("Version", "2011-06-15")]
+        let answer = await fixture.call(sts, as: other, service: "sts")
+        #expect(answer.status == 200)
+        let document = try xml(answer.body)
+        #expect(document.rootElement()?.uri == "https://sts.amazonaws.com/doc/2011-06-15/")
+        #expect(try values(document, "//*[local-name()='Account']") == [account.id.rawValue])
+        #expect(try values(document, "//*[local-name()='Arn']") == ["arn:aws:iam::\(account.id.rawValue):user/admin"])
+        let ids = try values(document, "//*[local-name()='UserId']")
+        let admins = try values(xml(await fixture.call(sts, service: "sts").body), "//*[local-name()='UserId']")
+        #expect(ids.count == 1 && ids[0].hasPrefix("AIDA") && ids[0].count == 21 && admins.count == 1 && admins != ids)
+        // A wrong secret, for STS, is STS' SignatureDoesNotMatch in STS' error document.
+        let wrong = await fixture.call(sts, secret: String(repeating: "x", count: 40), service: "sts")
+        #expect(wrong.status == 403)
+        #expect(try values(xml(wrong.body), "//*[local-name()='Code']") == ["SignatureDoesNotMatch"])
     }
 }

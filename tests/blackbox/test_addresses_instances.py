@@ -116,8 +116,9 @@ def test_instance_status_and_account_attributes(running):
 
     attributes = {a["AttributeName"]: [v["AttributeValue"] for v in a["AttributeValues"]]
                   for a in ec2.describe_account_attributes()["AccountAttributes"]}
-    assert attributes["supported-platforms"] == ["EC2"]
+    assert attributes["supported-platforms"] == ["EC2", "VPC"]
     assert attributes["max-elastic-ips"] == ["4"]
     assert int(attributes["max-instances"][0]) > 0
     only = ec2.describe_account_attributes(AttributeNames=["default-vpc"])["AccountAttributes"]
-    assert only == [{"AttributeName": "default-vpc", "AttributeValues": [{"AttributeValue": "none"}]}]
+    default_vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    assert only == [{"AttributeName": "default-vpc", "AttributeValues": [{"AttributeValue": default_vpc}]}]

@@ -85,15 +85,20 @@ def test_a_captured_signature_does_not_carry_another_body(cloud):
 def test_a_signature_scoped_elsewhere_is_refused(cloud, service, region):
     region = cloud.credentials["region"] if region is None else region
     before = key_names(cloud)
+
+    def refused(status, code, body):
+        if service == "sts":
+            # STS, on the same endpoint, takes it: it has no such action, and says so in its own document.
+            return status == 400 and "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">" in body
+        return (status, code) == (403, "SignatureDoesNotMatch")
+
     request = form_request(cloud, CREATE_KEY)
     botocore.auth.SigV4Auth(credentials(cloud), service, region).add_auth(request)
-    status, code, body = send(cloud, request)
-    assert (status, code) == (403, "SignatureDoesNotMatch"), body
+    assert refused(*send(cloud, request))
     # The presigned form too.
     query = botocore.awsrequest.AWSRequest(method="GET", url=cloud.endpoint + "/?" + CREATE_KEY.decode())
     botocore.auth.SigV4QueryAuth(credentials(cloud), service, region, expires=300).add_auth(query)
-    status, code, body = send(cloud, query)
-    assert (status, code) == (403, "SignatureDoesNotMatch"), body
+    assert refused(*send(cloud, query))
     assert key_names(cloud) == before
 
 

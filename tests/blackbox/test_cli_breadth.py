@@ -50,4 +50,4 @@ def test_a_cli_session_over_the_api_breadth(cloud):
     cloud.aws("ec2", "modify-instance-attribute", "--instance-id", ids[2], "--no-disable-api-termination")
     cloud.aws("ec2", "terminate-instances", "--instance-ids", *ids)
     status = cli(cloud, "ec2", "describe-account-attributes", "--attribute-names", "supported-platforms")
-    assert status["AccountAttributes"][0]["AttributeValues"] == [{"AttributeValue": "EC2"}]
+    assert status["AccountAttributes"][0]["AttributeValues"] == [{"AttributeValue": "EC2"}, {"AttributeValue": "VPC"}]

@@ -1,0 +1,130 @@
+import EucaCore
+import EucaSecurity
+
+/// AWS STS on the EC2 endpoint, for the question today's tools ask before anything else: who is
+/// calling (`GetCallerIdentity`). Ansible's `amazon.aws` modules and Terraform's AWS provider send
+/// it to the endpoint they were given for EC2.
+///
+/// A request is STS' when its SigV4 scope names `sts`, or, unsigned or signed without a scope
+/// (SigV2), when it names STS' one version, 2011-06-15. STS takes SigV4 only. Answers and errors
+/// are in STS' own XML. STS' other actions are refused by name (`NotImplemented`).
+struct STSAPI: Sendable {
+    static let version = "2011-06-15"
+    static let signingService = "sts"
+    static let namespace = "https://sts.amazonaws.com/doc/2011-06-15/"
+    /// STS' actions, as botocore's `sts` model lists them.
+    static let knownActions: Set<String> = [
+        "AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity", "AssumeRoot", "DecodeAuthorizationMessage",
+        "GetAccessKeyInfo", "GetCallerIdentity", "GetDelegatedAccessToken", "GetFederationToken", "GetSessionToken",
+        "GetWebIdentityToken",
+    ]
+
+    let authenticator: RequestAuthenticator
+
+    init(ec2 authenticator: RequestAuthenticator) {
+        self.authenticator = authenticator.forService(Self.signingService, acceptsSigV2: false)
+    }
+
+    /// Whether `request` is addressed to STS rather than EC2.
+    static func addresses(_ request: SignableRequest, queryPairs: [(name: String, value: String)], params: QueryParameters) -> Bool {
+        if SigV4.isSigned(request, queryPairs: queryPairs), let claim = try? SigV4.claim(of: request, queryPairs: queryPairs) {
+            return claim.scope.service == signingService
+        }
+        return params["Version"] == version
+    }
+
+    /// Answers one STS request. Never throws: every failure becomes an STS error document.
+    func handle(
+        _ request: SignableRequest, queryPairs: [(name: String, value: String)], pairs: [(name: String, value: String)],
+        params: QueryParameters, requestId: String
+    ) -> EC2Response {
+        do {
+            let principal = try authenticator.authenticate(request, queryPairs: queryPairs, parameterPairs: pairs)
+            let action = try params.required("Action")
+            guard params["Version"] == Self.version else {
+                throw STSError(
+                    "InvalidParameterValue", "STS answers version \(Self.version), not \((params["Version"] ?? "none").prefix(40)).")
+            }
+            guard action == "GetCallerIdentity" else {
+                guard Self.knownActions.contains(action) else {
+                    throw STSError("InvalidAction", "Could not find operation \(action.prefix(64)) for version \(Self.version).")
+                }
+                throw STSError("NotImplemented", "The STS action \(action) is not supported by this cloud.")
+            }
+            var xml = XMLWriter(capacity: 512)
+            xml.appendRaw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<GetCallerIdentityResponse xmlns=\"\(Self.namespace)\">")
+            xml.element("GetCallerIdentityResult") { xml in
+                xml.leaf("Arn", Self.arn(of: principal))
+                xml.leaf("UserId", Self.userId(of: principal))
+                xml.leaf("Account", principal.accountId.rawValue)
+            }
+            xml.element("ResponseMetadata") { $0.leaf("RequestId", requestId) }
+            xml.close("GetCallerIdentityResponse")
+            return EC2Response(status: 200, body: xml.text, requestId: requestId)
+        } catch {
+            let sts = STSError(error)
+            return EC2Response(status: sts.status, body: sts.document(requestId: requestId), requestId: requestId)
+        }
+    }
+
+    /// The caller as IAM names it: every key belongs to a user of an account (the account's
+    /// `admin` user for the keys `euca-admin` makes).
+    static func arn(of principal: Principal) -> String {
+        "arn:aws:iam::\(principal.accountId.rawValue):user/\(principal.userName)"
+    }
+
+    /// A stable IAM-style unique id for the caller's user (`AIDA` and 17 characters), derived
+    /// from its account and name: the same user has the same id on every call and restart.
+    static func userId(of principal: Principal) -> String {
+        "AIDA" + StableDigest.base32("\(principal.accountId.rawValue)/\(principal.userName)", count: 17)
+    }
+}
+
+/// An error as STS reports it.
+struct STSError: Error {
+    var code: String
+    var message: String
+    var status: Int
+
+    init(_ code: String, _ message: String, status: Int = 400) {
+        self.code = code
+        self.message = message
+        self.status = status
+    }
+
+    init(_ error: any Error) {
+        switch error {
+        case let error as STSError:
+            self = error
+        case let error as EucaError:
+            switch error.code {
+            case .authFailure where error.resource == .accessKey:
+                self.init("InvalidClientTokenId", "The security token included in the request is invalid.", status: 403)
+            case .authFailure: self.init("SignatureDoesNotMatch", error.message, status: 403)
+            case .signatureDoesNotMatch: self.init("SignatureDoesNotMatch", error.message, status: 403)
+            case .missingAuthentication: self.init("MissingAuthenticationToken", error.message, status: 403)
+            case .incompleteSignature: self.init("IncompleteSignature", error.message)
+            case .requestExpired: self.init("RequestExpired", error.message)
+            case .missingParameter: self.init("MissingParameter", error.message)
+            default: self.init("InvalidParameterValue", error.message)
+            }
+        default:
+            let ec2 = EC2Error(error)
+            self.init(ec2.code, ec2.message, status: ec2.status)
+        }
+    }
+
+    /// STS' error document.
+    func document(requestId: String) -> String {
+        var xml = XMLWriter(capacity: 256)
+        xml.appendRaw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ErrorResponse xmlns=\"\(STSAPI.namespace)\">")
+        xml.element("Error") { xml in
+            xml.leaf("Type", status >= 500 ? "Receiver" : "Sender")
+            xml.leaf("Code", code)
+            xml.leaf("Message", message)
+        }
+        xml.leaf("RequestId", requestId)
+        xml.close("ErrorResponse")
+        return xml.text
+    }
+}

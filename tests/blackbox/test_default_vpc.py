@@ -1,0 +1,94 @@
+"""Each account's default VPC and its default subnet per zone, as tools that launch "by name,
+without a subnet" look them up (Ansible's ec2_instance, Terraform's data sources)."""
+
+import botocore.exceptions
+import pytest
+
+from conftest import states, wait_for
+
+
+def test_the_default_vpc_and_its_subnets(cloud):
+    ec2 = cloud.client()
+    vpcs = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]
+    assert len(vpcs) == 1
+    vpc = vpcs[0]
+    assert vpc["IsDefault"] is True and vpc["State"] == "available" and vpc["CidrBlock"] == "172.31.0.0/16"
+    assert vpc["VpcId"].startswith("vpc-") and len(vpc["VpcId"]) == 21
+    assert vpc["CidrBlockAssociationSet"][0]["CidrBlockState"]["State"] == "associated"
+    assert ec2.describe_vpcs(VpcIds=[vpc["VpcId"]])["Vpcs"] == vpcs
+    assert ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["false"]}])["Vpcs"] == []
+
+    zones = [z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"]]
+    subnets = ec2.describe_subnets(Filters=[
+        {"Name": "vpc-id", "Values": [vpc["VpcId"]]}, {"Name": "default-for-az", "Values": ["true"]},
+        {"Name": "state", "Values": ["available"]}])["Subnets"]
+    assert sorted(s["AvailabilityZone"] for s in subnets) == sorted(zones)
+    subnet = subnets[0]
+    assert subnet["CidrBlock"] == "172.31.0.0/20" and subnet["MapPublicIpOnLaunch"] is True
+    assert subnet["AvailableIpAddressCount"] == 4096 - 5
+    assert subnet["SubnetArn"].endswith(":subnet/" + subnet["SubnetId"])
+    by_zone = ec2.describe_subnets(Filters=[{"Name": "availability-zone", "Values": [subnet["AvailabilityZone"]]}])["Subnets"]
+    assert [s["SubnetId"] for s in by_zone] == [subnet["SubnetId"]]
+
+    attribute = ec2.describe_vpc_attribute(VpcId=vpc["VpcId"], Attribute="enableDnsSupport")
+    assert attribute["EnableDnsSupport"]["Value"] is True
+    account = ec2.describe_account_attributes(AttributeNames=["default-vpc"])["AccountAttributes"][0]
+    assert account["AttributeValues"][0]["AttributeValue"] == vpc["VpcId"]
+
+    # The default security group is the VPC's.
+    groups = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["SecurityGroups"]
+    assert [g["GroupName"] for g in groups] == ["default"] and groups[0]["VpcId"] == vpc["VpcId"]
+
+    # The same ids after a restart: nothing about the view is random.
+    cloud.stop()
+    cloud.restart()
+    again = cloud.client()
+    assert again.describe_vpcs()["Vpcs"][0]["VpcId"] == vpc["VpcId"]
+    assert {s["SubnetId"] for s in again.describe_subnets()["Subnets"]} == {s["SubnetId"] for s in subnets}
+
+
+def test_instances_are_in_their_zones_default_subnet(cloud):
+    ec2 = cloud.client()
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    subnet = ec2.describe_subnets()["Subnets"][0]
+    ids = [i["InstanceId"] for i in ec2.run_instances(ImageId=image, MinCount=2, MaxCount=2, InstanceType="m1.small")["Instances"]]
+    wait_for(lambda: set(states(ec2, ids).values()) == {"running"}, what="instances running")
+    instances = [i for r in ec2.describe_instances(InstanceIds=ids)["Reservations"] for i in r["Instances"]]
+    assert {(i["VpcId"], i["SubnetId"]) for i in instances} == {(subnet["VpcId"], subnet["SubnetId"])}
+    found = ec2.describe_instances(Filters=[{"Name": "subnet-id", "Values": [subnet["SubnetId"]]}])["Reservations"]
+    assert sorted(i["InstanceId"] for r in found for i in r["Instances"]) == sorted(ids)
+    # The subnet's free addresses count the instances that hold one.
+    assert ec2.describe_subnets(SubnetIds=[subnet["SubnetId"]])["Subnets"][0]["AvailableIpAddressCount"] == 4096 - 5 - 2
+    ec2.terminate_instances(InstanceIds=ids)
+    wait_for(lambda: set(states(ec2, ids).values()) == {"terminated"}, what="instances terminated")
+    assert ec2.describe_subnets(SubnetIds=[subnet["SubnetId"]])["Subnets"][0]["AvailableIpAddressCount"] == 4096 - 5
+
+
+@pytest.mark.parametrize("call, code", [
+    (lambda ec2: ec2.describe_vpcs(VpcIds=["vpc-0123456789abcdef0"]), "InvalidVpcID.NotFound"),
+    (lambda ec2: ec2.describe_subnets(SubnetIds=["subnet-0123456789abcdef0"]), "InvalidSubnetID.NotFound"),
+    (lambda ec2: ec2.describe_vpc_attribute(VpcId="vpc-0123456789abcdef0", Attribute="enableDnsSupport"), "InvalidVpcID.NotFound"),
+    (lambda ec2: ec2.describe_vpcs(Filters=[{"Name": "no-such-filter", "Values": ["x"]}]), "InvalidParameterValue"),
+    (lambda ec2: ec2.create_vpc(CidrBlock="10.0.0.0/16"), "Unsupported"),
+    (lambda ec2: ec2.create_subnet(VpcId="vpc-0123456789abcdef0", CidrBlock="10.0.0.0/24"), "Unsupported"),
+])
+def test_what_is_not_there_is_refused(cloud, call, code):
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        call(cloud.client())
+    assert raised.value.response["Error"]["Code"] == code
+
+
+def test_a_launch_into_a_default_subnet_lands_in_its_zone(cloud):
+    ec2 = cloud.client()
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    subnet = ec2.describe_subnets()["Subnets"][0]
+    instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnet["SubnetId"])["Instances"][0]
+    assert instance["Placement"]["AvailabilityZone"] == subnet["AvailabilityZone"]
+    assert instance["SubnetId"] == subnet["SubnetId"]
+    for kwargs, code in [
+        ({"SubnetId": "subnet-0123456789abcdef0"}, "InvalidSubnetID.NotFound"),
+        ({"SubnetId": subnet["SubnetId"], "Placement": {"AvailabilityZone": "elsewhere"}}, "InvalidParameterCombination"),
+    ]:
+        with pytest.raises(botocore.exceptions.ClientError) as raised:
+            ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, **kwargs)
+        assert raised.value.response["Error"]["Code"] == code
