@@ -42,14 +42,14 @@ struct STSAPI: Sendable {
             let principal = try authenticator.authenticate(request, queryPairs: queryPairs, parameterPairs: pairs)
             let action = try params.required("Action")
             guard params["Version"] == Self.version else {
-                throw STSError(
+                throw EC2Error(
                     "InvalidParameterValue", "STS answers version \(Self.version), not \((params["Version"] ?? "none").prefix(40)).")
             }
             guard action == "GetCallerIdentity" else {
                 guard Self.knownActions.contains(action) else {
-                    throw STSError("InvalidAction", "Could not find operation \(action.prefix(64)) for version \(Self.version).")
+                    throw EC2Error("InvalidAction", "Could not find operation \(action.prefix(64)) for version \(Self.version).")
                 }
-                throw STSError("NotImplemented", "The STS action \(action) is not supported by this cloud.")
+                throw EC2Error("NotImplemented", "The STS action \(action) is not supported by this cloud.")
             }
             var xml = XMLWriter(capacity: 512)
             xml.appendRaw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<GetCallerIdentityResponse xmlns=\"\(Self.namespace)\">")
@@ -61,9 +61,11 @@ struct STSAPI: Sendable {
             xml.element("ResponseMetadata") { $0.leaf("RequestId", requestId) }
             xml.close("GetCallerIdentityResponse")
             return EC2Response(status: 200, body: xml.text, requestId: requestId)
+        } catch let error as EC2Error {
+            return EC2Response(status: error.status, body: STSError.document(error, requestId: requestId), requestId: requestId)
         } catch {
-            let sts = STSError(error)
-            return EC2Response(status: sts.status, body: sts.document(requestId: requestId), requestId: requestId)
+            let sts = STSError.mapping(error)
+            return EC2Response(status: sts.status, body: STSError.document(sts, requestId: requestId), requestId: requestId)
         }
     }
 
@@ -80,48 +82,31 @@ struct STSAPI: Sendable {
     }
 }
 
-/// An error as STS reports it.
-struct STSError: Error {
-    var code: String
-    var message: String
-    var status: Int
-
-    init(_ code: String, _ message: String, status: Int = 400) {
-        self.code = code
-        self.message = message
-        self.status = status
-    }
-
-    init(_ error: any Error) {
-        switch error {
-        case let error as STSError:
-            self = error
-        case let error as EucaError:
-            switch error.code {
-            case .authFailure where error.resource == .accessKey:
-                self.init("InvalidClientTokenId", "The security token included in the request is invalid.", status: 403)
-            case .authFailure: self.init("SignatureDoesNotMatch", error.message, status: 403)
-            case .signatureDoesNotMatch: self.init("SignatureDoesNotMatch", error.message, status: 403)
-            case .missingAuthentication: self.init("MissingAuthenticationToken", error.message, status: 403)
-            case .incompleteSignature: self.init("IncompleteSignature", error.message)
-            case .requestExpired: self.init("RequestExpired", error.message)
-            case .missingParameter: self.init("MissingParameter", error.message)
-            default: self.init("InvalidParameterValue", error.message)
-            }
-        default:
-            let ec2 = EC2Error(error)
-            self.init(ec2.code, ec2.message, status: ec2.status)
+/// Errors as STS reports them: the codes STS uses, in STS' own document.
+enum STSError {
+    /// The STS error for any error a request can end in.
+    static func mapping(_ error: any Error) -> EC2Error {
+        guard let error = error as? EucaError else { return EC2Error(error) }
+        switch error.code {
+        case .authFailure where error.resource == .accessKey:
+            return EC2Error("InvalidClientTokenId", "The security token included in the request is invalid.", status: 403)
+        case .authFailure, .signatureDoesNotMatch: return EC2Error("SignatureDoesNotMatch", error.message, status: 403)
+        case .missingAuthentication: return EC2Error("MissingAuthenticationToken", error.message, status: 403)
+        case .incompleteSignature: return EC2Error("IncompleteSignature", error.message)
+        case .requestExpired: return EC2Error("RequestExpired", error.message)
+        case .missingParameter: return EC2Error("MissingParameter", error.message)
+        default: return EC2Error("InvalidParameterValue", error.message)
         }
     }
 
-    /// STS' error document.
-    func document(requestId: String) -> String {
+    /// STS' error document for `error`.
+    static func document(_ error: EC2Error, requestId: String) -> String {
         var xml = XMLWriter(capacity: 256)
         xml.appendRaw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ErrorResponse xmlns=\"\(STSAPI.namespace)\">")
         xml.element("Error") { xml in
-            xml.leaf("Type", status >= 500 ? "Receiver" : "Sender")
-            xml.leaf("Code", code)
-            xml.leaf("Message", message)
+            xml.leaf("Type", error.status >= 500 ? "Receiver" : "Sender")
+            xml.leaf("Code", error.code)
+            xml.leaf("Message", error.message)
         }
         xml.leaf("RequestId", requestId)
         xml.close("ErrorResponse")

@@ -61,15 +61,24 @@ extension EC2Actions {
         "vpc-cidr-assoc-" + StableDigest.hex("cidr/\(vpc.id)", count: 17)
     }
 
-    static func describeVpcs(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
-        let vpcs = [context.cloud.vpcs.defaultVPC(of: context.principal.accountId)]
-        let ids = context.params.list("VpcId")
-        for id in ids where !vpcs.contains(where: { $0.id == id }) {
-            throw EC2Error("InvalidVpcID.NotFound", "The vpc ID '\(id.prefix(64))' does not exist")
-        }
-        let filter = try vpcFilters.compile(try context.params.filters(), tags: context.cloud.tags.all())
+    /// The page of `all` a Describe request asks for: the ids it names (each must be there), the
+    /// filters it sends, `MaxResults` and `NextToken`, in id order.
+    static func requested<Resource>(
+        _ all: [Resource], _ context: ActionContext, idParameter: String, id: (Resource) -> String, _ filters: FilterSet<Resource>,
+        missing: (String) -> EC2Error
+    ) throws -> (items: ArraySlice<Resource>, nextToken: String?) {
+        let ids = context.params.list(idParameter)
+        for wanted in ids where !all.contains(where: { id($0) == wanted }) { throw missing(wanted) }
+        let filter = try filters.compile(try context.params.filters(), tags: context.cloud.tags.all())
         let paging = try Paging(context.params, range: 5...1000)
-        let page = paging.page(vpcs.filter { (ids.isEmpty || ids.contains($0.id)) && filter.matches($0) }, key: \.id)
+        let shown = all.filter { (ids.isEmpty || ids.contains(id($0))) && filter.matches($0) }.sorted { id($0) < id($1) }
+        return paging.page(shown, key: id)
+    }
+
+    static func describeVpcs(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        let page = try requested(
+            [context.cloud.vpcs.defaultVPC(of: context.principal.accountId)], context, idParameter: "VpcId", id: \.id, vpcFilters
+        ) { EC2Error("InvalidVpcID.NotFound", "The vpc ID '\($0.prefix(64))' does not exist") }
         xml.set("vpcSet", page.items) { xml, vpc in
             xml.leaf("vpcId", vpc.id)
             xml.leaf("ownerId", vpc.accountId.rawValue)
@@ -88,14 +97,9 @@ extension EC2Actions {
     }
 
     static func describeSubnets(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
-        let subnets = context.cloud.vpcs.defaultSubnets(of: context.principal.accountId).sorted { $0.id < $1.id }
-        let ids = context.params.list("SubnetId")
-        for id in ids where !subnets.contains(where: { $0.id == id }) {
-            throw EC2Error("InvalidSubnetID.NotFound", "The subnet ID '\(id.prefix(64))' does not exist")
-        }
-        let filter = try subnetFilters.compile(try context.params.filters(), tags: context.cloud.tags.all())
-        let paging = try Paging(context.params, range: 5...1000)
-        let page = paging.page(subnets.filter { (ids.isEmpty || ids.contains($0.id)) && filter.matches($0) }, key: \.id)
+        let page = try requested(
+            context.cloud.vpcs.defaultSubnets(of: context.principal.accountId), context, idParameter: "SubnetId", id: \.id, subnetFilters
+        ) { EC2Error("InvalidSubnetID.NotFound", "The subnet ID '\($0.prefix(64))' does not exist") }
         xml.set("subnetSet", page.items) { xml, subnet in
             xml.leaf("subnetId", subnet.id)
             xml.leaf("subnetArn", subnet.arn)
