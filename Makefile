@@ -22,7 +22,7 @@ deps:
 	fi
 
 pydeps:
-	@$(PYTHON) -c "import boto3, botocore, pytest, libcloud, hypothesis, cryptography" 2>/dev/null && command -v aws >/dev/null || \
+	@$(PYTHON) -c "import boto3, botocore, pytest, libcloud, hypothesis, cryptography, ansible" 2>/dev/null && command -v aws >/dev/null && command -v ansible-playbook >/dev/null || \
 	  $(PYTHON) -m pip install -q -r tests/requirements.txt
 
 build: deps

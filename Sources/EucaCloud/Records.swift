@@ -266,6 +266,9 @@ public struct AddressRecord: Sendable, Codable, Hashable {
     public var instanceId: InstanceID?
     public var associationId: String?
     public var allocatedAt: Date
+    /// `vpc` for an address allocated for the default VPC (`Domain=vpc`); nil (EC2-Classic's
+    /// `standard`) for one allocated without a domain, as records made before VPCs were.
+    public var domain: String?
 }
 
 /// The cloud controller's collections in its ``StateStore``.

@@ -419,10 +419,41 @@ enum EC2Actions {
 
     /// RunInstances parameters this cloud does not honour yet; refusing them beats ignoring them.
     static let unsupportedRunParameters = [
-        "LaunchTemplate.", "InstanceMarketOptions.", "BlockDeviceMapping.", "NetworkInterface.",
+        "LaunchTemplate.", "InstanceMarketOptions.", "BlockDeviceMapping.",
         "PrivateIpAddress", "Ipv6Address", "ElasticGpuSpecification.", "CapacityReservationSpecification.",
         "IamInstanceProfile.",
     ]
+
+    /// What `NetworkInterface.1` asks of the instance's one interface (device 0): its subnet and
+    /// groups. Every instance has exactly that interface, with a public address where its subnet
+    /// maps one, deleted with the instance; anything else is refused by name.
+    static func primaryInterface(_ params: QueryParameters) throws -> (subnetId: String?, groupIds: [String])? {
+        let keys = params.values.keys.filter { $0.hasPrefix("NetworkInterface.") }
+        guard !keys.isEmpty else { return nil }
+        for key in keys {
+            let parts = key.split(separator: ".", maxSplits: 2)
+            guard parts.count == 3, parts[1] == "1" || parts[1] == "0" else {
+                throw EucaError(.unsupported, .parameter, "Only one network interface (device index 0) is supported by this cloud: \(key.prefix(64)).")
+            }
+            let field = parts[2]
+            let known = ["DeviceIndex", "SubnetId", "AssociatePublicIpAddress", "DeleteOnTermination"]
+            guard known.contains(String(field)) || field.hasPrefix("SecurityGroupId.") else {
+                throw EucaError(.unsupported, .parameter, "The parameter \(key.prefix(64)) is not supported by this cloud yet.")
+            }
+        }
+        let index = params.values.keys.contains { $0.hasPrefix("NetworkInterface.0.") } ? "0" : "1"
+        let prefix = "NetworkInterface.\(index)."
+        if let device = params[prefix + "DeviceIndex"], device != "0" {
+            throw EucaError(.unsupported, .parameter, "Only device index 0 is supported by this cloud, not \(device.prefix(16)).")
+        }
+        if try params.boolean(prefix + "AssociatePublicIpAddress") == false {
+            throw EucaError(.unsupported, .parameter, "An instance without a public address (AssociatePublicIpAddress=false) is not supported by this cloud yet.")
+        }
+        if try params.boolean(prefix + "DeleteOnTermination") == false {
+            throw EucaError(.unsupported, .parameter, "An interface that outlives its instance (DeleteOnTermination=false) is not supported by this cloud yet.")
+        }
+        return (params[prefix + "SubnetId"], params.list(prefix + "SecurityGroupId"))
+    }
 
     static func runInstances(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
         let params = context.params
@@ -431,7 +462,8 @@ enum EC2Actions {
                 throw EucaError(.unsupported, .parameter, "The parameter \(name.trimmingCharacters(in: CharacterSet(charactersIn: "."))) is not supported by this cloud yet.")
             }
         }
-        let tagSpecs = try params.tagSpecifications(allowed: [.instance])
+        // Instances boot from instance-store images: a launch makes no volume to tag.
+        let tagSpecs = try params.tagSpecifications(allowed: [.instance], uncreated: ["volume"])
         let imageId = try params.required("ImageId")
         var userData: Data?
         if let encoded = params["UserData"], !encoded.isEmpty {
@@ -441,7 +473,16 @@ enum EC2Actions {
             userData = decoded
         }
         let groups = params.list("SecurityGroup")
-        let groupIds = params.list("SecurityGroupId")
+        var groupIds = params.list("SecurityGroupId")
+        let interface = try primaryInterface(params)
+        if let interface {
+            if !groupIds.isEmpty || !groups.isEmpty {
+                throw EC2Error(
+                    "InvalidParameterCombination",
+                    "Network interfaces and an instance-level security groups may not be specified on the same request")
+            }
+            groupIds = interface.groupIds
+        }
         var behavior = ShutdownBehavior.stop
         if let text = params["InstanceInitiatedShutdownBehavior"] {
             guard let value = ShutdownBehavior(rawValue: text) else {
@@ -459,7 +500,11 @@ enum EC2Actions {
         }
         var zone = params["Placement.AvailabilityZone"].flatMap { $0.isEmpty ? nil : $0 }
         // A subnet names its zone: the caller's default subnet of a zone launches there.
-        if let subnetId = params["SubnetId"], !subnetId.isEmpty {
+        if let interface, interface.subnetId != nil, params["SubnetId"] != nil {
+            throw EC2Error(
+                "InvalidParameterCombination", "Network interfaces and an instance-level subnet ID may not be specified on the same request")
+        }
+        if let subnetId = interface?.subnetId ?? params["SubnetId"], !subnetId.isEmpty {
             guard let subnet = context.cloud.vpcs.defaultSubnets(of: context.principal.accountId).first(where: { $0.id == subnetId }) else {
                 throw EC2Error("InvalidSubnetID.NotFound", "The subnet ID '\(subnetId.prefix(64))' does not exist")
             }

@@ -5,7 +5,7 @@ import Foundation
 /// Elastic IPs: AllocateAddress, AssociateAddress, DisassociateAddress, ReleaseAddress, DescribeAddresses.
 extension EC2Actions {
     static let addressActions: [String: EC2Action] = [
-        "AllocateAddress": EC2Action(run: allocateAddress, limits: "the standard domain only (no VPC); BYOIP pools"),
+        "AllocateAddress": EC2Action(run: allocateAddress, limits: "BYOIP pools"),
         "AssociateAddress": EC2Action(run: associateAddress),
         "DisassociateAddress": EC2Action(run: disassociateAddress),
         "ReleaseAddress": EC2Action(run: releaseAddress),
@@ -21,13 +21,17 @@ extension EC2Actions {
     }
 
     static func allocateAddress(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
-        if let domain = context.params["Domain"], domain != "standard" {
-            throw EucaError(.unsupported, .parameter, "This cloud has no VPCs; addresses are allocated in the 'standard' domain.")
+        // Both domains draw on the one pool; a `vpc` address is for instances of the default VPC,
+        // which every instance is in.
+        let domain = context.params["Domain"].flatMap { $0.isEmpty ? nil : $0 }
+        if let domain, domain != "standard" && domain != "vpc" {
+            throw EucaError(.invalidParameter, .parameter, "Value (\(domain.prefix(32))) for parameter domain is invalid. Expected 'standard' or 'vpc'.")
         }
         let tags = try context.params.tagSpecifications(allowed: [.elasticIp])[.elasticIp] ?? []
-        let address = try await context.cloud.addresses.allocate(context.principal, requested: context.params["Address"], tags: tags)
+        let address = try await context.cloud.addresses.allocate(
+            context.principal, requested: context.params["Address"], domain: domain == "vpc" ? "vpc" : nil, tags: tags)
         xml.leaf("publicIp", address.publicIp)
-        xml.leaf("domain", "standard")
+        xml.leaf("domain", address.domain ?? "standard")
         xml.leaf("allocationId", address.allocationId)
     }
 
@@ -55,7 +59,7 @@ extension EC2Actions {
         "allocation-id": { [$0.allocationId] },
         "association-id": { $0.associationId.map { [$0] } ?? [] },
         "instance-id": { $0.instanceId.map { [$0.rawValue] } ?? [] },
-        "domain": { _ in ["standard"] },
+        "domain": { [$0.domain ?? "standard"] },
     ], id: { $0.allocationId })
 
     static func describeAddresses(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
@@ -76,7 +80,7 @@ extension EC2Actions {
         xml.set("addressesSet", shown) { xml, address in
             xml.leaf("publicIp", address.publicIp)
             xml.leaf("allocationId", address.allocationId)
-            xml.leaf("domain", "standard")
+            xml.leaf("domain", address.domain ?? "standard")
             xml.leaf("instanceId", address.instanceId?.rawValue ?? "")
             xml.leaf("associationId", ifPresent: address.associationId)
             xml.tagSet(tags[address.allocationId]?.tags ?? [:])

@@ -29,10 +29,18 @@ extension QueryParameters {
 
     /// `TagSpecification.N.ResourceType` with its `Tag.M.Key/Value`, for the resource types the
     /// action creates.
-    func tagSpecifications(allowed: Set<TaggableType>) throws(EucaError) -> [TaggableType: [Tag]] {
+    ///
+    /// `uncreated` names resource types the call may be asked to tag but creates none of (a
+    /// launch from an instance-store image makes no volume): their tags are checked, and there is
+    /// nothing to put them on.
+    func tagSpecifications(allowed: Set<TaggableType>, uncreated: Set<String> = []) throws(EucaError) -> [TaggableType: [Tag]] {
         var result: [TaggableType: [Tag]] = [:]
         for index in indices("TagSpecification") {
             let typeName = values["TagSpecification.\(index).ResourceType"] ?? ""
+            if uncreated.contains(typeName) {
+                _ = try tags("TagSpecification.\(index).Tag")
+                continue
+            }
             guard let type = TaggableType(rawValue: typeName), allowed.contains(type) else {
                 throw EucaError(
                     .invalidParameter, .tag,

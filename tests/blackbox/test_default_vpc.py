@@ -92,3 +92,41 @@ def test_a_launch_into_a_default_subnet_lands_in_its_zone(cloud):
         with pytest.raises(botocore.exceptions.ClientError) as raised:
             ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, **kwargs)
         assert raised.value.response["Error"]["Code"] == code
+
+
+def test_the_primary_network_interface_is_taken_and_nothing_else_is(cloud):
+    ec2 = cloud.client()
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    subnet = ec2.describe_subnets()["Subnets"][0]
+    group = ec2.create_security_group(GroupName="nic", Description="nic")["GroupId"]
+    interface = {"DeviceIndex": 0, "SubnetId": subnet["SubnetId"], "Groups": [group], "AssociatePublicIpAddress": True}
+    instance = ec2.run_instances(
+        ImageId=image, MinCount=1, MaxCount=1, NetworkInterfaces=[interface],
+        TagSpecifications=[{"ResourceType": "volume", "Tags": [{"Key": "Name", "Value": "root"}]}])["Instances"][0]
+    assert instance["SubnetId"] == subnet["SubnetId"]
+    assert [g["GroupId"] for g in instance["SecurityGroups"]] == [group]
+    for kwargs, code in [
+        ({"NetworkInterfaces": [dict(interface, AssociatePublicIpAddress=False)]}, "Unsupported"),
+        ({"NetworkInterfaces": [dict(interface, DeviceIndex=1)]}, "Unsupported"),
+        ({"NetworkInterfaces": [interface, dict(interface, DeviceIndex=1)]}, "Unsupported"),
+        ({"NetworkInterfaces": [dict(interface, PrivateIpAddress="172.31.0.9")]}, "Unsupported"),
+        ({"NetworkInterfaces": [interface], "SubnetId": subnet["SubnetId"]}, "InvalidParameterCombination"),
+        ({"NetworkInterfaces": [interface], "SecurityGroupIds": [group]}, "InvalidParameterCombination"),
+        ({"TagSpecifications": [{"ResourceType": "network-interface", "Tags": [{"Key": "a", "Value": "b"}]}]}, "InvalidParameterValue"),
+    ]:
+        with pytest.raises(botocore.exceptions.ClientError) as raised:
+            ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, **kwargs)
+        assert raised.value.response["Error"]["Code"] == code, kwargs
+
+
+def test_addresses_for_the_vpc(cloud):
+    ec2 = cloud.client()
+    address = ec2.allocate_address(Domain="vpc")
+    assert address["Domain"] == "vpc" and address["AllocationId"].startswith("eipalloc-")
+    classic = ec2.allocate_address()
+    assert classic["Domain"] == "standard"
+    shown = ec2.describe_addresses(Filters=[{"Name": "domain", "Values": ["vpc"]}])["Addresses"]
+    assert [a["PublicIp"] for a in shown] == [address["PublicIp"]]
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        ec2.allocate_address(Domain="bogus")
+    assert raised.value.response["Error"]["Code"] == "InvalidParameterValue"

@@ -35,7 +35,7 @@ public struct AddressService: CloudService {
     }
 
     /// Allocates the first free pool address (or `requested`, if it is in the pool and free).
-    public func allocate(_ principal: Principal, requested: String? = nil, tags: [Tag] = []) async throws -> AddressRecord {
+    public func allocate(_ principal: Principal, requested: String? = nil, domain: String? = nil, tags: [Tag] = []) async throws -> AddressRecord {
         try TagService.checkTags(tags)
         let pool = publicIPs
         guard !pool.isEmpty else {
@@ -53,7 +53,8 @@ public struct AddressService: CloudService {
                 throw EucaError(.limitExceeded, .address, "The maximum number of addresses has been reached: every address in the pool is allocated.")
             }
             let record = AddressRecord(
-                publicIp: address, allocationId: allocationId, accountId: account, instanceId: nil, associationId: nil, allocatedAt: now())
+                publicIp: address, allocationId: allocationId, accountId: account, instanceId: nil, associationId: nil, allocatedAt: now(),
+                domain: domain)
             try txn.put(record, at: address, in: CloudSchema.addresses)
             try TagService.add(ResourceEntry(id: allocationId, type: .elasticIp, accountId: account), tags: tags, in: txn)
             return record
