@@ -161,12 +161,18 @@ public final class CloudController: Service, CloudService {
 
     public struct Zone: Sendable, Hashable {
         public var name: String
+        /// EC2's zone id (`REGION-azN`, by the zone's place), as the zone's subnets name it.
+        public var id: String
         public var region: String
         public var state: String
     }
 
     public func describeAvailabilityZones() -> [Zone] {
-        zoneOrder.map { Zone(name: $0, region: settings.regionName, state: "available") }
+        zoneOrder.enumerated().map { index, zone in
+            Zone(
+                name: zone, id: VPCService.zoneId(of: zone, at: index, region: settings.regionName), region: settings.regionName,
+                state: "available")
+        }
     }
 
     public func instanceTypes() -> [VMType] { settings.vmTypes.types }

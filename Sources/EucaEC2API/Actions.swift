@@ -101,6 +101,7 @@ enum EC2Actions {
 
     static let zoneFilters = FilterSet<CloudController.Zone>(fields: [
         "zone-name": { [$0.name] },
+        "zone-id": { [$0.id] },
         "region-name": { [$0.region] },
         "state": { [$0.state] },
         "zone-type": { _ in ["availability-zone"] },
@@ -114,20 +115,25 @@ enum EC2Actions {
         let verbose = names.contains("verbose")
         names.removeAll { $0 == "verbose" }
         let filter = try zoneFilters.compile(try context.params.filters())
-        let shown = try select(context.cloud.describeAvailabilityZones(), named: names, by: \.name, filter) { name in
+        let named = try select(context.cloud.describeAvailabilityZones(), named: names, by: \.name, filter) { name in
             EucaError(.invalidParameter, .zone, "The zone '\(name)' does not exist.")
         }
-        var rows: [(name: String, state: String, region: String)] = []
+        let zoneIds = context.params.list("ZoneId")
+        let shown = try select(named, named: zoneIds, by: \.id, filter) { id in
+            EucaError(.invalidParameter, .zone, "The zone ID '\(id.prefix(64))' does not exist.")
+        }
+        var rows: [(name: String, id: String?, state: String, region: String)] = []
         for zone in shown {
-            rows.append((zone.name, zone.state, zone.region))
+            rows.append((zone.name, zone.id, zone.state, zone.region))
             guard verbose && context.principal.isCloudAdmin else { continue }
-            rows.append(("|- vm types", "free / max   cpu   ram  disk", zone.region))
+            rows.append(("|- vm types", nil, "free / max   cpu   ram  disk", zone.region))
             for (type, free, max) in await context.cloud.capacity(of: zone.name) ?? context.cloud.instanceTypes().map({ ($0, 0, 0) }) {
-                rows.append(("|- \(type.name)", capacityLine(free: free, max: max, type), zone.region))
+                rows.append(("|- \(type.name)", nil, capacityLine(free: free, max: max, type), zone.region))
             }
         }
         xml.set("availabilityZoneInfo", rows) { xml, row in
             xml.leaf("zoneName", row.name)
+            xml.leaf("zoneId", ifPresent: row.id)
             xml.leaf("zoneState", row.state)
             xml.leaf("regionName", row.region)
             xml.leaf("zoneType", "availability-zone")

@@ -29,6 +29,11 @@ def test_the_default_vpc_and_its_subnets(cloud):
     assert subnet["SubnetArn"].endswith(":subnet/" + subnet["SubnetId"])
     by_zone = ec2.describe_subnets(Filters=[{"Name": "availability-zone", "Values": [subnet["AvailabilityZone"]]}])["Subnets"]
     assert [s["SubnetId"] for s in by_zone] == [subnet["SubnetId"]]
+    # Zones and subnets name the same zone id, and zones can be asked for by it.
+    zone = ec2.describe_availability_zones(ZoneIds=[subnet["AvailabilityZoneId"]])["AvailabilityZones"]
+    assert [z["ZoneName"] for z in zone] == [subnet["AvailabilityZone"]]
+    assert ec2.describe_availability_zones(
+        Filters=[{"Name": "zone-id", "Values": [subnet["AvailabilityZoneId"]]}])["AvailabilityZones"] == zone
 
     attribute = ec2.describe_vpc_attribute(VpcId=vpc["VpcId"], Attribute="enableDnsSupport")
     assert attribute["EnableDnsSupport"]["Value"] is True

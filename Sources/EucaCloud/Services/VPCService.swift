@@ -1,4 +1,5 @@
 public import EucaCore
+import Synchronization
 
 /// An account's default VPC, as EC2 has given every account since 2013.
 public struct VPCView: Sendable, Hashable {
@@ -86,10 +87,26 @@ public struct VPCService: CloudService {
     }
 
     public static func vpcId(of account: AccountID) -> String {
-        "vpc-" + StableDigest.hex("vpc/\(account.rawValue)", count: 17)
+        derived(IDKey(account: account, zone: nil)) { "vpc-" + StableDigest.hex("vpc/\(account.rawValue)", count: 17) }
     }
 
     public static func subnetId(of account: AccountID, zone: String) -> String {
-        "subnet-" + StableDigest.hex("subnet/\(account.rawValue)/\(zone)", count: 17)
+        derived(IDKey(account: account, zone: zone)) { "subnet-" + StableDigest.hex("subnet/\(account.rawValue)/\(zone)", count: 17) }
+    }
+
+    /// The ids once derived, so that a describe of thousands of instances (each naming its VPC
+    /// and subnet) looks them up rather than derives them again. One entry per account and zone.
+    private struct IDKey: Hashable {
+        var account: AccountID
+        var zone: String?
+    }
+
+    private static let derivedIDs = Mutex<[IDKey: String]>([:])
+
+    private static func derived(_ key: IDKey, _ make: () -> String) -> String {
+        if let known = derivedIDs.withLock({ $0[key] }) { return known }
+        let id = make()
+        derivedIDs.withLock { $0[key] = id }
+        return id
     }
 }
