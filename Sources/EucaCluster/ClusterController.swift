@@ -199,27 +199,34 @@ public actor ClusterController: ClusterControllerAPI, Service {
         let started = ContinuousClock.now
         let began = tick()
         let awake = nodes.filter { !asleep.contains($0.node) }
-        typealias Answer = (node: NodeID, resources: Result<NodeResources, any Error>, reports: Result<[InstanceReport], any Error>)
-        let results = await withTaskGroup(of: Answer.self) { group in
+        /// A node's answer: none, or its room and (in time or not) its instances.
+        enum Answer: Sendable {
+            case silent(any Error)
+            case answered(NodeResources, listing: Result<[InstanceReport], any Error>)
+        }
+        let results = await withTaskGroup(of: (NodeID, Answer).self) { group in
             for node in awake {
                 group.addTask {
                     // One after the other, as one connection to the node carries them.
-                    let resources = await Self.asking(timeout) { try await node.describeResource() }
-                    guard case .success = resources else { return (node.node, resources, .failure(CancellationError())) }
-                    return (node.node, resources, await Self.asking(timeout) { try await node.describeInstances() })
+                    switch await Self.asking(timeout, { try await node.describeResource() }) {
+                    case .failure(let error):
+                        return (node.node, .silent(error))
+                    case .success(let resources):
+                        return (node.node, .answered(resources, listing: await Self.asking(timeout) { try await node.describeInstances() }))
+                    }
                 }
             }
-            var results: [Answer] = []
+            var results: [(NodeID, Answer)] = []
             for await result in group { results.append(result) }
             return results
         }
         // A poll cut short by shutdown says nothing about the nodes.
         if Task.isCancelled { return }
         let now = clock.now()
-        for (node, resources, reports) in results {
+        for (node, answer) in results {
             var state = cache[node] ?? NodeState(resources: nil, reports: [:], reachable: false)
-            switch resources {
-            case .success(let resources):
+            switch answer {
+            case .answered(let resources, let reports):
                 if !state.reachable && state.lastContact != nil {
                     logger.notice("node answers again", metadata: ["euca.node": "\(node)"])
                 }
@@ -239,7 +246,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
                     }
                     state.listingLate = true
                 }
-            case .failure(let error):
+            case .silent(let error):
                 if state.reachable || state.lastContact == nil {
                     logger.warning("node does not answer", metadata: ["euca.node": "\(node)", "error": "\(error)"])
                 }
@@ -692,7 +699,8 @@ final class LaunchGate: Sendable {
 }
 
 /// One node's launch slots: how many calls are in flight, and who waits for one, first come first served.
-struct LaunchSlots {    private(set) var inFlight = 0
+struct LaunchSlots {
+    private var inFlight = 0
     private var waiting: [CheckedContinuation<Void, Never>] = []
     private var head = 0
 

@@ -59,19 +59,14 @@ public struct VPCService: CloudService {
         }
         let size = 1 << (32 - Self.subnetPrefix)
         return zones.enumerated().map { index, zone in
-            SubnetView(
-                id: Self.subnetId(of: account, zone: zone),
-                arn: "arn:aws:ec2:\(settings.regionName):\(account.rawValue):subnet/\(Self.subnetId(of: account, zone: zone))",
+            let id = Self.subnetId(of: account, zone: zone)
+            return SubnetView(
+                id: id, arn: "arn:aws:ec2:\(settings.regionName):\(account.rawValue):subnet/\(id)",
                 vpcId: Self.vpcId(of: account), accountId: account, zone: zone,
                 zoneId: Self.zoneId(of: zone, at: index, region: settings.regionName),
                 cidrBlock: Self.subnetBlock(index), availableAddresses: max(0, size - Self.reservedPerSubnet - held[zone, default: 0]),
                 defaultForAz: true, mapPublicIpOnLaunch: true, state: "available")
         }
-    }
-
-    /// The default subnet of `zone`, or nil when the cloud has no such zone.
-    public func defaultSubnet(of account: AccountID, zone: String) -> SubnetView? {
-        defaultSubnets(of: account).first { $0.zone == zone }
     }
 
     /// A zone's id (EC2's `use1-az1` form): the region's name and the zone's place.
