@@ -447,7 +447,11 @@ enum EC2Actions {
                 throw EucaError(.unsupported, .parameter, "The parameter \(key.prefix(64)) is not supported by this cloud yet.")
             }
         }
-        let index = params.values.keys.contains { $0.hasPrefix("NetworkInterface.0.") } ? "0" : "1"
+        // One interface, numbered from 1 (boto3) or 0 (libcloud), never both.
+        let indices = Set(keys.map { $0.split(separator: ".")[1] })
+        guard indices.count == 1, let index = indices.first else {
+            throw EucaError(.unsupported, .parameter, "Only one network interface (device index 0) is supported by this cloud.")
+        }
         let prefix = "NetworkInterface.\(index)."
         if let device = params[prefix + "DeviceIndex"], device != "0" {
             throw EucaError(.unsupported, .parameter, "Only device index 0 is supported by this cloud, not \(device.prefix(16)).")

@@ -124,6 +124,19 @@ def test_the_primary_network_interface_is_taken_and_nothing_else_is(cloud):
         assert raised.value.response["Error"]["Code"] == code, kwargs
 
 
+def test_two_interfaces_numbered_from_zero_and_one_are_refused(cloud):
+    from test_errors import signed
+    ec2 = cloud.client()
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
+    status, code, _ = signed(cloud, {
+        "Action": "RunInstances", "ImageId": image, "MinCount": "1", "MaxCount": "1",
+        "NetworkInterface.0.DeviceIndex": "0", "NetworkInterface.0.SubnetId": subnet,
+        "NetworkInterface.1.DeviceIndex": "0", "NetworkInterface.1.SubnetId": subnet})
+    assert (status, code) == (400, "Unsupported")
+    assert ec2.describe_instances()["Reservations"] == []
+
+
 def test_addresses_for_the_vpc(cloud):
     ec2 = cloud.client()
     address = ec2.allocate_address(Domain="vpc")
