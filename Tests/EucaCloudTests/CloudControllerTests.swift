@@ -8,11 +8,12 @@ import EucaSecurity
 import EucaTesting
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 /// A cloud of one cluster and `nodes` in-memory nodes, with its controller's service running.
 struct TestCloud {
-    let store: InMemoryStateStore
+    let store: any StateStore
     let hypervisors: [InMemoryHypervisor]
     let cluster: ClusterController
     let cloud: CloudController
@@ -21,7 +22,7 @@ struct TestCloud {
     let service: Task<Void, Never>
 
     static func make(
-        nodes: Int = 2, cores: Int = 4, store: InMemoryStateStore = InMemoryStateStore(),
+        nodes: Int = 2, cores: Int = 4, store: any StateStore = InMemoryStateStore(), capacityCacheTime: Duration = .seconds(1),
         hypervisors existing: [InMemoryHypervisor]? = nil, instancePath: String? = nil,
         slaPolicies: [any SLAPolicy] = CloudController.builtInSLAPolicies, clock: any EucaClock = SystemClock(),
         interpose: (any NodeControllerAPI) -> any NodeControllerAPI = { $0 }
@@ -37,7 +38,7 @@ struct TestCloud {
         let cluster = ClusterController(
             zone: "zone-a", nodes: controllers, policy: .roundRobin, timings: ClusterTimings(pollInterval: .milliseconds(50)), logger: logger)
         let cloud = CloudController(
-            store: store, clusters: [cluster], slaPolicies: slaPolicies, settings: CloudSettings(reconcileInterval: .milliseconds(100)),
+            store: store, clusters: [cluster], slaPolicies: slaPolicies, settings: CloudSettings(reconcileInterval: .milliseconds(100), capacityCacheTime: capacityCacheTime),
             clock: clock, logger: logger)
         let image = ImageRecord(
             id: .generate(.machine), ownerId: AccountID(rawValue: "000000000000"), name: "empty", location: "builtin:empty",
@@ -146,6 +147,26 @@ struct TestCloud {
         try await test.waitFor(launched.map(\.id), .running)
     }
 
+    @Test func aLaunchRecordedRunningHoldsItsRoomUntilTheReconcilerHearsOfIt() async throws {
+        // The zone's figures are cached from the first launch; each launch since is held against
+        // them. The write recording the fourth instance running commits, and its writer (the
+        // reconciler) is kept from hearing of it while a fifth launch is asked for.
+        let store = AnswerHeldStore(InMemoryStateStore())
+        let test = try await TestCloud.make(nodes: 1, cores: 4, store: store, capacityCacheTime: .seconds(600))
+        defer { test.service.cancel() }
+        for _ in 0..<3 { try await test.waitFor(try await test.run(1), .running) }
+        let mirror = test.cloud.state
+        store.holdFirstAnswer { mirror.read { $0.instances.values.filter { $0.state == .running }.count } == 4 }
+        let fourth = try await test.run(1)
+        await store.answerHeld()
+        #expect(test.states(fourth) == [.running])
+        await #expect {
+            try await test.run(1)
+        } throws: { ($0 as? EucaError)?.code == .insufficientCapacity }
+        store.answer()
+        try await test.waitFor(fourth, .running)
+    }
+
     @Test func aFailedLaunchEndsTerminatedWithItsReason() async throws {
         let test = try await TestCloud.make(nodes: 1)
         defer { test.service.cancel() }
@@ -223,5 +244,44 @@ extension Array {
     func asyncContains(_ predicate: (Element) async throws -> Bool) async rethrows -> Bool {
         for element in self where try await predicate(element) { return true }
         return false
+    }
+}
+
+/// A store that keeps one write's caller from hearing that it committed (the commit and the
+/// mirror's update are done) until the test says so: the moment a busy daemon's scheduler can
+/// leave between a commit and the code after it.
+final class AnswerHeldStore: StateStore {
+    private let base: any StateStore
+    private let hold = Mutex<(@Sendable () -> Bool)?>(nil)
+    private let held = AsyncStream<Void>.makeStream()
+    private let opened = AsyncStream<Void>.makeStream()
+
+    init(_ base: any StateStore) { self.base = base }
+
+    /// The first write after which `condition` holds is not answered until ``answer()``.
+    func holdFirstAnswer(when condition: @escaping @Sendable () -> Bool) { hold.withLock { $0 = condition } }
+
+    /// Returns once a write's answer is being held.
+    func answerHeld() async { for await _ in held.stream { return } }
+
+    /// Lets the held write's caller go on.
+    func answer() { opened.continuation.yield() }
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReader) throws -> T) async throws -> T {
+        try await base.read(body)
+    }
+
+    func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriter) throws -> T) async throws -> T {
+        let result = try await base.write(body)
+        let holding = hold.withLock { condition -> Bool in
+            guard let check = condition, check() else { return false }
+            condition = nil
+            return true
+        }
+        if holding {
+            held.continuation.yield()
+            for await _ in opened.stream { break }
+        }
+        return result
     }
 }

@@ -132,16 +132,27 @@ public struct InstanceReconciler: CloudService {
         defer { release(claimed) }
         let byZone = Dictionary(grouping: records(claimed).filter { $0.state == expected }, by: \.zone)
         for (zone, records) in byZone {
-            defer { instances.bindReservations(records.map(\.id)) }
-            guard let cluster = cluster(zone) else { continue }
+            var outcomes: [InstanceOutcome]?
+            if let cluster = cluster(zone) {
+                do {
+                    outcomes = try await call(cluster, records)
+                } catch is CancellationError {
+                    // Stopping: the work is taken up again at the next start.
+                } catch {
+                    // The reconciler tries again; the desired state is already durable.
+                    logger.error("cluster call failed", metadata: ["euca.zone": "\(zone)", "error": "\(error)"])
+                }
+            }
+            // Handed on: figures asked for from now on count these launches. Bound before their
+            // outcomes are recorded, or a launch admitted in between would find running
+            // instances whose room the ledger holds unbound, take them for launches given up,
+            // and count their room free in figures older than them.
+            instances.bindReservations(records.map(\.id))
+            guard let outcomes else { continue }
             do {
-                let outcomes = try await call(cluster, records)
                 try await record(outcomes, expecting: expected)
-            } catch is CancellationError {
-                // Stopping: the work is taken up again at the next start.
             } catch {
-                // The reconciler tries again; the desired state is already durable.
-                logger.error("cluster call failed", metadata: ["euca.zone": "\(zone)", "error": "\(error)"])
+                logger.error("could not record a cluster's outcomes", metadata: ["euca.zone": "\(zone)", "error": "\(error)"])
             }
         }
     }
