@@ -30,7 +30,7 @@ public struct CloudSettings: Sendable {
 
     public init(
         regionName: String = "eucalyptus", regionAliases: [String] = [], endpoint: String = "http://127.0.0.1:8773/",
-        vmTypes: VMTypeCatalog = .eucalyptusDefaults, reconcileInterval: Duration = .seconds(2),
+        vmTypes: VMTypeCatalog = .standard, reconcileInterval: Duration = .seconds(2),
         terminatedRetention: Duration = .seconds(3600), maxInstancesPerRequest: Int = 1000, capacityCacheTime: Duration = .seconds(1),
         maxSecurityGroupsPerAccount: Int = 500, maxKeyPairsPerAccount: Int = 5000, zonePolicy: PlacementPolicy = .mostRoom
     ) {
@@ -52,8 +52,8 @@ public struct CloudSettings: Sendable {
         ConfigKey(
             "REGION_ALIASES", type: "list of names", default: "(none)",
             "Other region names signatures may be scoped to, separated by commas (for euca2ools configurations that name the region after the host)."),
-        ConfigKey("VM_TYPES", type: "list of name:cores:memoryMiB:diskGiB", default: "Eucalyptus' five types",
-                  "VM types to add or redefine, separated by commas."),
+        ConfigKey("VM_TYPES", type: "list of name:cores:memoryMiB:diskGiB or -name", default: "Eucalyptus' five types and AWS' t2, t3, t3a, m5, c5, r5",
+                  "VM types to add or redefine, separated by commas; -name removes one, -t2.* every t2 type."),
         ConfigKey("RECONCILE_INTERVAL", type: "seconds", default: "2", "How often instance states are checked against the nodes."),
         ConfigKey("TERMINATED_RETENTION", type: "seconds", default: "3600", "How long terminated instances stay visible."),
         ConfigKey("IMAGE_STORE_PATH", type: "path", default: "STATE_DIR/images", "Where image files live; RegisterImage takes bucket/name within it."),

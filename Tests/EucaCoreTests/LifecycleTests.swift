@@ -98,6 +98,26 @@ import Testing
         #expect(catalog.types.count == 6)
     }
 
+    @Test func entriesRemoveTypesByNameOrFamilyAndNeverAll() throws {
+        let standard = VMTypeCatalog.standard
+        #expect(standard["t3.micro"] == VMType(name: "t3.micro", cores: 2, memoryMiB: 1024, diskGiB: 8))
+        #expect(standard["m1.small"] == VMTypeCatalog.eucalyptusDefaults["m1.small"])
+        let trimmed = try standard.applying(setting: "-t2.*, -m5.large, t1.micro:1:64:1").get()
+        #expect(trimmed.types.allSatisfy { !$0.name.hasPrefix("t2.") } && trimmed["m5.large"] == nil)
+        #expect(trimmed["m5.xlarge"] != nil && trimmed["t1.micro"] != nil)
+        #expect(trimmed.types.count == standard.types.count - 7 - 1 + 1)
+        guard case .failure(let nothing) = standard.applying(setting: "-x9.*") else {
+            Issue.record("accepted a removal of nothing")
+            return
+        }
+        #expect(nothing.message.contains("-x9.*"))
+        let everything = standard.types.map { "-\($0.name)" }.joined(separator: ",")
+        guard case .failure = standard.applying(setting: everything) else {
+            Issue.record("accepted a catalog with no type left")
+            return
+        }
+    }
+
     @Test func badOverridesNameTheEntry() {
         guard case .failure(let problem) = VMTypeCatalog.eucalyptusDefaults.applying(setting: "m1.small:x:1:1") else {
             Issue.record("accepted a bad entry")

@@ -23,11 +23,21 @@ def test_both_paths_answer(cloud, path):
     assert regions == [{"RegionName": "eucalyptus", "Endpoint": cloud.endpoint + "/", "OptInStatus": "opt-in-not-required"}]
 
 
-def test_instance_types_are_eucalyptus_defaults(cloud):
-    types = {t["InstanceType"]: t for t in cloud.client().describe_instance_types()["InstanceTypes"]}
-    assert set(types) == {"m1.small", "c1.medium", "m1.large", "m1.xlarge", "c1.xlarge"}
+def test_instance_types_are_eucalyptus_defaults_and_aws_common_names(cloud):
+    ec2 = cloud.client()
+    types = {t["InstanceType"]: t for page in ec2.get_paginator("describe_instance_types").paginate() for t in page["InstanceTypes"]}
+    assert {"m1.small", "c1.medium", "m1.large", "m1.xlarge", "c1.xlarge"} <= set(types)
     assert types["c1.xlarge"]["VCpuInfo"]["DefaultVCpus"] == 4
     assert types["m1.small"]["MemoryInfo"]["SizeInMiB"] == 128
+    # AWS' names, sized as AWS sizes them.
+    families = {name.split(".")[0] for name in types}
+    assert {"t2", "t3", "t3a", "m5", "c5", "r5"} <= families
+    assert (types["t3.micro"]["VCpuInfo"]["DefaultVCpus"], types["t3.micro"]["MemoryInfo"]["SizeInMiB"]) == (2, 1024)
+    assert (types["t2.nano"]["VCpuInfo"]["DefaultVCpus"], types["t2.nano"]["MemoryInfo"]["SizeInMiB"]) == (1, 512)
+    assert (types["r5.4xlarge"]["VCpuInfo"]["DefaultVCpus"], types["r5.4xlarge"]["MemoryInfo"]["SizeInMiB"]) == (16, 131072)
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    launched = ec2.run_instances(ImageId=image, InstanceType="t3.micro", MinCount=1, MaxCount=1)["Instances"][0]
+    assert launched["InstanceType"] == "t3.micro"
 
 
 def test_key_pairs(cloud, tmp_path):
