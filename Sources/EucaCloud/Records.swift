@@ -123,6 +123,10 @@ public struct InstanceRecord: Sendable, Codable, Hashable {
     public var leaseEnds: Date? = nil
     /// How the instance's metadata service answers (ModifyInstanceMetadataOptions).
     public var metadataOptions: MetadataOptions? = nil
+    /// Stop protection (`disableApiStop`); nil is off, and keeps the stored record as it was.
+    public var stopProtected: Bool? = nil
+    /// Detailed monitoring as asked for (`Monitoring.Enabled`), shown as the monitoring state.
+    public var monitored: Bool? = nil
 
     /// What a node needs to run this instance.
     public var launch: InstanceLaunch {

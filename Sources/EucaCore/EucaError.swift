@@ -93,4 +93,8 @@ public struct EucaError: Error, Sendable, Hashable, CustomStringConvertible {
 public enum ResourceKind: String, Sendable, Hashable, Codable {
     case instance, reservation, image, kernel, ramdisk, keyPair, securityGroup, zone, region
     case instanceType, node, account, accessKey, clientToken, parameter, action, address, tag, resource, permission, filter
+    /// An elastic address named by its public IP (`address` is one named by its allocation id).
+    case publicAddress
+    /// An address's association with an instance.
+    case association
 }

@@ -43,6 +43,29 @@ enum EC2Actions {
         .merging(instanceAttributeActions) { first, _ in first }
         .merging(imageActions) { first, _ in first }
         .merging(vpcActions) { first, _ in first }
+        .merging(networkInterfaceActions) { first, _ in first }
+        .merging(defaultVPCPartActions) { first, _ in first }
+
+    /// The filters each Describe action reads from its resources, for the coverage table.
+    static let filterNames: [String: Set<String>] = [
+        "DescribeRegions": Set(regionFilters.fields.keys),
+        "DescribeAvailabilityZones": Set(zoneFilters.fields.keys),
+        "DescribeInstanceTypes": Set(typeFilters.fields.keys),
+        "DescribeImages": Set(imageFilters(admin: nil).fields.keys),
+        "DescribeKeyPairs": Set(keyPairFilters.fields.keys),
+        "DescribeInstances": Set(instanceFilters(zoneIds: [:]).fields.keys),
+        "DescribeTags": Set(tagFilters.fields.keys),
+        "DescribeAddresses": Set(addressFilters.fields.keys),
+        "DescribeInstanceStatus": Set(statusFilters.fields.keys),
+        "DescribeSecurityGroups": Set(securityGroupFilters.fields.keys),
+        "DescribeVpcs": Set(vpcFilters.fields.keys),
+        "DescribeSubnets": Set(subnetFilters.fields.keys),
+        "DescribeNetworkInterfaces": Set(networkInterfaceFilters.fields.keys),
+        "DescribeInternetGateways": Set(internetGatewayFilters.fields.keys),
+        "DescribeRouteTables": Set(routeTableFilters.fields.keys),
+        "DescribeNetworkAcls": Set(networkAclFilters.fields.keys),
+        "DescribeDhcpOptions": Set(dhcpOptionsFilters.fields.keys),
+    ]
 
     static let coreActions: [String: EC2Action] = [
         "DescribeRegions": EC2Action(run: describeRegions),
@@ -80,7 +103,7 @@ enum EC2Actions {
 
     // MARK: - Regions, zones, types
 
-    static let regionFilters = FilterSet<CloudController.Region>(fields: [
+    static let regionFilters = FilterSet<CloudController.Region>("DescribeRegions", fields: [
         "region-name": { [$0.name] },
         "endpoint": { [$0.endpoint] },
         "opt-in-status": { _ in ["opt-in-not-required"] },
@@ -88,6 +111,8 @@ enum EC2Actions {
 
     static func describeRegions(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
         let names = context.params.list("RegionName")
+        // Every region is enabled: asking for disabled ones too changes nothing.
+        _ = try context.params.boolean("AllRegions")
         let filter = try regionFilters.compile(try context.params.filters())
         let shown = try select(context.cloud.describeRegions(), named: names, by: \.name, filter) { name in
             EucaError(.invalidParameter, .region, "Invalid region: \(name)")
@@ -99,13 +124,14 @@ enum EC2Actions {
         }
     }
 
-    static let zoneFilters = FilterSet<CloudController.Zone>(fields: [
+    static let zoneFilters = FilterSet<CloudController.Zone>("DescribeAvailabilityZones", fields: [
         "zone-name": { [$0.name] },
         "zone-id": { [$0.id] },
         "region-name": { [$0.region] },
         "state": { [$0.state] },
         "zone-type": { _ in ["availability-zone"] },
         "opt-in-status": { _ in ["opt-in-not-required"] },
+        "group-name": { [$0.region] },
     ])
 
     static func describeAvailabilityZones(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
@@ -114,6 +140,8 @@ enum EC2Actions {
         var names = context.params.list("ZoneName")
         let verbose = names.contains("verbose")
         names.removeAll { $0 == "verbose" }
+        // Every zone is opted in: asking for the others too changes nothing.
+        _ = try context.params.boolean("AllAvailabilityZones")
         let filter = try zoneFilters.compile(try context.params.filters())
         let named = try select(context.cloud.describeAvailabilityZones(), named: names, by: \.name, filter) { name in
             EucaError(.invalidParameter, .zone, "The zone '\(name)' does not exist.")
@@ -138,6 +166,7 @@ enum EC2Actions {
             xml.leaf("regionName", row.region)
             xml.leaf("zoneType", "availability-zone")
             xml.leaf("optInStatus", "opt-in-not-required")
+            xml.leaf("groupName", row.region)
             xml.open("messageSet")
             xml.close("messageSet")
         }
@@ -152,7 +181,7 @@ enum EC2Actions {
         return "\(padded(free, 4, zeros: true)) / \(padded(max, 4, zeros: true))\(padded(type.cores, 4))\(padded(type.memoryMiB, 7))\(padded(type.diskGiB, 6))"
     }
 
-    static let typeFilters = FilterSet<VMType>(fields: [
+    static let typeFilters = FilterSet<VMType>("DescribeInstanceTypes", fields: [
         "instance-type": { [$0.name] },
         "vcpu-info.default-vcpus": { [String($0.cores)] },
         "memory-info.size-in-mib": { [String($0.memoryMiB)] },
@@ -166,7 +195,7 @@ enum EC2Actions {
         let filter = try typeFilters.compile(try context.params.filters())
         let paging = try Paging(context.params, range: 5...100)
         let selected = try select(context.cloud.instanceTypes(), named: names, by: \.name, filter) { name in
-            EucaError(.invalidParameter, .instanceType, "The following supplied instance types do not exist: [\(name)]")
+            EucaError(.notFound, .instanceType, "The following supplied instance types do not exist: [\(name.prefix(64))]")
         }
         let page = paging.page(selected.sorted { $0.name < $1.name }) { $0.name }
         let shown = Array(page.items)
@@ -227,7 +256,7 @@ enum EC2Actions {
     // MARK: - Images
 
     static func imageFilters(admin: AccountID?) -> FilterSet<ImageRecord> {
-        FilterSet(fields: [
+        FilterSet("DescribeImages", fields: [
             "image-id": { [$0.id.rawValue] },
             "name": { [$0.name] },
             "description": { [$0.description ?? ""] },
@@ -237,11 +266,15 @@ enum EC2Actions {
             "owner-id": { [$0.ownerId.rawValue] },
             "owner-alias": { $0.ownerId == admin ? ["eucalyptus"] : [] },
             "is-public": { [$0.isPublic ? "true" : "false"] },
-            "kernel-id": { [$0.kernelId?.rawValue ?? ""] },
-            "ramdisk-id": { [$0.ramdiskId?.rawValue ?? ""] },
+            "kernel-id": { $0.kernelId.map { [$0.rawValue] } ?? [] },
+            "ramdisk-id": { $0.ramdiskId.map { [$0.rawValue] } ?? [] },
             "root-device-type": { _ in ["instance-store"] },
+            "root-device-name": { _ in [InstanceFacts.rootDeviceName] },
             "virtualization-type": { [$0.boot.kernel != nil ? "paravirtual" : "hvm"] },
+            "hypervisor": { _ in [InstanceFacts.hypervisor] },
             "manifest-location": { [$0.location] },
+            "creation-date": { [EC2Time.format($0.createdAt)] },
+            "free-tier-eligible": { _ in ["false"] },
         ], id: { $0.id.rawValue })
     }
 
@@ -254,6 +287,9 @@ enum EC2Actions {
         }
         let owners = context.params.list("Owner")
         let executableBy = context.params.list("ExecutableBy")
+        // No image here is ever deprecated or disabled, so including those changes nothing.
+        _ = try context.params.boolean("IncludeDeprecated")
+        _ = try context.params.boolean("IncludeDisabled")
         let paging = try Paging(context.params, range: 5...1000)
         if paging.maxResults != nil && !ids.isEmpty {
             throw EC2Error("InvalidParameterCombination", "The parameter ImageId cannot be used with the parameter MaxResults.")
@@ -315,11 +351,13 @@ enum EC2Actions {
             xml.leaf("name", image.name)
             xml.leaf("description", ifPresent: image.description)
             xml.leaf("rootDeviceType", "instance-store")
+            xml.leaf("rootDeviceName", InstanceFacts.rootDeviceName)
             xml.open("blockDeviceMapping")
             xml.close("blockDeviceMapping")
             xml.leaf("virtualizationType", image.boot.kernel != nil ? "paravirtual" : "hvm")
-            xml.leaf("platformDetails", "Linux/UNIX")
-            xml.leaf("usageOperation", "RunInstances")
+            xml.leaf("hypervisor", InstanceFacts.hypervisor)
+            xml.leaf("platformDetails", InstanceFacts.platformDetails)
+            xml.leaf("usageOperation", InstanceFacts.usageOperation)
             xml.tagSet(tags[image.id.rawValue]?.tags ?? [:])
         }
         xml.leaf("nextToken", ifPresent: page.nextToken)
@@ -362,7 +400,7 @@ enum EC2Actions {
         xml.tagSet(context.cloud.tags.tags(of: record.id.rawValue))
     }
 
-    static let keyPairFilters = FilterSet<KeyPairRecord>(fields: [
+    static let keyPairFilters = FilterSet<KeyPairRecord>("DescribeKeyPairs", fields: [
         "key-name": { [$0.name] },
         "key-pair-id": { [$0.id.rawValue] },
         "fingerprint": { [$0.fingerprint] },
@@ -423,16 +461,10 @@ enum EC2Actions {
         return ids
     }
 
-    /// RunInstances parameters this cloud does not honour yet; refusing them beats ignoring them.
-    static let unsupportedRunParameters = [
-        "LaunchTemplate.", "InstanceMarketOptions.", "BlockDeviceMapping.",
-        "PrivateIpAddress", "Ipv6Address", "ElasticGpuSpecification.", "CapacityReservationSpecification.",
-        "IamInstanceProfile.",
-    ]
-
     /// What `NetworkInterface.1` asks of the instance's one interface (device 0): its subnet and
     /// groups. Every instance has exactly that interface, with a public address where its subnet
-    /// maps one, deleted with the instance; anything else is refused by name.
+    /// maps one, deleted with the instance; anything else is refused by name (the fields no
+    /// interface here has, by ``ActionParameters``).
     static func primaryInterface(_ params: QueryParameters) throws -> (subnetId: String?, groupIds: [String])? {
         let keys = params.values.keys.filter { $0.hasPrefix("NetworkInterface.") }
         guard !keys.isEmpty else { return nil }
@@ -440,11 +472,6 @@ enum EC2Actions {
             let parts = key.split(separator: ".", maxSplits: 2)
             guard parts.count == 3, parts[1] == "1" || parts[1] == "0" else {
                 throw EucaError(.unsupported, .parameter, "Only one network interface (device index 0) is supported by this cloud: \(key.prefix(64)).")
-            }
-            let field = parts[2]
-            let known = ["DeviceIndex", "SubnetId", "AssociatePublicIpAddress", "DeleteOnTermination"]
-            guard known.contains(String(field)) || field.hasPrefix("SecurityGroupId.") else {
-                throw EucaError(.unsupported, .parameter, "The parameter \(key.prefix(64)) is not supported by this cloud yet.")
             }
         }
         // One interface, numbered from 1 (boto3) or 0 (libcloud), never both.
@@ -454,7 +481,7 @@ enum EC2Actions {
         }
         let prefix = "NetworkInterface.\(index)."
         if let device = params[prefix + "DeviceIndex"], device != "0" {
-            throw EucaError(.unsupported, .parameter, "Only device index 0 is supported by this cloud, not \(device.prefix(16)).")
+            throw EucaError(.unsupported, .parameter, "\(prefix)DeviceIndex \(device.prefix(16)) is not supported by this cloud: only device index 0 is.")
         }
         if try params.boolean(prefix + "AssociatePublicIpAddress") == false {
             throw EucaError(.unsupported, .parameter, "An instance without a public address (AssociatePublicIpAddress=false) is not supported by this cloud yet.")
@@ -467,10 +494,19 @@ enum EC2Actions {
 
     static func runInstances(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
         let params = context.params
-        for key in params.values.keys {
-            if let name = unsupportedRunParameters.first(where: { key == $0 || ($0.hasSuffix(".") && key.hasPrefix($0)) }) {
-                throw EucaError(.unsupported, .parameter, "The parameter \(name.trimmingCharacters(in: CharacterSet(charactersIn: "."))) is not supported by this cloud yet.")
+        // What RunInstances takes is in ActionParameters; of those, these are taken in their
+        // default form only.
+        if let tenancy = params["Placement.Tenancy"], tenancy != "default" {
+            guard ["dedicated", "host"].contains(tenancy) else {
+                throw EucaError(.invalidParameter, .parameter, "Value (\(tenancy.prefix(32))) for parameter tenancy is invalid. Expected default, dedicated or host.")
             }
+            throw EucaError(.unsupported, .parameter, "Tenancy \(tenancy) is not supported by this cloud; its instances share their nodes (tenancy default).")
+        }
+        for (name, what) in [
+            ("EbsOptimized", "EBS-optimized instances"), ("HibernationOptions.Configured", "Hibernation"),
+            ("EnclaveOptions.Enabled", "Enclaves"),
+        ] where try params.boolean(name) == true {
+            throw EucaError(.unsupported, .parameter, "\(what) (\(name)=true) are not supported by this cloud.")
         }
         // Instances boot from instance-store images: a launch makes no volume to tag.
         let tagSpecs = try params.tagSpecifications(allowed: [.instance], uncreated: ["volume"])
@@ -533,8 +569,10 @@ enum EC2Actions {
             securityGroups: groups, securityGroupIds: groupIds,
             terminationProtected: try params.boolean("DisableApiTermination") ?? false,
             shutdownBehavior: behavior, tags: tagSpecs[.instance] ?? [])
-        let (reservation, instances) = try await context.cloud.instances.run(
-            context.principal, InstanceService.RunRequest(request, metadataOptions: options))
+        var run = InstanceService.RunRequest(request, metadataOptions: options)
+        run.stopProtected = try params.boolean("DisableApiStop") ?? false
+        run.monitored = try params.boolean("Monitoring.Enabled") ?? false
+        let (reservation, instances) = try await context.cloud.instances.run(context.principal, run)
         writeReservationBody(&xml, reservation, instances, tags: context.cloud.tags.all(), modern: context.supportsGroupIds)
     }
 
@@ -572,12 +610,13 @@ enum EC2Actions {
         }
         xml.leaf("kernelId", ifPresent: instance.kernelId?.rawValue)
         xml.leaf("ramdiskId", ifPresent: instance.ramdiskId?.rawValue)
-        xml.element("monitoring") { xml in xml.leaf("state", "disabled") }
+        xml.element("monitoring") { xml in xml.leaf("state", instance.monitored == true ? "enabled" : "disabled") }
         // Every instance is in its account's default VPC, in its zone's default subnet.
         xml.leaf("subnetId", VPCService.subnetId(of: instance.accountId, zone: instance.zone))
         xml.leaf("vpcId", VPCService.vpcId(of: instance.accountId))
         xml.leaf("privateIpAddress", ifPresent: instance.privateIp)
         xml.leaf("ipAddress", ifPresent: instance.publicIp)
+        xml.leaf("sourceDestCheck", true)
         writeGroupSet(&xml, instance.groups, modern: modern)
         if let reason = instance.stateReason {
             xml.element("stateReason") { xml in
@@ -587,44 +626,107 @@ enum EC2Actions {
         }
         xml.leaf("architecture", "x86_64")
         xml.leaf("rootDeviceType", "instance-store")
+        xml.leaf("rootDeviceName", InstanceFacts.rootDeviceName)
         xml.open("blockDeviceMapping")
         xml.close("blockDeviceMapping")
-        xml.leaf("virtualizationType", instance.boot.kernel != nil ? "paravirtual" : "hvm")
+        xml.leaf("virtualizationType", InstanceFacts.virtualizationType(instance))
         xml.leaf("clientToken", instance.clientToken ?? "")
-        xml.leaf("hypervisor", "xen")
+        xml.leaf("hypervisor", InstanceFacts.hypervisor)
         xml.open("networkInterfaceSet")
+        if instance.state != .terminated { writeInterface(&xml, InterfaceView(instance), modern: modern) }
         xml.close("networkInterfaceSet")
         xml.leaf("ebsOptimized", false)
+        xml.element("hibernationOptions") { xml in xml.leaf("configured", false) }
+        xml.element("enclaveOptions") { xml in xml.leaf("enabled", false) }
         xml.element("metadataOptions") { xml in writeMetadataOptions(&xml, instance.metadataOptions ?? MetadataOptions(), state: "applied") }
+        xml.leaf("platformDetails", InstanceFacts.platformDetails)
+        xml.leaf("usageOperation", InstanceFacts.usageOperation)
+        xml.leaf("usageOperationUpdateTime", EC2Time.format(instance.launchTime))
         xml.tagSet(tags)
     }
 
-    static let instanceFilters = FilterSet<InstanceRecord>(fields: [
-        "instance-id": { [$0.id.rawValue] },
-        "instance-state-name": { [$0.state.name] },
-        "instance-state-code": { [String($0.state.code)] },
-        "instance-type": { [$0.vmType.name] },
-        "key-name": { [$0.keyName ?? ""] },
-        "availability-zone": { [$0.zone] },
-        "vpc-id": { [VPCService.vpcId(of: $0.accountId)] },
-        "subnet-id": { [VPCService.subnetId(of: $0.accountId, zone: $0.zone)] },
-        "image-id": { [$0.imageId.rawValue] },
-        "reservation-id": { [$0.reservationId.rawValue] },
-        "owner-id": { [$0.accountId.rawValue] },
-        "launch-index": { [String($0.launchIndex)] },
-        "kernel-id": { [$0.kernelId?.rawValue ?? ""] },
-        "ramdisk-id": { [$0.ramdiskId?.rawValue ?? ""] },
-        "client-token": { [$0.clientToken ?? ""] },
-        "instance.group-name": { $0.groups.map(\.name) },
-        "instance.group-id": { $0.groups.map(\.id.rawValue) },
-        "group-name": { $0.groups.map(\.name) },
-        "group-id": { $0.groups.map(\.id.rawValue) },
-        "private-ip-address": { [$0.privateIp ?? ""] },
-        "ip-address": { [$0.publicIp ?? ""] },
-        "architecture": { _ in ["x86_64"] },
-        "root-device-type": { _ in ["instance-store"] },
-        "state-reason-code": { [$0.stateReason?.code ?? ""] },
-    ], id: { $0.id.rawValue })
+    /// DescribeInstances' filters. Each reads what the answer shows (``writeInstance``); the
+    /// documented ones missing here name what no instance of this cloud has (spot requests,
+    /// capacity reservations, IPv6, EBS volumes, …) and match nothing.
+    static func instanceFilters(zoneIds: [String: String]) -> FilterSet<InstanceRecord> {
+        @Sendable func metadata(_ instance: InstanceRecord) -> MetadataOptions { instance.metadataOptions ?? MetadataOptions() }
+        // The primary interface's values: every instance but a terminated one has it.
+        func interface(_ value: @escaping @Sendable (InstanceRecord) -> [String]) -> @Sendable (InstanceRecord) -> [String] {
+            { $0.state == .terminated ? [] : value($0) }
+        }
+        return FilterSet("DescribeInstances", fields: [
+            "instance-id": { [$0.id.rawValue] },
+            "instance-state-name": { [$0.state.name] },
+            "instance-state-code": { [String($0.state.code)] },
+            "instance-type": { [$0.vmType.name] },
+            "key-name": { present($0.keyName) },
+            "availability-zone": { [$0.zone] },
+            "availability-zone-id": { present(zoneIds[$0.zone]) },
+            "vpc-id": { [VPCService.vpcId(of: $0.accountId)] },
+            "subnet-id": { [VPCService.subnetId(of: $0.accountId, zone: $0.zone)] },
+            "image-id": { [$0.imageId.rawValue] },
+            "reservation-id": { [$0.reservationId.rawValue] },
+            "owner-id": { [$0.accountId.rawValue] },
+            "launch-index": { [String($0.launchIndex)] },
+            "launch-time": { [EC2Time.format($0.launchTime)] },
+            "kernel-id": { present($0.kernelId?.rawValue) },
+            "ramdisk-id": { present($0.ramdiskId?.rawValue) },
+            "client-token": { present($0.clientToken) },
+            "instance.group-name": { $0.groups.map(\.name) },
+            "instance.group-id": { $0.groups.map(\.id.rawValue) },
+            "group-name": { $0.groups.map(\.name) },
+            "group-id": { $0.groups.map(\.id.rawValue) },
+            "private-ip-address": { present($0.privateIp) },
+            "ip-address": { present($0.publicIp) },
+            "architecture": { _ in ["x86_64"] },
+            "hypervisor": { _ in [InstanceFacts.hypervisor] },
+            "virtualization-type": { [InstanceFacts.virtualizationType($0)] },
+            "platform-details": { _ in [InstanceFacts.platformDetails] },
+            "usage-operation": { _ in [InstanceFacts.usageOperation] },
+            "root-device-type": { _ in ["instance-store"] },
+            "root-device-name": { _ in [InstanceFacts.rootDeviceName] },
+            "state-reason-code": { present($0.stateReason?.code) },
+            "state-reason-message": { present($0.stateReason?.message) },
+            "reason": { $0.transitionReason.isEmpty ? [] : [$0.transitionReason] },
+            "monitoring-state": { [$0.monitored == true ? "enabled" : "disabled"] },
+            "tenancy": { _ in ["default"] },
+            "source-dest-check": { _ in ["true"] },
+            "ebs-optimized": { _ in ["false"] },
+            "hibernation-options.configured": { _ in ["false"] },
+            "enclave-options.enabled": { _ in ["false"] },
+            "metadata-options.state": { _ in ["applied"] },
+            "metadata-options.http-tokens": { [metadata($0).httpTokens] },
+            "metadata-options.http-endpoint": { [metadata($0).httpEndpoint] },
+            "metadata-options.http-put-response-hop-limit": { [String(metadata($0).httpPutResponseHopLimit)] },
+            "metadata-options.http-protocol-ipv4": { _ in ["enabled"] },
+            "metadata-options.http-protocol-ipv6": { _ in ["disabled"] },
+            "metadata-options.instance-metadata-tags": { _ in ["disabled"] },
+            "network-interface.network-interface-id": interface { [InstanceFacts.interfaceId($0)] },
+            "network-interface.subnet-id": interface { [VPCService.subnetId(of: $0.accountId, zone: $0.zone)] },
+            "network-interface.vpc-id": interface { [VPCService.vpcId(of: $0.accountId)] },
+            "network-interface.availability-zone": interface { [$0.zone] },
+            "network-interface.owner-id": interface { [$0.accountId.rawValue] },
+            "network-interface.mac-address": interface { [$0.macAddress] },
+            "network-interface.private-ip-address": interface { present($0.privateIp) },
+            "network-interface.addresses.private-ip-address": interface { present($0.privateIp) },
+            "network-interface.addresses.primary": interface { _ in ["true"] },
+            "network-interface.association.public-ip": interface { present($0.publicIp) },
+            "network-interface.addresses.association.public-ip": interface { present($0.publicIp) },
+            "network-interface.group-id": interface { $0.groups.map(\.id.rawValue) },
+            "network-interface.group-name": interface { $0.groups.map(\.name) },
+            "network-interface.status": interface { _ in ["in-use"] },
+            "network-interface.source-dest-check": interface { _ in ["true"] },
+            "network-interface.requester-managed": interface { _ in ["false"] },
+            "network-interface.attachment.attachment-id": interface { [InstanceFacts.attachmentId($0)] },
+            "network-interface.attachment.instance-id": interface { [$0.id.rawValue] },
+            "network-interface.attachment.instance-owner-id": interface { [$0.accountId.rawValue] },
+            "network-interface.attachment.device-index": interface { _ in ["0"] },
+            "network-interface.attachment.network-card-index": interface { _ in ["0"] },
+            "network-interface.attachment.status": interface { _ in ["attached"] },
+            "network-interface.attachment.attach-time": interface { [EC2Time.format($0.launchTime)] },
+            "network-interface.attachment.delete-on-termination": interface { _ in ["true"] },
+        ], id: { $0.id.rawValue })
+    }
 
     static func describeInstances(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
         var texts = context.params.list("InstanceId")
@@ -641,7 +743,8 @@ enum EC2Actions {
         }
         if !ids.isEmpty { _ = try context.cloud.instances.owned(ids, for: context.principal) }
         let tags = context.cloud.tags.all()
-        let filter = try instanceFilters.compile(try context.params.filters(), tags: tags)
+        let zoneIds = Dictionary(context.cloud.describeAvailabilityZones().map { ($0.name, $0.id) }) { first, _ in first }
+        let filter = try instanceFilters(zoneIds: zoneIds).compile(try context.params.filters(), tags: tags)
         let wanted = Set(ids)
         let everyone = verbose && context.principal.isCloudAdmin
         let account = context.principal.accountId
@@ -705,7 +808,7 @@ enum EC2Actions {
 
     // MARK: - Tags
 
-    static let tagFilters = FilterSet<(resource: ResourceTags, key: String, value: String)>(fields: [
+    static let tagFilters = FilterSet<(resource: ResourceTags, key: String, value: String)>("DescribeTags", fields: [
         "key": { [$0.key] },
         "value": { [$0.value] },
         "resource-id": { [$0.resource.resourceId] },
@@ -776,6 +879,9 @@ enum EC2Actions {
         if try context.params.boolean("Hibernate") == true {
             throw EucaError(.unsupported, .parameter, "Hibernation is not supported by this cloud.")
         }
+        if try context.params.boolean("Force") == true {
+            throw EucaError(.unsupported, .parameter, "A forced stop (Force=true) is not supported by this cloud: its guests are always asked to shut down.")
+        }
         writeStateChanges(&xml, try await context.cloud.instances.stop(context.principal, ids))
     }
 
@@ -793,9 +899,34 @@ enum EC2Actions {
     static func getConsoleOutput(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
         let text = try context.params.required("InstanceId")
         let id = try InstanceID(validating: text)
+        // The output is always the latest the node has.
+        _ = try context.params.boolean("Latest")
         let console = try await context.cloud.instances.consoleOutput(context.principal, id)
         xml.leaf("instanceId", id.rawValue)
         xml.leaf("timestamp", EC2Time.format(console.timestamp))
         xml.leaf("output", console.output.base64EncodedString())
+    }
+}
+
+/// What EC2 shows of every instance of this cloud that its record does not hold: one platform,
+/// one root device, one network interface derived from the instance's own id.
+enum InstanceFacts {
+    static let hypervisor = "xen"
+    static let platformDetails = "Linux/UNIX"
+    static let usageOperation = "RunInstances"
+    /// Instance-store images boot from their first disk, which EC2 names /dev/sda1.
+    static let rootDeviceName = "/dev/sda1"
+
+    static func virtualizationType(_ instance: InstanceRecord) -> String {
+        instance.boot.kernel != nil ? "paravirtual" : "hvm"
+    }
+
+    /// `eni-` and the instance id's digits: one interface per instance, found again from it.
+    static func interfaceId(_ instance: InstanceRecord) -> String {
+        "eni-" + instance.id.rawValue.dropFirst(2)
+    }
+
+    static func attachmentId(_ instance: InstanceRecord) -> String {
+        "eni-attach-" + instance.id.rawValue.dropFirst(2)
     }
 }

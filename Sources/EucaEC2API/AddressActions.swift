@@ -37,7 +37,9 @@ extension EC2Actions {
 
     static func associateAddress(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
         let id = try InstanceID(validating: try context.params.required("InstanceId"))
-        let address = try await context.cloud.addresses.associate(context.principal, try addressReference(context.params), instance: id)
+        let address = try await context.cloud.addresses.associate(
+            context.principal, try addressReference(context.params), instance: id,
+            allowReassociation: try context.params.boolean("AllowReassociation") ?? true)
         xml.leaf("return", true)
         xml.leaf("associationId", ifPresent: address.associationId)
     }
@@ -54,7 +56,7 @@ extension EC2Actions {
         xml.leaf("return", true)
     }
 
-    static let addressFilters = FilterSet<AddressRecord>(fields: [
+    static let addressFilters = FilterSet<AddressRecord>("DescribeAddresses", fields: [
         "public-ip": { [$0.publicIp] },
         "allocation-id": { [$0.allocationId] },
         "association-id": { $0.associationId.map { [$0] } ?? [] },
@@ -67,7 +69,7 @@ extension EC2Actions {
         let ids = context.params.list("AllocationId")
         let all = context.cloud.addresses.list(for: context.principal)
         for ip in ips where !all.contains(where: { $0.publicIp == ip }) {
-            throw EucaError(.notFound, .parameter, "Address '\(ip)' not found.")
+            throw EucaError(.notFound, .publicAddress, "Address '\(ip)' not found.")
         }
         for id in ids where !all.contains(where: { $0.allocationId == id }) {
             throw EucaError(.notFound, .address, "The allocation ID '\(id)' does not exist")

@@ -158,7 +158,10 @@ public struct EC2API: Sendable {
             }
             let principal = try authenticator.authenticate(request, queryPairs: queryPairs, parameterPairs: pairs)
             try params.checkShape()
-            action = try params.required("Action")
+            guard let named = params["Action"], !named.isEmpty else {
+                throw EC2Error("MissingAction", "The request must contain the parameter Action.")
+            }
+            action = named
             let version = params["Version"] ?? Self.defaultVersion
             guard EC2Versions.known.contains(version) else {
                 throw EC2Error("NoSuchVersion", "The requested version (\(version.prefix(40))) of service AmazonEC2 does not exist.")
@@ -169,6 +172,7 @@ public struct EC2API: Sendable {
                 }
                 throw EC2Error("InvalidAction", "The action \(action) is not valid for this web service.")
             }
+            try ActionParameters.check(params, action: action, handled: ActionParameters.handled[action] ?? [])
             let context = ActionContext(principal: principal, params: params, cloud: cloud, version: version)
             try handler.authorize?(context)
             if try params.boolean("DryRun") == true {
@@ -233,7 +237,31 @@ extension EC2API {
         }
         text += "\n## Not offered yet\n\n"
         text += rows.filter { $0.coverage == .notYet }.map(\.action).joined(separator: ", ") + "\n"
+        text += "\n## Parameters and filters of each supported action\n\n"
+        text += "Names as they travel (`N` for a list index). A parameter EC2 documents that is not taken is refused with "
+        text += "`Unsupported` naming it; one EC2 does not document is `UnknownParameter`. A documented filter that is not read "
+        text += "names something this cloud's resources do not have, and matches nothing.\n"
+        for action in EC2Actions.implemented.keys.sorted() {
+            let documented = documentedParameters[action] ?? []
+            let taken = ActionParameters.handled[action] ?? []
+            text += "\n### \(action)\n\n"
+            text += "- taken: " + list(taken.subtracting(["DryRun"])) + "\n"
+            let refused = documented.subtracting(taken).subtracting(["DryRun"])
+            if !refused.isEmpty { text += "- refused: " + list(refused) + "\n" }
+            if let filters = documentedFilters[action] {
+                let read = EC2Actions.filterNames[action] ?? []
+                let tags = filters.contains("tag:<key>") ? ["tag:<key>"] : []
+                let matched = Set(filters).intersection(read.union(tags))
+                text += "- filters read: " + list(matched) + "\n"
+                let none = Set(filters).subtracting(matched)
+                if !none.isEmpty { text += "- filters that match nothing here: " + list(none) + "\n" }
+            }
+        }
         return text
+    }
+
+    private static func list(_ names: Set<String>) -> String {
+        names.isEmpty ? "none" : names.sorted().map { "`\($0)`" }.joined(separator: ", ")
     }
 }
 

@@ -40,6 +40,9 @@ struct EC2Error: Error, Sendable, Hashable {
             case .reservation: self.init("InvalidReservationID.NotFound", message)
             case .securityGroup: self.init("InvalidGroup.NotFound", message)
             case .address: self.init("InvalidAllocationID.NotFound", message)
+            case .publicAddress: self.init("InvalidAddress.NotFound", message)
+            case .association: self.init("InvalidAssociationID.NotFound", message)
+            case .instanceType: self.init("InvalidInstanceType", message)
             case .permission: self.init("InvalidPermission.NotFound", message)
             default: self.init("InvalidParameterValue", message)
             }
@@ -62,6 +65,8 @@ struct EC2Error: Error, Sendable, Hashable {
             case .image: self.init("InvalidAMIName.Duplicate", message)
             case .securityGroup: self.init("InvalidGroup.Duplicate", message)
             case .permission: self.init("InvalidPermission.Duplicate", message)
+            // An address on another instance, with reassociation refused.
+            case .address: self.init("Resource.AlreadyAssociated", message)
             default: self.init("InvalidParameterValue", message)
             }
         case .invalidParameter: self.init("InvalidParameterValue", message)
@@ -92,7 +97,9 @@ struct EC2Error: Error, Sendable, Hashable {
         case .signatureDoesNotMatch: self.init("SignatureDoesNotMatch", message, status: 403)
         case .unauthorized: self.init("UnauthorizedOperation", message, status: 403)
         case .requestExpired: self.init("RequestExpired", message)
-        case .operationNotPermitted: self.init("OperationNotPermitted", message)
+        case .operationNotPermitted:
+            // The one group no one may delete: each account's (and VPC's) `default`.
+            self.init(error.resource == .securityGroup ? "CannotDelete" : "OperationNotPermitted", message)
         case .unavailable: self.init("Unavailable", message, status: 503)
         default: self.init("InternalError", "An internal error has occurred; the request may be retried.", status: 500)
         }

@@ -12,11 +12,20 @@ struct EC2Filter: Sendable, Hashable {
 ///
 /// EC2's semantics: a resource passes a filter if any of its values matches any of the filter's
 /// values (`*` any run of characters, `?` any one, `\` escapes); it passes the request if it
-/// passes every filter. An unknown filter name is an error.
+/// passes every filter. A name EC2 documents for the action that names something this cloud's
+/// resources do not have matches nothing; a name EC2 does not document is an error.
 struct FilterSet<Resource>: Sendable {
     let fields: [String: @Sendable (Resource) -> [String]]
     /// The resource's id, for `tag:Key`, `tag-key` and `tag-value`; nil when it has no tags.
-    var id: (@Sendable (Resource) -> String)? = nil
+    let id: (@Sendable (Resource) -> String)?
+    /// The names EC2's model documents for the action (``documentedFilters``).
+    let documented: Set<String>
+
+    init(_ action: String, fields: [String: @Sendable (Resource) -> [String]], id: (@Sendable (Resource) -> String)? = nil) {
+        self.fields = fields
+        self.id = id
+        self.documented = Set(documentedFilters[action] ?? [])
+    }
 
     /// Compiles `filters`, throwing `InvalidParameterValue` for a name this resource lacks.
     /// `tags` supplies the tags that `tag:` filters match.
@@ -33,6 +42,8 @@ struct FilterSet<Resource>: Sendable {
                 field = { resource in tags[id(resource)].map { Array($0.tags.keys) } ?? [] }
             } else if let id, filter.name == "tag-value" {
                 field = { resource in tags[id(resource)].map { Array($0.tags.values) } ?? [] }
+            } else if documented.contains(filter.name) {
+                field = { _ in [] }
             } else {
                 throw EucaError(.invalidParameter, .parameter, "The filter '\(filter.name)' is invalid")
             }
@@ -40,6 +51,11 @@ struct FilterSet<Resource>: Sendable {
         }
         return CompiledFilter(filters: compiled)
     }
+}
+
+/// A filter field's values for something a resource may lack: none when it is absent.
+@Sendable func present(_ value: String?) -> [String] {
+    value.map { [$0] } ?? []
 }
 
 struct CompiledFilter<Resource> {

@@ -77,19 +77,27 @@ extension EC2Actions {
         }
     }
 
+    /// A launch permission's user (an account id: 12 digits) or group (`all`, the only one).
+    static func itemValue(_ value: String, userId: Bool) throws(EC2Error) -> String {
+        let valid = userId ? value.utf8.count == 12 && value.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") } : value == "all"
+        guard valid else {
+            throw EC2Error("InvalidAMIAttributeItemValue", "Invalid attribute item value \"\(value.prefix(64))\" for \(userId ? "userId" : "group") item type.")
+        }
+        return value
+    }
+
     /// Launch permission changes in the `LaunchPermission.Add/Remove.N.UserId|Group` form or the
     /// older `OperationType` + `UserId.N` / `UserGroup.N` form.
-    static func launchPermissionChanges(_ params: QueryParameters) throws(EucaError) -> [ImageAttributeChange] {
+    static func launchPermissionChanges(_ params: QueryParameters) throws -> [ImageAttributeChange] {
         var changes: [ImageAttributeChange] = []
         for (operation, add) in [("Add", true), ("Remove", false)] {
             var users: [String] = []
             var all = false
             for index in params.indices("LaunchPermission.\(operation)") {
                 let base = "LaunchPermission.\(operation).\(index)"
-                if let user = params["\(base).UserId"] { users.append(user) }
+                if let user = params["\(base).UserId"] { users.append(try itemValue(user, userId: true)) }
                 if let group = params["\(base).Group"] {
-                    guard group == "all" else { throw EucaError(.invalidParameter, .parameter, "The only launch permission group is 'all'.") }
-                    all = true
+                    all = try itemValue(group, userId: false) == "all"
                 }
             }
             if !users.isEmpty || all {
@@ -97,11 +105,8 @@ extension EC2Actions {
             }
         }
         if let operation = params["OperationType"] {
-            let users = params.list("UserId")
-            let groups = params.list("UserGroup")
-            guard groups.allSatisfy({ $0 == "all" }) else {
-                throw EucaError(.invalidParameter, .parameter, "The only launch permission group is 'all'.")
-            }
+            let users = try params.list("UserId").map { try itemValue($0, userId: true) }
+            let groups = try params.list("UserGroup").map { try itemValue($0, userId: false) }
             switch operation {
             case "add": changes.append(.addLaunchPermission(users: users, all: !groups.isEmpty))
             case "remove": changes.append(.removeLaunchPermission(users: users, all: !groups.isEmpty))

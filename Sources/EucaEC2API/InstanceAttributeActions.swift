@@ -66,13 +66,13 @@ extension EC2Actions {
         case "userData": value("userData", instance.userData?.base64EncodedString())
         case "disableApiTermination": value("disableApiTermination", instance.terminationProtected ? "true" : "false")
         case "instanceInitiatedShutdownBehavior": value("instanceInitiatedShutdownBehavior", instance.shutdownBehavior.rawValue)
-        case "rootDeviceName": value("rootDeviceName", nil)
+        case "rootDeviceName": value("rootDeviceName", InstanceFacts.rootDeviceName)
         case "blockDeviceMapping":
             xml.open("blockDeviceMapping")
             xml.close("blockDeviceMapping")
         case "groupSet": writeGroupSet(&xml, instance.groups, modern: true)
         case "ebsOptimized": value("ebsOptimized", "false")
-        case "disableApiStop": value("disableApiStop", "false")
+        case "disableApiStop": value("disableApiStop", instance.stopProtected == true ? "true" : "false")
         case "sourceDestCheck", "sriovNetSupport", "enaSupport", "productCodes", "enclaveOptions":
             throw EucaError(.unsupported, .parameter, "The attribute \(attribute) is not supported by this cloud.")
         default:
@@ -107,6 +107,7 @@ extension EC2Actions {
         if let value = params["InstanceType.Value"] { changes.append(.instanceType(value)) }
         if let value = params["UserData.Value"] { changes.append(.userData(try userData(value))) }
         if let value = params["DisableApiTermination.Value"] { changes.append(.terminationProtection(try boolean(value))) }
+        if let value = params["DisableApiStop.Value"] { changes.append(.stopProtection(try boolean(value))) }
         if let value = params["InstanceInitiatedShutdownBehavior.Value"] { changes.append(.shutdownBehavior(try behavior(value))) }
         let groups = params.list("GroupId")
         if !groups.isEmpty { changes.append(.groups(groups)) }
@@ -116,16 +117,13 @@ extension EC2Actions {
             case "instanceType": changes.append(.instanceType(value))
             case "userData": changes.append(.userData(try userData(value)))
             case "disableApiTermination": changes.append(.terminationProtection(try boolean(value)))
+            case "disableApiStop": changes.append(.stopProtection(try boolean(value)))
             case "instanceInitiatedShutdownBehavior": changes.append(.shutdownBehavior(try behavior(value)))
             case "kernel", "ramdisk", "sourceDestCheck", "blockDeviceMapping", "ebsOptimized", "sriovNetSupport", "enaSupport":
                 throw EucaError(.unsupported, .parameter, "Changing \(attribute) is not supported by this cloud.")
             default:
                 throw EucaError(.invalidParameter, .parameter, "Value (\(attribute)) for parameter attribute is invalid.")
             }
-        }
-        for key in ["Kernel.Value", "Ramdisk.Value", "SourceDestCheck.Value", "EbsOptimized.Value", "SriovNetSupport.Value", "EnaSupport.Value"]
-        where params[key] != nil {
-            throw EucaError(.unsupported, .parameter, "Changing \(key.dropLast(6)) is not supported by this cloud.")
         }
         guard changes.count == 1 else {
             throw EucaError(
@@ -136,15 +134,25 @@ extension EC2Actions {
         xml.leaf("return", true)
     }
 
-    static let statusFilters = FilterSet<(instance: InstanceRecord, health: InstanceHealth)>(fields: [
+    static let statusFilters = FilterSet<(instance: InstanceRecord, health: InstanceHealth)>("DescribeInstanceStatus", fields: [
         "availability-zone": { [$0.instance.zone] },
         "instance-state-name": { [$0.instance.state.name] },
         "instance-state-code": { [String($0.instance.state.code)] },
         "instance-status.status": { [$0.health.rawValue] },
         "system-status.status": { [$0.health.rawValue] },
-        "instance-status.reachability": { [$0.health == .ok ? "passed" : $0.health == .impaired ? "failed" : "initializing"] },
-        "system-status.reachability": { [$0.health == .ok ? "passed" : $0.health == .impaired ? "failed" : "initializing"] },
+        "instance-status.reachability": { [reachability($0.health)] },
+        "system-status.reachability": { [reachability($0.health)] },
     ])
+
+    /// A reachability detail's status, one of EC2's `StatusType` values.
+    static func reachability(_ health: InstanceHealth) -> String {
+        switch health {
+        case .ok: "passed"
+        case .impaired: "failed"
+        case .initializing: "initializing"
+        case .notApplicable: "insufficient-data"
+        }
+    }
 
     static func describeInstanceStatus(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
         let ids = try instanceIDs(context.params, required: false)
@@ -175,7 +183,7 @@ extension EC2Actions {
                     xml.leaf("status", row.health.rawValue)
                     xml.set("details", [row.health]) { xml, health in
                         xml.leaf("name", "reachability")
-                        xml.leaf("status", health == .ok ? "passed" : health == .impaired ? "failed" : health == .initializing ? "initializing" : "not-applicable")
+                        xml.leaf("status", reachability(health))
                     }
                 }
             }

@@ -69,6 +69,15 @@ struct QueryParameters: Sendable {
 
     subscript(name: String) -> String? { values[name] }
 
+    /// `name` with each list index written `N`: `NetworkInterface.1.SecurityGroupId.2` is
+    /// `NetworkInterface.N.SecurityGroupId.N`.
+    static func pattern(of name: String) -> String {
+        guard name.utf8.contains(where: { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return name }
+        return name.split(separator: ".", omittingEmptySubsequences: false)
+            .map { part in !part.isEmpty && part.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") } ? "N" : part }
+            .joined(separator: ".")
+    }
+
     /// A required string parameter.
     func required(_ name: String) throws(EucaError) -> String {
         guard let value = values[name], !value.isEmpty else {

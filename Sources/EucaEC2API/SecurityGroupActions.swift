@@ -4,7 +4,7 @@ import Foundation
 
 extension EC2Actions {
     static let securityGroupActions: [String: EC2Action] = [
-        "CreateSecurityGroup": EC2Action(run: createSecurityGroup, limits: "VpcId (this cloud has no VPCs); rules are stored, enforced only by modes that enforce them"),
+        "CreateSecurityGroup": EC2Action(run: createSecurityGroup, limits: "VpcId names the default VPC only; rules are stored, enforced only by modes that enforce them"),
         "DeleteSecurityGroup": EC2Action(run: deleteSecurityGroup),
         "DescribeSecurityGroups": EC2Action(run: describeSecurityGroups),
         "AuthorizeSecurityGroupIngress": EC2Action { try await changeRules($0, &$1, .ingress, authorize: true) },
@@ -22,8 +22,9 @@ extension EC2Actions {
     static func createSecurityGroup(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
         let name = try context.params.required("GroupName")
         let description = try context.params.required("GroupDescription")
-        if let vpc = context.params["VpcId"], !vpc.isEmpty {
-            throw EucaError(.unsupported, .parameter, "This cloud has no VPCs; security groups are created without VpcId.")
+        // Every group belongs to the account's default VPC, the one VPC there is.
+        if let vpc = context.params["VpcId"], !vpc.isEmpty, vpc != VPCService.vpcId(of: context.principal.accountId) {
+            throw EC2Error("InvalidVpcID.NotFound", "The vpc ID '\(vpc.prefix(64))' does not exist")
         }
         let tags = try context.params.tagSpecifications(allowed: [.securityGroup])[.securityGroup] ?? []
         let group = try await context.cloud.securityGroups.create(context.principal, name: name, description: description, tags: tags)
@@ -118,7 +119,7 @@ extension EC2Actions {
             fields["\(prefix).group-name"] = { rules($0).compactMap { if case .group(_, _, let name) = $0.peer { name } else { nil } } }
             fields["\(prefix).user-id"] = { rules($0).compactMap { if case .group(let a, _, _) = $0.peer { a.rawValue } else { nil } } }
         }
-        return FilterSet(fields: fields, id: { $0.id.rawValue })
+        return FilterSet("DescribeSecurityGroups", fields: fields, id: { $0.id.rawValue })
     }()
 
     static func describeSecurityGroups(_ context: ActionContext, _ xml: inout XMLWriter) async throws {

@@ -10,12 +10,12 @@ extension EC2Actions {
         "DescribeVpcAttribute": EC2Action(run: describeVpcAttribute),
     ]
 
-    static let vpcFilters = FilterSet<VPCView>(fields: [
+    static let vpcFilters = FilterSet<VPCView>("DescribeVpcs", fields: [
         "cidr": { [$0.cidrBlock] },
         "cidr-block-association.cidr-block": { [$0.cidrBlock] },
         "cidr-block-association.association-id": { [cidrAssociationId(of: $0)] },
         "cidr-block-association.state": { _ in ["associated"] },
-        "dhcp-options-id": { _ in ["default"] },
+        "dhcp-options-id": { [DefaultVPCParts.id("dopt", $0)] },
         "ipv6-cidr-block-association.ipv6-cidr-block": { _ in [] },
         "ipv6-cidr-block-association.ipv6-pool": { _ in [] },
         "ipv6-cidr-block-association.association-id": { _ in [] },
@@ -27,7 +27,7 @@ extension EC2Actions {
         "vpc-id": { [$0.id] },
     ], id: \.id)
 
-    static let subnetFilters = FilterSet<SubnetView>(fields: [
+    static let subnetFilters = FilterSet<SubnetView>("DescribeSubnets", fields: [
         "availability-zone": { [$0.zone] },
         "availabilityZone": { [$0.zone] },
         "availability-zone-id": { [$0.zoneId] },
@@ -89,7 +89,7 @@ extension EC2Actions {
                 xml.leaf("associationId", cidrAssociationId(of: vpc))
                 xml.element("cidrBlockState") { $0.leaf("state", "associated") }
             }
-            xml.leaf("dhcpOptionsId", "default")
+            xml.leaf("dhcpOptionsId", DefaultVPCParts.id("dopt", vpc))
             xml.leaf("instanceTenancy", "default")
             xml.leaf("isDefault", vpc.isDefault)
         }

@@ -223,3 +223,48 @@ func values(_ document: XMLDocument, _ xpath: String) throws -> [String] {
         #expect(try values(xml(wrong.body), "//*[local-name()='Code']") == ["SignatureDoesNotMatch"])
     }
 }
+
+@Suite struct DocumentedModelTests {
+    @Test func everyActionSaysWhatItTakesAndTakesOnlyWhatEC2Documents() {
+        // Taken beyond EC2's current model: Eucalyptus' own kernel and ramdisk attributes of an
+        // image (euca-modify-image-attribute --kernel, --ramdisk).
+        let older: [String: Set<String>] = ["ModifyImageAttribute": ["Kernel.Value", "Ramdisk.Value"]]
+        for action in EC2Actions.implemented.keys {
+            let taken = ActionParameters.handled[action]
+            #expect(taken != nil, "\(action) says nothing of its parameters")
+            let documented = (documentedParameters[action] ?? []).union(older[action] ?? [])
+            #expect(!documented.isEmpty, "\(action) is missing from the generated model")
+            for name in taken ?? [] { #expect(documented.contains(name), "\(action) takes \(name), which EC2 does not document") }
+        }
+    }
+
+    @Test func everyFilterReadIsOneEC2DocumentsOrAnOldSpellingOfOne() {
+        // DescribeVpcs and DescribeSubnets also read the camel-case names older clients send,
+        // DescribeInstances EC2-Classic's group filters, DescribeKeyPairs the key's type.
+        let older: Set<String> = [
+            "isDefault", "availabilityZone", "cidr", "cidrBlock", "defaultForAz", "domain", "group-id", "group-name", "key-type",
+        ]
+        for (action, names) in EC2Actions.filterNames {
+            let documented = Set(documentedFilters[action] ?? [])
+            #expect(!documented.isEmpty, "\(action) has no documented filters")
+            for name in names where !documented.contains(name) && !older.contains(name) {
+                Issue.record("\(action) reads the filter \(name), which EC2 does not document")
+            }
+        }
+    }
+
+    @Test("parameter patterns", arguments: [
+        ("InstanceId.1", "InstanceId.N"), ("NetworkInterface.0.SecurityGroupId.12", "NetworkInterface.N.SecurityGroupId.N"),
+        ("ImageId", "ImageId"), ("Filter.1.Value.1", "Filter.N.Value.N"), ("A..1", "A..N"),
+    ])
+    func patterns(name: String, pattern: String) {
+        #expect(QueryParameters.pattern(of: name) == pattern)
+    }
+
+    @Test func theCoverageTableNamesWhatEachActionRefuses() {
+        let text = EC2API.coverageMarkdown()
+        #expect(text.contains("### RunInstances"))
+        #expect(text.contains("`CpuOptions.CoreCount`"))
+        #expect(text.contains("### DescribeInstances"))
+    }
+}

@@ -37,13 +37,19 @@ PLAYBOOK = """
     - name: subnets
       amazon.aws.ec2_vpc_subnet_info: {{filters: {{default-for-az: "true"}}}}
       register: subnets
+    - name: gateways
+      amazon.aws.ec2_vpc_igw_info: {{filters: {{attachment.vpc-id: "{{{{ vpcs.vpcs[0].id }}}}"}}}}
+      register: gateways
+    - name: route tables
+      amazon.aws.ec2_vpc_route_table_info: {{filters: {{vpc-id: "{{{{ vpcs.vpcs[0].id }}}}"}}}}
+      register: tables
     - name: images
       amazon.aws.ec2_ami_info: {{image_ids: ["{image}"]}}
     - name: instance
       amazon.aws.ec2_instance: &instance
         name: play-vm
         image_id: "{image}"
-        instance_type: m1.small
+        instance_type: t3.micro
         key_name: play-key
         security_group: web
         wait: true
@@ -74,6 +80,7 @@ PLAYBOOK = """
 
 EXPECTED_CHANGES = {
     "key": True, "key again": False, "group": True, "group again": False, "vpcs": False, "subnets": False,
+    "gateways": False, "route tables": False,
     "images": False, "instance": True, "instance again": False, "instance info": False, "address": True,
     "address released": True, "instance gone": True, "instance gone again": False,
 }
@@ -105,6 +112,9 @@ def test_an_ansible_playbook_runs_unmodified(cloud, tmp_path):
     vpc = results["vpcs"]["vpcs"]
     assert len(vpc) == 1 and vpc[0]["is_default"] is True
     assert len(results["subnets"]["subnets"]) == len(ec2.describe_availability_zones()["AvailabilityZones"])
+    assert len(results["gateways"]["internet_gateways"]) == 1
+    [table] = results["route tables"]["route_tables"]
+    assert {r["gateway_id"] for r in table["routes"]} == {"local", results["gateways"]["internet_gateways"][0]["internet_gateway_id"]}
     instance = results["instance info"]["instances"]
     assert len(instance) == 1 and instance[0]["vpc_id"] == vpc[0]["id"]
     # What the playbook left: no instance running, the address back in the pool.

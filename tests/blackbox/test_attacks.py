@@ -183,8 +183,9 @@ LONG = [
     ({"Action": "AuthorizeSecurityGroupIngress", "GroupName": "default", "IpPermissions.1.IpProtocol": "tcp",
       "IpPermissions.1.FromPort": "22", "IpPermissions.1.ToPort": "22", "IpPermissions.1.IpRanges.1.CidrIp": "10.0.0.0/8",
       "IpPermissions.1.IpRanges.1.Description": "D" * 60000}, "InvalidParameterValue"),
+    # Arabic-Indic digits are not an account id's.
     ({"Action": "ModifyImageAttribute", "ImageId": "IMAGE", "LaunchPermission.Add.1.UserId": "\u0661" * 12},
-     "InvalidParameterValue"),
+     "InvalidAMIAttributeItemValue"),
 ]
 
 

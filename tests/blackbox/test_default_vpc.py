@@ -69,6 +69,60 @@ def test_instances_are_in_their_zones_default_subnet(cloud):
     assert ec2.describe_subnets(SubnetIds=[subnet["SubnetId"]])["Subnets"][0]["AvailableIpAddressCount"] == 4096 - 5
 
 
+def test_the_default_vpcs_gateway_route_table_acl_and_dhcp_options(cloud):
+    ec2 = cloud.client()
+    vpc = ec2.describe_vpcs()["Vpcs"][0]
+    subnets = ec2.describe_subnets()["Subnets"]
+    [gateway] = ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc["VpcId"]]}])["InternetGateways"]
+    assert gateway["Attachments"] == [{"VpcId": vpc["VpcId"], "State": "available"}]
+    [table] = ec2.describe_route_tables(Filters=[{"Name": "association.main", "Values": ["true"]}])["RouteTables"]
+    assert table["VpcId"] == vpc["VpcId"]
+    assert {(r["DestinationCidrBlock"], r["GatewayId"]) for r in table["Routes"]} == {
+        (vpc["CidrBlock"], "local"), ("0.0.0.0/0", gateway["InternetGatewayId"])}
+    [acl] = ec2.describe_network_acls(Filters=[{"Name": "default", "Values": ["true"]}])["NetworkAcls"]
+    assert {a["SubnetId"] for a in acl["Associations"]} == {s["SubnetId"] for s in subnets}
+    assert {(e["RuleNumber"], e["RuleAction"], e["Egress"]) for e in acl["Entries"]} == {
+        (100, "allow", False), (32767, "deny", False), (100, "allow", True), (32767, "deny", True)}
+    [options] = ec2.describe_dhcp_options(DhcpOptionsIds=[vpc["DhcpOptionsId"]])["DhcpOptions"]
+    assert {c["Key"] for c in options["DhcpConfigurations"]} == {"domain-name", "domain-name-servers"}
+    for call, code in [
+        (lambda: ec2.describe_route_tables(RouteTableIds=["rtb-0123456789abcdef0"]), "InvalidRouteTableID.NotFound"),
+        (lambda: ec2.create_route_table(VpcId=vpc["VpcId"]), "Unsupported"),
+    ]:
+        with pytest.raises(botocore.exceptions.ClientError) as raised:
+            call()
+        assert raised.value.response["Error"]["Code"] == code
+    # Derived from the VPC: the same after a restart.
+    cloud.restart()
+    again = cloud.client().describe_internet_gateways()["InternetGateways"]
+    assert [g["InternetGatewayId"] for g in again] == [gateway["InternetGatewayId"]]
+
+
+def test_each_instance_has_its_primary_network_interface(cloud):
+    ec2 = cloud.client()
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]
+    ident = instance["InstanceId"]
+    allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    association = ec2.associate_address(AllocationId=allocation, InstanceId=ident)["AssociationId"]
+    [interface] = ec2.describe_network_interfaces()["NetworkInterfaces"]
+    assert interface["Attachment"]["InstanceId"] == ident and interface["Attachment"]["DeviceIndex"] == 0
+    assert (interface["SubnetId"], interface["VpcId"]) == (instance["SubnetId"], instance["VpcId"])
+    assert interface.get("PrivateIpAddress") == instance.get("PrivateIpAddress") and interface["Status"] == "in-use"
+    assert (interface["Association"]["AllocationId"], interface["Association"]["AssociationId"]) == (allocation, association)
+    shown = ec2.describe_instances(InstanceIds=[ident])["Reservations"][0]["Instances"][0]["NetworkInterfaces"]
+    assert [i["NetworkInterfaceId"] for i in shown] == [interface["NetworkInterfaceId"]]
+    by_id = ec2.describe_network_interfaces(NetworkInterfaceIds=[interface["NetworkInterfaceId"]])["NetworkInterfaces"]
+    by_filter = ec2.describe_network_interfaces(Filters=[{"Name": "attachment.instance-id", "Values": [ident]}])["NetworkInterfaces"]
+    assert by_id == by_filter == [interface]
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        ec2.describe_network_interfaces(NetworkInterfaceIds=["eni-0123456789abcdef0"])
+    assert raised.value.response["Error"]["Code"] == "InvalidNetworkInterfaceID.NotFound"
+    ec2.terminate_instances(InstanceIds=[ident])
+    wait_for(lambda: states(ec2, [ident])[ident] == "terminated", what="terminated")
+    assert ec2.describe_network_interfaces()["NetworkInterfaces"] == []
+
+
 @pytest.mark.parametrize("call, code", [
     (lambda ec2: ec2.describe_vpcs(VpcIds=["vpc-0123456789abcdef0"]), "InvalidVpcID.NotFound"),
     (lambda ec2: ec2.describe_subnets(SubnetIds=["subnet-0123456789abcdef0"]), "InvalidSubnetID.NotFound"),

@@ -21,7 +21,7 @@ def test_the_default_group_exists_on_first_use(cloud):
     assert default["IpPermissionsEgress"][0]["IpRanges"] == [{"CidrIp": "0.0.0.0/0"}]
     with pytest.raises(ClientError) as reserved:
         ec2.delete_security_group(GroupName="default")
-    assert code(reserved) == "InvalidParameterValue"
+    assert code(reserved) == "CannotDelete"
 
 
 def test_create_authorize_revoke_and_delete(cloud):

@@ -83,7 +83,7 @@ public struct AddressService: CloudService {
         switch reference {
         case .publicIp(let ip):
             guard let record = try txn.get(ip, from: CloudSchema.addresses), record.accountId == account else {
-                throw EucaError(.notFound, .parameter, "Address '\(ip)' not found.")
+                throw EucaError(.notFound, .publicAddress, "Address '\(ip)' not found.")
             }
             return record
         case .allocationId(let id):
@@ -96,9 +96,12 @@ public struct AddressService: CloudService {
         }
     }
 
-    /// Associates an address with an instance, moving it from any instance it was on and
-    /// replacing any address the instance had.
-    public func associate(_ principal: Principal, _ reference: AddressReference, instance id: InstanceID) async throws -> AddressRecord {
+    /// Associates an address with an instance, replacing any address the instance had. An address
+    /// on another instance moves, unless `allowReassociation` is false (EC2's
+    /// `AllowReassociation=false`: fail rather than move it).
+    public func associate(
+        _ principal: Principal, _ reference: AddressReference, instance id: InstanceID, allowReassociation: Bool = true
+    ) async throws -> AddressRecord {
         let account = principal.accountId
         let associationId = Self.newID("eipassoc")
         let record: AddressRecord = try await commit { txn in
@@ -108,6 +111,11 @@ public struct AddressService: CloudService {
             }
             guard instance.state == .pending || instance.state == .running || instance.state == .stopped || instance.state == .stopping else {
                 throw EucaError(.incorrectState, .instance, "The instance '\(id)' is not in a state in which an address can be associated.")
+            }
+            if !allowReassociation, let other = address.instanceId, other != id {
+                throw EucaError(
+                    .duplicate, .address,
+                    "resource \(address.allocationId) is already associated with associate-id \(address.associationId ?? "")")
             }
             var changedInstances: [InstanceRecord] = []
             var changedAddresses: [AddressRecord] = []
@@ -152,7 +160,7 @@ public struct AddressService: CloudService {
                 guard let found = try txn.all(CloudSchema.addresses).first(where: { $0.value.associationId == associationId })?.value,
                     found.accountId == account
                 else {
-                    throw EucaError(.notFound, .parameter, "The association ID '\(associationId)' does not exist")
+                    throw EucaError(.notFound, .association, "The association ID '\(associationId)' does not exist")
                 }
                 address = found
             } else {

@@ -11,6 +11,7 @@ public enum InstanceAttributeChange: Sendable, Hashable {
     case instanceType(String)
     case userData(Data)
     case terminationProtection(Bool)
+    case stopProtection(Bool)
     case shutdownBehavior(ShutdownBehavior)
     case groups([String])
 }
@@ -115,6 +116,10 @@ public struct InstanceService: CloudService {
         public var tags: [Tag]
         /// How the instances' metadata service answers; EC2's defaults when nil.
         public var metadataOptions: MetadataOptions?
+        /// Stop protection (`DisableApiStop`).
+        public var stopProtected = false
+        /// Detailed monitoring (`Monitoring.Enabled`).
+        public var monitored = false
 
         public init(
             imageId: String, instanceType: String = "m1.small", minCount: Int = 1, maxCount: Int = 1,
@@ -149,7 +154,8 @@ public struct InstanceService: CloudService {
         var digest: String {
             var text = [imageId, instanceType, "\(minCount)", "\(maxCount)", keyName ?? "", zone ?? "", kernelId ?? "",
                         ramdiskId ?? "", securityGroups.joined(separator: ","), securityGroupIds.joined(separator: ","),
-                        shutdownBehavior.rawValue, terminationProtected ? "protected" : "",
+                        shutdownBehavior.rawValue, terminationProtected ? "protected" : "", stopProtected ? "stop-protected" : "",
+                        monitored ? "monitored" : "",
                         tags.map { "\($0.key)=\($0.value)" }.joined(separator: ",")].joined(separator: "\n")
             text += "\n" + (userData?.base64EncodedString() ?? "")
             if let options = metadataOptions {
@@ -240,7 +246,8 @@ public struct InstanceService: CloudService {
                 transitionReason: "", stateChangedAt: now, launchIndex: index, launchTime: now,
                 clientToken: request.clientToken, macAddress: addresses.macAddress, privateIp: addresses.privateIp,
                 publicIp: addresses.publicIp, shutdownBehavior: request.shutdownBehavior, boot: boot, groups: groups,
-                terminationProtected: request.terminationProtected, leaseEnds: leaseEnds, metadataOptions: request.metadataOptions)
+                terminationProtected: request.terminationProtected, leaseEnds: leaseEnds, metadataOptions: request.metadataOptions,
+                stopProtected: request.stopProtected ? true : nil, monitored: request.monitored ? true : nil)
         }
         let reservation = ReservationRecord(
             id: reservationId, accountId: account, instanceIds: instances.map(\.id), groups: groups,
@@ -432,6 +439,11 @@ public struct InstanceService: CloudService {
                 .operationNotPermitted, .instance,
                 "The instance '\(protected.id)' may not be terminated. Modify its 'disableApiTermination' instance attribute and try again.")
         }
+        if request == .stop, let protected = records.first(where: { $0.stopProtected == true && $0.state != .stopped }) {
+            throw EucaError(
+                .operationNotPermitted, .instance,
+                "The instance '\(protected.id)' may not be stopped. Modify its 'disableApiStop' instance attribute and try again.")
+        }
         let now = context.clock.now()
         let changes: [StateChange] = try await commit { txn in
             var changes: [StateChange] = []
@@ -443,6 +455,9 @@ public struct InstanceService: CloudService {
                 let next = try InstanceLifecycle.apply(request, to: previous, id: id)
                 if request == .terminate && record.terminationProtected && previous != .terminated {
                     throw EucaError(.operationNotPermitted, .instance, "The instance '\(id)' may not be terminated.")
+                }
+                if request == .stop && record.stopProtected == true && previous != .stopped {
+                    throw EucaError(.operationNotPermitted, .instance, "The instance '\(id)' may not be stopped.")
                 }
                 if next != previous {
                     record.state = next
@@ -594,6 +609,8 @@ public struct InstanceService: CloudService {
                 record.userData = data.isEmpty ? nil : data
             case .terminationProtection(let on):
                 record.terminationProtected = on
+            case .stopProtection(let on):
+                record.stopProtected = on ? true : nil
             case .shutdownBehavior(let behavior):
                 record.shutdownBehavior = behavior
             case .groups:

@@ -141,7 +141,7 @@ public struct SecurityGroupService: CloudService {
     public func delete(_ principal: Principal, _ reference: GroupReference) async throws {
         let group = try await group(reference, for: principal)
         guard group.name != "default" else {
-            throw EucaError(.invalidParameter, .securityGroup, "The security group 'default' is reserved and cannot be deleted.")
+            throw EucaError(.operationNotPermitted, .securityGroup, "the specified group: \"\(group.id)\" name: \"default\" cannot be deleted by a user")
         }
         try await commit { txn in
             guard try txn.get(group.id.rawValue, from: CloudSchema.securityGroups) != nil else {
