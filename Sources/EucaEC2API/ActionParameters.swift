@@ -113,5 +113,6 @@ enum ActionParameters {
         "DescribeRouteTables": filters.union(paging).union(["RouteTableId.N"]),
         "DescribeNetworkAcls": filters.union(paging).union(["NetworkAclId.N"]),
         "DescribeDhcpOptions": filters.union(paging).union(["DhcpOptionsId.N"]),
+        "DescribeSecurityGroupRules": filters.union(paging).union(["SecurityGroupRuleId.N"]),
     ]
 }

@@ -65,6 +65,7 @@ enum EC2Actions {
         "DescribeRouteTables": Set(routeTableFilters.fields.keys),
         "DescribeNetworkAcls": Set(networkAclFilters.fields.keys),
         "DescribeDhcpOptions": Set(dhcpOptionsFilters.fields.keys),
+        "DescribeSecurityGroupRules": Set(securityGroupRuleFilters.fields.keys),
     ]
 
     static let coreActions: [String: EC2Action] = [
@@ -642,7 +643,8 @@ enum EC2Actions {
         xml.leaf("platformDetails", InstanceFacts.platformDetails)
         xml.leaf("usageOperation", InstanceFacts.usageOperation)
         xml.leaf("usageOperationUpdateTime", EC2Time.format(instance.launchTime))
-        xml.tagSet(tags)
+        // EC2 leaves an untagged instance's tag set out: clients see no `Tags` key.
+        if !tags.isEmpty { xml.tagSet(tags) }
     }
 
     /// DescribeInstances' filters. Each reads what the answer shows (``writeInstance``); the

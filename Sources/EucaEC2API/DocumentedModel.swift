@@ -254,6 +254,14 @@ let documentedParameters: [String: Set<String>] = [
         "NextToken",
         "RouteTableId.N",
     ],
+    "DescribeSecurityGroupRules": [
+        "DryRun",
+        "Filter.N.Name",
+        "Filter.N.Value.N",
+        "MaxResults",
+        "NextToken",
+        "SecurityGroupRuleId.N",
+    ],
     "DescribeSecurityGroups": [
         "DryRun",
         "Filter.N.Name",
@@ -1008,6 +1016,11 @@ let documentedFilters: [String: [String]] = [
         "tag:<key>",
         "tag-key",
         "vpc-id",
+    ],
+    "DescribeSecurityGroupRules": [
+        "group-id",
+        "security-group-rule-id",
+        "tag:<key>",
     ],
     "DescribeSecurityGroups": [
         "description",

@@ -73,7 +73,9 @@ extension EC2Actions {
         case "groupSet": writeGroupSet(&xml, instance.groups, modern: true)
         case "ebsOptimized": value("ebsOptimized", "false")
         case "disableApiStop": value("disableApiStop", instance.stopProtected == true ? "true" : "false")
-        case "sourceDestCheck", "sriovNetSupport", "enaSupport", "productCodes", "enclaveOptions":
+        // Every instance's interface checks sources and destinations (EC2's default).
+        case "sourceDestCheck": value("sourceDestCheck", "true")
+        case "sriovNetSupport", "enaSupport", "productCodes", "enclaveOptions":
             throw EucaError(.unsupported, .parameter, "The attribute \(attribute) is not supported by this cloud.")
         default:
             throw EucaError(.invalidParameter, .parameter, "Value (\(attribute)) for parameter attribute is invalid.")

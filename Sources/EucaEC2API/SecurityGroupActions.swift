@@ -11,6 +11,7 @@ extension EC2Actions {
         "AuthorizeSecurityGroupEgress": EC2Action { try await changeRules($0, &$1, .egress, authorize: true) },
         "RevokeSecurityGroupIngress": EC2Action { try await changeRules($0, &$1, .ingress, authorize: false) },
         "RevokeSecurityGroupEgress": EC2Action { try await changeRules($0, &$1, .egress, authorize: false) },
+        "DescribeSecurityGroupRules": EC2Action(run: describeSecurityGroupRules, limits: "no tags on rules"),
     ]
 
     static func groupReference(_ params: QueryParameters) throws(EucaError) -> GroupReference {
@@ -86,11 +87,73 @@ extension EC2Actions {
         let reference = try groupReference(context.params)
         let permissions = try permissions(context.params)
         if authorize {
-            try await context.cloud.securityGroups.authorize(context.principal, reference, direction, permissions)
+            let (group, rules) = try await context.cloud.securityGroups.authorize(context.principal, reference, direction, permissions)
+            xml.leaf("return", true)
+            xml.set("securityGroupRuleSet", rules.map { RuleView(group: group, direction: direction, rule: $0) }) { xml, view in
+                writeRule(&xml, view)
+            }
         } else {
             try await context.cloud.securityGroups.revoke(context.principal, reference, direction, permissions)
+            xml.leaf("return", true)
         }
-        xml.leaf("return", true)
+    }
+
+    /// One rule of one group, as EC2's security group rules show it since they have ids.
+    struct RuleView: Sendable {
+        var group: SecurityGroupRecord
+        var direction: RuleDirection
+        var rule: SecurityRule
+
+        /// `sgr-` and a digest of the group, the direction and the permission: the same rule
+        /// has the same id on every call and after a restart.
+        var id: String {
+            let peer = SecurityGroupService.describe(rule.peer)
+            let text = "\(group.id)/\(direction)/\(rule.ipProtocol)/\(rule.fromPort.map(String.init) ?? "")/\(rule.toPort.map(String.init) ?? "")/\(peer)"
+            return "sgr-" + StableDigest.hex(text, count: 17)
+        }
+
+        var isEgress: Bool { direction == .egress }
+    }
+
+    static func writeRule(_ xml: inout XMLWriter, _ view: RuleView) {
+        let rule = view.rule
+        xml.leaf("securityGroupRuleId", view.id)
+        xml.leaf("groupId", view.group.id.rawValue)
+        xml.leaf("groupOwnerId", view.group.accountId.rawValue)
+        xml.leaf("isEgress", view.isEgress)
+        xml.leaf("ipProtocol", rule.ipProtocol)
+        xml.leaf("fromPort", rule.fromPort ?? -1)
+        xml.leaf("toPort", rule.toPort ?? -1)
+        switch rule.peer {
+        case .cidr(let cidr): xml.leaf("cidrIpv4", cidr)
+        case .cidr6(let cidr): xml.leaf("cidrIpv6", cidr)
+        case .group(let account, let id, _):
+            xml.element("referencedGroupInfo") { xml in
+                xml.leaf("groupId", id.rawValue)
+                xml.leaf("userId", account.rawValue)
+            }
+        }
+        xml.leaf("description", ifPresent: rule.description)
+        xml.tagSet([:])
+        xml.leaf("securityGroupRuleArn", "arn:aws:ec2::\(view.group.accountId.rawValue):security-group-rule/\(view.id)")
+    }
+
+    static let securityGroupRuleFilters = FilterSet<RuleView>("DescribeSecurityGroupRules", fields: [
+        "group-id": { [$0.group.id.rawValue] },
+        "security-group-rule-id": { [$0.id] },
+    ], id: \.id)
+
+    static func describeSecurityGroupRules(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
+        let groups = try await context.cloud.securityGroups.list(for: context.principal)
+        let views = groups.flatMap { group in
+            group.ingress.map { RuleView(group: group, direction: .ingress, rule: $0) }
+                + group.egress.map { RuleView(group: group, direction: .egress, rule: $0) }
+        }
+        let page = try requested(views, context, idParameter: "SecurityGroupRuleId", id: \.id, securityGroupRuleFilters) {
+            EC2Error("InvalidSecurityGroupRuleId.NotFound", "The security group rule ID '\($0.prefix(64))' does not exist")
+        }
+        xml.set("securityGroupRuleSet", page.items) { xml, view in writeRule(&xml, view) }
+        xml.leaf("nextToken", ifPresent: page.nextToken)
     }
 
     static func ruleValues(_ rules: [SecurityRule], _ value: (SecurityRule) -> String?) -> [String] {

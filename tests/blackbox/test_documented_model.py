@@ -46,7 +46,7 @@ def sample(name: str, shape) -> str:
 DESCRIBES = ["DescribeInstances", "DescribeImages", "DescribeInstanceTypes", "DescribeAvailabilityZones", "DescribeRegions",
              "DescribeKeyPairs", "DescribeSecurityGroups", "DescribeAddresses", "DescribeTags", "DescribeInstanceStatus",
              "DescribeVpcs", "DescribeSubnets", "DescribeNetworkInterfaces", "DescribeInternetGateways",
-             "DescribeRouteTables", "DescribeNetworkAcls", "DescribeDhcpOptions"]
+             "DescribeRouteTables", "DescribeNetworkAcls", "DescribeDhcpOptions", "DescribeSecurityGroupRules"]
 
 
 def test_every_documented_filter_is_accepted_and_an_undocumented_one_is_not(cloud):

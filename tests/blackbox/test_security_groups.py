@@ -120,3 +120,22 @@ def test_instances_launch_into_groups_and_keep_them_in_use(cloud):
     ec2.terminate_instances(InstanceIds=ids)
     wait_for(lambda: states(ec2, ids) == {ids[0]: "terminated"}, what="terminated")
     ec2.delete_security_group(GroupId=app)
+
+
+def test_rules_have_ids_in_the_authorize_answer_and_in_describe_security_group_rules(cloud):
+    ec2 = cloud.client()
+    group = ec2.create_security_group(GroupName="rules", Description="rules")["GroupId"]
+    answer = ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.0.0.0/8", "Description": "ssh"}]}])
+    [rule] = answer["SecurityGroupRules"]
+    assert rule["SecurityGroupRuleId"].startswith("sgr-") and rule["GroupId"] == group and rule["IsEgress"] is False
+    assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"], rule["CidrIpv4"], rule["Description"]) == (
+        "tcp", 22, 22, "10.0.0.0/8", "ssh")
+    of_group = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group]}])["SecurityGroupRules"]
+    assert rule["SecurityGroupRuleId"] in {r["SecurityGroupRuleId"] for r in of_group}
+    assert ec2.describe_security_group_rules(SecurityGroupRuleIds=[rule["SecurityGroupRuleId"]])["SecurityGroupRules"] == [rule]
+    ec2.revoke_security_group_ingress(GroupId=group, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}])
+    with pytest.raises(ClientError) as gone:
+        ec2.describe_security_group_rules(SecurityGroupRuleIds=[rule["SecurityGroupRuleId"]])
+    assert code(gone) == "InvalidSecurityGroupRuleId.NotFound"

@@ -224,9 +224,12 @@ public struct SecurityGroupService: CloudService {
     }
 
     /// Adds rules to a group; a rule it already has refuses the whole request.
+    /// Adds rules to a group; a rule it has already refuses the whole request. Returns the group
+    /// and the rules added.
+    @discardableResult
     public func authorize(
         _ principal: Principal, _ reference: GroupReference, _ direction: RuleDirection, _ permissions: [PermissionRequest]
-    ) async throws {
+    ) async throws -> (group: SecurityGroupRecord, rules: [SecurityRule]) {
         try await changeRules(principal, reference, direction, permissions) { rules, rule in
             guard !rules.contains(where: { $0.identity == rule.identity }) else {
                 throw EucaError(
@@ -244,7 +247,7 @@ public struct SecurityGroupService: CloudService {
     public func revoke(
         _ principal: Principal, _ reference: GroupReference, _ direction: RuleDirection, _ permissions: [PermissionRequest]
     ) async throws {
-        try await changeRules(principal, reference, direction, permissions) { rules, rule in
+        _ = try await changeRules(principal, reference, direction, permissions) { rules, rule in
             guard let index = rules.firstIndex(where: { $0.identity == rule.identity }) else {
                 throw EucaError(
                     .notFound, .permission,
@@ -259,7 +262,7 @@ public struct SecurityGroupService: CloudService {
     private func changeRules(
         _ principal: Principal, _ reference: GroupReference, _ direction: RuleDirection, _ permissions: [PermissionRequest],
         _ change: @escaping @Sendable (inout [SecurityRule], SecurityRule) throws -> Void
-    ) async throws {
+    ) async throws -> (group: SecurityGroupRecord, rules: [SecurityRule]) {
         let group = try await group(reference, for: principal)
         let rules = try await rules(permissions, account: principal.accountId)
         try await updateRules(of: group.id, direction) { existing in
@@ -267,9 +270,11 @@ public struct SecurityGroupService: CloudService {
             for rule in rules { try change(&updated, rule) }
             return updated
         }
+        return (group, rules)
     }
 
-    static func describe(_ peer: SecurityRule.Peer) -> String {
+    /// A rule's peer as EC2's messages name it: its CIDR block or its group's id.
+    public static func describe(_ peer: SecurityRule.Peer) -> String {
         switch peer {
         case .cidr(let cidr), .cidr6(let cidr): cidr
         case .group(_, let id, _): id.rawValue
