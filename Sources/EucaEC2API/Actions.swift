@@ -53,7 +53,7 @@ enum EC2Actions {
         "DescribeInstanceTypes": Set(typeFilters.fields.keys),
         "DescribeImages": Set(imageFilters(admin: nil).fields.keys),
         "DescribeKeyPairs": Set(keyPairFilters.fields.keys),
-        "DescribeInstances": Set(instanceFilters(zoneIds: [:]).fields.keys),
+        "DescribeInstances": Set(instanceFilters.fields.keys).union(["availability-zone-id"]),
         "DescribeTags": Set(tagFilters.fields.keys),
         "DescribeAddresses": Set(addressFilters.fields.keys),
         "DescribeInstanceStatus": Set(statusFilters.fields.keys),
@@ -589,6 +589,8 @@ enum EC2Actions {
     }
 
     static func writeInstance(_ xml: inout XMLWriter, _ instance: InstanceRecord, tags: [String: String], modern: Bool) {
+        // Its subnet, VPC and launch time, each written three times, are found once.
+        let interface = InterfaceView(instance)
         xml.leaf("instanceId", instance.id.rawValue)
         xml.leaf("imageId", instance.imageId.rawValue)
         xml.element("instanceState") { xml in
@@ -603,7 +605,7 @@ enum EC2Actions {
         xml.open("productCodes")
         xml.close("productCodes")
         xml.leaf("instanceType", instance.vmType.name)
-        xml.leaf("launchTime", EC2Time.format(instance.launchTime))
+        xml.leaf("launchTime", interface.launched)
         xml.element("placement") { xml in
             xml.leaf("availabilityZone", instance.zone)
             xml.leaf("groupName", "")
@@ -613,8 +615,8 @@ enum EC2Actions {
         xml.leaf("ramdiskId", ifPresent: instance.ramdiskId?.rawValue)
         xml.element("monitoring") { xml in xml.leaf("state", instance.monitored == true ? "enabled" : "disabled") }
         // Every instance is in its account's default VPC, in its zone's default subnet.
-        xml.leaf("subnetId", VPCService.subnetId(of: instance.accountId, zone: instance.zone))
-        xml.leaf("vpcId", VPCService.vpcId(of: instance.accountId))
+        xml.leaf("subnetId", interface.subnetId)
+        xml.leaf("vpcId", interface.vpcId)
         xml.leaf("privateIpAddress", ifPresent: instance.privateIp)
         xml.leaf("ipAddress", ifPresent: instance.publicIp)
         xml.leaf("sourceDestCheck", true)
@@ -634,7 +636,7 @@ enum EC2Actions {
         xml.leaf("clientToken", instance.clientToken ?? "")
         xml.leaf("hypervisor", InstanceFacts.hypervisor)
         xml.open("networkInterfaceSet")
-        if instance.state != .terminated { writeInterface(&xml, InterfaceView(instance), modern: modern) }
+        if instance.state != .terminated { writeInterface(&xml, interface, modern: modern) }
         xml.close("networkInterfaceSet")
         xml.leaf("ebsOptimized", false)
         xml.element("hibernationOptions") { xml in xml.leaf("configured", false) }
@@ -642,15 +644,16 @@ enum EC2Actions {
         xml.element("metadataOptions") { xml in writeMetadataOptions(&xml, instance.metadataOptions ?? MetadataOptions(), state: "applied") }
         xml.leaf("platformDetails", InstanceFacts.platformDetails)
         xml.leaf("usageOperation", InstanceFacts.usageOperation)
-        xml.leaf("usageOperationUpdateTime", EC2Time.format(instance.launchTime))
+        xml.leaf("usageOperationUpdateTime", interface.launched)
         // EC2 leaves an untagged instance's tag set out: clients see no `Tags` key.
         if !tags.isEmpty { xml.tagSet(tags) }
     }
 
     /// DescribeInstances' filters. Each reads what the answer shows (``writeInstance``); the
     /// documented ones missing here name what no instance of this cloud has (spot requests,
-    /// capacity reservations, IPv6, EBS volumes, …) and match nothing.
-    static func instanceFilters(zoneIds: [String: String]) -> FilterSet<InstanceRecord> {
+    /// capacity reservations, IPv6, EBS volumes, …) and match nothing. `availability-zone-id`
+    /// is added by the request that uses it (``zoneIdFilter(_:)``).
+    static let instanceFilters: FilterSet<InstanceRecord> = {
         @Sendable func metadata(_ instance: InstanceRecord) -> MetadataOptions { instance.metadataOptions ?? MetadataOptions() }
         // The primary interface's values: every instance but a terminated one has it.
         func interface(_ value: @escaping @Sendable (InstanceRecord) -> [String]) -> @Sendable (InstanceRecord) -> [String] {
@@ -663,7 +666,6 @@ enum EC2Actions {
             "instance-type": { [$0.vmType.name] },
             "key-name": { present($0.keyName) },
             "availability-zone": { [$0.zone] },
-            "availability-zone-id": { present(zoneIds[$0.zone]) },
             "vpc-id": { [VPCService.vpcId(of: $0.accountId)] },
             "subnet-id": { [VPCService.subnetId(of: $0.accountId, zone: $0.zone)] },
             "image-id": { [$0.imageId.rawValue] },
@@ -728,6 +730,12 @@ enum EC2Actions {
             "network-interface.attachment.attach-time": interface { [EC2Time.format($0.launchTime)] },
             "network-interface.attachment.delete-on-termination": interface { _ in ["true"] },
         ], id: { $0.id.rawValue })
+    }()
+
+    /// The instance filters with `availability-zone-id`, for a request that asks for it.
+    static func zoneIdFilter(_ context: ActionContext) -> FilterSet<InstanceRecord> {
+        let zoneIds = Dictionary(context.cloud.describeAvailabilityZones().map { ($0.name, $0.id) }) { first, _ in first }
+        return instanceFilters.adding("availability-zone-id") { present(zoneIds[$0.zone]) }
     }
 
     static func describeInstances(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
@@ -745,8 +753,9 @@ enum EC2Actions {
         }
         if !ids.isEmpty { _ = try context.cloud.instances.owned(ids, for: context.principal) }
         let tags = context.cloud.tags.all()
-        let zoneIds = Dictionary(context.cloud.describeAvailabilityZones().map { ($0.name, $0.id) }) { first, _ in first }
-        let filter = try instanceFilters(zoneIds: zoneIds).compile(try context.params.filters(), tags: tags)
+        let filters = try context.params.filters()
+        let filterSet = filters.contains { $0.name == "availability-zone-id" } ? zoneIdFilter(context) : instanceFilters
+        let filter = try filterSet.compile(filters, tags: tags)
         let wanted = Set(ids)
         let everyone = verbose && context.principal.isCloudAdmin
         let account = context.principal.accountId

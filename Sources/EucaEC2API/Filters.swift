@@ -15,7 +15,7 @@ struct EC2Filter: Sendable, Hashable {
 /// passes every filter. A name EC2 documents for the action that names something this cloud's
 /// resources do not have matches nothing; a name EC2 does not document is an error.
 struct FilterSet<Resource>: Sendable {
-    let fields: [String: @Sendable (Resource) -> [String]]
+    private(set) var fields: [String: @Sendable (Resource) -> [String]]
     /// The resource's id, for `tag:Key`, `tag-key` and `tag-value`; nil when it has no tags.
     let id: (@Sendable (Resource) -> String)?
     /// The names EC2's model documents for the action (``documentedFilters``).
@@ -24,7 +24,14 @@ struct FilterSet<Resource>: Sendable {
     init(_ action: String, fields: [String: @Sendable (Resource) -> [String]], id: (@Sendable (Resource) -> String)? = nil) {
         self.fields = fields
         self.id = id
-        self.documented = Set(documentedFilters[action] ?? [])
+        self.documented = documentedFilterSets[action] ?? []
+    }
+
+    /// This set with one more field, for one whose values a request has to look up first.
+    func adding(_ name: String, _ field: @escaping @Sendable (Resource) -> [String]) -> FilterSet {
+        var copy = self
+        copy.fields[name] = field
+        return copy
     }
 
     /// Compiles `filters`, throwing `InvalidParameterValue` for a name this resource lacks.
@@ -52,6 +59,9 @@ struct FilterSet<Resource>: Sendable {
         return CompiledFilter(filters: compiled)
     }
 }
+
+/// ``documentedFilters`` as sets, made once.
+let documentedFilterSets: [String: Set<String>] = documentedFilters.mapValues(Set.init)
 
 /// A filter field's values for something a resource may lack: none when it is absent.
 @Sendable func present(_ value: String?) -> [String] {

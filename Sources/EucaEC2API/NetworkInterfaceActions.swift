@@ -10,16 +10,21 @@ struct InterfaceView: Sendable {
     var address: AddressRecord?
     /// The zone's id, shown when the interface is described on its own.
     var zoneId: String?
+    let subnetId: String
+    let vpcId: String
+    /// The instance's launch time as EC2 writes it: the interface's attach time.
+    let launched: String
 
     init(_ instance: InstanceRecord, address: AddressRecord? = nil, zoneId: String? = nil) {
         self.instance = instance
         self.address = address
         self.zoneId = zoneId
+        subnetId = VPCService.subnetId(of: instance.accountId, zone: instance.zone)
+        vpcId = VPCService.vpcId(of: instance.accountId)
+        launched = EC2Time.format(instance.launchTime)
     }
 
     var id: String { InstanceFacts.interfaceId(instance) }
-    var subnetId: String { VPCService.subnetId(of: instance.accountId, zone: instance.zone) }
-    var vpcId: String { VPCService.vpcId(of: instance.accountId) }
 }
 
 extension EC2Actions {
@@ -67,7 +72,7 @@ extension EC2Actions {
             xml.leaf("deviceIndex", 0)
             xml.leaf("networkCardIndex", 0)
             xml.leaf("status", "attached")
-            xml.leaf("attachTime", EC2Time.format(instance.launchTime))
+            xml.leaf("attachTime", view.launched)
             xml.leaf("deleteOnTermination", true)
         }
         association(&xml)

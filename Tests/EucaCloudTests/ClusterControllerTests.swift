@@ -151,12 +151,18 @@ extension ClusterControllerTests {
         #expect(again.reachable && !again.listingLate && again.reports.count == 2)
     }
 
-    /// A large batch is handed to a node a few launches at a time, not all at once.
-    @Test func aNodeIsAskedToRunAFewLaunchesAtATime() async throws {
+    /// A roomy node whose launches wait on a gate, behind a cluster that hands it `perNode` at once.
+    func gatedCluster(launchesPerNode perNode: Int) throws -> (GatedLaunches, ClusterController) {
         let inner = try oneNode(cores: 64, memoryMiB: 65536, diskGiB: 1000)
         let gated = GatedLaunches()
         let cluster = ClusterController(
-            zone: "z", nodes: [gated.node(inner)], policy: .greedy, timings: ClusterTimings(launchesPerNode: 3), logger: logger)
+            zone: "z", nodes: [gated.node(inner)], policy: .greedy, timings: ClusterTimings(launchesPerNode: perNode), logger: logger)
+        return (gated, cluster)
+    }
+
+    /// A large batch is handed to a node a few launches at a time, not all at once.
+    @Test func aNodeIsAskedToRunAFewLaunchesAtATime() async throws {
+        let (gated, cluster) = try gatedCluster(launchesPerNode: 3)
         let batch = Task { try await cluster.runInstances(launches(10)) }
         var released = 0
         while released < 10 {
@@ -174,10 +180,7 @@ extension ClusterControllerTests {
     /// A batch cancelled (its daemon stopping) while its launches run or wait for a slot throws,
     /// rather than reporting them failed: the cloud keeps them pending for the next start.
     @Test func aCancelledBatchReportsNoFailures() async throws {
-        let inner = try oneNode(cores: 64, memoryMiB: 65536, diskGiB: 1000)
-        let gated = GatedLaunches()
-        let cluster = ClusterController(
-            zone: "z", nodes: [gated.node(inner)], policy: .greedy, timings: ClusterTimings(launchesPerNode: 1), logger: logger)
+        let (gated, cluster) = try gatedCluster(launchesPerNode: 1)
         let batch = Task { try await cluster.runInstances(launches(3)) }
         await gated.gate.waitForSleepers(1)
         batch.cancel()

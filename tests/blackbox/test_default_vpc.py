@@ -93,6 +93,7 @@ def test_the_default_vpcs_gateway_route_table_acl_and_dhcp_options(cloud):
             call()
         assert raised.value.response["Error"]["Code"] == code
     # Derived from the VPC: the same after a restart.
+    cloud.stop()
     cloud.restart()
     again = cloud.client().describe_internet_gateways()["InternetGateways"]
     assert [g["InternetGatewayId"] for g in again] == [gateway["InternetGatewayId"]]
