@@ -351,14 +351,10 @@ enum EC2Actions {
             if image.ownerId == admin { xml.leaf("imageOwnerAlias", "eucalyptus") }
             xml.leaf("name", image.name)
             xml.leaf("description", ifPresent: image.description)
-            xml.leaf("rootDeviceType", "instance-store")
-            xml.leaf("rootDeviceName", InstanceFacts.rootDeviceName)
-            xml.open("blockDeviceMapping")
-            xml.close("blockDeviceMapping")
-            xml.leaf("virtualizationType", image.boot.kernel != nil ? "paravirtual" : "hvm")
-            xml.leaf("hypervisor", InstanceFacts.hypervisor)
-            xml.leaf("platformDetails", InstanceFacts.platformDetails)
-            xml.leaf("usageOperation", InstanceFacts.usageOperation)
+            xml.appendRaw(InstanceFacts.imageRootDeviceXML)
+            xml.appendRaw(image.boot.kernel != nil ? "<virtualizationType>paravirtual</virtualizationType>" : "<virtualizationType>hvm</virtualizationType>")
+            xml.appendRaw(InstanceFacts.hypervisorXML)
+            xml.appendRaw(InstanceFacts.platformXML)
             xml.tagSet(tags[image.id.rawValue]?.tags ?? [:])
         }
         xml.leaf("nextToken", ifPresent: page.nextToken)
@@ -597,29 +593,25 @@ enum EC2Actions {
             xml.leaf("code", instance.state.code)
             xml.leaf("name", instance.state.name)
         }
-        xml.leaf("privateDnsName", "")
-        xml.leaf("dnsName", "")
+        xml.appendRaw("<privateDnsName></privateDnsName><dnsName></dnsName>")
         xml.leaf("reason", instance.transitionReason)
         xml.leaf("keyName", ifPresent: instance.keyName)
         xml.leaf("amiLaunchIndex", instance.launchIndex)
-        xml.open("productCodes")
-        xml.close("productCodes")
+        xml.appendRaw("<productCodes></productCodes>")
         xml.leaf("instanceType", instance.vmType.name)
         xml.leaf("launchTime", interface.launched)
-        xml.element("placement") { xml in
-            xml.leaf("availabilityZone", instance.zone)
-            xml.leaf("groupName", "")
-            xml.leaf("tenancy", "default")
-        }
+        xml.appendRaw("<placement><availabilityZone>")
+        xml.text(instance.zone)
+        xml.appendRaw("</availabilityZone><groupName></groupName><tenancy>default</tenancy></placement>")
         xml.leaf("kernelId", ifPresent: instance.kernelId?.rawValue)
         xml.leaf("ramdiskId", ifPresent: instance.ramdiskId?.rawValue)
-        xml.element("monitoring") { xml in xml.leaf("state", instance.monitored == true ? "enabled" : "disabled") }
+        xml.appendRaw(instance.monitored == true ? "<monitoring><state>enabled</state></monitoring>" : "<monitoring><state>disabled</state></monitoring>")
         // Every instance is in its account's default VPC, in its zone's default subnet.
         xml.leaf("subnetId", interface.subnetId)
         xml.leaf("vpcId", interface.vpcId)
         xml.leaf("privateIpAddress", ifPresent: instance.privateIp)
         xml.leaf("ipAddress", ifPresent: instance.publicIp)
-        xml.leaf("sourceDestCheck", true)
+        xml.appendRaw("<sourceDestCheck>true</sourceDestCheck>")
         writeGroupSet(&xml, instance.groups, modern: modern)
         if let reason = instance.stateReason {
             xml.element("stateReason") { xml in
@@ -627,23 +619,22 @@ enum EC2Actions {
                 xml.leaf("message", reason.message)
             }
         }
-        xml.leaf("architecture", "x86_64")
-        xml.leaf("rootDeviceType", "instance-store")
-        xml.leaf("rootDeviceName", InstanceFacts.rootDeviceName)
-        xml.open("blockDeviceMapping")
-        xml.close("blockDeviceMapping")
+        // What every instance here shows alike is written as one run of text.
+        xml.appendRaw(InstanceFacts.rootDeviceXML)
         xml.leaf("virtualizationType", InstanceFacts.virtualizationType(instance))
         xml.leaf("clientToken", instance.clientToken ?? "")
-        xml.leaf("hypervisor", InstanceFacts.hypervisor)
+        xml.appendRaw(InstanceFacts.hypervisorXML)
         xml.open("networkInterfaceSet")
         if instance.state != .terminated { writeInterface(&xml, interface, modern: modern) }
         xml.close("networkInterfaceSet")
-        xml.leaf("ebsOptimized", false)
-        xml.element("hibernationOptions") { xml in xml.leaf("configured", false) }
-        xml.element("enclaveOptions") { xml in xml.leaf("enabled", false) }
-        xml.element("metadataOptions") { xml in writeMetadataOptions(&xml, instance.metadataOptions ?? MetadataOptions(), state: "applied") }
-        xml.leaf("platformDetails", InstanceFacts.platformDetails)
-        xml.leaf("usageOperation", InstanceFacts.usageOperation)
+        xml.appendRaw(
+            "<ebsOptimized>false</ebsOptimized><hibernationOptions><configured>false</configured></hibernationOptions><enclaveOptions><enabled>false</enabled></enclaveOptions>")
+        if let options = instance.metadataOptions {
+            xml.element("metadataOptions") { xml in writeMetadataOptions(&xml, options, state: "applied") }
+        } else {
+            xml.appendRaw(InstanceFacts.defaultMetadataXML)
+        }
+        xml.appendRaw(InstanceFacts.platformXML)
         xml.leaf("usageOperationUpdateTime", interface.launched)
         // EC2 leaves an untagged instance's tag set out: clients see no `Tags` key.
         if !tags.isEmpty { xml.tagSet(tags) }
@@ -927,6 +918,20 @@ enum InstanceFacts {
     static let usageOperation = "RunInstances"
     /// Instance-store images boot from their first disk, which EC2 names /dev/sda1.
     static let rootDeviceName = "/dev/sda1"
+
+    /// The facts above as DescribeInstances writes them, each run made once.
+    static let rootDeviceXML = "<architecture>x86_64</architecture><rootDeviceType>instance-store</rootDeviceType>"
+        + "<rootDeviceName>\(rootDeviceName)</rootDeviceName><blockDeviceMapping></blockDeviceMapping>"
+    static let imageRootDeviceXML = "<rootDeviceType>instance-store</rootDeviceType>"
+        + "<rootDeviceName>\(rootDeviceName)</rootDeviceName><blockDeviceMapping></blockDeviceMapping>"
+    static let hypervisorXML = "<hypervisor>\(hypervisor)</hypervisor>"
+    static let platformXML = "<platformDetails>\(platformDetails)</platformDetails><usageOperation>\(usageOperation)</usageOperation>"
+    /// The metadata options of an instance that has EC2's defaults (most have).
+    static let defaultMetadataXML: String = {
+        var xml = XMLWriter(capacity: 256)
+        xml.element("metadataOptions") { xml in EC2Actions.writeMetadataOptions(&xml, MetadataOptions(), state: "applied") }
+        return xml.text
+    }()
 
     static func virtualizationType(_ instance: InstanceRecord) -> String {
         instance.boot.kernel != nil ? "paravirtual" : "hvm"

@@ -55,26 +55,23 @@ extension EC2Actions {
             xml.leaf("availabilityZone", instance.zone)
             xml.leaf("availabilityZoneId", ifPresent: view.zoneId)
         }
-        xml.leaf("description", "")
+        xml.appendRaw("<description></description>")
         xml.leaf("ownerId", instance.accountId.rawValue)
-        if standalone { xml.leaf("requesterManaged", false) }
-        xml.leaf("status", "in-use")
+        if standalone { xml.appendRaw("<requesterManaged>false</requesterManaged>") }
+        xml.appendRaw("<status>in-use</status>")
         xml.leaf("macAddress", instance.macAddress)
         xml.leaf("privateIpAddress", ifPresent: instance.privateIp)
-        xml.leaf("sourceDestCheck", true)
+        xml.appendRaw("<sourceDestCheck>true</sourceDestCheck>")
         writeGroupSet(&xml, instance.groups, modern: modern)
-        xml.element("attachment") { xml in
-            xml.leaf("attachmentId", InstanceFacts.attachmentId(instance))
-            if standalone {
-                xml.leaf("instanceId", instance.id.rawValue)
-                xml.leaf("instanceOwnerId", instance.accountId.rawValue)
-            }
-            xml.leaf("deviceIndex", 0)
-            xml.leaf("networkCardIndex", 0)
-            xml.leaf("status", "attached")
-            xml.leaf("attachTime", view.launched)
-            xml.leaf("deleteOnTermination", true)
+        xml.appendRaw("<attachment>")
+        xml.leaf("attachmentId", InstanceFacts.attachmentId(instance))
+        if standalone {
+            xml.leaf("instanceId", instance.id.rawValue)
+            xml.leaf("instanceOwnerId", instance.accountId.rawValue)
         }
+        xml.appendRaw("<deviceIndex>0</deviceIndex><networkCardIndex>0</networkCardIndex><status>attached</status>")
+        xml.leaf("attachTime", view.launched)
+        xml.appendRaw("<deleteOnTermination>true</deleteOnTermination></attachment>")
         association(&xml)
         if standalone { xml.tagSet([:]) }
         xml.open("privateIpAddressesSet")
@@ -85,11 +82,7 @@ extension EC2Actions {
                 association(&xml)
             }
         }
-        xml.close("privateIpAddressesSet")
-        xml.open("ipv6AddressesSet")
-        xml.close("ipv6AddressesSet")
-        xml.leaf("interfaceType", "interface")
-        xml.close("item")
+        xml.appendRaw("</privateIpAddressesSet><ipv6AddressesSet></ipv6AddressesSet><interfaceType>interface</interfaceType></item>")
     }
 
     /// DescribeNetworkInterfaces' filters: what ``writeInterface(_:_:modern:standalone:)`` shows.
