@@ -189,6 +189,22 @@ enum EC2Actions {
         "instance-storage-info.total-size-in-gb": { [String($0.diskGiB)] },
         "instance-storage-supported": { _ in ["true"] },
         "current-generation": { _ in ["false"] },
+        // What the answer shows alike for every type.
+        "free-tier-eligible": { _ in ["false"] },
+        "supported-usage-class": { _ in ["on-demand"] },
+        "supported-root-device-type": { _ in ["instance-store"] },
+        "supported-virtualization-type": { _ in ["hvm", "paravirtual"] },
+        "bare-metal": { _ in ["false"] },
+        "processor-info.supported-architecture": { _ in ["x86_64"] },
+        "vcpu-info.default-cores": { [String($0.cores)] },
+        "vcpu-info.default-threads-per-core": { _ in ["1"] },
+        "instance-storage-info.disk.count": { _ in ["1"] },
+        "instance-storage-info.disk.size-in-gb": { [String($0.diskGiB)] },
+        "instance-storage-info.disk.type": { _ in ["hdd"] },
+        "hibernation-supported": { _ in ["false"] },
+        "burstable-performance-supported": { _ in ["false"] },
+        "dedicated-hosts-supported": { _ in ["false"] },
+        "auto-recovery-supported": { _ in ["false"] },
     ])
 
     static func describeInstanceTypes(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
