@@ -1,4 +1,3 @@
-public import EucaCore
 public import EucaScheduler
 
 /// Prefers the node with the most free memory: instances spread by memory, not by turn.
