@@ -15,18 +15,22 @@ enum ActionParameters {
         "Expires", "SecurityToken",
     ]
 
-    /// Refuses the first parameter `action` does not act on; `handled` is what it acts on.
+    /// Refuses a parameter `action` does not act on; `handled` is what it acts on.
     static func check(_ params: QueryParameters, action: String, handled: Set<String>) throws {
         guard let documented = documentedParameters[action] else { return }
-        // Sorted, so that a request with several such names is always refused for the same one.
-        for name in params.values.keys.sorted() where !envelope.contains(name) && !name.hasPrefix("X-Amz-") {
+        var refused: String?
+        for name in params.values.keys where !envelope.contains(name) && !name.hasPrefix("X-Amz-") {
             let pattern = QueryParameters.pattern(of: name)
             if handled.contains(pattern) || handled.contains(pattern + ".N") { continue }
-            if documented.contains(pattern) || documented.contains(pattern + ".N") {
-                throw EC2Error("Unsupported", "The parameter \(name.prefix(100)) is not supported by this cloud.")
-            }
-            throw EC2Error("UnknownParameter", "The parameter \(name.prefix(100)) is not recognized")
+            // The first in name order, so that a request with several is always refused for the same one.
+            if refused.map({ name < $0 }) ?? true { refused = name }
         }
+        guard let name = refused else { return }
+        let pattern = QueryParameters.pattern(of: name)
+        if documented.contains(pattern) || documented.contains(pattern + ".N") {
+            throw EC2Error("Unsupported", "The parameter \(name.prefix(100)) is not supported by this cloud.")
+        }
+        throw EC2Error("UnknownParameter", "The parameter \(name.prefix(100)) is not recognized")
     }
 
     static let filters: Set<String> = ["Filter.N.Name", "Filter.N.Value.N"]
