@@ -57,6 +57,9 @@ class Cloud:
         return code
 
     def restart(self) -> "Cloud":
+        # A daemon still running is stopped first: two on one state directory would both serve it.
+        if self.process is not None and self.process.poll() is None:
+            self.stop()
         return self.start()
 
     @property
