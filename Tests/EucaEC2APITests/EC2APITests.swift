@@ -204,6 +204,37 @@ func values(_ document: XMLDocument, _ xpath: String) throws -> [String] {
         #expect(groups.isEmpty)
     }
 
+    /// An instance's interface, a group's rule and the default VPC's parts, named by another
+    /// account, answer as unknown ones do; filtering by them finds nothing.
+    @Test func anotherAccountsInterfacesRulesAndGatewaysAnswerAsIfTheyDidNotExist() async throws {
+        let fixture = try await APIFixture.make()
+        let (_, other) = try await fixture.api.cloud.accounts.create(name: "other")
+        let version = ("Version", "2016-11-15")
+        let run = await fixture.call([("Action", "RunInstances"), version, ("ImageId", fixture.image.rawValue), ("MinCount", "1"), ("MaxCount", "1")])
+        #expect(run.status == 200)
+        let interface = try #require(try values(xml(run.body), "//*[local-name()='networkInterfaceId']").first)
+        let authorized = await fixture.call([
+            ("Action", "AuthorizeSecurityGroupIngress"), version, ("GroupName", "default"), ("IpPermissions.1.IpProtocol", "tcp"),
+            ("IpPermissions.1.FromPort", "22"), ("IpPermissions.1.ToPort", "22"), ("IpPermissions.1.IpRanges.1.CidrIp", "10.0.0.0/8"),
+        ])
+        let rule = try #require(try values(xml(authorized.body), "//*[local-name()='securityGroupRuleId']").first)
+        let gateway = try #require(
+            try values(xml(await fixture.call([("Action", "DescribeInternetGateways"), version]).body), "//*[local-name()='internetGatewayId']").first)
+        for (action, parameter, id, code) in [
+            ("DescribeNetworkInterfaces", "NetworkInterfaceId.1", interface, "InvalidNetworkInterfaceID.NotFound"),
+            ("DescribeSecurityGroupRules", "SecurityGroupRuleId.1", rule, "InvalidSecurityGroupRuleId.NotFound"),
+            ("DescribeInternetGateways", "InternetGatewayId.1", gateway, "InvalidInternetGatewayID.NotFound"),
+        ] {
+            let asked = await fixture.call([("Action", action), version, (parameter, id)], as: other)
+            #expect(asked.status == 400 && asked.body.contains(code), "\(action)")
+            let mine = await fixture.call([("Action", action), version, (parameter, id)])
+            #expect(mine.status == 200, "\(action)")
+        }
+        let filtered = await fixture.call(
+            [("Action", "DescribeNetworkInterfaces"), version, ("Filter.1.Name", "network-interface-id"), ("Filter.1.Value.1", interface)], as: other)
+        #expect(try values(xml(filtered.body), "//*[local-name()='networkInterfaceId']").isEmpty)
+    }
+
     @Test func getCallerIdentityNamesTheKeysAccountAndUser() async throws {
         let fixture = try await APIFixture.make()
         let (account, other) = try await fixture.api.cloud.accounts.create(name: "other")
