@@ -287,7 +287,7 @@ enum EC2Actions {
             "ramdisk-id": { $0.ramdiskId.map { [$0.rawValue] } ?? [] },
             "root-device-type": { _ in ["instance-store"] },
             "root-device-name": { _ in [InstanceFacts.rootDeviceName] },
-            "virtualization-type": { [$0.boot.kernel != nil ? "paravirtual" : "hvm"] },
+            "virtualization-type": { [InstanceFacts.virtualizationType($0.boot)] },
             "hypervisor": { _ in [InstanceFacts.hypervisor] },
             "manifest-location": { [$0.location] },
             "creation-date": { [EC2Time.format($0.createdAt)] },
@@ -368,7 +368,7 @@ enum EC2Actions {
             xml.leaf("name", image.name)
             xml.leaf("description", ifPresent: image.description)
             xml.appendRaw(InstanceFacts.imageRootDeviceXML)
-            xml.appendRaw(image.boot.kernel != nil ? "<virtualizationType>paravirtual</virtualizationType>" : "<virtualizationType>hvm</virtualizationType>")
+            xml.leaf("virtualizationType", InstanceFacts.virtualizationType(image.boot))
             xml.appendRaw(InstanceFacts.hypervisorXML)
             xml.appendRaw(InstanceFacts.platformXML)
             xml.tagSet(tags[image.id.rawValue]?.tags ?? [:])
@@ -637,7 +637,7 @@ enum EC2Actions {
         }
         // What every instance here shows alike is written as one run of text.
         xml.appendRaw(InstanceFacts.rootDeviceXML)
-        xml.leaf("virtualizationType", InstanceFacts.virtualizationType(instance))
+        xml.leaf("virtualizationType", InstanceFacts.virtualizationType(instance.boot))
         xml.leaf("clientToken", instance.clientToken ?? "")
         xml.appendRaw(InstanceFacts.hypervisorXML)
         xml.open("networkInterfaceSet")
@@ -691,7 +691,7 @@ enum EC2Actions {
             "ip-address": { present($0.publicIp) },
             "architecture": { _ in ["x86_64"] },
             "hypervisor": { _ in [InstanceFacts.hypervisor] },
-            "virtualization-type": { [InstanceFacts.virtualizationType($0)] },
+            "virtualization-type": { [InstanceFacts.virtualizationType($0.boot)] },
             "platform-details": { _ in [InstanceFacts.platformDetails] },
             "usage-operation": { _ in [InstanceFacts.usageOperation] },
             "root-device-type": { _ in ["instance-store"] },
@@ -949,8 +949,9 @@ enum InstanceFacts {
         return xml.text
     }()
 
-    static func virtualizationType(_ instance: InstanceRecord) -> String {
-        instance.boot.kernel != nil ? "paravirtual" : "hvm"
+    /// An image booted with a kernel of its own is paravirtual; one that boots its disk, hvm.
+    static func virtualizationType(_ boot: BootSpec) -> String {
+        boot.kernel != nil ? "paravirtual" : "hvm"
     }
 
     /// `eni-` and the instance id's digits: one interface per instance, found again from it.

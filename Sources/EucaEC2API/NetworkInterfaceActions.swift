@@ -22,9 +22,10 @@ struct InterfaceView: Sendable {
         subnetId = VPCService.subnetId(of: instance.accountId, zone: instance.zone)
         vpcId = VPCService.vpcId(of: instance.accountId)
         launched = EC2Time.format(instance.launchTime)
+        id = InstanceFacts.interfaceId(instance)
     }
 
-    var id: String { InstanceFacts.interfaceId(instance) }
+    let id: String
 }
 
 extension EC2Actions {

@@ -100,16 +100,21 @@ extension EC2Actions {
 
     /// One rule of one group, as EC2's security group rules show it since they have ids.
     struct RuleView: Sendable {
-        var group: SecurityGroupRecord
-        var direction: RuleDirection
-        var rule: SecurityRule
-
+        let group: SecurityGroupRecord
+        let direction: RuleDirection
+        let rule: SecurityRule
         /// `sgr-` and a digest of the group, the direction and the permission: the same rule
-        /// has the same id on every call and after a restart.
-        var id: String {
+        /// has the same id on every call and after a restart. Derived once, as a describe sorts
+        /// and filters by it.
+        let id: String
+
+        init(group: SecurityGroupRecord, direction: RuleDirection, rule: SecurityRule) {
+            self.group = group
+            self.direction = direction
+            self.rule = rule
             let peer = SecurityGroupService.describe(rule.peer)
             let text = "\(group.id)/\(direction)/\(rule.ipProtocol)/\(rule.fromPort.map(String.init) ?? "")/\(rule.toPort.map(String.init) ?? "")/\(peer)"
-            return "sgr-" + StableDigest.hex(text, count: 17)
+            id = "sgr-" + StableDigest.hex(text, count: 17)
         }
 
         var isEgress: Bool { direction == .egress }

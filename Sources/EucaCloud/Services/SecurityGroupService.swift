@@ -223,8 +223,7 @@ public struct SecurityGroupService: CloudService {
         return rules
     }
 
-    /// Adds rules to a group; a rule it already has refuses the whole request.
-    /// Adds rules to a group; a rule it has already refuses the whole request. Returns the group
+    /// Adds rules to a group; a rule it already has refuses the whole request. Returns the group
     /// and the rules added.
     @discardableResult
     public func authorize(
