@@ -52,7 +52,7 @@ struct FilterSet<Resource>: Sendable {
             } else if documented.contains(filter.name) {
                 field = { _ in [] }
             } else {
-                throw EucaError(.invalidParameter, .parameter, "The filter '\(filter.name)' is invalid")
+                throw EucaError(.invalidParameter, .parameter, "The filter '\(filter.name.prefix(64))' is invalid")
             }
             compiled.append((field, filter.values.map(WildcardPattern.init)))
         }

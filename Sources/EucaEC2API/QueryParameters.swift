@@ -70,11 +70,12 @@ struct QueryParameters: Sendable {
     subscript(name: String) -> String? { values[name] }
 
     /// `name` with each list index written `N`: `NetworkInterface.1.SecurityGroupId.2` is
-    /// `NetworkInterface.N.SecurityGroupId.N`.
+    /// `NetworkInterface.N.SecurityGroupId.N`. An index is what ``index(_:_:)`` files as one (an
+    /// `Int`); a run of digits past that stays as it is, so no list reads it and it is refused.
     static func pattern(of name: String) -> String {
         guard name.utf8.contains(where: { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return name }
         return name.split(separator: ".", omittingEmptySubsequences: false)
-            .map { part in !part.isEmpty && part.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") } ? "N" : part }
+            .map { part in Int(part) != nil ? "N" : part }
             .joined(separator: ".")
     }
 

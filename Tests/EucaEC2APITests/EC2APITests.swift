@@ -287,6 +287,7 @@ func values(_ document: XMLDocument, _ xpath: String) throws -> [String] {
     @Test("parameter patterns", arguments: [
         ("InstanceId.1", "InstanceId.N"), ("NetworkInterface.0.SecurityGroupId.12", "NetworkInterface.N.SecurityGroupId.N"),
         ("ImageId", "ImageId"), ("Filter.1.Value.1", "Filter.N.Value.N"), ("A..1", "A..N"),
+        ("InstanceId.99999999999999999999", "InstanceId.99999999999999999999"),
     ])
     func patterns(name: String, pattern: String) {
         #expect(QueryParameters.pattern(of: name) == pattern)

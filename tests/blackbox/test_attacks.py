@@ -186,6 +186,16 @@ LONG = [
     # Arabic-Indic digits are not an account id's.
     ({"Action": "ModifyImageAttribute", "ImageId": "IMAGE", "LaunchPermission.Add.1.UserId": "\u0661" * 12},
      "InvalidAMIAttributeItemValue"),
+    # Parameter names and values a thousand times too long, and list numbers past any list.
+    ({"Action": "DescribeInstances", "B" * 20000: "x"}, "UnknownParameter"),
+    ({"Action": "DescribeInstances", "Filter.1.Name": "x" * 20000, "Filter.1.Value.1": "y"}, "InvalidParameterValue"),
+    ({"Action": "RunInstances", "ImageId": "IMAGE", "Placement.Tenancy": "d" * 20000}, "InvalidParameterValue"),
+    ({"Action": "RunInstances", "ImageId": "IMAGE", "CpuOptions.CoreCount": "9" * 20000}, "Unsupported"),
+    ({"Action": "DescribeInstanceTypes", "InstanceType.1": "m" * 20000}, "InvalidInstanceType"),
+    # An index past any list's is no member of one: refused, not dropped.
+    ({"Action": "DescribeNetworkInterfaces", "NetworkInterfaceId.99999999999999999999": "eni-" + "a" * 20000},
+     "UnknownParameter"),
+    ({"Action": "DescribeNetworkInterfaces", "NetworkInterfaceId.1": "eni-" + "a" * 20000}, "InvalidNetworkInterfaceID.NotFound"),
 ]
 
 
@@ -195,6 +205,8 @@ def test_over_long_and_misshapen_ids_are_refused_before_the_store(cloud, params,
     image = cloud.client().describe_images(Owners=["self"])["Images"][0]["ImageId"]
     status, got, body = signed(cloud, {k: image if v == "IMAGE" else v for k, v in params.items()})
     assert (status, got) == (400, code), body
+    # The answer quotes at most a little of what it refuses.
+    assert len(body) < 2000, body[:300]
     assert snapshot(cloud) == before
 
 
