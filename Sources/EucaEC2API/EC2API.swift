@@ -186,7 +186,9 @@ public struct EC2API: Sendable {
             logger.debug("request", metadata: [
                 "euca.request": "\(requestId)", "euca.action": "\(action)", "euca.account": "\(principal.accountId)",
             ])
-            return EC2Response(status: 200, body: xml.text, requestId: requestId)
+            guard VersionShapes.shapes(version) else { return EC2Response(status: 200, body: xml.text, requestId: requestId) }
+            let shaped = VersionShapes.shape(xml.bytes, version: version)
+            return EC2Response(status: 200, body: String(decoding: shaped, as: UTF8.self), requestId: requestId)
         } catch {
             let ec2 = EC2Error(error)
             var metadata: Logger.Metadata = [

@@ -1,6 +1,6 @@
 /// The EC2 API versions this cloud answers: every version EC2 has published, from 2006 to the
 /// 2016-11-15 that current boto3 and the aws CLI send. Responses use the namespace of the version
-/// sent; where an old version's shape differs in a way its clients read, the response follows it.
+/// sent and hold only the elements that version defines (`VersionShapes`).
 enum EC2Versions {
     static let known: Set<String> = [
         "2006-06-26", "2006-10-01", "2007-01-03", "2007-01-19", "2007-03-01", "2007-08-29", "2008-02-01",

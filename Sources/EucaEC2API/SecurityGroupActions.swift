@@ -211,24 +211,25 @@ extension EC2Actions {
             (names.isEmpty || names.contains($0.name)) && (ids.isEmpty || ids.contains($0.id.rawValue)) && filter.matches($0)
         }
         let page = paging.page(shown) { $0.id.rawValue }
-        let modern = context.supportsGroupIds
+        let classic = !context.supportsGroupIds
         xml.set("securityGroupInfo", page.items) { xml, group in
             xml.leaf("ownerId", group.accountId.rawValue)
-            if modern { xml.leaf("groupId", group.id.rawValue) }
+            xml.leaf("groupId", group.id.rawValue)
             xml.leaf("groupName", group.name)
             xml.leaf("groupDescription", group.description)
-            writePermissions(&xml, "ipPermissions", group.ingress, modern: modern)
-            if modern {
-                writePermissions(&xml, "ipPermissionsEgress", group.egress, modern: modern)
-                xml.leaf("vpcId", VPCService.vpcId(of: group.accountId))
-            }
+            writePermissions(&xml, "ipPermissions", group.ingress, classic: classic)
+            writePermissions(&xml, "ipPermissionsEgress", group.egress, classic: classic)
+            xml.leaf("vpcId", VPCService.vpcId(of: group.accountId))
             xml.tagSet(tags[group.id.rawValue]?.tags ?? [:])
         }
         xml.leaf("nextToken", ifPresent: page.nextToken)
     }
 
     /// Writes rules as EC2's `IpPermission`s: one per protocol and port range, in first-seen order.
-    static func writePermissions(_ xml: inout XMLWriter, _ name: String, _ rules: [SecurityRule], modern: Bool) {
+    /// Before API version 2011-01-01 a rule named TCP, UDP or ICMP and always its ports: `classic`
+    /// writes a rule for every protocol as the three, and a rule without ports with -1 for them.
+    static func writePermissions(_ xml: inout XMLWriter, _ name: String, _ rules: [SecurityRule], classic: Bool) {
+        let rules = classic ? rules.flatMap(classicRules) : rules
         var order: [String] = []
         var grouped: [String: [SecurityRule]] = [:]
         for rule in rules {
@@ -246,7 +247,7 @@ extension EC2Actions {
                 guard case .group(let account, let id, let groupName) = rule.peer else { continue }
                 xml.open("item")
                 xml.leaf("userId", account.rawValue)
-                if modern { xml.leaf("groupId", id.rawValue) }
+                xml.leaf("groupId", id.rawValue)
                 xml.leaf("groupName", groupName)
                 xml.leaf("description", ifPresent: rule.description)
                 xml.close("item")
@@ -261,20 +262,35 @@ extension EC2Actions {
                 xml.close("item")
             }
             xml.close("ipRanges")
-            if modern {
-                xml.open("ipv6Ranges")
-                for rule in rules {
-                    guard case .cidr6(let cidr) = rule.peer else { continue }
-                    xml.open("item")
-                    xml.leaf("cidrIpv6", cidr)
-                    xml.leaf("description", ifPresent: rule.description)
-                    xml.close("item")
-                }
-                xml.close("ipv6Ranges")
-                xml.open("prefixListIds")
-                xml.close("prefixListIds")
+            xml.open("ipv6Ranges")
+            for rule in rules {
+                guard case .cidr6(let cidr) = rule.peer else { continue }
+                xml.open("item")
+                xml.leaf("cidrIpv6", cidr)
+                xml.leaf("description", ifPresent: rule.description)
+                xml.close("item")
+            }
+            xml.close("ipv6Ranges")
+            xml.open("prefixListIds")
+            xml.close("prefixListIds")
+        }
+    }
+
+    /// A rule as EC2-Classic showed it.
+    private static func classicRules(_ rule: SecurityRule) -> [SecurityRule] {
+        guard rule.ipProtocol != "-1" else {
+            return [("tcp", 0, 65535), ("udp", 0, 65535), ("icmp", -1, -1)].map { named, from, to in
+                var one = rule
+                one.ipProtocol = named
+                one.fromPort = from
+                one.toPort = to
+                return one
             }
         }
+        var one = rule
+        one.fromPort = rule.fromPort ?? -1
+        one.toPort = rule.toPort ?? -1
+        return [one]
     }
 
     /// A `groupSet`: before API version 2011-01-01, `groupId` held the group's name.
