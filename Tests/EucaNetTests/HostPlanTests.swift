@@ -1,0 +1,69 @@
+import EucaCore
+@testable import EucaNet
+import Testing
+
+@Suite struct HostPlanTests {
+    static func port(_ n: Int, groups: [String]) -> InstancePort {
+        InstancePort(instanceId: "i-\(n)", device: "vn\(n)", macAddress: "d0:0d:00:00:00:0\(n)", privateIp: "172.31.0.\(10 + n)", groups: groups)
+    }
+
+    static let web = GroupPolicy(
+        groupId: "sg-web", accountId: "1",
+        ingress: [
+            FirewallRule(ipProtocol: "tcp", fromPort: 22, toPort: 22, peer: .cidr("10.0.0.0/8")),
+            FirewallRule(ipProtocol: "tcp", fromPort: 8000, toPort: 8100, peer: .group(accountId: "1", groupId: "sg-app")),
+            FirewallRule(ipProtocol: "icmp", fromPort: 8, toPort: -1, peer: .cidr("0.0.0.0/0")),
+            FirewallRule(ipProtocol: "50", fromPort: nil, toPort: nil, peer: .cidr("192.0.2.0/24")),
+            FirewallRule(ipProtocol: "tcp", fromPort: 443, toPort: 443, peer: .cidr6("2001:db8::/32")),
+        ],
+        egress: [FirewallRule(ipProtocol: "-1", fromPort: nil, toPort: nil, peer: .cidr("0.0.0.0/0"))],
+        members: ["i-1": InstanceAddresses(macAddress: "d0:0d:00:00:00:01", privateIp: "172.31.0.11")])
+    static let app = GroupPolicy(
+        groupId: "sg-app", accountId: "1", ingress: [], egress: [],
+        members: ["i-2": InstanceAddresses(macAddress: "d0:0d:00:00:00:02", privateIp: "172.31.0.12")])
+
+    @Test func eachRuleBecomesOneMatchOnItsInstancesChain() {
+        let plan = HostPlan(gateway: "172.31.0.1", ports: [Self.port(1, groups: ["sg-web"]), Self.port(2, groups: ["sg-app"])], groups: [Self.web, Self.app])
+        let text = plan.nftablesRuleset()
+        #expect(text.hasPrefix("table inet euca {}\ndelete table inet euca\ntable inet euca {\n"))
+        #expect(text.contains("iifname vmap { \"vn1\" : jump out_vn1, \"vn2\" : jump out_vn2 }"))
+        #expect(text.contains("ip saddr 10.0.0.0/8 tcp dport 22 accept"))
+        #expect(text.contains("ip saddr @group_sg_app tcp dport 8000-8100 accept"))
+        #expect(text.contains("meta nfproto ipv4 meta l4proto icmp icmp type 8 accept"))
+        #expect(text.contains("ip saddr 192.0.2.0/24 meta l4proto 50 accept"))
+        #expect(text.contains("ip6 saddr 2001:db8::/32 tcp dport 443 accept"))
+        #expect(text.contains("set group_sg_app {\n    type ipv4_addr\n    elements = { 172.31.0.12 }\n  }"))
+        // The app group has no rules: its instance takes nothing in and sends nothing out.
+        let appIn = text.components(separatedBy: "chain in_vn2 {")[1].components(separatedBy: "}")[0]
+        #expect(appIn == "\n    ct state established,related accept\n    ct state invalid drop\n    drop\n  ")
+        #expect(text.contains("chain out_vn1 {\n    ether saddr != d0:0d:00:00:00:01 drop\n    ip saddr != 172.31.0.11 drop"))
+    }
+
+    @Test func aRuleThatCanMatchNothingIsLeftOutRatherThanWidened() {
+        let cases: [FirewallRule] = [
+            FirewallRule(ipProtocol: "tcp", fromPort: 22, toPort: 22, peer: .cidr("10.0.0.0/33")),
+            FirewallRule(ipProtocol: "tcp", fromPort: 22, toPort: 22, peer: .cidr("10.0.0.0/8; flush ruleset")),
+            FirewallRule(ipProtocol: "tcp", fromPort: 22, toPort: 22, peer: .cidr6("::/0\n} table")),
+            FirewallRule(ipProtocol: "icmp", fromPort: 8, toPort: -1, peer: .cidr6("2001:db8::/32")),
+            FirewallRule(ipProtocol: "999", fromPort: nil, toPort: nil, peer: .cidr("0.0.0.0/0")),
+            FirewallRule(ipProtocol: "tcp; flush", fromPort: nil, toPort: nil, peer: .cidr("0.0.0.0/0")),
+        ]
+        for rule in cases { #expect(HostPlan.match(rule, direction: "saddr") == nil, "\(rule)") }
+        // A host address with bits past the prefix is its network, as EC2 stores it.
+        #expect(HostPlan.match(FirewallRule(ipProtocol: "udp", fromPort: 53, toPort: 53, peer: .cidr("10.1.2.3/16")), direction: "daddr")
+            == "ip daddr 10.1.0.0/16 udp dport 53")
+    }
+
+    @Test func aPlanWithABadValueIsRefusedNamingIt() async {
+        var bad = Self.port(1, groups: [])
+        bad.device = "vn1\"; flush ruleset"
+        let plan = HostPlan(gateway: "172.31.0.999", ports: [bad, Self.port(2, groups: []), Self.port(2, groups: [])], groups: [])
+        let problems = plan.problems()
+        #expect(problems.contains { $0.contains("gateway") })
+        #expect(problems.contains { $0.contains("is not a device name") })
+        #expect(problems.contains { $0.contains("vn2 is listed twice") })
+        // Refused before any command runs: a runner that cannot run anything is never reached.
+        let applier = HostNetworkApplier(commands: HostCommands(prefix: ["/nonexistent"]))
+        await #expect(throws: EucaError.self) { try await applier.apply(plan) }
+    }
+}

@@ -1,0 +1,220 @@
+import EucaCore
+import EucaNet
+import Foundation
+import Testing
+
+/// Security groups enforced by the kernel, in network namespaces this suite makes and deletes: a
+/// "host" namespace where ``HostNetworkApplier`` works, and one namespace per instance joined to it
+/// by a veth pair standing in for the instance's tap.
+@Suite(.serialized, .enabled(if: Namespaces.available, "needs root, ip netns, nft, socat, ping and bash (Debian: iproute2, nftables, socat, iputils-ping)"))
+struct SecurityGroupNamespaceTests {
+    @Test func onlyWhatAGroupAuthorizesReachesItsInstances() async throws {
+        try await Namespaces.with(instances: 3) { net in
+            // web (instance 1): ssh from the subnet, 8080 from the app group, UDP 5353, ping.
+            // app (instance 2) and other (instance 3): nothing in.
+            let web = net.group("sg-web", members: [1], ingress: [
+                FirewallRule(ipProtocol: "tcp", fromPort: 22, toPort: 22, peer: .cidr("172.31.0.0/20")),
+                FirewallRule(ipProtocol: "tcp", fromPort: 8080, toPort: 8080, peer: .group(accountId: "1", groupId: "sg-app")),
+                FirewallRule(ipProtocol: "udp", fromPort: 5353, toPort: 5353, peer: .cidr("172.31.0.12/32")),
+                FirewallRule(ipProtocol: "icmp", fromPort: 8, toPort: -1, peer: .cidr("172.31.0.13/32")),
+            ])
+            let app = net.group("sg-app", members: [2])
+            let other = net.group("sg-other", members: [3])
+            try await net.apply([web, app, other])
+            for port in [22, 8080, 9000] { try await net.listenTCP(1, port) }
+            try await net.listenUDP(1, 5353)
+
+            #expect(try await net.tcp(from: 2, to: 1, 22))
+            #expect(try await net.tcp(from: 3, to: 1, 22))
+            #expect(try await net.tcp(from: 2, to: 1, 8080), "the app group is authorized on 8080")
+            #expect(try await !net.tcp(from: 3, to: 1, 8080), "another group is not")
+            #expect(try await !net.tcp(from: 2, to: 1, 9000), "a port no rule names")
+            #expect(try await net.udp(from: 2, to: 1, 5353))
+            #expect(try await !net.udp(from: 3, to: 1, 5353), "UDP from an address the rule does not name")
+            #expect(try await net.ping(from: 3, to: 1))
+            #expect(try await !net.ping(from: 2, to: 1), "ICMP from an address the rule does not name")
+            // Inbound is denied by default: nothing reaches the app instance, though web may send.
+            try await net.listenTCP(2, 22)
+            #expect(try await !net.tcp(from: 1, to: 2, 22))
+        }
+    }
+
+    @Test func egressRulesLimitWhatAnInstanceSendsAndSpoofingIsDropped() async throws {
+        try await Namespaces.with(instances: 2) { net in
+            let all = FirewallRule(ipProtocol: "-1", fromPort: nil, toPort: nil, peer: .cidr("0.0.0.0/0"))
+            let open = net.group("sg-open", members: [2], ingress: [all])
+            let narrow = net.group("sg-narrow", members: [1], ingress: [all], egress: [FirewallRule(ipProtocol: "tcp", fromPort: 443, toPort: 443, peer: .cidr("0.0.0.0/0"))])
+            try await net.apply([open, narrow])
+            for port in [443, 80] { try await net.listenTCP(2, port) }
+            #expect(try await net.tcp(from: 1, to: 2, 443))
+            #expect(try await !net.tcp(from: 1, to: 2, 80), "egress allows 443 only")
+            // Instance 2 takes another address on its interface: what it sends from it is dropped.
+            try await net.instanceShell(2, "ip addr add 172.31.0.99/20 dev eth0")
+            try await net.listenTCP(1, 22)
+            #expect(try await net.tcp(from: 2, to: 1, 22))
+            let spoofed = try await net.shell(net.instance(2), "socat -T1 /dev/null TCP:172.31.0.11:22,connect-timeout=1,bind=172.31.0.99")
+            #expect(!spoofed)
+        }
+    }
+
+    @Test func revokingBlocksNewConnectionsAndKeepsEstablishedOnes() async throws {
+        try await Namespaces.with(instances: 2) { net in
+            let ssh = FirewallRule(ipProtocol: "tcp", fromPort: 22, toPort: 22, peer: .cidr("0.0.0.0/0"))
+            try await net.apply([net.group("sg-a", members: [1], ingress: [ssh]), net.group("sg-b", members: [2])])
+            try await net.background(1, ["socat", "TCP-LISTEN:22,reuseaddr,fork", "EXEC:cat"])
+            // A session that sends a line now and another after the revoke.
+            let log = net.directory.appendingPathComponent("session")
+            let session = try ChildProcess.start("/usr/bin/env", [
+                "ip", "netns", "exec", net.instance(2), "bash", "-c",
+                "exec 3<>/dev/tcp/172.31.0.11/22; echo one >&3; read -t 2 a <&3; sleep 1.5; echo two >&3; read -t 2 b <&3; echo \"$a $b\" > \(log.path)",
+            ])
+            try await Task.sleep(for: .milliseconds(500))
+            try await net.apply([net.group("sg-a", members: [1]), net.group("sg-b", members: [2])])
+            #expect(try await !net.tcp(from: 2, to: 1, 22), "a new connection after the revoke")
+            _ = await session.wait()
+            #expect((try? String(contentsOf: log, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) == "one two")
+        }
+    }
+
+    @Test func theSamePlanTwiceChangesNothingAndStopLeavesTheHostAsItWas() async throws {
+        try await Namespaces.with(instances: 2) { net in
+            let before = try await net.hostState()
+            let groups = [net.group("sg-a", members: [1], ingress: [FirewallRule(ipProtocol: "tcp", fromPort: 22, toPort: 22, peer: .cidr("0.0.0.0/0"))]),
+                          net.group("sg-b", members: [2])]
+            try await net.apply(groups)
+            let applied = try await net.hostState()
+            #expect(applied != before)
+            try await net.apply(groups)
+            #expect(try await net.hostState() == applied)
+            try await net.applier.stop()
+            #expect(try await net.hostState() == before)
+        }
+    }
+}
+
+/// Namespaces for one test: `<name>-h` the host, `<name>-1`… the instances, with 172.31.0.(10+n)/20
+/// behind veth `vn<n>` and the gateway 172.31.0.1.
+final class Namespaces: Sendable {
+    static let available: Bool = {
+        getuid() == 0 && ["/usr/sbin/nft", "/usr/bin/socat", "/usr/sbin/ip", "/usr/bin/ping", "/usr/bin/bash"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
+    }()
+
+    let name: String
+    let count: Int
+    let directory: URL
+    let applier: HostNetworkApplier
+
+    private init(count: Int) {
+        name = "eucat\(UInt32.random(in: 0...0xFFFFFF))"
+        self.count = count
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent(name)
+        applier = HostNetworkApplier(commands: HostCommands(prefix: ["ip", "netns", "exec", "\(name)-h"]))
+    }
+
+    static func with(instances: Int, _ body: (Namespaces) async throws -> Void) async throws {
+        let net = Namespaces(count: instances)
+        try FileManager.default.createDirectory(at: net.directory, withIntermediateDirectories: true)
+        do {
+            try await net.setUp()
+            try await body(net)
+        } catch {
+            await net.tearDown()
+            throw error
+        }
+        await net.tearDown()
+    }
+
+    var host: String { "\(name)-h" }
+    func instance(_ n: Int) -> String { "\(name)-\(n)" }
+    func address(_ n: Int) -> String { "172.31.0.\(10 + n)" }
+    func mac(_ n: Int) -> String { "d0:0d:00:00:00:0\(n)" }
+
+    private func setUp() async throws {
+        try await run(["ip", "netns", "add", host])
+        try await shell(host, "ip link set lo up", check: true)
+        for n in 1...count {
+            try await run(["ip", "netns", "add", instance(n)])
+            try await run(["ip", "link", "add", "vn\(n)", "netns", host, "type", "veth", "peer", "name", "eth0", "netns", instance(n)])
+            // The hypervisor brings an instance's tap up; the applier does the rest.
+            try await shell(host, "ip link set vn\(n) up", check: true)
+            try await instanceShell(n, "ip link set lo up; ip link set eth0 address \(mac(n)); ip addr add \(address(n))/20 dev eth0; ip link set eth0 up; ip route add default via 172.31.0.1")
+        }
+    }
+
+    private func tearDown() async {
+        for n in 0...count {
+            // Processes a test left in a namespace end with it.
+            let ns = n == 0 ? host : instance(n)
+            _ = try? await shell(ns, "for p in $(ip netns pids \(ns)); do kill -9 $p; done; true")
+            _ = try? await run(["ip", "netns", "del", ns])
+        }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func group(_ id: String, members: [Int], ingress: [FirewallRule] = [], egress: [FirewallRule]? = nil) -> (GroupPolicy, [Int]) {
+        let policy = GroupPolicy(
+            groupId: id, accountId: "1", ingress: ingress,
+            egress: egress ?? [FirewallRule(ipProtocol: "-1", fromPort: nil, toPort: nil, peer: .cidr("0.0.0.0/0"))],
+            members: Dictionary(uniqueKeysWithValues: members.map { ("i-\($0)", InstanceAddresses(macAddress: mac($0), privateIp: address($0))) }))
+        return (policy, members)
+    }
+
+    func apply(_ groups: [(GroupPolicy, [Int])]) async throws {
+        let ports = (1...count).map { n in
+            InstancePort(instanceId: "i-\(n)", device: "vn\(n)", macAddress: mac(n), privateIp: address(n),
+                         groups: groups.filter { $0.1.contains(n) }.map(\.0.groupId))
+        }
+        try await applier.apply(HostPlan(gateway: "172.31.0.1", ports: ports, groups: groups.map(\.0)))
+    }
+
+    /// Starts `command` in instance `n`'s namespace and leaves it running (the namespace's end
+    /// ends it).
+    func background(_ n: Int, _ command: [String]) async throws {
+        _ = try ChildProcess.start("/usr/bin/env", ["ip", "netns", "exec", instance(n)] + command)
+        try await Task.sleep(for: .milliseconds(200))
+    }
+
+    func listenTCP(_ n: Int, _ port: Int) async throws {
+        try await background(n, ["socat", "TCP-LISTEN:\(port),reuseaddr,fork", "SYSTEM:echo hello"])
+    }
+
+    func listenUDP(_ n: Int, _ port: Int) async throws {
+        try await background(n, ["socat", "UDP-RECVFROM:\(port),fork", "SYSTEM:echo hello"])
+    }
+
+    /// Whether a TCP connection from instance `from` to `to`'s port gets the listener's greeting.
+    func tcp(from: Int, to: Int, _ port: Int) async throws -> Bool {
+        try await shell(instance(from), "socat -T1 - TCP:\(address(to)):\(port),connect-timeout=1 </dev/null | grep -q hello")
+    }
+
+    func udp(from: Int, to: Int, _ port: Int) async throws -> Bool {
+        try await shell(instance(from), "echo x | socat -T1 - UDP:\(address(to)):\(port) | grep -q hello")
+    }
+
+    func ping(from: Int, to: Int) async throws -> Bool {
+        try await shell(instance(from), "ping -c1 -W1 \(address(to)) >/dev/null")
+    }
+
+    /// `ip -j` links and routes and the nft ruleset of the host namespace.
+    func hostState() async throws -> String {
+        let file = directory.appendingPathComponent("state")
+        _ = try await shell(host, "{ ip -j link; ip -j route; nft -j list ruleset; } > \(file.path)", check: true)
+        return try String(contentsOf: file, encoding: .utf8)
+    }
+
+    func instanceShell(_ n: Int, _ script: String) async throws {
+        try await shell(instance(n), script, check: true)
+    }
+
+    @discardableResult
+    func shell(_ namespace: String, _ script: String, check: Bool = false) async throws -> Bool {
+        let result = try await ChildProcess.run("/usr/bin/env", ["ip", "netns", "exec", namespace, "sh", "-c", script], timeout: .seconds(10))
+        if check && result.status != 0 { throw EucaError(.internalFailure, nil, "\(script): \(result.errors)") }
+        return result.status == 0
+    }
+
+    private func run(_ arguments: [String]) async throws {
+        let result = try await ChildProcess.run("/usr/bin/env", arguments, timeout: .seconds(10))
+        if result.status != 0 { throw EucaError(.internalFailure, nil, "\(arguments.joined(separator: " ")): \(result.errors)") }
+    }
+}
