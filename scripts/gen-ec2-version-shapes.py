@@ -86,56 +86,32 @@ def wsdl_tree(path):
     return tree
 
 
-def botocore_tree(model):
-    """The same tree from a botocore service-2 model."""
-    shapes = model["shapes"]
+def model_tree(model, old=False):
+    """The same tree from a botocore model: service-2 (shapes by name, `locationName`), or
+    botocore 0.x's (`old`: shapes inline, `xmlname`)."""
+    shapes = model.get("shapes", {})
+    name_key = "xmlname" if old else "locationName"
+
+    def resolve(reference):
+        return reference if old else shapes[reference["shape"]]
+
     tree = {}
 
     def walk(path, shape, depth):
         if depth > MAX_DEPTH:
             return
         if shape["type"] == "structure":
-            listed = tree.setdefault(path, {})
-            for key, member in shape["members"].items():
-                name = member.get("locationName", key)
-                listed[name] = False
-                walk(f"{path}/{name}", shapes[member["shape"]], depth + 1)
+            members = list(shape.get("members", {}).items())
         elif shape["type"] == "list":
-            member = shape["member"]
-            name = member.get("locationName", "item")
-            tree.setdefault(path, {})[name] = False
-            walk(f"{path}/{name}", shapes[member["shape"]], depth + 1)
-
-    for action in implemented:
-        operation = model["operations"].get(action)
-        if operation is None:
-            continue
-        response = action + "Response"
-        tree[response] = {"requestId": False}
-        if "output" in operation:
-            walk(response, shapes[operation["output"]["shape"]], 0)
-            tree[response]["requestId"] = False
-    return tree
-
-
-def old_botocore_tree(model):
-    """The same tree from botocore 0.x's inline model."""
-    tree = {}
-
-    def walk(path, shape, depth):
-        if depth > MAX_DEPTH:
+            member = shape["members"] if old else shape["member"]
+            members = [("item", member)]
+        else:
             return
-        if shape["type"] == "structure":
-            listed = tree.setdefault(path, {})
-            for key, member in shape.get("members", {}).items():
-                name = member.get("xmlname", key)
-                listed[name] = False
-                walk(f"{path}/{name}", member, depth + 1)
-        elif shape["type"] == "list":
-            member = shape["members"]
-            name = member.get("xmlname", "item")
-            tree.setdefault(path, {})[name] = False
-            walk(f"{path}/{name}", member, depth + 1)
+        listed = tree.setdefault(path, {})
+        for key, member in members:
+            name = member.get(name_key, key)
+            listed[name] = False
+            walk(f"{path}/{name}", resolve(member), depth + 1)
 
     for action in implemented:
         operation = model["operations"].get(action)
@@ -144,7 +120,7 @@ def old_botocore_tree(model):
         response = action + "Response"
         tree[response] = {"requestId": False}
         if operation.get("output"):
-            walk(response, operation["output"], 0)
+            walk(response, resolve(operation["output"]), 0)
             tree[response]["requestId"] = False
     return tree
 
@@ -158,13 +134,13 @@ def pypi_models(work):
         for member in archive.getmembers():
             matched = re.search(r"data/aws/ec2/(\d{4}-\d\d-\d\d)\.json$", member.name)
             if matched:
-                found[matched.group(1)] = old_botocore_tree(json.load(archive.extractfile(member)))
+                found[matched.group(1)] = model_tree(json.load(archive.extractfile(member)), old=True)
     wheel = next(pathlib.Path(work).glob("botocore-1.4.93-*.whl"))
     with zipfile.ZipFile(wheel) as archive:
         for name in archive.namelist():
             matched = re.search(r"data/ec2/(\d{4}-\d\d-\d\d)/service-2\.json$", name)
             if matched and matched.group(1) < "2016-11-15":
-                found[matched.group(1)] = botocore_tree(json.loads(archive.read(name)))
+                found[matched.group(1)] = model_tree(json.loads(archive.read(name)))
     return found
 
 
