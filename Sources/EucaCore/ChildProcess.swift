@@ -10,6 +10,8 @@ public final class ChildProcess: @unchecked Sendable {
     /// What the command wrote to standard error so far, read as it comes (so a chatty command
     /// never blocks on a full pipe), and whether the pipe has ended.
     private let errorOutput = Mutex<(data: Data, ended: Bool)>((Data(), false))
+    /// What it wrote to standard output, when the caller asked to keep it.
+    private let standardOutput = Mutex<(data: Data, ended: Bool)>((Data(), true))
     /// The exit status once the command has ended, and the tasks waiting for it until then.
     private let exit = Mutex<(status: Int32?, waiters: [CheckedContinuation<Int32, Never>])>((nil, []))
 
@@ -26,31 +28,27 @@ public final class ChildProcess: @unchecked Sendable {
         for waiter in waiters { waiter.resume(returning: status) }
     }
 
-    /// Starts `executable` with `arguments` (and `environment`, or the controller's own).
-    public static func start(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> ChildProcess {
+    /// Starts `executable` with `arguments` (and `environment`, or the controller's own);
+    /// `keepOutput` keeps what it writes to standard output (``output``), which is otherwise dropped.
+    public static func start(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil, keepOutput: Bool = false
+    ) throws -> ChildProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let environment { process.environment = environment }
         let errors = Pipe()
         process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
         let child = ChildProcess(process: process)
-        // A thread of its own reads the pipe with plain read(2): a child the command leaves behind
-        // may hold the pipe open long after the command ended.
-        let descriptor = errors.fileHandleForReading.fileDescriptor
-        Thread.detachNewThread {
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let count = read(descriptor, &buffer, buffer.count)
-                if count < 0 && errno == EINTR { continue }
-                let chunk = count > 0 ? Data(buffer[0..<count]) : Data()
-                child.errorOutput.withLock { output in
-                    if count <= 0 { output.ended = true } else { output.data.append(chunk) }
-                }
-                if count <= 0 { break }
-            }
+        child.drain(errors, output: false)
+        if keepOutput {
+            let output = Pipe()
+            process.standardOutput = output
+            child.standardOutput.withLock { $0.ended = false }
+            child.drain(output, output: true)
+        } else {
+            process.standardOutput = FileHandle.nullDevice
         }
         process.terminationHandler = { finished in child.ended(finished.terminationStatus) }
         do {
@@ -61,6 +59,29 @@ public final class ChildProcess: @unchecked Sendable {
         return child
     }
 
+    /// Reads `pipe` on a thread of its own with plain read(2): a child the command leaves behind
+    /// may hold the pipe open long after the command ended.
+    private func drain(_ pipe: Pipe, output: Bool) {
+        let descriptor = pipe.fileHandleForReading.fileDescriptor
+        Thread.detachNewThread {
+            var bytes = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = read(descriptor, &bytes, bytes.count)
+                if count < 0 && errno == EINTR { continue }
+                let chunk = count > 0 ? Data(bytes[0..<count]) : Data()
+                if output {
+                    self.standardOutput.withLock { kept in if count <= 0 { kept.ended = true } else { kept.data.append(chunk) } }
+                } else {
+                    self.errorOutput.withLock { kept in if count <= 0 { kept.ended = true } else { kept.data.append(chunk) } }
+                }
+                if count <= 0 { break }
+            }
+        }
+    }
+
+    /// What the command wrote to standard output so far (empty unless started with `keepOutput`).
+    public var output: String { String(decoding: standardOutput.withLock { $0.data }, as: UTF8.self) }
+
     public var isRunning: Bool { process.isRunning }
 
     /// Ends the command at once, with whatever it started: Foundation starts each child as the
@@ -68,6 +89,12 @@ public final class ChildProcess: @unchecked Sendable {
     public func kill() {
         let pid = process.processIdentifier
         if pid > 0, process.isRunning { Foundation.kill(-pid, SIGKILL) }
+    }
+
+    /// Sends `signal` to the command alone (SIGHUP to make a server re-read its files).
+    public func signal(_ signal: Int32) {
+        let pid = process.processIdentifier
+        if pid > 0, process.isRunning { Foundation.kill(pid, signal) }
     }
 
     /// Waits for the command to end; returns its exit status and what it wrote to standard error.
@@ -86,7 +113,7 @@ public final class ChildProcess: @unchecked Sendable {
         }
         // What the command wrote just before it ended may still be on its way; a child it left
         // behind may hold the pipe open, so wait for the end only briefly.
-        for _ in 0..<20 where !errorOutput.withLock({ $0.ended }) {
+        for _ in 0..<20 where !errorOutput.withLock({ $0.ended }) || !standardOutput.withLock({ $0.ended }) {
             try? await Task.sleep(for: .milliseconds(5))
         }
         let output = errorOutput.withLock { $0.data }
@@ -97,8 +124,20 @@ public final class ChildProcess: @unchecked Sendable {
     public static func run(
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeout: Duration? = nil
     ) async throws -> (status: Int32, errors: String) {
-        let child = try start(executable, arguments, environment: environment)
-        guard let timeout else { return await child.wait() }
+        let result = try await runKeepingOutput(executable, arguments, environment: environment, timeout: timeout, keepOutput: false)
+        return (result.status, result.errors)
+    }
+
+    /// ``run(_:_:environment:timeout:)``, also returning what the command wrote to standard output.
+    public static func runKeepingOutput(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeout: Duration? = nil,
+        keepOutput: Bool = true
+    ) async throws -> (status: Int32, errors: String, output: String) {
+        let child = try start(executable, arguments, environment: environment, keepOutput: keepOutput)
+        guard let timeout else {
+            let finished = await child.wait()
+            return (finished.status, finished.errors, child.output)
+        }
         return try await withThrowingTaskGroup(of: (status: Int32, errors: String)?.self) { group in
             group.addTask { await child.wait() }
             group.addTask {
@@ -111,7 +150,7 @@ public final class ChildProcess: @unchecked Sendable {
                 _ = await child.wait()
                 throw EucaError(.unavailable, nil, "\(executable) did not finish within \(timeout)")
             }
-            return finished
+            return (finished.status, finished.errors, child.output)
         }
     }
 }

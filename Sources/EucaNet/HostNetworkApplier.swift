@@ -14,11 +14,16 @@ public struct HostCommands: Sendable {
 
     /// Runs `arguments`; throws with the command's own message when it fails.
     public func run(_ arguments: [String]) async throws {
-        let line = prefix + arguments
-        let result = try await ChildProcess.run("/usr/bin/env", line, timeout: timeout)
+        _ = try await output(arguments)
+    }
+
+    /// Runs `arguments` and returns what it wrote to standard output.
+    public func output(_ arguments: [String]) async throws -> String {
+        let result = try await ChildProcess.runKeepingOutput("/usr/bin/env", prefix + arguments, timeout: timeout)
         guard result.status == 0 else {
             throw EucaError(.internalFailure, nil, "\(arguments.prefix(3).joined(separator: " ")) failed (\(result.status)): \(result.errors.prefix(500))")
         }
+        return result.output
     }
 }
 

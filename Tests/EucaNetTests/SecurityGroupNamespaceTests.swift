@@ -104,15 +104,20 @@ final class Namespaces: Sendable {
     let directory: URL
     let applier: HostNetworkApplier
 
-    private init(count: Int) {
+    let hostSideUp: Bool
+
+    private init(count: Int, hostSideUp: Bool) {
+        self.hostSideUp = hostSideUp
         name = "eucat\(UInt32.random(in: 0...0xFFFFFF))"
         self.count = count
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(name)
         applier = HostNetworkApplier(commands: HostCommands(prefix: ["ip", "netns", "exec", "\(name)-h"]))
     }
 
-    static func with(instances: Int, _ body: (Namespaces) async throws -> Void) async throws {
-        let net = Namespaces(count: instances)
+    /// `hostSideUp: false` leaves the host side of each veth as the hypervisor would hand a tap
+    /// over: down, and with no address.
+    static func with(instances: Int, hostSideUp: Bool = true, _ body: (Namespaces) async throws -> Void) async throws {
+        let net = Namespaces(count: instances, hostSideUp: hostSideUp)
         try FileManager.default.createDirectory(at: net.directory, withIntermediateDirectories: true)
         do {
             try await net.setUp()
@@ -132,16 +137,25 @@ final class Namespaces: Sendable {
     private func setUp() async throws {
         try await run(["ip", "netns", "add", host])
         try await shell(host, "ip link set lo up", check: true)
+        _ = try await shell(host, "{ ip -j link; ip -j route; nft -j list ruleset; } > \(directory.appendingPathComponent("baseline").path)", check: true)
         for n in 1...count {
             try await run(["ip", "netns", "add", instance(n)])
             try await run(["ip", "link", "add", "vn\(n)", "netns", host, "type", "veth", "peer", "name", "eth0", "netns", instance(n)])
-            // The hypervisor brings an instance's tap up; the applier does the rest.
-            try await shell(host, "ip link set vn\(n) up", check: true)
-            try await instanceShell(n, "ip link set lo up; ip link set eth0 address \(mac(n)); ip addr add \(address(n))/20 dev eth0; ip link set eth0 up; ip route add default via 172.31.0.1")
+            if hostSideUp {
+                // The hypervisor brings an instance's tap up; the applier does the rest.
+                try await shell(host, "ip link set vn\(n) up", check: true)
+                try await instanceShell(n, "ip link set lo up; ip link set eth0 address \(mac(n)); ip addr add \(address(n))/20 dev eth0; ip link set eth0 up; ip route add default via 172.31.0.1")
+            } else {
+                try await instanceShell(n, "ip link set lo up; ip link set eth0 address \(mac(n)); ip link set eth0 up")
+            }
         }
     }
 
     private func tearDown() async {
+        // VPC namespaces a failed test left behind, with their DHCP servers.
+        for name in (try? await VPCHost.leftovers()) ?? [] where FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path) {
+            try? await VPCHost.remove(namespace: name, directory: directory.path)
+        }
         for n in 0...count {
             // Processes a test left in a namespace end with it.
             let ns = n == 0 ? host : instance(n)
@@ -195,6 +209,28 @@ final class Namespaces: Sendable {
         try await shell(instance(from), "ping -c1 -W1 \(address(to)) >/dev/null")
     }
 
+    /// Whether instance `n` gets a DHCP lease, and takes its address and route from it.
+    func lease(_ n: Int) async throws -> Bool {
+        let script = directory.appendingPathComponent("udhcpc.sh")
+        if !FileManager.default.fileExists(atPath: script.path) {
+            let text = "#!/bin/sh\n[ \"$1\" = bound ] || exit 0\nip addr add $ip/$mask dev $interface\nip route add default via $router\n"
+            _ = FileManager.default.createFile(atPath: script.path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o755])
+        }
+        return try await shell(instance(n), "busybox udhcpc -i eth0 -n -q -t 4 -T 1 -s \(script.path) >/dev/null 2>&1")
+    }
+
+    /// Instance `n`'s IPv4 addresses, `a.b.c.d/n`.
+    func addresses(_ n: Int) async throws -> [String] {
+        let result = try await ChildProcess.runKeepingOutput("/usr/bin/env", ["ip", "netns", "exec", instance(n), "ip", "-4", "-o", "addr", "show", "dev", "eth0"], timeout: .seconds(5))
+        return result.output.split(separator: "\n").compactMap { line in
+            let words = line.split(separator: " ")
+            return words.firstIndex(of: "inet").map { String(words[$0 + 1]) }
+        }
+    }
+
+    /// ``hostState()`` before the instances' veths were made.
+    func baseline() throws -> String { try String(contentsOf: directory.appendingPathComponent("baseline"), encoding: .utf8) }
+
     /// `ip -j` links and routes and the nft ruleset of the host namespace.
     func hostState() async throws -> String {
         let file = directory.appendingPathComponent("state")
@@ -216,5 +252,67 @@ final class Namespaces: Sendable {
     private func run(_ arguments: [String]) async throws {
         let result = try await ChildProcess.run("/usr/bin/env", arguments, timeout: .seconds(10))
         if result.status != 0 { throw EucaError(.internalFailure, nil, "\(arguments.joined(separator: " ")): \(result.errors)") }
+    }
+}
+
+/// A VPC's namespace on a node, with DHCP: in a "node" namespace this suite makes, veth pairs
+/// stand for the instances' taps, and busybox's udhcpc for the guests' DHCP clients.
+@Suite(.serialized, .enabled(if: Namespaces.available && FileManager.default.isExecutableFile(atPath: "/usr/sbin/dnsmasq")
+    && FileManager.default.isExecutableFile(atPath: "/bin/busybox"), "needs root, ip netns, nft, socat, dnsmasq and busybox (Debian: dnsmasq-base, busybox-static)"))
+struct VPCHostNamespaceTests {
+    @Test func vpcsWithTheSameBlockNeverMeetAndEachLeasesItsOwnAddresses() async throws {
+        try await Namespaces.with(instances: 3, hostSideUp: false) { net in
+            let node = HostCommands(prefix: ["ip", "netns", "exec", net.host])
+            let base = Int.random(in: 9_000_000...9_900_000)
+            let one = VPCHost(vpc: try VPCSpec(vni: base, cidr: "172.31.0.0/16"), directory: net.directory.path, root: node)
+            let two = VPCHost(vpc: try VPCSpec(vni: base + 1, cidr: "172.31.0.0/16"), directory: net.directory.path, root: node)
+            try await one.start()
+            try await two.start()
+            let all = FirewallRule(ipProtocol: "-1", fromPort: nil, toPort: nil, peer: .cidr("0.0.0.0/0"))
+            let open = GroupPolicy(groupId: "sg-open", accountId: "1", ingress: [all], egress: [all], members: [:])
+            try await one.attach(device: "vn1")
+            try await one.attach(device: "vn2")
+            try await two.attach(device: "vn3")
+            // Instance 3, in the other VPC, is given the address instance 2 has in the first.
+            func port(_ n: Int, _ address: String) -> InstancePort {
+                InstancePort(instanceId: "i-\(n)", device: "vn\(n)", macAddress: net.mac(n), privateIp: address, groups: ["sg-open"])
+            }
+            try await one.apply(ports: [port(1, "172.31.0.11"), port(2, "172.31.0.12")], groups: [open])
+            try await two.apply(ports: [port(3, "172.31.0.12")], groups: [open])
+            for n in 1...3 { #expect(try await net.lease(n)) }
+            #expect(try await net.addresses(1) == ["172.31.0.11/16"])
+            #expect(try await net.addresses(2) == ["172.31.0.12/16"])
+            #expect(try await net.addresses(3) == ["172.31.0.12/16"])
+            try await net.background(2, ["socat", "TCP-LISTEN:7,reuseaddr,fork", "SYSTEM:echo two"])
+            try await net.background(3, ["socat", "TCP-LISTEN:7,reuseaddr,fork", "SYSTEM:echo three"])
+            #expect(try await net.shell(net.instance(1), "socat -T1 - TCP:172.31.0.12:7,connect-timeout=1 </dev/null | grep -qx two"))
+            #expect(try await !net.shell(net.instance(3), "ping -c1 -W1 172.31.0.11 >/dev/null"), "the other VPC has no .11")
+            #expect(try await net.shell(net.instance(1), "ping -c1 -W1 172.31.0.1 >/dev/null"), "the gateway answers")
+
+            // Stopped, each VPC takes its namespace, its DHCP server and its taps with it: the node
+            // is as it was before the taps were made.
+            try await one.stop()
+            try await two.stop()
+            #expect(try await VPCHost.leftovers().filter { ["euca-v\(base)", "euca-v\(base + 1)"].contains($0) }.isEmpty)
+            #expect(try await net.hostState() == net.baseline())
+        }
+    }
+
+    @Test func whatAKilledHostLeftIsFoundAndRemoved() async throws {
+        try await Namespaces.with(instances: 1, hostSideUp: false) { net in
+            let node = HostCommands(prefix: ["ip", "netns", "exec", net.host])
+            let vni = Int.random(in: 9_000_000...9_900_000)
+            let vpc = VPCHost(vpc: try VPCSpec(vni: vni, cidr: "10.5.0.0/24"), directory: net.directory.path, root: node)
+            try await vpc.start()
+            let pidFile = net.directory.appendingPathComponent("euca-v\(vni)/dnsmasq.pid")
+            let pid = try #require(Int32((try? String(contentsOf: pidFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
+            // As after a kill -9: nothing is stopped, a new run finds the namespace by its name.
+            #expect(try await VPCHost.leftovers().contains("euca-v\(vni)"))
+            try await VPCHost.remove(namespace: "euca-v\(vni)", directory: net.directory.path)
+            #expect(try await !VPCHost.leftovers().contains("euca-v\(vni)"))
+            try await Task.sleep(for: .milliseconds(100))
+            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+            #expect(!stat.contains("(dnsmasq)") || stat.contains(") Z "), "dnsmasq \(pid) is gone (a zombie at most)")
+        }
     }
 }

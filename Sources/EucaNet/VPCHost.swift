@@ -1,0 +1,165 @@
+import EucaCore
+import Foundation
+
+/// A VPC as one host carries it: its address block, the gateway address its instances are given,
+/// and the VXLAN network identifier that names it across hosts.
+public struct VPCSpec: Sendable, Hashable, Codable {
+    public var vni: Int
+    /// The VPC's block, `a.b.c.d/n`; instances' DHCP leases carry its netmask.
+    public var cidr: String
+    /// The instances' gateway, DHCP and DNS server: the block's first host address.
+    public var gateway: String
+
+    public init(vni: Int, cidr: String) throws {
+        guard let block = NetworkText.cidr4(cidr), (8...28).contains(block.prefix) else {
+            throw EucaError(.invalidParameter, nil, "\"\(cidr.prefix(64))\" is not an IPv4 block from /8 to /28")
+        }
+        guard (1...0xFFFFFF).contains(vni) else { throw EucaError(.invalidParameter, nil, "VNI \(vni) is not from 1 to 16777215") }
+        self.vni = vni
+        self.cidr = "\(AddressPool.format(block.network))/\(block.prefix)"
+        gateway = AddressPool.format(block.network + 1)
+    }
+
+    /// The block's netmask, `255.255.240.0`.
+    public var netmask: String {
+        let prefix = NetworkText.cidr4(cidr)?.prefix ?? 32
+        return AddressPool.format(prefix == 0 ? 0 : ~UInt32(0) << (32 - prefix))
+    }
+
+    public var network: String { String(cidr.split(separator: "/")[0]) }
+}
+
+/// One VPC on one host, in a network namespace of its own (`euca-v<vni>`), so VPCs whose blocks
+/// overlap (every account's default VPC is 172.31.0.0/16) never meet. In it: the instances' taps,
+/// moved in when they start; a route and proxy ARP per tap; DHCP (dnsmasq, a fixed address per
+/// MAC); and the security groups (``HostNetworkApplier``, table `euca`).
+///
+/// ``stop()`` ends dnsmasq and deletes the namespace, with everything in it. A host that was
+/// killed finds what it left with ``leftovers()`` and ends it with ``remove(namespace:directory:)``.
+public actor VPCHost {
+    public static let namespacePrefix = "euca-v"
+    public let vpc: VPCSpec
+    public let namespace: String
+    private let root: HostCommands
+    private let directory: URL
+    private let applier: HostNetworkApplier
+    /// The DHCP server's process id.
+    private var dhcp: Int32?
+    /// The fixed lease of each MAC, as the files in `hosts.d` hold them.
+    private var leases: [String: String] = [:]
+
+    /// `directory` keeps the namespace's DHCP files; `root` runs commands where the taps appear.
+    public init(vpc: VPCSpec, directory: String, root: HostCommands = HostCommands()) {
+        self.vpc = vpc
+        namespace = "\(Self.namespacePrefix)\(vpc.vni)"
+        self.root = root
+        self.directory = URL(fileURLWithPath: directory).appendingPathComponent(namespace)
+        applier = HostNetworkApplier(commands: HostCommands(prefix: ["ip", "netns", "exec", namespace]), scratch: directory)
+    }
+
+    /// Commands in the VPC's namespace. Namespaces are made, entered and deleted from the
+    /// machine's own mount namespace: one `ip netns add` makes inside `ip netns exec` is not seen
+    /// outside it.
+    private var inside: HostCommands { HostCommands(prefix: ["ip", "netns", "exec", namespace]) }
+
+    /// Makes the namespace and starts DHCP in it; a namespace left by an earlier run is ended first.
+    public func start() async throws {
+        try await Self.remove(namespace: namespace, directory: directory.deletingLastPathComponent().path)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try await HostCommands().run(["ip", "netns", "add", namespace])
+        try await inside.run(["ip", "link", "set", "lo", "up"])
+        try await inside.run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("hosts.d"), withIntermediateDirectories: true)
+        leases = [:]
+        // dnsmasq runs as a daemon of its own, known by its pid file, so a host that was killed
+        // finds it again (and the server outlives no namespace: ``remove`` ends both).
+        try await inside.run([
+            "dnsmasq", "--conf-file=/dev/null", "--port=0", "--bind-dynamic",
+            "--interface=vn*", "--except-interface=lo", "--log-facility=\(path("dnsmasq.log"))", "--dhcp-authoritative",
+            "--dhcp-range=\(vpc.network),static,\(vpc.netmask),1h",
+            "--dhcp-option=option:router,\(vpc.gateway)",
+            "--dhcp-hostsdir=\(path("hosts.d"))", "--dhcp-leasefile=\(path("leases"))", "--pid-file=\(path("dnsmasq.pid"))",
+        ])
+        guard let pid = Self.dhcpServer(in: directory) else {
+            throw EucaError(.internalFailure, nil, "dnsmasq for \(namespace) did not start; see \(path("dnsmasq.log"))")
+        }
+        dhcp = pid
+    }
+
+    /// Moves a tap the hypervisor made into the namespace (it may be there already).
+    public func attach(device: String) async throws {
+        guard NetworkText.isDeviceName(device) else { throw EucaError(.invalidParameter, nil, "\"\(device.prefix(64))\" is not a device name") }
+        if (try? await inside.run(["ip", "link", "show", device])) != nil { return }
+        try await root.run(["ip", "link", "set", device, "netns", namespace])
+        try await inside.run(["ip", "link", "set", device, "up"])
+    }
+
+    /// Makes the namespace match `ports` and `groups`: each port's lease, route and filter.
+    public func apply(ports: [InstancePort], groups: [GroupPolicy], gatewayServices: [Int] = [53]) async throws {
+        let plan = HostPlan(gateway: vpc.gateway, ports: ports, groups: groups, gatewayServices: gatewayServices)
+        try await applier.apply(plan)
+        // One file per MAC in the directory dnsmasq watches: a new or changed one is read as it
+        // lands; a removed one is forgotten only when dnsmasq re-reads everything (SIGHUP).
+        let wanted = Dictionary(plan.ports.map { ($0.macAddress.lowercased(), $0.privateIp) }) { first, _ in first }
+        for (mac, address) in wanted where leases[mac] != address {
+            try write("\(mac),\(address)\n", to: "hosts.d/\(mac.replacingOccurrences(of: ":", with: "-"))")
+            leases[mac] = address
+        }
+        let gone = leases.keys.filter { wanted[$0] == nil }
+        for mac in gone {
+            try? FileManager.default.removeItem(atPath: path("hosts.d/\(mac.replacingOccurrences(of: ":", with: "-"))"))
+            leases[mac] = nil
+        }
+        if !gone.isEmpty, let dhcp { kill(dhcp, SIGHUP) }
+    }
+
+    /// Ends DHCP and deletes the namespace with all it holds.
+    public func stop() async throws {
+        dhcp = nil
+        try await Self.remove(namespace: namespace, directory: directory.deletingLastPathComponent().path)
+    }
+
+    /// The VPC namespaces this machine has, as `ip netns` lists them.
+    public static func leftovers() async throws -> [String] {
+        let listing = try await HostCommands().output(["ip", "netns", "list"])
+        return listing.split(separator: "\n").compactMap { line in
+            let name = String(line.split(separator: " ")[0])
+            return name.hasPrefix(namespacePrefix) ? name : nil
+        }
+    }
+
+    /// Ends what a VPC namespace holds (its DHCP server, by the pid file it left) and deletes it.
+    public static func remove(namespace: String, directory: String) async throws {
+        let files = URL(fileURLWithPath: directory).appendingPathComponent(namespace)
+        if let pid = dhcpServer(in: files) {
+            kill(pid, SIGKILL)
+            for _ in 0..<100 where dhcpServer(in: files) != nil { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        if try await leftovers().contains(namespace) {
+            try await HostCommands().run(["ip", "netns", "del", namespace])
+        }
+        try? FileManager.default.removeItem(at: files)
+    }
+
+    /// The running dnsmasq the pid file in `directory` names; nil when there is none (the pid
+    /// may have been reused since, by a process that is not a dnsmasq; a killed one may linger
+    /// unreaped, a zombie).
+    private static func dhcpServer(in directory: URL) -> Int32? {
+        guard let text = try? String(contentsOf: directory.appendingPathComponent("dnsmasq.pid"), encoding: .utf8),
+              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1,
+              let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              stat.contains("(dnsmasq)"), let state = stat.split(separator: ")").last?.split(separator: " ").first, state != "Z"
+        else { return nil }
+        return pid
+    }
+
+    private func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+    /// Writes a file whole: a reader never sees it half written.
+    private func write(_ text: String, to name: String) throws {
+        let url = directory.appendingPathComponent(name)
+        let temporary = directory.appendingPathComponent(".new-\(UUID().uuidString)")
+        try Data(text.utf8).write(to: temporary)
+        guard rename(temporary.path, url.path) == 0 else { throw EucaError(.internalFailure, nil, "cannot write \(url.path): errno \(errno)") }
+    }
+}
