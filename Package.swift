@@ -247,8 +247,8 @@ let package = Package(
         .executableTarget(
             name: "euca-control-bench",
             dependencies: [
-                "EucaCore", "EucaCloud", "EucaCluster", "EucaEC2API", "EucaHTTP", "EucaHypervisor", "EucaNode", "EucaScheduler", "EucaSecurity",
-                "EucaStoreLMDB", "EucaTesting", "EucaWire",
+                "EucaCore", "EucaCloud", "EucaCluster", "EucaEC2API", "EucaHTTP", "EucaHypervisor", "EucaNet", "EucaNode", "EucaScheduler",
+                "EucaSecurity", "EucaStoreLMDB", "EucaTesting", "EucaWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -41,7 +41,8 @@ public actor HostNetworkApplier {
     private let scratch: URL
     /// What the host was last made to match.
     private var ports: [String: InstancePort] = [:]
-    private var ruleset: String?
+    /// The table as last loaded; nil when it must be loaded whole.
+    private var loaded: NftablesState?
     private var forwarding = false
     private var gateway: String?
 
@@ -63,47 +64,74 @@ public actor HostNetworkApplier {
             forwarding = true
         }
         let wanted = Dictionary(plan.ports.map { ($0.device, $0) }) { first, _ in first }
-        for (device, port) in ports where wanted[device]?.privateIp != port.privateIp || gateway != plan.gateway {
-            await release(port)
-            ports[device] = nil
-        }
+        let gone = ports.values.filter { wanted[$0.device]?.privateIp != $0.privateIp || gateway != plan.gateway }
+        await release(gone)
+        for port in gone { ports[port.device] = nil }
         gateway = plan.gateway
-        for port in plan.ports where ports[port.device] != port {
-            try await commands.run(["sysctl", "-q", "-w", "net.ipv4.conf.\(port.device).proxy_arp=1", "net.ipv4.neigh.\(port.device).proxy_delay=0"])
-            try await commands.run(["ip", "address", "replace", "\(plan.gateway)/32", "dev", port.device])
-            try await commands.run(["ip", "link", "set", port.device, "up"])
-            try await commands.run(["ip", "route", "replace", "\(port.privateIp)/32", "dev", port.device])
-            ports[port.device] = port
+        // New ports in two commands however many there are: one sysctl, one `ip -batch`.
+        let new = plan.ports.filter { ports[$0.device] != $0 }
+        if !new.isEmpty {
+            try await commands.run(["sysctl", "-q", "-w"] + new.flatMap {
+                ["net.ipv4.conf.\($0.device).proxy_arp=1", "net.ipv4.neigh.\($0.device).proxy_delay=0"]
+            })
+            try await batch(new.map {
+                "address replace \(plan.gateway)/32 dev \($0.device)\nlink set \($0.device) up\nroute replace \($0.privateIp)/32 dev \($0.device)\n"
+            }.joined(), force: false)
+            for port in new { ports[port.device] = port }
         }
-        let text = plan.nftablesRuleset(table: table)
-        if text != ruleset {
-            try await load(text)
-            ruleset = text
+        // By difference from what was loaded; whole when there is nothing to start from, or when
+        // the difference is refused (the table was changed behind this applier's back).
+        let state = plan.nftablesState()
+        if let loaded, let difference = loaded.difference(to: state, table: table) {
+            do {
+                try await load(difference)
+            } catch {
+                self.loaded = nil
+                try await load(state.full(table: table))
+            }
+        } else if loaded == nil {
+            try await load(state.full(table: table))
         }
+        loaded = state
     }
 
     /// Removes everything ``apply(_:)`` added: the table, and the ports' routes, gateway address
     /// and proxy ARP.
     public func stop() async throws {
-        for port in ports.values { await release(port) }
+        await release(Array(ports.values))
         ports = [:]
         try await load("table inet \(table) {}\ndelete table inet \(table)\n")
-        ruleset = nil
+        loaded = nil
     }
 
-    /// Undoes what ``apply(_:)`` did to one port. The device may be gone with its instance, and
-    /// all of it with the device, so failures are expected and ignored.
-    private func release(_ port: InstancePort) async {
-        try? await commands.run(["ip", "route", "del", "\(port.privateIp)/32", "dev", port.device])
-        if let gateway { try? await commands.run(["ip", "address", "del", "\(gateway)/32", "dev", port.device]) }
-        try? await commands.run(["sysctl", "-q", "-w", "net.ipv4.conf.\(port.device).proxy_arp=0"])
+    /// Undoes what ``apply(_:)`` did to these ports. A device may be gone with its instance, and
+    /// all of it with the device, so failures are expected and passed over.
+    private func release(_ gone: [InstancePort]) async {
+        guard !gone.isEmpty else { return }
+        try? await batch(gone.map { port in
+            "route del \(port.privateIp)/32 dev \(port.device)\n" + (gateway.map { "address del \($0)/32 dev \(port.device)\n" } ?? "")
+        }.joined(), force: true)
+        // sysctl goes on past a key whose device is gone.
+        try? await commands.run(["sysctl", "-q", "-w"] + gone.map { "net.ipv4.conf.\($0.device).proxy_arp=0" })
     }
 
-    private func load(_ text: String) async throws {
-        let file = scratch.appendingPathComponent("euca-nft-\(UUID().uuidString).nft")
+    /// Runs `ip -batch` over `lines`; `force` goes on past a line that fails.
+    private func batch(_ lines: String, force: Bool) async throws {
+        let file = try scratchFile(lines, suffix: "ip")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try await commands.run(["ip"] + (force ? ["-force"] : []) + ["-batch", file.path])
+    }
+
+    private func scratchFile(_ text: String, suffix: String) throws -> URL {
+        let file = scratch.appendingPathComponent("euca-\(UUID().uuidString).\(suffix)")
         guard FileManager.default.createFile(atPath: file.path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
             throw EucaError(.internalFailure, nil, "cannot write \(file.path)")
         }
+        return file
+    }
+
+    private func load(_ text: String) async throws {
+        let file = try scratchFile(text, suffix: "nft")
         defer { try? FileManager.default.removeItem(at: file) }
         try await commands.run(["nft", "-f", file.path])
     }

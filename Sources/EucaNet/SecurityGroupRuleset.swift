@@ -2,75 +2,125 @@
 /// instance, stateful, inbound denied unless a rule of one of its groups allows it, outbound as
 /// its groups' egress rules allow, replies to allowed traffic always let through.
 ///
-/// For each port the table has two chains: `out_<port>` (what the instance sends: its own address
-/// only, then its egress rules) and `in_<port>` (what it receives: its ingress rules). A packet
-/// between two instances passes the sender's `out_` (which returns when allowed) and then the
-/// receiver's `in_` (which accepts). Traffic to the host itself is limited to DHCP, DNS, ICMP echo
-/// and the listed services on the gateway address.
-extension HostPlan {
+/// For each port the table has three chains: `out_<port>` (what the instance sends: its own
+/// address only, then its egress rules), `in_<port>` (what it receives: its ingress rules) and
+/// `host_<port>` (what it asks of the host: DHCP, DNS, ICMP echo and the listed services on the
+/// gateway address, nothing else). A packet between two instances passes the sender's `out_`
+/// (which returns when allowed) and then the receiver's `in_` (which accepts).
+///
+/// The table is built so that a change touches only what it changes: the ports are elements of
+/// three verdict maps (`ports_out`, `ports_in`, `ports_host`) the hook chains look up, and each
+/// group's members are a set. ``NftablesState/difference(to:table:)`` adds a port's chains and map
+/// elements, rewrites only the chains whose rules changed, and adds or deletes set elements, all
+/// in one `nft -f` transaction.
+public struct NftablesState: Sendable, Hashable {
+    /// Each chain of a port, by name: its rules, one per line.
+    public var chains: [String: String] = [:]
+    /// Each group's set, by name: its members' addresses.
+    public var sets: [String: Set<String>] = [:]
+    /// Each port's device and the suffix of its chains.
+    public var ports: [String: String] = [:]
+
+    static let maps = ["out": "ports_out", "in": "ports_in", "host": "ports_host"]
+
     /// The whole table, as `nft -f` reads it: created if missing, then replaced in one transaction.
-    public func nftablesRuleset(table: String = "euca") -> String {
+    public func full(table: String) -> String {
         let name = NetworkText.identifier(table)
-        // ``problems()`` refuses a plan with a bad port; a port that gets here anyway is left out.
-        let ports = self.ports.filter { NetworkText.isDeviceName($0.device) && NetworkText.ipv4($0.privateIp) != nil && NetworkText.isMAC($0.macAddress) }
         var text = "table inet \(name) {}\ndelete table inet \(name)\ntable inet \(name) {\n"
-        let usedGroups = Set(ports.flatMap(\.groups)).union(
-            ports.flatMap(\.groups).compactMap { groups[$0] }.flatMap { ($0.ingress + $0.egress).compactMap(\.peerGroupId) })
-        for groupId in usedGroups.sorted() {
-            let members = (groups[groupId]?.members.values.compactMap(\.privateIp) ?? []).filter { NetworkText.ipv4($0) != nil }
-            text += "  set \(Self.setName(groupId)) {\n    type ipv4_addr\n"
-            if !members.isEmpty { text += "    elements = { \(Set(members).sorted().joined(separator: ", ")) }\n" }
+        for (set, members) in sets.sorted(by: { $0.key < $1.key }) {
+            text += "  set \(set) {\n    type ipv4_addr\n"
+            if !members.isEmpty { text += "    elements = { \(members.sorted().joined(separator: ", ")) }\n" }
             text += "  }\n"
         }
+        for (kind, map) in Self.maps.sorted(by: { $0.key < $1.key }) {
+            text += "  map \(map) {\n    type ifname : verdict\n"
+            if !ports.isEmpty {
+                text += "    elements = { \(ports.sorted { $0.key < $1.key }.map { "\"\($0.key)\" : jump \(kind)_\($0.value)" }.joined(separator: ", ")) }\n"
+            }
+            text += "  }\n"
+        }
+        for (chain, rules) in chains.sorted(by: { $0.key < $1.key }) { text += "  chain \(chain) {\n\(rules)  }\n" }
         text += "  chain forward {\n    type filter hook forward priority filter; policy accept;\n"
-        if !ports.isEmpty {
-            text += "    iifname vmap { \(ports.map { "\"\($0.device)\" : jump \(Self.chain("out", $0))" }.joined(separator: ", ")) }\n"
-            text += "    oifname vmap { \(ports.map { "\"\($0.device)\" : jump \(Self.chain("in", $0))" }.joined(separator: ", ")) }\n"
-        }
-        text += "  }\n"
-        text += "  chain input {\n    type filter hook input priority filter; policy accept;\n"
-        if !ports.isEmpty {
-            text += "    iifname vmap { \(ports.map { "\"\($0.device)\" : jump \(Self.chain("host", $0))" }.joined(separator: ", ")) }\n"
-        }
-        text += "  }\n"
-        for port in ports {
-            let groups = port.groups.compactMap { self.groups[$0] }
-            // What the instance sends: its own address only (DHCP asks from 0.0.0.0), then egress.
-            text += "  chain \(Self.chain("out", port)) {\n"
-            text += "    ether saddr != \(port.macAddress.lowercased()) drop\n"
-            text += "    ip saddr != \(port.privateIp) drop\n"
-            text += "    meta nfproto ipv6 drop\n"
-            text += "    ct state established,related return\n    ct state invalid drop\n"
-            for rule in groups.flatMap(\.egress) {
-                if let match = Self.match(rule, direction: "daddr") { text += "    \(match) return\n" }
-            }
-            text += "    drop\n  }\n"
-            // What it receives.
-            text += "  chain \(Self.chain("in", port)) {\n"
-            text += "    ct state established,related accept\n    ct state invalid drop\n"
-            for rule in groups.flatMap(\.ingress) {
-                if let match = Self.match(rule, direction: "saddr") { text += "    \(match) accept\n" }
-            }
-            text += "    drop\n  }\n"
-            // What it asks of the host.
-            text += "  chain \(Self.chain("host", port)) {\n"
-            text += "    ether saddr != \(port.macAddress.lowercased()) drop\n"
-            text += "    udp sport 68 udp dport 67 accept\n"
-            text += "    ip saddr != \(port.privateIp) drop\n"
-            text += "    meta nfproto ipv6 drop\n"
-            text += "    ct state established,related accept\n"
-            text += "    ip daddr \(gateway) udp dport 53 accept\n"
-            text += "    ip daddr \(gateway) icmp type echo-request accept\n"
-            if !gatewayServices.isEmpty {
-                text += "    ip daddr \(gateway) tcp dport { \(gatewayServices.map(String.init).joined(separator: ", ")) } accept\n"
-            }
-            text += "    drop\n  }\n"
-        }
+        text += "    iifname vmap @ports_out\n    oifname vmap @ports_in\n  }\n"
+        text += "  chain input {\n    type filter hook input priority filter; policy accept;\n    iifname vmap @ports_host\n  }\n"
         text += "}\n"
         return text
     }
 
-    static func chain(_ kind: String, _ port: InstancePort) -> String { "\(kind)_\(NetworkText.identifier(port.device))" }
+    /// What makes a table in state `self` match `new`, as one transaction; nil when they match.
+    public func difference(to new: NftablesState, table: String) -> String? {
+        guard self != new else { return nil }
+        let name = NetworkText.identifier(table)
+        var text = ""
+        // Sets first (new chains may name them), then chains and map elements, then what is gone.
+        for (set, members) in new.sets.sorted(by: { $0.key < $1.key }) {
+            let old = sets[set]
+            if old == nil { text += "add set inet \(name) \(set) { type ipv4_addr; }\n" }
+            let added = members.subtracting(old ?? []), removed = (old ?? []).subtracting(members)
+            if !added.isEmpty { text += "add element inet \(name) \(set) { \(added.sorted().joined(separator: ", ")) }\n" }
+            if !removed.isEmpty { text += "delete element inet \(name) \(set) { \(removed.sorted().joined(separator: ", ")) }\n" }
+        }
+        for (chain, rules) in new.chains.sorted(by: { $0.key < $1.key }) where chains[chain] != rules {
+            if chains[chain] == nil { text += "add chain inet \(name) \(chain)\n" } else { text += "flush chain inet \(name) \(chain)\n" }
+            text += "table inet \(name) {\n  chain \(chain) {\n\(rules)  }\n}\n"
+        }
+        for (device, suffix) in new.ports.sorted(by: { $0.key < $1.key }) where ports[device] != suffix {
+            for (kind, map) in Self.maps.sorted(by: { $0.key < $1.key }) {
+                if ports[device] != nil { text += "delete element inet \(name) \(map) { \"\(device)\" }\n" }
+                text += "add element inet \(name) \(map) { \"\(device)\" : jump \(kind)_\(suffix) }\n"
+            }
+        }
+        for device in ports.keys.sorted() where new.ports[device] == nil {
+            for map in Self.maps.values.sorted() { text += "delete element inet \(name) \(map) { \"\(device)\" }\n" }
+        }
+        for chain in chains.keys.sorted() where new.chains[chain] == nil {
+            text += "flush chain inet \(name) \(chain)\ndelete chain inet \(name) \(chain)\n"
+        }
+        for set in sets.keys.sorted() where new.sets[set] == nil { text += "delete set inet \(name) \(set)\n" }
+        return text
+    }
+}
+
+extension HostPlan {
+    /// The whole table, as `nft -f` reads it: created if missing, then replaced in one transaction.
+    public func nftablesRuleset(table: String = "euca") -> String { nftablesState().full(table: table) }
+
+    /// The table's content for this plan.
+    public func nftablesState() -> NftablesState {
+        // ``problems()`` refuses a plan with a bad port; a port that gets here anyway is left out.
+        let ports = self.ports.filter { NetworkText.isDeviceName($0.device) && NetworkText.ipv4($0.privateIp) != nil && NetworkText.isMAC($0.macAddress) }
+        var state = NftablesState()
+        let usedGroups = Set(ports.flatMap(\.groups)).union(
+            ports.flatMap(\.groups).compactMap { groups[$0] }.flatMap { ($0.ingress + $0.egress).compactMap(\.peerGroupId) })
+        for groupId in usedGroups {
+            state.sets[Self.setName(groupId)] = Set((groups[groupId]?.members.values.compactMap(\.privateIp) ?? []).filter { NetworkText.ipv4($0) != nil })
+        }
+        let services = gatewayServices.isEmpty ? "" : "    ip daddr \(gateway) tcp dport { \(gatewayServices.map(String.init).joined(separator: ", ")) } accept\n"
+        for port in ports {
+            let suffix = NetworkText.identifier(port.device)
+            state.ports[port.device] = suffix
+            let groups = port.groups.compactMap { self.groups[$0] }
+            let mac = port.macAddress.lowercased()
+            // What the instance sends: its own address only (DHCP asks from 0.0.0.0), then egress.
+            var out = "    ether saddr != \(mac) drop\n    ip saddr != \(port.privateIp) drop\n    meta nfproto ipv6 drop\n"
+            out += "    ct state established,related return\n    ct state invalid drop\n"
+            for rule in groups.flatMap(\.egress) {
+                if let match = Self.match(rule, direction: "daddr") { out += "    \(match) return\n" }
+            }
+            state.chains["out_\(suffix)"] = out + "    drop\n"
+            // What it receives.
+            var into = "    ct state established,related accept\n    ct state invalid drop\n"
+            for rule in groups.flatMap(\.ingress) {
+                if let match = Self.match(rule, direction: "saddr") { into += "    \(match) accept\n" }
+            }
+            state.chains["in_\(suffix)"] = into + "    drop\n"
+            // What it asks of the host.
+            state.chains["host_\(suffix)"] = "    ether saddr != \(mac) drop\n    udp sport 68 udp dport 67 accept\n"
+                + "    ip saddr != \(port.privateIp) drop\n    meta nfproto ipv6 drop\n    ct state established,related accept\n"
+                + "    ip daddr \(gateway) udp dport 53 accept\n    ip daddr \(gateway) icmp type echo-request accept\n" + services + "    drop\n"
+        }
+        return state
+    }
 
     static func setName(_ groupId: String) -> String { "group_\(NetworkText.identifier(groupId))" }
 

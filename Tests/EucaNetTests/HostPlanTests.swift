@@ -26,7 +26,8 @@ import Testing
         let plan = HostPlan(gateway: "172.31.0.1", ports: [Self.port(1, groups: ["sg-web"]), Self.port(2, groups: ["sg-app"])], groups: [Self.web, Self.app])
         let text = plan.nftablesRuleset()
         #expect(text.hasPrefix("table inet euca {}\ndelete table inet euca\ntable inet euca {\n"))
-        #expect(text.contains("iifname vmap { \"vn1\" : jump out_vn1, \"vn2\" : jump out_vn2 }"))
+        #expect(text.contains("map ports_out {\n    type ifname : verdict\n    elements = { \"vn1\" : jump out_vn1, \"vn2\" : jump out_vn2 }"))
+        #expect(text.contains("iifname vmap @ports_out\n    oifname vmap @ports_in"))
         #expect(text.contains("ip saddr 10.0.0.0/8 tcp dport 22 accept"))
         #expect(text.contains("ip saddr @group_sg_app tcp dport 8000-8100 accept"))
         #expect(text.contains("meta nfproto ipv4 meta l4proto icmp icmp type 8 accept"))
@@ -34,9 +35,53 @@ import Testing
         #expect(text.contains("ip6 saddr 2001:db8::/32 tcp dport 443 accept"))
         #expect(text.contains("set group_sg_app {\n    type ipv4_addr\n    elements = { 172.31.0.12 }\n  }"))
         // The app group has no rules: its instance takes nothing in and sends nothing out.
-        let appIn = text.components(separatedBy: "chain in_vn2 {")[1].components(separatedBy: "}")[0]
-        #expect(appIn == "\n    ct state established,related accept\n    ct state invalid drop\n    drop\n  ")
+        #expect(plan.nftablesState().chains["in_vn2"] == "    ct state established,related accept\n    ct state invalid drop\n    drop\n")
         #expect(text.contains("chain out_vn1 {\n    ether saddr != d0:0d:00:00:00:01 drop\n    ip saddr != 172.31.0.11 drop"))
+    }
+
+    @Test func aChangeTouchesOnlyWhatItChanges() throws {
+        let two = HostPlan(gateway: "172.31.0.1", ports: [Self.port(1, groups: ["sg-web"]), Self.port(2, groups: ["sg-app"])], groups: [Self.web, Self.app])
+        var app = Self.app
+        app.members["i-3"] = InstanceAddresses(macAddress: "d0:0d:00:00:00:03", privateIp: "172.31.0.13")
+        let three = HostPlan(
+            gateway: "172.31.0.1", ports: two.ports + [Self.port(3, groups: ["sg-app"])], groups: [Self.web, app])
+        let added = try #require(two.nftablesState().difference(to: three.nftablesState(), table: "euca"))
+        #expect(added == """
+            add element inet euca group_sg_app { 172.31.0.13 }
+            add chain inet euca host_vn3
+            table inet euca {
+              chain host_vn3 {
+            \(three.nftablesState().chains["host_vn3"]!)  }
+            }
+            add chain inet euca in_vn3
+            table inet euca {
+              chain in_vn3 {
+            \(three.nftablesState().chains["in_vn3"]!)  }
+            }
+            add chain inet euca out_vn3
+            table inet euca {
+              chain out_vn3 {
+            \(three.nftablesState().chains["out_vn3"]!)  }
+            }
+            add element inet euca ports_host { "vn3" : jump host_vn3 }
+            add element inet euca ports_in { "vn3" : jump in_vn3 }
+            add element inet euca ports_out { "vn3" : jump out_vn3 }
+
+            """)
+        // A rule revoked in web rewrites web's instance's inbound chain and nothing else.
+        var web = Self.web
+        web.ingress.removeFirst()
+        let revoked = HostPlan(gateway: "172.31.0.1", ports: three.ports, groups: [web, app])
+        let change = try #require(three.nftablesState().difference(to: revoked.nftablesState(), table: "euca"))
+        #expect(change.hasPrefix("flush chain inet euca in_vn1\ntable inet euca {\n  chain in_vn1 {\n"))
+        #expect(change.components(separatedBy: "chain ").count == 3)
+        #expect(three.nftablesState().difference(to: three.nftablesState(), table: "euca") == nil)
+        // Back to two ports: the third's elements and chains go, nothing else.
+        let removed = try #require(three.nftablesState().difference(to: two.nftablesState(), table: "euca"))
+        #expect(removed.contains("delete element inet euca group_sg_app { 172.31.0.13 }"))
+        #expect(removed.contains("delete element inet euca ports_out { \"vn3\" }"))
+        #expect(removed.contains("flush chain inet euca out_vn3\ndelete chain inet euca out_vn3"))
+        #expect(!removed.contains("vn1") && !removed.contains("vn2"))
     }
 
     @Test func aRuleThatCanMatchNothingIsLeftOutRatherThanWidened() {

@@ -76,6 +76,24 @@ struct SecurityGroupNamespaceTests {
         }
     }
 
+    @Test func changesAppliedByDifferenceLeaveTheTableAWholeLoadWould() async throws {
+        try await Namespaces.with(instances: 3) { net in
+            let ssh = FirewallRule(ipProtocol: "tcp", fromPort: 22, toPort: 22, peer: .cidr("0.0.0.0/0"))
+            let fromB = FirewallRule(ipProtocol: "tcp", fromPort: 80, toPort: 80, peer: .group(accountId: "1", groupId: "sg-b"))
+            let steps: [[(GroupPolicy, [Int])]] = [
+                [net.group("sg-a", members: [1], ingress: [ssh, fromB]), net.group("sg-b", members: [2])],
+                [net.group("sg-a", members: [1, 3], ingress: [fromB]), net.group("sg-b", members: [2])],
+                [net.group("sg-a", members: [3], ingress: [ssh]), net.group("sg-b", members: [1, 2], ingress: [ssh])],
+            ]
+            for step in steps { try await net.apply(step) }
+            let stepwise = try await net.table()
+            #expect(stepwise.filter { $0.hasPrefix("{\"chain\"") }.count == 11, "three chains per port and the two hooks")
+            try await net.applier.stop()
+            try await net.apply(steps[2])
+            #expect(try await net.table() == stepwise)
+        }
+    }
+
     @Test func theSamePlanTwiceChangesNothingAndStopLeavesTheHostAsItWas() async throws {
         try await Namespaces.with(instances: 2) { net in
             let before = try await net.hostState()
@@ -226,6 +244,28 @@ final class Namespaces: Sendable {
             let words = line.split(separator: " ")
             return words.firstIndex(of: "inet").map { String(words[$0 + 1]) }
         }
+    }
+
+    /// The `euca` table as the kernel holds it, in a form that does not depend on the order its
+    /// parts were added in: each object of `nft -j` without its handle, sorted.
+    func table() async throws -> [String] {
+        let result = try await ChildProcess.runKeepingOutput(
+            "/usr/bin/env", ["ip", "netns", "exec", host, "nft", "-j", "list", "table", "inet", "euca"], timeout: .seconds(10))
+        let document = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
+        func canonical(_ value: Any) -> Any {
+            if var object = value as? [String: Any] {
+                object["handle"] = nil
+                return object.mapValues(canonical)
+            }
+            if let array = value as? [Any] {
+                let items = array.map(canonical)
+                return items.map { String(decoding: (try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys, .fragmentsAllowed])) ?? Data(), as: UTF8.self) }.sorted()
+            }
+            return value
+        }
+        let objects = (document?["nftables"] as? [Any] ?? []).map(canonical)
+        return objects.map { String(decoding: (try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys])) ?? Data(), as: UTF8.self) }
+            .filter { !$0.contains("metainfo") }.sorted()
     }
 
     /// ``hostState()`` before the instances' veths were made.
