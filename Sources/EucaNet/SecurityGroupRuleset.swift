@@ -96,28 +96,31 @@ extension HostPlan {
             state.sets[Self.setName(groupId)] = Set((groups[groupId]?.members.values.compactMap(\.privateIp) ?? []).filter { NetworkText.ipv4($0) != nil })
         }
         let services = gatewayServices.isEmpty ? "" : "    ip daddr \(gateway) tcp dport { \(gatewayServices.map(String.init).joined(separator: ", ")) } accept\n"
+        // Each group's rules are rendered once, however many ports are in it.
+        var rendered: [String: (ingress: String, egress: String)] = [:]
+        for groupId in Set(ports.flatMap(\.groups)) {
+            guard let group = groups[groupId] else { continue }
+            rendered[groupId] = (
+                group.ingress.compactMap { Self.match($0, direction: "saddr").map { "    \($0) accept\n" } }.joined(),
+                group.egress.compactMap { Self.match($0, direction: "daddr").map { "    \($0) return\n" } }.joined())
+        }
+        let hostRules = "    ct state established,related accept\n    ip daddr \(gateway) udp dport 53 accept\n"
+            + "    ip daddr \(gateway) icmp type echo-request accept\n" + services + "    drop\n"
         for port in ports {
             let suffix = NetworkText.identifier(port.device)
             state.ports[port.device] = suffix
-            let groups = port.groups.compactMap { self.groups[$0] }
+            let rules = port.groups.compactMap { rendered[$0] }
             let mac = port.macAddress.lowercased()
-            // What the instance sends: its own address only (DHCP asks from 0.0.0.0), then egress.
-            var out = "    ether saddr != \(mac) drop\n    ip saddr != \(port.privateIp) drop\n    meta nfproto ipv6 drop\n"
-            out += "    ct state established,related return\n    ct state invalid drop\n"
-            for rule in groups.flatMap(\.egress) {
-                if let match = Self.match(rule, direction: "daddr") { out += "    \(match) return\n" }
-            }
-            state.chains["out_\(suffix)"] = out + "    drop\n"
+            let own = "    ether saddr != \(mac) drop\n"
+            let address = "    ip saddr != \(port.privateIp) drop\n    meta nfproto ipv6 drop\n"
+            // What the instance sends: its own address only, then egress.
+            state.chains["out_\(suffix)"] = own + address + "    ct state established,related return\n    ct state invalid drop\n"
+                + rules.map(\.egress).joined() + "    drop\n"
             // What it receives.
-            var into = "    ct state established,related accept\n    ct state invalid drop\n"
-            for rule in groups.flatMap(\.ingress) {
-                if let match = Self.match(rule, direction: "saddr") { into += "    \(match) accept\n" }
-            }
-            state.chains["in_\(suffix)"] = into + "    drop\n"
-            // What it asks of the host.
-            state.chains["host_\(suffix)"] = "    ether saddr != \(mac) drop\n    udp sport 68 udp dport 67 accept\n"
-                + "    ip saddr != \(port.privateIp) drop\n    meta nfproto ipv6 drop\n    ct state established,related accept\n"
-                + "    ip daddr \(gateway) udp dport 53 accept\n    ip daddr \(gateway) icmp type echo-request accept\n" + services + "    drop\n"
+            state.chains["in_\(suffix)"] = "    ct state established,related accept\n    ct state invalid drop\n"
+                + rules.map(\.ingress).joined() + "    drop\n"
+            // What it asks of the host (DHCP asks from 0.0.0.0).
+            state.chains["host_\(suffix)"] = own + "    udp sport 68 udp dport 67 accept\n" + address + hostRules
         }
         return state
     }
