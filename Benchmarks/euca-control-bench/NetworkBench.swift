@@ -61,6 +61,17 @@ extension ControlBench {
                 changeTimes.append(UInt64(took.components.seconds) * 1_000_000_000 + UInt64(took.components.attoseconds / 1_000_000_000))
             }
             changeTimes.sort()
+            // The floors under a change: rendering and comparing the table, and one nft transaction
+            // that changes nothing, through `ip netns exec`, on the table as it now is.
+            var memo = NftablesMemo()
+            let before = plan.nftablesState(memo: &memo)
+            let changed = HostPlan(gateway: "10.1.0.1", ports: plan.ports, groups: policies(instances + 1, ruleOff: 1))
+            var script: String?
+            let compute = clock.measure { script = before.difference(to: changed.nftablesState(memo: &memo), table: "euca") }
+            let empty = FileManager.default.temporaryDirectory.appendingPathComponent("\(namespace)-noop.nft")
+            _ = FileManager.default.createFile(atPath: empty.path, contents: Data("add table inet euca\n".utf8))
+            defer { try? FileManager.default.removeItem(at: empty) }
+            let nftFloor = try await clock.measure { try await shell.run(["nft", "-f", empty.path]) }
             let ruleset = plan.nftablesRuleset()
             try await applier.stop()
             func ms(_ d: Duration) -> Double { Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15 }
@@ -68,6 +79,7 @@ extension ControlBench {
                 "bench": "network-apply", "instances": instances, "groups": groups, "ruleset_bytes": ruleset.utf8.count,
                 "render_ms": ms(render), "apply_from_nothing_ms": ms(fromNothing), "add_one_instance_ms": ms(addOne),
                 "rule_change_p50_ms": percentile(changeTimes, 0.5), "rule_change_p99_ms": percentile(changeTimes, 0.99),
+                "change_compute_ms": ms(compute), "change_script_bytes": script?.utf8.count ?? 0, "nft_noop_ms": ms(nftFloor),
             ])
         }
     }

@@ -28,11 +28,13 @@ public struct HostCommands: Sendable {
 }
 
 /// Makes one host match its ``HostPlan``: each port routed as its instance's gateway, and the
-/// security groups as one nftables table of Euca's own, replaced whole in one transaction.
+/// security groups as one nftables table of Euca's own. Meant for a network namespace of Euca's
+/// own (``VPCHost``'s): it turns on forwarding and proxy ARP for the whole namespace.
 ///
 /// - Idempotent: the same plan twice changes nothing (the second is not even sent to the kernel).
-/// - By difference: a port added or removed touches that port's address, route and proxy ARP
-///   only; the table is rewritten whole, which the kernel swaps atomically.
+/// - By difference: a port added or removed touches that port's address and route only, and
+///   its chains, map elements and set elements in one nftables transaction
+///   (``NftablesState/difference(to:table:)``); the kernel applies each transaction whole.
 /// - ``stop()`` removes the table and the routes it added; the ports themselves belong to the
 ///   hypervisor, which removes them with their instances.
 public actor HostNetworkApplier {
@@ -43,6 +45,7 @@ public actor HostNetworkApplier {
     private var ports: [String: InstancePort] = [:]
     /// The table as last loaded; nil when it must be loaded whole.
     private var loaded: NftablesState?
+    private var memo = NftablesMemo()
     private var forwarding = false
     private var gateway: String?
 
@@ -60,7 +63,10 @@ public actor HostNetworkApplier {
             throw EucaError(.invalidParameter, nil, "the network plan is refused: \(problems.joined(separator: "; "))")
         }
         if !forwarding && !plan.ports.isEmpty {
-            try await commands.run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
+            // Proxy ARP for every port at once: it is on where `all` or the port says so.
+            try await commands.run([
+                "sysctl", "-q", "-w", "net.ipv4.ip_forward=1", "net.ipv4.conf.all.proxy_arp=1",
+            ])
             forwarding = true
         }
         let wanted = Dictionary(plan.ports.map { ($0.device, $0) }) { first, _ in first }
@@ -68,20 +74,19 @@ public actor HostNetworkApplier {
         await release(gone)
         for port in gone { ports[port.device] = nil }
         gateway = plan.gateway
-        // New ports in two commands however many there are: one sysctl, one `ip -batch`.
+        // New ports in one `ip -batch`, however many there are.
         let new = plan.ports.filter { ports[$0.device] != $0 }
         if !new.isEmpty {
-            try await commands.run(["sysctl", "-q", "-w"] + new.flatMap {
-                ["net.ipv4.conf.\($0.device).proxy_arp=1", "net.ipv4.neigh.\($0.device).proxy_delay=0"]
-            })
             try await batch(new.map {
                 "address replace \(plan.gateway)/32 dev \($0.device)\nlink set \($0.device) up\nroute replace \($0.privateIp)/32 dev \($0.device)\n"
+                    // Answer ARP at once, not after the kernel's random delay of up to 0.8 s.
+                    + "ntable change name arp_cache dev \($0.device) proxy_delay 0\n"
             }.joined(), force: false)
             for port in new { ports[port.device] = port }
         }
         // By difference from what was loaded; whole when there is nothing to start from, or when
         // the difference is refused (the table was changed behind this applier's back).
-        let state = plan.nftablesState()
+        let state = plan.nftablesState(memo: &memo)
         if let loaded, let difference = loaded.difference(to: state, table: table) {
             do {
                 try await load(difference)
@@ -95,11 +100,15 @@ public actor HostNetworkApplier {
         loaded = state
     }
 
-    /// Removes everything ``apply(_:)`` added: the table, and the ports' routes, gateway address
-    /// and proxy ARP.
+    /// Removes everything ``apply(_:)`` added: the table, and the ports' routes and gateway
+    /// address, and turns proxy ARP off again.
     public func stop() async throws {
         await release(Array(ports.values))
         ports = [:]
+        if forwarding {
+            try? await commands.run(["sysctl", "-q", "-w", "net.ipv4.conf.all.proxy_arp=0"])
+            forwarding = false
+        }
         try await load("table inet \(table) {}\ndelete table inet \(table)\n")
         loaded = nil
     }
@@ -111,8 +120,6 @@ public actor HostNetworkApplier {
         try? await batch(gone.map { port in
             "route del \(port.privateIp)/32 dev \(port.device)\n" + (gateway.map { "address del \($0)/32 dev \(port.device)\n" } ?? "")
         }.joined(), force: true)
-        // sysctl goes on past a key whose device is gone.
-        try? await commands.run(["sysctl", "-q", "-w"] + gone.map { "net.ipv4.conf.\($0.device).proxy_arp=0" })
     }
 
     /// Runs `ip -batch` over `lines`; `force` goes on past a line that fails.

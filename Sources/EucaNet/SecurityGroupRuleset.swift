@@ -81,12 +81,40 @@ public struct NftablesState: Sendable, Hashable {
     }
 }
 
+/// The chains last rendered for each port, and what they were rendered from: a port whose
+/// inputs are unchanged keeps its chains without rendering them again.
+public struct NftablesMemo: Sendable {
+    struct Key: Hashable, Sendable {
+        var port: InstancePort
+        var ingress: String
+        var egress: String
+        var host: String
+    }
+
+    struct Chains: Sendable {
+        var out: String
+        var into: String
+        var host: String
+    }
+
+    var entries: [String: (key: Key, chains: Chains)] = [:]
+
+    public init() {}
+}
+
 extension HostPlan {
     /// The whole table, as `nft -f` reads it: created if missing, then replaced in one transaction.
     public func nftablesRuleset(table: String = "euca") -> String { nftablesState().full(table: table) }
 
     /// The table's content for this plan.
     public func nftablesState() -> NftablesState {
+        var memo = NftablesMemo()
+        return nftablesState(memo: &memo)
+    }
+
+    /// The table's content for this plan, reusing the chains `memo` holds for a port whose
+    /// inputs have not changed, and leaving in it this plan's.
+    public func nftablesState(memo: inout NftablesMemo) -> NftablesState {
         // ``problems()`` refuses a plan with a bad port; a port that gets here anyway is left out.
         let ports = self.ports.filter { NetworkText.isDeviceName($0.device) && NetworkText.ipv4($0.privateIp) != nil && NetworkText.isMAC($0.macAddress) }
         var state = NftablesState()
@@ -106,22 +134,33 @@ extension HostPlan {
         }
         let hostRules = "    ct state established,related accept\n    ip daddr \(gateway) udp dport 53 accept\n"
             + "    ip daddr \(gateway) icmp type echo-request accept\n" + services + "    drop\n"
+        var next = NftablesMemo()
         for port in ports {
             let suffix = NetworkText.identifier(port.device)
             state.ports[port.device] = suffix
             let rules = port.groups.compactMap { rendered[$0] }
-            let mac = port.macAddress.lowercased()
-            let own = "    ether saddr != \(mac) drop\n"
-            let address = "    ip saddr != \(port.privateIp) drop\n    meta nfproto ipv6 drop\n"
-            // What the instance sends: its own address only, then egress.
-            state.chains["out_\(suffix)"] = own + address + "    ct state established,related return\n    ct state invalid drop\n"
-                + rules.map(\.egress).joined() + "    drop\n"
-            // What it receives.
-            state.chains["in_\(suffix)"] = "    ct state established,related accept\n    ct state invalid drop\n"
-                + rules.map(\.ingress).joined() + "    drop\n"
-            // What it asks of the host (DHCP asks from 0.0.0.0).
-            state.chains["host_\(suffix)"] = own + "    udp sport 68 udp dport 67 accept\n" + address + hostRules
+            let egress = rules.map(\.egress).joined(), ingress = rules.map(\.ingress).joined()
+            let key = NftablesMemo.Key(port: port, ingress: ingress, egress: egress, host: hostRules)
+            let chains: NftablesMemo.Chains
+            if let kept = memo.entries[port.device], kept.key == key {
+                chains = kept.chains
+            } else {
+                let own = "    ether saddr != \(port.macAddress.lowercased()) drop\n"
+                let address = "    ip saddr != \(port.privateIp) drop\n    meta nfproto ipv6 drop\n"
+                chains = NftablesMemo.Chains(
+                    // What the instance sends: its own address only, then egress.
+                    out: own + address + "    ct state established,related return\n    ct state invalid drop\n" + egress + "    drop\n",
+                    // What it receives.
+                    into: "    ct state established,related accept\n    ct state invalid drop\n" + ingress + "    drop\n",
+                    // What it asks of the host (DHCP asks from 0.0.0.0).
+                    host: own + "    udp sport 68 udp dport 67 accept\n" + address + hostRules)
+            }
+            next.entries[port.device] = (key, chains)
+            state.chains["out_\(suffix)"] = chains.out
+            state.chains["in_\(suffix)"] = chains.into
+            state.chains["host_\(suffix)"] = chains.host
         }
+        memo = next
         return state
     }
 

@@ -76,6 +76,9 @@ import Testing
         #expect(change.hasPrefix("flush chain inet euca in_vn1\ntable inet euca {\n  chain in_vn1 {\n"))
         #expect(change.components(separatedBy: "chain ").count == 3)
         #expect(three.nftablesState().difference(to: three.nftablesState(), table: "euca") == nil)
+        // Chains kept from earlier plans are the chains rendered afresh.
+        var memo = NftablesMemo()
+        for plan in [two, three, revoked, two, revoked] { #expect(plan.nftablesState(memo: &memo) == plan.nftablesState()) }
         // Back to two ports: the third's elements and chains go, nothing else.
         let removed = try #require(three.nftablesState().difference(to: two.nftablesState(), table: "euca"))
         #expect(removed.contains("delete element inet euca group_sg_app { 172.31.0.13 }"))
