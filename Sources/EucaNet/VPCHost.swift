@@ -35,18 +35,22 @@ public struct VPCSpec: Sendable, Hashable, Codable {
 /// MAC); and the security groups (``HostNetworkApplier``, table `euca`).
 ///
 /// ``stop()`` ends dnsmasq and deletes the namespace, with everything in it. A host that was
-/// killed finds what it left with ``leftovers()`` and ends it with ``remove(namespace:directory:)``.
+/// killed finds what it left with ``leftovers()`` and ends it with ``remove(namespace:directory:root:)``.
 public actor VPCHost {
     public static let namespacePrefix = "euca-v"
     public let vpc: VPCSpec
     public let namespace: String
-    private let root: HostCommands
-    private let directory: URL
+    let root: HostCommands
+    let directory: URL
     private let applier: HostNetworkApplier
     /// The DHCP server's process id.
     private var dhcp: Int32?
     /// The fixed lease of each MAC, as the files in `hosts.d` hold them.
     private var leases: [String: String] = [:]
+    /// The host's interface on the site's network, once the uplink is made.
+    var uplink: String?
+    /// The elastic IPs in use: public → private address.
+    var published: [String: String] = [:]
 
     /// `directory` keeps the namespace's DHCP files; `root` runs commands where the taps appear.
     public init(vpc: VPCSpec, directory: String, root: HostCommands = HostCommands()) {
@@ -60,11 +64,11 @@ public actor VPCHost {
     /// Commands in the VPC's namespace. Namespaces are made, entered and deleted from the
     /// machine's own mount namespace: one `ip netns add` makes inside `ip netns exec` is not seen
     /// outside it.
-    private var inside: HostCommands { HostCommands(prefix: ["ip", "netns", "exec", namespace]) }
+    var inside: HostCommands { HostCommands(prefix: ["ip", "netns", "exec", namespace]) }
 
     /// Makes the namespace and starts DHCP in it; a namespace left by an earlier run is ended first.
     public func start() async throws {
-        try await Self.remove(namespace: namespace, directory: directory.deletingLastPathComponent().path)
+        try await Self.remove(namespace: namespace, directory: directory.deletingLastPathComponent().path, root: root)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try await HostCommands().run(["ip", "netns", "add", namespace])
         try await inside.run(["ip", "link", "set", "lo", "up"])
@@ -116,7 +120,9 @@ public actor VPCHost {
     /// Ends DHCP and deletes the namespace with all it holds.
     public func stop() async throws {
         dhcp = nil
-        try await Self.remove(namespace: namespace, directory: directory.deletingLastPathComponent().path)
+        try await Self.remove(namespace: namespace, directory: directory.deletingLastPathComponent().path, root: root)
+        uplink = nil
+        published = [:]
     }
 
     /// The VPC namespaces this machine has, as `ip netns` lists them.
@@ -129,14 +135,17 @@ public actor VPCHost {
     }
 
     /// Ends what a VPC namespace holds (its DHCP server, by the pid file it left) and deletes it.
-    public static func remove(namespace: String, directory: String) async throws {
+    /// `root` runs commands where the taps appear and the uplink leaves.
+    public static func remove(namespace: String, directory: String, root: HostCommands = HostCommands()) async throws {
         let files = URL(fileURLWithPath: directory).appendingPathComponent(namespace)
+        if let vni = Int(namespace.dropFirst(namespacePrefix.count)) { await removeUplink(files: files, vni: vni, root: root) }
         if let pid = dhcpServer(in: files) {
             kill(pid, SIGKILL)
             for _ in 0..<100 where dhcpServer(in: files) != nil { try await Task.sleep(for: .milliseconds(10)) }
         }
         if try await leftovers().contains(namespace) {
             try await HostCommands().run(["ip", "netns", "del", namespace])
+            if let vni = Int(namespace.dropFirst(namespacePrefix.count)) { await awaitUplinkGone(vni: vni, root: root) }
         }
         try? FileManager.default.removeItem(at: files)
     }
@@ -156,7 +165,7 @@ public actor VPCHost {
     private func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
     /// Writes a file whole: a reader never sees it half written.
-    private func write(_ text: String, to name: String) throws {
+    func write(_ text: String, to name: String) throws {
         let url = directory.appendingPathComponent(name)
         let temporary = directory.appendingPathComponent(".new-\(UUID().uuidString)")
         try Data(text.utf8).write(to: temporary)

@@ -155,6 +155,16 @@ final class Namespaces: Sendable {
     }
 
     var host: String { "\(name)-h" }
+    /// The site's network: a namespace joined to the host by `pub0` (198.51.100.1/24 on the host,
+    /// 198.51.100.200/24 outside), made by ``makeOutside()``.
+    var outside: String { "\(name)-p" }
+
+    func makeOutside() async throws {
+        try await run(["ip", "netns", "add", outside])
+        try await run(["ip", "link", "add", "pub0", "netns", host, "type", "veth", "peer", "name", "eth0", "netns", outside])
+        try await shell(host, "ip addr add 198.51.100.1/24 dev pub0; ip link set pub0 up", check: true)
+        try await shell(outside, "ip link set lo up; ip addr add 198.51.100.200/24 dev eth0; ip link set eth0 up", check: true)
+    }
     func instance(_ n: Int) -> String { "\(name)-\(n)" }
     func address(_ n: Int) -> String { "172.31.0.\(10 + n)" }
     func mac(_ n: Int) -> String { "d0:0d:00:00:00:0\(n)" }
@@ -179,11 +189,11 @@ final class Namespaces: Sendable {
     private func tearDown() async {
         // VPC namespaces a failed test left behind, with their DHCP servers.
         for name in (try? await VPCHost.leftovers()) ?? [] where FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path) {
-            try? await VPCHost.remove(namespace: name, directory: directory.path)
+            try? await VPCHost.remove(namespace: name, directory: directory.path, root: HostCommands(prefix: ["ip", "netns", "exec", host]))
         }
-        for n in 0...count {
+        for n in -1...count {
             // Processes a test left in a namespace end with it.
-            let ns = n == 0 ? host : instance(n)
+            let ns = n == 0 ? host : n < 0 ? outside : instance(n)
             _ = try? await shell(ns, "for p in $(ip netns pids \(ns)); do kill -9 $p; done; true")
             _ = try? await run(["ip", "netns", "del", ns])
         }
@@ -355,11 +365,78 @@ struct VPCHostNamespaceTests {
             let pid = try #require(Int32((try? String(contentsOf: pidFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
             // As after a kill -9: nothing is stopped, a new run finds the namespace by its name.
             #expect(try await VPCHost.leftovers().contains("euca-v\(vni)"))
-            try await VPCHost.remove(namespace: "euca-v\(vni)", directory: net.directory.path)
+            try await VPCHost.remove(namespace: "euca-v\(vni)", directory: net.directory.path, root: node)
             #expect(try await !VPCHost.leftovers().contains("euca-v\(vni)"))
             try await Task.sleep(for: .milliseconds(100))
             let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
             #expect(!stat.contains("(dnsmasq)") || stat.contains(") Z "), "dnsmasq \(pid) is gone (a zombie at most)")
+        }
+    }
+}
+
+/// Elastic IPs: 1:1 NAT between a VPC's namespace and the site's network, in namespaces this suite
+/// makes: a node, its VPC's namespace, the instances, and "outside", the site's network.
+@Suite(.serialized, .enabled(if: Namespaces.available && FileManager.default.isExecutableFile(atPath: "/usr/sbin/dnsmasq"),
+    "needs root, ip netns, nft, socat and dnsmasq (Debian: iproute2, nftables, socat, dnsmasq-base)"))
+struct ElasticIPNamespaceTests {
+    @Test func anElasticIPReachesItsInstanceAndMovesWithItsAssociation() async throws {
+        try await Namespaces.with(instances: 3, hostSideUp: false) { net in
+            try await net.makeOutside()
+            let node = HostCommands(prefix: ["ip", "netns", "exec", net.host])
+            let vpc = VPCHost(vpc: try VPCSpec(vni: Int.random(in: 9_000_000...9_900_000), cidr: "172.31.0.0/16"), directory: net.directory.path, root: node)
+            try await vpc.start()
+            let all = FirewallRule(ipProtocol: "-1", fromPort: nil, toPort: nil, peer: .cidr("0.0.0.0/0"))
+            let ssh = FirewallRule(ipProtocol: "tcp", fromPort: 22, toPort: 22, peer: .cidr("0.0.0.0/0"))
+            let group = GroupPolicy(groupId: "sg-web", accountId: "1", ingress: [ssh], egress: [all], members: [:])
+            var ports: [InstancePort] = []
+            for n in 1...3 {
+                try await vpc.attach(device: "vn\(n)")
+                ports.append(InstancePort(instanceId: "i-\(n)", device: "vn\(n)", macAddress: net.mac(n), privateIp: net.address(n), groups: ["sg-web"]))
+            }
+            try await vpc.apply(ports: ports, groups: [group])
+            for n in 1...3 {
+                try await net.instanceShell(n, "ip addr add \(net.address(n))/16 dev eth0; ip route add default via 172.31.0.1")
+                try await net.background(n, ["socat", "TCP-LISTEN:22,reuseaddr,fork", "SYSTEM:echo instance-\(n)"])
+            }
+            // Outside, a server that says who called.
+            _ = try ChildProcess.start("/usr/bin/env", ["ip", "netns", "exec", net.outside, "socat", "TCP-LISTEN:80,reuseaddr,fork", "SYSTEM:echo $SOCAT_PEERADDR"])
+            try await vpc.connect(publicDevice: "pub0")
+            try await vpc.publish(["198.51.100.10": net.address(1)])
+            func reach(_ address: String) async throws -> String {
+                let result = try await ChildProcess.runKeepingOutput("/usr/bin/env", [
+                    // The site's first ARP for an address may wait for the kernel's proxy delay (up to 0.8 s).
+                    "ip", "netns", "exec", net.outside, "socat", "-T1", "-", "TCP:\(address):22,connect-timeout=2",
+                ], timeout: .seconds(5))
+                return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            #expect(try await reach("198.51.100.10") == "instance-1")
+            // Its instance goes out as the elastic IP; one without an address does not go out.
+            let seen = try await ChildProcess.runKeepingOutput("/usr/bin/env", [
+                "ip", "netns", "exec", net.instance(1), "socat", "-T1", "-", "TCP:198.51.100.200:80,connect-timeout=1",
+            ], timeout: .seconds(5))
+            #expect(seen.output.trimmingCharacters(in: .whitespacesAndNewlines) == "198.51.100.10")
+            #expect(try await !net.shell(net.instance(2), "socat -T1 - TCP:198.51.100.200:80,connect-timeout=1 </dev/null | grep -q ."))
+            // Nothing of the node itself is reachable from its instances through the uplink.
+            _ = try ChildProcess.start("/usr/bin/env", ["ip", "netns", "exec", net.host, "socat", "TCP-LISTEN:2222,reuseaddr,fork", "SYSTEM:echo node"])
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(try await !net.shell(net.instance(1), "socat -T1 - TCP:198.51.100.1:2222,connect-timeout=1 </dev/null | grep -q node"))
+            #expect(try await net.shell(net.outside, "socat -T1 - TCP:198.51.100.1:2222,connect-timeout=1 </dev/null | grep -q node"), "the node's service is up")
+
+            // Moved to instance 2, the address reaches it; released, it reaches nobody.
+            try await vpc.publish(["198.51.100.10": net.address(2)])
+            #expect(try await reach("198.51.100.10") == "instance-2")
+            try await vpc.publish([:])
+            #expect(try await reach("198.51.100.10") == "")
+            try await vpc.publish(["198.51.100.11": net.address(3)])
+            #expect(try await reach("198.51.100.11") == "instance-3")
+
+            // Ended as a run after a kill -9 ends it, from the files alone, the VPC leaves nothing
+            // on the node: no route, proxy ARP entry or table of its own.
+            try await VPCHost.remove(namespace: vpc.namespace, directory: net.directory.path, root: node)
+            let left = try await net.hostState()
+            #expect(!left.contains("198.51.100.11") && !left.contains("euca_up"))
+            let proxies = try await ChildProcess.runKeepingOutput("/usr/bin/env", ["ip", "netns", "exec", net.host, "ip", "neigh", "show", "proxy"], timeout: .seconds(5))
+            #expect(proxies.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
         }
     }
 }

@@ -1,0 +1,123 @@
+import EucaCore
+import Foundation
+
+/// Elastic IPs for one VPC on one host: 1:1 NAT between each public address and the private
+/// address it is associated with, as EC2's internet gateway does it.
+///
+/// The VPC's namespace gets an uplink, a veth pair: `up0` inside, `eu<vni>` on the host. A public
+/// address in use is a /32 on `up0`, routed to `eu<vni>` on the host, and answered for on the
+/// site's network by a proxy ARP entry on `publicDevice` (that address alone, nothing else of the
+/// site's). Inside, table `ip euca_nat` rewrites the destination of what comes in for a public
+/// address and the source of what its instance sends out, and drops what an instance without one
+/// would send out (EC2's default VPC gives such an instance no way out). On the host, table
+/// `inet euca_up<vni>` lets nothing from the uplink reach the host itself but replies.
+extension VPCHost {
+    public static let uplinkInside = "up0"
+
+    public static func uplinkDevice(vni: Int) -> String { "eu\(vni)" }
+
+    /// Makes the uplink (once); `publicDevice` is the host's interface on the site's network.
+    public func connect(publicDevice: String) async throws {
+        guard NetworkText.isDeviceName(publicDevice) else {
+            throw EucaError(.invalidParameter, nil, "VNET_PUBINTERFACE \"\(publicDevice.prefix(64))\" is not a device name")
+        }
+        guard uplink == nil else { return }
+        let outside = Self.uplinkDevice(vni: vpc.vni)
+        try await root.run(["ip", "link", "add", outside, "type", "veth", "peer", "name", Self.uplinkInside, "netns", namespace])
+        try await root.run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1", "net.ipv4.conf.\(outside).proxy_arp=1"])
+        try await root.run(["ip", "link", "set", outside, "up"])
+        try await inside.run(["ip", "link", "set", Self.uplinkInside, "up"])
+        // The VPC's router address keeps `up0` from ever being without an address: the kernel
+        // drops every route through a device whose last IPv4 address goes, the default with them.
+        try await inside.run(["ip", "address", "replace", "\(vpc.gateway)/32", "dev", Self.uplinkInside])
+        try await inside.run(["ip", "route", "replace", "default", "dev", Self.uplinkInside])
+        let guardTable = "table inet euca_up\(vpc.vni) {\n  chain input {\n    type filter hook input priority filter; policy accept;\n"
+            + "    iifname \"\(outside)\" ct state established,related accept\n    iifname \"\(outside)\" drop\n  }\n}\n"
+        try await load(guardTable, with: root)
+        uplink = publicDevice
+        try write(publicDevice, to: "uplink")
+    }
+
+    /// Makes the VPC's elastic IPs on this host `associations` (public → private address).
+    public func publish(_ associations: [String: String]) async throws {
+        guard let publicDevice = uplink else { throw EucaError(.invalidParameter, nil, "the VPC \(vpc.vni) has no uplink") }
+        let bad = associations.filter { NetworkText.ipv4($0.key) == nil || NetworkText.ipv4($0.value) == nil }
+        guard bad.isEmpty else {
+            throw EucaError(.invalidParameter, nil, "not IPv4 addresses: \(bad.map { "\($0.key.prefix(40)) → \($0.value.prefix(40))" }.sorted().joined(separator: ", "))")
+        }
+        guard Set(associations.values).count == associations.count else {
+            throw EucaError(.invalidParameter, nil, "a private address has two public addresses")
+        }
+        let outside = Self.uplinkDevice(vni: vpc.vni)
+        let old = Set(published.keys), new = Set(associations.keys)
+        for address in new.subtracting(old).sorted() {
+            try await inside.run(["ip", "address", "replace", "\(address)/32", "dev", Self.uplinkInside])
+            try await root.run(["ip", "route", "replace", "\(address)/32", "dev", outside])
+            try await root.run(["ip", "neigh", "replace", "proxy", address, "dev", publicDevice])
+        }
+        // The table before the addresses go, so no packet is translated to an address being removed.
+        try await load(Self.natTable(associations), with: inside)
+        for address in old.subtracting(new).sorted() { await withdraw(address, publicDevice: publicDevice) }
+        published = associations
+        try write(associations.keys.sorted().joined(separator: "\n"), to: "public")
+    }
+
+    /// Loads an nftables script with `commands`.
+    private func load(_ text: String, with commands: HostCommands) async throws {
+        let name = ".nft-\(UUID().uuidString)"
+        try write(text, to: name)
+        defer { try? FileManager.default.removeItem(at: directory.appendingPathComponent(name)) }
+        try await commands.run(["nft", "-f", directory.appendingPathComponent(name).path])
+    }
+
+    private func withdraw(_ address: String, publicDevice: String) async {
+        try? await root.run(["ip", "neigh", "del", "proxy", address, "dev", publicDevice])
+        try? await root.run(["ip", "route", "del", "\(address)/32", "dev", Self.uplinkDevice(vni: vpc.vni)])
+        try? await inside.run(["ip", "address", "del", "\(address)/32", "dev", Self.uplinkInside])
+    }
+
+    /// What ``connect(publicDevice:)`` and ``publish(_:)`` left on the host outside the namespace
+    /// (the namespace's end takes the uplink and its routes with it): the proxy ARP entries and
+    /// the guard table. From the files a run that was killed left, too.
+    static func removeUplink(files: URL, vni: Int, root: HostCommands) async {
+        guard let publicDevice = try? String(contentsOf: files.appendingPathComponent("uplink"), encoding: .utf8) else { return }
+        let addresses = ((try? String(contentsOf: files.appendingPathComponent("public"), encoding: .utf8)) ?? "").split(separator: "\n")
+        for address in addresses where NetworkText.ipv4(String(address)) != nil && NetworkText.isDeviceName(publicDevice) {
+            try? await root.run(["ip", "neigh", "del", "proxy", String(address), "dev", publicDevice])
+        }
+        try? await root.run(["nft", "delete", "table", "inet", "euca_up\(vni)"])
+    }
+
+    /// Waits for the uplink's host end to go: the kernel ends a deleted namespace's devices a
+    /// little after `ip netns del` returns, and the routes through them with them.
+    static func awaitUplinkGone(vni: Int, root: HostCommands) async {
+        for _ in 0..<200 {
+            guard (try? await root.run(["ip", "link", "show", uplinkDevice(vni: vni)])) != nil else { return }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// The NAT table for `associations`, whole (it holds one line per address in use).
+    static func natTable(_ associations: [String: String]) -> String {
+        let pairs = associations.sorted { $0.key < $1.key }
+        var text = "table ip euca_nat {}\ndelete table ip euca_nat\ntable ip euca_nat {\n"
+        for (name, elements) in [
+            ("public_to_private", pairs.map { "\($0.key) : \($0.value)" }), ("private_to_public", pairs.map { "\($0.value) : \($0.key)" }),
+        ] {
+            text += "  map \(name) {\n    type ipv4_addr : ipv4_addr\n"
+            if !elements.isEmpty { text += "    elements = { \(elements.joined(separator: ", ")) }\n" }
+            text += "  }\n"
+        }
+        text += "  set associated {\n    type ipv4_addr\n"
+        if !pairs.isEmpty { text += "    elements = { \(pairs.map(\.value).joined(separator: ", ")) }\n" }
+        text += "  }\n"
+        text += "  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n"
+        text += "    iifname \"\(uplinkInside)\" dnat to ip daddr map @public_to_private\n  }\n"
+        text += "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n"
+        text += "    oifname \"\(uplinkInside)\" snat to ip saddr map @private_to_public\n  }\n"
+        text += "  chain forward {\n    type filter hook forward priority filter; policy accept;\n"
+        text += "    oifname \"\(uplinkInside)\" ip saddr != @associated drop\n  }\n"
+        text += "}\n"
+        return text
+    }
+}
