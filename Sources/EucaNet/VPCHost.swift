@@ -37,6 +37,7 @@ public struct VPCSpec: Sendable, Hashable, Codable {
 /// ``stop()`` ends dnsmasq and deletes the namespace, with everything in it. A host that was
 /// killed finds what it left with ``leftovers()`` and ends it with ``remove(namespace:directory:root:)``.
 public actor VPCHost {
+    /// How a VPC's namespace is named: this and its VNI.
     public static let namespacePrefix = "euca-v"
     public let vpc: VPCSpec
     public let namespace: String
@@ -51,11 +52,16 @@ public actor VPCHost {
     var uplink: String?
     /// The elastic IPs in use: public → private address.
     var published: [String: String] = [:]
+    /// This host's underlay address, once the VPC's VXLAN device is made.
+    var overlay: String?
+    /// The instances on other hosts: private address → their host's underlay address.
+    var reached: [String: String] = [:]
 
-    /// `directory` keeps the namespace's DHCP files; `root` runs commands where the taps appear.
-    public init(vpc: VPCSpec, directory: String, root: HostCommands = HostCommands()) {
+    /// `directory` keeps the namespace's DHCP files; `root` runs commands where the taps appear;
+    /// `prefix` names the namespace (another for each host a test stands up on one machine).
+    public init(vpc: VPCSpec, directory: String, root: HostCommands = HostCommands(), prefix: String = VPCHost.namespacePrefix) {
         self.vpc = vpc
-        namespace = "\(Self.namespacePrefix)\(vpc.vni)"
+        namespace = "\(prefix)\(vpc.vni)"
         self.root = root
         self.directory = URL(fileURLWithPath: directory).appendingPathComponent(namespace)
         applier = HostNetworkApplier(commands: HostCommands(prefix: ["ip", "netns", "exec", namespace]), scratch: directory)
@@ -123,14 +129,16 @@ public actor VPCHost {
         try await Self.remove(namespace: namespace, directory: directory.deletingLastPathComponent().path, root: root)
         uplink = nil
         published = [:]
+        overlay = nil
+        reached = [:]
     }
 
     /// The VPC namespaces this machine has, as `ip netns` lists them.
-    public static func leftovers() async throws -> [String] {
+    public static func leftovers(prefix: String = namespacePrefix) async throws -> [String] {
         let listing = try await HostCommands().output(["ip", "netns", "list"])
         return listing.split(separator: "\n").compactMap { line in
             let name = String(line.split(separator: " ")[0])
-            return name.hasPrefix(namespacePrefix) ? name : nil
+            return name.hasPrefix(prefix) ? name : nil
         }
     }
 
@@ -138,14 +146,15 @@ public actor VPCHost {
     /// `root` runs commands where the taps appear and the uplink leaves.
     public static func remove(namespace: String, directory: String, root: HostCommands = HostCommands()) async throws {
         let files = URL(fileURLWithPath: directory).appendingPathComponent(namespace)
-        if let vni = Int(namespace.dropFirst(namespacePrefix.count)) { await removeUplink(files: files, vni: vni, root: root) }
+        let vni = Int(String(namespace.reversed().prefix { $0.isNumber }.reversed()))
+        if let vni { await removeUplink(files: files, vni: vni, root: root) }
         if let pid = dhcpServer(in: files) {
             kill(pid, SIGKILL)
             for _ in 0..<100 where dhcpServer(in: files) != nil { try await Task.sleep(for: .milliseconds(10)) }
         }
-        if try await leftovers().contains(namespace) {
+        if try await leftovers(prefix: namespace).contains(namespace) {
             try await HostCommands().run(["ip", "netns", "del", namespace])
-            if let vni = Int(namespace.dropFirst(namespacePrefix.count)) { await awaitUplinkGone(vni: vni, root: root) }
+            if let vni { await awaitUplinkGone(vni: vni, root: root) }
         }
         try? FileManager.default.removeItem(at: files)
     }

@@ -159,6 +159,17 @@ final class Namespaces: Sendable {
     /// 198.51.100.200/24 outside), made by ``makeOutside()``.
     var outside: String { "\(name)-p" }
 
+    /// A second host, joined to the first by `ul0` (10.200.0.1/24 on the first, .2 on the
+    /// second), standing for the site's network between nodes; made by ``makeSecondHost()``.
+    var second: String { "\(name)-b" }
+
+    func makeSecondHost() async throws {
+        try await run(["ip", "netns", "add", second])
+        try await run(["ip", "link", "add", "ul0", "netns", host, "type", "veth", "peer", "name", "ul0", "netns", second])
+        try await shell(host, "ip addr add 10.200.0.1/24 dev ul0; ip link set ul0 up", check: true)
+        try await shell(second, "ip link set lo up; ip addr add 10.200.0.2/24 dev ul0; ip link set ul0 up", check: true)
+    }
+
     func makeOutside() async throws {
         try await run(["ip", "netns", "add", outside])
         try await run(["ip", "link", "add", "pub0", "netns", host, "type", "veth", "peer", "name", "eth0", "netns", outside])
@@ -188,12 +199,12 @@ final class Namespaces: Sendable {
 
     private func tearDown() async {
         // VPC namespaces a failed test left behind, with their DHCP servers.
-        for name in (try? await VPCHost.leftovers()) ?? [] where FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path) {
+        for name in (try? await VPCHost.leftovers(prefix: "")) ?? [] where FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path) {
             try? await VPCHost.remove(namespace: name, directory: directory.path, root: HostCommands(prefix: ["ip", "netns", "exec", host]))
         }
-        for n in -1...count {
+        for n in -2...count {
             // Processes a test left in a namespace end with it.
-            let ns = n == 0 ? host : n < 0 ? outside : instance(n)
+            let ns = n == 0 ? host : n == -1 ? outside : n == -2 ? second : instance(n)
             _ = try? await shell(ns, "for p in $(ip netns pids \(ns)); do kill -9 $p; done; true")
             _ = try? await run(["ip", "netns", "del", ns])
         }
@@ -437,6 +448,66 @@ struct ElasticIPNamespaceTests {
             #expect(!left.contains("198.51.100.11") && !left.contains("euca_up"))
             let proxies = try await ChildProcess.runKeepingOutput("/usr/bin/env", ["ip", "netns", "exec", net.host, "ip", "neigh", "show", "proxy"], timeout: .seconds(5))
             #expect(proxies.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
+        }
+    }
+}
+
+/// One VPC on two hosts, over VXLAN: in namespaces this suite makes, two nodes joined by a veth
+/// pair standing for the site's network, each with the namespaces of two VPCs.
+@Suite(.serialized, .enabled(if: Namespaces.available && FileManager.default.isExecutableFile(atPath: "/usr/sbin/dnsmasq")
+    && FileManager.default.isExecutableFile(atPath: "/usr/sbin/bridge"), "needs root, ip netns, nft, socat, dnsmasq and bridge (Debian: iproute2, nftables, socat, dnsmasq-base)"))
+struct OverlayNamespaceTests {
+    @Test func aVPCsInstancesOnTwoHostsReachEachOtherAndTwoVPCsNeverDo() async throws {
+        try await Namespaces.with(instances: 4, hostSideUp: false) { net in
+            try await net.makeSecondHost()
+            // Instances 1 and 2 on the first host, 3 and 4 moved to the second.
+            for n in [3, 4] { try await net.shell(net.host, "ip link set vn\(n) netns \(net.second)", check: true) }
+            let hosts = [HostCommands(prefix: ["ip", "netns", "exec", net.host]), HostCommands(prefix: ["ip", "netns", "exec", net.second])]
+            let underlay = ["10.200.0.1", "10.200.0.2"]
+            let vni = Int.random(in: 9_000_000...9_900_000)
+            let all = FirewallRule(ipProtocol: "-1", fromPort: nil, toPort: nil, peer: .cidr("0.0.0.0/0"))
+            let open = GroupPolicy(groupId: "sg-open", accountId: "1", ingress: [all], egress: [all], members: [:])
+            // VPC one: instance 1 (.11) on the first host, 3 (.21) on the second. VPC two: instance
+            // 2 (.11 too) on the first, 4 (.22) on the second.
+            let layout: [(vpc: Int, host: Int, instance: Int, address: String)] = [
+                (0, 0, 1, "172.31.0.11"), (0, 1, 3, "172.31.0.21"), (1, 0, 2, "172.31.0.11"), (1, 1, 4, "172.31.0.22"),
+            ]
+            var vpcs: [[VPCHost]] = []
+            for v in 0..<2 {
+                var row: [VPCHost] = []
+                for h in 0..<2 {
+                    let host = VPCHost(vpc: try VPCSpec(vni: vni + v, cidr: "172.31.0.0/16"), directory: net.directory.path, root: hosts[h], prefix: "eucat\(h)-v")
+                    try await host.start()
+                    try await host.join(underlay: underlay[h])
+                    row.append(host)
+                }
+                vpcs.append(row)
+            }
+            for (v, h, n, address) in layout {
+                try await vpcs[v][h].attach(device: "vn\(n)")
+                let port = InstancePort(instanceId: "i-\(n)", device: "vn\(n)", macAddress: net.mac(n), privateIp: address, groups: ["sg-open"])
+                try await vpcs[v][h].apply(ports: [port], groups: [open])
+                // Each host learns where the VPC's instances on the other host are.
+                let remote = layout.filter { $0.vpc == v && $0.host != h }
+                try await vpcs[v][h].reach(Dictionary(uniqueKeysWithValues: remote.map { ($0.address, underlay[$0.host]) }))
+                try await net.instanceShell(n, "ip addr add \(address)/16 dev eth0; ip route add default via 172.31.0.1")
+                try await net.background(n, ["socat", "TCP-LISTEN:7,reuseaddr,fork", "SYSTEM:echo instance-\(n)"])
+            }
+            func ask(_ from: Int, _ address: String) async throws -> String {
+                let result = try await ChildProcess.runKeepingOutput("/usr/bin/env", [
+                    "ip", "netns", "exec", net.instance(from), "socat", "-T1", "-", "TCP:\(address):7,connect-timeout=2",
+                ], timeout: .seconds(5))
+                return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            #expect(try await ask(1, "172.31.0.21") == "instance-3")
+            #expect(try await ask(3, "172.31.0.11") == "instance-1", "the first VPC's .11")
+            #expect(try await ask(4, "172.31.0.11") == "instance-2", "the second VPC's .11")
+            #expect(try await ask(1, "172.31.0.22") == "", "the other VPC's instance is not reachable")
+            #expect(try await ask(2, "172.31.0.21") == "")
+            // A host told an instance is gone no longer routes to it.
+            try await vpcs[0][0].reach([:])
+            #expect(try await ask(1, "172.31.0.21") == "")
+            for row in vpcs { for host in row { try await host.stop() } }
         }
     }
 }
