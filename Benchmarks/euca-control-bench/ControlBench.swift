@@ -23,7 +23,7 @@ import X509
 struct ControlBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "euca-control-bench", abstract: "Placement and launch-rate benchmarks, in process.",
-        subcommands: [Placement.self, Launches.self, Memory.self, Network.self])
+        subcommands: [Placement.self, Launches.self, Memory.self, Network.self, Datapath.self])
 
     static func percentile(_ sorted: [UInt64], _ p: Double) -> Double {
         guard !sorted.isEmpty else { return 0 }

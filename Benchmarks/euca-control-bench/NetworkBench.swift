@@ -84,3 +84,84 @@ extension ControlBench {
         }
     }
 }
+
+extension ControlBench {
+    /// The data path between two instances: TCP throughput (iperf3) and round-trip time (ping)
+    /// across a host's VPC path (routed ports, per-instance security groups with `--rules` rules
+    /// in the receiver's group, the allowing one last) beside the same pair on a plain bridge with
+    /// no filtering, in network namespaces made and deleted here, A B A B.
+    struct Datapath: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "iperf3 and ping across the VPC path and a plain bridge (root).")
+
+        @Option var rules = 100
+        @Option var seconds = 5
+        @Option var rounds = 2
+
+        func run() async throws {
+            let name = "eucadp\(UInt32.random(in: 0...0xFFFF))"
+            let spaces = ["h", "a", "b", "bh", "ba", "bb"].map { "\(name)\($0)" }
+            defer { for space in spaces { _ = try? ChildProcess.start("/usr/bin/env", ["ip", "netns", "del", space]) } }
+            for space in spaces { try await HostCommands().run(["ip", "netns", "add", space]) }
+            func sh(_ space: String, _ script: String) async throws -> String {
+                let result = try await ChildProcess.runKeepingOutput("/usr/bin/env", ["ip", "netns", "exec", space, "sh", "-c", script], timeout: .seconds(120))
+                guard result.status == 0 else { throw EucaError(.internalFailure, nil, "\(script): \(result.errors)") }
+                return result.output
+            }
+            // The VPC path: routed ports in host h, security groups by HostNetworkApplier.
+            let host = spaces[0]
+            for (n, space) in [(1, spaces[1]), (2, spaces[2])] {
+                try await HostCommands().run(["ip", "link", "add", "vn\(n)", "netns", host, "type", "veth", "peer", "name", "eth0", "netns", space])
+                _ = try await sh(host, "ip link set lo up; ip link set vn\(n) up")
+                _ = try await sh(space, "ip link set lo up; ip link set eth0 address d0:0d:00:00:00:0\(n); ip addr add 172.31.0.1\(n)/16 dev eth0; ip link set eth0 up; ip route add default via 172.31.0.1")
+            }
+            let filler = (0..<max(0, rules - 1)).map { FirewallRule(ipProtocol: "tcp", fromPort: 10000 + $0, toPort: 10000 + $0, peer: .cidr("10.\($0 % 250).0.0/16")) }
+            let receiver = GroupPolicy(
+                groupId: "sg-b", accountId: "1",
+                ingress: filler + [FirewallRule(ipProtocol: "-1", fromPort: nil, toPort: nil, peer: .group(accountId: "1", groupId: "sg-a"))],
+                egress: [FirewallRule(ipProtocol: "-1", fromPort: nil, toPort: nil, peer: .cidr("0.0.0.0/0"))],
+                members: ["i-2": InstanceAddresses(macAddress: "d0:0d:00:00:00:02", privateIp: "172.31.0.12")])
+            let sender = GroupPolicy(
+                groupId: "sg-a", accountId: "1", ingress: [], egress: [FirewallRule(ipProtocol: "-1", fromPort: nil, toPort: nil, peer: .cidr("0.0.0.0/0"))],
+                members: ["i-1": InstanceAddresses(macAddress: "d0:0d:00:00:00:01", privateIp: "172.31.0.11")])
+            let applier = HostNetworkApplier(commands: HostCommands(prefix: ["ip", "netns", "exec", host]))
+            try await applier.apply(HostPlan(gateway: "172.31.0.1", ports: [
+                InstancePort(instanceId: "i-1", device: "vn1", macAddress: "d0:0d:00:00:00:01", privateIp: "172.31.0.11", groups: ["sg-a"]),
+                InstancePort(instanceId: "i-2", device: "vn2", macAddress: "d0:0d:00:00:00:02", privateIp: "172.31.0.12", groups: ["sg-b"]),
+            ], groups: [sender, receiver]))
+            // The plain bridge: the same pair, bridged, nothing filtered.
+            _ = try await sh(spaces[3], "ip link set lo up; ip link add br0 type bridge; ip link set br0 up")
+            for (n, space) in [(1, spaces[4]), (2, spaces[5])] {
+                try await HostCommands().run(["ip", "link", "add", "vn\(n)", "netns", spaces[3], "type", "veth", "peer", "name", "eth0", "netns", space])
+                _ = try await sh(spaces[3], "ip link set vn\(n) master br0 up")
+                _ = try await sh(space, "ip link set lo up; ip addr add 172.31.0.1\(n)/16 dev eth0; ip link set eth0 up")
+            }
+            // The servers run in the foreground, as children of this process, and end with it.
+            let servers = try [spaces[2], spaces[5]].map { try ChildProcess.start("/usr/bin/env", ["ip", "netns", "exec", $0, "iperf3", "-s"]) }
+            defer { for server in servers { server.kill() } }
+            try await Task.sleep(for: .milliseconds(500))
+            func measure(_ client: String) async throws -> (gbps: Double, rttMicros: Double) {
+                let json = try await sh(client, "iperf3 -c 172.31.0.12 -t \(seconds) -J")
+                let document = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+                let sum = ((document?["end"] as? [String: Any])?["sum_received"] as? [String: Any])?["bits_per_second"] as? Double ?? 0
+                let ping = try await sh(client, "ping -q -c 200 -i 0.005 172.31.0.12")
+                // rtt min/avg/max/mdev = a/b/c/d ms
+                let average = ping.split(separator: "=").last?.split(separator: "/").dropFirst().first.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) } ?? 0
+                return (sum / 1e9, average * 1000)
+            }
+            var bridge: [(gbps: Double, rttMicros: Double)] = [], vpc: [(gbps: Double, rttMicros: Double)] = []
+            for _ in 0..<rounds {
+                bridge.append(try await measure(spaces[4]))
+                vpc.append(try await measure(spaces[1]))
+            }
+            func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(max(1, values.count)) }
+            let bridgeGbps = mean(bridge.map(\.gbps)), vpcGbps = mean(vpc.map(\.gbps))
+            let bridgeRtt = mean(bridge.map(\.rttMicros)), vpcRtt = mean(vpc.map(\.rttMicros))
+            emit([
+                "bench": "datapath", "rules": rules, "seconds": seconds, "rounds": rounds,
+                "bridge_gbps": bridge.map(\.gbps), "vpc_gbps": vpc.map(\.gbps), "throughput_ratio": vpcGbps / max(bridgeGbps, 1e-9),
+                "bridge_rtt_us": bridge.map(\.rttMicros), "vpc_rtt_us": vpc.map(\.rttMicros), "added_rtt_us": vpcRtt - bridgeRtt,
+            ])
+            try await applier.stop()
+        }
+    }
+}
