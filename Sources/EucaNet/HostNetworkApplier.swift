@@ -78,7 +78,7 @@ public actor HostNetworkApplier {
         let new = plan.ports.filter { ports[$0.device] != $0 }
         if !new.isEmpty {
             try await batch(new.map {
-                "address replace \(plan.gateway)/32 dev \($0.device)\nlink set \($0.device) up\nroute replace \($0.privateIp)/32 dev \($0.device)\n"
+                "address replace \(plan.gateway)/32 dev \($0.device)\nlink set dev \($0.device) up\nroute replace \($0.privateIp)/32 dev \($0.device)\n"
                     // Answer ARP at once, not after the kernel's random delay of up to 0.8 s.
                     + "ntable change name arp_cache dev \($0.device) proxy_delay 0\n"
             }.joined(), force: false)

@@ -49,13 +49,19 @@ public struct HostPlan: Sendable, Hashable {
     public func problems() -> [String] {
         var found: [String] = []
         if NetworkText.ipv4(gateway) == nil { found.append("gateway \"\(gateway.prefix(64))\" is not an IPv4 address") }
-        var devices = Set<String>()
+        var devices = Set<String>(), addresses = Set<String>(), macs = Set<String>()
         for port in ports {
-            if !NetworkText.isDeviceName(port.device) { found.append("port \"\(port.device.prefix(64))\" is not a device name") }
+            if !NetworkText.isPortName(port.device) { found.append("port \"\(port.device.prefix(64))\" is not a port name (vn and letters or digits)") }
             if !devices.insert(port.device).inserted { found.append("port \(port.device) is listed twice") }
             if NetworkText.ipv4(port.privateIp) == nil { found.append("port \(port.device): \"\(port.privateIp.prefix(64))\" is not an IPv4 address") }
+            if port.privateIp == gateway { found.append("port \(port.device) has the gateway's address") }
+            if !addresses.insert(port.privateIp).inserted { found.append("the address \(port.privateIp.prefix(64)) is on two ports") }
             if !NetworkText.isMAC(port.macAddress) { found.append("port \(port.device): \"\(port.macAddress.prefix(64))\" is not a MAC address") }
+            if !macs.insert(port.macAddress.lowercased()).inserted { found.append("the MAC \(port.macAddress.prefix(64)) is on two ports") }
+            for group in port.groups where !NetworkText.isGroupId(group) { found.append("port \(port.device): \"\(group.prefix(64))\" is not a group id") }
         }
+        for group in groups.keys where !NetworkText.isGroupId(group) { found.append("\"\(group.prefix(64))\" is not a group id") }
+        for service in gatewayServices where !(1...65535).contains(service) { found.append("gateway service port \(service) is not from 1 to 65535") }
         return found
     }
 }
@@ -75,16 +81,17 @@ public enum NetworkText {
         return (address & mask, prefix)
     }
 
-    /// An IPv6 CIDR in the characters IPv6 uses (the kernel's parser has the last word).
+    /// An IPv6 CIDR in the ASCII characters IPv6 uses, its prefix plain digits (the kernel's
+    /// parser has the last word on the rest).
     public static func isCIDR6(_ text: String) -> Bool {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, let prefix = Int(parts[1]), (0...128).contains(prefix), parts[1].count <= 3 else { return false }
+        guard parts.count == 2, isDigits(parts[1]), parts[1].utf8.count <= 3, let prefix = Int(parts[1]), (0...128).contains(prefix) else { return false }
         let address = parts[0]
-        return (2...39).contains(address.count) && address.contains(":")
-            && address.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
+        return (2...39).contains(address.utf8.count) && address.contains(":")
+            && address.utf8.allSatisfy { isHex($0) || $0 == 0x3A || $0 == 0x2E }
     }
 
-    /// A network device name: 1 to 15 letters, digits, `-`, `_` or `.`.
+    /// A network device name: 1 to 15 ASCII letters, digits, `-`, `_` or `.`.
     public static func isDeviceName(_ text: String) -> Bool {
         (1...15).contains(text.utf8.count) && text.utf8.allSatisfy { byte in
             (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
@@ -92,10 +99,30 @@ public enum NetworkText {
         }
     }
 
+    /// An instance's port: `vn` and 1 to 13 lowercase letters or digits, so no two ports share
+    /// chains and no port is named like the uplink, the overlay or a device of the host's.
+    public static func isPortName(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        return (3...15).contains(bytes.count) && bytes[0] == 0x76 && bytes[1] == 0x6E
+            && bytes.dropFirst(2).allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x7A) }
+    }
+
+    /// A group id as the cloud makes them: lowercase letters, digits and `-`.
+    public static func isGroupId(_ text: String) -> Bool {
+        (1...64).contains(text.utf8.count) && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D }
+    }
+
+    /// `aa:bb:cc:dd:ee:ff`, ASCII hex digits.
     public static func isMAC(_ text: String) -> Bool {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        return parts.count == 6 && parts.allSatisfy { $0.count == 2 && $0.allSatisfy(\.isHexDigit) }
+        return parts.count == 6 && parts.allSatisfy { $0.utf8.count == 2 && $0.utf8.allSatisfy(isHex) }
     }
+
+    static func isHex(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x46) || (byte >= 0x61 && byte <= 0x66)
+    }
+
+    static func isDigits(_ text: Substring) -> Bool { !text.isEmpty && text.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
 
     /// `text` as an nftables identifier: letters, digits and `_`.
     static func identifier(_ text: String) -> String {

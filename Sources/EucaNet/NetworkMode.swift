@@ -116,7 +116,10 @@ public enum AddressPool {
         guard octets.count == 4 else { return nil }
         var value: UInt32 = 0
         for octet in octets {
-            guard octet.count <= 3, let byte = UInt8(octet) else { return nil }
+            // ASCII digits only, and no leading zero: `ip` and nft read 010 as octal 8.
+            guard (1...3).contains(octet.utf8.count), octet.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+                  octet.utf8.count == 1 || octet.utf8.first != 0x30, let byte = UInt8(octet)
+            else { return nil }
             value = value << 8 | UInt32(byte)
         }
         return value

@@ -22,6 +22,8 @@ extension VPCHost {
             throw EucaError(.invalidParameter, nil, "VNET_PUBINTERFACE \"\(publicDevice.prefix(64))\" is not a device name")
         }
         guard uplink == nil else { return }
+        // Written first, so a run killed half way is cleaned up from the files all the same.
+        try write(publicDevice, to: "uplink")
         let outside = Self.uplinkDevice(vni: vpc.vni)
         try await root.run(["ip", "link", "add", outside, "type", "veth", "peer", "name", Self.uplinkInside, "netns", namespace])
         try await root.run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1", "net.ipv4.conf.\(outside).proxy_arp=1"])
@@ -31,11 +33,10 @@ extension VPCHost {
         // drops every route through a device whose last IPv4 address goes, the default with them.
         try await inside.run(["ip", "address", "replace", "\(vpc.gateway)/32", "dev", Self.uplinkInside])
         try await inside.run(["ip", "route", "replace", "default", "dev", Self.uplinkInside])
-        let guardTable = "table inet euca_up\(vpc.vni) {\n  chain input {\n    type filter hook input priority filter; policy accept;\n"
+        let guardTable = "table inet euca_up\(vpc.vni) {}\ndelete table inet euca_up\(vpc.vni)\ntable inet euca_up\(vpc.vni) {\n  chain input {\n    type filter hook input priority filter; policy accept;\n"
             + "    iifname \"\(outside)\" ct state established,related accept\n    iifname \"\(outside)\" drop\n  }\n}\n"
         try await load(guardTable, with: root)
         uplink = publicDevice
-        try write(publicDevice, to: "uplink")
     }
 
     /// Makes the VPC's elastic IPs on this host `associations` (public → private address).
@@ -50,6 +51,8 @@ extension VPCHost {
         }
         let outside = Self.uplinkDevice(vni: vpc.vni)
         let old = Set(published.keys), new = Set(associations.keys)
+        // Every address this may leave on the host is on file before it is added.
+        try write(old.union(new).sorted().joined(separator: "\n"), to: "public")
         for address in new.subtracting(old).sorted() {
             try await inside.run(["ip", "address", "replace", "\(address)/32", "dev", Self.uplinkInside])
             try await root.run(["ip", "route", "replace", "\(address)/32", "dev", outside])
@@ -63,7 +66,7 @@ extension VPCHost {
     }
 
     /// Loads an nftables script with `commands`.
-    private func load(_ text: String, with commands: HostCommands) async throws {
+    func load(_ text: String, with commands: HostCommands) async throws {
         let name = ".nft-\(UUID().uuidString)"
         try write(text, to: name)
         defer { try? FileManager.default.removeItem(at: directory.appendingPathComponent(name)) }
@@ -80,12 +83,18 @@ extension VPCHost {
     /// (the namespace's end takes the uplink and its routes with it): the proxy ARP entries and
     /// the guard table. From the files a run that was killed left, too.
     static func removeUplink(files: URL, vni: Int, root: HostCommands) async {
+        await removeHostTables(vni: vni, root: root)
         guard let publicDevice = try? String(contentsOf: files.appendingPathComponent("uplink"), encoding: .utf8) else { return }
         let addresses = ((try? String(contentsOf: files.appendingPathComponent("public"), encoding: .utf8)) ?? "").split(separator: "\n")
         for address in addresses where NetworkText.ipv4(String(address)) != nil && NetworkText.isDeviceName(publicDevice) {
             try? await root.run(["ip", "neigh", "del", "proxy", String(address), "dev", publicDevice])
         }
-        try? await root.run(["nft", "delete", "table", "inet", "euca_up\(vni)"])
+    }
+
+    /// The host's tables for the VPC outside its namespace (the uplink's guard, the overlay's
+    /// filter): what a namespace's end does not take with it.
+    static func removeHostTables(vni: Int, root: HostCommands) async {
+        for table in ["euca_up\(vni)", "euca_vx\(vni)"] { try? await root.run(["nft", "delete", "table", "inet", table]) }
     }
 
     /// Waits for the uplink's host end to go: the kernel ends a deleted namespace's devices a

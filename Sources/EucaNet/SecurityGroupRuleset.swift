@@ -32,6 +32,9 @@ public struct NftablesState: Sendable, Hashable {
             if !members.isEmpty { text += "    elements = { \(members.sorted().joined(separator: ", ")) }\n" }
             text += "  }\n"
         }
+        text += "  set ports {\n    type ifname\n"
+        if !ports.isEmpty { text += "    elements = { \(ports.keys.sorted().map { "\"\($0)\"" }.joined(separator: ", ")) }\n" }
+        text += "  }\n"
         for (kind, map) in Self.maps.sorted(by: { $0.key < $1.key }) {
             text += "  map \(map) {\n    type ifname : verdict\n"
             if !ports.isEmpty {
@@ -40,9 +43,13 @@ public struct NftablesState: Sendable, Hashable {
             text += "  }\n"
         }
         for (chain, rules) in chains.sorted(by: { $0.key < $1.key }) { text += "  chain \(chain) {\n\(rules)  }\n" }
+        // A port the maps do not name yet (a tap just moved in, or one a failed load left out)
+        // passes nothing: only the named ports' chains let anything through.
         text += "  chain forward {\n    type filter hook forward priority filter; policy accept;\n"
+        text += "    iifname \"vn*\" iifname != @ports drop\n    oifname \"vn*\" oifname != @ports drop\n"
         text += "    iifname vmap @ports_out\n    oifname vmap @ports_in\n  }\n"
-        text += "  chain input {\n    type filter hook input priority filter; policy accept;\n    iifname vmap @ports_host\n  }\n"
+        text += "  chain input {\n    type filter hook input priority filter; policy accept;\n"
+        text += "    iifname \"vn*\" iifname != @ports drop\n    iifname vmap @ports_host\n  }\n"
         text += "}\n"
         return text
     }
@@ -69,8 +76,10 @@ public struct NftablesState: Sendable, Hashable {
                 if ports[device] != nil { text += "delete element inet \(name) \(map) { \"\(device)\" }\n" }
                 text += "add element inet \(name) \(map) { \"\(device)\" : jump \(kind)_\(suffix) }\n"
             }
+            if ports[device] == nil { text += "add element inet \(name) ports { \"\(device)\" }\n" }
         }
         for device in ports.keys.sorted() where new.ports[device] == nil {
+            text += "delete element inet \(name) ports { \"\(device)\" }\n"
             for map in Self.maps.values.sorted() { text += "delete element inet \(name) \(map) { \"\(device)\" }\n" }
         }
         for chain in chains.keys.sorted() where new.chains[chain] == nil {
@@ -116,11 +125,11 @@ extension HostPlan {
     /// inputs have not changed, and leaving in it this plan's.
     public func nftablesState(memo: inout NftablesMemo) -> NftablesState {
         // ``problems()`` refuses a plan with a bad port; a port that gets here anyway is left out.
-        let ports = self.ports.filter { NetworkText.isDeviceName($0.device) && NetworkText.ipv4($0.privateIp) != nil && NetworkText.isMAC($0.macAddress) }
+        let ports = self.ports.filter { NetworkText.isPortName($0.device) && NetworkText.ipv4($0.privateIp) != nil && NetworkText.isMAC($0.macAddress) }
         var state = NftablesState()
         let usedGroups = Set(ports.flatMap(\.groups)).union(
             ports.flatMap(\.groups).compactMap { groups[$0] }.flatMap { ($0.ingress + $0.egress).compactMap(\.peerGroupId) })
-        for groupId in usedGroups {
+        for groupId in usedGroups where NetworkText.isGroupId(groupId) {
             state.sets[Self.setName(groupId)] = Set((groups[groupId]?.members.values.compactMap(\.privateIp) ?? []).filter { NetworkText.ipv4($0) != nil })
         }
         let services = gatewayServices.isEmpty ? "" : "    ip daddr \(gateway) tcp dport { \(gatewayServices.map(String.init).joined(separator: ", ")) } accept\n"
@@ -152,8 +161,10 @@ extension HostPlan {
                     out: own + address + "    ct state established,related return\n    ct state invalid drop\n" + egress + "    drop\n",
                     // What it receives.
                     into: "    ct state established,related accept\n    ct state invalid drop\n" + ingress + "    drop\n",
-                    // What it asks of the host (DHCP asks from 0.0.0.0).
-                    host: own + "    udp sport 68 udp dport 67 accept\n" + address + hostRules)
+                    // What it asks of the host. DHCP asks from 0.0.0.0, and only for its own MAC
+                    // (the request's client hardware address, 28 bytes into the message).
+                    host: own + "    udp sport 68 udp dport 67 @th,288,48 != 0x\(port.macAddress.lowercased().filter { $0 != ":" }) drop\n"
+                        + "    udp sport 68 udp dport 67 accept\n" + address + hostRules)
             }
             next.entries[port.device] = (key, chains)
             state.chains["out_\(suffix)"] = chains.out
@@ -179,6 +190,7 @@ extension HostPlan {
             guard NetworkText.isCIDR6(cidr) else { return nil }
             parts.append("ip6 \(direction) \(cidr)")
         case .group(_, let groupId):
+            guard NetworkText.isGroupId(groupId) else { return nil }
             parts.append("ip \(direction) @\(setName(groupId))")
         }
         let v6: Bool = if case .cidr6 = rule.peer { true } else { false }
@@ -187,37 +199,41 @@ extension HostPlan {
             break
         case "tcp", "6", "udp", "17":
             let proto = ["tcp", "6"].contains(rule.ipProtocol.lowercased()) ? "tcp" : "udp"
-            if let range = portRange(rule) {
-                parts.append("\(proto) dport \(range)")
-            } else {
+            switch (rule.fromPort, rule.toPort) {
+            case (nil, nil), (-1, -1), (-1, nil), (nil, -1):
                 parts.append("meta l4proto \(proto)")
+            case (let from?, let to?) where from >= 0 && from <= to && to <= 65535:
+                parts.append("\(proto) dport \(from == to ? "\(from)" : "\(from)-\(to)")")
+            default:
+                return nil
             }
-        case "icmp", "1":
-            guard !v6 else { return nil }
-            parts.append("meta l4proto icmp")
-            if let type = rule.fromPort, (0...255).contains(type) {
-                parts.append("icmp type \(type)")
-                if let code = rule.toPort, (0...255).contains(code) { parts.append("icmp code \(code)") }
-            }
-        case "icmpv6", "58":
-            guard v6 else { return nil }
-            parts.append("meta l4proto ipv6-icmp")
-            if let type = rule.fromPort, (0...255).contains(type) {
-                parts.append("icmpv6 type \(type)")
-                if let code = rule.toPort, (0...255).contains(code) { parts.append("icmpv6 code \(code)") }
+        case "icmp", "1", "icmpv6", "58":
+            let six = ["icmpv6", "58"].contains(rule.ipProtocol.lowercased())
+            guard six == v6 else { return nil }
+            let name = six ? "icmpv6" : "icmp"
+            parts.append("meta l4proto \(six ? "ipv6-icmp" : "icmp")")
+            // Type and code, -1 for any; any other value out of 0–255 makes the rule match nothing.
+            switch rule.fromPort {
+            case nil, -1:
+                guard rule.toPort == nil || rule.toPort == -1 else { return nil }
+            case let type? where (0...255).contains(type):
+                parts.append("\(name) type \(type)")
+                switch rule.toPort {
+                case nil, -1: break
+                case let code? where (0...255).contains(code): parts.append("\(name) code \(code)")
+                default: return nil
+                }
+            default:
+                return nil
             }
         default:
-            guard let number = Int(rule.ipProtocol), (0...255).contains(number) else { return nil }
+            // A protocol number as EC2 writes one: plain digits, no sign or leading zero.
+            guard let number = Int(rule.ipProtocol), (0...255).contains(number), String(number) == rule.ipProtocol else { return nil }
             parts.append("meta l4proto \(number)")
         }
         return parts.joined(separator: " ")
     }
 
-    /// `22` or `1000-2000`; nil for every port (no range, or -1).
-    private static func portRange(_ rule: FirewallRule) -> String? {
-        guard let from = rule.fromPort, let to = rule.toPort, from >= 0, to >= from, to <= 65535 else { return nil }
-        return from == to ? "\(from)" : "\(from)-\(to)"
-    }
 }
 
 extension FirewallRule {

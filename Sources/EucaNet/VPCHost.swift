@@ -85,7 +85,7 @@ public actor VPCHost {
         // finds it again (and the server outlives no namespace: ``remove`` ends both).
         try await inside.run([
             "dnsmasq", "--conf-file=/dev/null", "--port=0", "--bind-dynamic",
-            "--interface=vn*", "--except-interface=lo", "--log-facility=\(path("dnsmasq.log"))", "--dhcp-authoritative",
+            "--interface=vn*", "--except-interface=lo", "--log-facility=\(path("dnsmasq.log"))", "--quiet-dhcp", "--dhcp-authoritative",
             "--dhcp-range=\(vpc.network),static,\(vpc.netmask),1h",
             "--dhcp-option=option:router,\(vpc.gateway)",
             "--dhcp-hostsdir=\(path("hosts.d"))", "--dhcp-leasefile=\(path("leases"))", "--pid-file=\(path("dnsmasq.pid"))",
@@ -98,7 +98,7 @@ public actor VPCHost {
 
     /// Moves a tap the hypervisor made into the namespace (it may be there already).
     public func attach(device: String) async throws {
-        guard NetworkText.isDeviceName(device) else { throw EucaError(.invalidParameter, nil, "\"\(device.prefix(64))\" is not a device name") }
+        guard NetworkText.isPortName(device) else { throw EucaError(.invalidParameter, nil, "\"\(device.prefix(64))\" is not a port name") }
         if (try? await inside.run(["ip", "link", "show", device])) != nil { return }
         try await root.run(["ip", "link", "set", device, "netns", namespace])
         try await inside.run(["ip", "link", "set", device, "up"])

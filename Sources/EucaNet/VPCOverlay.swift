@@ -34,7 +34,30 @@ extension VPCHost {
         ])
         try await root.run(["ip", "link", "set", device, "netns", namespace])
         try await inside.run(["ip", "link", "set", device, "up"])
+        try await load(Self.overlayGuard(vni: vpc.vni, peers: []), with: root)
+        try await load(Self.overlayFilter(device: device, remote: []), with: inside)
         overlay = underlay
+    }
+
+    /// On the host: a VXLAN packet for this VPC's VNI (24 bits, 4 bytes into the VXLAN header
+    /// after UDP's 8) from any address but a peer host's is dropped before it is decapsulated.
+    static func overlayGuard(vni: Int, peers: Set<String>) -> String {
+        let name = "euca_vx\(vni)"
+        var text = "table inet \(name) {}\ndelete table inet \(name)\ntable inet \(name) {\n  set peers {\n    type ipv4_addr\n"
+        if !peers.isEmpty { text += "    elements = { \(peers.sorted().joined(separator: ", ")) }\n" }
+        text += "  }\n  chain input {\n    type filter hook input priority filter; policy accept;\n"
+        text += "    udp dport 4789 @th,96,24 \(vni) ip saddr != @peers drop\n  }\n}\n"
+        return text
+    }
+
+    /// In the namespace: what comes out of the VXLAN device is IPv4 from an instance the host
+    /// was told of, or nothing.
+    static func overlayFilter(device: String, remote: Set<String>) -> String {
+        var text = "table inet euca_overlay {}\ndelete table inet euca_overlay\ntable inet euca_overlay {\n  set remote {\n    type ipv4_addr\n"
+        if !remote.isEmpty { text += "    elements = { \(remote.sorted().joined(separator: ", ")) }\n" }
+        text += "  }\n  chain prerouting {\n    type filter hook prerouting priority raw; policy accept;\n"
+        text += "    iifname \"\(device)\" meta nfproto ipv6 drop\n    iifname \"\(device)\" ip saddr != @remote drop\n  }\n}\n"
+        return text
     }
 
     /// Makes the VPC's instances on other hosts `remote`: private address → the underlay
@@ -68,6 +91,9 @@ extension VPCHost {
         for host in Set(reached.values).subtracting(Set(remote.values)).sorted() {
             if let mac = Self.overlayMAC(underlay: host) { try? await inside.run(["bridge", "fdb", "del", mac, "dev", device, "dst", host]) }
         }
+        // Only the hosts named send this VPC's VXLAN packets, and only from its instances there.
+        try await load(Self.overlayGuard(vni: vpc.vni, peers: Set(remote.values)), with: root)
+        try await load(Self.overlayFilter(device: device, remote: Set(remote.keys)), with: inside)
         reached = remote
     }
 }

@@ -64,6 +64,21 @@ struct SecurityGroupNamespaceTests {
         }
     }
 
+    @Test func aPortNoPlanNamesPassesNothing() async throws {
+        try await Namespaces.with(instances: 2) { net in
+            let all = FirewallRule(ipProtocol: "-1", fromPort: nil, toPort: nil, peer: .cidr("0.0.0.0/0"))
+            let open = net.group("sg-open", members: [1], ingress: [all])
+            let ports = [InstancePort(instanceId: "i-1", device: "vn1", macAddress: net.mac(1), privateIp: net.address(1), groups: ["sg-open"])]
+            try await net.applier.apply(HostPlan(gateway: "172.31.0.1", ports: ports, groups: [open.0]))
+            // Instance 2's tap is up and routed, as between a tap's start and its first plan.
+            try await net.shell(net.host, "ip addr add 172.31.0.1/32 dev vn2; ip route add \(net.address(2))/32 dev vn2; sysctl -qw net.ipv4.conf.vn2.proxy_arp=1", check: true)
+            try await net.listenTCP(1, 22)
+            #expect(try await !net.tcp(from: 2, to: 1, 22))
+            try await net.apply([open, net.group("sg-b", members: [2])])
+            #expect(try await net.tcp(from: 2, to: 1, 22), "named, it passes what its groups allow")
+        }
+    }
+
     @Test func revokingBlocksNewConnectionsAndKeepsEstablishedOnes() async throws {
         try await Namespaces.with(instances: 2) { net in
             let ssh = FirewallRule(ipProtocol: "tcp", fromPort: 22, toPort: 22, peer: .cidr("0.0.0.0/0"))
@@ -504,6 +519,30 @@ struct OverlayNamespaceTests {
             #expect(try await ask(4, "172.31.0.11") == "instance-2", "the second VPC's .11")
             #expect(try await ask(1, "172.31.0.22") == "", "the other VPC's instance is not reachable")
             #expect(try await ask(2, "172.31.0.21") == "")
+            // A VXLAN packet for the VPC from an address that is not a peer host is dropped: a rogue
+            // on the site's network, with the VNI and the second host's MAC, posing as the first
+            // host's instance (172.31.0.11), gets nothing to the second host's instance, which
+            // allows everything in and writes down what it receives.
+            let received = net.directory.appendingPathComponent("received")
+            try await net.background(3, ["socat", "-u", "UDP-RECV:9", "OPEN:\(received.path),creat,append"])
+            let rogue = "\(net.name)-r"
+            try await HostCommands().run(["ip", "netns", "add", rogue])
+            defer { _ = try? ChildProcess.start("/usr/bin/env", ["ip", "netns", "del", rogue]) }
+            try await HostCommands().run(["ip", "link", "add", "ur0", "netns", net.second, "type", "veth", "peer", "name", "ur0", "netns", rogue])
+            try await net.shell(net.second, "ip addr add 10.201.0.2/24 dev ur0; ip link set ur0 up", check: true)
+            let mac = try #require(VPCHost.overlayMAC(underlay: "10.200.0.2"))
+            try await net.shell(rogue, """
+                ip link set lo up; ip addr add 10.201.0.3/24 dev ur0; ip link set ur0 up
+                ip link add vxr type vxlan id \(vni) local 10.201.0.3 dstport 4789 nolearning; ip link set vxr up
+                ip addr add 172.31.0.11/16 dev vxr; ip neigh add 172.31.0.21 lladdr \(mac) dev vxr nud permanent
+                bridge fdb append \(mac) dev vxr dst 10.201.0.2
+                """, check: true)
+            for _ in 0..<5 { try await net.shell(rogue, "echo forged | socat -u - UDP:172.31.0.21:9,sourceport=5000") }
+            // The same from the first host, which is a peer, arrives (the listener works).
+            try await net.shell(net.instance(1), "echo genuine | socat -u - UDP:172.31.0.21:9", check: true)
+            try await Task.sleep(for: .milliseconds(300))
+            let got = (try? String(contentsOf: received, encoding: .utf8)) ?? ""
+            #expect(got.contains("genuine") && !got.contains("forged"), "\(got)")
             // A host told an instance is gone no longer routes to it.
             try await vpcs[0][0].reach([:])
             #expect(try await ask(1, "172.31.0.21") == "")
