@@ -28,7 +28,7 @@ extension ControlBench {
 
             func port(_ n: Int) -> InstancePort {
                 InstancePort(instanceId: "i-\(n)", device: "vn\(n)", macAddress: String(format: "d0:0d:00:00:%02x:%02x", n >> 8 & 255, n & 255),
-                             privateIp: "10.1.\(n >> 8 & 255).\(n & 255)", groups: ["sg-\(n % groups)"])
+                             privateIp: "10.2.\(n >> 8 & 255).\(n & 255)", groups: ["sg-\(n % groups)"])
             }
             // Each group lets in ssh from the world, 8080 from the next group, and ICMP.
             func policies(_ count: Int, ruleOff: Int? = nil) -> [GroupPolicy] {
