@@ -129,3 +129,19 @@ public enum NetworkText {
         String(text.map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" })
     }
 }
+
+/// Pieces of nftables' text that several tables share.
+enum NftText {
+    /// `  set|map <name> { type <type>; elements = { … } }`, the elements left out when there are none
+    /// (nft refuses an empty list).
+    static func collection(_ keyword: String, _ name: String, type: String, _ elements: [String]) -> String {
+        var text = "  \(keyword) \(name) {\n    type \(type)\n"
+        if !elements.isEmpty { text += "    elements = { \(elements.joined(separator: ", ")) }\n" }
+        return text + "  }\n"
+    }
+
+    /// The start of a script that replaces table `family name` whole, in one transaction.
+    static func replacing(_ family: String, _ name: String) -> String {
+        "table \(family) \(name) {}\ndelete table \(family) \(name)\ntable \(family) \(name) {\n"
+    }
+}

@@ -33,7 +33,7 @@ extension VPCHost {
         // drops every route through a device whose last IPv4 address goes, the default with them.
         try await inside.run(["ip", "address", "replace", "\(vpc.gateway)/32", "dev", Self.uplinkInside])
         try await inside.run(["ip", "route", "replace", "default", "dev", Self.uplinkInside])
-        let guardTable = "table inet euca_up\(vpc.vni) {}\ndelete table inet euca_up\(vpc.vni)\ntable inet euca_up\(vpc.vni) {\n  chain input {\n    type filter hook input priority filter; policy accept;\n"
+        let guardTable = NftText.replacing("inet", "euca_up\(vpc.vni)") + "  chain input {\n    type filter hook input priority filter; policy accept;\n"
             + "    iifname \"\(outside)\" ct state established,related accept\n    iifname \"\(outside)\" drop\n  }\n}\n"
         try await load(guardTable, with: root)
         uplink = publicDevice
@@ -109,17 +109,10 @@ extension VPCHost {
     /// The NAT table for `associations`, whole (it holds one line per address in use).
     static func natTable(_ associations: [String: String]) -> String {
         let pairs = associations.sorted { $0.key < $1.key }
-        var text = "table ip euca_nat {}\ndelete table ip euca_nat\ntable ip euca_nat {\n"
-        for (name, elements) in [
-            ("public_to_private", pairs.map { "\($0.key) : \($0.value)" }), ("private_to_public", pairs.map { "\($0.value) : \($0.key)" }),
-        ] {
-            text += "  map \(name) {\n    type ipv4_addr : ipv4_addr\n"
-            if !elements.isEmpty { text += "    elements = { \(elements.joined(separator: ", ")) }\n" }
-            text += "  }\n"
-        }
-        text += "  set associated {\n    type ipv4_addr\n"
-        if !pairs.isEmpty { text += "    elements = { \(pairs.map(\.value).joined(separator: ", ")) }\n" }
-        text += "  }\n"
+        var text = NftText.replacing("ip", "euca_nat")
+        text += NftText.collection("map", "public_to_private", type: "ipv4_addr : ipv4_addr", pairs.map { "\($0.key) : \($0.value)" })
+        text += NftText.collection("map", "private_to_public", type: "ipv4_addr : ipv4_addr", pairs.map { "\($0.value) : \($0.key)" })
+        text += NftText.collection("set", "associated", type: "ipv4_addr", pairs.map(\.value))
         text += "  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n"
         text += "    iifname \"\(uplinkInside)\" dnat to ip daddr map @public_to_private\n  }\n"
         text += "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n"

@@ -26,21 +26,11 @@ public struct NftablesState: Sendable, Hashable {
     /// The whole table, as `nft -f` reads it: created if missing, then replaced in one transaction.
     public func full(table: String) -> String {
         let name = NetworkText.identifier(table)
-        var text = "table inet \(name) {}\ndelete table inet \(name)\ntable inet \(name) {\n"
-        for (set, members) in sets.sorted(by: { $0.key < $1.key }) {
-            text += "  set \(set) {\n    type ipv4_addr\n"
-            if !members.isEmpty { text += "    elements = { \(members.sorted().joined(separator: ", ")) }\n" }
-            text += "  }\n"
-        }
-        text += "  set ports {\n    type ifname\n"
-        if !ports.isEmpty { text += "    elements = { \(ports.keys.sorted().map { "\"\($0)\"" }.joined(separator: ", ")) }\n" }
-        text += "  }\n"
+        var text = NftText.replacing("inet", name)
+        for (set, members) in sets.sorted(by: { $0.key < $1.key }) { text += NftText.collection("set", set, type: "ipv4_addr", members.sorted()) }
+        text += NftText.collection("set", "ports", type: "ifname", ports.keys.sorted().map { "\"\($0)\"" })
         for (kind, map) in Self.maps.sorted(by: { $0.key < $1.key }) {
-            text += "  map \(map) {\n    type ifname : verdict\n"
-            if !ports.isEmpty {
-                text += "    elements = { \(ports.sorted { $0.key < $1.key }.map { "\"\($0.key)\" : jump \(kind)_\($0.value)" }.joined(separator: ", ")) }\n"
-            }
-            text += "  }\n"
+            text += NftText.collection("map", map, type: "ifname : verdict", ports.sorted { $0.key < $1.key }.map { "\"\($0.key)\" : jump \(kind)_\($0.value)" })
         }
         for (chain, rules) in chains.sorted(by: { $0.key < $1.key }) { text += "  chain \(chain) {\n\(rules)  }\n" }
         // A port the maps do not name yet (a tap just moved in, or one a failed load left out)

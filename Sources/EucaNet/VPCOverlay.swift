@@ -43,9 +43,8 @@ extension VPCHost {
     /// after UDP's 8) from any address but a peer host's is dropped before it is decapsulated.
     static func overlayGuard(vni: Int, peers: Set<String>) -> String {
         let name = "euca_vx\(vni)"
-        var text = "table inet \(name) {}\ndelete table inet \(name)\ntable inet \(name) {\n  set peers {\n    type ipv4_addr\n"
-        if !peers.isEmpty { text += "    elements = { \(peers.sorted().joined(separator: ", ")) }\n" }
-        text += "  }\n  chain input {\n    type filter hook input priority filter; policy accept;\n"
+        var text = NftText.replacing("inet", name) + NftText.collection("set", "peers", type: "ipv4_addr", peers.sorted())
+        text += "  chain input {\n    type filter hook input priority filter; policy accept;\n"
         text += "    udp dport 4789 @th,96,24 \(vni) ip saddr != @peers drop\n  }\n}\n"
         return text
     }
@@ -53,9 +52,8 @@ extension VPCHost {
     /// In the namespace: what comes out of the VXLAN device is IPv4 from an instance the host
     /// was told of, or nothing.
     static func overlayFilter(device: String, remote: Set<String>) -> String {
-        var text = "table inet euca_overlay {}\ndelete table inet euca_overlay\ntable inet euca_overlay {\n  set remote {\n    type ipv4_addr\n"
-        if !remote.isEmpty { text += "    elements = { \(remote.sorted().joined(separator: ", ")) }\n" }
-        text += "  }\n  chain prerouting {\n    type filter hook prerouting priority raw; policy accept;\n"
+        var text = NftText.replacing("inet", "euca_overlay") + NftText.collection("set", "remote", type: "ipv4_addr", remote.sorted())
+        text += "  chain prerouting {\n    type filter hook prerouting priority raw; policy accept;\n"
         text += "    iifname \"\(device)\" meta nfproto ipv6 drop\n    iifname \"\(device)\" ip saddr != @remote drop\n  }\n}\n"
         return text
     }
