@@ -21,4 +21,15 @@ import Testing
             return
         }
     }
+
+    @Test func publicAddressesAreWrittenPlainly() {
+        // A leading zero is octal to `ip` and nftables: 10.0.0.010 would be 10.0.0.8 there.
+        for text in ["10.0.0.010", "10.0.0.5-10.0.0.08", "+10.0.0.5"] {
+            guard case .failure = AddressPool.parse(text) else {
+                Issue.record("\(text) was accepted")
+                continue
+            }
+        }
+        #expect((try? AddressPool.parse("10.0.0.0-10.0.0.2").get()) == ["10.0.0.0", "10.0.0.1", "10.0.0.2"])
+    }
 }
