@@ -9,8 +9,8 @@
 /// (which returns when allowed) and then the receiver's `in_` (which accepts).
 ///
 /// The table is built so that a change touches only what it changes: the ports are elements of
-/// three verdict maps (`ports_out`, `ports_in`, `ports_host`) the hook chains look up, and each
-/// group's members are a set. ``NftablesState/difference(to:table:)`` adds a port's chains and map
+/// three verdict maps (`ports_out`, `ports_in`, `ports_host`) the hook chains look up, and of the
+/// set `ports`, outside which a tap named `vn…` passes nothing; each group's members are a set. ``NftablesState/difference(to:table:)`` adds a port's chains and map
 /// elements, rewrites only the chains whose rules changed, and adds or deletes set elements, all
 /// in one `nft -f` transaction.
 public struct NftablesState: Sendable, Hashable {
