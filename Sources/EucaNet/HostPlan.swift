@@ -140,6 +140,11 @@ enum NftText {
         return text + "  }\n"
     }
 
+    /// A chain on a hook, accepting what its rules do not decide.
+    static func hook(_ name: String, _ type: String, _ hook: String, _ priority: String, _ rules: [String]) -> String {
+        "  chain \(name) {\n    type \(type) hook \(hook) priority \(priority); policy accept;\n" + rules.map { "    \($0)\n" }.joined() + "  }\n"
+    }
+
     /// The start of a script that replaces table `family name` whole, in one transaction.
     static func replacing(_ family: String, _ name: String) -> String {
         "table \(family) \(name) {}\ndelete table \(family) \(name)\ntable \(family) \(name) {\n"

@@ -33,8 +33,8 @@ extension VPCHost {
         // drops every route through a device whose last IPv4 address goes, the default with them.
         try await inside.run(["ip", "address", "replace", "\(vpc.gateway)/32", "dev", Self.uplinkInside])
         try await inside.run(["ip", "route", "replace", "default", "dev", Self.uplinkInside])
-        let guardTable = NftText.replacing("inet", "euca_up\(vpc.vni)") + "  chain input {\n    type filter hook input priority filter; policy accept;\n"
-            + "    iifname \"\(outside)\" ct state established,related accept\n    iifname \"\(outside)\" drop\n  }\n}\n"
+        let guardTable = NftText.replacing("inet", "euca_up\(vpc.vni)")
+            + NftText.hook("input", "filter", "input", "filter", ["iifname \"\(outside)\" ct state established,related accept", "iifname \"\(outside)\" drop"]) + "}\n"
         try await load(guardTable, with: root)
         uplink = publicDevice
     }
@@ -113,12 +113,9 @@ extension VPCHost {
         text += NftText.collection("map", "public_to_private", type: "ipv4_addr : ipv4_addr", pairs.map { "\($0.key) : \($0.value)" })
         text += NftText.collection("map", "private_to_public", type: "ipv4_addr : ipv4_addr", pairs.map { "\($0.value) : \($0.key)" })
         text += NftText.collection("set", "associated", type: "ipv4_addr", pairs.map(\.value))
-        text += "  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n"
-        text += "    iifname \"\(uplinkInside)\" dnat to ip daddr map @public_to_private\n  }\n"
-        text += "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n"
-        text += "    oifname \"\(uplinkInside)\" snat to ip saddr map @private_to_public\n  }\n"
-        text += "  chain forward {\n    type filter hook forward priority filter; policy accept;\n"
-        text += "    oifname \"\(uplinkInside)\" ip saddr != @associated drop\n  }\n"
+        text += NftText.hook("prerouting", "nat", "prerouting", "dstnat", ["iifname \"\(uplinkInside)\" dnat to ip daddr map @public_to_private"])
+        text += NftText.hook("postrouting", "nat", "postrouting", "srcnat", ["oifname \"\(uplinkInside)\" snat to ip saddr map @private_to_public"])
+        text += NftText.hook("forward", "filter", "forward", "filter", ["oifname \"\(uplinkInside)\" ip saddr != @associated drop"])
         text += "}\n"
         return text
     }

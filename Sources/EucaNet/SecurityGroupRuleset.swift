@@ -35,11 +35,10 @@ public struct NftablesState: Sendable, Hashable {
         for (chain, rules) in chains.sorted(by: { $0.key < $1.key }) { text += "  chain \(chain) {\n\(rules)  }\n" }
         // A port the maps do not name yet (a tap just moved in, or one a failed load left out)
         // passes nothing: only the named ports' chains let anything through.
-        text += "  chain forward {\n    type filter hook forward priority filter; policy accept;\n"
-        text += "    iifname \"vn*\" iifname != @ports drop\n    oifname \"vn*\" oifname != @ports drop\n"
-        text += "    iifname vmap @ports_out\n    oifname vmap @ports_in\n  }\n"
-        text += "  chain input {\n    type filter hook input priority filter; policy accept;\n"
-        text += "    iifname \"vn*\" iifname != @ports drop\n    iifname vmap @ports_host\n  }\n"
+        text += NftText.hook("forward", "filter", "forward", "filter", [
+            "iifname \"vn*\" iifname != @ports drop", "oifname \"vn*\" oifname != @ports drop", "iifname vmap @ports_out", "oifname vmap @ports_in",
+        ])
+        text += NftText.hook("input", "filter", "input", "filter", ["iifname \"vn*\" iifname != @ports drop", "iifname vmap @ports_host"])
         text += "}\n"
         return text
     }

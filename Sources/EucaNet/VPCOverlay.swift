@@ -43,19 +43,17 @@ extension VPCHost {
     /// after UDP's 8) from any address but a peer host's is dropped before it is decapsulated.
     static func overlayGuard(vni: Int, peers: Set<String>) -> String {
         let name = "euca_vx\(vni)"
-        var text = NftText.replacing("inet", name) + NftText.collection("set", "peers", type: "ipv4_addr", peers.sorted())
-        text += "  chain input {\n    type filter hook input priority filter; policy accept;\n"
-        text += "    udp dport 4789 @th,96,24 \(vni) ip saddr != @peers drop\n  }\n}\n"
-        return text
+        let text = NftText.replacing("inet", name) + NftText.collection("set", "peers", type: "ipv4_addr", peers.sorted())
+        return text + NftText.hook("input", "filter", "input", "filter", ["udp dport 4789 @th,96,24 \(vni) ip saddr != @peers drop"]) + "}\n"
     }
 
     /// In the namespace: what comes out of the VXLAN device is IPv4 from an instance the host
     /// was told of, or nothing.
     static func overlayFilter(device: String, remote: Set<String>) -> String {
-        var text = NftText.replacing("inet", "euca_overlay") + NftText.collection("set", "remote", type: "ipv4_addr", remote.sorted())
-        text += "  chain prerouting {\n    type filter hook prerouting priority raw; policy accept;\n"
-        text += "    iifname \"\(device)\" meta nfproto ipv6 drop\n    iifname \"\(device)\" ip saddr != @remote drop\n  }\n}\n"
-        return text
+        let text = NftText.replacing("inet", "euca_overlay") + NftText.collection("set", "remote", type: "ipv4_addr", remote.sorted())
+        return text + NftText.hook("prerouting", "filter", "prerouting", "raw", [
+            "iifname \"\(device)\" meta nfproto ipv6 drop", "iifname \"\(device)\" ip saddr != @remote drop",
+        ]) + "}\n"
     }
 
     /// Makes the VPC's instances on other hosts `remote`: private address → the underlay
