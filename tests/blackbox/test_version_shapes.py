@@ -170,3 +170,20 @@ def test_an_action_the_version_lacks_is_answered_whole(busy):
     assert root.find(f"{n}instanceTypeSet/{n}item/{n}vCpuInfo") is not None
     assert root.find("{http://msgs.eucalyptus.com/}instanceTypeDetails") is not None or any(
         local(child.tag) == "instanceTypeDetails" for child in root)
+
+
+def test_markup_in_a_value_is_text_to_the_shaper(busy):
+    """A tag value written as markup is escaped text: the pass that leaves elements out never
+    takes it for an element, in a version that has tags or one that has none."""
+    cloud, _, instance = busy
+    hostile = "</tagSet><instanceId>i-forged</instanceId><tagSet>" + "<" * 100
+    ec2 = cloud.client()
+    ec2.create_tags(Resources=[instance], Tags=[{"Key": "note", "Value": hostile}])
+    for version in ["2009-11-30", "2012-12-01"]:
+        status, root = sigv2(cloud, {"Action": "DescribeInstances", "Version": version})
+        assert status == 200
+        n = "{http://ec2.amazonaws.com/doc/" + version + "/}"
+        item = root.find(f"{n}reservationSet/{n}item/{n}instancesSet/{n}item")
+        assert [e.text for e in item.iter(f"{n}instanceId")] == [instance]
+        values = [e.text for e in item.iter(f"{n}value")]
+        assert values == ([] if version == "2009-11-30" else ["shaped", hostile])
