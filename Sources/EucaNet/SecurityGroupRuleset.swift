@@ -49,29 +49,30 @@ public struct NftablesState: Sendable, Hashable {
         let name = NetworkText.identifier(table)
         var text = ""
         // Sets first (new chains may name them), then chains and map elements, then what is gone.
-        for (set, members) in new.sets.sorted(by: { $0.key < $1.key }) {
+        // Only what differs is sorted (for a script that reads the same every time).
+        for (set, members) in new.sets.filter({ sets[$0.key] != $0.value }).sorted(by: { $0.key < $1.key }) {
             let old = sets[set]
             if old == nil { text += "add set inet \(name) \(set) { type ipv4_addr; }\n" }
             let added = members.subtracting(old ?? []), removed = (old ?? []).subtracting(members)
             if !added.isEmpty { text += "add element inet \(name) \(set) { \(added.sorted().joined(separator: ", ")) }\n" }
             if !removed.isEmpty { text += "delete element inet \(name) \(set) { \(removed.sorted().joined(separator: ", ")) }\n" }
         }
-        for (chain, rules) in new.chains.sorted(by: { $0.key < $1.key }) where chains[chain] != rules {
+        for (chain, rules) in new.chains.filter({ chains[$0.key] != $0.value }).sorted(by: { $0.key < $1.key }) {
             if chains[chain] == nil { text += "add chain inet \(name) \(chain)\n" } else { text += "flush chain inet \(name) \(chain)\n" }
             text += "table inet \(name) {\n  chain \(chain) {\n\(rules)  }\n}\n"
         }
-        for (device, suffix) in new.ports.sorted(by: { $0.key < $1.key }) where ports[device] != suffix {
+        for (device, suffix) in new.ports.filter({ ports[$0.key] != $0.value }).sorted(by: { $0.key < $1.key }) {
             for (kind, map) in Self.maps.sorted(by: { $0.key < $1.key }) {
                 if ports[device] != nil { text += "delete element inet \(name) \(map) { \"\(device)\" }\n" }
                 text += "add element inet \(name) \(map) { \"\(device)\" : jump \(kind)_\(suffix) }\n"
             }
             if ports[device] == nil { text += "add element inet \(name) ports { \"\(device)\" }\n" }
         }
-        for device in ports.keys.sorted() where new.ports[device] == nil {
+        for device in ports.keys.filter({ new.ports[$0] == nil }).sorted() {
             text += "delete element inet \(name) ports { \"\(device)\" }\n"
             for map in Self.maps.values.sorted() { text += "delete element inet \(name) \(map) { \"\(device)\" }\n" }
         }
-        for chain in chains.keys.sorted() where new.chains[chain] == nil {
+        for chain in chains.keys.filter({ new.chains[$0] == nil }).sorted() {
             text += "flush chain inet \(name) \(chain)\ndelete chain inet \(name) \(chain)\n"
         }
         for set in sets.keys.sorted() where new.sets[set] == nil { text += "delete set inet \(name) \(set)\n" }
@@ -133,11 +134,17 @@ extension HostPlan {
         let hostRules = "    ct state established,related accept\n    ip daddr \(gateway) udp dport 53 accept\n"
             + "    ip daddr \(gateway) icmp type echo-request accept\n" + services + "    drop\n"
         var next = NftablesMemo()
+        // Ports in the same groups share their rules' text, joined once.
+        var joined: [[String]: (ingress: String, egress: String)] = [:]
         for port in ports {
             let suffix = NetworkText.identifier(port.device)
             state.ports[port.device] = suffix
-            let rules = port.groups.compactMap { rendered[$0] }
-            let egress = rules.map(\.egress).joined(), ingress = rules.map(\.ingress).joined()
+            let (ingress, egress) = joined[port.groups] ?? {
+                let rules = port.groups.compactMap { rendered[$0] }
+                let texts = (rules.map(\.ingress).joined(), rules.map(\.egress).joined())
+                joined[port.groups] = texts
+                return texts
+            }()
             let key = NftablesMemo.Key(port: port, ingress: ingress, egress: egress, host: hostRules)
             let chains: NftablesMemo.Chains
             if let kept = memo.entries[port.device], kept.key == key {
