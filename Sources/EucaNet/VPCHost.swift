@@ -90,7 +90,7 @@ public actor VPCHost {
             "--dhcp-option=option:router,\(vpc.gateway)",
             "--dhcp-hostsdir=\(path("hosts.d"))", "--dhcp-leasefile=\(path("leases"))", "--pid-file=\(path("dnsmasq.pid"))",
         ])
-        guard let pid = Self.dhcpServer(in: directory) else {
+        guard let pid = Self.dhcpServer(in: directory, namespace: namespace) else {
             throw EucaError(.internalFailure, nil, "dnsmasq for \(namespace) did not start; see \(path("dnsmasq.log"))")
         }
         dhcp = pid
@@ -148,9 +148,9 @@ public actor VPCHost {
         let files = URL(fileURLWithPath: directory).appendingPathComponent(namespace)
         let vni = Int(String(namespace.reversed().prefix { $0.isNumber }.reversed()))
         if let vni { await removeUplink(files: files, vni: vni, root: root) }
-        if let pid = dhcpServer(in: files) {
+        if let pid = dhcpServer(in: files, namespace: namespace) {
             kill(pid, SIGKILL)
-            for _ in 0..<100 where dhcpServer(in: files) != nil { try await Task.sleep(for: .milliseconds(10)) }
+            for _ in 0..<100 where dhcpServer(in: files, namespace: namespace) != nil { try await Task.sleep(for: .milliseconds(10)) }
         }
         if try await leftovers(prefix: namespace).contains(namespace) {
             try await HostCommands().run(["ip", "netns", "del", namespace])
@@ -162,12 +162,18 @@ public actor VPCHost {
     /// The running dnsmasq the pid file in `directory` names; nil when there is none (the pid
     /// may have been reused since, by a process that is not a dnsmasq; a killed one may linger
     /// unreaped, a zombie).
-    private static func dhcpServer(in directory: URL) -> Int32? {
+    /// `namespace`, when it still exists, must be the process's network namespace too: a pid
+    /// reused by another VPC's dnsmasq is not this one's.
+    private static func dhcpServer(in directory: URL, namespace: String) -> Int32? {
         guard let text = try? String(contentsOf: directory.appendingPathComponent("dnsmasq.pid"), encoding: .utf8),
               let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1,
               let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               stat.contains("(dnsmasq)"), let state = stat.split(separator: ")").last?.split(separator: " ").first, state != "Z"
         else { return nil }
+        if let inode = (try? FileManager.default.attributesOfItem(atPath: "/run/netns/\(namespace)"))?[.systemFileNumber] as? UInt64,
+           let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/net"), link != "net:[\(inode)]" {
+            return nil
+        }
         return pid
     }
 
