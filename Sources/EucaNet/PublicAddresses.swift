@@ -13,6 +13,9 @@ import Foundation
 /// `inet euca_up<vni>` lets nothing from the uplink reach the host itself but replies.
 extension VPCHost {
     public static let uplinkInside = "up0"
+    /// The next hop out of a VPC's namespace: an address no packet is sent to, named only so the
+    /// default route has a fixed neighbour.
+    static let uplinkHop = "169.254.0.1"
 
     public static func uplinkDevice(vni: Int) -> String { "eu\(vni)" }
 
@@ -25,14 +28,19 @@ extension VPCHost {
         // Written first, so a run killed half way is cleaned up from the files all the same.
         try write(publicDevice, to: "uplink")
         let outside = Self.uplinkDevice(vni: vpc.vni)
-        try await root.run(["ip", "link", "add", outside, "type", "veth", "peer", "name", Self.uplinkInside, "netns", namespace])
-        try await root.run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1", "net.ipv4.conf.\(outside).proxy_arp=1"])
+        // The host's end has a MAC of its own making, `02:01:00:` and the VNI, and the way out is
+        // one fixed neighbour: what instances send out costs the host's neighbour table nothing.
+        let vni = UInt32(vpc.vni)
+        let mac = "02:01:00:" + [16, 8, 0].map { String(format: "%02x", vni >> UInt32($0) & 0xFF) }.joined(separator: ":")
+        try await root.run(["ip", "link", "add", outside, "address", mac, "type", "veth", "peer", "name", Self.uplinkInside, "netns", namespace])
+        try await root.run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
         try await root.run(["ip", "link", "set", outside, "up"])
         try await inside.run(["ip", "link", "set", Self.uplinkInside, "up"])
         // The VPC's router address keeps `up0` from ever being without an address: the kernel
         // drops every route through a device whose last IPv4 address goes, the default with them.
         try await inside.run(["ip", "address", "replace", "\(vpc.gateway)/32", "dev", Self.uplinkInside])
-        try await inside.run(["ip", "route", "replace", "default", "dev", Self.uplinkInside])
+        try await inside.run(["ip", "neigh", "replace", Self.uplinkHop, "lladdr", mac, "dev", Self.uplinkInside, "nud", "permanent"])
+        try await inside.run(["ip", "route", "replace", "default", "via", Self.uplinkHop, "dev", Self.uplinkInside, "onlink"])
         let guardTable = NftText.replacing("inet", "euca_up\(vpc.vni)")
             + NftText.hook("input", "filter", "input", "filter", ["iifname \"\(outside)\" ct state established,related accept", "iifname \"\(outside)\" drop"]) + "}\n"
         try await load(guardTable, with: root)

@@ -441,6 +441,10 @@ struct ElasticIPNamespaceTests {
                 "ip", "netns", "exec", net.instance(1), "socat", "-T1", "-", "TCP:198.51.100.200:80,connect-timeout=1",
             ], timeout: .seconds(5))
             #expect(seen.output.trimmingCharacters(in: .whitespacesAndNewlines) == "198.51.100.10")
+            // The way out is one fixed neighbour: what instances reach outside adds no entry.
+            let neighbours = try await ChildProcess.runKeepingOutput(
+                "/usr/bin/env", ["ip", "netns", "exec", vpc.namespace, "ip", "neigh", "show", "dev", "up0"], timeout: .seconds(5))
+            #expect(neighbours.output.split(separator: "\n").map { $0.split(separator: " ").first.map(String.init) ?? "" } == ["169.254.0.1"])
             #expect(try await !net.shell(net.instance(2), "socat -T1 - TCP:198.51.100.200:80,connect-timeout=1 </dev/null | grep -q ."))
             // Nothing of the node itself is reachable from its instances through the uplink.
             _ = try ChildProcess.start("/usr/bin/env", ["ip", "netns", "exec", net.host, "socat", "TCP-LISTEN:2222,reuseaddr,fork", "SYSTEM:echo node"])
