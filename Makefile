@@ -6,7 +6,7 @@ PYTHON  ?= python3
 APT_PACKAGES = libvirt-dev liblmdb-dev pkg-config openssh-client openssl ca-certificates \
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils \
   dropbear-bin busybox-static linux-image-amd64 kmod cpio dnsmasq-base iproute2 nftables socat \
-  iputils-ping procps
+  iputils-ping procps conntrack
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps pydeps build build-tests sample-image run test test-swift test-blackbox test-examples test-multiprocess test-guests bench clean docs

@@ -117,6 +117,12 @@ public actor HostNetworkApplier {
     /// all of it with the device, so failures are expected and passed over.
     private func release(_ gone: [InstancePort]) async {
         guard !gone.isEmpty else { return }
+        // The connections the kernel tracks for a gone port's address go with it: an address
+        // given to another instance later must not inherit them, and pass its `in_` chain as
+        // "established". (conntrack answers 1 when there were none.)
+        for port in gone {
+            for direction in ["--src", "--dst"] { try? await commands.run(["conntrack", "-D", direction, port.privateIp]) }
+        }
         try? await batch(gone.map { port in
             "route del \(port.privateIp)/32 dev \(port.device)\n" + (gateway.map { "address del \($0)/32 dev \(port.device)\n" } ?? "")
         }.joined(), force: true)

@@ -98,6 +98,35 @@ struct SecurityGroupNamespaceTests {
         }
     }
 
+    @Test func anAddressGivenToAnotherInstanceInheritsNoTrackedFlow() async throws {
+        try await Namespaces.with(instances: 3) { net in
+            let all = FirewallRule(ipProtocol: "-1", fromPort: nil, toPort: nil, peer: .cidr("0.0.0.0/0"))
+            // Instance 1 answers UDP, so instance 2's flow to it is tracked as established.
+            try await net.apply([net.group("sg-open", members: [1], ingress: [all]), net.group("sg-b", members: [2]), net.group("sg-shut", members: [3])])
+            try await net.listenUDP(1, 9)
+            #expect(try await net.shell(net.instance(2), "echo x | socat -T1 - UDP:\(net.address(1)):9,sourceport=40000 | grep -q hello"))
+            // Instance 1 ends; its address goes to instance 3, whose group lets nothing in.
+            let received = net.directory.appendingPathComponent("received")
+            try await net.instanceShell(3, "ip addr flush dev eth0; ip addr add \(net.address(1))/20 dev eth0; ip route add default via 172.31.0.1")
+            try await net.background(3, ["socat", "-u", "UDP-RECV:9", "OPEN:\(received.path),creat,append"])
+            let shut = GroupPolicy(groupId: "sg-shut", accountId: "1", ingress: [], egress: [all], members: [:])
+            let b = net.group("sg-b", members: [2]).0
+            try await net.applier.apply(HostPlan(gateway: "172.31.0.1", ports: [
+                InstancePort(instanceId: "i-2", device: "vn2", macAddress: net.mac(2), privateIp: net.address(2), groups: ["sg-b"]),
+            ], groups: [b, shut]))
+            try await net.applier.apply(HostPlan(gateway: "172.31.0.1", ports: [
+                InstancePort(instanceId: "i-2", device: "vn2", macAddress: net.mac(2), privateIp: net.address(2), groups: ["sg-b"]),
+                InstancePort(instanceId: "i-3", device: "vn3", macAddress: net.mac(3), privateIp: net.address(1), groups: ["sg-shut"]),
+            ], groups: [b, shut]))
+            // The same flow from instance 2 (same ports both ends) finds nothing tracked.
+            _ = try await net.shell(net.instance(2), "echo again | socat -u - UDP:\(net.address(1)):9,sourceport=40000")
+            _ = try await net.shell(net.instance(2), "echo again | socat -u - UDP:\(net.address(1)):9,sourceport=40000")
+            try await Task.sleep(for: .milliseconds(300))
+            let got: String = (try? String(contentsOf: received, encoding: .utf8)) ?? ""
+            #expect(got.isEmpty, "\(got)")
+        }
+    }
+
     @Test func changesAppliedByDifferenceLeaveTheTableAWholeLoadWould() async throws {
         try await Namespaces.with(instances: 3) { net in
             let ssh = FirewallRule(ipProtocol: "tcp", fromPort: 22, toPort: 22, peer: .cidr("0.0.0.0/0"))
@@ -441,10 +470,12 @@ struct ElasticIPNamespaceTests {
                 "ip", "netns", "exec", net.instance(1), "socat", "-T1", "-", "TCP:198.51.100.200:80,connect-timeout=1",
             ], timeout: .seconds(5))
             #expect(seen.output.trimmingCharacters(in: .whitespacesAndNewlines) == "198.51.100.10")
-            // The way out is one fixed neighbour: what instances reach outside adds no entry.
+            // The way out is one fixed neighbour: what instances reach outside adds no entry (the
+            // host's own address may be there, learnt from its ARP requests for the public one).
             let neighbours = try await ChildProcess.runKeepingOutput(
                 "/usr/bin/env", ["ip", "netns", "exec", vpc.namespace, "ip", "neigh", "show", "dev", "up0"], timeout: .seconds(5))
-            #expect(neighbours.output.split(separator: "\n").map { $0.split(separator: " ").first.map(String.init) ?? "" } == ["169.254.0.1"])
+            let entries: [String] = neighbours.output.split(separator: "\n").map { line in String(line.split(separator: " ").first ?? "") }
+            #expect(entries.contains("169.254.0.1") && !entries.contains("198.51.100.200"), "\(entries)")
             #expect(try await !net.shell(net.instance(2), "socat -T1 - TCP:198.51.100.200:80,connect-timeout=1 </dev/null | grep -q ."))
             // Nothing of the node itself is reachable from its instances through the uplink.
             _ = try ChildProcess.start("/usr/bin/env", ["ip", "netns", "exec", net.host, "socat", "TCP-LISTEN:2222,reuseaddr,fork", "SYSTEM:echo node"])
