@@ -67,6 +67,12 @@ public actor HostNetworkApplier {
             try await commands.run([
                 "sysctl", "-q", "-w", "net.ipv4.ip_forward=1", "net.ipv4.conf.all.proxy_arp=1",
             ])
+            // Ports' ends rely on it (see `release`); a host without it is told so now, not left open.
+            do {
+                try await commands.run(["conntrack", "--version"])
+            } catch {
+                throw EucaError(.unavailable, nil, "conntrack is needed to end a port's tracked connections (Debian: conntrack): \(error)")
+            }
             forwarding = true
         }
         let wanted = Dictionary(plan.ports.map { ($0.device, $0) }) { first, _ in first }

@@ -6,7 +6,7 @@ import Testing
 /// Security groups enforced by the kernel, in network namespaces this suite makes and deletes: a
 /// "host" namespace where ``HostNetworkApplier`` works, and one namespace per instance joined to it
 /// by a veth pair standing in for the instance's tap.
-@Suite(.serialized, .enabled(if: Namespaces.available, "needs root, ip netns, nft, socat, ping and bash (Debian: iproute2, nftables, socat, iputils-ping)"))
+@Suite(.serialized, .enabled(if: Namespaces.available, "needs root, ip netns, nft, socat, ping, bash and conntrack (Debian: iproute2, nftables, socat, iputils-ping, conntrack)"))
 struct SecurityGroupNamespaceTests {
     @Test func onlyWhatAGroupAuthorizesReachesItsInstances() async throws {
         try await Namespaces.with(instances: 3) { net in
@@ -165,7 +165,7 @@ struct SecurityGroupNamespaceTests {
 /// behind veth `vn<n>` and the gateway 172.31.0.1.
 final class Namespaces: Sendable {
     static let available: Bool = {
-        getuid() == 0 && ["/usr/sbin/nft", "/usr/bin/socat", "/usr/sbin/ip", "/usr/bin/ping", "/usr/bin/bash"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
+        getuid() == 0 && ["/usr/sbin/nft", "/usr/bin/socat", "/usr/sbin/ip", "/usr/bin/ping", "/usr/bin/bash", "/usr/sbin/conntrack"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
     }()
 
     let name: String
