@@ -91,12 +91,6 @@ public final class ChildProcess: @unchecked Sendable {
         if pid > 0, process.isRunning { Foundation.kill(-pid, SIGKILL) }
     }
 
-    /// Sends `signal` to the command alone (SIGHUP to make a server re-read its files).
-    public func signal(_ signal: Int32) {
-        let pid = process.processIdentifier
-        if pid > 0, process.isRunning { Foundation.kill(pid, signal) }
-    }
-
     /// Waits for the command to end; returns its exit status and what it wrote to standard error.
     /// Cancelling the waiting task ends the command.
     public func wait() async -> (status: Int32, errors: String) {
