@@ -17,6 +17,17 @@ public struct HostCommands: Sendable {
         _ = try await output(arguments)
     }
 
+    /// Runs `arguments` and then the path of a file holding `text` (`nft -f`, `ip -batch`): the
+    /// file is written in `directory`, readable by its owner alone, and removed afterwards.
+    func run(_ arguments: [String], reading text: String, in directory: URL) async throws {
+        let file = directory.appendingPathComponent(".euca-\(UUID().uuidString)")
+        guard FileManager.default.createFile(atPath: file.path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw EucaError(.internalFailure, nil, "cannot write \(file.path)")
+        }
+        defer { try? FileManager.default.removeItem(at: file) }
+        try await run(arguments + [file.path])
+    }
+
     /// Runs `arguments` and returns what it wrote to standard output.
     public func output(_ arguments: [String]) async throws -> String {
         let result = try await ChildProcess.runKeepingOutput("/usr/bin/env", prefix + arguments, timeout: timeout)
@@ -136,22 +147,10 @@ public actor HostNetworkApplier {
 
     /// Runs `ip -batch` over `lines`; `force` goes on past a line that fails.
     private func batch(_ lines: String, force: Bool) async throws {
-        let file = try scratchFile(lines, suffix: "ip")
-        defer { try? FileManager.default.removeItem(at: file) }
-        try await commands.run(["ip"] + (force ? ["-force"] : []) + ["-batch", file.path])
-    }
-
-    private func scratchFile(_ text: String, suffix: String) throws -> URL {
-        let file = scratch.appendingPathComponent("euca-\(UUID().uuidString).\(suffix)")
-        guard FileManager.default.createFile(atPath: file.path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw EucaError(.internalFailure, nil, "cannot write \(file.path)")
-        }
-        return file
+        try await commands.run(["ip"] + (force ? ["-force"] : []) + ["-batch"], reading: lines, in: scratch)
     }
 
     private func load(_ text: String) async throws {
-        let file = try scratchFile(text, suffix: "nft")
-        defer { try? FileManager.default.removeItem(at: file) }
-        try await commands.run(["nft", "-f", file.path])
+        try await commands.run(["nft", "-f"], reading: text, in: scratch)
     }
 }

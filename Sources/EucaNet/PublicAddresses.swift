@@ -43,7 +43,7 @@ extension VPCHost {
         try await inside.run(["ip", "route", "replace", "default", "via", Self.uplinkHop, "dev", Self.uplinkInside, "onlink"])
         let guardTable = NftText.replacing("inet", "euca_up\(vpc.vni)")
             + NftText.hook("input", "filter", "input", "filter", ["iifname \"\(outside)\" ct state established,related accept", "iifname \"\(outside)\" drop"]) + "}\n"
-        try await load(guardTable, with: root)
+        try await root.run(["nft", "-f"], reading: guardTable, in: directory)
         uplink = publicDevice
     }
 
@@ -67,18 +67,10 @@ extension VPCHost {
             try await root.run(["ip", "neigh", "replace", "proxy", address, "dev", publicDevice])
         }
         // The table before the addresses go, so no packet is translated to an address being removed.
-        try await load(Self.natTable(associations), with: inside)
+        try await inside.run(["nft", "-f"], reading: Self.natTable(associations), in: directory)
         for address in old.subtracting(new).sorted() { await withdraw(address, publicDevice: publicDevice) }
         published = associations
         try write(associations.keys.sorted().joined(separator: "\n"), to: "public")
-    }
-
-    /// Loads an nftables script with `commands`.
-    func load(_ text: String, with commands: HostCommands) async throws {
-        let name = ".nft-\(UUID().uuidString)"
-        try write(text, to: name)
-        defer { try? FileManager.default.removeItem(at: directory.appendingPathComponent(name)) }
-        try await commands.run(["nft", "-f", directory.appendingPathComponent(name).path])
     }
 
     private func withdraw(_ address: String, publicDevice: String) async {

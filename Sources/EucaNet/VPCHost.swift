@@ -42,6 +42,10 @@ public actor VPCHost {
     public let vpc: VPCSpec
     public let namespace: String
     let root: HostCommands
+    /// Commands in the VPC's namespace. Namespaces are made, entered and deleted from the
+    /// machine's own mount namespace: one `ip netns add` makes inside `ip netns exec` is not seen
+    /// outside it.
+    let inside: HostCommands
     let directory: URL
     private let applier: HostNetworkApplier
     /// The DHCP server's process id.
@@ -64,13 +68,9 @@ public actor VPCHost {
         namespace = "\(prefix)\(vpc.vni)"
         self.root = root
         self.directory = URL(fileURLWithPath: directory).appendingPathComponent(namespace)
-        applier = HostNetworkApplier(commands: HostCommands(prefix: ["ip", "netns", "exec", namespace]), scratch: directory)
+        inside = HostCommands(prefix: ["ip", "netns", "exec", namespace])
+        applier = HostNetworkApplier(commands: inside, scratch: directory)
     }
-
-    /// Commands in the VPC's namespace. Namespaces are made, entered and deleted from the
-    /// machine's own mount namespace: one `ip netns add` makes inside `ip netns exec` is not seen
-    /// outside it.
-    var inside: HostCommands { HostCommands(prefix: ["ip", "netns", "exec", namespace]) }
 
     /// Makes the namespace and starts DHCP in it; a namespace left by an earlier run is ended first.
     public func start() async throws {
@@ -78,7 +78,6 @@ public actor VPCHost {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try await HostCommands().run(["ip", "netns", "add", namespace])
         try await inside.run(["ip", "link", "set", "lo", "up"])
-        try await inside.run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("hosts.d"), withIntermediateDirectories: true)
         leases = [:]
         // dnsmasq runs as a daemon of its own, known by its pid file, so a host that was killed
@@ -112,12 +111,12 @@ public actor VPCHost {
         // lands; a removed one is forgotten only when dnsmasq re-reads everything (SIGHUP).
         let wanted = Dictionary(plan.ports.map { ($0.macAddress.lowercased(), $0.privateIp) }) { first, _ in first }
         for (mac, address) in wanted where leases[mac] != address {
-            try write("\(mac),\(address)\n", to: "hosts.d/\(mac.replacingOccurrences(of: ":", with: "-"))")
+            try write("\(mac),\(address)\n", to: Self.leaseFile(mac))
             leases[mac] = address
         }
         let gone = leases.keys.filter { wanted[$0] == nil }
         for mac in gone {
-            try? FileManager.default.removeItem(atPath: path("hosts.d/\(mac.replacingOccurrences(of: ":", with: "-"))"))
+            try? FileManager.default.removeItem(atPath: path(Self.leaseFile(mac)))
             leases[mac] = nil
         }
         if !gone.isEmpty, let dhcp { kill(dhcp, SIGHUP) }
@@ -176,6 +175,9 @@ public actor VPCHost {
         }
         return pid
     }
+
+    /// A MAC's file in the directory dnsmasq watches.
+    private static func leaseFile(_ mac: String) -> String { "hosts.d/\(mac.replacingOccurrences(of: ":", with: "-"))" }
 
     private func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 

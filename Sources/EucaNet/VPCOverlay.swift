@@ -34,8 +34,8 @@ extension VPCHost {
         ])
         try await root.run(["ip", "link", "set", device, "netns", namespace])
         try await inside.run(["ip", "link", "set", device, "up"])
-        try await load(Self.overlayGuard(vni: vpc.vni, peers: []), with: root)
-        try await load(Self.overlayFilter(device: device, remote: []), with: inside)
+        try await root.run(["nft", "-f"], reading: Self.overlayGuard(vni: vpc.vni, peers: []), in: directory)
+        try await inside.run(["nft", "-f"], reading: Self.overlayFilter(device: device, remote: []), in: directory)
         overlay = underlay
     }
 
@@ -79,17 +79,13 @@ extension VPCHost {
         for address in Set(reached.keys).subtracting(remote.keys).sorted() {
             lines += "route del \(address)/32 dev \(device)\nneigh del \(address) dev \(device)\n"
         }
-        if !lines.isEmpty {
-            let name = ".ip-overlay"
-            try write(lines, to: name)
-            try await inside.run(["ip", "-force", "-batch", directory.appendingPathComponent(name).path])
-        }
+        if !lines.isEmpty { try await inside.run(["ip", "-force", "-batch"], reading: lines, in: directory) }
         for host in Set(reached.values).subtracting(Set(remote.values)).sorted() {
             if let mac = Self.overlayMAC(underlay: host) { try? await inside.run(["bridge", "fdb", "del", mac, "dev", device, "dst", host]) }
         }
         // Only the hosts named send this VPC's VXLAN packets, and only from its instances there.
-        try await load(Self.overlayGuard(vni: vpc.vni, peers: Set(remote.values)), with: root)
-        try await load(Self.overlayFilter(device: device, remote: Set(remote.keys)), with: inside)
+        try await root.run(["nft", "-f"], reading: Self.overlayGuard(vni: vpc.vni, peers: Set(remote.values)), in: directory)
+        try await inside.run(["nft", "-f"], reading: Self.overlayFilter(device: device, remote: Set(remote.keys)), in: directory)
         reached = remote
     }
 }
