@@ -253,24 +253,23 @@ extension EC2Actions {
                 xml.close("item")
             }
             xml.close("groups")
-            xml.open("ipRanges")
-            for rule in rules {
-                guard case .cidr(let cidr) = rule.peer else { continue }
-                xml.open("item")
-                xml.leaf("cidrIp", cidr)
-                xml.leaf("description", ifPresent: rule.description)
-                xml.close("item")
+            // The IPv4 and IPv6 blocks, each list with its own element name.
+            for (list, field, ipv6) in [("ipRanges", "cidrIp", false), ("ipv6Ranges", "cidrIpv6", true)] {
+                xml.open(list)
+                for rule in rules {
+                    let block: String
+                    switch rule.peer {
+                    case .cidr(let cidr) where !ipv6: block = cidr
+                    case .cidr6(let cidr) where ipv6: block = cidr
+                    default: continue
+                    }
+                    xml.open("item")
+                    xml.leaf(field, block)
+                    xml.leaf("description", ifPresent: rule.description)
+                    xml.close("item")
+                }
+                xml.close(list)
             }
-            xml.close("ipRanges")
-            xml.open("ipv6Ranges")
-            for rule in rules {
-                guard case .cidr6(let cidr) = rule.peer else { continue }
-                xml.open("item")
-                xml.leaf("cidrIpv6", cidr)
-                xml.leaf("description", ifPresent: rule.description)
-                xml.close("item")
-            }
-            xml.close("ipv6Ranges")
             xml.open("prefixListIds")
             xml.close("prefixListIds")
         }
