@@ -100,7 +100,7 @@ let package = Package(
         .target(
             name: "EucaNode",
             dependencies: [
-                "EucaCore", "EucaHypervisor",
+                "EucaCore", "EucaHypervisor", "EucaNet",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -191,7 +191,7 @@ let package = Package(
         .target(
             name: "EucaNodeDaemon",
             dependencies: [
-                "EucaCore", "EucaDaemon", "EucaHTTP", "EucaNode", "EucaSecurity", "EucaWire", "EucaHypervisorLibvirt", "EucaStoreLMDB",
+                "EucaCore", "EucaDaemon", "EucaHTTP", "EucaNode", "EucaSecurity", "EucaWire", "EucaHypervisorLibvirt", "EucaStoreLMDB", "EucaNet",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -49,14 +49,17 @@ public final class CloudController: Service, CloudService {
         tags = TagService(context: context)
         accounts = AccountService(context: context)
         keyPairs = KeyPairService(context: context)
-        securityGroups = SecurityGroupService(context: context, network: network.mode, networkApplier: networkApplier)
+        let enforces = network.mode.plan([]).enforcesRules
+        securityGroups = SecurityGroupService(
+            context: context, network: network.mode,
+            networkApplier: networkApplier ?? (enforces ? ClusterNetworkApplier(context: context) : nil))
         images = ImageService(context: context, imageStore: imageStore)
         addresses = AddressService(context: context, publicIPs: network.publicIPs)
         vpcs = VPCService(context: context)
         let work = InstanceWork()
         instances = InstanceService(
             context: context, work: work, accounts: accounts, images: images, keyPairs: keyPairs, securityGroups: securityGroups,
-            network: network.mode, slaPolicies: slaPolicies)
+            vpcs: vpcs, network: network.mode, slaPolicies: slaPolicies)
         reconciler = InstanceReconciler(context: context, work: work, instances: instances, slaPolicies: slaPolicies)
         self.network = network.mode
         self.endpoint = Mutex(settings.endpoint)
@@ -136,7 +139,15 @@ public final class CloudController: Service, CloudService {
     // MARK: - Service
 
     public func run() async throws {
-        try await reconciler.run()
+        if network.plan([]).enforcesRules {
+            // The hosts follow every change of groups, members and addresses, for as long as the
+            // reconciler runs.
+            let publisher = Task { await securityGroups.publishOnChange() }
+            defer { publisher.cancel() }
+            try await reconciler.run()
+        } else {
+            try await reconciler.run()
+        }
         logger.info("cloud controller stopped")
     }
 

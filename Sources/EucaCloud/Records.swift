@@ -11,6 +11,8 @@ public struct AccountRecord: Sendable, Codable, Hashable {
     public var createdAt: Date
     /// Its quotas, lease and priority; nil for none.
     public var terms: AccountTerms? = nil
+    /// The VXLAN network identifier of its default VPC, given at its first launch in VPC mode.
+    public var vni: Int? = nil
 }
 
 /// A key pair the cloud knows: only the public half is kept.
@@ -127,6 +129,9 @@ public struct InstanceRecord: Sendable, Codable, Hashable {
     public var stopProtected: Bool? = nil
     /// Detailed monitoring as asked for (`Monitoring.Enabled`), shown as the monitoring state.
     public var monitored: Bool? = nil
+    /// The VNI of the VPC the instance is on, where the network mode puts it on one (VPC); its
+    /// `privateIp` was then given by the cloud at launch, and is kept while it exists.
+    public var vni: Int? = nil
 
     /// What a node needs to run this instance.
     public var launch: InstanceLaunch {
@@ -134,7 +139,10 @@ public struct InstanceRecord: Sendable, Codable, Hashable {
             instanceId: id, reservationId: reservationId, accountId: accountId, vmType: vmType, imageId: imageId,
             boot: boot, keyName: keyName, publicKey: publicKey, userData: userData, macAddress: macAddress,
             launchIndex: launchIndex, zone: zone, preferredNode: node, securityGroups: groups.map(\.name), publicIp: publicIp,
-            metadataOptions: metadataOptions)
+            metadataOptions: metadataOptions,
+            network: vni.flatMap { vni in
+                privateIp.map { InstanceNetwork(vni: vni, vpcBlock: VPCService.defaultCIDR, privateIp: $0, groups: groups.map(\.id.rawValue)) }
+            })
     }
 }
 

@@ -61,6 +61,9 @@ public actor ClusterController: ClusterControllerAPI, Service {
     private var figuresFrom: [NodeID: UInt64] = [:]
     /// Since when each awake node has run nothing.
     private var idleSince: [NodeID: Date] = [:]
+    /// The network policy the cloud last handed down, and the nodes that have taken it.
+    private var networkPolicy: NetworkPolicy?
+    private var policyHeld: Set<NodeID> = []
     /// Launch calls in flight on each node (at most `launchesPerNode`, whichever batch they
     /// belong to), and the launches waiting for one of them to finish, in arrival order.
     private let launchSlots = LaunchGate()
@@ -229,6 +232,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
             case .answered(let resources, let reports):
                 if !state.reachable && state.lastContact != nil {
                     logger.notice("node answers again", metadata: ["euca.node": "\(node)"])
+                    policyHeld.remove(node)
                 }
                 takeFigures(resources, for: node, askedAt: began, into: &state)
                 state.reachable = true
@@ -256,6 +260,7 @@ public actor ClusterController: ClusterControllerAPI, Service {
             cache[node] = state
         }
         polled = true
+        await handOutNetworkPolicy()
         if power != nil { await powerDownIdleNodes(now: now) }
         let reachable = nodes.filter { cache[$0.node]?.reachable == true }.count
         Metrics.Timer(label: "euca_cluster_poll_duration", dimensions: [("zone", zone)]).record(duration: started.duration(to: .now))
@@ -631,6 +636,46 @@ public actor ClusterController: ClusterControllerAPI, Service {
             throw EucaError(.notFound, .instance, "no node in \(zone) holds \(id)")
         }
         try await withTimeout(settings.nodeTimeout) { try await node.modifyInstanceMetadataOptions(id, options) }
+    }
+
+    public func configureNetwork(_ policy: NetworkPolicy) async throws {
+        guard policy != networkPolicy else { return }
+        networkPolicy = policy
+        policyHeld = []
+        await handOutNetworkPolicy()
+    }
+
+    /// Gives the current network policy to every reachable node that does not hold it yet, at
+    /// once; a node that fails gets it again after the next poll.
+    private func handOutNetworkPolicy() async {
+        guard let policy = networkPolicy else { return }
+        let wanting = nodes.filter { !policyHeld.contains($0.node) && !asleep.contains($0.node) && cache[$0.node]?.reachable != false }
+        guard !wanting.isEmpty else { return }
+        let timeout = settings.nodeTimeout
+        let taken = await withTaskGroup(of: (NodeID, (any Error)?).self) { group in
+            for node in wanting {
+                group.addTask {
+                    do {
+                        try await withTimeout(timeout) { try await node.configureNetwork(policy) }
+                        return (node.node, nil)
+                    } catch {
+                        return (node.node, error)
+                    }
+                }
+            }
+            var taken: [(NodeID, (any Error)?)] = []
+            for await result in group { taken.append(result) }
+            return taken
+        }
+        // A newer policy may have come while this one was handed out.
+        guard policy == networkPolicy else { return }
+        for (node, error) in taken {
+            if let error {
+                logger.warning("node did not take the network policy", metadata: ["euca.node": "\(node)", "error": "\(error)"])
+            } else {
+                policyHeld.insert(node)
+            }
+        }
     }
 }
 

@@ -97,4 +97,7 @@ public enum ResourceKind: String, Sendable, Hashable, Codable {
     case publicAddress
     /// An address's association with an instance.
     case association
+    /// An instance's private address in its subnet.
+    case privateAddress
+    case subnet
 }

@@ -134,13 +134,17 @@ public struct InstanceLaunch: Sendable, Codable, Hashable {
     public var publicIp: String?
     /// How the instance's metadata service answers; EC2's defaults when nil.
     public var metadataOptions: MetadataOptions?
+    /// Where the instance sits on a VPC network; nil where the site's network addresses it.
+    public var network: InstanceNetwork?
 
     public init(
         instanceId: InstanceID, reservationId: ReservationID, accountId: AccountID, vmType: VMType,
         imageId: ImageID, boot: BootSpec, keyName: String? = nil, publicKey: String? = nil,
         userData: Data? = nil, macAddress: String, launchIndex: Int = 0, zone: String,
-        preferredNode: NodeID? = nil, securityGroups: [String]? = nil, publicIp: String? = nil, metadataOptions: MetadataOptions? = nil
+        preferredNode: NodeID? = nil, securityGroups: [String]? = nil, publicIp: String? = nil, metadataOptions: MetadataOptions? = nil,
+        network: InstanceNetwork? = nil
     ) {
+        self.network = network
         self.securityGroups = securityGroups
         self.publicIp = publicIp
         self.metadataOptions = metadataOptions
@@ -290,6 +294,10 @@ public protocol NodeControllerAPI: Sendable {
     /// Changes how the instance's metadata service answers (ModifyInstanceMetadataOptions);
     /// idempotent. An unknown instance is `notFound`.
     func modifyInstanceMetadataOptions(_ id: InstanceID, _ options: MetadataOptions) async throws
+    /// Makes the node enforce `policy` (Eucalyptus' `ConfigureNetwork`) for the instances it runs:
+    /// their security groups, and the elastic IPs of those on a VPC network. The whole policy
+    /// each time; the same policy twice changes nothing.
+    func configureNetwork(_ policy: NetworkPolicy) async throws
 }
 
 
@@ -367,6 +375,8 @@ public protocol ClusterControllerAPI: Sendable {
     func getConsoleOutput(_ id: InstanceID) async throws -> ConsoleOutput
     /// Passes new metadata options to the node that runs the instance.
     func modifyInstanceMetadataOptions(_ id: InstanceID, _ options: MetadataOptions) async throws
+    /// Hands `policy` to every node of the cluster, and to nodes that join or answer again later.
+    func configureNetwork(_ policy: NetworkPolicy) async throws
 }
 
 

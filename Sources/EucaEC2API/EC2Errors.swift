@@ -67,6 +67,7 @@ struct EC2Error: Error, Sendable, Hashable {
             case .permission: self.init("InvalidPermission.Duplicate", message)
             // An address on another instance, with reassociation refused.
             case .address: self.init("Resource.AlreadyAssociated", message)
+            case .privateAddress: self.init("InvalidIPAddress.InUse", message)
             default: self.init("InvalidParameterValue", message)
             }
         case .invalidParameter: self.init("InvalidParameterValue", message)
@@ -87,7 +88,12 @@ struct EC2Error: Error, Sendable, Hashable {
             case .filter: self.init("FilterLimitExceeded", message)
             default: self.init("ResourceLimitExceeded", message)
             }
-        case .insufficientCapacity: self.init("InsufficientInstanceCapacity", message, status: 500)
+        case .insufficientCapacity:
+            if error.resource == .subnet {
+                self.init("InsufficientFreeAddressesInSubnet", message)
+            } else {
+                self.init("InsufficientInstanceCapacity", message, status: 500)
+            }
         case .unsupported: self.init("Unsupported", message)
         case .idempotencyMismatch: self.init("IdempotentParameterMismatch", message)
         case .invalidKeyFormat: self.init("InvalidKey.Format", message)

@@ -56,14 +56,18 @@ public struct DomainSpec: Sendable, Hashable {
     public var macAddress: String
     /// The bridge the instance's interface joins; nil for no network interface.
     public var bridge: String?
+    /// A tap of this name for the instance's interface, joining no bridge (the node routes it:
+    /// VPC mode). Takes the place of `bridge`.
+    public var tapDevice: String?
     /// Where the serial console is logged.
     public var consoleLogPath: String?
 
     public init(
         instanceId: InstanceID, vcpus: Int, memoryMiB: Int, kernelPath: String? = nil, ramdiskPath: String? = nil,
         commandLine: String = "", diskPath: String? = nil, diskFormat: String = "qcow2", macAddress: String,
-        bridge: String? = nil, consoleLogPath: String? = nil
+        bridge: String? = nil, tapDevice: String? = nil, consoleLogPath: String? = nil
     ) {
+        self.tapDevice = tapDevice
         self.instanceId = instanceId
         self.vcpus = vcpus
         self.memoryMiB = memoryMiB

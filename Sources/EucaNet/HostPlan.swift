@@ -1,4 +1,4 @@
-import EucaCore
+public import EucaCore
 
 /// One instance's port on a host: the tap (or, in tests, the veth) its traffic enters and leaves
 /// by. The port is routed, not bridged: the host answers ARP on it as the subnet's gateway and

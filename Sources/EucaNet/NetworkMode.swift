@@ -1,20 +1,5 @@
 public import EucaCore
 
-/// The addresses an instance gets from its network mode.
-public struct InstanceAddresses: Sendable, Hashable, Codable {
-    public var macAddress: String
-    /// The private address, when the mode assigns one (SYSTEM mode leaves it to the site's DHCP).
-    public var privateIp: String?
-    /// The public address, when the mode assigns one.
-    public var publicIp: String?
-
-    public init(macAddress: String, privateIp: String? = nil, publicIp: String? = nil) {
-        self.macAddress = macAddress
-        self.privateIp = privateIp
-        self.publicIp = publicIp
-    }
-}
-
 /// A network mode: how instances are addressed and connected (SYSTEM, STATIC, MANAGED,
 /// MANAGED-NOVLAN). A mode computes what it wants; an applier makes the kernel match (a later part).
 public protocol NetworkMode: Sendable {
@@ -24,6 +9,27 @@ public protocol NetworkMode: Sendable {
     func addresses(for instance: InstanceID) -> InstanceAddresses
     /// What the hosts should do for these security groups. Pure: no I/O.
     func plan(_ groups: [GroupPolicy]) -> NetworkPlan
+    /// Whether instances are on a VPC network, each VPC its own, with private addresses the
+    /// cloud gives (VPC mode); false where the site's network addresses them.
+    var placesInstancesOnVPC: Bool { get }
+}
+
+/// VPC mode (Eucalyptus 4's, EC2's since 2013): every account's default VPC is a network of its
+/// own (a VNI, a namespace on each host that runs one of its instances, VXLAN between hosts);
+/// the cloud gives each instance its address in its zone's default subnet; security groups are
+/// enforced on each instance's tap, elastic IPs are 1:1 NAT at the VPC's uplink.
+public struct VPCNetworkMode: NetworkMode {
+    public let name = "VPC"
+    public let placesInstancesOnVPC = true
+    public init() {}
+
+    public func addresses(for instance: InstanceID) -> InstanceAddresses {
+        InstanceAddresses(macAddress: MACAddress.forInstance(instance))
+    }
+
+    public func plan(_ groups: [GroupPolicy]) -> NetworkPlan {
+        NetworkPlan(groups: groups, enforcesRules: true)
+    }
 }
 
 /// SYSTEM mode: instances join the node's bridge and take their address from the site's own DHCP
@@ -50,14 +56,15 @@ public enum MACAddress {
 /// The network modes by `VNET_MODE` name, and whether each is available yet.
 public enum NetworkModes {
     /// Every mode Eucalyptus operators know.
-    public static let known = ["SYSTEM", "STATIC", "MANAGED", "MANAGED-NOVLAN"]
+    public static let known = ["SYSTEM", "VPC", "STATIC", "MANAGED", "MANAGED-NOVLAN"]
 
     /// The mode named `name`, or a reason it cannot be used.
     public static func mode(named name: String) -> Result<any NetworkMode, ConfigProblem> {
         switch name.uppercased() {
         case "SYSTEM": return .success(SystemNetworkMode())
+        case "VPC": return .success(VPCNetworkMode())
         case "STATIC", "MANAGED", "MANAGED-NOVLAN":
-            return .failure(ConfigProblem("\(name.uppercased()) is not available in this release; use SYSTEM"))
+            return .failure(ConfigProblem("\(name.uppercased()) is not available in this release; use SYSTEM or VPC"))
         default:
             return .failure(ConfigProblem("\"\(name)\" is not one of \(known.joined(separator: ", "))"))
         }
@@ -72,7 +79,8 @@ public struct NetworkSettings: Sendable {
     public var publicIPs: [String]
 
     public static let keys: [ConfigKey] = [
-        ConfigKey("VNET_MODE", type: "SYSTEM|STATIC|MANAGED|MANAGED-NOVLAN", default: "SYSTEM", "The network mode; only SYSTEM in this release."),
+        ConfigKey("VNET_MODE", type: "SYSTEM|VPC|STATIC|MANAGED|MANAGED-NOVLAN", default: "SYSTEM",
+                  "The network mode: SYSTEM (the site's network and DHCP) or VPC (a network per account, security groups enforced); the others are not in this release."),
         ConfigKey("VNET_PUBLICIPS", type: "addresses and ranges (a.b.c.d-a.b.c.e)", default: "(none)",
                   "The pool elastic IPs come from, separated by spaces or commas."),
     ]
@@ -125,50 +133,8 @@ public enum AddressPool {
         return value
     }
 
-    static func format(_ value: UInt32) -> String {
+    public static func format(_ value: UInt32) -> String {
         "\(value >> 24).\(value >> 16 & 0xFF).\(value >> 8 & 0xFF).\(value & 0xFF)"
-    }
-}
-
-/// Where a security-group rule lets traffic come from (ingress) or go to (egress).
-public enum RulePeer: Sendable, Hashable, Codable {
-    case cidr(String)
-    case cidr6(String)
-    /// The instances in a security group.
-    case group(accountId: String, groupId: String)
-}
-
-/// One rule: a protocol (`tcp`, `udp`, `icmp`, `-1` for all, or a number), a port range (for ICMP,
-/// type and code; nil where the protocol has none) and a peer.
-public struct FirewallRule: Sendable, Hashable, Codable {
-    public var ipProtocol: String
-    public var fromPort: Int?
-    public var toPort: Int?
-    public var peer: RulePeer
-
-    public init(ipProtocol: String, fromPort: Int?, toPort: Int?, peer: RulePeer) {
-        self.ipProtocol = ipProtocol
-        self.fromPort = fromPort
-        self.toPort = toPort
-        self.peer = peer
-    }
-}
-
-/// A security group as the network sees it: its rules and the instances in it.
-public struct GroupPolicy: Sendable, Hashable {
-    public var groupId: String
-    public var accountId: String
-    public var ingress: [FirewallRule]
-    public var egress: [FirewallRule]
-    /// The instances in the group that occupy a node, with their addresses.
-    public var members: [String: InstanceAddresses]
-
-    public init(groupId: String, accountId: String, ingress: [FirewallRule], egress: [FirewallRule], members: [String: InstanceAddresses]) {
-        self.groupId = groupId
-        self.accountId = accountId
-        self.ingress = ingress
-        self.egress = egress
-        self.members = members
     }
 }
 
@@ -191,6 +157,8 @@ public protocol NetworkApplier: Sendable {
 }
 
 extension NetworkMode {
+    public var placesInstancesOnVPC: Bool { false }
+
     /// The plan for `groups`; a mode that enforces rules overrides this.
     public func plan(_ groups: [GroupPolicy]) -> NetworkPlan {
         NetworkPlan(groups: groups, enforcesRules: false)

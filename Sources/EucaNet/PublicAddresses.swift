@@ -19,20 +19,31 @@ extension VPCHost {
 
     public static func uplinkDevice(vni: Int) -> String { "eu\(vni)" }
 
-    /// Makes the uplink (once); `publicDevice` is the host's interface on the site's network.
-    public func connect(publicDevice: String) async throws {
-        guard NetworkText.isDeviceName(publicDevice) else {
+    /// Whether the uplink is made.
+    public var isConnected: Bool { connected }
+
+    /// Makes the uplink (once). `publicDevice` is the host's interface on the site's network,
+    /// where public addresses are answered for; nil where none is (instances then reach the host
+    /// alone, and its metadata service). `metadata` is where the host's instance metadata service
+    /// listens: instances reach it at 169.254.169.254:80 through the uplink.
+    public func connect(publicDevice: String?, metadata: MetadataEndpoint? = nil) async throws {
+        if let publicDevice, !NetworkText.isDeviceName(publicDevice) {
             throw EucaError(.invalidParameter, nil, "VNET_PUBINTERFACE \"\(publicDevice.prefix(64))\" is not a device name")
         }
-        guard uplink == nil else { return }
+        if let metadata, NetworkText.ipv4(metadata.address) == nil || !(1...65535).contains(metadata.port) {
+            throw EucaError(.invalidParameter, nil, "the metadata service's address \(metadata.address.prefix(64)):\(metadata.port) is not IPv4")
+        }
+        guard !connected else { return }
         // Written first, so a run killed half way is cleaned up from the files all the same.
-        try write(publicDevice, to: "uplink")
+        try write(publicDevice ?? "", to: "uplink")
         let outside = Self.uplinkDevice(vni: vpc.vni)
         // The host's end has a MAC of its own making, `02:01:00:` and the VNI, and the way out is
         // one fixed neighbour: what instances send out costs the host's neighbour table nothing.
         let vni = UInt32(vpc.vni)
         let mac = "02:01:00:" + [16, 8, 0].map { String(format: "%02x", vni >> UInt32($0) & 0xFF) }.joined(separator: ":")
-        try await root.run(["ip", "link", "add", outside, "address", mac, "type", "veth", "peer", "name", Self.uplinkInside, "netns", namespace])
+        if (try? await root.run(["ip", "link", "show", outside])) == nil {
+            try await root.run(["ip", "link", "add", outside, "address", mac, "type", "veth", "peer", "name", Self.uplinkInside, "netns", namespace])
+        }
         try await root.run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
         try await root.run(["ip", "link", "set", outside, "up"])
         try await inside.run(["ip", "link", "set", Self.uplinkInside, "up"])
@@ -41,21 +52,33 @@ extension VPCHost {
         try await inside.run(["ip", "address", "replace", "\(vpc.gateway)/32", "dev", Self.uplinkInside])
         try await inside.run(["ip", "neigh", "replace", Self.uplinkHop, "lladdr", mac, "dev", Self.uplinkInside, "nud", "permanent"])
         try await inside.run(["ip", "route", "replace", "default", "via", Self.uplinkHop, "dev", Self.uplinkInside, "onlink"])
+        // Nothing from the uplink reaches the host itself but replies, and requests to the
+        // metadata service.
+        let service = metadata.map { ["iifname \"\(outside)\" ip daddr \($0.address) tcp dport \($0.port) accept"] } ?? []
         let guardTable = NftText.replacing("inet", "euca_up\(vpc.vni)")
-            + NftText.hook("input", "filter", "input", "filter", ["iifname \"\(outside)\" ct state established,related accept", "iifname \"\(outside)\" drop"]) + "}\n"
+            + NftText.hook("input", "filter", "input", "filter",
+                           ["iifname \"\(outside)\" ct state established,related accept"] + service + ["iifname \"\(outside)\" drop"]) + "}\n"
         try await root.run(["nft", "-f"], reading: guardTable, in: directory)
         uplink = publicDevice
+        metadataEndpoint = metadata
+        connected = true
     }
 
-    /// Makes the VPC's elastic IPs on this host `associations` (public → private address).
-    public func publish(_ associations: [String: String]) async throws {
-        guard let publicDevice = uplink else { throw EucaError(.invalidParameter, nil, "the VPC \(vpc.vni) has no uplink") }
-        let bad = associations.filter { NetworkText.ipv4($0.key) == nil || NetworkText.ipv4($0.value) == nil }
+    /// Makes the VPC's elastic IPs on this host `associations` (public → private address), and
+    /// gives each instance in `metadataAliases` (private → alias address) its way to the metadata
+    /// service: its requests leave the uplink from its alias, an address unique on the host, by
+    /// which the service knows the instance (every VPC may use the same private addresses).
+    public func publish(_ associations: [String: String], metadataAliases: [String: String] = [:]) async throws {
+        guard connected else { throw EucaError(.invalidParameter, nil, "the VPC \(vpc.vni) has no uplink") }
+        let bad = associations.merging(metadataAliases) { first, _ in first }.filter { NetworkText.ipv4($0.key) == nil || NetworkText.ipv4($0.value) == nil }
         guard bad.isEmpty else {
             throw EucaError(.invalidParameter, nil, "not IPv4 addresses: \(bad.map { "\($0.key.prefix(40)) → \($0.value.prefix(40))" }.sorted().joined(separator: ", "))")
         }
-        guard Set(associations.values).count == associations.count else {
-            throw EucaError(.invalidParameter, nil, "a private address has two public addresses")
+        guard Set(associations.values).count == associations.count, Set(metadataAliases.values).count == metadataAliases.count else {
+            throw EucaError(.invalidParameter, nil, "a private address has two public addresses, or two share an alias")
+        }
+        if !associations.isEmpty && uplink == nil {
+            throw EucaError(.invalidParameter, nil, "elastic IPs need a public interface (VNET_PUBINTERFACE)")
         }
         let outside = Self.uplinkDevice(vni: vpc.vni)
         let old = Set(published.keys), new = Set(associations.keys)
@@ -64,17 +87,25 @@ extension VPCHost {
         for address in new.subtracting(old).sorted() {
             try await inside.run(["ip", "address", "replace", "\(address)/32", "dev", Self.uplinkInside])
             try await root.run(["ip", "route", "replace", "\(address)/32", "dev", outside])
-            try await root.run(["ip", "neigh", "replace", "proxy", address, "dev", publicDevice])
+            if let uplink { try await root.run(["ip", "neigh", "replace", "proxy", address, "dev", uplink]) }
+        }
+        let oldAliases = Set(aliases.values), newAliases = Set(metadataAliases.values)
+        for alias in newAliases.subtracting(oldAliases).sorted() {
+            try await root.run(["ip", "route", "replace", "\(alias)/32", "dev", outside])
         }
         // The table before the addresses go, so no packet is translated to an address being removed.
-        try await inside.run(["nft", "-f"], reading: Self.natTable(associations), in: directory)
-        for address in old.subtracting(new).sorted() { await withdraw(address, publicDevice: publicDevice) }
+        try await inside.run(["nft", "-f"], reading: Self.natTable(associations, metadata: metadataEndpoint, aliases: metadataAliases), in: directory)
+        for address in old.subtracting(new).sorted() { await withdraw(address) }
+        for alias in oldAliases.subtracting(newAliases).sorted() {
+            try? await root.run(["ip", "route", "del", "\(alias)/32", "dev", outside])
+        }
         published = associations
+        aliases = metadataAliases
         try write(associations.keys.sorted().joined(separator: "\n"), to: "public")
     }
 
-    private func withdraw(_ address: String, publicDevice: String) async {
-        try? await root.run(["ip", "neigh", "del", "proxy", address, "dev", publicDevice])
+    private func withdraw(_ address: String) async {
+        if let uplink { try? await root.run(["ip", "neigh", "del", "proxy", address, "dev", uplink]) }
         try? await root.run(["ip", "route", "del", "\(address)/32", "dev", Self.uplinkDevice(vni: vpc.vni)])
         try? await inside.run(["ip", "address", "del", "\(address)/32", "dev", Self.uplinkInside])
     }
@@ -84,7 +115,7 @@ extension VPCHost {
     /// the guard table. From the files a run that was killed left, too.
     static func removeUplink(files: URL, vni: Int, root: HostCommands) async {
         await removeHostTables(vni: vni, root: root)
-        guard let publicDevice = try? String(contentsOf: files.appendingPathComponent("uplink"), encoding: .utf8) else { return }
+        guard let publicDevice = try? String(contentsOf: files.appendingPathComponent("uplink"), encoding: .utf8), !publicDevice.isEmpty else { return }
         let addresses = ((try? String(contentsOf: files.appendingPathComponent("public"), encoding: .utf8)) ?? "").split(separator: "\n")
         for address in addresses where NetworkText.ipv4(String(address)) != nil && NetworkText.isDeviceName(publicDevice) {
             try? await root.run(["ip", "neigh", "del", "proxy", String(address), "dev", publicDevice])
@@ -106,17 +137,40 @@ extension VPCHost {
         }
     }
 
-    /// The NAT table for `associations`, whole (it holds one line per address in use).
-    static func natTable(_ associations: [String: String]) -> String {
+    /// The NAT table for `associations`, whole (it holds one line per address in use), with the
+    /// way to the metadata service for the instances `aliases` names.
+    static func natTable(_ associations: [String: String], metadata: MetadataEndpoint? = nil, aliases: [String: String] = [:]) -> String {
         let pairs = associations.sorted { $0.key < $1.key }
         var text = NftText.replacing("ip", "euca_nat")
+        var toMetadata: [String] = [], fromAliases: [String] = [], metadataOut: [String] = []
+        if let metadata {
+            let service = "ip daddr \(metadata.address) tcp dport \(metadata.port)"
+            text += NftText.collection("map", "metadata_alias", type: "ipv4_addr : ipv4_addr", aliases.sorted { $0.key < $1.key }.map { "\($0.key) : \($0.value)" })
+            toMetadata = ["iifname \"vn*\" ip daddr \(MetadataEndpoint.linkLocal) tcp dport 80 dnat to \(metadata.address):\(metadata.port)"]
+            fromAliases = ["oifname \"\(uplinkInside)\" \(service) snat to ip saddr map @metadata_alias"]
+            metadataOut = ["oifname \"\(uplinkInside)\" \(service) ip saddr @metadata_alias_sources accept"]
+            text += NftText.collection("set", "metadata_alias_sources", type: "ipv4_addr", aliases.keys.sorted())
+        }
         text += NftText.collection("map", "public_to_private", type: "ipv4_addr : ipv4_addr", pairs.map { "\($0.key) : \($0.value)" })
         text += NftText.collection("map", "private_to_public", type: "ipv4_addr : ipv4_addr", pairs.map { "\($0.value) : \($0.key)" })
         text += NftText.collection("set", "associated", type: "ipv4_addr", pairs.map(\.value))
-        text += NftText.hook("prerouting", "nat", "prerouting", "dstnat", ["iifname \"\(uplinkInside)\" dnat to ip daddr map @public_to_private"])
-        text += NftText.hook("postrouting", "nat", "postrouting", "srcnat", ["oifname \"\(uplinkInside)\" snat to ip saddr map @private_to_public"])
-        text += NftText.hook("forward", "filter", "forward", "filter", ["oifname \"\(uplinkInside)\" ip saddr != @associated drop"])
+        text += NftText.hook("prerouting", "nat", "prerouting", "dstnat", toMetadata + ["iifname \"\(uplinkInside)\" dnat to ip daddr map @public_to_private"])
+        text += NftText.hook("postrouting", "nat", "postrouting", "srcnat", fromAliases + ["oifname \"\(uplinkInside)\" snat to ip saddr map @private_to_public"])
+        text += NftText.hook("forward", "filter", "forward", "filter", metadataOut + ["oifname \"\(uplinkInside)\" ip saddr != @associated drop"])
         text += "}\n"
         return text
+    }
+}
+
+/// Where a host's instance metadata service listens, for the VPCs' uplinks to lead to.
+public struct MetadataEndpoint: Sendable, Hashable {
+    /// The address instances ask, as on EC2.
+    public static let linkLocal = "169.254.169.254"
+    public var address: String
+    public var port: Int
+
+    public init(address: String = linkLocal, port: Int = 80) {
+        self.address = address
+        self.port = port
     }
 }

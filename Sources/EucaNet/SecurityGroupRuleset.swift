@@ -1,3 +1,5 @@
+import EucaCore
+
 /// Security groups as an nftables table of Euca's own (family `inet`), as EC2 enforces them: per
 /// instance, stateful, inbound denied unless a rule of one of its groups allows it, outbound as
 /// its groups' egress rules allow, replies to allowed traffic always let through.
@@ -154,7 +156,8 @@ extension HostPlan {
                 let address = "    ip saddr != \(port.privateIp) drop\n    meta nfproto ipv6 drop\n"
                 chains = NftablesMemo.Chains(
                     // What the instance sends: its own address only, then egress.
-                    out: own + address + "    ct state established,related return\n    ct state invalid drop\n" + egress + "    drop\n",
+                    // The metadata service is always reachable, whatever the egress rules, as on EC2.
+                    out: own + address + "    ct state established,related return\n    ct state invalid drop\n" + Self.metadataAllowed + egress + "    drop\n",
                     // What it receives.
                     into: "    ct state established,related accept\n    ct state invalid drop\n" + ingress + "    drop\n",
                     // What it asks of the host. DHCP asks from 0.0.0.0, and only for its own MAC
@@ -170,6 +173,10 @@ extension HostPlan {
         memo = next
         return state
     }
+
+    /// What an instance sends the metadata service, 169.254.169.254:80 (before its namespace
+    /// led it on to the host's service).
+    static let metadataAllowed = "    ct original ip daddr \(MetadataEndpoint.linkLocal) meta l4proto tcp ct original proto-dst 80 return\n"
 
     static func setName(_ groupId: String) -> String { "group_\(NetworkText.identifier(groupId))" }
 

@@ -1,4 +1,4 @@
-import EucaCore
+public import EucaCore
 import Foundation
 
 /// A VPC as one host carries it: its address block, the gateway address its instances are given,
@@ -52,10 +52,14 @@ public actor VPCHost {
     private var dhcp: Int32?
     /// The fixed lease of each MAC, as the files in `hosts.d` hold them.
     private var leases: [String: String] = [:]
-    /// The host's interface on the site's network, once the uplink is made.
+    /// Whether the uplink is made; the host's interface on the site's network, if it has one.
+    var connected = false
     var uplink: String?
+    var metadataEndpoint: MetadataEndpoint?
     /// The elastic IPs in use: public → private address.
     var published: [String: String] = [:]
+    /// The instances' metadata aliases: private → alias address.
+    var aliases: [String: String] = [:]
     /// This host's underlay address, once the VPC's VXLAN device is made.
     var overlay: String?
     /// The instances on other hosts: private address → their host's underlay address.
@@ -72,8 +76,24 @@ public actor VPCHost {
         applier = HostNetworkApplier(commands: inside, scratch: directory)
     }
 
-    /// Makes the namespace and starts DHCP in it; a namespace left by an earlier run is ended first.
-    public func start() async throws {
+    /// Makes the namespace and starts DHCP in it; a namespace left by an earlier run is ended
+    /// first, unless `adopting` and it is whole (its DHCP server runs): then this takes it over as
+    /// it is, for instances that kept running while the host's daemon was away (their taps live
+    /// in it, and go with it).
+    public func start(adopting: Bool = false) async throws {
+        if adopting, try await Self.leftovers(prefix: namespace).contains(namespace), let pid = Self.dhcpServer(in: directory, namespace: namespace) {
+            dhcp = pid
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: path("hosts.d"))) ?? []
+            leases = [:]
+            for file in files where !file.hasPrefix(".") {
+                let line = (try? String(contentsOfFile: path("hosts.d/\(file)"), encoding: .utf8)) ?? ""
+                let parts = line.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",")
+                if parts.count == 2 { leases[String(parts[0])] = String(parts[1]) }
+            }
+            let addresses = ((try? String(contentsOfFile: path("public"), encoding: .utf8)) ?? "").split(separator: "\n")
+            published = Dictionary(addresses.map { (String($0), "") }) { first, _ in first }
+            return
+        }
         try await Self.remove(namespace: namespace, directory: directory.deletingLastPathComponent().path, root: root)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try await HostCommands().run(["ip", "netns", "add", namespace])
@@ -127,7 +147,10 @@ public actor VPCHost {
         dhcp = nil
         try await Self.remove(namespace: namespace, directory: directory.deletingLastPathComponent().path, root: root)
         uplink = nil
+        connected = false
+        metadataEndpoint = nil
         published = [:]
+        aliases = [:]
         overlay = nil
         reached = [:]
     }
@@ -163,7 +186,7 @@ public actor VPCHost {
     /// unreaped, a zombie).
     /// `namespace`, when it still exists, must be the process's network namespace too: a pid
     /// reused by another VPC's dnsmasq is not this one's.
-    private static func dhcpServer(in directory: URL, namespace: String) -> Int32? {
+    static func dhcpServer(in directory: URL, namespace: String) -> Int32? {
         guard let text = try? String(contentsOf: directory.appendingPathComponent("dnsmasq.pid"), encoding: .utf8),
               let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1,
               let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),

@@ -1,5 +1,6 @@
 public import EucaCore
 public import EucaHypervisor
+public import EucaNet
 import Foundation
 public import Logging
 import Metrics
@@ -34,6 +35,11 @@ public actor NodeController: NodeControllerAPI {
     private var addressCache: [String: (id: InstanceID, at: Date)] = [:]
     /// Where the node reads the time.
     private let clock: any EucaClock
+    /// The VPC network of the node's instances, where it has one (root, on a hypervisor that
+    /// boots guests); instances on a VPC need it.
+    private let network: VPCNodeNetwork?
+    /// The network policy the cloud last sent.
+    private var policy: NetworkPolicy?
 
     struct Record: Codable, Sendable {
         var launch: InstanceLaunch
@@ -83,6 +89,8 @@ public actor NodeController: NodeControllerAPI {
 
     /// The node's records of its instances, keyed by instance id.
     static let recordsCollection = StoreCollection<Record>("node-instances")
+    /// The network policy the cloud last sent, kept across restarts under the key `policy`.
+    static let policyCollection = StoreCollection<NetworkPolicy>("node-network-policy")
 
     /// - Parameter images: where kernels, ramdisks and disks come from for a hypervisor that boots
     ///   real guests (`kvm` or `qemu`); without it, or on other hypervisors, launches boot nothing.
@@ -92,18 +100,22 @@ public actor NodeController: NodeControllerAPI {
     ///   reads back what a store holds).
     public init(
         hypervisor: any Hypervisor, settings: NodeSettings, images: ImageCache? = nil, store: any StateStore = InMemoryStateStore(),
-        neighbours: @escaping @Sendable () -> NeighbourTable = { NeighbourTable.read() }, clock: any EucaClock = SystemClock(), logger: Logger
+        neighbours: @escaping @Sendable () -> NeighbourTable = { NeighbourTable.read() }, clock: any EucaClock = SystemClock(),
+        network: VPCNodeNetwork? = nil, logger: Logger
     ) throws {
         try self.init(
-            hypervisor: hypervisor, settings: settings, images: images, store: store, records: [:], neighbours: neighbours, clock: clock,
-            logger: logger)
+            hypervisor: hypervisor, settings: settings, images: images, store: store, records: [:], policy: nil, neighbours: neighbours,
+            clock: clock, network: network, logger: logger)
     }
 
     private init(
         hypervisor: any Hypervisor, settings: NodeSettings, images: ImageCache?, store: any StateStore, records: [InstanceID: Record],
-        neighbours: @escaping @Sendable () -> NeighbourTable, clock: any EucaClock, logger: Logger
+        policy: NetworkPolicy?, neighbours: @escaping @Sendable () -> NeighbourTable, clock: any EucaClock, network: VPCNodeNetwork?,
+        logger: Logger
     ) throws {
         self.node = settings.node
+        self.network = network
+        self.policy = policy
         self.clock = clock
         self.store = store
         self.hypervisor = hypervisor
@@ -122,16 +134,18 @@ public actor NodeController: NodeControllerAPI {
     /// are moved into the store once.
     public static func open(
         hypervisor: any Hypervisor, settings: NodeSettings, images: ImageCache? = nil, store: any StateStore,
-        neighbours: @escaping @Sendable () -> NeighbourTable = { NeighbourTable.read() }, clock: any EucaClock = SystemClock(), logger: Logger
+        neighbours: @escaping @Sendable () -> NeighbourTable = { NeighbourTable.read() }, clock: any EucaClock = SystemClock(),
+        network: VPCNodeNetwork? = nil, logger: Logger
     ) async throws -> NodeController {
         try await importLegacyRecords(from: settings.instancePath, into: store, logger: logger)
-        let records = try await store.read { txn in
-            Dictionary(uniqueKeysWithValues: try txn.all(recordsCollection).map { (InstanceID(rawValue: $0.key), $0.value) })
+        let (records, policy) = try await store.read { txn in
+            (Dictionary(uniqueKeysWithValues: try txn.all(recordsCollection).map { (InstanceID(rawValue: $0.key), $0.value) }),
+             try txn.get("policy", from: policyCollection))
         }
         if !records.isEmpty { logger.info("node records loaded", metadata: ["instances": "\(records.count)"]) }
         return try NodeController(
-            hypervisor: hypervisor, settings: settings, images: images, store: store, records: records, neighbours: neighbours, clock: clock,
-            logger: logger)
+            hypervisor: hypervisor, settings: settings, images: images, store: store, records: records, policy: policy, neighbours: neighbours,
+            clock: clock, network: network, logger: logger)
     }
 
     /// Moves `instance.json` files (as releases before the node's store wrote them) into `store`.
@@ -168,6 +182,7 @@ public actor NodeController: NodeControllerAPI {
 
     private func forget(_ id: InstanceID) async {
         records[id] = nil
+        await releaseNetwork(id)
         do {
             try await store.write { txn in _ = try txn.delete(id.rawValue, from: Self.recordsCollection) }
         } catch {
@@ -208,7 +223,7 @@ public actor NodeController: NodeControllerAPI {
             instanceId: launch.instanceId, vcpus: launch.vmType.cores, memoryMiB: launch.vmType.memoryMiB,
             kernelPath: launch.boot.kernel?.location, ramdiskPath: launch.boot.ramdisk?.location,
             commandLine: launch.boot.commandLine, diskPath: launch.boot.disk?.location, diskFormat: "raw",
-            macAddress: launch.macAddress, bridge: settings.bridge,
+            macAddress: launch.macAddress, bridge: launch.network == nil ? settings.bridge : nil, tapDevice: try tapDevice(launch),
             consoleLogPath: hypervisor.capabilities.writesConsoleLog ? "\(directory(launch.instanceId))/console.log" : nil)
     }
 
@@ -241,7 +256,55 @@ public actor NodeController: NodeControllerAPI {
             instanceId: id, vcpus: launch.vmType.cores, memoryMiB: launch.vmType.memoryMiB,
             kernelPath: kernel, ramdiskPath: ramdisk, commandLine: boot.commandLine.isEmpty ? Self.defaultCommandLine : boot.commandLine,
             diskPath: overlay, diskFormat: "qcow2",
-            macAddress: launch.macAddress, bridge: settings.bridge, consoleLogPath: "\(directory(id))/console.log")
+            macAddress: launch.macAddress, bridge: launch.network == nil ? settings.bridge : nil, tapDevice: try tapDevice(launch),
+            consoleLogPath: "\(directory(id))/console.log")
+    }
+
+    /// The tap of an instance on a VPC, on a node that has the VPC network; a node without one
+    /// refuses such a launch where guests boot (its instance would have no network).
+    private func tapDevice(_ launch: InstanceLaunch) throws -> String? {
+        guard launch.network != nil else { return nil }
+        guard network != nil else {
+            guard !hypervisor.capabilities.domainType.bootsGuests else {
+                throw EucaError(.unavailable, .node, "node \(node) has no VPC network (it needs root, ip, nft, dnsmasq and conntrack)")
+            }
+            return nil
+        }
+        return VPCNodeNetwork.device(for: launch.instanceId)
+    }
+
+    /// Puts a started instance's tap on its VPC.
+    private func attachNetwork(_ launch: InstanceLaunch) async throws {
+        guard let network, let place = launch.network else { return }
+        try await network.attach(instance: launch.instanceId, macAddress: launch.macAddress, network: place)
+    }
+
+    /// Takes an instance off its VPC (its tap is gone or going).
+    private func releaseNetwork(_ id: InstanceID) async {
+        guard let network else { return }
+        do {
+            try await network.release(instance: id)
+        } catch {
+            logger.error("could not take an instance off its network", metadata: ["euca.instance": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    /// Takes over the VPC namespaces an earlier run left for the instances that still run, and
+    /// removes the others. Call once after start.
+    public func restoreNetwork() async {
+        guard let network else { return }
+        do {
+            if let policy { try await network.configure(policy) }
+            let domains = try await hypervisor.list()
+            var running: [InstanceID: (macAddress: String, network: InstanceNetwork)] = [:]
+            for (id, record) in records where !record.stopped && domains[id] != nil {
+                if let place = record.launch.network { running[id] = (record.launch.macAddress, place) }
+            }
+            try await network.recover(running: running)
+            if !running.isEmpty { logger.info("VPC network taken over", metadata: ["instances": "\(running.count)"]) }
+        } catch {
+            logger.error("could not take over the VPC network", metadata: ["error": "\(error)"])
+        }
     }
 
     /// The kernel command line of an image that names none: the console on the serial port
@@ -352,6 +415,13 @@ public actor NodeController: NodeControllerAPI {
             case .start: try await hypervisor.start(spec)
             case .launch: try await hypervisor.launch(spec)
             }
+            do {
+                try await attachNetwork(launch)
+            } catch {
+                // An instance without its network is not started: it would run unreachable.
+                if kind == .launch { try? await hypervisor.terminate(id) } else { try? await hypervisor.shutdown(id, timeout: .zero) }
+                throw error
+            }
         } catch {
             if kind == .launch { await forget(id) }
             logger.error("\(kind.rawValue) failed", metadata: ["euca.instance": "\(id)", "error": "\(error)"])
@@ -377,6 +447,7 @@ public actor NodeController: NodeControllerAPI {
             return
         }
         try await hypervisor.shutdown(id, timeout: settings.shutdownTimeout)
+        await releaseNetwork(id)
         record.stopped = true
         records[id] = record
         try await save(record)
@@ -397,7 +468,7 @@ public actor NodeController: NodeControllerAPI {
         let addresses = settings.bridge == nil ? [:] : neighbours().addresses(device: settings.bridge)
         var reports: [InstanceReport] = []
         for (id, state) in domains {
-            let address = records[id].flatMap { addresses[$0.launch.macAddress.lowercased()] }
+            let address = records[id].flatMap { $0.launch.network?.privateIp ?? addresses[$0.launch.macAddress.lowercased()] }
             reports.append(InstanceReport(
                 instanceId: id, node: node, state: busy.contains(id) ? .launching : state.observed, privateIp: address,
                 metadataOptions: records[id].map { $0.launch.metadataOptions ?? MetadataOptions() }))
@@ -448,6 +519,13 @@ public actor NodeController: NodeControllerAPI {
         return Int(bytes / (1 << 30))
     }
 
+    public func configureNetwork(_ policy: NetworkPolicy) async throws {
+        guard policy != self.policy else { return }
+        try await store.write { txn in try txn.put(policy, at: "policy", in: Self.policyCollection) }
+        self.policy = policy
+        try await network?.configure(policy)
+    }
+
     public func modifyInstanceMetadataOptions(_ id: InstanceID, _ options: MetadataOptions) async throws {
         guard var record = records[id] else { throw EucaError(.notFound, .instance, "node \(node) has no instance \(id)") }
         guard record.launch.metadataOptions != options else { return }
@@ -462,7 +540,11 @@ public actor NodeController: NodeControllerAPI {
     /// The running instance at `address` on the node's network, for the metadata service: the
     /// neighbour table names the MAC address there, and the MAC address names the instance.
     /// Matches are kept for five seconds.
-    public func instance(at address: String) -> InstanceLaunch? {
+    public func instance(at address: String) async -> InstanceLaunch? {
+        if let network, let id = await network.instance(atAlias: address) {
+            guard let record = records[id], !record.stopped else { return nil }
+            return record.launch
+        }
         let now = clock.now()
         if let cached = addressCache[address], now.timeIntervalSince(cached.at) < 5, let record = records[cached.id], !record.stopped {
             return record.launch

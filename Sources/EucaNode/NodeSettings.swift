@@ -1,4 +1,5 @@
 public import EucaCore
+import EucaNet
 import Foundation
 
 /// The node controller's settings, read from the configuration once at start.
@@ -26,12 +27,19 @@ public struct NodeSettings: Sendable, Hashable {
     /// service when the address is empty.
     public var metadataAddress: String?
     public var metadataPort: Int
+    /// The host's interface on the site's network (`VNET_PUBINTERFACE`), where the elastic IPs of
+    /// instances on a VPC are answered for; nil for none.
+    public var publicInterface: String?
+    /// Where the VPC networks of this node keep their files (DHCP, what to clean up after a crash).
+    public var vpcPath: String { Self.sibling(of: instancePath, "vpc") }
 
     public init(
         node: NodeID, instancePath: String, libvirtURI: String = "test:///default", maxCores: Int? = nil, maxMemoryMiB: Int? = nil, maxDiskGiB: Int? = nil,
         shutdownTimeout: Duration = .seconds(30), bridge: String? = nil, acceleration: String = "auto",
-        imageCachePath: String? = nil, imageCacheBytes: Int64 = 10 << 30, metadataAddress: String? = nil, metadataPort: Int = 80
+        imageCachePath: String? = nil, imageCacheBytes: Int64 = 10 << 30, metadataAddress: String? = nil, metadataPort: Int = 80,
+        publicInterface: String? = nil
     ) {
+        self.publicInterface = publicInterface
         self.acceleration = acceleration
         self.imageCachePath = imageCachePath ?? Self.sibling(of: instancePath, "image-cache")
         self.imageCacheBytes = imageCacheBytes
@@ -66,6 +74,9 @@ public struct NodeSettings: Sendable, Hashable {
             "METADATA_ADDRESS", type: "IPv4 address", default: "169.254.169.254",
             "Where the instance metadata service listens; empty for none. The address must be on the instances' network (the bridge)."),
         ConfigKey("METADATA_PORT", type: "integer", default: "80", "The instance metadata service's port."),
+        ConfigKey(
+            "VNET_PUBINTERFACE", type: "device name", default: "(none)",
+            "VPC mode: the host's interface on the network elastic IPs are reached from; without one, instances have no public addresses."),
     ]
 
     /// Reads the settings; `defaultInstancePath` applies when `INSTANCE_PATH` is unset.
@@ -87,7 +98,11 @@ public struct NodeSettings: Sendable, Hashable {
             imageCachePath: try config.nonEmptyString("IMAGE_CACHE_PATH", default: Self.sibling(of: defaultInstancePath, "image-cache")),
             imageCacheBytes: Int64(try config.integer("IMAGE_CACHE_SIZE", default: 10240, in: 1...100_000_000)) << 20,
             metadataAddress: metadata.isEmpty ? nil : metadata,
-            metadataPort: try config.port("METADATA_PORT", default: 80))
+            metadataPort: try config.port("METADATA_PORT", default: 80),
+            publicInterface: try config.value("VNET_PUBINTERFACE", default: nil as String?) { text in
+                text.isEmpty ? .success(nil) : NetworkText.isDeviceName(text) ? .success(text)
+                    : .failure(ConfigProblem("\"\(text.prefix(64))\" is not a network device name"))
+            })
     }
 
     static func sibling(of path: String, _ name: String) -> String {

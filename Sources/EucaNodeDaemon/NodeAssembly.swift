@@ -3,6 +3,7 @@ import EucaHypervisor
 public import EucaDaemon
 public import EucaHypervisorLibvirt
 public import EucaNode
+public import EucaNet
 import Foundation
 public import Logging
 public import ServiceLifecycle
@@ -22,9 +23,13 @@ public struct NodeAssembly: Sendable {
     ) async throws -> NodeAssembly {
         let hypervisor = try await NodeRuntime.hypervisor(settings, logger: logger)
         let images = try imageSource.map { try NodeRuntime.imageCache(settings, source: $0, logger: logger) }
-        let node = try await NodeController.open(hypervisor: hypervisor, settings: settings, images: images, store: store, logger: logger)
+        let network = await NodeRuntime.vpcNetwork(settings, logger: logger)
+        let node = try await NodeController.open(
+            hypervisor: hypervisor, settings: settings, images: images, store: store, network: network?.network, logger: logger)
         await node.restoreImagePins()
+        await node.restoreNetwork()
         var services: [any Service] = []
+        if let network { services.append(VPCNetworkKeeper(network: network.network, madeMetadataAddress: network.madeMetadataAddress, logger: logger)) }
         if let metadata = try NodeRuntime.metadataServer(settings, node: node, limits: limits, logger: logger) { services.append(metadata) }
         return NodeAssembly(node: node, services: services)
     }
@@ -41,4 +46,51 @@ extension NodeRuntime {
         return try LibvirtHypervisor(uri: settings.libvirtURI, domainType: domainType, logger: Logger(label: "euca.hypervisor"))
     }
 
+    /// The node's VPC network, where instances boot for real and the host allows it (root, and
+    /// the programs it runs); nil, with a log line saying why, where not. When no interface holds
+    /// the metadata address, a device of the network's own is given it.
+    public static func vpcNetwork(_ settings: NodeSettings, logger: Logger) async -> (network: VPCNodeNetwork, madeMetadataAddress: Bool)? {
+        guard !settings.libvirtURI.hasPrefix("test:") else { return nil }
+        guard geteuid() == 0 else {
+            logger.notice("no VPC network on this node: it needs root; instances on a VPC cannot launch here")
+            return nil
+        }
+        let missing = VPCNodeNetwork.missingTools()
+        guard missing.isEmpty else {
+            logger.notice("no VPC network on this node: missing \(missing.joined(separator: ", ")); instances on a VPC cannot launch here")
+            return nil
+        }
+        let endpoint = settings.metadataAddress.map { MetadataEndpoint(address: $0, port: settings.metadataPort) }
+        var made = false
+        if let endpoint {
+            do {
+                made = try await VPCNodeNetwork.provideMetadataAddress(endpoint, isLocal: MetadataServer.isLocalAddress(endpoint.address))
+            } catch {
+                logger.error("the metadata address could not be given to the host", metadata: ["error": "\(error)"])
+            }
+        }
+        let network = VPCNodeNetwork(settings: VPCNodeNetwork.Settings(
+            directory: settings.vpcPath, publicDevice: settings.publicInterface, metadata: endpoint))
+        return (network, made)
+    }
+
+}
+
+/// Leaves the host as the node's VPC network found it when the node stops: the metadata
+/// address's device goes with the last VPC. VPCs whose instances still run stay, with their
+/// instances (their taps live in the VPCs' namespaces); the next start takes them over.
+struct VPCNetworkKeeper: Service {
+    let network: VPCNodeNetwork
+    let madeMetadataAddress: Bool
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        let left = await network.vnis
+        if left.isEmpty {
+            if madeMetadataAddress { await VPCNodeNetwork.removeMetadataAddress() }
+        } else {
+            logger.notice("VPC networks stay for the instances that still run", metadata: ["vnis": "\(left.map(String.init).joined(separator: ","))"])
+        }
+    }
 }

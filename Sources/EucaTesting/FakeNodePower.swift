@@ -82,4 +82,8 @@ public struct PoweredNode: NodeControllerAPI {
         try await on()
         try await inner.modifyInstanceMetadataOptions(id, options)
     }
+    public func configureNetwork(_ policy: NetworkPolicy) async throws {
+        try await on()
+        try await inner.configureNetwork(policy)
+    }
 }

@@ -62,6 +62,7 @@ public struct RemoteNode: NodeControllerAPI {
     public func modifyInstanceMetadataOptions(_ id: InstanceID, _ options: MetadataOptions) async throws {
         _ = try await NodeOperations.modifyInstanceMetadataOptions.call(client, InstanceMetadataOptionsBody(id: id, options: options))
     }
+    public func configureNetwork(_ policy: NetworkPolicy) async throws { _ = try await NodeOperations.configureNetwork.call(client, policy) }
 }
 
 /// A cluster controller on another machine.
@@ -95,6 +96,7 @@ public struct RemoteCluster: ClusterControllerAPI {
     public func modifyInstanceMetadataOptions(_ id: InstanceID, _ options: MetadataOptions) async throws {
         _ = try await ClusterOperations.modifyInstanceMetadataOptions.call(client, InstanceMetadataOptionsBody(id: id, options: options))
     }
+    public func configureNetwork(_ policy: NetworkPolicy) async throws { _ = try await ClusterOperations.configureNetwork.call(client, policy) }
 
     /// Tells the cluster which nodes it has.
     public func configureNodes(_ nodes: [NodeEndpoint]) async throws { _ = try await client.call("configureNodes", nodes, as: Empty.self) }

@@ -61,10 +61,15 @@ public enum NodeOperations {
         return Empty()
     }
 
+    public static let configureNetwork = Operation<NetworkPolicy, Empty>("configureNetwork") {
+        try await $0.configureNetwork($1)
+        return Empty()
+    }
+
     /// Every operation of `NodeControllerAPI`, in the protocol's order.
     static let all: [any RoutableOperation<any NodeControllerAPI>] = [
         runInstance, startInstance, terminateInstance, stopInstance, rebootInstance, describeInstances, describeResource,
-        getConsoleOutput, modifyInstanceMetadataOptions,
+        getConsoleOutput, modifyInstanceMetadataOptions, configureNetwork,
     ]
 }
 
@@ -89,9 +94,14 @@ public enum ClusterOperations {
         return Empty()
     }
 
+    public static let configureNetwork = Operation<NetworkPolicy, Empty>("configureNetwork") {
+        try await $0.configureNetwork($1)
+        return Empty()
+    }
+
     /// Every operation of `ClusterControllerAPI`, in the protocol's order.
     static let all: [any RoutableOperation<any ClusterControllerAPI>] = [
         runInstances, startInstances, terminateInstances, stopInstances, rebootInstances, describeInstances, describeResources,
-        getConsoleOutput, modifyInstanceMetadataOptions,
+        getConsoleOutput, modifyInstanceMetadataOptions, configureNetwork,
     ]
 }

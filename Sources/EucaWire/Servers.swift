@@ -98,11 +98,11 @@ public enum ClusterAPI {
                     asleep: state.asleep)
             }
         }
-        for operation in ["configureNetwork", "startNetwork", "stopNetwork", "assignAddress", "unassignAddress"] {
+        for operation in ["startNetwork", "stopNetwork", "assignAddress", "unassignAddress"] {
             routes.add(operation) { (_: Empty) -> Empty in throw networkNotAvailable }
         }
     }
 }
 
 let networkNotAvailable = EucaError(
-    .unsupported, nil, "Network operations come with the MANAGED network modes; this release runs SYSTEM mode, which needs none.")
+    .unsupported, nil, "This release has no separate network operations: configureNetwork carries groups, members and elastic IPs to every host, which makes its networks as its instances need them.")

@@ -255,6 +255,7 @@ final class InterposedNode: NodeControllerAPI {
     func modifyInstanceMetadataOptions(_ id: InstanceID, _ options: MetadataOptions) async throws {
         try await inner.modifyInstanceMetadataOptions(id, options)
     }
+    func configureNetwork(_ policy: NetworkPolicy) async throws { try await inner.configureNetwork(policy) }
 }
 
 /// A node whose launches each wait for the test to advance `gate`, counting how many wait at once.

@@ -336,7 +336,7 @@ public struct InstanceReconciler: CloudService {
             try await commit { txn in
                 for (id, address) in learned {
                     guard var record = try txn.get(id.rawValue, from: CloudSchema.instances), record.state == .running,
-                        record.privateIp != address
+                        record.vni == nil, record.privateIp != address
                     else { continue }
                     record.privateIp = address
                     try txn.put(record, at: id.rawValue, in: CloudSchema.instances)

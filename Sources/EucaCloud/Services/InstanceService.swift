@@ -39,6 +39,7 @@ public struct InstanceService: CloudService {
     let images: ImageService
     let keyPairs: KeyPairService
     let securityGroups: SecurityGroupService
+    let vpcs: VPCService
     let network: any NetworkMode
     /// The service-level policies, asked in order on admission.
     let slaPolicies: [any SLAPolicy]
@@ -236,6 +237,15 @@ public struct InstanceService: CloudService {
         let groups = try await securityGroups.resolveLaunchGroups(names: request.securityGroups, ids: request.securityGroupIds, account: account)
         let leaseEnds = terms.leaseSeconds.map { now.addingTimeInterval(Double($0)) }
         let tags = request.tags + (leaseEnds.map { [Tag(key: Self.leaseTagKey, value: TagService.iso8601($0))] } ?? [])
+        // On a VPC network the cloud gives each instance its address in the zone's default
+        // subnet, held until the records are committed (then the records hold them).
+        var vni: Int?
+        var privateIps: [String] = []
+        if network.placesInstancesOnVPC {
+            vni = try await vpcs.vni(for: account)
+            privateIps = try vpcs.reserveAddresses(count, of: account, zone: zone)
+        }
+        defer { if !privateIps.isEmpty { vpcs.releaseAddresses(privateIps, of: account) } }
         let instances: [InstanceRecord] = (0..<count).map { index in
             let id = InstanceID.generate()
             let addresses = network.addresses(for: id)
@@ -244,10 +254,10 @@ public struct InstanceService: CloudService {
                 ramdiskId: ramdisk?.id, vmType: vmType, keyName: keyPair?.name, publicKey: keyPair?.publicKey,
                 userData: request.userData, zone: zone, node: nil, state: .pending, stateReason: .pending,
                 transitionReason: "", stateChangedAt: now, launchIndex: index, launchTime: now,
-                clientToken: request.clientToken, macAddress: addresses.macAddress, privateIp: addresses.privateIp,
+                clientToken: request.clientToken, macAddress: addresses.macAddress, privateIp: privateIps.isEmpty ? addresses.privateIp : privateIps[index],
                 publicIp: addresses.publicIp, shutdownBehavior: request.shutdownBehavior, boot: boot, groups: groups,
                 terminationProtected: request.terminationProtected, leaseEnds: leaseEnds, metadataOptions: request.metadataOptions,
-                stopProtected: request.stopProtected ? true : nil, monitored: request.monitored ? true : nil)
+                stopProtected: request.stopProtected ? true : nil, monitored: request.monitored ? true : nil, vni: vni)
         }
         let reservation = ReservationRecord(
             id: reservationId, accountId: account, instanceIds: instances.map(\.id), groups: groups,

@@ -309,6 +309,24 @@ public struct SecurityGroupService: CloudService {
         return groups
     }
 
+    /// Publishes the plan after every change to the state (launches, terminations, addresses and
+    /// groups alike), at most every `interval`, and at least every `refresh` (for a cluster or
+    /// node that started again meanwhile), until cancelled.
+    func publishOnChange(interval: Duration = .milliseconds(50), refresh: Duration = .seconds(30)) async {
+        while !Task.isCancelled {
+            let seen = state.version
+            await publishNetworkPlan()
+            try? await Task.sleep(for: interval)
+            let state = self.state
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { try? await state.waitForChange(after: seen) }
+                group.addTask { try? await Task.sleep(for: refresh) }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+    }
+
     /// Hands the current groups and their members to the network mode and its applier.
     func publishNetworkPlan() async {
         let policies: [GroupPolicy] = state.read { tables in

@@ -1,4 +1,5 @@
 public import EucaCore
+import EucaNet
 import Synchronization
 
 /// An account's default VPC, as EC2 has given every account since 2013.
@@ -36,6 +37,8 @@ public struct SubnetView: Sendable, Hashable {
 /// their zone's default subnet; the addresses they hold count against it.
 public struct VPCService: CloudService {
     public let context: CloudContext
+    /// The VNIs and addresses being given out, until their records are committed.
+    let numbering = VPCNumbering()
 
     /// The default VPC's block.
     public static let defaultCIDR = "172.31.0.0/16"
@@ -43,6 +46,63 @@ public struct VPCService: CloudService {
     static let subnetPrefix = 20
     /// Addresses EC2 keeps in every subnet (network, router, DNS, future use, broadcast).
     static let reservedPerSubnet = 5
+
+    // MARK: - VPC mode: numbers and addresses
+
+    /// The VNI of `account`'s default VPC, given (and stored with the account) the first time.
+    func vni(for account: AccountID) async throws -> Int {
+        if let vni = state.read({ $0.accounts[account]?.vni }) { return vni }
+        let taken = state.read { Set($0.accounts.values.compactMap(\.vni)) }
+        let candidate = numbering.reserveVNI(taken: taken)
+        defer { numbering.releaseVNI(candidate) }
+        return try await commit { txn in
+            guard var record = try txn.get(account.rawValue, from: CloudSchema.accounts) else {
+                throw EucaError(.notFound, .account, "no account \(account)")
+            }
+            if let vni = record.vni { return vni }
+            record.vni = candidate
+            try txn.put(record, at: account.rawValue, in: CloudSchema.accounts)
+            return candidate
+        }
+    }
+
+    /// `count` free addresses of `account`'s default subnet in `zone`, held for the caller until
+    /// it calls ``releaseAddresses(_:of:)`` (after the records that hold them are committed, or
+    /// not). EC2 keeps each subnet's first four addresses and its last; the lowest free ones come
+    /// first. `wanted`, when given, is the one address asked for (`PrivateIpAddress`).
+    func reserveAddresses(_ count: Int, of account: AccountID, zone: String, wanted: String? = nil) throws -> [String] {
+        let index = context.zoneOrder.firstIndex(of: zone) ?? 0
+        guard let block = NetworkBlock(Self.subnetBlock(index)) else { throw EucaError(.internalFailure, .subnet, "bad subnet block") }
+        let held: Set<UInt32> = state.read { tables in
+            Set(tables.instances(of: account).compactMap { $0.state == .terminated || $0.vni == nil ? nil : $0.privateIp.flatMap(NetworkBlock.address) })
+        }
+        let subnet = Self.subnetId(of: account, zone: zone)
+        if let wanted {
+            guard let address = NetworkBlock.address(wanted) else {
+                throw EucaError(.invalidParameter, .parameter, "Invalid value '\(wanted.prefix(64))' for PrivateIpAddress: not an IPv4 address.")
+            }
+            guard block.contains(address) else {
+                throw EucaError(.invalidParameter, .parameter, "Address \(wanted) is not in subnet \(subnet) (\(block.text)).")
+            }
+            guard address >= block.first + 4, address < block.last else {
+                throw EucaError(.invalidParameter, .parameter, "Address \(wanted) is reserved in subnet \(subnet): the first four and the last addresses are.")
+            }
+            guard !held.contains(address), numbering.reserve([address], of: account, ifFree: true) else {
+                throw EucaError(.duplicate, .privateAddress, "Address \(wanted) is in use.")
+            }
+            return [wanted]
+        }
+        let chosen = numbering.reserveLowest(count, of: account, from: block.first + 4, below: block.last, held: held)
+        guard chosen.count == count else {
+            numbering.release(chosen, of: account)
+            throw EucaError(.insufficientCapacity, .subnet, "There are not enough free addresses in subnet '\(subnet)' to satisfy the requested number of instances.")
+        }
+        return chosen.map(AddressPool.format)
+    }
+
+    func releaseAddresses(_ addresses: [String], of account: AccountID) {
+        numbering.release(addresses.compactMap(NetworkBlock.address), of: account)
+    }
 
     /// The caller's default VPC.
     public func defaultVPC(of account: AccountID) -> VPCView {
@@ -104,4 +164,74 @@ public struct VPCService: CloudService {
         derivedIDs.withLock { $0[key] = id }
         return id
     }
+}
+
+/// VNIs and private addresses given out but not yet in committed records, so that two launches
+/// at once never take the same.
+final class VPCNumbering: Sendable {
+    private struct Held {
+        var vnis: Set<Int> = []
+        var addresses: [AccountID: Set<UInt32>] = [:]
+    }
+
+    private let held = Mutex(Held())
+
+    func reserveVNI(taken: Set<Int>) -> Int {
+        held.withLock { held in
+            var vni = 1
+            while taken.contains(vni) || held.vnis.contains(vni) { vni += 1 }
+            held.vnis.insert(vni)
+            return vni
+        }
+    }
+
+    func releaseVNI(_ vni: Int) { _ = held.withLock { $0.vnis.remove(vni) } }
+
+    /// Holds `addresses` unless `ifFree` and one of them is held already; whether it did.
+    func reserve(_ addresses: [UInt32], of account: AccountID, ifFree: Bool) -> Bool {
+        held.withLock { held in
+            if ifFree && addresses.contains(where: { held.addresses[account]?.contains($0) == true }) { return false }
+            held.addresses[account, default: []].formUnion(addresses)
+            return true
+        }
+    }
+
+    func reserveLowest(_ count: Int, of account: AccountID, from first: UInt32, below end: UInt32, held taken: Set<UInt32>) -> [UInt32] {
+        held.withLock { held in
+            var chosen: [UInt32] = []
+            var address = first
+            let mine = held.addresses[account] ?? []
+            while chosen.count < count && address < end {
+                if !taken.contains(address) && !mine.contains(address) { chosen.append(address) }
+                address += 1
+            }
+            held.addresses[account, default: []].formUnion(chosen)
+            return chosen
+        }
+    }
+
+    func release(_ addresses: [UInt32], of account: AccountID) {
+        held.withLock { held in
+            held.addresses[account]?.subtract(addresses)
+            if held.addresses[account]?.isEmpty == true { held.addresses[account] = nil }
+        }
+    }
+}
+
+/// An IPv4 block, `a.b.c.d/n`, as numbers.
+struct NetworkBlock {
+    let first: UInt32
+    let last: UInt32
+    let text: String
+
+    init?(_ text: String) {
+        guard let block = NetworkText.cidr4(text) else { return nil }
+        first = block.network
+        last = UInt32(UInt64(block.network) + (UInt64(1) << UInt64(32 - block.prefix)) - 1)
+        self.text = text
+    }
+
+    func contains(_ address: UInt32) -> Bool { address >= first && address <= last }
+
+    static func address(_ text: String) -> UInt32? { NetworkText.ipv4(text) }
 }

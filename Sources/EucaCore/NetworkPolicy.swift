@@ -1,0 +1,86 @@
+/// The network's view of instances and security groups, as the cloud controller hands it down
+/// to clusters and nodes (`configureNetwork`).
+
+/// The addresses an instance gets from its network mode.
+public struct InstanceAddresses: Sendable, Hashable, Codable {
+    public var macAddress: String
+    /// The private address, when the mode assigns one (SYSTEM mode leaves it to the site's DHCP).
+    public var privateIp: String?
+    /// The public address, when the mode assigns one.
+    public var publicIp: String?
+
+    public init(macAddress: String, privateIp: String? = nil, publicIp: String? = nil) {
+        self.macAddress = macAddress
+        self.privateIp = privateIp
+        self.publicIp = publicIp
+    }
+}
+
+/// Where a security-group rule lets traffic come from (ingress) or go to (egress).
+public enum RulePeer: Sendable, Hashable, Codable {
+    case cidr(String)
+    case cidr6(String)
+    /// The instances in a security group.
+    case group(accountId: String, groupId: String)
+}
+
+/// One rule: a protocol (`tcp`, `udp`, `icmp`, `-1` for all, or a number), a port range (for ICMP,
+/// type and code; nil where the protocol has none) and a peer.
+public struct FirewallRule: Sendable, Hashable, Codable {
+    public var ipProtocol: String
+    public var fromPort: Int?
+    public var toPort: Int?
+    public var peer: RulePeer
+
+    public init(ipProtocol: String, fromPort: Int?, toPort: Int?, peer: RulePeer) {
+        self.ipProtocol = ipProtocol
+        self.fromPort = fromPort
+        self.toPort = toPort
+        self.peer = peer
+    }
+}
+
+/// A security group as the network sees it: its rules and the instances in it.
+public struct GroupPolicy: Sendable, Hashable, Codable {
+    public var groupId: String
+    public var accountId: String
+    public var ingress: [FirewallRule]
+    public var egress: [FirewallRule]
+    /// The instances in the group that occupy a node, with their addresses.
+    public var members: [String: InstanceAddresses]
+
+    public init(groupId: String, accountId: String, ingress: [FirewallRule], egress: [FirewallRule], members: [String: InstanceAddresses]) {
+        self.groupId = groupId
+        self.accountId = accountId
+        self.ingress = ingress
+        self.egress = egress
+        self.members = members
+    }
+}
+
+/// What a host needs to enforce security groups and elastic IPs: every group with its rules and
+/// the instances in it, as the cloud controller sees them. Sent to every cluster and node after
+/// each change; a host takes from it what its own instances need.
+public struct NetworkPolicy: Sendable, Hashable, Codable {
+    public var groups: [GroupPolicy]
+
+    public init(groups: [GroupPolicy]) { self.groups = groups }
+}
+
+/// Where a launched instance sits on a VPC network: the VPC (its VNI and block), the address the
+/// mode gave it and its security groups by id. Absent where the site's network addresses
+/// instances (SYSTEM mode).
+public struct InstanceNetwork: Sendable, Hashable, Codable {
+    public var vni: Int
+    /// The VPC's block, `a.b.c.d/n`.
+    public var vpcBlock: String
+    public var privateIp: String
+    public var groups: [String]
+
+    public init(vni: Int, vpcBlock: String, privateIp: String, groups: [String]) {
+        self.vni = vni
+        self.vpcBlock = vpcBlock
+        self.privateIp = privateIp
+        self.groups = groups
+    }
+}

@@ -1,0 +1,204 @@
+public import EucaCore
+import Foundation
+
+/// The VPC network of one node: a ``VPCHost`` for each VPC that has an instance here, made when
+/// its first instance arrives and removed with its last. The node hands it each instance whose
+/// tap the hypervisor made (``attach(instance:macAddress:network:)``), each one that goes
+/// (``release(instance:)``) and each network policy the cloud sends (``configure(_:)``); from
+/// these it computes, per VPC, the ports, the security groups they need, the elastic IPs of its
+/// instances and their ways to the metadata service, and applies them.
+public actor VPCNodeNetwork {
+    public struct Settings: Sendable {
+        /// Where each VPC's files go (DHCP, what to remove after a crash).
+        public var directory: String
+        /// The host's interface on the site's network (`VNET_PUBINTERFACE`), for elastic IPs.
+        public var publicDevice: String?
+        /// Where the node's metadata service listens; nil for none.
+        public var metadata: MetadataEndpoint?
+        /// How VPC namespaces are named (another per host a test stands up on one machine).
+        public var namespacePrefix: String
+
+        public init(directory: String, publicDevice: String? = nil, metadata: MetadataEndpoint? = MetadataEndpoint(), namespacePrefix: String = VPCHost.namespacePrefix) {
+            self.directory = directory
+            self.publicDevice = publicDevice
+            self.metadata = metadata
+            self.namespacePrefix = namespacePrefix
+        }
+    }
+
+    struct Port: Sendable, Hashable {
+        var macAddress: String
+        var network: InstanceNetwork
+        /// The address its metadata requests leave the namespace from.
+        var alias: String
+    }
+
+    public let settings: Settings
+    private let root: HostCommands
+    private var hosts: [Int: VPCHost] = [:]
+    private var ports: [String: Port] = [:]
+    private var policy = NetworkPolicy(groups: [])
+
+    public init(settings: Settings, root: HostCommands = HostCommands()) {
+        self.settings = settings
+        self.root = root
+    }
+
+    /// The programs a node's VPC network runs, by name.
+    public static let tools = ["ip", "nft", "dnsmasq", "conntrack", "sysctl"]
+
+    /// The ``tools`` that `PATH` does not hold.
+    public static func missingTools(path: String? = nil) -> [String] {
+        let path = path ?? ProcessInfo.processInfo.environment["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin"
+        let directories = path.split(separator: ":").map(String.init)
+        return tools.filter { tool in !directories.contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)") } }
+    }
+
+    /// Gives the host `endpoint`'s address (on a device of its own, `eucamd0`) when no interface
+    /// has it, so the metadata service can listen there; whether it did.
+    public static func provideMetadataAddress(_ endpoint: MetadataEndpoint, isLocal: Bool, root: HostCommands = HostCommands()) async throws -> Bool {
+        guard !isLocal else { return false }
+        guard NetworkText.ipv4(endpoint.address) != nil else { throw EucaError(.invalidParameter, nil, "\(endpoint.address.prefix(64)) is not IPv4") }
+        if (try? await root.run(["ip", "link", "show", metadataDevice])) == nil {
+            try await root.run(["ip", "link", "add", metadataDevice, "type", "dummy"])
+        }
+        try await root.run(["ip", "address", "replace", "\(endpoint.address)/32", "dev", metadataDevice])
+        try await root.run(["ip", "link", "set", metadataDevice, "up"])
+        return true
+    }
+
+    /// Removes the device ``provideMetadataAddress(_:isLocal:root:)`` made.
+    public static func removeMetadataAddress(root: HostCommands = HostCommands()) async {
+        try? await root.run(["ip", "link", "del", metadataDevice])
+    }
+
+    /// The device that holds the metadata address where no interface of the host does.
+    public static let metadataDevice = "eucamd0"
+
+    /// The host-side device of an instance's interface: `vn` and the id's digits (the last 13
+    /// of a long id), within the kernel's 15 characters.
+    public static func device(for instance: InstanceID) -> String {
+        "vn" + String(instance.rawValue.dropFirst(2).suffix(13))
+    }
+
+    /// Takes over what an earlier run left: the VPCs of `running` (instances whose domains still
+    /// run, with their taps in the VPC's namespace) are adopted as they are and made to match;
+    /// every other VPC namespace of this prefix is removed.
+    public func recover(running: [InstanceID: (macAddress: String, network: InstanceNetwork)]) async throws {
+        let wanted = Set(running.values.map(\.network.vni))
+        for namespace in try await VPCHost.leftovers(prefix: settings.namespacePrefix) {
+            guard let vni = Int(namespace.dropFirst(settings.namespacePrefix.count)), wanted.contains(vni) else {
+                try await VPCHost.remove(namespace: namespace, directory: settings.directory, root: root)
+                continue
+            }
+        }
+        for (id, instance) in running.sorted(by: { $0.key < $1.key }) {
+            ports[id.rawValue] = Port(macAddress: instance.macAddress, network: instance.network, alias: nextAlias())
+        }
+        for vni in wanted.sorted() {
+            guard let first = ports.values.first(where: { $0.network.vni == vni }) else { continue }
+            let host = try await host(vni: vni, block: first.network.vpcBlock, adopting: true)
+            for (id, port) in ports where port.network.vni == vni {
+                try? await host.attach(device: Self.device(for: InstanceID(rawValue: id)))
+            }
+            try await apply(vni: vni)
+        }
+    }
+
+    /// Puts an instance's tap (made by the hypervisor, named ``device(for:)``) on its VPC, with
+    /// its address and groups.
+    public func attach(instance: InstanceID, macAddress: String, network: InstanceNetwork) async throws {
+        let host = try await host(vni: network.vni, block: network.vpcBlock, adopting: false)
+        let alias = ports[instance.rawValue]?.alias ?? nextAlias()
+        ports[instance.rawValue] = Port(macAddress: macAddress, network: network, alias: alias)
+        try await host.attach(device: Self.device(for: instance))
+        try await apply(vni: network.vni)
+    }
+
+    /// Takes an instance off its VPC; the VPC's namespace goes with its last instance here.
+    public func release(instance: InstanceID) async throws {
+        guard let port = ports.removeValue(forKey: instance.rawValue) else { return }
+        let vni = port.network.vni
+        if ports.values.contains(where: { $0.network.vni == vni }) {
+            try await apply(vni: vni)
+        } else if let host = hosts.removeValue(forKey: vni) {
+            try await host.stop()
+        }
+    }
+
+    /// Makes every VPC here enforce `policy`.
+    public func configure(_ policy: NetworkPolicy) async throws {
+        guard policy != self.policy else { return }
+        self.policy = policy
+        var failure: (any Error)?
+        for vni in hosts.keys.sorted() {
+            do { try await apply(vni: vni) } catch { failure = failure ?? error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// The instance whose metadata requests come from `address`, an alias of this node's.
+    public func instance(atAlias address: String) -> InstanceID? {
+        ports.first { $0.value.alias == address }.map { InstanceID(rawValue: $0.key) }
+    }
+
+    /// The VPCs this node carries, by VNI.
+    public var vnis: [Int] { hosts.keys.sorted() }
+
+    /// Removes every VPC namespace of this node, with everything in it (the instances' taps too).
+    public func stop() async throws {
+        for (_, host) in hosts.sorted(by: { $0.key < $1.key }) { try await host.stop() }
+        hosts = [:]
+        ports = [:]
+    }
+
+    private func host(vni: Int, block: String, adopting: Bool) async throws -> VPCHost {
+        if let host = hosts[vni] { return host }
+        let host = VPCHost(vpc: try VPCSpec(vni: vni, cidr: block), directory: settings.directory, root: root, prefix: settings.namespacePrefix)
+        try await host.start(adopting: adopting)
+        try await host.connect(publicDevice: settings.publicDevice, metadata: settings.metadata)
+        hosts[vni] = host
+        return host
+    }
+
+    /// The lowest alias no port holds: 169.254.128.1 upwards, skipping each block's .0 and .255.
+    private func nextAlias() -> String {
+        let taken = Set(ports.values.map(\.alias))
+        var index = 0
+        while true {
+            let alias = "169.254.\(128 + index / 254).\(1 + index % 254)"
+            if !taken.contains(alias) { return alias }
+            index += 1
+        }
+    }
+
+    /// Makes one VPC's namespace match its ports here and the policy.
+    private func apply(vni: Int) async throws {
+        guard let host = hosts[vni] else { return }
+        let local = ports.filter { $0.value.network.vni == vni }
+        let instancePorts = local.map { id, port in
+            InstancePort(
+                instanceId: id, device: Self.device(for: InstanceID(rawValue: id)), macAddress: port.macAddress,
+                privateIp: port.network.privateIp, groups: port.network.groups)
+        }
+        // The groups the ports are in, and those their rules name.
+        let byId = Dictionary(policy.groups.map { ($0.groupId, $0) }) { first, _ in first }
+        var needed = Set(instancePorts.flatMap(\.groups))
+        for id in needed { for rule in (byId[id].map { $0.ingress + $0.egress } ?? []) { if case .group(_, let peer) = rule.peer { needed.insert(peer) } } }
+        try await host.apply(ports: instancePorts, groups: needed.sorted().compactMap { byId[$0] })
+        // Elastic IPs: the public address the policy gives each instance here.
+        var associations: [String: String] = [:]
+        for group in policy.groups {
+            for (id, member) in group.members {
+                guard let port = local[id], let publicIp = member.publicIp else { continue }
+                associations[publicIp] = port.network.privateIp
+            }
+        }
+        let aliases = settings.metadata == nil ? [:] : Dictionary(local.values.map { ($0.network.privateIp, $0.alias) }) { first, _ in first }
+        let routable = settings.publicDevice == nil ? [:] : associations
+        try await host.publish(routable, metadataAliases: aliases)
+        if routable.count != associations.count {
+            throw EucaError(.invalidParameter, nil, "elastic IPs need a public interface (VNET_PUBINTERFACE); \(associations.count) cannot be routed")
+        }
+    }
+}
