@@ -44,7 +44,9 @@ public struct CloudAssembly: Sendable {
         let store = try LMDBStateStore(directory: state + "/state")
         let imageStore = ImageStore(root: try imageStoreRoot(config))
         let cloud = CloudController(
-            store: store, clusters: clusters, network: network, networkApplier: UnenforcedNetworkApplier(logger: logger),
+            // A mode that enforces rules has its plans carried to the hosts by the cloud itself.
+            store: store, clusters: clusters, network: network,
+            networkApplier: network.mode.plan([]).enforcesRules ? nil : UnenforcedNetworkApplier(logger: logger),
             imageStore: imageStore, slaPolicies: slaPolicies, settings: cloudSettings, logger: logger)
         let started = try await cloud.bootstrap(defaultImage: DefaultImage.record())
         if started.isFirstStart {

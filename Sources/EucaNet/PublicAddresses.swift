@@ -90,8 +90,10 @@ extension VPCHost {
             if let uplink { try await root.run(["ip", "neigh", "replace", "proxy", address, "dev", uplink]) }
         }
         let oldAliases = Set(aliases.values), newAliases = Set(metadataAliases.values)
+        // An alias is no address of the namespace's: the host reaches it through the VPC's router
+        // address on the uplink, which the namespace answers for.
         for alias in newAliases.subtracting(oldAliases).sorted() {
-            try await root.run(["ip", "route", "replace", "\(alias)/32", "dev", outside])
+            try await root.run(["ip", "route", "replace", "\(alias)/32", "via", vpc.gateway, "dev", outside, "onlink"])
         }
         // The table before the addresses go, so no packet is translated to an address being removed.
         try await inside.run(["nft", "-f"], reading: Self.natTable(associations, metadata: metadataEndpoint, aliases: metadataAliases), in: directory)

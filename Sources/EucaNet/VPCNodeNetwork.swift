@@ -54,13 +54,14 @@ public actor VPCNodeNetwork {
         return tools.filter { tool in !directories.contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)") } }
     }
 
-    /// Gives the host `endpoint`'s address (on a device of its own, `eucamd0`) when no interface
-    /// has it, so the metadata service can listen there; whether it did.
+    /// Gives the host `endpoint`'s address (on a device of its own, `eucamd0`: a bridge with no
+    /// ports, since kernels without the dummy driver have bridges) when no interface has it, so
+    /// the metadata service can listen there; whether it did.
     public static func provideMetadataAddress(_ endpoint: MetadataEndpoint, isLocal: Bool, root: HostCommands = HostCommands()) async throws -> Bool {
         guard !isLocal else { return false }
         guard NetworkText.ipv4(endpoint.address) != nil else { throw EucaError(.invalidParameter, nil, "\(endpoint.address.prefix(64)) is not IPv4") }
         if (try? await root.run(["ip", "link", "show", metadataDevice])) == nil {
-            try await root.run(["ip", "link", "add", metadataDevice, "type", "dummy"])
+            try await root.run(["ip", "link", "add", metadataDevice, "type", "bridge"])
         }
         try await root.run(["ip", "address", "replace", "\(endpoint.address)/32", "dev", metadataDevice])
         try await root.run(["ip", "link", "set", metadataDevice, "up"])

@@ -160,6 +160,8 @@ public struct MetadataService: Sendable {
     }
 
     private func metaData(_ parts: [String], _ instance: InstanceLaunch, address: String, directory: Bool) -> String? {
+        // On a VPC the request came from the instance's alias on the node; its address is its own.
+        let address = instance.network?.privateIp ?? address
         let hostname = "euca-" + address.replacingOccurrences(of: ".", with: "-") + "." + domain
         var leaves: [(String, String)] = [
             ("ami-id", instance.imageId.rawValue),

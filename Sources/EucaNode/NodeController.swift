@@ -38,8 +38,9 @@ public actor NodeController: NodeControllerAPI {
     /// The VPC network of the node's instances, where it has one (root, on a hypervisor that
     /// boots guests); instances on a VPC need it.
     private let network: VPCNodeNetwork?
-    /// The network policy the cloud last sent.
+    /// The network policy the cloud last sent, and the public addresses it names.
     private var policy: NetworkPolicy?
+    private var publicAddresses: [String: String] = [:]
 
     struct Record: Codable, Sendable {
         var launch: InstanceLaunch
@@ -116,6 +117,7 @@ public actor NodeController: NodeControllerAPI {
         self.node = settings.node
         self.network = network
         self.policy = policy
+        publicAddresses = Self.publicAddresses(in: policy)
         self.clock = clock
         self.store = store
         self.hypervisor = hypervisor
@@ -519,10 +521,23 @@ public actor NodeController: NodeControllerAPI {
         return Int(bytes / (1 << 30))
     }
 
+    /// The public address the cloud's network policy gives an instance of this node.
+    private func publicAddress(of id: InstanceID) -> String? { publicAddresses[id.rawValue] }
+
+    /// The public address of each instance the policy names, by instance id.
+    static func publicAddresses(in policy: NetworkPolicy?) -> [String: String] {
+        var found: [String: String] = [:]
+        for group in policy?.groups ?? [] {
+            for (id, member) in group.members { if let address = member.publicIp { found[id] = address } }
+        }
+        return found
+    }
+
     public func configureNetwork(_ policy: NetworkPolicy) async throws {
         guard policy != self.policy else { return }
         try await store.write { txn in try txn.put(policy, at: "policy", in: Self.policyCollection) }
         self.policy = policy
+        publicAddresses = Self.publicAddresses(in: policy)
         try await network?.configure(policy)
     }
 
@@ -543,7 +558,10 @@ public actor NodeController: NodeControllerAPI {
     public func instance(at address: String) async -> InstanceLaunch? {
         if let network, let id = await network.instance(atAlias: address) {
             guard let record = records[id], !record.stopped else { return nil }
-            return record.launch
+            // Its public address is the one the cloud's policy names now (an elastic IP moves).
+            var launch = record.launch
+            launch.publicIp = publicAddress(of: id) ?? launch.publicIp
+            return launch
         }
         let now = clock.now()
         if let cached = addressCache[address], now.timeIntervalSince(cached.at) < 5, let record = records[cached.id], !record.stopped {
