@@ -41,7 +41,13 @@ extension VPCHost {
         // one fixed neighbour: what instances send out costs the host's neighbour table nothing.
         let vni = UInt32(vpc.vni)
         let mac = "02:01:00:" + [16, 8, 0].map { String(format: "%02x", vni >> UInt32($0) & 0xFF) }.joined(separator: ":")
-        if (try? await root.run(["ip", "link", "show", outside])) == nil {
+        // An uplink taken over with its namespace is kept; a host end left without its peer (its
+        // namespace deleted by hand, or still going) is replaced.
+        if (try? await inside.run(["ip", "link", "show", Self.uplinkInside])) == nil {
+            if (try? await root.run(["ip", "link", "show", outside])) != nil {
+                try? await root.run(["ip", "link", "del", outside])
+                await Self.awaitUplinkGone(vni: vpc.vni, root: root)
+            }
             try await root.run(["ip", "link", "add", outside, "address", mac, "type", "veth", "peer", "name", Self.uplinkInside, "netns", namespace])
         }
         try await root.run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])

@@ -95,10 +95,13 @@ public actor VPCHost {
             return
         }
         try await Self.remove(namespace: namespace, directory: directory.deletingLastPathComponent().path, root: root)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        // dnsmasq reads its hosts after dropping root: the directory (and every one above it)
+        // must be open to it.
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         try await HostCommands().run(["ip", "netns", "add", namespace])
         try await inside.run(["ip", "link", "set", "lo", "up"])
-        try FileManager.default.createDirectory(at: directory.appendingPathComponent("hosts.d"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: directory.appendingPathComponent("hosts.d"), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         leases = [:]
         // dnsmasq runs as a daemon of its own, known by its pid file, so a host that was killed
         // finds it again (and the server outlives no namespace: ``remove`` ends both).

@@ -39,6 +39,21 @@ public actor VPCNodeNetwork {
     private var ports: [String: Port] = [:]
     private var policy = NetworkPolicy(groups: [])
 
+    /// One change at a time: each awaits commands, and two launches into a new VPC must not
+    /// both make its namespace.
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    private func exclusively<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        while busy { await withCheckedContinuation { waiting.append($0) } }
+        busy = true
+        defer {
+            busy = false
+            if !waiting.isEmpty { waiting.removeFirst().resume() }
+        }
+        return try await body()
+    }
+
     public init(settings: Settings, root: HostCommands = HostCommands()) {
         self.settings = settings
         self.root = root
@@ -86,38 +101,52 @@ public actor VPCNodeNetwork {
     /// run, with their taps in the VPC's namespace) are adopted as they are and made to match;
     /// every other VPC namespace of this prefix is removed.
     public func recover(running: [InstanceID: (macAddress: String, network: InstanceNetwork)]) async throws {
-        let wanted = Set(running.values.map(\.network.vni))
-        for namespace in try await VPCHost.leftovers(prefix: settings.namespacePrefix) {
-            guard let vni = Int(namespace.dropFirst(settings.namespacePrefix.count)), wanted.contains(vni) else {
-                try await VPCHost.remove(namespace: namespace, directory: settings.directory, root: root)
-                continue
+        try await exclusively {
+            let wanted = Set(running.values.map(\.network.vni))
+            for namespace in try await VPCHost.leftovers(prefix: settings.namespacePrefix) {
+                guard let vni = Int(namespace.dropFirst(settings.namespacePrefix.count)), wanted.contains(vni) else {
+                    try await VPCHost.remove(namespace: namespace, directory: settings.directory, root: root)
+                    continue
+                }
             }
-        }
-        for (id, instance) in running.sorted(by: { $0.key < $1.key }) {
-            ports[id.rawValue] = Port(macAddress: instance.macAddress, network: instance.network, alias: nextAlias())
-        }
-        for vni in wanted.sorted() {
-            guard let first = ports.values.first(where: { $0.network.vni == vni }) else { continue }
-            let host = try await host(vni: vni, block: first.network.vpcBlock, adopting: true)
-            for (id, port) in ports where port.network.vni == vni {
-                try? await host.attach(device: Self.device(for: InstanceID(rawValue: id)))
+            for (id, instance) in running.sorted(by: { $0.key < $1.key }) {
+                ports[id.rawValue] = Port(macAddress: instance.macAddress, network: instance.network, alias: nextAlias())
             }
-            try await apply(vni: vni)
+            for vni in wanted.sorted() {
+                guard let first = ports.values.first(where: { $0.network.vni == vni }) else { continue }
+                let host = try await host(vni: vni, block: first.network.vpcBlock, adopting: true)
+                for (id, port) in ports where port.network.vni == vni {
+                    try? await host.attach(device: Self.device(for: InstanceID(rawValue: id)))
+                }
+                try await apply(vni: vni)
+            }
         }
     }
 
     /// Puts an instance's tap (made by the hypervisor, named ``device(for:)``) on its VPC, with
     /// its address and groups.
     public func attach(instance: InstanceID, macAddress: String, network: InstanceNetwork) async throws {
-        let host = try await host(vni: network.vni, block: network.vpcBlock, adopting: false)
-        let alias = ports[instance.rawValue]?.alias ?? nextAlias()
-        ports[instance.rawValue] = Port(macAddress: macAddress, network: network, alias: alias)
-        try await host.attach(device: Self.device(for: instance))
-        try await apply(vni: network.vni)
+        try await exclusively {
+            let host = try await host(vni: network.vni, block: network.vpcBlock, adopting: false)
+            let alias = ports[instance.rawValue]?.alias ?? nextAlias()
+            ports[instance.rawValue] = Port(macAddress: macAddress, network: network, alias: alias)
+            do {
+                try await host.attach(device: Self.device(for: instance))
+                try await apply(vni: network.vni)
+            } catch {
+                // Nothing of a port that failed stays (nor the VPC, if it was its only one).
+                try? await unplug(instance)
+                throw error
+            }
+        }
     }
 
     /// Takes an instance off its VPC; the VPC's namespace goes with its last instance here.
     public func release(instance: InstanceID) async throws {
+        try await exclusively { try await unplug(instance) }
+    }
+
+    private func unplug(_ instance: InstanceID) async throws {
         guard let port = ports.removeValue(forKey: instance.rawValue) else { return }
         let vni = port.network.vni
         if ports.values.contains(where: { $0.network.vni == vni }) {
@@ -129,13 +158,15 @@ public actor VPCNodeNetwork {
 
     /// Makes every VPC here enforce `policy`.
     public func configure(_ policy: NetworkPolicy) async throws {
-        guard policy != self.policy else { return }
-        self.policy = policy
-        var failure: (any Error)?
-        for vni in hosts.keys.sorted() {
-            do { try await apply(vni: vni) } catch { failure = failure ?? error }
+        try await exclusively {
+            guard policy != self.policy else { return }
+            self.policy = policy
+            var failure: (any Error)?
+            for vni in hosts.keys.sorted() {
+                do { try await apply(vni: vni) } catch { failure = failure ?? error }
+            }
+            if let failure { throw failure }
         }
-        if let failure { throw failure }
     }
 
     /// The instance whose metadata requests come from `address`, an alias of this node's.
@@ -148,16 +179,23 @@ public actor VPCNodeNetwork {
 
     /// Removes every VPC namespace of this node, with everything in it (the instances' taps too).
     public func stop() async throws {
-        for (_, host) in hosts.sorted(by: { $0.key < $1.key }) { try await host.stop() }
-        hosts = [:]
-        ports = [:]
+        try await exclusively {
+            for (_, host) in hosts.sorted(by: { $0.key < $1.key }) { try await host.stop() }
+            hosts = [:]
+            ports = [:]
+        }
     }
 
     private func host(vni: Int, block: String, adopting: Bool) async throws -> VPCHost {
         if let host = hosts[vni] { return host }
         let host = VPCHost(vpc: try VPCSpec(vni: vni, cidr: block), directory: settings.directory, root: root, prefix: settings.namespacePrefix)
-        try await host.start(adopting: adopting)
-        try await host.connect(publicDevice: settings.publicDevice, metadata: settings.metadata)
+        do {
+            try await host.start(adopting: adopting)
+            try await host.connect(publicDevice: settings.publicDevice, metadata: settings.metadata)
+        } catch {
+            try? await host.stop()
+            throw error
+        }
         hosts[vni] = host
         return host
     }

@@ -30,8 +30,10 @@ public struct NodeSettings: Sendable, Hashable {
     /// The host's interface on the site's network (`VNET_PUBINTERFACE`), where the elastic IPs of
     /// instances on a VPC are answered for; nil for none.
     public var publicInterface: String?
-    /// Where the VPC networks of this node keep their files (DHCP, what to clean up after a crash).
-    public var vpcPath: String { Self.sibling(of: instancePath, "vpc") }
+    /// Where the VPC networks of this host keep their files (DHCP, what to clean up after a
+    /// crash): under `/run`, since they live as long as the namespaces they describe (until the
+    /// host restarts), and readable by dnsmasq once it has dropped its privileges.
+    public var vpcPath = "/run/euca/vpc"
 
     public init(
         node: NodeID, instancePath: String, libvirtURI: String = "test:///default", maxCores: Int? = nil, maxMemoryMiB: Int? = nil, maxDiskGiB: Int? = nil,

@@ -1,0 +1,211 @@
+"""VPC mode with real guests: euca-cloud with VNET_MODE=VPC boots the sample image on a VPC of its
+own (a namespace, DHCP, security groups on the instance's tap, elastic IPs at the VPC's uplink,
+the metadata service through it). A host-only bridge stands for the site's public network and a
+namespace on it for the outside world: no packet leaves the machine.
+
+Proves, as EC2 behaves: ssh to a new instance is refused until port 22 is authorized, then works
+on its elastic IP; an instance in another group cannot reach the first until its group is
+authorized, and not within a second of the rule's revocation; disassociating cuts new connections
+and moving the address moves the traffic; terminating leaves nothing of the network behind, and
+stopping the cloud leaves the host's interfaces, routes and nftables as they were."""
+
+import json
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from conftest import ROOT, Cloud, missing, states, wait_for
+
+PUBLIC_BRIDGE, OUTSIDE, OUTSIDE_ADDRESS = "eucavp0", "eucav-out", "198.51.100.200"
+POOL = [f"198.51.100.{n}" for n in range(10, 20)]
+READY = re.compile(r"euca-instance-ready instance-id=(\S+) key-fingerprint=(\S+) address=(\S+)")
+HOST_KEY = re.compile(r"euca-host-key (ssh-ed25519 \S+)")
+
+
+def run(*args, check=True):
+    return subprocess.run(list(args), capture_output=True, text=True, check=check, timeout=30)
+
+
+def host_state() -> dict:
+    """The host's interfaces, routes and nftables, as the test compares them. IPv6 link-local
+    routes are left out: a link's address there changes with its ports, whoever adds them."""
+    links = sorted(link["ifname"] for link in json.loads(run("ip", "-j", "link").stdout))
+    routes = sorted(json.dumps(route, sort_keys=True) for route in json.loads(run("ip", "-j", "route", "show", "table", "all").stdout)
+                    if not route.get("dst", "").startswith(("fe80", "ff00")))
+    tables = sorted(f"{t['table']['family']} {t['table']['name']}" for t in json.loads(run("nft", "-j", "list", "tables").stdout)["nftables"]
+                    if "table" in t)
+    namespaces = sorted(line.split()[0] for line in run("ip", "netns", "list").stdout.splitlines() if line.startswith("euca-v"))
+    return {"links": links, "routes": routes, "tables": tables, "namespaces": namespaces}
+
+
+def vpc_missing() -> str | None:
+    reason = missing()
+    if reason:
+        return reason
+    for tool, package in [("nft", "nftables"), ("conntrack", "conntrack")]:
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (apt install {package})"
+    return None
+
+
+@pytest.fixture(scope="module")
+def vpc(tmp_path_factory):
+    reason = vpc_missing()
+    if reason:
+        pytest.skip(f"VPC guest tests skipped: {reason}")
+    base = tmp_path_factory.mktemp("vpc")
+    subprocess.run([str(ROOT / "scripts" / "start-libvirtd")], check=True, timeout=60)
+    sample = base / "sample-image"
+    subprocess.run([str(ROOT / "scripts" / "build-sample-image"), str(sample)], check=True, timeout=120, stdout=subprocess.DEVNULL)
+    # The public side: a bridge with no uplink, and a namespace on it for the outside world.
+    run("ip", "link", "add", PUBLIC_BRIDGE, "type", "bridge")
+    run("ip", "address", "add", "198.51.100.1/24", "dev", PUBLIC_BRIDGE)
+    run("ip", "link", "set", PUBLIC_BRIDGE, "up")
+    run("ip", "netns", "add", OUTSIDE)
+    run("ip", "link", "add", "eucav-o0", "type", "veth", "peer", "name", "eth0", "netns", OUTSIDE)
+    run("ip", "link", "set", "eucav-o0", "master", PUBLIC_BRIDGE, "up")
+    run("ip", "-n", OUTSIDE, "address", "add", f"{OUTSIDE_ADDRESS}/24", "dev", "eth0")
+    run("ip", "-n", OUTSIDE, "link", "set", "eth0", "up")
+    run("ip", "-n", OUTSIDE, "link", "set", "lo", "up")
+    # Settled first: new links take their IPv6 link-local addresses a moment after they are up.
+    before = wait_for(lambda: (lambda first: time.sleep(1) or (first == host_state() and first))(host_state()),
+                      timeout=15, what="the host's network to settle")
+    cloud = Cloud(base / "var", env={
+        "LIBVIRT_URI": "qemu:///system", "VNET_MODE": "VPC", "VNET_PUBINTERFACE": PUBLIC_BRIDGE,
+        "VNET_PUBLICIPS": f"{POOL[0]}-{POOL[-1]}", "SAMPLE_IMAGE_DIR": str(sample), "SHUTDOWN_TIMEOUT": "10",
+        "NODE_NAME": "vpc-node", "METADATA_ADDRESS": "169.254.169.254",
+    })
+    cloud.before = before
+    try:
+        cloud.start(timeout=60)
+        yield cloud
+    finally:
+        if cloud.process and cloud.process.poll() is None:
+            try:
+                ec2 = cloud.client()
+                ids = [i["InstanceId"] for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]
+                       if i["State"]["Name"] != "terminated"]
+                if ids:
+                    ec2.terminate_instances(InstanceIds=ids)
+                    wait_for(lambda: all(s == "terminated" for s in states(ec2, ids).values()), timeout=60)
+            finally:
+                cloud.stop()
+        run("ip", "netns", "del", OUTSIDE, check=False)
+        run("ip", "link", "del", PUBLIC_BRIDGE, check=False)
+
+
+class Instance:
+    """A guest, reached by ssh from the outside namespace on its elastic IP."""
+
+    def __init__(self, cloud, instance_id, key, workdir):
+        self.cloud, self.id, self.key = cloud, instance_id, key
+        self.known_hosts = workdir / f"known_hosts-{instance_id}"
+        text = wait_for(lambda: READY.search(self.console()) and self.console(), timeout=180, interval=1,
+                        what=f"{instance_id}'s ready line")
+        self.private = READY.search(text).group(3)
+        self.host_key = HOST_KEY.search(text).group(1)
+
+    def console(self) -> str:
+        return self.cloud.aws("ec2", "get-console-output", "--instance-id", self.id, "--query", "Output", "--output", "text").stdout
+
+    def ssh(self, address: str, command: str = "true", timeout: float = 20) -> subprocess.CompletedProcess:
+        self.known_hosts.write_text(f"{address} {self.host_key}\n")
+        return subprocess.run(
+            ["ip", "netns", "exec", OUTSIDE, "ssh", "-i", str(self.key), "-o", "StrictHostKeyChecking=yes",
+             "-o", f"UserKnownHostsFile={self.known_hosts}", "-o", "BatchMode=yes", "-o", "ConnectTimeout=4",
+             "-o", "LogLevel=ERROR", f"root@{address}", command],
+            capture_output=True, text=True, timeout=timeout)
+
+
+def reaches(source: Instance, source_address: str, target: str, port: int = 22) -> bool:
+    """Whether `source` (ssh'd to on `source_address`) gets an answer from target:port."""
+    result = source.ssh(source_address, f"echo | nc -w 3 {target} {port} | head -c 7")
+    assert result.returncode == 0, result.stderr
+    return result.stdout.startswith("SSH-2.0")
+
+
+def test_a_vpc_instance_is_closed_until_authorized_reached_on_its_elastic_ip_and_isolated_by_groups(vpc, tmp_path):
+    ec2 = vpc.client()
+    sample = ec2.describe_images(Filters=[{"Name": "name", "Values": ["euca-sample"]}])["Images"][0]["ImageId"]
+    pair = json.loads(vpc.aws("ec2", "create-key-pair", "--key-name", "vpc-key", "--key-type", "ed25519", "--output", "json").stdout)
+    key = tmp_path / "vpc-key.pem"
+    key.write_text(pair["KeyMaterial"])
+    key.chmod(0o600)
+    ec2.create_security_group(GroupName="other", Description="the second instance's")
+
+    first = ec2.run_instances(ImageId=sample, MinCount=1, MaxCount=1, KeyName="vpc-key")["Instances"][0]
+    second = ec2.run_instances(ImageId=sample, MinCount=1, MaxCount=1, KeyName="vpc-key", SecurityGroups=["other"])["Instances"][0]
+    # The mode gives the address at once, in the zone's default subnet, past the four EC2 keeps.
+    subnet = ec2.describe_subnets()["Subnets"][0]
+    assert first["PrivateIpAddress"] == "172.31.0.4" and second["PrivateIpAddress"] == "172.31.0.5", (first, second)
+    assert first["SubnetId"] == subnet["SubnetId"] and first["VpcId"] == subnet["VpcId"]
+    ids = [first["InstanceId"], second["InstanceId"]]
+    wait_for(lambda: all(s == "running" for s in states(ec2, ids).values()), timeout=120, interval=0.5, what="running")
+    a, b = (Instance(vpc, i, key, tmp_path) for i in ids)
+    # DHCP gave each guest the address the API showed, and the guest found its key in the metadata.
+    assert (a.private, b.private) == ("172.31.0.4", "172.31.0.5")
+    assert pair["KeyFingerprint"] in a.console()
+
+    eip_a, eip_b = (ec2.allocate_address(Domain="vpc")["PublicIp"] for _ in range(2))
+    ec2.associate_address(InstanceId=a.id, PublicIp=eip_a)
+    ec2.associate_address(InstanceId=b.id, PublicIp=eip_b)
+    # Every public address stays on this machine: routed to a device of its own, never the default route.
+    for address in [eip_a, eip_b] + POOL:
+        route = run("ip", "route", "get", address).stdout
+        assert " via " not in route.split("\n")[0], f"{address} would leave the machine: {route}"
+
+    # Closed until port 22 is authorized; then open to the authorized block (the outside), and the
+    # instance's metadata shows its public address.
+    time.sleep(1)
+    assert a.ssh(eip_a).returncode != 0, "ssh answered before port 22 was authorized"
+    for group in ["default", "other"]:
+        ec2.authorize_security_group_ingress(GroupName=group, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "198.51.100.0/24"}]}])
+    began = time.monotonic()
+    wait_for(lambda: a.ssh(eip_a).returncode == 0, timeout=15, interval=0.2, what="ssh after the rule")
+    print(f"authorize -> ssh answers: {time.monotonic() - began:.2f} s")
+    answer = a.ssh(eip_a, "wget -q -O - http://169.254.169.254/latest/meta-data/public-ipv4; echo;"
+                          " wget -q -O - http://169.254.169.254/latest/meta-data/local-ipv4").stdout.split()
+    assert answer == [eip_a, a.private]
+    assert b.ssh(eip_b).returncode == 0
+
+    # The second instance, in another group, does not reach the first (same subnet) until the
+    # first's group authorizes its group; outbound from it is allowed all along.
+    assert not reaches(b, eip_b, a.private)
+    ec2.authorize_security_group_ingress(GroupName="default", IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "UserIdGroupPairs": [{"GroupName": "other"}]}])
+    wait_for(lambda: reaches(b, eip_b, a.private), timeout=10, what="the first reached from the other group")
+    # Revoked: new connections are refused within a second of the reply.
+    ec2.revoke_security_group_ingress(GroupName="default", IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "UserIdGroupPairs": [{"GroupName": "other"}]}])
+    time.sleep(1)
+    assert not reaches(b, eip_b, a.private)
+    # The first's own group lets its members in (the default group's rule), not the second.
+    assert not reaches(a, eip_a, b.private)
+
+    # Disassociating cuts new connections; the address moved to the second carries its traffic.
+    ec2.disassociate_address(PublicIp=eip_a)
+    time.sleep(1)
+    assert a.ssh(eip_a).returncode != 0
+    ec2.disassociate_address(PublicIp=eip_b)
+    ec2.associate_address(InstanceId=b.id, PublicIp=eip_a)
+    wait_for(lambda: b.ssh(eip_a).returncode == 0, timeout=10, what="the moved address")
+    assert b.ssh(eip_a, "wget -q -O - http://169.254.169.254/latest/meta-data/instance-id").stdout.strip() == b.id
+
+    # Terminated: nothing of the VPC is left on the host.
+    ec2.terminate_instances(InstanceIds=ids)
+    wait_for(lambda: all(s == "terminated" for s in states(ec2, ids).values()), timeout=60, what="terminated")
+    wait_for(lambda: host_state()["namespaces"] == [], timeout=20, what="the VPC's namespace gone")
+    left = host_state()
+    assert not [link for link in left["links"] if re.fullmatch(r"vn\w+|eu\d+|vx\d+", link)], left["links"]
+    assert not [route for route in left["routes"] if re.fullmatch(r"eu\d+", json.loads(route).get("dev", ""))], left["routes"]
+
+
+def test_stopping_the_cloud_leaves_the_host_as_it_was(vpc):
+    vpc.stop()
+    after = host_state()
+    for part in after:
+        assert after[part] == vpc.before[part], (part, sorted(set(after[part]) ^ set(vpc.before[part])))
