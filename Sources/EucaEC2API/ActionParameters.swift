@@ -69,6 +69,7 @@ enum ActionParameters {
             "EbsOptimized", "HibernationOptions.Configured", "EnclaveOptions.Enabled", "AdditionalInfo",
             "NetworkInterface.N.DeviceIndex", "NetworkInterface.N.SubnetId", "NetworkInterface.N.SecurityGroupId.N",
             "NetworkInterface.N.AssociatePublicIpAddress", "NetworkInterface.N.DeleteOnTermination",
+            "PrivateIpAddress", "NetworkInterface.N.PrivateIpAddress",
         ]),
         "DescribeInstances": filters.union(paging).union(["InstanceId.N"]),
         "TerminateInstances": ["InstanceId.N"],

@@ -478,7 +478,7 @@ enum EC2Actions {
     /// groups. Every instance has exactly that interface, with a public address where its subnet
     /// maps one, deleted with the instance; anything else is refused by name (the fields no
     /// interface here has, by ``ActionParameters``).
-    static func primaryInterface(_ params: QueryParameters) throws -> (subnetId: String?, groupIds: [String])? {
+    static func primaryInterface(_ params: QueryParameters) throws -> (subnetId: String?, groupIds: [String], privateIp: String?)? {
         let keys = params.values.keys.filter { $0.hasPrefix("NetworkInterface.") }
         guard !keys.isEmpty else { return nil }
         for key in keys {
@@ -502,7 +502,7 @@ enum EC2Actions {
         if try params.boolean(prefix + "DeleteOnTermination") == false {
             throw EucaError(.unsupported, .parameter, "An interface that outlives its instance (DeleteOnTermination=false) is not supported by this cloud yet.")
         }
-        return (params[prefix + "SubnetId"], params.list(prefix + "SecurityGroupId"))
+        return (params[prefix + "SubnetId"], params.list(prefix + "SecurityGroupId"), params[prefix + "PrivateIpAddress"])
     }
 
     static func runInstances(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
@@ -583,6 +583,14 @@ enum EC2Actions {
             terminationProtected: try params.boolean("DisableApiTermination") ?? false,
             shutdownBehavior: behavior, tags: tagSpecs[.instance] ?? [])
         var run = InstanceService.RunRequest(request, metadataOptions: options)
+        if interface?.privateIp != nil && params["PrivateIpAddress"] != nil {
+            throw EC2Error(
+                "InvalidParameterCombination", "Network interfaces and an instance-level private IP address may not be specified on the same request")
+        }
+        run.privateIp = interface?.privateIp ?? params["PrivateIpAddress"]
+        if run.privateIp != nil, run.maxCount > 1 {
+            throw EC2Error("InvalidParameterCombination", "A private IP address can be specified for one instance only (MaxCount 1).")
+        }
         run.stopProtected = try params.boolean("DisableApiStop") ?? false
         run.monitored = try params.boolean("Monitoring.Enabled") ?? false
         let (reservation, instances) = try await context.cloud.instances.run(context.principal, run)

@@ -71,6 +71,13 @@ public enum NetworkText {
     /// `a.b.c.d` as a number.
     public static func ipv4(_ text: String) -> UInt32? { AddressPool.ipv4(Substring(text)) }
 
+    /// Whether `address` is in `block` (as ``cidr4(_:)`` reads it).
+    public static func contains(_ block: (network: UInt32, prefix: Int), _ address: String) -> Bool {
+        guard let value = ipv4(address) else { return false }
+        let mask: UInt32 = block.prefix == 0 ? 0 : ~UInt32(0) << (32 - block.prefix)
+        return value & mask == block.network & mask
+    }
+
     /// `a.b.c.d/n`, its network address and prefix length, or nil.
     public static func cidr4(_ text: String) -> (network: UInt32, prefix: Int)? {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)

@@ -78,6 +78,9 @@ public struct NetworkSettings: Sendable {
     /// The public addresses elastic IPs are allocated from.
     public var publicIPs: [String]
 
+    /// The block of every account's default VPC, as EC2 gives it.
+    public static let vpcBlock = "172.31.0.0/16"
+
     public static let keys: [ConfigKey] = [
         ConfigKey("VNET_MODE", type: "SYSTEM|VPC|STATIC|MANAGED|MANAGED-NOVLAN", default: "SYSTEM",
                   "The network mode: SYSTEM (the site's network and DHCP) or VPC (a network per account, security groups enforced); the others are not in this release."),
@@ -91,8 +94,17 @@ public struct NetworkSettings: Sendable {
     }
 
     public init(_ config: EucaConfig) throws(ConfigError) {
-        mode = try config.value("VNET_MODE", default: SystemNetworkMode() as any NetworkMode) { NetworkModes.mode(named: $0) }
-        publicIPs = try config.value("VNET_PUBLICIPS", default: []) { AddressPool.parse($0) }
+        let mode = try config.value("VNET_MODE", default: SystemNetworkMode() as any NetworkMode) { NetworkModes.mode(named: $0) }
+        self.mode = mode
+        publicIPs = try config.value("VNET_PUBLICIPS", default: []) { text in
+            AddressPool.parse(text).flatMap { addresses in
+                // A public address inside the VPCs' block would be one an instance may hold privately.
+                guard mode.placesInstancesOnVPC, let block = NetworkText.cidr4(Self.vpcBlock),
+                      let inside = addresses.first(where: { NetworkText.contains(block, $0) })
+                else { return .success(addresses) }
+                return .failure(ConfigProblem("\(inside) is inside \(Self.vpcBlock), the block of every account's VPC; public addresses must be outside it"))
+            }
+        }
     }
 }
 

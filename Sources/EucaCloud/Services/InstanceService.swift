@@ -121,6 +121,8 @@ public struct InstanceService: CloudService {
         public var stopProtected = false
         /// Detailed monitoring (`Monitoring.Enabled`).
         public var monitored = false
+        /// The one instance's private address (`PrivateIpAddress`), on a VPC network only.
+        public var privateIp: String?
 
         public init(
             imageId: String, instanceType: String = "m1.small", minCount: Int = 1, maxCount: Int = 1,
@@ -156,7 +158,7 @@ public struct InstanceService: CloudService {
             var text = [imageId, instanceType, "\(minCount)", "\(maxCount)", keyName ?? "", zone ?? "", kernelId ?? "",
                         ramdiskId ?? "", securityGroups.joined(separator: ","), securityGroupIds.joined(separator: ","),
                         shutdownBehavior.rawValue, terminationProtected ? "protected" : "", stopProtected ? "stop-protected" : "",
-                        monitored ? "monitored" : "",
+                        monitored ? "monitored" : "", privateIp ?? "",
                         tags.map { "\($0.key)=\($0.value)" }.joined(separator: ",")].joined(separator: "\n")
             text += "\n" + (userData?.base64EncodedString() ?? "")
             if let options = metadataOptions {
@@ -178,6 +180,9 @@ public struct InstanceService: CloudService {
         }
         guard request.minCount <= request.maxCount else {
             throw EucaError(.invalidParameter, .parameter, "MinCount (\(request.minCount)) must not be greater than MaxCount (\(request.maxCount)).")
+        }
+        guard request.privateIp == nil || request.maxCount == 1 else {
+            throw EucaError(.invalidParameter, .parameter, "A private address can be given to one instance only: MaxCount must be 1 with PrivateIpAddress.")
         }
         guard request.maxCount <= settings.maxInstancesPerRequest else {
             throw EucaError(.limitExceeded, .instance, "MaxCount \(request.maxCount) is over this cloud's limit of \(settings.maxInstancesPerRequest) instances per request.")
@@ -243,7 +248,11 @@ public struct InstanceService: CloudService {
         var privateIps: [String] = []
         if network.placesInstancesOnVPC {
             vni = try await vpcs.vni(for: account)
-            privateIps = try vpcs.reserveAddresses(count, of: account, zone: zone)
+            privateIps = try vpcs.reserveAddresses(count, of: account, zone: zone, wanted: request.privateIp)
+        } else if request.privateIp != nil {
+            throw EucaError(
+                .unsupported, .parameter,
+                "PrivateIpAddress is not supported in this cloud's network mode (\(network.name)): the site's network gives addresses. VNET_MODE=VPC lets the cloud give them.")
         }
         defer { if !privateIps.isEmpty { vpcs.releaseAddresses(privateIps, of: account) } }
         let instances: [InstanceRecord] = (0..<count).map { index in

@@ -41,7 +41,7 @@ public struct VPCService: CloudService {
     let numbering = VPCNumbering()
 
     /// The default VPC's block.
-    public static let defaultCIDR = "172.31.0.0/16"
+    public static let defaultCIDR = NetworkSettings.vpcBlock
     /// Each default subnet's prefix length.
     static let subnetPrefix = 20
     /// Addresses EC2 keeps in every subnet (network, router, DNS, future use, broadcast).
