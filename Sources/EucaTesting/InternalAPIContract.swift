@@ -37,7 +37,21 @@ public enum InternalAPIContract {
             imageId: .generate(.machine), boot: BootSpec(), macAddress: "d0:0d:00:00:00:02", zone: zone)
     }
 
+    /// A policy with a group, a rule naming another group, and a member with a public address.
+    public static let policy = NetworkPolicy(groups: [
+        GroupPolicy(
+            groupId: "sg-0123456789abcdef0", accountId: "123456789012",
+            ingress: [FirewallRule(ipProtocol: "tcp", fromPort: 22, toPort: 22, peer: .group(accountId: "123456789012", groupId: "sg-0123456789abcdef1"))],
+            egress: [FirewallRule(ipProtocol: "-1", fromPort: nil, toPort: nil, peer: .cidr("0.0.0.0/0"))],
+            members: ["i-0123456789abcdef0": InstanceAddresses(macAddress: "d0:0d:01:23:45:67", privateIp: "172.31.0.4", publicIp: "198.51.100.10")]),
+    ])
+
     public static let nodeCases: [Case<any NodeControllerAPI>] = [
+        Case(name: "configureNetwork takes a policy, and the same one again") { node in
+            try await node.configureNetwork(policy)
+            try await node.configureNetwork(policy)
+            try await node.configureNetwork(NetworkPolicy(groups: []))
+        },
         Case(name: "runInstance runs it, describe lists and counts it, terminate removes it and is idempotent") { node in
             let launch = launch()
             let before = try await node.describeResource().instances
@@ -76,6 +90,11 @@ public enum InternalAPIContract {
     ]
 
     public static let clusterCases: [Case<any ClusterControllerAPI>] = [
+        Case(name: "configureNetwork takes a policy, and the same one again") { cluster in
+            try await cluster.configureNetwork(policy)
+            try await cluster.configureNetwork(policy)
+            try await cluster.configureNetwork(NetworkPolicy(groups: []))
+        },
         Case(name: "runInstances places and runs them; describe lists them; terminate ends them") { cluster in
             let launches = [launch(zone: cluster.zone), launch(zone: cluster.zone)]
             let outcomes = try await cluster.runInstances(launches)

@@ -305,3 +305,63 @@ func neverLaunching(_ inner: any NodeControllerAPI) -> InterposedNode {
     let never = ManualClock()
     return InterposedNode(inner, beforeLaunch: { try await never.sleep(for: .seconds(1)) })
 }
+
+/// The network policy the cloud sends: every node gets it once, a node that was away gets it when
+/// it answers again, and the same policy twice is sent once.
+@Suite struct NetworkPolicyHandOutTests {
+    let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    /// A node that records the policies it is given and can be switched off.
+    final class PolicyNode: NodeControllerAPI {
+        let inner: any NodeControllerAPI
+        let state = Mutex((policies: [NetworkPolicy](), off: false))
+        init(_ inner: any NodeControllerAPI) { self.inner = inner }
+        var node: NodeID { inner.node }
+        var policies: [NetworkPolicy] { state.withLock { $0.policies } }
+        func switchOff(_ off: Bool) { state.withLock { $0.off = off } }
+        private func on() throws { if state.withLock({ $0.off }) { throw EucaError(.unavailable, .node, "off") } }
+        func runInstance(_ launch: InstanceLaunch) async throws -> InstanceReport { try on(); return try await inner.runInstance(launch) }
+        func startInstance(_ launch: InstanceLaunch) async throws -> InstanceReport { try on(); return try await inner.startInstance(launch) }
+        func terminateInstance(_ id: InstanceID) async throws { try on(); try await inner.terminateInstance(id) }
+        func stopInstance(_ id: InstanceID) async throws { try on(); try await inner.stopInstance(id) }
+        func rebootInstance(_ id: InstanceID) async throws { try on(); try await inner.rebootInstance(id) }
+        func describeInstances() async throws -> [InstanceReport] { try on(); return try await inner.describeInstances() }
+        func describeResource() async throws -> NodeResources { try on(); return try await inner.describeResource() }
+        func getConsoleOutput(_ id: InstanceID) async throws -> ConsoleOutput { try on(); return try await inner.getConsoleOutput(id) }
+        func modifyInstanceMetadataOptions(_ id: InstanceID, _ options: MetadataOptions) async throws {
+            try on()
+            try await inner.modifyInstanceMetadataOptions(id, options)
+        }
+        func configureNetwork(_ policy: NetworkPolicy) async throws {
+            try on()
+            state.withLock { $0.policies.append(policy) }
+        }
+    }
+
+    @Test func everyNodeGetsThePolicyAndANodeThatWasAwayGetsItWhenItAnswersAgain() async throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("euca-cc-\(UUID())").path
+        let nodes = try (0..<2).map { index in
+            PolicyNode(try NodeController(
+                hypervisor: InMemoryHypervisor(host: HostInfo(cores: 4, memoryMiB: 8192)),
+                settings: NodeSettings(node: NodeID("n\(index)"), instancePath: "\(base)/n\(index)", maxDiskGiB: 100), logger: logger))
+        }
+        let cluster = ClusterController(zone: "z", nodes: nodes, policy: .greedy, logger: logger)
+        await cluster.poll()
+        let first = InternalAPIContract.policy
+        try await cluster.configureNetwork(first)
+        try await cluster.configureNetwork(first)
+        #expect(nodes.map(\.policies) == [[first], [first]])
+
+        nodes[1].switchOff(true)
+        await cluster.poll()
+        let second = NetworkPolicy(groups: [])
+        try await cluster.configureNetwork(second)
+        #expect(nodes[0].policies == [first, second])
+        #expect(nodes[1].policies == [first])
+        nodes[1].switchOff(false)
+        await cluster.poll()
+        #expect(nodes[1].policies == [first, second], "the node that answers again is given the policy it missed")
+        await cluster.poll()
+        #expect(nodes.map(\.policies.count) == [2, 2], "and given it once")
+    }
+}

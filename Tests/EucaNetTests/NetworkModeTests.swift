@@ -9,13 +9,16 @@ import Testing
         #expect(SystemNetworkMode().addresses(for: id) == InstanceAddresses(macAddress: "d0:0d:01:23:ab:cd"))
     }
 
-    @Test func onlySystemModeIsAvailableAndOthersSaySo() throws {
+    @Test func systemAndVPCAreAvailableAndOthersSaySo() throws {
         #expect(try NetworkModes.mode(named: "system").get().name == "SYSTEM")
+        let vpc = try NetworkModes.mode(named: "vpc").get()
+        #expect(vpc.name == "VPC" && vpc.placesInstancesOnVPC && vpc.plan([]).enforcesRules)
+        #expect(!SystemNetworkMode().placesInstancesOnVPC && !SystemNetworkMode().plan([]).enforcesRules)
         guard case .failure(let problem) = NetworkModes.mode(named: "MANAGED-NOVLAN") else {
             Issue.record("MANAGED-NOVLAN was accepted")
             return
         }
-        #expect(problem.message.contains("not available"))
+        #expect(problem.message.contains("not available") && problem.message.contains("SYSTEM or VPC"))
         guard case .failure = NetworkModes.mode(named: "BRIDGED") else {
             Issue.record("an unknown mode was accepted")
             return

@@ -585,3 +585,67 @@ struct OverlayNamespaceTests {
         }
     }
 }
+
+/// A node's VPC network as the node controller drives it: taps handed over as instances start
+/// (three at once into a VPC not made yet), the cloud's policy, a restart that takes over what
+/// runs, and instances that go.
+@Suite(.serialized, .enabled(if: Namespaces.available && FileManager.default.isExecutableFile(atPath: "/usr/sbin/dnsmasq"),
+    "needs root, ip netns, nft, socat, conntrack and dnsmasq (Debian: iproute2, nftables, socat, conntrack, dnsmasq-base)"))
+struct VPCNodeNetworkNamespaceTests {
+    @Test func launchesAtOnceShareOneNamespaceARestartTakesItOverAndTheLastInstanceTakesItAway() async throws {
+        try await Namespaces.with(instances: 3, hostSideUp: false) { net in
+            let node = HostCommands(prefix: ["ip", "netns", "exec", net.host])
+            let prefix = "\(net.name)v"
+            let settings = VPCNodeNetwork.Settings(directory: net.directory.path, publicDevice: nil, metadata: nil, namespacePrefix: prefix)
+            // Instance i-<n>'s tap is vn<n>, as the harness named the veths.
+            let ids = (1...3).map { InstanceID(rawValue: "i-\($0)") }
+            #expect(ids.map(VPCNodeNetwork.device(for:)) == ["vn1", "vn2", "vn3"])
+            func place(_ n: Int, _ group: String) -> InstanceNetwork {
+                InstanceNetwork(vni: 7, vpcBlock: "172.31.0.0/16", privateIp: net.address(n), groups: [group])
+            }
+            let places = [place(1, "sg-a"), place(2, "sg-a"), place(3, "sg-b")]
+            let everywhere = FirewallRule(ipProtocol: "-1", fromPort: nil, toPort: nil, peer: .cidr("0.0.0.0/0"))
+            let fromA = FirewallRule(ipProtocol: "icmp", fromPort: -1, toPort: -1, peer: .group(accountId: "1", groupId: "sg-a"))
+            func member(_ n: Int) -> InstanceAddresses { InstanceAddresses(macAddress: net.mac(n), privateIp: net.address(n)) }
+            let policy = NetworkPolicy(groups: [
+                GroupPolicy(groupId: "sg-a", accountId: "1", ingress: [fromA], egress: [everywhere], members: ["i-1": member(1), "i-2": member(2)]),
+                GroupPolicy(groupId: "sg-b", accountId: "1", ingress: [], egress: [everywhere], members: ["i-3": member(3)]),
+            ])
+
+            let network = VPCNodeNetwork(settings: settings, root: node)
+            try await network.configure(policy)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (n, id) in ids.enumerated() {
+                    group.addTask { try await network.attach(instance: id, macAddress: net.mac(n + 1), network: places[n]) }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await VPCHost.leftovers(prefix: prefix) == ["\(prefix)7"])
+            for n in 1...3 { #expect(try await net.lease(n), "instance \(n) leases its address") }
+            #expect(try await net.ping(from: 1, to: 2), "sg-a lets its own members in")
+            #expect(try await !net.ping(from: 3, to: 1), "sg-b's member is not let in by sg-a")
+            #expect(try await !net.ping(from: 1, to: 3), "sg-b lets nothing in")
+
+            // A node that starts again over instances that kept running takes their VPC over as it
+            // is: their taps, their leases, their filters.
+            let again = VPCNodeNetwork(settings: settings, root: node)
+            try await again.configure(policy)
+            try await again.recover(running: Dictionary(uniqueKeysWithValues: ids.enumerated().map { n, id in (id, (net.mac(n + 1), places[n])) }))
+            #expect(try await net.ping(from: 1, to: 2))
+            #expect(try await !net.ping(from: 3, to: 1))
+            // The policy changes: sg-b now lets sg-a's ICMP in.
+            var opened = policy
+            opened.groups[1].ingress = [fromA]
+            try await again.configure(opened)
+            #expect(try await net.ping(from: 1, to: 3))
+
+            // The namespace stays while an instance is in it, and goes with the last.
+            try await again.release(instance: ids[0])
+            try await again.release(instance: ids[1])
+            #expect(try await VPCHost.leftovers(prefix: prefix) == ["\(prefix)7"])
+            try await again.release(instance: ids[2])
+            #expect(try await VPCHost.leftovers(prefix: prefix).isEmpty)
+            #expect(try await net.hostState() == net.baseline())
+        }
+    }
+}
