@@ -36,12 +36,14 @@ build-tests: deps
 sample-image: deps
 	scripts/build-sample-image var/sample-image
 
-# Real guests on libvirt's qemu:///system (libvirtd started if need be), on a private bridge with
-# DHCP and the metadata address; the sample image is registered on the first start.
+# Real guests on libvirt's qemu:///system (libvirtd started if need be), in VPC mode: each
+# account's default VPC its own network, security groups enforced, elastic IPs from a documentation
+# range on a host-only bridge; the sample image is registered on the first start.
 run: build sample-image
 	$(SUDO) scripts/start-libvirtd
-	$(SUDO) scripts/dev-network up euca-br0 10.213.0
-	$(SUDO) env LIBVIRT_URI=qemu:///system VNET_BRIDGE=euca-br0 SAMPLE_IMAGE_DIR=$(CURDIR)/var/sample-image \
+	$(SUDO) scripts/public-network up euca-pub0 198.51.100.1/24
+	$(SUDO) env LIBVIRT_URI=qemu:///system VNET_MODE=VPC VNET_PUBINTERFACE=euca-pub0 \
+	  VNET_PUBLICIPS=198.51.100.10-198.51.100.250 SAMPLE_IMAGE_DIR=$(CURDIR)/var/sample-image \
 	  STATE_DIR=$(CURDIR)/var .build/debug/euca-cloud
 
 test: deps pydeps build-tests test-swift test-blackbox test-examples test-multiprocess test-guests
