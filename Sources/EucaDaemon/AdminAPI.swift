@@ -123,6 +123,19 @@ public enum AdminAPI {
         return port == 8775 ? base : "\(base)_\(port)"
     }
 
+    /// `describe-network-plan`: the plans of one node, or of every node.
+    public struct DescribeNetworkPlan: Codable, Sendable {
+        public var node: String?
+        public init(node: String?) { self.node = node }
+    }
+
+    /// One VPC's plan on one node, as text.
+    public struct NetworkPlanRow: Codable, Sendable {
+        public var node: String
+        public var vni: Int
+        public var plan: String
+    }
+
     public static func addRoutes(
         to router: Router<BasicRequestContext>, components: CloudComponents, cloud: CloudController,
         authenticator: RequestAuthenticator, logger: Logger
@@ -194,6 +207,9 @@ public enum AdminAPI {
             return row(record, cloud: cloud)
         }
         route("describeAccounts") { (_: Done) in cloud.accounts.all().map { row($0, cloud: cloud) } }
+        route("describeNetworkPlan") { (input: DescribeNetworkPlan) in
+            try cloud.securityGroups.hostPlans(node: input.node).map { NetworkPlanRow(node: $0.node, vni: $0.plan.vpc.vni, plan: $0.plan.text) }
+        }
     }
 
     static func row(_ account: AccountRecord, cloud: CloudController) -> AccountRow {

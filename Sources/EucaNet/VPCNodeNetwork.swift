@@ -215,29 +215,55 @@ public actor VPCNodeNetwork {
     private func apply(vni: Int) async throws {
         guard let host = hosts[vni] else { return }
         let local = ports.filter { $0.value.network.vni == vni }
-        let instancePorts = local.map { id, port in
+        let plan = try Self.plan(vni: vni, ports: local.mapValues { ($0.macAddress, $0.network) }, policy: policy)
+        try await host.apply(ports: plan.host.ports, groups: Array(plan.host.groups.values))
+        let aliases = settings.metadata == nil ? [:] : Dictionary(local.values.map { ($0.network.privateIp, $0.alias) }) { first, _ in first }
+        let routable = settings.publicDevice == nil ? [:] : plan.elasticIPs
+        try await host.publish(routable, metadataAliases: aliases)
+        if routable.count != plan.elasticIPs.count {
+            throw EucaError(.invalidParameter, nil, "elastic IPs need a public interface (VNET_PUBINTERFACE); \(plan.elasticIPs.count) cannot be routed")
+        }
+    }
+
+    /// What one VPC on one node is made to be: its ports, the security groups they need (theirs,
+    /// and those their rules name) and the elastic IPs of its instances (public → private).
+    public struct Plan: Sendable, Hashable {
+        public var vpc: VPCSpec
+        public var host: HostPlan
+        public var elasticIPs: [String: String]
+
+        /// The plan as an operator reads it: the VPC, its ports, its elastic IPs, then the
+        /// nftables table that enforces its groups.
+        public var text: String {
+            var lines = ["VPC\tvni \(vpc.vni)\tnamespace \(VPCHost.namespacePrefix)\(vpc.vni)\tblock \(vpc.cidr)\tgateway \(vpc.gateway)"]
+            for port in host.ports {
+                lines.append("PORT\t\(port.device)\t\(port.instanceId)\t\(port.macAddress)\t\(port.privateIp)\t\(port.groups.joined(separator: ","))")
+            }
+            for (address, instance) in elasticIPs.sorted(by: { $0.key < $1.key }) { lines.append("ELASTICIP\t\(address)\t\(instance)") }
+            for problem in host.problems() { lines.append("PROBLEM\t\(problem)") }
+            return lines.joined(separator: "\n") + "\n" + host.nftablesRuleset()
+        }
+    }
+
+    /// The plan of VPC `vni` for `ports` (instance id → its MAC and place) under `policy`. Pure.
+    public static func plan(vni: Int, ports: [String: (macAddress: String, network: InstanceNetwork)], policy: NetworkPolicy) throws -> Plan {
+        let vpc = try VPCSpec(vni: vni, cidr: ports.values.first?.network.vpcBlock ?? NetworkSettings.vpcBlock)
+        let instancePorts = ports.map { id, port in
             InstancePort(
                 instanceId: id, device: Self.device(for: InstanceID(rawValue: id)), macAddress: port.macAddress,
                 privateIp: port.network.privateIp, groups: port.network.groups)
         }
-        // The groups the ports are in, and those their rules name.
         let byId = Dictionary(policy.groups.map { ($0.groupId, $0) }) { first, _ in first }
         var needed = Set(instancePorts.flatMap(\.groups))
         for id in needed { for rule in (byId[id].map { $0.ingress + $0.egress } ?? []) { if case .group(_, let peer) = rule.peer { needed.insert(peer) } } }
-        try await host.apply(ports: instancePorts, groups: needed.sorted().compactMap { byId[$0] })
-        // Elastic IPs: the public address the policy gives each instance here.
-        var associations: [String: String] = [:]
+        var elasticIPs: [String: String] = [:]
         for group in policy.groups {
             for (id, member) in group.members {
-                guard let port = local[id], let publicIp = member.publicIp else { continue }
-                associations[publicIp] = port.network.privateIp
+                guard let port = ports[id], let publicIp = member.publicIp else { continue }
+                elasticIPs[publicIp] = port.network.privateIp
             }
         }
-        let aliases = settings.metadata == nil ? [:] : Dictionary(local.values.map { ($0.network.privateIp, $0.alias) }) { first, _ in first }
-        let routable = settings.publicDevice == nil ? [:] : associations
-        try await host.publish(routable, metadataAliases: aliases)
-        if routable.count != associations.count {
-            throw EucaError(.invalidParameter, nil, "elastic IPs need a public interface (VNET_PUBINTERFACE); \(associations.count) cannot be routed")
-        }
+        let host = HostPlan(gateway: vpc.gateway, ports: instancePorts, groups: needed.sorted().compactMap { byId[$0] })
+        return Plan(vpc: vpc, host: host, elasticIPs: elasticIPs)
     }
 }

@@ -538,6 +538,10 @@ public actor NodeController: NodeControllerAPI {
         try await store.write { txn in try txn.put(policy, at: "policy", in: Self.policyCollection) }
         self.policy = policy
         publicAddresses = Self.publicAddresses(in: policy)
+        logger.debug("network policy taken", metadata: [
+            "groups": "\(policy.groups.count)", "members": "\(policy.groups.reduce(0) { $0 + $1.members.count })",
+            "vpc": "\(network == nil ? "none on this node" : "applied")",
+        ])
         try await network?.configure(policy)
     }
 

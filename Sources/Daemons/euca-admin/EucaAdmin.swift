@@ -19,7 +19,7 @@ struct EucaAdminCommand: AsyncParsableCommand {
             files alone.
             """,
         subcommands: [RegisterCluster.self, RegisterNode.self, DeregisterCluster.self, DeregisterNode.self, DescribeServices.self,
-                      DescribeNodes.self, CreateAccount.self, DescribeAccounts.self, SetQuota.self, SetLease.self, SetPriority.self,
+                      DescribeNodes.self, DescribeNetworkPlan.self, CreateAccount.self, DescribeAccounts.self, SetQuota.self, SetLease.self, SetPriority.self,
                       ConfigKeys.self, CheckConfig.self, UploadImage.self, APICoverage.self])
 
     struct ConfigKeys: ParsableCommand {
@@ -274,6 +274,23 @@ struct EucaAdminCommand: AsyncParsableCommand {
                         + "\(row.coresTotal - row.coresFree)/\(row.coresFree)\t\(row.memoryTotalMiB - row.memoryFreeMiB)/\(row.memoryFreeMiB)\t"
                         + "\(row.diskTotalGiB - row.diskFreeGiB)/\(row.diskFreeGiB)")
                 }
+            }
+        }
+    }
+
+    struct DescribeNetworkPlan: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "describe-network-plan",
+            abstract: "Show what each node's VPC network is made to be (VPC mode): its ports, elastic IPs and the nftables table of its security groups.")
+        @OptionGroup var connection: Connection
+        @Option(help: "Only this node.") var node: String?
+
+        func run() async throws {
+            try await report {
+                let rows = try await connection.client().call(
+                    "describeNetworkPlan", AdminAPI.DescribeNetworkPlan(node: node), as: [AdminAPI.NetworkPlanRow].self)
+                if rows.isEmpty { print("No instance on a VPC network runs on \(node.map { "node \($0)" } ?? "any node").") }
+                for row in rows { print("NODE\t\(row.node)\n\(row.plan)") }
             }
         }
     }

@@ -1,5 +1,5 @@
 import EucaCore
-import EucaNet
+public import EucaNet
 public import EucaSecurity
 import Foundation
 
@@ -327,9 +327,38 @@ public struct SecurityGroupService: CloudService {
         }
     }
 
+    /// What each node carries in VPC mode, as the cloud's records and policy say: per node (or
+    /// the one named) and VPC, the plan its node controller makes of them. Computed, not asked of
+    /// the node: an operator sees what will be done before it is done.
+    public func hostPlans(node: String? = nil) throws -> [(node: String, plan: VPCNodeNetwork.Plan)] {
+        let policy = NetworkPolicy(groups: groupPolicies())
+        let placed: [String: [Int: [String: (macAddress: String, network: InstanceNetwork)]]] = state.read { tables in
+            var placed: [String: [Int: [String: (macAddress: String, network: InstanceNetwork)]]] = [:]
+            for instance in tables.instances.values where CloudState.Tables.holds(instance) {
+                guard let host = instance.node?.rawValue, node == nil || host == node, let network = instance.launch.network else { continue }
+                placed[host, default: [:]][network.vni, default: [:]][instance.id.rawValue] = (instance.macAddress, network)
+            }
+            return placed
+        }
+        return try placed.keys.sorted().flatMap { host in
+            try placed[host]!.keys.sorted().map { vni in (host, try VPCNodeNetwork.plan(vni: vni, ports: placed[host]![vni]!, policy: policy)) }
+        }
+    }
+
     /// Hands the current groups and their members to the network mode and its applier.
     func publishNetworkPlan() async {
-        let policies: [GroupPolicy] = state.read { tables in
+        let plan = network.plan(groupPolicies())
+        guard let applier = networkApplier else { return }
+        do {
+            try await applier.apply(plan)
+        } catch {
+            logger.error("the network plan could not be applied", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Every group with its rules and its members (the instances that occupy a node).
+    func groupPolicies() -> [GroupPolicy] {
+        state.read { tables in
             var members: [SecurityGroupID: [String: InstanceAddresses]] = [:]
             for instance in tables.instances.values where instance.state != .terminated && instance.state != .stopped {
                 for group in instance.groups {
@@ -343,13 +372,6 @@ public struct SecurityGroupService: CloudService {
                     ingress: group.ingress.map(\.firewallRule), egress: group.egress.map(\.firewallRule),
                     members: members[group.id] ?? [:])
             }
-        }
-        let plan = network.plan(policies)
-        guard let applier = networkApplier else { return }
-        do {
-            try await applier.apply(plan)
-        } catch {
-            logger.error("the network plan could not be applied", metadata: ["error": "\(error)"])
         }
     }
 }

@@ -1,0 +1,47 @@
+"""VPC mode across processes: the cloud controller gives addresses, the policy travels to the
+node over the internal API, and `euca-admin describe-network-plan` prints what a node's VPC
+network is made to be, before any host is touched (the nodes here run libvirt's test driver)."""
+
+import re
+
+from conftest import Cloud, nodes, states, wait_for, wait_port
+
+
+def test_the_policy_reaches_the_node_and_the_plan_is_described(tmp_path):
+    cloud = Cloud(tmp_path)
+    cloud.clc.env.update({"VNET_MODE": "VPC", "VNET_PUBLICIPS": "198.51.100.10-198.51.100.12"})
+    cloud.clc.start()
+    try:
+        wait_port(cloud.port)
+        wait_for(lambda: (tmp_path / "clc" / "credentials" / "credentials").exists(), what="credentials")
+        cloud.add_cluster("zone-a")
+        node = cloud.add_node("zone-a", "a1")
+        wait_for(lambda: [row.get("reachable") for row in nodes(cloud)] == [True], what="the node up")
+        ec2 = cloud.client()
+        image = ec2.describe_images()["Images"][0]["ImageId"]
+        ec2.create_security_group(GroupName="web", Description="web")
+        web = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SecurityGroups=["web"])["Instances"][0]
+        plain = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]
+        assert (web["PrivateIpAddress"], plain["PrivateIpAddress"]) == ("172.31.0.4", "172.31.0.5")
+        ids = [web["InstanceId"], plain["InstanceId"]]
+        wait_for(lambda: set(states(ec2, ids).values()) == {"running"}, what="running")
+        ec2.authorize_security_group_ingress(GroupName="web", IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "203.0.113.0/24"}]}])
+        address = ec2.allocate_address(Domain="vpc")["PublicIp"]
+        ec2.associate_address(InstanceId=web["InstanceId"], PublicIp=address)
+
+        # The node took the policy over mutual TLS: both groups, both members.
+        log = cloud.nodes["a1"].log
+        wait_for(lambda: re.search(r"groups=2 members=2 .*network policy taken", log.read_text()), what="the policy at the node")
+
+        plan = cloud.admin("describe-network-plan", "--node", node).stdout
+        assert f"NODE\t{node}" in plan and re.search(r"VPC\tvni \d+\tnamespace euca-v\d+\tblock 172.31.0.0/16\tgateway 172.31.0.1", plan), plan
+        for instance in [web, plain]:
+            assert re.search(rf"PORT\tvn\w+\t{instance['InstanceId']}\t{instance['NetworkInterfaces'][0]['MacAddress']}\t"
+                             rf"{instance['PrivateIpAddress']}\tsg-", plan), plan
+        assert f"ELASTICIP\t{address}\t172.31.0.4" in plan
+        assert "ip saddr 203.0.113.0/24 tcp dport 443 accept" in plan, plan
+        assert "PROBLEM" not in plan
+        assert cloud.admin("describe-network-plan", "--node", "nowhere").stdout.startswith("No instance on a VPC network")
+    finally:
+        cloud.stop()
