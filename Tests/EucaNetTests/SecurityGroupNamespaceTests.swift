@@ -648,4 +648,48 @@ struct VPCNodeNetworkNamespaceTests {
             #expect(try await net.hostState() == net.baseline())
         }
     }
+
+    /// Every account's default VPC has the same block, so two instances of one node may have the
+    /// same private address: the metadata service must still tell them apart, and neither may
+    /// pass for the other.
+    @Test func oneAddressInTwoVPCsIsTwoInstancesToTheMetadataServiceAndNeitherPassesForTheOther() async throws {
+        try await Namespaces.with(instances: 2, hostSideUp: false) { net in
+            let node = HostCommands(prefix: ["ip", "netns", "exec", net.host])
+            let endpoint = MetadataEndpoint()
+            #expect(try await VPCNodeNetwork.provideMetadataAddress(endpoint, isLocal: false, root: node))
+            let network = VPCNodeNetwork(
+                settings: VPCNodeNetwork.Settings(directory: net.directory.path, metadata: endpoint, namespacePrefix: "\(net.name)v"), root: node)
+            let everywhere = FirewallRule(ipProtocol: "-1", fromPort: nil, toPort: nil, peer: .cidr("0.0.0.0/0"))
+            let same = "172.31.0.4"
+            try await network.configure(NetworkPolicy(groups: [GroupPolicy(
+                groupId: "sg-a", accountId: "1", ingress: [], egress: [everywhere],
+                members: ["i-1": InstanceAddresses(macAddress: net.mac(1), privateIp: same), "i-2": InstanceAddresses(macAddress: net.mac(2), privateIp: same)])]))
+            for n in 1...2 {
+                try await network.attach(
+                    instance: InstanceID(rawValue: "i-\(n)"), macAddress: net.mac(n),
+                    network: InstanceNetwork(vni: 6 + n, vpcBlock: "172.31.0.0/16", privateIp: same, groups: ["sg-a"]))
+                #expect(try await net.lease(n))
+            }
+            // The host's service, standing in for the node's: it answers with the caller's address.
+            _ = try ChildProcess.start("/usr/bin/env", ["ip", "netns", "exec", net.host, "socat",
+                                                        "TCP-LISTEN:80,bind=169.254.169.254,reuseaddr,fork", "SYSTEM:echo $SOCAT_PEERADDR"])
+            try await Task.sleep(for: .milliseconds(200))
+            func ask(_ n: Int, _ options: String = "") async throws -> String {
+                let result = try await ChildProcess.runKeepingOutput(
+                    "/usr/bin/env", ["ip", "netns", "exec", net.instance(n), "socat", "-T2", "-", "TCP:169.254.169.254:80,connect-timeout=2\(options)"],
+                    timeout: .seconds(10))
+                return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            let one = try await ask(1), two = try await ask(2)
+            #expect(!one.isEmpty && !two.isEmpty && one != two, "each instance asks from an alias of its own: \(one), \(two)")
+            #expect(await network.instance(atAlias: one) == InstanceID(rawValue: "i-1"))
+            #expect(await network.instance(atAlias: two) == InstanceID(rawValue: "i-2"))
+            // Instance 1 sends from instance 2's alias: dropped at its port, never answered.
+            try await net.instanceShell(1, "ip addr add \(two)/32 dev eth0")
+            #expect(try await ask(1, ",bind=\(two)").isEmpty)
+            for n in 1...2 { try await network.release(instance: InstanceID(rawValue: "i-\(n)")) }
+            await VPCNodeNetwork.removeMetadataAddress(root: node)
+            #expect(try await net.hostState() == net.baseline())
+        }
+    }
 }
