@@ -639,7 +639,14 @@ public actor ClusterController: ClusterControllerAPI, Service {
     }
 
     public func configureNetwork(_ policy: NetworkPolicy) async throws {
-        guard policy != networkPolicy else { return }
+        if let held = networkPolicy {
+            // Older than the one held: it came late, and a newer one has been handed out.
+            guard policy.generation >= held.generation else { return }
+            if policy.groups == held.groups {
+                networkPolicy = policy
+                return
+            }
+        }
         networkPolicy = policy
         policyHeld = []
         await handOutNetworkPolicy()

@@ -63,8 +63,21 @@ public struct GroupPolicy: Sendable, Hashable, Codable {
 /// each change; a host takes from it what its own instances need.
 public struct NetworkPolicy: Sendable, Hashable, Codable {
     public var groups: [GroupPolicy]
+    /// Which state of the cloud this is: a later policy has a greater generation. A cluster or
+    /// node ignores a policy older than the one it holds, so one that arrives late never
+    /// overtakes a newer.
+    public var generation: UInt64
 
-    public init(groups: [GroupPolicy]) { self.groups = groups }
+    public init(groups: [GroupPolicy], generation: UInt64 = 0) {
+        self.groups = groups
+        self.generation = generation
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        groups = try container.decode([GroupPolicy].self, forKey: .groups)
+        generation = try container.decodeIfPresent(UInt64.self, forKey: .generation) ?? 0
+    }
 }
 
 /// Where a launched instance sits on a VPC network: the VPC (its VNI and block), the address the

@@ -153,6 +153,8 @@ public enum AddressPool {
 /// What a network mode wants the hosts to do about security groups.
 public struct NetworkPlan: Sendable, Hashable {
     public var groups: [GroupPolicy]
+    /// Which state of the cloud the plan is of (``NetworkPolicy/generation``).
+    public var generation: UInt64 = 0
     /// Whether the mode enforces the rules at all (SYSTEM mode does not, as in Eucalyptus).
     public var enforcesRules: Bool
 

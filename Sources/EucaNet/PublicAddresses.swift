@@ -19,6 +19,9 @@ extension VPCHost {
 
     public static func uplinkDevice(vni: Int) -> String { "eu\(vni)" }
 
+    /// Where instances' metadata aliases are (``VPCNodeNetwork``).
+    static let aliasBlock = "169.254.128.0/17"
+
     /// Whether the uplink is made.
     public var isConnected: Bool { connected }
 
@@ -59,11 +62,16 @@ extension VPCHost {
         try await inside.run(["ip", "neigh", "replace", Self.uplinkHop, "lladdr", mac, "dev", Self.uplinkInside, "nud", "permanent"])
         try await inside.run(["ip", "route", "replace", "default", "via", Self.uplinkHop, "dev", Self.uplinkInside, "onlink"])
         // Nothing from the uplink reaches the host itself but replies, and requests to the
-        // metadata service.
+        // metadata service; no alias address comes from anywhere else. What the VPC sends on
+        // (from its elastic IPs) goes to the public interface or another VPC's uplink only, never
+        // to the host's other networks.
         let service = metadata.map { ["iifname \"\(outside)\" ip daddr \($0.address) tcp dport \($0.port) accept"] } ?? []
+        let onward = ["iifname \"\(outside)\" oifname \"eu*\" accept"] + (publicDevice.map { ["iifname \"\(outside)\" oifname \"\($0)\" accept"] } ?? [])
         let guardTable = NftText.replacing("inet", "euca_up\(vpc.vni)")
             + NftText.hook("input", "filter", "input", "filter",
-                           ["iifname \"\(outside)\" ct state established,related accept"] + service + ["iifname \"\(outside)\" drop"]) + "}\n"
+                           ["iifname \"\(outside)\" ct state established,related accept"] + service
+                            + ["iifname \"\(outside)\" drop", "iifname != \"eu*\" ip saddr \(Self.aliasBlock) drop"])
+            + NftText.hook("forward", "filter", "forward", "filter", onward + ["iifname \"\(outside)\" drop"]) + "}\n"
         try await root.run(["nft", "-f"], reading: guardTable, in: directory)
         uplink = publicDevice
         metadataEndpoint = metadata
@@ -110,6 +118,15 @@ extension VPCHost {
         published = associations
         aliases = metadataAliases
         try write(associations.keys.sorted().joined(separator: "\n"), to: "public")
+    }
+
+    /// Answers again for every public address in use (another VPC may have withdrawn one that
+    /// moved here from it).
+    func reassertProxies() async {
+        guard let uplink else { return }
+        for address in published.keys.sorted() where NetworkText.ipv4(address) != nil {
+            try? await root.run(["ip", "neigh", "replace", "proxy", address, "dev", uplink])
+        }
     }
 
     private func withdraw(_ address: String) async {

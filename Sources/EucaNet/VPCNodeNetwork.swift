@@ -38,6 +38,8 @@ public actor VPCNodeNetwork {
     private var hosts: [Int: VPCHost] = [:]
     private var ports: [String: Port] = [:]
     private var policy = NetworkPolicy(groups: [])
+    /// The VPCs whose last apply failed: applied again at the next call, whatever it brings.
+    private var unapplied: Set<Int> = []
 
     /// One change at a time: each awaits commands, and two launches into a new VPC must not
     /// both make its namespace.
@@ -99,7 +101,10 @@ public actor VPCNodeNetwork {
 
     /// Takes over what an earlier run left: the VPCs of `running` (instances whose domains still
     /// run, with their taps in the VPC's namespace) are adopted as they are and made to match;
-    /// every other VPC namespace of this prefix is removed.
+    /// every other VPC namespace of this prefix is removed. Each instance keeps the metadata
+    /// alias it had (from the file the last run kept), so no alias ever names another instance.
+    /// A VPC that cannot be made to match is kept as it is (its instances' taps live in it),
+    /// retried at the next change, and named in the error thrown after every other is done.
     public func recover(running: [InstanceID: (macAddress: String, network: InstanceNetwork)]) async throws {
         try await exclusively {
             let wanted = Set(running.values.map(\.network.vni))
@@ -109,17 +114,30 @@ public actor VPCNodeNetwork {
                     continue
                 }
             }
-            for (id, instance) in running.sorted(by: { $0.key < $1.key }) {
-                ports[id.rawValue] = Port(macAddress: instance.macAddress, network: instance.network, alias: nextAlias())
+            let kept = readAliases()
+            for (id, instance) in running {
+                if let alias = kept[id.rawValue], !ports.values.contains(where: { $0.alias == alias }) {
+                    ports[id.rawValue] = Port(macAddress: instance.macAddress, network: instance.network, alias: alias)
+                }
             }
+            for (id, instance) in running.sorted(by: { $0.key < $1.key }) where ports[id.rawValue] == nil {
+                ports[id.rawValue] = Port(macAddress: instance.macAddress, network: instance.network, alias: try nextAlias())
+            }
+            try writeAliases()
+            var failed: [String] = []
             for vni in wanted.sorted() {
                 guard let first = ports.values.first(where: { $0.network.vni == vni }) else { continue }
-                let host = try await host(vni: vni, block: first.network.vpcBlock, adopting: true)
-                for (id, port) in ports where port.network.vni == vni {
-                    try? await host.attach(device: Self.device(for: InstanceID(rawValue: id)))
+                do {
+                    let host = try await host(vni: vni, block: first.network.vpcBlock, adopting: true)
+                    for (id, port) in ports where port.network.vni == vni {
+                        try? await host.attach(device: Self.device(for: InstanceID(rawValue: id)))
+                    }
+                    try await apply(vni: vni)
+                } catch {
+                    failed.append("VPC \(vni): \(error)")
                 }
-                try await apply(vni: vni)
             }
+            if !failed.isEmpty { throw EucaError(.internalFailure, nil, "not taken over: \(failed.joined(separator: "; "))") }
         }
     }
 
@@ -128,9 +146,10 @@ public actor VPCNodeNetwork {
     public func attach(instance: InstanceID, macAddress: String, network: InstanceNetwork) async throws {
         try await exclusively {
             let host = try await host(vni: network.vni, block: network.vpcBlock, adopting: false)
-            let alias = ports[instance.rawValue]?.alias ?? nextAlias()
+            let alias = try ports[instance.rawValue]?.alias ?? nextAlias()
             ports[instance.rawValue] = Port(macAddress: macAddress, network: network, alias: alias)
             do {
+                try writeAliases()
                 try await host.attach(device: Self.device(for: instance))
                 try await apply(vni: network.vni)
             } catch {
@@ -148,31 +167,50 @@ public actor VPCNodeNetwork {
 
     private func unplug(_ instance: InstanceID) async throws {
         guard let port = ports.removeValue(forKey: instance.rawValue) else { return }
+        try? writeAliases()
         let vni = port.network.vni
         if ports.values.contains(where: { $0.network.vni == vni }) {
             try await apply(vni: vni)
         } else if let host = hosts.removeValue(forKey: vni) {
+            unapplied.remove(vni)
             try await host.stop()
+            // The VPC's files named its elastic IPs; one may have moved to another VPC here.
+            await reassertPublished()
         }
     }
 
     /// Makes every VPC here enforce `policy`.
+    /// Makes every VPC here enforce `policy`; one older than the policy in force is ignored. A
+    /// VPC that fails is applied again at the next call, even with the same policy.
     public func configure(_ policy: NetworkPolicy) async throws {
         try await exclusively {
-            guard policy != self.policy else { return }
+            guard policy.generation >= self.policy.generation else { return }
+            let changed = policy != self.policy
+            guard changed || !unapplied.isEmpty else { return }
             self.policy = policy
             var failure: (any Error)?
-            for vni in hosts.keys.sorted() {
+            for vni in hosts.keys.sorted() where changed || unapplied.contains(vni) {
                 do { try await apply(vni: vni) } catch { failure = failure ?? error }
             }
+            // An elastic IP that moved between two VPCs here lost its proxy entry to the VPC it
+            // left, when that one was applied after the one it joined.
+            await reassertPublished()
             if let failure { throw failure }
         }
+    }
+
+    /// Answers again for every elastic IP in use here (idempotent).
+    private func reassertPublished() async {
+        for (_, host) in hosts.sorted(by: { $0.key < $1.key }) { await host.reassertProxies() }
     }
 
     /// The instance whose metadata requests come from `address`, an alias of this node's.
     public func instance(atAlias address: String) -> InstanceID? {
         ports.first { $0.value.alias == address }.map { InstanceID(rawValue: $0.key) }
     }
+
+    /// The metadata alias of an instance here.
+    public func alias(of instance: InstanceID) -> String? { ports[instance.rawValue]?.alias }
 
     /// The VPCs this node carries, by VNI.
     public var vnis: [Int] { hosts.keys.sorted() }
@@ -191,35 +229,73 @@ public actor VPCNodeNetwork {
         let host = VPCHost(vpc: try VPCSpec(vni: vni, cidr: block), directory: settings.directory, root: root, prefix: settings.namespacePrefix)
         do {
             try await host.start(adopting: adopting)
-            try await host.connect(publicDevice: settings.publicDevice, metadata: settings.metadata)
         } catch {
-            try? await host.stop()
+            // A namespace being taken over holds running instances' taps: it is never removed here.
+            if !adopting { try? await host.stop() }
             throw error
         }
+        // Known from here on, so no later launch makes its namespace anew; the uplink is made by
+        // each apply until it is there.
         hosts[vni] = host
+        do {
+            try await host.connect(publicDevice: settings.publicDevice, metadata: settings.metadata)
+        } catch {
+            if !adopting {
+                hosts[vni] = nil
+                try? await host.stop()
+            }
+            throw error
+        }
         return host
     }
 
-    /// The lowest alias no port holds: 169.254.128.1 upwards, skipping each block's .0 and .255.
-    private func nextAlias() -> String {
+    /// The metadata aliases: 169.254.128.1 to 169.254.168.254 (169.254.169.0/24 holds the
+    /// metadata address itself), each block's .0 and .255 left out.
+    static let aliasCount = 41 * 254
+
+    static func alias(_ index: Int) -> String { "169.254.\(128 + index / 254).\(1 + index % 254)" }
+
+    /// The lowest alias no port holds.
+    private func nextAlias() throws -> String {
         let taken = Set(ports.values.map(\.alias))
-        var index = 0
-        while true {
-            let alias = "169.254.\(128 + index / 254).\(1 + index % 254)"
-            if !taken.contains(alias) { return alias }
-            index += 1
+        for index in 0..<Self.aliasCount where !taken.contains(Self.alias(index)) { return Self.alias(index) }
+        throw EucaError(.insufficientCapacity, .node, "every metadata alias of this node is in use (\(Self.aliasCount) instances on a VPC)")
+    }
+
+    /// Where each port's alias is kept for the next run: `instance alias` lines.
+    private var aliasFile: URL { URL(fileURLWithPath: settings.directory).appendingPathComponent("\(settings.namespacePrefix)aliases") }
+
+    private func writeAliases() throws {
+        try FileManager.default.createDirectory(atPath: settings.directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        let text = ports.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.alias)\n" }.joined()
+        let temporary = aliasFile.deletingLastPathComponent().appendingPathComponent(".aliases-\(UUID().uuidString)")
+        try Data(text.utf8).write(to: temporary)
+        guard rename(temporary.path, aliasFile.path) == 0 else { throw EucaError(.internalFailure, nil, "cannot write \(aliasFile.path)") }
+    }
+
+    private func readAliases() -> [String: String] {
+        let text = (try? String(contentsOf: aliasFile, encoding: .utf8)) ?? ""
+        var found: [String: String] = [:]
+        let valid = Set((0..<Self.aliasCount).lazy.map(Self.alias))
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2, valid.contains(String(parts[1])) { found[String(parts[0])] = String(parts[1]) }
         }
+        return found
     }
 
     /// Makes one VPC's namespace match its ports here and the policy.
     private func apply(vni: Int) async throws {
         guard let host = hosts[vni] else { return }
+        unapplied.insert(vni)
+        try await host.connect(publicDevice: settings.publicDevice, metadata: settings.metadata)
         let local = ports.filter { $0.value.network.vni == vni }
         let plan = try Self.plan(vni: vni, ports: local.mapValues { ($0.macAddress, $0.network) }, policy: policy)
         try await host.apply(ports: plan.host.ports, groups: Array(plan.host.groups.values))
         let aliases = settings.metadata == nil ? [:] : Dictionary(local.values.map { ($0.network.privateIp, $0.alias) }) { first, _ in first }
         let routable = settings.publicDevice == nil ? [:] : plan.elasticIPs
         try await host.publish(routable, metadataAliases: aliases)
+        unapplied.remove(vni)
         if routable.count != plan.elasticIPs.count {
             throw EucaError(.invalidParameter, nil, "elastic IPs need a public interface (VNET_PUBINTERFACE); \(plan.elasticIPs.count) cannot be routed")
         }

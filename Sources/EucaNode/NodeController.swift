@@ -534,16 +534,24 @@ public actor NodeController: NodeControllerAPI {
     }
 
     public func configureNetwork(_ policy: NetworkPolicy) async throws {
-        guard policy != self.policy else { return }
-        try await store.write { txn in try txn.put(policy, at: "policy", in: Self.policyCollection) }
+        // Older than the one held: it came late (a newer one overtook it on the way).
+        if let held = self.policy, policy.generation < held.generation { return }
+        let changed = policy != self.policy
+        // Taken before the first wait, so a newer one arriving meanwhile is compared with it.
         self.policy = policy
         publicAddresses = Self.publicAddresses(in: policy)
-        logger.debug("network policy taken", metadata: [
-            "groups": "\(policy.groups.count)", "members": "\(policy.groups.reduce(0) { $0 + $1.members.count })",
-            "vpc": "\(network == nil ? "none on this node" : "applied")",
-        ])
+        if changed { try await store.write { txn in try txn.put(policy, at: "policy", in: Self.policyCollection) } }
+        if changed {
+            logger.debug("network policy taken", metadata: [
+                "groups": "\(policy.groups.count)", "members": "\(policy.groups.reduce(0) { $0 + $1.members.count })",
+                "generation": "\(policy.generation)", "vpc": "\(network == nil ? "none on this node" : "applied")",
+            ])
+        }
         try await network?.configure(policy)
     }
+
+    /// The network policy the node holds (the last the cloud sent, kept across restarts).
+    public var networkPolicy: NetworkPolicy? { policy }
 
     public func modifyInstanceMetadataOptions(_ id: InstanceID, _ options: MetadataOptions) async throws {
         guard var record = records[id] else { throw EucaError(.notFound, .instance, "node \(node) has no instance \(id)") }

@@ -363,5 +363,25 @@ func neverLaunching(_ inner: any NodeControllerAPI) -> InterposedNode {
         #expect(nodes[1].policies == [first, second], "the node that answers again is given the policy it missed")
         await cluster.poll()
         #expect(nodes.map(\.policies.count) == [2, 2], "and given it once")
+
+        // A policy that comes after a newer one (late on the way) is not handed out.
+        let newer = NetworkPolicy(groups: first.groups, generation: 9)
+        try await cluster.configureNetwork(newer)
+        try await cluster.configureNetwork(NetworkPolicy(groups: [], generation: 8))
+        #expect(nodes.map { $0.policies.last } == [newer, newer])
+    }
+
+    @Test func aNodeKeepsTheNewerOfTwoPoliciesWhateverOrderTheyArriveIn() async throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("euca-nc-\(UUID())").path
+        let store = InMemoryStateStore()
+        let settings = NodeSettings(node: "n0", instancePath: base, maxDiskGiB: 100)
+        let node = try await NodeController.open(hypervisor: InMemoryHypervisor(host: HostInfo(cores: 2, memoryMiB: 4096)), settings: settings, store: store, logger: logger)
+        let newer = NetworkPolicy(groups: InternalAPIContract.policy.groups, generation: 2)
+        try await node.configureNetwork(newer)
+        try await node.configureNetwork(NetworkPolicy(groups: [], generation: 1))
+        #expect(await node.networkPolicy == newer)
+        // Kept across a restart.
+        let reopened = try await NodeController.open(hypervisor: InMemoryHypervisor(host: HostInfo(cores: 2, memoryMiB: 4096)), settings: settings, store: store, logger: logger)
+        #expect(await reopened.networkPolicy == newer)
     }
 }

@@ -18,8 +18,8 @@ actor ClusterNetworkApplier: NetworkApplier {
     }
 
     func apply(_ plan: NetworkPlan) async throws {
-        let policy = NetworkPolicy(groups: plan.groups)
-        if let last, last.policy == policy, last.at.duration(to: .now) < resend {
+        let policy = NetworkPolicy(groups: plan.groups, generation: plan.generation)
+        if let last, last.policy.groups == policy.groups, last.at.duration(to: .now) < resend {
             _ = await tail?.value
             return
         }

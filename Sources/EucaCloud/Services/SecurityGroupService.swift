@@ -347,7 +347,11 @@ public struct SecurityGroupService: CloudService {
 
     /// Hands the current groups and their members to the network mode and its applier.
     func publishNetworkPlan() async {
-        let plan = network.plan(groupPolicies())
+        // The state's version before the state is read: a plan of a later generation is of a
+        // state at least as new. The process's start time keeps generations growing across restarts.
+        let generation = Self.epoch &+ state.version
+        var plan = network.plan(groupPolicies())
+        plan.generation = generation
         guard let applier = networkApplier else { return }
         do {
             try await applier.apply(plan)
@@ -355,6 +359,9 @@ public struct SecurityGroupService: CloudService {
             logger.error("the network plan could not be applied", metadata: ["error": "\(error)"])
         }
     }
+
+    /// When this process started, in microseconds since 1970: the base of policy generations.
+    static let epoch = UInt64(Date().timeIntervalSince1970 * 1_000_000)
 
     /// Every group with its rules and its members (the instances that occupy a node).
     func groupPolicies() -> [GroupPolicy] {

@@ -52,8 +52,10 @@ public struct VPCService: CloudService {
     /// The VNI of `account`'s default VPC, given (and stored with the account) the first time.
     func vni(for account: AccountID) async throws -> Int {
         if let vni = state.read({ $0.accounts[account]?.vni }) { return vni }
-        let taken = state.read { Set($0.accounts.values.compactMap(\.vni)) }
-        let candidate = numbering.reserveVNI(taken: taken)
+        // The state is read under the numbering's lock: a VNI held until its commit reached the
+        // state is then either held or taken, never neither.
+        let state = self.state
+        let candidate = numbering.reserveVNI { state.read { Set($0.accounts.values.compactMap(\.vni)) } }
         defer { numbering.releaseVNI(candidate) }
         return try await commit { txn in
             guard var record = try txn.get(account.rawValue, from: CloudSchema.accounts) else {
@@ -73,8 +75,11 @@ public struct VPCService: CloudService {
     func reserveAddresses(_ count: Int, of account: AccountID, zone: String, wanted: String? = nil) throws -> [String] {
         let index = context.zoneOrder.firstIndex(of: zone) ?? 0
         guard let block = NetworkBlock(Self.subnetBlock(index)) else { throw EucaError(.internalFailure, .subnet, "bad subnet block") }
-        let held: Set<UInt32> = state.read { tables in
-            Set(tables.instances(of: account).compactMap { $0.state == .terminated || $0.vni == nil ? nil : $0.privateIp.flatMap(NetworkBlock.address) })
+        let state = self.state
+        let held = { () -> Set<UInt32> in
+            state.read { tables in
+                Set(tables.instances(of: account).compactMap { $0.state == .terminated || $0.vni == nil ? nil : $0.privateIp.flatMap(NetworkBlock.address) })
+            }
         }
         let subnet = Self.subnetId(of: account, zone: zone)
         if let wanted {
@@ -87,7 +92,7 @@ public struct VPCService: CloudService {
             guard address >= block.first + 4, address < block.last else {
                 throw EucaError(.invalidParameter, .parameter, "Address \(wanted) is reserved in subnet \(subnet): the first four and the last addresses are.")
             }
-            guard !held.contains(address), numbering.reserve([address], of: account, ifFree: true) else {
+            guard numbering.reserve([address], of: account, unlessIn: held) else {
                 throw EucaError(.duplicate, .privateAddress, "Address \(wanted) is in use.")
             }
             return [wanted]
@@ -176,8 +181,9 @@ final class VPCNumbering: Sendable {
 
     private let held = Mutex(Held())
 
-    func reserveVNI(taken: Set<Int>) -> Int {
+    func reserveVNI(taken: () -> Set<Int>) -> Int {
         held.withLock { held in
+            let taken = taken()
             var vni = 1
             while taken.contains(vni) || held.vnis.contains(vni) { vni += 1 }
             held.vnis.insert(vni)
@@ -187,17 +193,19 @@ final class VPCNumbering: Sendable {
 
     func releaseVNI(_ vni: Int) { _ = held.withLock { $0.vnis.remove(vni) } }
 
-    /// Holds `addresses` unless `ifFree` and one of them is held already; whether it did.
-    func reserve(_ addresses: [UInt32], of account: AccountID, ifFree: Bool) -> Bool {
+    /// Holds `addresses` unless one of them is held already or among `taken`; whether it did.
+    func reserve(_ addresses: [UInt32], of account: AccountID, unlessIn taken: () -> Set<UInt32>) -> Bool {
         held.withLock { held in
-            if ifFree && addresses.contains(where: { held.addresses[account]?.contains($0) == true }) { return false }
+            let taken = taken()
+            if addresses.contains(where: { held.addresses[account]?.contains($0) == true || taken.contains($0) }) { return false }
             held.addresses[account, default: []].formUnion(addresses)
             return true
         }
     }
 
-    func reserveLowest(_ count: Int, of account: AccountID, from first: UInt32, below end: UInt32, held taken: Set<UInt32>) -> [UInt32] {
+    func reserveLowest(_ count: Int, of account: AccountID, from first: UInt32, below end: UInt32, held taken: () -> Set<UInt32>) -> [UInt32] {
         held.withLock { held in
+            let taken = taken()
             var chosen: [UInt32] = []
             var address = first
             let mine = held.addresses[account] ?? []
