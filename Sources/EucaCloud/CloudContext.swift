@@ -31,6 +31,18 @@ public final class CloudContext: Sendable {
     /// The zones in registration order.
     var zoneOrder: [String] { clusterTable.withLock { $0.order } }
 
+    /// Each node's underlay address, as it last reported it.
+    private let nodeAddresses = Mutex<[NodeID: String]>([:])
+    /// Whether any address changed.
+    func noteNodeAddresses(_ addresses: [NodeID: String]) -> Bool {
+        nodeAddresses.withLock { known in
+            let changed = addresses.contains { known[$0.key] != $0.value }
+            known.merge(addresses) { _, new in new }
+            return changed
+        }
+    }
+    func nodeAddress(_ node: NodeID?) -> String? { node.flatMap { id in nodeAddresses.withLock { $0[id] } } }
+
     /// The cluster serving `zone`.
     func cluster(_ zone: String) -> (any ClusterControllerAPI)? { clusterTable.withLock { $0.byZone[zone] } }
 

@@ -65,6 +65,12 @@ public final class CloudController: Service, CloudService {
         self.endpoint = Mutex(settings.endpoint)
     }
 
+    /// Records the nodes' underlay addresses, as they report them: the policy tells each node
+    /// where the instances of its VPCs on other nodes are.
+    public func noteNodeAddresses(_ addresses: [NodeID: String]) async {
+        if context.noteNodeAddresses(addresses), network.plan([]).enforcesRules { await securityGroups.publishNetworkPlan() }
+    }
+
     /// The availability zones, one per cluster, in registration order.
     public var zones: [String] { zoneOrder }
 

@@ -219,11 +219,15 @@ public struct NodeResources: Sendable, Codable, Hashable {
     public var totalDiskGiB: Int
     public var freeDiskGiB: Int
     public var instances: Int
+    /// The node's address on the network between nodes, where its VPCs' VXLAN traffic goes
+    /// (VPC mode, `VNET_PRIVINTERFACE`); nil where it has none.
+    public var underlay: String?
 
     public init(
         node: NodeID, totalCores: Int, freeCores: Int, totalMemoryMiB: Int, freeMemoryMiB: Int,
-        totalDiskGiB: Int, freeDiskGiB: Int, instances: Int
+        totalDiskGiB: Int, freeDiskGiB: Int, instances: Int, underlay: String? = nil
     ) {
+        self.underlay = underlay
         self.node = node
         self.totalCores = totalCores
         self.freeCores = freeCores

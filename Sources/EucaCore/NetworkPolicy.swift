@@ -8,11 +8,18 @@ public struct InstanceAddresses: Sendable, Hashable, Codable {
     public var privateIp: String?
     /// The public address, when the mode assigns one.
     public var publicIp: String?
+    /// The VNI of the VPC the instance is on (VPC mode).
+    public var vni: Int?
+    /// The underlay address of the node it runs on, where that node has told it: other nodes
+    /// carrying its VPC reach it there over VXLAN.
+    public var host: String?
 
-    public init(macAddress: String, privateIp: String? = nil, publicIp: String? = nil) {
+    public init(macAddress: String, privateIp: String? = nil, publicIp: String? = nil, vni: Int? = nil, host: String? = nil) {
         self.macAddress = macAddress
         self.privateIp = privateIp
         self.publicIp = publicIp
+        self.vni = vni
+        self.host = host
     }
 }
 

@@ -98,7 +98,9 @@ public actor CloudComponents: Service {
         var state = health[name] ?? Health(reachable: false)
         do {
             try await cluster.configureNodes(nodes)
-            nodeStatus[name] = try await cluster.describeNodes()
+            let statuses = try await cluster.describeNodes()
+            nodeStatus[name] = statuses
+            await cloud.noteNodeAddresses(Dictionary(statuses.compactMap { status in status.resources?.underlay.map { (status.node, $0) } }) { _, new in new })
             state.resources = try await cluster.describeResources()
             if !state.reachable { logger.info("cluster answers", metadata: ["euca.zone": "\(name)"]) }
             state.reachable = true

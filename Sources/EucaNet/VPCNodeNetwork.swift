@@ -17,8 +17,15 @@ public actor VPCNodeNetwork {
         public var metadata: MetadataEndpoint?
         /// How VPC namespaces are named (another per host a test stands up on one machine).
         public var namespacePrefix: String
+        /// This node's address on the network between nodes (`VNET_PRIVINTERFACE`'s): its VPCs'
+        /// VXLAN traffic leaves from it. Without one, a VPC's instances here reach only each other.
+        public var underlay: String?
 
-        public init(directory: String, publicDevice: String? = nil, metadata: MetadataEndpoint? = MetadataEndpoint(), namespacePrefix: String = VPCHost.namespacePrefix) {
+        public init(
+            directory: String, publicDevice: String? = nil, metadata: MetadataEndpoint? = MetadataEndpoint(),
+            namespacePrefix: String = VPCHost.namespacePrefix, underlay: String? = nil
+        ) {
+            self.underlay = underlay
             self.directory = directory
             self.publicDevice = publicDevice
             self.metadata = metadata
@@ -33,7 +40,7 @@ public actor VPCNodeNetwork {
         var alias: String
     }
 
-    public let settings: Settings
+    public nonisolated let settings: Settings
     private let root: HostCommands
     private var hosts: [Int: VPCHost] = [:]
     private var ports: [String: Port] = [:]
@@ -62,7 +69,21 @@ public actor VPCNodeNetwork {
     }
 
     /// The programs a node's VPC network runs, by name.
-    public static let tools = ["ip", "nft", "dnsmasq", "conntrack", "sysctl"]
+    public static let tools = ["ip", "bridge", "nft", "dnsmasq", "conntrack", "sysctl"]
+
+    /// The first IPv4 address of `device`, or nil.
+    public static func address(of device: String, root: HostCommands = HostCommands()) async throws -> String? {
+        guard NetworkText.isDeviceName(device) else { throw EucaError(.invalidParameter, nil, "\"\(device.prefix(64))\" is not a device name") }
+        let text = try await root.output(["ip", "-4", "-o", "address", "show", "dev", device])
+        for line in text.split(separator: "\n") {
+            let words = line.split(separator: " ")
+            if let at = words.firstIndex(of: "inet"), at + 1 < words.count, let address = words[at + 1].split(separator: "/").first,
+               NetworkText.ipv4(String(address)) != nil {
+                return String(address)
+            }
+        }
+        return nil
+    }
 
     /// The ``tools`` that `PATH` does not hold.
     public static func missingTools(path: String? = nil) -> [String] {
@@ -290,8 +311,13 @@ public actor VPCNodeNetwork {
         unapplied.insert(vni)
         try await host.connect(publicDevice: settings.publicDevice, metadata: settings.metadata)
         let local = ports.filter { $0.value.network.vni == vni }
-        let plan = try Self.plan(vni: vni, ports: local.mapValues { ($0.macAddress, $0.network) }, policy: policy)
+        let plan = try Self.plan(vni: vni, ports: local.mapValues { ($0.macAddress, $0.network) }, policy: policy, underlay: settings.underlay)
         try await host.apply(ports: plan.host.ports, groups: Array(plan.host.groups.values))
+        // The VPC's instances on other nodes, over VXLAN from this node's underlay address.
+        if !plan.remote.isEmpty, let underlay = settings.underlay {
+            try await host.join(underlay: underlay)
+        }
+        if await host.hasOverlay { try await host.reach(plan.remote) }
         let aliases = settings.metadata == nil ? [:] : Dictionary(local.values.map { ($0.network.privateIp, $0.alias) }) { first, _ in first }
         let routable = settings.publicDevice == nil ? [:] : plan.elasticIPs
         try await host.publish(routable, metadataAliases: aliases)
@@ -307,6 +333,8 @@ public actor VPCNodeNetwork {
         public var vpc: VPCSpec
         public var host: HostPlan
         public var elasticIPs: [String: String]
+        /// The VPC's instances on other nodes: private address → their node's underlay address.
+        public var remote: [String: String] = [:]
 
         /// The plan as an operator reads it: the VPC, its ports, its elastic IPs, then the
         /// nftables table that enforces its groups.
@@ -316,13 +344,18 @@ public actor VPCNodeNetwork {
                 lines.append("PORT\t\(port.device)\t\(port.instanceId)\t\(port.macAddress)\t\(port.privateIp)\t\(port.groups.joined(separator: ","))")
             }
             for (address, instance) in elasticIPs.sorted(by: { $0.key < $1.key }) { lines.append("ELASTICIP\t\(address)\t\(instance)") }
+            for (address, node) in remote.sorted(by: { $0.key < $1.key }) { lines.append("REMOTE\t\(address)\tvxlan to \(node)") }
             for problem in host.problems() { lines.append("PROBLEM\t\(problem)") }
             return lines.joined(separator: "\n") + "\n" + host.nftablesRuleset()
         }
     }
 
     /// The plan of VPC `vni` for `ports` (instance id → its MAC and place) under `policy`. Pure.
-    public static func plan(vni: Int, ports: [String: (macAddress: String, network: InstanceNetwork)], policy: NetworkPolicy) throws -> Plan {
+    /// `underlay` is this node's address: members of the VPC on other nodes are the plan's
+    /// `remote`, where their nodes have said where they are.
+    public static func plan(
+        vni: Int, ports: [String: (macAddress: String, network: InstanceNetwork)], policy: NetworkPolicy, underlay: String? = nil
+    ) throws -> Plan {
         let vpc = try VPCSpec(vni: vni, cidr: ports.values.first?.network.vpcBlock ?? NetworkSettings.vpcBlock)
         let instancePorts = ports.map { id, port in
             InstancePort(
@@ -332,14 +365,17 @@ public actor VPCNodeNetwork {
         let byId = Dictionary(policy.groups.map { ($0.groupId, $0) }) { first, _ in first }
         var needed = Set(instancePorts.flatMap(\.groups))
         for id in needed { for rule in (byId[id].map { $0.ingress + $0.egress } ?? []) { if case .group(_, let peer) = rule.peer { needed.insert(peer) } } }
-        var elasticIPs: [String: String] = [:]
+        var elasticIPs: [String: String] = [:], remote: [String: String] = [:]
         for group in policy.groups {
             for (id, member) in group.members {
-                guard let port = ports[id], let publicIp = member.publicIp else { continue }
-                elasticIPs[publicIp] = port.network.privateIp
+                if let port = ports[id], let publicIp = member.publicIp { elasticIPs[publicIp] = port.network.privateIp }
+                if ports[id] == nil, member.vni == vni, let address = member.privateIp, let node = member.host, node != underlay,
+                   NetworkText.ipv4(address) != nil, NetworkText.ipv4(node) != nil {
+                    remote[address] = node
+                }
             }
         }
         let host = HostPlan(gateway: vpc.gateway, ports: instancePorts, groups: needed.sorted().compactMap { byId[$0] })
-        return Plan(vpc: vpc, host: host, elasticIPs: elasticIPs)
+        return Plan(vpc: vpc, host: host, elasticIPs: elasticIPs, remote: remote)
     }
 }

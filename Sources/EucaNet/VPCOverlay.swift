@@ -9,6 +9,9 @@ import EucaCore
 extension VPCHost {
     public static func overlayDevice(vni: Int) -> String { "vx\(vni)" }
 
+    /// Whether the VPC's VXLAN device is made on this host.
+    public var hasOverlay: Bool { overlay != nil }
+
     /// The VXLAN device's MAC on the host whose underlay address is `underlay`: `02:00:` and
     /// its four bytes, the same on every host that computes it.
     public static func overlayMAC(underlay: String) -> String? {

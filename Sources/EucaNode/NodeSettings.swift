@@ -30,6 +30,9 @@ public struct NodeSettings: Sendable, Hashable {
     /// The host's interface on the site's network (`VNET_PUBINTERFACE`), where the elastic IPs of
     /// instances on a VPC are answered for; nil for none.
     public var publicInterface: String?
+    /// The host's interface on the network between nodes (`VNET_PRIVINTERFACE`): its address
+    /// carries the VPCs' VXLAN traffic to other nodes; nil for none.
+    public var privateInterface: String?
     /// Where the VPC networks of this host keep their files (DHCP, what to clean up after a
     /// crash): under `/run`, since they live as long as the namespaces they describe (until the
     /// host restarts), and readable by dnsmasq once it has dropped its privileges.
@@ -39,9 +42,10 @@ public struct NodeSettings: Sendable, Hashable {
         node: NodeID, instancePath: String, libvirtURI: String = "test:///default", maxCores: Int? = nil, maxMemoryMiB: Int? = nil, maxDiskGiB: Int? = nil,
         shutdownTimeout: Duration = .seconds(30), bridge: String? = nil, acceleration: String = "auto",
         imageCachePath: String? = nil, imageCacheBytes: Int64 = 10 << 30, metadataAddress: String? = nil, metadataPort: Int = 80,
-        publicInterface: String? = nil
+        publicInterface: String? = nil, privateInterface: String? = nil
     ) {
         self.publicInterface = publicInterface
+        self.privateInterface = privateInterface
         self.acceleration = acceleration
         self.imageCachePath = imageCachePath ?? Self.sibling(of: instancePath, "image-cache")
         self.imageCacheBytes = imageCacheBytes
@@ -79,6 +83,9 @@ public struct NodeSettings: Sendable, Hashable {
         ConfigKey(
             "VNET_PUBINTERFACE", type: "device name", default: "(none)",
             "VPC mode: the host's interface on the network elastic IPs are reached from; without one, instances have no public addresses."),
+        ConfigKey(
+            "VNET_PRIVINTERFACE", type: "device name", default: "(none)",
+            "VPC mode: the host's interface on the network between nodes; its address carries each VPC's VXLAN traffic (UDP 4789) to the other nodes. Without one, a VPC's instances on this node reach only each other."),
     ]
 
     /// Reads the settings; `defaultInstancePath` applies when `INSTANCE_PATH` is unset.
@@ -101,10 +108,13 @@ public struct NodeSettings: Sendable, Hashable {
             imageCacheBytes: Int64(try config.integer("IMAGE_CACHE_SIZE", default: 10240, in: 1...100_000_000)) << 20,
             metadataAddress: metadata.isEmpty ? nil : metadata,
             metadataPort: try config.port("METADATA_PORT", default: 80),
-            publicInterface: try config.value("VNET_PUBINTERFACE", default: nil as String?) { text in
-                text.isEmpty ? .success(nil) : NetworkText.isDeviceName(text) ? .success(text)
-                    : .failure(ConfigProblem("\"\(text.prefix(64))\" is not a network device name"))
-            })
+            publicInterface: try config.value("VNET_PUBINTERFACE", default: nil as String?, Self.deviceName),
+            privateInterface: try config.value("VNET_PRIVINTERFACE", default: nil as String?, Self.deviceName))
+    }
+
+    static func deviceName(_ text: String) -> Result<String?, ConfigProblem> {
+        text.isEmpty ? .success(nil) : NetworkText.isDeviceName(text) ? .success(text)
+            : .failure(ConfigProblem("\"\(text.prefix(64))\" is not a network device name"))
     }
 
     static func sibling(of path: String, _ name: String) -> String {

@@ -69,8 +69,15 @@ extension NodeRuntime {
                 logger.error("the metadata address could not be given to the host", metadata: ["error": "\(error)"])
             }
         }
+        var underlay: String?
+        if let device = settings.privateInterface {
+            underlay = try? await VPCNodeNetwork.address(of: device)
+            if underlay == nil {
+                logger.error("VNET_PRIVINTERFACE \(device) has no IPv4 address: this node's VPCs do not reach other nodes")
+            }
+        }
         let network = VPCNodeNetwork(settings: VPCNodeNetwork.Settings(
-            directory: settings.vpcPath, publicDevice: settings.publicInterface, metadata: endpoint))
+            directory: settings.vpcPath, publicDevice: settings.publicInterface, metadata: endpoint, underlay: underlay))
         return (network, made)
     }
 

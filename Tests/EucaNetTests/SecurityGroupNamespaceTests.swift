@@ -761,3 +761,56 @@ struct VPCNodeNetworkElasticIPTests {
         }
     }
 }
+
+/// One VPC across two nodes, as their VPC networks make it from the cloud's policy: each node
+/// learns from the policy where the VPC's instances on the other are.
+@Suite(.serialized, .enabled(if: Namespaces.available && FileManager.default.isExecutableFile(atPath: "/usr/sbin/dnsmasq"),
+    "needs root, ip netns, nft, socat, conntrack and dnsmasq (Debian: iproute2, nftables, socat, conntrack, dnsmasq-base)"))
+struct VPCNodeNetworkOverlayTests {
+    @Test func aVPCsInstancesOnTwoNodesReachEachOtherAsThePolicySaysWhereTheyAre() async throws {
+        try await Namespaces.with(instances: 2, hostSideUp: false) { net in
+            try await net.makeSecondHost()
+            try await net.shell(net.host, "ip link set vn2 netns \(net.second)", check: true)
+            let underlays = ["10.200.0.1", "10.200.0.2"]
+            let networks = [net.host, net.second].enumerated().map { index, namespace in
+                VPCNodeNetwork(
+                    settings: VPCNodeNetwork.Settings(
+                        directory: net.directory.appendingPathComponent("n\(index)").path, metadata: nil,
+                        namespacePrefix: "eucat\(index)-v", underlay: underlays[index]),
+                    root: HostCommands(prefix: ["ip", "netns", "exec", namespace]))
+            }
+            let everywhere = FirewallRule(ipProtocol: "-1", fromPort: nil, toPort: nil, peer: .cidr("0.0.0.0/0"))
+            let vni = Int.random(in: 9_000_000...9_900_000)
+            let addresses = ["172.31.0.11", "172.31.0.21"]
+            func policy(_ placed: [Int], generation: UInt64) -> NetworkPolicy {
+                NetworkPolicy(groups: [GroupPolicy(
+                    groupId: "sg-open", accountId: "1", ingress: [everywhere], egress: [everywhere],
+                    members: Dictionary(uniqueKeysWithValues: placed.map { n in
+                        ("i-\(n + 1)", InstanceAddresses(macAddress: net.mac(n + 1), privateIp: addresses[n], vni: vni, host: underlays[n]))
+                    }))], generation: generation)
+            }
+            for (n, network) in networks.enumerated() {
+                try await network.configure(policy([0, 1], generation: 1))
+                try await network.attach(
+                    instance: InstanceID(rawValue: "i-\(n + 1)"), macAddress: net.mac(n + 1),
+                    network: InstanceNetwork(vni: vni, vpcBlock: "172.31.0.0/16", privateIp: addresses[n], groups: ["sg-open"]))
+                #expect(try await net.lease(n + 1))
+                try await net.background(n + 1, ["socat", "TCP-LISTEN:7,reuseaddr,fork", "SYSTEM:echo instance-\(n + 1)"])
+            }
+            func ask(_ from: Int, _ address: String) async throws -> String {
+                let result = try await ChildProcess.runKeepingOutput("/usr/bin/env", [
+                    "ip", "netns", "exec", net.instance(from), "socat", "-T1", "-", "TCP:\(address):7,connect-timeout=2",
+                ], timeout: .seconds(5))
+                return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            #expect(try await ask(1, addresses[1]) == "instance-2")
+            #expect(try await ask(2, addresses[0]) == "instance-1")
+            // The second instance leaves the policy (terminated): the first node forgets the way to it.
+            try await networks[0].configure(policy([0], generation: 2))
+            #expect(try await ask(1, addresses[1]) == "")
+            for (n, network) in networks.enumerated() { try await network.release(instance: InstanceID(rawValue: "i-\(n + 1)")) }
+            #expect(try await VPCHost.leftovers(prefix: "eucat0-v").isEmpty)
+            #expect(try await VPCHost.leftovers(prefix: "eucat1-v").isEmpty)
+        }
+    }
+}

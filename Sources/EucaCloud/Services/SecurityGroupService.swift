@@ -341,7 +341,9 @@ public struct SecurityGroupService: CloudService {
             return placed
         }
         return try placed.keys.sorted().flatMap { host in
-            try placed[host]!.keys.sorted().map { vni in (host, try VPCNodeNetwork.plan(vni: vni, ports: placed[host]![vni]!, policy: policy)) }
+            try placed[host]!.keys.sorted().map { vni in
+                (host, try VPCNodeNetwork.plan(vni: vni, ports: placed[host]![vni]!, policy: policy, underlay: context.nodeAddress(NodeID(host))))
+            }
         }
     }
 
@@ -365,13 +367,14 @@ public struct SecurityGroupService: CloudService {
 
     /// Every group with its rules and its members (the instances that occupy a node).
     func groupPolicies() -> [GroupPolicy] {
-        state.read { tables in
+        let context = self.context
+        return state.read { tables in
             var members: [SecurityGroupID: [String: InstanceAddresses]] = [:]
             for instance in tables.instances.values where instance.state != .terminated && instance.state != .stopped {
-                for group in instance.groups {
-                    members[group.id, default: [:]][instance.id.rawValue] = InstanceAddresses(
-                        macAddress: instance.macAddress, privateIp: instance.privateIp, publicIp: instance.publicIp)
-                }
+                let addresses = InstanceAddresses(
+                    macAddress: instance.macAddress, privateIp: instance.privateIp, publicIp: instance.publicIp, vni: instance.vni,
+                    host: instance.vni == nil ? nil : context.nodeAddress(instance.node))
+                for group in instance.groups { members[group.id, default: [:]][instance.id.rawValue] = addresses }
             }
             return tables.groups.values.sorted { $0.id < $1.id }.map { group in
                 GroupPolicy(
