@@ -32,16 +32,37 @@ def missing() -> str | None:
     return None
 
 
+def sample_image(base: pathlib.Path) -> pathlib.Path:
+    """Starts libvirtd if need be and builds the sample image under `base`."""
+    subprocess.run([str(ROOT / "scripts" / "start-libvirtd")], check=True, timeout=60)
+    sample = base / "sample-image"
+    subprocess.run([str(ROOT / "scripts" / "build-sample-image"), str(sample)], check=True, timeout=120,
+                   stdout=subprocess.DEVNULL)
+    return sample
+
+
+def terminate_all_and_stop(cloud) -> None:
+    """Terminates every instance the cloud still has, then stops it (if it runs)."""
+    if not (cloud.process and cloud.process.poll() is None):
+        return
+    try:
+        ec2 = cloud.client()
+        ids = [i["InstanceId"] for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]
+               if i["State"]["Name"] != "terminated"]
+        if ids:
+            ec2.terminate_instances(InstanceIds=ids)
+            wait_for(lambda: all(s == "terminated" for s in states(ec2, ids).values()), timeout=60)
+    finally:
+        cloud.stop()
+
+
 @pytest.fixture(scope="module")
 def guests(tmp_path_factory):
     reason = missing()
     if reason:
         pytest.skip(f"real-guest tests skipped: {reason}")
     base = tmp_path_factory.mktemp("guests")
-    subprocess.run([str(ROOT / "scripts" / "start-libvirtd")], check=True, timeout=60)
-    sample = base / "sample-image"
-    subprocess.run([str(ROOT / "scripts" / "build-sample-image"), str(sample)], check=True, timeout=120,
-                   stdout=subprocess.DEVNULL)
+    sample = sample_image(base)
     net = base / "net"
     subprocess.run([str(ROOT / "scripts" / "dev-network"), "up", BRIDGE, PREFIX, str(net)], check=True, timeout=30)
     cloud = Cloud(base / "var", env={
@@ -53,14 +74,5 @@ def guests(tmp_path_factory):
         cloud.start(timeout=60)
         yield cloud
     finally:
-        if cloud.process and cloud.process.poll() is None:
-            try:
-                ec2 = cloud.client()
-                ids = [i["InstanceId"] for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]
-                       if i["State"]["Name"] != "terminated"]
-                if ids:
-                    ec2.terminate_instances(InstanceIds=ids)
-                    wait_for(lambda: all(s == "terminated" for s in states(ec2, ids).values()), timeout=60)
-            finally:
-                cloud.stop()
+        terminate_all_and_stop(cloud)
         subprocess.run([str(ROOT / "scripts" / "dev-network"), "down", BRIDGE, PREFIX, str(net)], timeout=30)

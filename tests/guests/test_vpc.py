@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, Cloud, missing, states, wait_for
+from conftest import Cloud, missing, sample_image, states, terminate_all_and_stop, wait_for
 
 PUBLIC_BRIDGE, OUTSIDE, OUTSIDE_ADDRESS = "eucavp0", "eucav-out", "198.51.100.200"
 POOL = [f"198.51.100.{n}" for n in range(10, 20)]
@@ -57,9 +57,7 @@ def vpc(tmp_path_factory):
     if reason:
         pytest.skip(f"VPC guest tests skipped: {reason}")
     base = tmp_path_factory.mktemp("vpc")
-    subprocess.run([str(ROOT / "scripts" / "start-libvirtd")], check=True, timeout=60)
-    sample = base / "sample-image"
-    subprocess.run([str(ROOT / "scripts" / "build-sample-image"), str(sample)], check=True, timeout=120, stdout=subprocess.DEVNULL)
+    sample = sample_image(base)
     # The public side: a bridge with no uplink, and a namespace on it for the outside world.
     run("ip", "link", "add", PUBLIC_BRIDGE, "type", "bridge")
     run("ip", "address", "add", "198.51.100.1/24", "dev", PUBLIC_BRIDGE)
@@ -83,16 +81,7 @@ def vpc(tmp_path_factory):
         cloud.start(timeout=60)
         yield cloud
     finally:
-        if cloud.process and cloud.process.poll() is None:
-            try:
-                ec2 = cloud.client()
-                ids = [i["InstanceId"] for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]
-                       if i["State"]["Name"] != "terminated"]
-                if ids:
-                    ec2.terminate_instances(InstanceIds=ids)
-                    wait_for(lambda: all(s == "terminated" for s in states(ec2, ids).values()), timeout=60)
-            finally:
-                cloud.stop()
+        terminate_all_and_stop(cloud)
         run("ip", "netns", "del", OUTSIDE, check=False)
         run("ip", "link", "del", PUBLIC_BRIDGE, check=False)
 
