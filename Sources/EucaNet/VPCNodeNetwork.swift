@@ -94,11 +94,13 @@ public actor VPCNodeNetwork {
 
     /// Gives the host `endpoint`'s address (on a device of its own, `eucamd0`: a bridge with no
     /// ports, since kernels without the dummy driver have bridges) when no interface has it, so
-    /// the metadata service can listen there; whether it did.
+    /// the metadata service can listen there; whether the device is this network's (made now, or
+    /// by a run that was killed), so that it goes when the node stops.
     public static func provideMetadataAddress(_ endpoint: MetadataEndpoint, isLocal: Bool, root: HostCommands = HostCommands()) async throws -> Bool {
-        guard !isLocal else { return false }
+        let ours = (try? await root.run(["ip", "link", "show", metadataDevice])) != nil
+        guard !isLocal || ours else { return false }
         guard NetworkText.ipv4(endpoint.address) != nil else { throw EucaError(.invalidParameter, nil, "\(endpoint.address.prefix(64)) is not IPv4") }
-        if (try? await root.run(["ip", "link", "show", metadataDevice])) == nil {
+        if !ours {
             try await root.run(["ip", "link", "add", metadataDevice, "type", "bridge"])
         }
         try await root.run(["ip", "address", "replace", "\(endpoint.address)/32", "dev", metadataDevice])

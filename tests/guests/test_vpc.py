@@ -6,12 +6,14 @@ namespace on it for the outside world: no packet leaves the machine.
 Proves, as EC2 behaves: ssh to a new instance is refused until port 22 is authorized, then works
 on its elastic IP; an instance in another group cannot reach the first until its group is
 authorized, and not within a second of the rule's revocation; disassociating cuts new connections
-and moving the address moves the traffic; terminating leaves nothing of the network behind, and
-stopping the cloud leaves the host's interfaces, routes and nftables as they were."""
+and moving the address moves the traffic; terminating leaves nothing of the network behind; a
+cloud killed with SIGKILL leaves its instance reachable and takes its VPC over when it starts
+again; and stopping the cloud leaves the host's interfaces, routes and nftables as they were."""
 
 import json
 import re
 import shutil
+import signal
 import subprocess
 import time
 
@@ -191,6 +193,33 @@ def test_a_vpc_instance_is_closed_until_authorized_reached_on_its_elastic_ip_and
     left = host_state()
     assert not [link for link in left["links"] if re.fullmatch(r"vn\w+|eu\d+|vx\d+", link)], left["links"]
     assert not [route for route in left["routes"] if re.fullmatch(r"eu\d+", json.loads(route).get("dev", ""))], left["routes"]
+
+
+def test_a_killed_cloud_leaves_its_instance_reachable_and_takes_its_vpc_over_when_it_starts_again(vpc, tmp_path):
+    ec2 = vpc.client()
+    sample = ec2.describe_images(Filters=[{"Name": "name", "Values": ["euca-sample"]}])["Images"][0]["ImageId"]
+    pair = ec2.create_key_pair(KeyName="vpc-key-2", KeyType="ed25519")
+    key = tmp_path / "vpc-key-2.pem"
+    key.write_text(pair["KeyMaterial"])
+    key.chmod(0o600)
+    instance_id = ec2.run_instances(ImageId=sample, MinCount=1, MaxCount=1, KeyName="vpc-key-2")["Instances"][0]["InstanceId"]
+    wait_for(lambda: states(ec2, [instance_id])[instance_id] == "running", timeout=120, interval=0.5, what="running")
+    guest = Instance(vpc, instance_id, key, tmp_path)
+    address = ec2.allocate_address(Domain="vpc")["PublicIp"]
+    ec2.associate_address(InstanceId=instance_id, PublicIp=address)
+    # The default group lets 198.51.100.0/24 in on port 22 (the test before authorized it).
+    wait_for(lambda: guest.ssh(address).returncode == 0, timeout=15, what="ssh on the elastic IP")
+
+    vpc.stop(signal.SIGKILL)
+    # The instance runs on, and its VPC with it.
+    assert guest.ssh(address).returncode == 0
+    vpc.start(timeout=60)
+    ec2 = vpc.client()
+    ask = "wget -q -O - http://169.254.169.254/latest/meta-data/instance-id"
+    wait_for(lambda: guest.ssh(address, ask).stdout.strip() == instance_id, timeout=30, what="metadata after the restart")
+    ec2.terminate_instances(InstanceIds=[instance_id])
+    wait_for(lambda: states(ec2, [instance_id])[instance_id] == "terminated", timeout=60, what="terminated")
+    wait_for(lambda: host_state()["namespaces"] == [], timeout=20, what="the VPC's namespace gone")
 
 
 def test_stopping_the_cloud_leaves_the_host_as_it_was(vpc):
