@@ -54,12 +54,12 @@ public final class CloudController: Service, CloudService {
             context: context, network: network.mode,
             networkApplier: networkApplier ?? (enforces ? ClusterNetworkApplier(context: context) : nil))
         images = ImageService(context: context, imageStore: imageStore)
-        addresses = AddressService(context: context, publicIPs: network.publicIPs)
         vpcs = VPCService(context: context)
+        addresses = AddressService(context: context, publicIPs: network.publicIPs, vpcs: vpcs)
         let work = InstanceWork()
         instances = InstanceService(
             context: context, work: work, accounts: accounts, images: images, keyPairs: keyPairs, securityGroups: securityGroups,
-            vpcs: vpcs, network: network.mode, slaPolicies: slaPolicies)
+            vpcs: vpcs, network: network.mode, publicPool: network.publicIPs.isEmpty ? nil : network.publicIPs, slaPolicies: slaPolicies)
         reconciler = InstanceReconciler(context: context, work: work, instances: instances, slaPolicies: slaPolicies)
         self.network = network.mode
         self.endpoint = Mutex(settings.endpoint)

@@ -132,6 +132,9 @@ public struct InstanceRecord: Sendable, Codable, Hashable {
     /// The VNI of the VPC the instance is on, where the network mode puts it on one (VPC); its
     /// `privateIp` was then given by the cloud at launch, and is kept while it exists.
     public var vni: Int? = nil
+    /// Whether `publicIp` is the instance's own, given at launch from the pool (EC2's public IPv4
+    /// address, which its default subnet maps), rather than an elastic IP; nil for no.
+    public var autoPublicIp: Bool? = nil
 
     /// What a node needs to run this instance.
     public var launch: InstanceLaunch {

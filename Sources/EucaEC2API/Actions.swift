@@ -474,11 +474,11 @@ enum EC2Actions {
         return ids
     }
 
-    /// What `NetworkInterface.1` asks of the instance's one interface (device 0): its subnet and
-    /// groups. Every instance has exactly that interface, with a public address where its subnet
-    /// maps one, deleted with the instance; anything else is refused by name (the fields no
-    /// interface here has, by ``ActionParameters``).
-    static func primaryInterface(_ params: QueryParameters) throws -> (subnetId: String?, groupIds: [String], privateIp: String?)? {
+    /// What `NetworkInterface.1` asks of the instance's one interface (device 0): its subnet,
+    /// groups, private address and whether it has a public address of its own. Every instance has
+    /// exactly that interface, deleted with the instance; anything else is refused by name (the
+    /// fields no interface here has, by ``ActionParameters``).
+    static func primaryInterface(_ params: QueryParameters) throws -> (subnetId: String?, groupIds: [String], privateIp: String?, associatePublicIp: Bool?)? {
         let keys = params.values.keys.filter { $0.hasPrefix("NetworkInterface.") }
         guard !keys.isEmpty else { return nil }
         for key in keys {
@@ -496,13 +496,11 @@ enum EC2Actions {
         if let device = params[prefix + "DeviceIndex"], device != "0" {
             throw EucaError(.unsupported, .parameter, "\(prefix)DeviceIndex \(device.prefix(16)) is not supported by this cloud: only device index 0 is.")
         }
-        if try params.boolean(prefix + "AssociatePublicIpAddress") == false {
-            throw EucaError(.unsupported, .parameter, "An instance without a public address (AssociatePublicIpAddress=false) is not supported by this cloud yet.")
-        }
         if try params.boolean(prefix + "DeleteOnTermination") == false {
             throw EucaError(.unsupported, .parameter, "An interface that outlives its instance (DeleteOnTermination=false) is not supported by this cloud yet.")
         }
-        return (params[prefix + "SubnetId"], params.list(prefix + "SecurityGroupId"), params[prefix + "PrivateIpAddress"])
+        return (params[prefix + "SubnetId"], params.list(prefix + "SecurityGroupId"), params[prefix + "PrivateIpAddress"],
+                try params.boolean(prefix + "AssociatePublicIpAddress"))
     }
 
     static func runInstances(_ context: ActionContext, _ xml: inout XMLWriter) async throws {
@@ -588,6 +586,7 @@ enum EC2Actions {
                 "InvalidParameterCombination", "Network interfaces and an instance-level private IP address may not be specified on the same request")
         }
         run.privateIp = interface?.privateIp ?? params["PrivateIpAddress"]
+        run.associatePublicIp = interface?.associatePublicIp
         if run.privateIp != nil, run.maxCount > 1 {
             throw EC2Error("InvalidParameterCombination", "A private IP address can be specified for one instance only (MaxCount 1).")
         }

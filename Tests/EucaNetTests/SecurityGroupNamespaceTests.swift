@@ -776,7 +776,7 @@ struct VPCNodeNetworkOverlayTests {
                 VPCNodeNetwork(
                     settings: VPCNodeNetwork.Settings(
                         directory: net.directory.appendingPathComponent("n\(index)").path, metadata: nil,
-                        namespacePrefix: "eucat\(index)-v", underlay: underlays[index]),
+                        namespacePrefix: "\(net.name)n\(index)v", underlay: underlays[index]),
                     root: HostCommands(prefix: ["ip", "netns", "exec", namespace]))
             }
             let everywhere = FirewallRule(ipProtocol: "-1", fromPort: nil, toPort: nil, peer: .cidr("0.0.0.0/0"))
@@ -809,8 +809,8 @@ struct VPCNodeNetworkOverlayTests {
             try await networks[0].configure(policy([0], generation: 2))
             #expect(try await ask(1, addresses[1]) == "")
             for (n, network) in networks.enumerated() { try await network.release(instance: InstanceID(rawValue: "i-\(n + 1)")) }
-            #expect(try await VPCHost.leftovers(prefix: "eucat0-v").isEmpty)
-            #expect(try await VPCHost.leftovers(prefix: "eucat1-v").isEmpty)
+            #expect(try await VPCHost.leftovers(prefix: "\(net.name)n0v").isEmpty)
+            #expect(try await VPCHost.leftovers(prefix: "\(net.name)n1v").isEmpty)
         }
     }
 }

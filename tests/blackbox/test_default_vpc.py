@@ -166,7 +166,6 @@ def test_the_primary_network_interface_is_taken_and_nothing_else_is(cloud):
     assert instance["SubnetId"] == subnet["SubnetId"]
     assert [g["GroupId"] for g in instance["SecurityGroups"]] == [group]
     for kwargs, code in [
-        ({"NetworkInterfaces": [dict(interface, AssociatePublicIpAddress=False)]}, "Unsupported"),
         ({"NetworkInterfaces": [dict(interface, DeviceIndex=1)]}, "Unsupported"),
         ({"NetworkInterfaces": [interface, dict(interface, DeviceIndex=1)]}, "Unsupported"),
         ({"NetworkInterfaces": [dict(interface, PrivateIpAddress="172.31.0.9")]}, "Unsupported"),

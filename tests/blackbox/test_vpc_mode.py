@@ -89,3 +89,34 @@ def test_a_public_pool_inside_the_vpc_block_is_refused_naming_the_key(tmp_path):
     env["VNET_MODE"] = "MANAGED"
     result = subprocess.run([str(BINARY)], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "VNET_MODE" in result.stderr and "SYSTEM or VPC" in result.stderr, result.stderr[-2000:]
+
+
+def test_instances_get_a_public_address_of_their_own_and_an_elastic_ip_takes_its_place(vpc_cloud):
+    ec2 = vpc_cloud.client()
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    subnet = ec2.describe_subnets()["Subnets"][0]
+    assert subnet["MapPublicIpOnLaunch"] is True
+    # The pool is 198.51.100.10-13: the default subnet maps one to each instance, as EC2's does.
+    first = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]
+    assert first["PublicIpAddress"] == "198.51.100.10"
+    interface = {"DeviceIndex": 0, "SubnetId": subnet["SubnetId"], "AssociatePublicIpAddress": False}
+    private_only = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, NetworkInterfaces=[interface])["Instances"][0]
+    assert "PublicIpAddress" not in private_only
+    # An elastic IP comes from what the instances do not hold; associated, it takes the place of
+    # the instance's own address, which goes back to the pool.
+    elastic = ec2.allocate_address(Domain="vpc")["PublicIp"]
+    assert elastic == "198.51.100.11"
+    ec2.associate_address(InstanceId=first["InstanceId"], PublicIp=elastic)
+    shown = ec2.describe_instances(InstanceIds=[first["InstanceId"]])["Reservations"][0]["Instances"][0]
+    assert shown["PublicIpAddress"] == elastic
+    second = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]
+    assert second["PublicIpAddress"] == "198.51.100.10", "the first instance's own address was free again"
+    # The pool used up: instances launch with no public address, and no address can be allocated.
+    third = ec2.run_instances(ImageId=image, MinCount=2, MaxCount=2)["Instances"]
+    assert [i.get("PublicIpAddress") for i in third] == ["198.51.100.12", "198.51.100.13"]
+    assert "PublicIpAddress" not in ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]
+    assert code_of(lambda: ec2.allocate_address(Domain="vpc")) == "AddressLimitExceeded"
+    # Terminated, an instance gives its address back.
+    ec2.terminate_instances(InstanceIds=[third[0]["InstanceId"]])
+    wait_for(lambda: states(ec2, [third[0]["InstanceId"]])[third[0]["InstanceId"]] == "terminated", timeout=30, what="terminated")
+    assert ec2.allocate_address(Domain="vpc")["PublicIp"] == "198.51.100.12"

@@ -12,12 +12,15 @@ public enum AddressReference: Sendable, Hashable {
 /// instances, released back.
 public struct AddressService: CloudService {
     public let context: CloudContext
-    /// The addresses elastic IPs come from.
+    /// The addresses elastic IPs (and instances' own public addresses) come from.
     let publicIPs: [String]
+    /// The pool addresses being given out, shared with launches.
+    let vpcs: VPCService
 
-    init(context: CloudContext, publicIPs: [String]) {
+    init(context: CloudContext, publicIPs: [String], vpcs: VPCService) {
         self.context = context
         self.publicIPs = publicIPs
+        self.vpcs = vpcs
     }
 
     /// The number of addresses in the pool.
@@ -46,11 +49,14 @@ public struct AddressService: CloudService {
         }
         let account = principal.accountId
         let allocationId = Self.newID("eipalloc")
+        // Held while it is committed: neither another allocation nor a launch takes it meanwhile.
+        guard let address = vpcs.reservePublicAddresses(1, pool: requested.map { [$0] } ?? pool).first else {
+            throw EucaError(.limitExceeded, .address, "The maximum number of addresses has been reached: every address in the pool is in use.")
+        }
+        defer { vpcs.releasePublic([address]) }
         let record: AddressRecord = try await commit { txn in
-            let taken = Set(try txn.all(CloudSchema.addresses).map(\.key))
-            let candidates = requested.map { [$0] } ?? pool
-            guard let address = candidates.first(where: { !taken.contains($0) }) else {
-                throw EucaError(.limitExceeded, .address, "The maximum number of addresses has been reached: every address in the pool is allocated.")
+            guard try txn.get(address, from: CloudSchema.addresses) == nil else {
+                throw EucaError(.limitExceeded, .address, "The maximum number of addresses has been reached: every address in the pool is in use.")
             }
             let record = AddressRecord(
                 publicIp: address, allocationId: allocationId, accountId: account, instanceId: nil, associationId: nil, allocatedAt: now(),
@@ -122,6 +128,7 @@ public struct AddressService: CloudService {
             // The address leaves the instance it was on.
             if let previous = address.instanceId, previous != id, var other = try txn.get(previous.rawValue, from: CloudSchema.instances) {
                 other.publicIp = nil
+                other.autoPublicIp = nil
                 try txn.put(other, at: previous.rawValue, in: CloudSchema.instances)
                 changedInstances.append(other)
             }
@@ -134,7 +141,10 @@ public struct AddressService: CloudService {
             }
             address.instanceId = id
             address.associationId = associationId
+            // An elastic IP takes the place of the instance's own public address, which goes back
+            // to the pool, as on EC2.
             instance.publicIp = address.publicIp
+            instance.autoPublicIp = nil
             try txn.put(address, at: address.publicIp, in: CloudSchema.addresses)
             try txn.put(instance, at: id.rawValue, in: CloudSchema.instances)
             changedAddresses.append(address)

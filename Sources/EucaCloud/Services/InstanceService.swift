@@ -41,6 +41,8 @@ public struct InstanceService: CloudService {
     let securityGroups: SecurityGroupService
     let vpcs: VPCService
     let network: any NetworkMode
+    /// The pool instances' own public addresses come from (`VNET_PUBLICIPS`), on a VPC network.
+    var publicPool: [String]?
     /// The service-level policies, asked in order on admission.
     let slaPolicies: [any SLAPolicy]
 
@@ -123,6 +125,10 @@ public struct InstanceService: CloudService {
         public var monitored = false
         /// The one instance's private address (`PrivateIpAddress`), on a VPC network only.
         public var privateIp: String?
+        /// Whether each instance gets a public address of its own from the pool
+        /// (`AssociatePublicIpAddress`; by default, as its default subnet maps one), on a VPC
+        /// network only.
+        public var associatePublicIp: Bool?
 
         public init(
             imageId: String, instanceType: String = "m1.small", minCount: Int = 1, maxCount: Int = 1,
@@ -158,7 +164,7 @@ public struct InstanceService: CloudService {
             var text = [imageId, instanceType, "\(minCount)", "\(maxCount)", keyName ?? "", zone ?? "", kernelId ?? "",
                         ramdiskId ?? "", securityGroups.joined(separator: ","), securityGroupIds.joined(separator: ","),
                         shutdownBehavior.rawValue, terminationProtected ? "protected" : "", stopProtected ? "stop-protected" : "",
-                        monitored ? "monitored" : "", privateIp ?? "",
+                        monitored ? "monitored" : "", privateIp ?? "", associatePublicIp.map { "\($0)" } ?? "",
                         tags.map { "\($0.key)=\($0.value)" }.joined(separator: ",")].joined(separator: "\n")
             text += "\n" + (userData?.base64EncodedString() ?? "")
             if let options = metadataOptions {
@@ -255,6 +261,18 @@ public struct InstanceService: CloudService {
                 "PrivateIpAddress is not supported in this cloud's network mode (\(network.name)): the site's network gives addresses. VNET_MODE=VPC lets the cloud give them.")
         }
         defer { if !privateIps.isEmpty { vpcs.releaseAddresses(privateIps, of: account) } }
+        // And a public address of its own from the pool, where the pool has one free (the default
+        // subnet maps one unless the request says not to).
+        var publicIps: [String] = []
+        if network.placesInstancesOnVPC, request.associatePublicIp ?? true, let pool = publicPool {
+            publicIps = vpcs.reservePublicAddresses(count, pool: pool)
+            if publicIps.count < count {
+                logger.notice("the public pool is used up: instances launch without a public address", metadata: [
+                    "euca.account": "\(account)", "wanted": "\(count)", "given": "\(publicIps.count)",
+                ])
+            }
+        }
+        defer { if !publicIps.isEmpty { vpcs.releasePublic(publicIps) } }
         let instances: [InstanceRecord] = (0..<count).map { index in
             let id = InstanceID.generate()
             let addresses = network.addresses(for: id)
@@ -264,9 +282,10 @@ public struct InstanceService: CloudService {
                 userData: request.userData, zone: zone, node: nil, state: .pending, stateReason: .pending,
                 transitionReason: "", stateChangedAt: now, launchIndex: index, launchTime: now,
                 clientToken: request.clientToken, macAddress: addresses.macAddress, privateIp: privateIps.isEmpty ? addresses.privateIp : privateIps[index],
-                publicIp: addresses.publicIp, shutdownBehavior: request.shutdownBehavior, boot: boot, groups: groups,
+                publicIp: index < publicIps.count ? publicIps[index] : addresses.publicIp, shutdownBehavior: request.shutdownBehavior, boot: boot, groups: groups,
                 terminationProtected: request.terminationProtected, leaseEnds: leaseEnds, metadataOptions: request.metadataOptions,
-                stopProtected: request.stopProtected ? true : nil, monitored: request.monitored ? true : nil, vni: vni)
+                stopProtected: request.stopProtected ? true : nil, monitored: request.monitored ? true : nil, vni: vni,
+                autoPublicIp: index < publicIps.count ? true : nil)
         }
         let reservation = ReservationRecord(
             id: reservationId, accountId: account, instanceIds: instances.map(\.id), groups: groups,

@@ -109,6 +109,24 @@ public struct VPCService: CloudService {
         numbering.release(addresses.compactMap(NetworkBlock.address), of: account)
     }
 
+    /// The pool addresses in use: elastic IPs allocated, and instances' own public addresses.
+    static func publicAddressesInUse(_ tables: borrowing CloudState.Tables) -> Set<String> {
+        var used = Set(tables.addresses.keys)
+        for instance in tables.instances.values where instance.autoPublicIp == true && instance.state != .terminated {
+            if let address = instance.publicIp { used.insert(address) }
+        }
+        return used
+    }
+
+    /// Up to `count` free pool addresses for instances' own public addresses, held until
+    /// ``releasePublic(_:)``.
+    func reservePublicAddresses(_ count: Int, pool: [String]) -> [String] {
+        let state = self.state
+        return numbering.reservePublic(count, from: pool) { state.read { Self.publicAddressesInUse($0) } }
+    }
+
+    func releasePublic(_ addresses: [String]) { numbering.releasePublic(addresses) }
+
     /// The caller's default VPC.
     public func defaultVPC(of account: AccountID) -> VPCView {
         VPCView(id: Self.vpcId(of: account), accountId: account, cidrBlock: Self.defaultCIDR, isDefault: true, state: "available")
@@ -177,7 +195,25 @@ final class VPCNumbering: Sendable {
     private struct Held {
         var vnis: Set<Int> = []
         var addresses: [AccountID: Set<UInt32>] = [:]
+        /// Pool addresses being given out: as elastic IPs or as instances' own public addresses.
+        var publicAddresses: Set<String> = []
     }
+
+    /// Holds the first `count` addresses of `pool` that are neither held nor among `taken` (read
+    /// under the lock); fewer when the pool has fewer free.
+    func reservePublic(_ count: Int, from pool: [String], taken: () -> Set<String>) -> [String] {
+        held.withLock { held in
+            let taken = taken()
+            var chosen: [String] = []
+            for address in pool where chosen.count < count && !taken.contains(address) && !held.publicAddresses.contains(address) {
+                chosen.append(address)
+            }
+            held.publicAddresses.formUnion(chosen)
+            return chosen
+        }
+    }
+
+    func releasePublic(_ addresses: [String]) { held.withLock { $0.publicAddresses.subtract(addresses) } }
 
     private let held = Mutex(Held())
 
