@@ -29,7 +29,7 @@ import Testing
         }
         let cloud = CloudController(
             store: InMemoryStateStore(), clusters: clusters,
-            network: NetworkSettings(mode: VPCNetworkMode(), publicIPs: ["198.51.100.10"]), settings: CloudSettings(), logger: logger)
+            network: NetworkSettings(mode: VPCNetworkMode(), publicIPs: (10...14).map { "198.51.100.\($0)" }), settings: CloudSettings(), logger: logger)
         let image = ImageRecord(
             id: .generate(.machine), ownerId: AccountID(rawValue: "000000000000"), name: "empty", location: "builtin:empty",
             isPublic: true, boot: BootSpec())
@@ -44,6 +44,7 @@ import Testing
         let a = try await launch("zone-a", count: 2)
         let b = try await launch("zone-b")
         #expect(a.map(\.privateIp) == ["172.31.0.4", "172.31.0.5"])
+        #expect(a.map(\.publicIp) == ["198.51.100.10", "198.51.100.11"] && a.allSatisfy { $0.autoPublicIp == true }, "each its own public address")
         #expect(b.map(\.privateIp) == ["172.31.16.4"], "zone-b's default subnet is the second /20")
         let vni = try #require(a[0].vni)
         #expect(b[0].vni == vni && a[0].launch.network?.vni == vni && a[0].launch.network?.privateIp == "172.31.0.4")
@@ -61,7 +62,8 @@ import Testing
         try await waitUntil("the members reach the nodes") { member(a[1].id, on: "zone-a")?.privateIp == "172.31.0.5" && member(b[0].id, on: "zone-b") != nil }
         let address = try await cloud.addresses.allocate(admin, domain: "vpc")
         _ = try await cloud.addresses.associate(admin, .publicIp(address.publicIp), instance: a[0].id)
-        try await waitUntil("the address reaches the node") { member(a[0].id, on: "zone-a")?.publicIp == "198.51.100.10" }
+        #expect(address.publicIp == "198.51.100.14", "the pool's first address no instance holds")
+        try await waitUntil("the address reaches the node") { member(a[0].id, on: "zone-a")?.publicIp == "198.51.100.14" }
         // Where a node says its underlay address is, the policy tells the others.
         await cloud.noteNodeAddresses([NodeID("zone-b-node"): "10.0.0.2"])
         try await waitUntil("the node's address in the policy") { member(b[0].id, on: "zone-a")?.host == "10.0.0.2" }
