@@ -91,27 +91,27 @@ public actor HostNetworkApplier {
         await release(gone)
         for port in gone { ports[port.device] = nil }
         gateway = plan.gateway
-        // New ports in one `ip -batch`, however many there are.
-        let new = plan.ports.filter { ports[$0.device] != $0 }
-        if !new.isEmpty {
-            try await batch(new.map {
-                "address replace \(plan.gateway)/32 dev \($0.device)\nlink set dev \($0.device) up\nroute replace \($0.privateIp)/32 dev \($0.device)\n"
-                    // Answer ARP at once, not after the kernel's random delay of up to 0.8 s.
-                    + "ntable change name arp_cache dev \($0.device) proxy_delay 0\n"
-            }.joined(), force: false)
-            for port in new { ports[port.device] = port }
-        }
         // By difference from what was loaded; whole when there is nothing to start from, or when
         // the difference is refused (the table was changed behind this applier's back).
         let state = plan.nftablesState(memo: &memo)
-        if let loaded, let difference = loaded.difference(to: state, table: table) {
-            do {
-                try await load(difference)
-            } catch {
-                self.loaded = nil
-                try await load(state.full(table: table))
-            }
-        } else if loaded == nil {
+        let script = loaded.map { $0.difference(to: state, table: table) } ?? state.full(table: table)
+        // New ports in one `ip -batch`, however many there are, while nft loads the table: the
+        // table names ports by name, so neither waits for the other.
+        let new = plan.ports.filter { ports[$0.device] != $0 }
+        async let plumbed: Void = new.isEmpty ? () : batch(new.map {
+            "address replace \(plan.gateway)/32 dev \($0.device)\nlink set dev \($0.device) up\nroute replace \($0.privateIp)/32 dev \($0.device)\n"
+                // Answer ARP at once, not after the kernel's random delay of up to 0.8 s.
+                + "ntable change name arp_cache dev \($0.device) proxy_delay 0\n"
+        }.joined(), force: false)
+        var refused: (any Error)?
+        if let script {
+            do { try await load(script) } catch { refused = error }
+        }
+        try await plumbed
+        for port in new { ports[port.device] = port }
+        if let refused {
+            guard loaded != nil else { throw refused }
+            self.loaded = nil
             try await load(state.full(table: table))
         }
         loaded = state
