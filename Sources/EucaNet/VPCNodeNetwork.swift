@@ -131,11 +131,9 @@ public actor VPCNodeNetwork {
     public func recover(running: [InstanceID: (macAddress: String, network: InstanceNetwork)]) async throws {
         try await exclusively {
             let wanted = Set(running.values.map(\.network.vni))
-            for namespace in try await VPCHost.leftovers(prefix: settings.namespacePrefix) {
-                guard let vni = Int(namespace.dropFirst(settings.namespacePrefix.count)), wanted.contains(vni) else {
-                    try await VPCHost.remove(namespace: namespace, directory: settings.directory, root: root)
-                    continue
-                }
+            for namespace in try await VPCHost.leftovers(prefix: settings.namespacePrefix)
+            where !(Int(namespace.dropFirst(settings.namespacePrefix.count)).map(wanted.contains) ?? false) {
+                try await VPCHost.remove(namespace: namespace, directory: settings.directory, root: root)
             }
             let kept = readAliases()
             for (id, instance) in running {
@@ -202,7 +200,6 @@ public actor VPCNodeNetwork {
         }
     }
 
-    /// Makes every VPC here enforce `policy`.
     /// Makes every VPC here enforce `policy`; one older than the policy in force is ignored. A
     /// VPC that fails is applied again at the next call, even with the same policy.
     public func configure(_ policy: NetworkPolicy) async throws {

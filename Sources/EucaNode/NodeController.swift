@@ -299,7 +299,8 @@ public actor NodeController: NodeControllerAPI {
             if let policy { try await network.configure(policy) }
             let domains = try await hypervisor.list()
             var running: [InstanceID: (macAddress: String, network: InstanceNetwork)] = [:]
-            for (id, record) in records where !record.stopped && domains[id] != nil {
+            // Domains that run: a shut-off one's tap is gone, and nothing of its VPC is kept for it.
+            for (id, record) in records where !record.stopped && [.running, .paused, .other].contains(domains[id]) {
                 if let place = record.launch.network { running[id] = (record.launch.macAddress, place) }
             }
             try await network.recover(running: running)
