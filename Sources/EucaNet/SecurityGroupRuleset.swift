@@ -61,7 +61,13 @@ public struct NftablesState: Sendable, Hashable {
         }
         for (chain, rules) in new.chains.filter({ chains[$0.key] != $0.value }).sorted(by: { $0.key < $1.key }) {
             if chains[chain] == nil { text += "add chain inet \(name) \(chain)\n" } else { text += "flush chain inet \(name) \(chain)\n" }
-            text += "table inet \(name) {\n  chain \(chain) {\n\(rules)  }\n}\n"
+            // Rule by rule: nft reads `add rule` with less of the table in its cache than a
+            // `table { chain { … } }` block (about 15 ms against 25 for a port's three chains on a
+            // table of 1,000 ports).
+            for line in rules.split(separator: "\n") {
+                let rule = line.drop { $0 == " " }
+                if !rule.isEmpty { text += "add rule inet \(name) \(chain) \(rule)\n" }
+            }
         }
         for (device, suffix) in new.ports.filter({ ports[$0.key] != $0.value }).sorted(by: { $0.key < $1.key }) {
             for (kind, map) in Self.maps.sorted(by: { $0.key < $1.key }) {
