@@ -71,6 +71,15 @@ public enum NetworkText {
     /// `a.b.c.d` as a number.
     public static func ipv4(_ text: String) -> UInt32? { AddressPool.ipv4(Substring(text)) }
 
+    /// A MAC address of Euca's making: `prefix` (its first bytes, `02:00`), then the last `bytes`
+    /// bytes of `value`, each as two hex digits.
+    static func mac(_ prefix: String, _ value: UInt32, bytes: Int) -> String {
+        ([prefix] + (0..<bytes).reversed().map { index in
+            let byte = String(value >> UInt32(8 * index) & 0xFF, radix: 16)
+            return byte.count == 1 ? "0" + byte : byte
+        }).joined(separator: ":")
+    }
+
     /// Whether `address` is in `block` (as ``cidr4(_:)`` reads it).
     public static func contains(_ block: (network: UInt32, prefix: Int), _ address: String) -> Bool {
         guard let value = ipv4(address) else { return false }

@@ -22,9 +22,6 @@ extension VPCHost {
     /// Where instances' metadata aliases are (``VPCNodeNetwork``).
     static let aliasBlock = "169.254.128.0/17"
 
-    /// Whether the uplink is made.
-    public var isConnected: Bool { connected }
-
     /// Makes the uplink (once). `publicDevice` is the host's interface on the site's network,
     /// where public addresses are answered for; nil where none is (instances then reach the host
     /// alone, and its metadata service). `metadata` is where the host's instance metadata service
@@ -42,8 +39,7 @@ extension VPCHost {
         let outside = Self.uplinkDevice(vni: vpc.vni)
         // The host's end has a MAC of its own making, `02:01:00:` and the VNI, and the way out is
         // one fixed neighbour: what instances send out costs the host's neighbour table nothing.
-        let vni = UInt32(vpc.vni)
-        let mac = "02:01:00:" + [16, 8, 0].map { String(format: "%02x", vni >> UInt32($0) & 0xFF) }.joined(separator: ":")
+        let mac = NetworkText.mac("02:01:00", UInt32(vpc.vni), bytes: 3)
         // An uplink taken over with its namespace is kept; a host end left without its peer (its
         // namespace deleted by hand, or still going) is replaced.
         if (try? await inside.run(["ip", "link", "show", Self.uplinkInside])) == nil {

@@ -16,12 +16,7 @@ extension VPCHost {
     /// its four bytes, the same on every host that computes it.
     public static func overlayMAC(underlay: String) -> String? {
         guard let value = NetworkText.ipv4(underlay) else { return nil }
-        return "02:00:" + [24, 16, 8, 0].map { String(format2(value >> UInt32($0) & 0xFF)) }.joined(separator: ":")
-    }
-
-    private static func format2(_ byte: UInt32) -> String {
-        let digits = String(byte, radix: 16)
-        return digits.count == 1 ? "0" + digits : digits
+        return NetworkText.mac("02:00", value, bytes: 4)
     }
 
     /// Makes the VPC's VXLAN device (once), its underlay on `underlay`, this host's address on

@@ -81,6 +81,13 @@ import Testing
         #expect(!removed.contains("vn1") && !removed.contains("vn2"))
     }
 
+    @Test func macAddressesOfEucasMakingAreTwoHexDigitsPerByte() {
+        #expect(VPCHost.overlayMAC(underlay: "10.200.0.2") == "02:00:0a:c8:00:02")
+        #expect(VPCHost.overlayMAC(underlay: "10.200.0") == nil)
+        #expect(NetworkText.mac("02:01:00", 1, bytes: 3) == "02:01:00:00:00:01")
+        #expect(NetworkText.mac("02:01:00", 0xABCDEF, bytes: 3) == "02:01:00:ab:cd:ef")
+    }
+
     @Test func aRuleThatCanMatchNothingIsLeftOutRatherThanWidened() {
         let cases: [FirewallRule] = [
             FirewallRule(ipProtocol: "tcp", fromPort: 22, toPort: 22, peer: .cidr("10.0.0.0/33")),
