@@ -44,6 +44,22 @@ public actor VPCNodeNetwork {
     private let root: HostCommands
     private var hosts: [Int: VPCHost] = [:]
     private var ports: [String: Port] = [:]
+    /// Which instance each alias names: the metadata service asks on every request.
+    private var owners: [String: String] = [:]
+
+    /// Records `port` as instance `id`'s, with its alias.
+    private func place(_ id: String, _ port: Port) {
+        if let old = ports[id]?.alias { owners[old] = nil }
+        ports[id] = port
+        owners[port.alias] = id
+    }
+
+    /// Forgets instance `id`'s port, and its alias.
+    private func unplace(_ id: String) -> Port? {
+        guard let port = ports.removeValue(forKey: id) else { return nil }
+        owners[port.alias] = nil
+        return port
+    }
     private var policy = NetworkPolicy(groups: [])
     /// The VPCs whose last apply failed: applied again at the next call, whatever it brings.
     private var unapplied: Set<Int> = []
@@ -137,12 +153,12 @@ public actor VPCNodeNetwork {
             }
             let kept = readAliases()
             for (id, instance) in running {
-                if let alias = kept[id.rawValue], !ports.values.contains(where: { $0.alias == alias }) {
-                    ports[id.rawValue] = Port(macAddress: instance.macAddress, network: instance.network, alias: alias)
+                if let alias = kept[id.rawValue], owners[alias] == nil {
+                    place(id.rawValue, Port(macAddress: instance.macAddress, network: instance.network, alias: alias))
                 }
             }
             for (id, instance) in running.sorted(by: { $0.key < $1.key }) where ports[id.rawValue] == nil {
-                ports[id.rawValue] = Port(macAddress: instance.macAddress, network: instance.network, alias: try nextAlias())
+                place(id.rawValue, Port(macAddress: instance.macAddress, network: instance.network, alias: try nextAlias()))
             }
             try writeAliases()
             var failed: [String] = []
@@ -168,7 +184,7 @@ public actor VPCNodeNetwork {
         try await exclusively {
             let host = try await host(vni: network.vni, block: network.vpcBlock, adopting: false)
             let alias = try ports[instance.rawValue]?.alias ?? nextAlias()
-            ports[instance.rawValue] = Port(macAddress: macAddress, network: network, alias: alias)
+            place(instance.rawValue, Port(macAddress: macAddress, network: network, alias: alias))
             do {
                 try writeAliases()
                 try await host.attach(device: Self.device(for: instance))
@@ -187,7 +203,7 @@ public actor VPCNodeNetwork {
     }
 
     private func unplug(_ instance: InstanceID) async throws {
-        guard let port = ports.removeValue(forKey: instance.rawValue) else { return }
+        guard let port = unplace(instance.rawValue) else { return }
         try? writeAliases()
         let vni = port.network.vni
         if ports.values.contains(where: { $0.network.vni == vni }) {
@@ -226,7 +242,7 @@ public actor VPCNodeNetwork {
 
     /// The instance whose metadata requests come from `address`, an alias of this node's.
     public func instance(atAlias address: String) -> InstanceID? {
-        ports.first { $0.value.alias == address }.map { InstanceID(rawValue: $0.key) }
+        owners[address].map(InstanceID.init(rawValue:))
     }
 
     /// The metadata alias of an instance here.
@@ -241,6 +257,7 @@ public actor VPCNodeNetwork {
             for (_, host) in hosts.sorted(by: { $0.key < $1.key }) { try await host.stop() }
             hosts = [:]
             ports = [:]
+            owners = [:]
         }
     }
 
@@ -277,8 +294,7 @@ public actor VPCNodeNetwork {
 
     /// The lowest alias no port holds.
     private func nextAlias() throws -> String {
-        let taken = Set(ports.values.map(\.alias))
-        for index in 0..<Self.aliasCount where !taken.contains(Self.alias(index)) { return Self.alias(index) }
+        for index in 0..<Self.aliasCount where owners[Self.alias(index)] == nil { return Self.alias(index) }
         throw EucaError(.insufficientCapacity, .node, "every metadata alias of this node is in use (\(Self.aliasCount) instances on a VPC)")
     }
 
