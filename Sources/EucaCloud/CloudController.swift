@@ -145,15 +145,11 @@ public final class CloudController: Service, CloudService {
     // MARK: - Service
 
     public func run() async throws {
-        if network.plan([]).enforcesRules {
-            // The hosts follow every change of groups, members and addresses, for as long as the
-            // reconciler runs.
-            let publisher = Task { await securityGroups.publishOnChange() }
-            defer { publisher.cancel() }
-            try await reconciler.run()
-        } else {
-            try await reconciler.run()
-        }
+        // Where the mode enforces rules, the hosts follow every change of groups, members and
+        // addresses, for as long as the reconciler runs.
+        let publisher = network.plan([]).enforcesRules ? Task { await securityGroups.publishOnChange() } : nil
+        defer { publisher?.cancel() }
+        try await reconciler.run()
         logger.info("cloud controller stopped")
     }
 

@@ -522,9 +522,6 @@ public actor NodeController: NodeControllerAPI {
         return Int(bytes / (1 << 30))
     }
 
-    /// The public address the cloud's network policy gives an instance of this node.
-    private func publicAddress(of id: InstanceID) -> String? { publicAddresses[id.rawValue] }
-
     /// The public address of each instance the policy names, by instance id.
     static func publicAddresses(in policy: NetworkPolicy?) -> [String: String] {
         var found: [String: String] = [:]
@@ -541,8 +538,8 @@ public actor NodeController: NodeControllerAPI {
         // Taken before the first wait, so a newer one arriving meanwhile is compared with it.
         self.policy = policy
         publicAddresses = Self.publicAddresses(in: policy)
-        if changed { try await store.write { txn in try txn.put(policy, at: "policy", in: Self.policyCollection) } }
         if changed {
+            try await store.write { txn in try txn.put(policy, at: "policy", in: Self.policyCollection) }
             logger.debug("network policy taken", metadata: [
                 "groups": "\(policy.groups.count)", "members": "\(policy.groups.reduce(0) { $0 + $1.members.count })",
                 "generation": "\(policy.generation)", "vpc": "\(network == nil ? "none on this node" : "applied")",
@@ -573,7 +570,7 @@ public actor NodeController: NodeControllerAPI {
             guard let record = records[id], !record.stopped else { return nil }
             // Its public address is the one the cloud's policy names now (an elastic IP moves).
             var launch = record.launch
-            launch.publicIp = publicAddress(of: id) ?? launch.publicIp
+            launch.publicIp = publicAddresses[id.rawValue] ?? launch.publicIp
             return launch
         }
         let now = clock.now()

@@ -340,9 +340,10 @@ public struct SecurityGroupService: CloudService {
             }
             return placed
         }
-        return try placed.keys.sorted().flatMap { host in
-            try placed[host]!.keys.sorted().map { vni in
-                (host, try VPCNodeNetwork.plan(vni: vni, ports: placed[host]![vni]!, policy: policy, underlay: context.nodeAddress(NodeID(host))))
+        return try placed.sorted { $0.key < $1.key }.flatMap { host, vpcs in
+            let underlay = context.nodeAddress(NodeID(host))
+            return try vpcs.sorted { $0.key < $1.key }.map { vni, ports in
+                (host, try VPCNodeNetwork.plan(vni: vni, ports: ports, policy: policy, underlay: underlay))
             }
         }
     }

@@ -78,12 +78,12 @@ public struct VPCService: CloudService {
         let state = self.state
         let held = { () -> Set<UInt32> in
             state.read { tables in
-                Set(tables.instances(of: account).compactMap { $0.state == .terminated || $0.vni == nil ? nil : $0.privateIp.flatMap(NetworkBlock.address) })
+                Set(tables.instances(of: account).compactMap { $0.state == .terminated || $0.vni == nil ? nil : $0.privateIp.flatMap(NetworkText.ipv4) })
             }
         }
         let subnet = Self.subnetId(of: account, zone: zone)
         if let wanted {
-            guard let address = NetworkBlock.address(wanted) else {
+            guard let address = NetworkText.ipv4(wanted) else {
                 throw EucaError(.invalidParameter, .parameter, "Invalid value '\(wanted.prefix(64))' for PrivateIpAddress: not an IPv4 address.")
             }
             guard block.contains(address) else {
@@ -106,7 +106,7 @@ public struct VPCService: CloudService {
     }
 
     func releaseAddresses(_ addresses: [String], of account: AccountID) {
-        numbering.release(addresses.compactMap(NetworkBlock.address), of: account)
+        numbering.release(addresses.compactMap(NetworkText.ipv4), of: account)
     }
 
     /// The pool addresses in use: elastic IPs allocated, and instances' own public addresses.
@@ -276,6 +276,4 @@ struct NetworkBlock {
     }
 
     func contains(_ address: UInt32) -> Bool { address >= first && address <= last }
-
-    static func address(_ text: String) -> UInt32? { NetworkText.ipv4(text) }
 }
