@@ -50,8 +50,11 @@ def test_addresses_are_given_at_launch_in_the_default_subnet(vpc_cloud):
     launch = lambda **kwargs: ec2.run_instances(ImageId=image, MinCount=1, MaxCount=kwargs.pop("count", 1), **kwargs)
     assert code_of(lambda: launch(PrivateIpAddress="172.31.0.20")) == "InvalidIPAddress.InUse"
     assert code_of(lambda: launch(PrivateIpAddress="172.31.0.5")) == "InvalidIPAddress.InUse"
-    for address in ["172.31.0.3", "172.31.15.255", "10.1.2.3", "172.31.0.020", "172.31.0.300", "not-an-address"]:
-        assert code_of(lambda: launch(PrivateIpAddress=address)) == "InvalidParameterValue", address
+    for address in ["172.31.0.3", "172.31.15.255", "10.1.2.3", "172.31.0.020", "172.31.0.300", "not-an-address", "172.31.0.4" * 1000]:
+        with pytest.raises(botocore.exceptions.ClientError) as raised:
+            launch(PrivateIpAddress=address)
+        assert raised.value.response["Error"]["Code"] == "InvalidParameterValue", address[:40]
+        assert len(raised.value.response["Error"]["Message"]) < 300, "the message quotes a bounded part of the value"
     assert code_of(lambda: launch(PrivateIpAddress="172.31.0.30", count=2)) == "InvalidParameterCombination"
     interface = {"DeviceIndex": 0, "SubnetId": subnet["SubnetId"], "PrivateIpAddress": "172.31.0.21"}
     assert launch(NetworkInterfaces=[interface])["Instances"][0]["PrivateIpAddress"] == "172.31.0.21"
