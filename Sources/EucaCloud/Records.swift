@@ -135,6 +135,9 @@ public struct InstanceRecord: Sendable, Codable, Hashable {
     /// Whether `publicIp` is the instance's own, given at launch from the pool (EC2's public IPv4
     /// address, which its default subnet maps), rather than an elastic IP; nil for no.
     public var autoPublicIp: Bool? = nil
+    /// The block of the network the instance is on, where that is the cloud's one network
+    /// (STATIC, MANAGED-NOVLAN: `VNET_SUBNET`); nil on a default VPC, whose block is EC2's.
+    public var block: String? = nil
 
     /// What a node needs to run this instance.
     public var launch: InstanceLaunch {
@@ -144,7 +147,7 @@ public struct InstanceRecord: Sendable, Codable, Hashable {
             launchIndex: launchIndex, zone: zone, preferredNode: node, securityGroups: groups.map(\.name), publicIp: publicIp,
             metadataOptions: metadataOptions,
             network: vni.flatMap { vni in
-                privateIp.map { InstanceNetwork(vni: vni, vpcBlock: VPCService.defaultCIDR, privateIp: $0, groups: groups.map(\.id.rawValue)) }
+                privateIp.map { InstanceNetwork(vni: vni, vpcBlock: block ?? VPCService.defaultCIDR, privateIp: $0, groups: groups.map(\.id.rawValue)) }
             })
     }
 }

@@ -12,6 +12,10 @@ public protocol NetworkMode: Sendable {
     /// Whether instances are on a VPC network, each VPC its own, with private addresses the
     /// cloud gives (VPC mode); false where the site's network addresses them.
     var placesInstancesOnVPC: Bool { get }
+    /// The one network the cloud puts every instance on, and how it gives their addresses
+    /// (STATIC, MANAGED-NOVLAN); nil where each account has its own (VPC) or the site addresses
+    /// instances (SYSTEM).
+    var segment: SegmentAddressing? { get }
 }
 
 /// VPC mode (Eucalyptus 4's, EC2's since 2013): every account's default VPC is a network of its
@@ -63,16 +67,19 @@ public enum NetworkModes {
         switch name.uppercased() {
         case "SYSTEM": return .success(SystemNetworkMode())
         case "VPC": return .success(VPCNetworkMode())
-        case "STATIC", "MANAGED", "MANAGED-NOVLAN":
-            return .failure(ConfigProblem("\(name.uppercased()) is not available in this release; use SYSTEM or VPC"))
+        case "STATIC", "MANAGED-NOVLAN":
+            return .failure(ConfigProblem("\(name.uppercased()) needs VNET_SUBNET and VNET_NETMASK"))
+        case "MANAGED":
+            return .failure(ConfigProblem("MANAGED is not available in this release; use MANAGED-NOVLAN, VPC, STATIC or SYSTEM"))
         default:
             return .failure(ConfigProblem("\"\(name)\" is not one of \(known.joined(separator: ", "))"))
         }
     }
 }
 
-/// The network settings (`VNET_MODE`, `VNET_PUBLICIPS`; the other `VNET_*` keys come with the
-/// modes that use them).
+/// The network settings: `VNET_MODE`, `VNET_PUBLICIPS`, and the keys of the modes that put
+/// every instance on one network of the cloud's (`VNET_SUBNET`, `VNET_NETMASK`,
+/// `VNET_ADDRSPERNET`, `VNET_MACMAP`), each checked against the others at start.
 public struct NetworkSettings: Sendable {
     public var mode: any NetworkMode
     /// The public addresses elastic IPs are allocated from.
@@ -83,9 +90,17 @@ public struct NetworkSettings: Sendable {
 
     public static let keys: [ConfigKey] = [
         ConfigKey("VNET_MODE", type: "SYSTEM|VPC|STATIC|MANAGED|MANAGED-NOVLAN", default: "SYSTEM",
-                  "The network mode: SYSTEM (the site's network and DHCP) or VPC (a network per account, security groups enforced); the others are not in this release."),
+                  "The network mode: SYSTEM (the site's network and DHCP), VPC (a network per account), STATIC (addresses from VNET_MACMAP) or MANAGED-NOVLAN (a block of VNET_SUBNET per security group); MANAGED is not in this release."),
         ConfigKey("VNET_PUBLICIPS", type: "addresses and ranges (a.b.c.d-a.b.c.e)", default: "(none)",
-                  "The pool elastic IPs come from, separated by spaces or commas."),
+                  "The pool elastic IPs come from (and, in VPC and MANAGED-NOVLAN, each instance's own public address), separated by spaces or commas."),
+        ConfigKey("VNET_SUBNET", type: "IPv4 network address", default: "(none)",
+                  "STATIC and MANAGED-NOVLAN: the network instances are on, with VNET_NETMASK; its first host address is their router."),
+        ConfigKey("VNET_NETMASK", type: "netmask (255.255.0.0) or prefix length", default: "(none)",
+                  "STATIC and MANAGED-NOVLAN: VNET_SUBNET's netmask, from /8 to /28."),
+        ConfigKey("VNET_ADDRSPERNET", type: "power of two", default: "32",
+                  "MANAGED-NOVLAN: the size of the block of VNET_SUBNET each security group's instances take their addresses from."),
+        ConfigKey("VNET_MACMAP", type: "MAC=address pairs", default: "(none)",
+                  "STATIC: the MACs and addresses instances are given, one pair each, separated by spaces or commas."),
     ]
 
     public init(mode: any NetworkMode = SystemNetworkMode(), publicIPs: [String] = []) {
@@ -94,17 +109,60 @@ public struct NetworkSettings: Sendable {
     }
 
     public init(_ config: EucaConfig) throws(ConfigError) {
-        let mode = try config.value("VNET_MODE", default: SystemNetworkMode() as any NetworkMode) { NetworkModes.mode(named: $0) }
+        let name = try config.value("VNET_MODE", default: "SYSTEM") { text in
+            NetworkModes.known.contains(text.uppercased()) || text.isEmpty
+                ? .success(text.isEmpty ? "SYSTEM" : text.uppercased())
+                : .failure(ConfigProblem("\"\(text.prefix(64))\" is not one of \(NetworkModes.known.joined(separator: ", "))"))
+        }
+        let mode: any NetworkMode
+        switch name {
+        case "STATIC", "MANAGED-NOVLAN":
+            mode = try Self.segmentMode(name, config)
+        default:
+            mode = try config.value("VNET_MODE", default: SystemNetworkMode() as any NetworkMode) { NetworkModes.mode(named: $0) }
+        }
         self.mode = mode
+        // A public address inside the instances' own block would be one an instance may hold privately.
+        let privateBlock = mode.placesInstancesOnVPC ? Self.vpcBlock : mode.segment?.block
         publicIPs = try config.value("VNET_PUBLICIPS", default: []) { text in
             AddressPool.parse(text).flatMap { addresses in
-                // A public address inside the VPCs' block would be one an instance may hold privately.
-                guard mode.placesInstancesOnVPC, let block = NetworkText.cidr4(Self.vpcBlock),
+                guard let privateBlock, let block = NetworkText.cidr4(privateBlock),
                       let inside = addresses.first(where: { NetworkText.contains(block, $0) })
                 else { return .success(addresses) }
-                return .failure(ConfigProblem("\(inside) is inside \(Self.vpcBlock), the block of every account's VPC; public addresses must be outside it"))
+                let whose = mode.placesInstancesOnVPC ? "the block of every account's VPC" : "the instances' network (VNET_SUBNET)"
+                return .failure(ConfigProblem("\(inside) is inside \(privateBlock), \(whose); public addresses must be outside it"))
             }
         }
+    }
+
+    /// STATIC or MANAGED-NOVLAN, from the keys they need.
+    private static func segmentMode(_ name: String, _ config: EucaConfig) throws(ConfigError) -> any NetworkMode {
+        func required(_ key: String) throws(ConfigError) -> String {
+            guard let entry = config.entry(key), !entry.value.isEmpty else {
+                let source = config.entry("VNET_MODE")?.source ?? .environment
+                throw ConfigError(key: key, source: source, message: "is needed with VNET_MODE=\(name)")
+            }
+            return entry.value
+        }
+        _ = try required("VNET_NETMASK")
+        let prefix = try config.value("VNET_NETMASK", default: 0) { SegmentKeys.prefix(ofNetmask: $0) }
+        _ = try required("VNET_SUBNET")
+        let block = try config.value("VNET_SUBNET", default: "") { SegmentKeys.block(subnet: $0, prefix: prefix) }
+        if name == "STATIC" {
+            _ = try required("VNET_MACMAP")
+            let map = try config.value("VNET_MACMAP", default: []) { MACMapEntry.parse($0, block: block) }
+            return StaticNetworkMode(block: block, map: map)
+        }
+        let size = 1 << (32 - prefix)
+        let perNetwork = try config.value("VNET_ADDRSPERNET", default: 32) { text in
+            guard let value = Int(text), value > 0, value & (value - 1) == 0 else {
+                return .failure(ConfigProblem("\"\(text.prefix(64))\" is not a power of two"))
+            }
+            guard value >= 8 else { return .failure(ConfigProblem("\(value) is too small: each block keeps three addresses and needs five for instances")) }
+            guard value <= size else { return .failure(ConfigProblem("\(value) is more than VNET_SUBNET's \(size) addresses")) }
+            return .success(value)
+        }
+        return ManagedNoVLANNetworkMode(block: block, addressesPerNetwork: perNetwork)
     }
 }
 
@@ -172,6 +230,7 @@ public protocol NetworkApplier: Sendable {
 
 extension NetworkMode {
     public var placesInstancesOnVPC: Bool { false }
+    public var segment: SegmentAddressing? { nil }
 
     /// The plan for `groups`; a mode that enforces rules overrides this.
     public func plan(_ groups: [GroupPolicy]) -> NetworkPlan {

@@ -47,6 +47,8 @@ public actor VPCHost {
     /// outside it.
     let inside: HostCommands
     let directory: URL
+    /// The DNS servers DHCP gives the instances (`VNET_DNS`); none when empty.
+    let dns: [String]
     private let applier: HostNetworkApplier
     /// The DHCP server's process id.
     private var dhcp: Int32?
@@ -67,8 +69,9 @@ public actor VPCHost {
 
     /// `directory` keeps the namespace's DHCP files; `root` runs commands where the taps appear;
     /// `prefix` names the namespace (another for each host a test stands up on one machine).
-    public init(vpc: VPCSpec, directory: String, root: HostCommands = HostCommands(), prefix: String = VPCHost.namespacePrefix) {
+    public init(vpc: VPCSpec, directory: String, root: HostCommands = HostCommands(), prefix: String = VPCHost.namespacePrefix, dns: [String] = []) {
         self.vpc = vpc
+        self.dns = dns.filter { NetworkText.ipv4($0) != nil }
         namespace = "\(prefix)\(vpc.vni)"
         self.root = root
         self.directory = URL(fileURLWithPath: directory).appendingPathComponent(namespace)
@@ -110,6 +113,7 @@ public actor VPCHost {
             "--interface=vn*", "--except-interface=lo", "--log-facility=\(path("dnsmasq.log"))", "--quiet-dhcp", "--dhcp-authoritative",
             "--dhcp-range=\(vpc.network),static,\(vpc.netmask),1h",
             "--dhcp-option=option:router,\(vpc.gateway)",
+        ] + (dns.isEmpty ? [] : ["--dhcp-option=option:dns-server,\(dns.joined(separator: ","))"]) + [
             "--dhcp-hostsdir=\(path("hosts.d"))", "--dhcp-leasefile=\(path("leases"))", "--pid-file=\(path("dnsmasq.pid"))",
         ])
         guard let pid = Self.dhcpServer(in: directory, namespace: namespace) else {

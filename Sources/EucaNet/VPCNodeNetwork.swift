@@ -20,11 +20,14 @@ public actor VPCNodeNetwork {
         /// This node's address on the network between nodes (`VNET_PRIVINTERFACE`'s): its VPCs'
         /// VXLAN traffic leaves from it. Without one, a VPC's instances here reach only each other.
         public var underlay: String?
+        /// The DNS servers DHCP gives instances (`VNET_DNS`).
+        public var dns: [String]
 
         public init(
             directory: String, publicDevice: String? = nil, metadata: MetadataEndpoint? = MetadataEndpoint(),
-            namespacePrefix: String = VPCHost.namespacePrefix, underlay: String? = nil
+            namespacePrefix: String = VPCHost.namespacePrefix, underlay: String? = nil, dns: [String] = []
         ) {
+            self.dns = dns
             self.underlay = underlay
             self.directory = directory
             self.publicDevice = publicDevice
@@ -263,7 +266,8 @@ public actor VPCNodeNetwork {
 
     private func host(vni: Int, block: String, adopting: Bool) async throws -> VPCHost {
         if let host = hosts[vni] { return host }
-        let host = VPCHost(vpc: try VPCSpec(vni: vni, cidr: block), directory: settings.directory, root: root, prefix: settings.namespacePrefix)
+        let host = VPCHost(
+            vpc: try VPCSpec(vni: vni, cidr: block), directory: settings.directory, root: root, prefix: settings.namespacePrefix, dns: settings.dns)
         do {
             try await host.start(adopting: adopting)
         } catch {

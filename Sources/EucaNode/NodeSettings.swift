@@ -37,6 +37,8 @@ public struct NodeSettings: Sendable, Hashable {
     /// crash): under `/run`, since they live as long as the namespaces they describe (until the
     /// host restarts), and readable by dnsmasq once it has dropped its privileges.
     public var vpcPath = "/run/euca/vpc"
+    /// The DNS servers DHCP gives instances on the networks the cloud addresses (`VNET_DNS`).
+    public var dns: [String] = []
 
     public init(
         node: NodeID, instancePath: String, libvirtURI: String = "test:///default", maxCores: Int? = nil, maxMemoryMiB: Int? = nil, maxDiskGiB: Int? = nil,
@@ -82,10 +84,13 @@ public struct NodeSettings: Sendable, Hashable {
         ConfigKey("METADATA_PORT", type: "integer", default: "80", "The instance metadata service's port."),
         ConfigKey(
             "VNET_PUBINTERFACE", type: "device name", default: "(none)",
-            "VPC mode: the host's interface on the network elastic IPs are reached from; without one, instances have no public addresses."),
+            "VPC, STATIC and MANAGED-NOVLAN: the host's interface on the network elastic IPs are reached from; without one, instances have no public addresses."),
+        ConfigKey(
+            "VNET_DNS", type: "IPv4 addresses", default: "(none)",
+            "VPC, STATIC and MANAGED-NOVLAN: the DNS servers DHCP gives instances, separated by spaces or commas; none when empty."),
         ConfigKey(
             "VNET_PRIVINTERFACE", type: "device name", default: "(none)",
-            "VPC mode: the host's interface on the network between nodes; its address carries each VPC's VXLAN traffic (UDP 4789) to the other nodes. Without one, a VPC's instances on this node reach only each other."),
+            "VPC, STATIC and MANAGED-NOVLAN: the host's interface on the network between nodes; its address carries each VPC's VXLAN traffic (UDP 4789) to the other nodes. Without one, a VPC's instances on this node reach only each other."),
     ]
 
     /// Reads the settings; `defaultInstancePath` applies when `INSTANCE_PATH` is unset.
@@ -110,6 +115,13 @@ public struct NodeSettings: Sendable, Hashable {
             metadataPort: try config.port("METADATA_PORT", default: 80),
             publicInterface: try config.value("VNET_PUBINTERFACE", default: nil as String?, Self.deviceName),
             privateInterface: try config.value("VNET_PRIVINTERFACE", default: nil as String?, Self.deviceName))
+        dns = try config.value("VNET_DNS", default: []) { text in
+            let servers = text.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" }).map(String.init)
+            if let bad = servers.first(where: { NetworkText.ipv4($0) == nil }) {
+                return .failure(ConfigProblem("\"\(bad.prefix(64))\" is not an IPv4 address"))
+            }
+            return servers.count <= 8 ? .success(servers) : .failure(ConfigProblem("more than 8 servers"))
+        }
     }
 
     static func deviceName(_ text: String) -> Result<String?, ConfigProblem> {

@@ -77,7 +77,7 @@ extension NodeRuntime {
             }
         }
         let network = VPCNodeNetwork(settings: VPCNodeNetwork.Settings(
-            directory: settings.vpcPath, publicDevice: settings.publicInterface, metadata: endpoint, underlay: underlay))
+            directory: settings.vpcPath, publicDevice: settings.publicInterface, metadata: endpoint, underlay: underlay, dns: settings.dns))
         return (network, made)
     }
 

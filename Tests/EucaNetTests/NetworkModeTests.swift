@@ -14,11 +14,11 @@ import Testing
         let vpc = try NetworkModes.mode(named: "vpc").get()
         #expect(vpc.name == "VPC" && vpc.placesInstancesOnVPC && vpc.plan([]).enforcesRules)
         #expect(!SystemNetworkMode().placesInstancesOnVPC && !SystemNetworkMode().plan([]).enforcesRules)
-        guard case .failure(let problem) = NetworkModes.mode(named: "MANAGED-NOVLAN") else {
-            Issue.record("MANAGED-NOVLAN was accepted")
+        guard case .failure(let problem) = NetworkModes.mode(named: "MANAGED") else {
+            Issue.record("MANAGED was accepted")
             return
         }
-        #expect(problem.message.contains("not available") && problem.message.contains("SYSTEM or VPC"))
+        #expect(problem.message.contains("not available") && problem.message.contains("MANAGED-NOVLAN"))
         guard case .failure = NetworkModes.mode(named: "BRIDGED") else {
             Issue.record("an unknown mode was accepted")
             return
@@ -34,5 +34,62 @@ import Testing
             }
         }
         #expect((try? AddressPool.parse("10.0.0.0-10.0.0.2").get()) == ["10.0.0.0", "10.0.0.1", "10.0.0.2"])
+    }
+
+    /// The configuration `text` (a file's lines) as a mode's settings, or the error naming the key.
+    func settings(_ text: String) -> Result<NetworkSettings, ConfigError> {
+        do {
+            return .success(try NetworkSettings(EucaConfig.parse(text, path: "/etc/euca/eucalyptus.conf")))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    func refusal(_ text: String) -> ConfigError? {
+        guard case .failure(let error) = settings(text) else { return nil }
+        return error
+    }
+
+    @Test func staticAndManagedNoVLANReadTheirKeys() throws {
+        let managed = try settings("VNET_MODE=\"MANAGED-NOVLAN\"\nVNET_SUBNET=10.10.0.0\nVNET_NETMASK=255.255.0.0\nVNET_ADDRSPERNET=64\nVNET_PUBLICIPS=\"198.51.100.10-198.51.100.12\"\n").get()
+        #expect(managed.mode.name == "MANAGED-NOVLAN" && managed.mode.plan([]).enforcesRules && !managed.mode.placesInstancesOnVPC)
+        let segment = try #require(managed.mode.segment)
+        #expect(segment.block == "10.10.0.0/16" && segment.gateway == "10.10.0.1" && segment.groupBlockCount == 1024)
+        #expect(segment.instanceRange(ofGroupBlock: 1) == 0x0A0A_0042...0x0A0A_007E && segment.groupBlock(of: "10.10.0.127") == 1)
+        #expect(managed.publicIPs.count == 3)
+        let fixed = try settings("VNET_MODE=STATIC\nVNET_SUBNET=10.20.0.0\nVNET_NETMASK=24\nVNET_MACMAP=\"D0:0D:AA:00:00:01=10.20.0.2, d0:0d:aa:00:00:02=10.20.0.3\"\n").get()
+        #expect(fixed.mode.segment?.assignment == .macMap([
+            MACMapEntry(macAddress: "d0:0d:aa:00:00:01", address: "10.20.0.2"), MACMapEntry(macAddress: "d0:0d:aa:00:00:02", address: "10.20.0.3"),
+        ]))
+    }
+
+    @Test func badValuesAreRefusedNamingTheKeyAndItsLine() throws {
+        let managed = "VNET_MODE=MANAGED-NOVLAN\nVNET_SUBNET=10.10.0.0\nVNET_NETMASK=255.255.0.0\n"
+        let cases: [(String, String, String)] = [
+            ("VNET_MODE=MANAGED-NOVLAN\nVNET_SUBNET=10.10.0.0\n", "VNET_NETMASK", "is needed"),
+            (managed + "VNET_ADDRSPERNET=48\n", "VNET_ADDRSPERNET", "power of two"),
+            (managed + "VNET_ADDRSPERNET=4\n", "VNET_ADDRSPERNET", "too small"),
+            (managed + "VNET_PUBLICIPS=10.10.3.1-10.10.3.4\n", "VNET_PUBLICIPS", "inside 10.10.0.0/16"),
+            ("VNET_MODE=MANAGED-NOVLAN\nVNET_SUBNET=169.254.0.0\nVNET_NETMASK=255.255.0.0\n", "VNET_SUBNET", "overlaps 169.254.0.0/16"),
+            ("VNET_MODE=MANAGED-NOVLAN\nVNET_SUBNET=10.10.1.0\nVNET_NETMASK=255.255.0.0\n", "VNET_SUBNET", "not a network address"),
+            ("VNET_MODE=MANAGED-NOVLAN\nVNET_SUBNET=10.10.0.0\nVNET_NETMASK=255.0.255.0\n", "VNET_NETMASK", "not a netmask"),
+            ("VNET_MODE=STATIC\nVNET_SUBNET=10.20.0.0\nVNET_NETMASK=24\n", "VNET_MACMAP", "is needed"),
+            ("VNET_MODE=STATIC\nVNET_SUBNET=10.20.0.0\nVNET_NETMASK=24\nVNET_MACMAP=d0:0d:00:00:00:01=10.20.0.2 D0:0D:00:00:00:01=10.20.0.3\n",
+             "VNET_MACMAP", "listed twice"),
+            ("VNET_MODE=STATIC\nVNET_SUBNET=10.20.0.0\nVNET_NETMASK=24\nVNET_MACMAP=d0:0d:00:00:00:01=10.20.0.2 d0:0d:00:00:00:02=10.20.0.2\n",
+             "VNET_MACMAP", "listed twice"),
+            ("VNET_MODE=STATIC\nVNET_SUBNET=10.20.0.0\nVNET_NETMASK=24\nVNET_MACMAP=d0:0d:00:00:00:01=10.20.1.2\n", "VNET_MACMAP", "not an instance's address"),
+            ("VNET_MODE=STATIC\nVNET_SUBNET=10.20.0.0\nVNET_NETMASK=24\nVNET_MACMAP=d0:0d:00:00:00:01=10.20.0.1\n", "VNET_MACMAP", "not an instance's address"),
+            ("VNET_MODE=STATIC\nVNET_SUBNET=10.20.0.0\nVNET_NETMASK=24\nVNET_MACMAP=01:00:5e:00:00:01=10.20.0.2\n", "VNET_MACMAP", "multicast"),
+            ("VNET_MODE=MANAGED\n", "VNET_MODE", "not available"),
+        ]
+        for (text, key, words) in cases {
+            guard let error = refusal(text) else {
+                Issue.record("accepted: \(text)")
+                continue
+            }
+            #expect(error.key == key && error.message.contains(words), "\(text) → \(error)")
+            #expect(error.description.contains("eucalyptus.conf"), "the file is named: \(error)")
+        }
     }
 }

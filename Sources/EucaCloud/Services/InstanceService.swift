@@ -249,22 +249,37 @@ public struct InstanceService: CloudService {
         let leaseEnds = terms.leaseSeconds.map { now.addingTimeInterval(Double($0)) }
         let tags = request.tags + (leaseEnds.map { [Tag(key: Self.leaseTagKey, value: TagService.iso8601($0))] } ?? [])
         // On a VPC network the cloud gives each instance its address in the zone's default
-        // subnet, held until the records are committed (then the records hold them).
+        // subnet, held until the records are committed (then the records hold them); on the
+        // cloud's one network (STATIC, MANAGED-NOVLAN), from the MAC map or the group's block.
         var vni: Int?
         var privateIps: [String] = []
+        var segmentAssignments: [SegmentNumbering.Assignment] = []
+        var segmentBlock: Int?
         if network.placesInstancesOnVPC {
             vni = try await vpcs.vni(for: account)
             privateIps = try vpcs.reserveAddresses(count, of: account, zone: zone, wanted: request.privateIp)
         } else if request.privateIp != nil {
-            throw EucaError(
-                .unsupported, .parameter,
-                "PrivateIpAddress is not supported in this cloud's network mode (\(network.name)): the site's network gives addresses. VNET_MODE=VPC lets the cloud give them.")
+            let why = network.segment == nil
+                ? "the site's network gives addresses. VNET_MODE=VPC lets the cloud give them."
+                : "addresses come from \(network.name == "STATIC" ? "VNET_MACMAP" : "the security group's block")."
+            throw EucaError(.unsupported, .parameter, "PrivateIpAddress is not supported in this cloud's network mode (\(network.name)): \(why)")
+        } else if let segment = network.segment {
+            vni = segment.vni
+            (segmentAssignments, segmentBlock) = try vpcs.reserveSegmentAddresses(count, on: segment, group: groups.first?.id.rawValue ?? "")
+            privateIps = segmentAssignments.map(\.address)
         }
-        defer { if !privateIps.isEmpty { vpcs.releaseAddresses(privateIps, of: account) } }
+        defer {
+            if !segmentAssignments.isEmpty || segmentBlock != nil {
+                vpcs.releaseSegmentAddresses(segmentAssignments, block: segmentBlock)
+            } else if !privateIps.isEmpty {
+                vpcs.releaseAddresses(privateIps, of: account)
+            }
+        }
         // And a public address of its own from the pool, where the pool has one free (the default
-        // subnet maps one unless the request says not to).
+        // subnet maps one unless the request says not to; MANAGED-NOVLAN gives one, as Eucalyptus).
         var publicIps: [String] = []
-        if network.placesInstancesOnVPC, request.associatePublicIp ?? true, let pool = publicPool {
+        let givesPublic = network.placesInstancesOnVPC || network.segment?.givesPublicAddresses == true
+        if givesPublic, request.associatePublicIp ?? true, let pool = publicPool {
             publicIps = vpcs.reservePublicAddresses(count, pool: pool)
             if publicIps.count < count {
                 logger.notice("the public pool is used up: instances launch without a public address", metadata: [
@@ -281,11 +296,13 @@ public struct InstanceService: CloudService {
                 ramdiskId: ramdisk?.id, vmType: vmType, keyName: keyPair?.name, publicKey: keyPair?.publicKey,
                 userData: request.userData, zone: zone, node: nil, state: .pending, stateReason: .pending,
                 transitionReason: "", stateChangedAt: now, launchIndex: index, launchTime: now,
-                clientToken: request.clientToken, macAddress: addresses.macAddress, privateIp: privateIps.isEmpty ? addresses.privateIp : privateIps[index],
+                clientToken: request.clientToken,
+                macAddress: index < segmentAssignments.count ? segmentAssignments[index].macAddress ?? addresses.macAddress : addresses.macAddress,
+                privateIp: privateIps.isEmpty ? addresses.privateIp : privateIps[index],
                 publicIp: index < publicIps.count ? publicIps[index] : addresses.publicIp, shutdownBehavior: request.shutdownBehavior, boot: boot, groups: groups,
                 terminationProtected: request.terminationProtected, leaseEnds: leaseEnds, metadataOptions: request.metadataOptions,
                 stopProtected: request.stopProtected ? true : nil, monitored: request.monitored ? true : nil, vni: vni,
-                autoPublicIp: index < publicIps.count ? true : nil)
+                autoPublicIp: index < publicIps.count ? true : nil, block: network.segment?.block)
         }
         let reservation = ReservationRecord(
             id: reservationId, accountId: account, instanceIds: instances.map(\.id), groups: groups,

@@ -39,6 +39,8 @@ public struct VPCService: CloudService {
     public let context: CloudContext
     /// The VNIs and addresses being given out, until their records are committed.
     let numbering = VPCNumbering()
+    /// The same, on the one network of STATIC and MANAGED-NOVLAN modes.
+    let segmentNumbering = SegmentNumbering()
 
     /// The default VPC's block.
     public static let defaultCIDR = NetworkSettings.vpcBlock
