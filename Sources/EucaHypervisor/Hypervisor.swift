@@ -56,8 +56,9 @@ public struct DomainSpec: Sendable, Hashable {
     public var macAddress: String
     /// The bridge the instance's interface joins; nil for no network interface.
     public var bridge: String?
-    /// A tap of this name for the instance's interface, joining no bridge (the node routes it:
-    /// VPC mode). Takes the place of `bridge`.
+    /// A tap of this name for the instance's interface: on `bridge` where one is given (SYSTEM
+    /// mode, the node filtering what crosses the bridge by tap), or on no bridge (the node routes
+    /// it: the modes where the cloud gives addresses).
     public var tapDevice: String?
     /// Where the serial console is logged.
     public var consoleLogPath: String?

@@ -34,16 +34,19 @@ enum DomainXML {
             xml += "      <driver name='qemu' type='\(escape(spec.diskFormat))'/>\n"
             xml += "      <source file='\(escape(disk))'/>\n      <target dev='vda' bus='virtio'/>\n    </disk>\n"
         }
-        if let tap = spec.tapDevice {
+        if let bridge = spec.bridge {
+            xml += "    <interface type='bridge'>\n      <mac address='\(escape(spec.macAddress))'/>\n"
+            xml += "      <source bridge='\(escape(bridge))'/>\n"
+            // A tap of the node's naming, where the node filters what crosses the bridge by tap.
+            if let tap = spec.tapDevice { xml += "      <target dev='\(escape(tap))'/>\n" }
+            xml += "      <model type='virtio'/>\n"
+            // No network boot ROM: instances boot a kernel or a disk, and the ROM costs start-up time.
+            if type == "qemu" || type == "kvm" { xml += "      <rom enabled='no'/>\n" }
+            xml += "    </interface>\n"
+        } else if let tap = spec.tapDevice {
             // A tap of the node's naming that libvirt makes and removes, on no bridge.
             xml += "    <interface type='ethernet'>\n      <mac address='\(escape(spec.macAddress))'/>\n"
             xml += "      <target dev='\(escape(tap))' managed='yes'/>\n      <model type='virtio'/>\n"
-            if type == "qemu" || type == "kvm" { xml += "      <rom enabled='no'/>\n" }
-            xml += "    </interface>\n"
-        } else if let bridge = spec.bridge {
-            xml += "    <interface type='bridge'>\n      <mac address='\(escape(spec.macAddress))'/>\n"
-            xml += "      <source bridge='\(escape(bridge))'/>\n      <model type='virtio'/>\n"
-            // No network boot ROM: instances boot a kernel or a disk, and the ROM costs start-up time.
             if type == "qemu" || type == "kvm" { xml += "      <rom enabled='no'/>\n" }
             xml += "    </interface>\n"
         }

@@ -37,13 +37,18 @@ public struct VPCNetworkMode: NetworkMode {
 }
 
 /// SYSTEM mode: instances join the node's bridge and take their address from the site's own DHCP
-/// server, as in Eucalyptus. The cloud only chooses the MAC address.
+/// server, as in Eucalyptus. The cloud only chooses the MAC address. Unlike Eucalyptus', the
+/// nodes enforce security groups on what crosses the bridge (``BridgedNodeNetwork``).
 public struct SystemNetworkMode: NetworkMode {
     public let name = "SYSTEM"
     public init() {}
 
     public func addresses(for instance: InstanceID) -> InstanceAddresses {
         InstanceAddresses(macAddress: MACAddress.forInstance(instance))
+    }
+
+    public func plan(_ groups: [GroupPolicy]) -> NetworkPlan {
+        NetworkPlan(groups: groups, enforcesRules: true)
     }
 }
 
@@ -213,7 +218,8 @@ public struct NetworkPlan: Sendable, Hashable {
     public var groups: [GroupPolicy]
     /// Which state of the cloud the plan is of (``NetworkPolicy/generation``).
     public var generation: UInt64 = 0
-    /// Whether the mode enforces the rules at all (SYSTEM mode does not, as in Eucalyptus).
+    /// Whether the mode enforces the rules at all (every built-in mode does; Eucalyptus' SYSTEM
+    /// mode did not).
     public var enforcesRules: Bool
 
     public init(groups: [GroupPolicy], enforcesRules: Bool) {

@@ -38,6 +38,9 @@ public actor NodeController: NodeControllerAPI {
     /// The VPC network of the node's instances, where it has one (root, on a hypervisor that
     /// boots guests); instances on a VPC need it.
     private let network: VPCNodeNetwork?
+    /// The security groups of the instances bridged onto `VNET_BRIDGE` (SYSTEM mode), where the
+    /// node enforces them.
+    private let bridged: BridgedNodeNetwork?
     /// The network policy the cloud last sent, and the public addresses it names.
     private var policy: NetworkPolicy?
     private var publicAddresses: [String: String] = [:]
@@ -102,20 +105,21 @@ public actor NodeController: NodeControllerAPI {
     public init(
         hypervisor: any Hypervisor, settings: NodeSettings, images: ImageCache? = nil, store: any StateStore = InMemoryStateStore(),
         neighbours: @escaping @Sendable () -> NeighbourTable = { NeighbourTable.read() }, clock: any EucaClock = SystemClock(),
-        network: VPCNodeNetwork? = nil, logger: Logger
+        network: VPCNodeNetwork? = nil, bridged: BridgedNodeNetwork? = nil, logger: Logger
     ) throws {
         try self.init(
             hypervisor: hypervisor, settings: settings, images: images, store: store, records: [:], policy: nil, neighbours: neighbours,
-            clock: clock, network: network, logger: logger)
+            clock: clock, network: network, bridged: bridged, logger: logger)
     }
 
     private init(
         hypervisor: any Hypervisor, settings: NodeSettings, images: ImageCache?, store: any StateStore, records: [InstanceID: Record],
         policy: NetworkPolicy?, neighbours: @escaping @Sendable () -> NeighbourTable, clock: any EucaClock, network: VPCNodeNetwork?,
-        logger: Logger
+        bridged: BridgedNodeNetwork?, logger: Logger
     ) throws {
         self.node = settings.node
         self.network = network
+        self.bridged = settings.bridge == nil ? nil : bridged
         self.policy = policy
         publicAddresses = Self.publicAddresses(in: policy)
         self.clock = clock
@@ -137,7 +141,7 @@ public actor NodeController: NodeControllerAPI {
     public static func open(
         hypervisor: any Hypervisor, settings: NodeSettings, images: ImageCache? = nil, store: any StateStore,
         neighbours: @escaping @Sendable () -> NeighbourTable = { NeighbourTable.read() }, clock: any EucaClock = SystemClock(),
-        network: VPCNodeNetwork? = nil, logger: Logger
+        network: VPCNodeNetwork? = nil, bridged: BridgedNodeNetwork? = nil, logger: Logger
     ) async throws -> NodeController {
         try await importLegacyRecords(from: settings.instancePath, into: store, logger: logger)
         let (records, policy) = try await store.read { txn in
@@ -147,7 +151,7 @@ public actor NodeController: NodeControllerAPI {
         if !records.isEmpty { logger.info("node records loaded", metadata: ["instances": "\(records.count)"]) }
         return try NodeController(
             hypervisor: hypervisor, settings: settings, images: images, store: store, records: records, policy: policy, neighbours: neighbours,
-            clock: clock, network: network, logger: logger)
+            clock: clock, network: network, bridged: bridged, logger: logger)
     }
 
     /// Moves `instance.json` files (as releases before the node's store wrote them) into `store`.
@@ -265,7 +269,7 @@ public actor NodeController: NodeControllerAPI {
     /// The tap of an instance on a VPC, on a node that has the VPC network; a node without one
     /// refuses such a launch where guests boot (its instance would have no network).
     private func tapDevice(_ launch: InstanceLaunch) throws -> String? {
-        guard launch.network != nil else { return nil }
+        guard launch.network != nil else { return bridged == nil ? nil : BridgedPlan.device(for: launch.instanceId) }
         guard network != nil else {
             guard !hypervisor.capabilities.domainType.bootsGuests else {
                 throw EucaError(.unavailable, .node, "node \(node) has no VPC network (it needs root, ip, nft, dnsmasq and conntrack)")
@@ -277,15 +281,19 @@ public actor NodeController: NodeControllerAPI {
 
     /// Puts a started instance's tap on its VPC.
     private func attachNetwork(_ launch: InstanceLaunch) async throws {
+        if launch.network == nil, let bridged {
+            try await bridged.attach(instance: launch.instanceId, macAddress: launch.macAddress)
+            return
+        }
         guard let network, let place = launch.network else { return }
         try await network.attach(instance: launch.instanceId, macAddress: launch.macAddress, network: place)
     }
 
     /// Takes an instance off its VPC (its tap is gone or going).
     private func releaseNetwork(_ id: InstanceID) async {
-        guard let network else { return }
         do {
-            try await network.release(instance: id)
+            try await bridged?.release(instance: id)
+            try await network?.release(instance: id)
         } catch {
             logger.error("could not take an instance off its network", metadata: ["euca.instance": "\(id)", "error": "\(error)"])
         }
@@ -294,6 +302,7 @@ public actor NodeController: NodeControllerAPI {
     /// Takes over the VPC namespaces an earlier run left for the instances that still run, and
     /// removes the others. Call once after start.
     public func restoreNetwork() async {
+        if let bridged { await restoreBridged(bridged) }
         guard let network else { return }
         do {
             if let policy { try await network.configure(policy) }
@@ -531,6 +540,19 @@ public actor NodeController: NodeControllerAPI {
         return found
     }
 
+    /// Holds the taps of the bridged instances that still run to their MACs and groups.
+    private func restoreBridged(_ bridged: BridgedNodeNetwork) async {
+        do {
+            if let policy { try await bridged.configure(policy) }
+            let domains = try await hypervisor.list()
+            for (id, record) in records where record.launch.network == nil && !record.stopped && [.running, .paused, .other].contains(domains[id]) {
+                try await bridged.attach(instance: id, macAddress: record.launch.macAddress)
+            }
+        } catch {
+            logger.error("could not filter the bridged instances' traffic", metadata: ["error": "\(error)"])
+        }
+    }
+
     public func configureNetwork(_ policy: NetworkPolicy) async throws {
         // Older than the one held: it came late (a newer one overtook it on the way).
         if let held = self.policy, policy.generation < held.generation { return }
@@ -545,6 +567,7 @@ public actor NodeController: NodeControllerAPI {
                 "generation": "\(policy.generation)", "vpc": "\(network == nil ? "none on this node" : "applied")",
             ])
         }
+        try await bridged?.configure(policy)
         try await network?.configure(policy)
     }
 

@@ -24,12 +24,14 @@ public struct NodeAssembly: Sendable {
         let hypervisor = try await NodeRuntime.hypervisor(settings, logger: logger)
         let images = try imageSource.map { try NodeRuntime.imageCache(settings, source: $0, logger: logger) }
         let network = await NodeRuntime.vpcNetwork(settings, logger: logger)
+        let bridged = NodeRuntime.bridgedNetwork(settings, logger: logger)
         let node = try await NodeController.open(
-            hypervisor: hypervisor, settings: settings, images: images, store: store, network: network?.network, logger: logger)
+            hypervisor: hypervisor, settings: settings, images: images, store: store, network: network?.network, bridged: bridged, logger: logger)
         await node.restoreImagePins()
         await node.restoreNetwork()
         var services: [any Service] = []
         if let network { services.append(VPCNetworkKeeper(network: network.network, madeMetadataAddress: network.madeMetadataAddress, logger: logger)) }
+        if let bridged { services.append(BridgedNetworkKeeper(network: bridged)) }
         if let metadata = try NodeRuntime.metadataServer(settings, node: node, limits: limits, logger: logger) { services.append(metadata) }
         return NodeAssembly(node: node, services: services)
     }
@@ -81,6 +83,30 @@ extension NodeRuntime {
         return (network, made)
     }
 
+}
+
+extension NodeRuntime {
+    /// The security groups of the instances on `VNET_BRIDGE`, where the node has a bridge and can
+    /// filter it (root, nft, a hypervisor that boots guests); nil, with a log line saying why, where not.
+    static func bridgedNetwork(_ settings: NodeSettings, logger: Logger) -> BridgedNodeNetwork? {
+        guard let bridge = settings.bridge, !settings.libvirtURI.hasPrefix("test:") else { return nil }
+        guard geteuid() == 0, VPCNodeNetwork.missingTools().contains("nft") == false else {
+            logger.notice("security groups are not enforced on \(bridge): that needs root and nft")
+            return nil
+        }
+        return BridgedNodeNetwork(bridge: bridge)
+    }
+}
+
+/// Removes the bridge's filter tables when the node stops with no bridged instance running;
+/// where some run, their filters stay with them, and the next start takes them over.
+struct BridgedNetworkKeeper: Service {
+    let network: BridgedNodeNetwork
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        if await network.plan.ports.isEmpty { await network.stop() }
+    }
 }
 
 /// Leaves the host as the node's VPC network found it when the node stops: the metadata

@@ -146,7 +146,7 @@ import Testing
         let group = try await cloud.securityGroups.create(user, name: "web", description: "web")
         try await cloud.securityGroups.authorize(user, .name("web"), .ingress, [PermissionRequest(ipProtocol: "tcp", fromPort: 80, toPort: 80, cidrs: [("0.0.0.0/0", nil)])])
         let plan = try #require(await applier.latest)
-        #expect(plan.enforcesRules == false)  // SYSTEM mode stores rules but does not enforce them
+        #expect(plan.enforcesRules)  // SYSTEM mode's nodes enforce them on their bridges
         let policy = try #require(plan.groups.first { $0.groupId == group.id.rawValue })
         #expect(policy.ingress == [FirewallRule(ipProtocol: "tcp", fromPort: 80, toPort: 80, peer: .cidr("0.0.0.0/0"))])
         #expect(policy.egress == [FirewallRule(ipProtocol: "-1", fromPort: nil, toPort: nil, peer: .cidr("0.0.0.0/0"))])

@@ -13,7 +13,7 @@ import Testing
         #expect(try NetworkModes.mode(named: "system").get().name == "SYSTEM")
         let vpc = try NetworkModes.mode(named: "vpc").get()
         #expect(vpc.name == "VPC" && vpc.placesInstancesOnVPC && vpc.plan([]).enforcesRules)
-        #expect(!SystemNetworkMode().placesInstancesOnVPC && !SystemNetworkMode().plan([]).enforcesRules)
+        #expect(!SystemNetworkMode().placesInstancesOnVPC && SystemNetworkMode().plan([]).enforcesRules && SystemNetworkMode().segment == nil)
         guard case .failure(let problem) = NetworkModes.mode(named: "MANAGED") else {
             Issue.record("MANAGED was accepted")
             return

@@ -118,3 +118,82 @@ struct SegmentModeNamespaceTests {
         }
     }
 }
+
+/// SYSTEM mode's security groups on a node's bridge: in namespaces this suite makes, a bridge in
+/// the "node", the site's network (with its own DHCP server) on one port of it, and veth pairs
+/// named as the node names bridged taps standing for the instances'.
+@Suite(.serialized, .enabled(if: Namespaces.available && FileManager.default.isExecutableFile(atPath: "/usr/sbin/dnsmasq")
+    && FileManager.default.isExecutableFile(atPath: "/bin/busybox") && FileManager.default.fileExists(atPath: "/proc/sys/net/bridge"),
+    "needs root, ip netns, nft, socat, dnsmasq, busybox and the kernel's br_netfilter (Debian: iproute2, nftables, socat, dnsmasq-base, busybox-static)"))
+struct BridgedNetworkNamespaceTests {
+    @Test func theSitesDHCPServesInstancesAndGroupsFilterWhatCrossesTheBridge() async throws {
+        try await Namespaces.with(instances: 3, hostSideUp: false) { net in
+            let site = net.outside
+            try await net.shell(net.host, "ip link add br0 type bridge; ip link set br0 up", check: true)
+            let ports = (1...3).map { BridgedPlan.device(for: InstanceID(rawValue: "i-\($0)")) }
+            for n in 1...3 { try await net.shell(net.host, "ip link set vn\(n) name \(ports[n - 1]); ip link set \(ports[n - 1]) master br0 up", check: true) }
+            let made = try await ChildProcess.run("/usr/bin/env", ["ip", "netns", "add", site], timeout: .seconds(5))
+            #expect(made.status == 0)
+            try await net.shell(net.host, "ip link add site0 type veth peer name eth0 netns \(site); ip link set site0 master br0 up", check: true)
+            try await net.shell(site, "ip link set lo up; ip addr add 10.50.0.1/24 dev eth0; ip link set eth0 up", check: true)
+            let files = net.directory.path
+            try await net.shell(site, "dnsmasq --conf-file=/dev/null --port=0 --interface=eth0 --dhcp-range=10.50.0.100,10.50.0.150,255.255.255.0,1h "
+                + "--dhcp-leasefile=\(files)/site.leases --pid-file=\(files)/site.pid", check: true)
+
+            let network = BridgedNodeNetwork(bridge: "br0", commands: HostCommands(prefix: ["ip", "netns", "exec", net.host]), scratch: files)
+            let all = FirewallRule(ipProtocol: "-1", fromPort: nil, toPort: nil, peer: .cidr("0.0.0.0/0"))
+            let fromClients = FirewallRule(ipProtocol: "tcp", fromPort: 7, toPort: 7, peer: .group(accountId: "1", groupId: "sg-client"))
+            var learned: [Int: String] = [:]
+            func policy(web: [FirewallRule], generation: UInt64) -> NetworkPolicy {
+                func members(_ ns: [Int]) -> [String: InstanceAddresses] {
+                    Dictionary(uniqueKeysWithValues: ns.map { ("i-\($0)", InstanceAddresses(macAddress: net.mac($0), privateIp: learned[$0])) })
+                }
+                return NetworkPolicy(groups: [
+                    GroupPolicy(groupId: "sg-web", accountId: "1", ingress: web, egress: [all], members: members([1])),
+                    GroupPolicy(groupId: "sg-client", accountId: "1", ingress: [], egress: [all], members: members([2])),
+                    GroupPolicy(groupId: "sg-other", accountId: "1", ingress: [], egress: [all], members: members([3])),
+                ], generation: generation)
+            }
+            try await network.configure(policy(web: [fromClients], generation: 1))
+            for n in 1...3 { try await network.attach(instance: InstanceID(rawValue: "i-\(n)"), macAddress: net.mac(n)) }
+            // The site's DHCP server answers through the filter, before any address is learned.
+            for n in 1...3 {
+                #expect(try await net.lease(n))
+                learned[n] = try await net.addresses(n).first.map { String($0.split(separator: "/")[0]) }
+                try await net.background(n, ["socat", "TCP-LISTEN:7,reuseaddr,fork", "SYSTEM:echo instance-\(n)"])
+            }
+            #expect(learned.values.allSatisfy { $0.hasPrefix("10.50.0.") } && Set(learned.values).count == 3, "\(learned)")
+            try await network.configure(policy(web: [fromClients], generation: 2))
+            func ask(_ from: String, _ n: Int) async throws -> String {
+                let result = try await ChildProcess.runKeepingOutput("/usr/bin/env", [
+                    "ip", "netns", "exec", from, "socat", "-T1", "-", "TCP:\(learned[n] ?? ""):7,connect-timeout=1",
+                ], timeout: .seconds(5))
+                return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            #expect(try await ask(net.instance(2), 1) == "instance-1", "a client reaches web")
+            #expect(try await ask(net.instance(3), 1) == "", "another group does not")
+            #expect(try await ask(site, 1) == "", "nor does the site")
+            #expect(try await ask(site, 3) == "", "a group with no rule lets nothing in")
+            try await network.configure(policy(web: [fromClients, FirewallRule(ipProtocol: "tcp", fromPort: 7, toPort: 7, peer: .cidr("10.50.0.1/32"))], generation: 3))
+            #expect(try await ask(site, 1) == "instance-1", "a rule for the site's address lets it in")
+            // A policy older than the one held changes nothing.
+            try await network.configure(policy(web: [fromClients], generation: 2))
+            #expect(try await ask(site, 1) == "instance-1")
+
+            // An instance that sends from another address, or from another MAC, reaches nobody.
+            try await net.instanceShell(2, "ip addr add 10.50.0.99/24 dev eth0")
+            #expect(try await !net.shell(net.instance(2), "socat -T1 - TCP:\(learned[1] ?? ""):7,connect-timeout=1,bind=10.50.0.99 </dev/null | grep -q instance"))
+            try await net.instanceShell(3, "ip link set eth0 down; ip link set eth0 address d0:0d:00:00:00:99; ip link set eth0 up")
+            #expect(try await !net.shell(net.instance(3), "ping -c1 -W1 10.50.0.1 >/dev/null"))
+            #expect(try await net.shell(net.instance(2), "ping -c1 -W1 10.50.0.1 >/dev/null"), "its own address and MAC still pass")
+
+            // With its last instance gone, the node has no table of the filter's.
+            for n in 1...3 { try await network.release(instance: InstanceID(rawValue: "i-\(n)")) }
+            let tables = try await ChildProcess.runKeepingOutput("/usr/bin/env", ["ip", "netns", "exec", net.host, "nft", "list", "tables"], timeout: .seconds(5))
+            #expect(!tables.output.contains("euca"), "\(tables.output)")
+            if let pid = try? String(contentsOfFile: "\(files)/site.pid", encoding: .utf8), let value = Int32(pid.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                kill(value, SIGKILL)
+            }
+        }
+    }
+}
