@@ -138,6 +138,9 @@ public struct InstanceRecord: Sendable, Codable, Hashable {
     /// The block of the network the instance is on, where that is the cloud's one network
     /// (STATIC, MANAGED-NOVLAN: `VNET_SUBNET`); nil on a default VPC, whose block is EC2's.
     public var block: String? = nil
+    /// In MANAGED mode, the block of its first group the instance's address is in: its subnet
+    /// and its segment.
+    public var groupBlock: String? = nil
 
     /// What a node needs to run this instance.
     public var launch: InstanceLaunch {
@@ -147,7 +150,9 @@ public struct InstanceRecord: Sendable, Codable, Hashable {
             launchIndex: launchIndex, zone: zone, preferredNode: node, securityGroups: groups.map(\.name), publicIp: publicIp,
             metadataOptions: metadataOptions,
             network: vni.flatMap { vni in
-                privateIp.map { InstanceNetwork(vni: vni, vpcBlock: block ?? VPCService.defaultCIDR, privateIp: $0, groups: groups.map(\.id.rawValue)) }
+                privateIp.map {
+                    InstanceNetwork(vni: vni, vpcBlock: block ?? VPCService.defaultCIDR, privateIp: $0, groups: groups.map(\.id.rawValue), groupBlock: groupBlock)
+                }
             })
     }
 }

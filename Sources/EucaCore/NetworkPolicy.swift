@@ -96,11 +96,16 @@ public struct InstanceNetwork: Sendable, Hashable, Codable {
     public var vpcBlock: String
     public var privateIp: String
     public var groups: [String]
+    /// In MANAGED mode, the block of its first security group, `a.b.c.d/n` inside `vpcBlock`:
+    /// the instance's own subnet (its router the block's first host), and the segment its
+    /// group's traffic between nodes travels on. Nil where the network is one segment.
+    public var groupBlock: String?
 
-    public init(vni: Int, vpcBlock: String, privateIp: String, groups: [String]) {
+    public init(vni: Int, vpcBlock: String, privateIp: String, groups: [String], groupBlock: String? = nil) {
         self.vni = vni
         self.vpcBlock = vpcBlock
         self.privateIp = privateIp
         self.groups = groups
+        self.groupBlock = groupBlock
     }
 }

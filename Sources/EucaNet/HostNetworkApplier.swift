@@ -58,7 +58,8 @@ public actor HostNetworkApplier {
     private var loaded: NftablesState?
     private var memo = NftablesMemo()
     private var forwarding = false
-    private var gateway: String?
+    /// The gateway address each port was given.
+    private var gateways: [String: String] = [:]
 
     /// `scratch` is where rulesets are written for `nft -f` (the temporary directory if nil).
     public init(table: String = "euca", commands: HostCommands = HostCommands(), scratch: String? = nil) {
@@ -87,10 +88,14 @@ public actor HostNetworkApplier {
             forwarding = true
         }
         let wanted = Dictionary(plan.ports.map { ($0.device, $0) }) { first, _ in first }
-        let gone = ports.values.filter { wanted[$0.device]?.privateIp != $0.privateIp || gateway != plan.gateway }
+        let gone = ports.values.filter { port in
+            wanted[port.device].map { $0.privateIp != port.privateIp || plan.gateway(of: $0) != gateways[port.device] } ?? true
+        }
         await release(gone)
-        for port in gone { ports[port.device] = nil }
-        gateway = plan.gateway
+        for port in gone {
+            ports[port.device] = nil
+            gateways[port.device] = nil
+        }
         // By difference from what was loaded; whole when there is nothing to start from, or when
         // the difference is refused (the table was changed behind this applier's back).
         let state = plan.nftablesState(memo: &memo)
@@ -99,7 +104,7 @@ public actor HostNetworkApplier {
         // table names ports by name, so neither waits for the other.
         let new = plan.ports.filter { ports[$0.device] != $0 }
         async let plumbed: Void = new.isEmpty ? () : batch(new.map {
-            "address replace \(plan.gateway)/32 dev \($0.device)\nlink set dev \($0.device) up\nroute replace \($0.privateIp)/32 dev \($0.device)\n"
+            "address replace \(plan.gateway(of: $0))/32 dev \($0.device)\nlink set dev \($0.device) up\nroute replace \($0.privateIp)/32 dev \($0.device)\n"
                 // Answer ARP at once, not after the kernel's random delay of up to 0.8 s.
                 + "ntable change name arp_cache dev \($0.device) proxy_delay 0\n"
         }.joined(), force: false)
@@ -108,7 +113,10 @@ public actor HostNetworkApplier {
             do { try await load(script) } catch { refused = error }
         }
         try await plumbed
-        for port in new { ports[port.device] = port }
+        for port in new {
+            ports[port.device] = port
+            gateways[port.device] = plan.gateway(of: port)
+        }
         if let refused {
             guard loaded != nil else { throw refused }
             self.loaded = nil
@@ -122,6 +130,7 @@ public actor HostNetworkApplier {
     public func stop() async throws {
         await release(Array(ports.values))
         ports = [:]
+        gateways = [:]
         if forwarding {
             try? await commands.run(["sysctl", "-q", "-w", "net.ipv4.conf.all.proxy_arp=0"])
             forwarding = false
@@ -141,7 +150,7 @@ public actor HostNetworkApplier {
             for direction in ["--src", "--dst"] { try? await commands.run(["conntrack", "-D", direction, port.privateIp]) }
         }
         try? await batch(gone.map { port in
-            "route del \(port.privateIp)/32 dev \(port.device)\n" + (gateway.map { "address del \($0)/32 dev \(port.device)\n" } ?? "")
+            "route del \(port.privateIp)/32 dev \(port.device)\n" + (gateways[port.device].map { "address del \($0)/32 dev \(port.device)\n" } ?? "")
         }.joined(), force: true)
     }
 

@@ -13,13 +13,23 @@ public struct InstancePort: Sendable, Hashable, Codable {
     public var privateIp: String
     /// Its security groups, by id.
     public var groups: [String]
+    /// The instance's own subnet, `a.b.c.d/n`, where it is not the plan's network (MANAGED
+    /// mode: its group's block): DHCP gives its netmask, and its first host is the port's
+    /// gateway.
+    public var subnet: String?
 
-    public init(instanceId: String, device: String, macAddress: String, privateIp: String, groups: [String]) {
+    public init(instanceId: String, device: String, macAddress: String, privateIp: String, groups: [String], subnet: String? = nil) {
         self.instanceId = instanceId
         self.device = device
         self.macAddress = macAddress
         self.privateIp = privateIp
         self.groups = groups
+        self.subnet = subnet
+    }
+
+    /// The first host of `subnet`, the port's gateway there.
+    var subnetGateway: String? {
+        subnet.flatMap(NetworkText.cidr4).map { AddressPool.format($0.network + 1) }
     }
 }
 
@@ -44,6 +54,9 @@ public struct HostPlan: Sendable, Hashable {
         self.gatewayServices = gatewayServices.sorted()
     }
 
+    /// The address `port` answers as: its subnet's first host, or the plan's gateway.
+    public func gateway(of port: InstancePort) -> String { port.subnetGateway ?? gateway }
+
     /// Why the plan cannot be applied, naming the part at fault; nil when it can. Every value that
     /// reaches a command or a ruleset is checked here, whatever checked it before.
     public func problems() -> [String] {
@@ -54,7 +67,14 @@ public struct HostPlan: Sendable, Hashable {
             if !NetworkText.isPortName(port.device) { found.append("port \"\(port.device.prefix(64))\" is not a port name (vn and letters or digits)") }
             if !devices.insert(port.device).inserted { found.append("port \(port.device) is listed twice") }
             if NetworkText.ipv4(port.privateIp) == nil { found.append("port \(port.device): \"\(port.privateIp.prefix(64))\" is not an IPv4 address") }
-            if port.privateIp == gateway { found.append("port \(port.device) has the gateway's address") }
+            if port.privateIp == gateway(of: port) { found.append("port \(port.device) has the gateway's address") }
+            if let subnet = port.subnet {
+                if let block = NetworkText.cidr4(subnet), (8...30).contains(block.prefix) {
+                    if !NetworkText.contains(block, port.privateIp) { found.append("port \(port.device): \(port.privateIp.prefix(64)) is not in its subnet \(subnet)") }
+                } else {
+                    found.append("port \(port.device): \"\(subnet.prefix(64))\" is not an IPv4 block from /8 to /30")
+                }
+            }
             if !addresses.insert(port.privateIp).inserted { found.append("the address \(port.privateIp.prefix(64)) is on two ports") }
             if !NetworkText.isMAC(port.macAddress) { found.append("port \(port.device): \"\(port.macAddress.prefix(64))\" is not a MAC address") }
             if !macs.insert(port.macAddress.lowercased()).inserted { found.append("the MAC \(port.macAddress.prefix(64)) is on two ports") }

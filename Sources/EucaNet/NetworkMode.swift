@@ -72,10 +72,8 @@ public enum NetworkModes {
         switch name.uppercased() {
         case "SYSTEM": return .success(SystemNetworkMode())
         case "VPC": return .success(VPCNetworkMode())
-        case "STATIC", "MANAGED-NOVLAN":
+        case "STATIC", "MANAGED", "MANAGED-NOVLAN":
             return .failure(ConfigProblem("\(name.uppercased()) needs VNET_SUBNET and VNET_NETMASK"))
-        case "MANAGED":
-            return .failure(ConfigProblem("MANAGED is not available in this release; use MANAGED-NOVLAN, VPC, STATIC or SYSTEM"))
         default:
             return .failure(ConfigProblem("\"\(name)\" is not one of \(known.joined(separator: ", "))"))
         }
@@ -95,15 +93,15 @@ public struct NetworkSettings: Sendable {
 
     public static let keys: [ConfigKey] = [
         ConfigKey("VNET_MODE", type: "SYSTEM|VPC|STATIC|MANAGED|MANAGED-NOVLAN", default: "SYSTEM",
-                  "The network mode: SYSTEM (the site's network and DHCP), VPC (a network per account), STATIC (addresses from VNET_MACMAP) or MANAGED-NOVLAN (a block of VNET_SUBNET per security group); MANAGED is not in this release."),
+                  "The network mode: SYSTEM (the site's network and DHCP), VPC (a network per account), STATIC (addresses from VNET_MACMAP), MANAGED (a block of VNET_SUBNET and a segment per security group) or MANAGED-NOVLAN (a block per group, one segment)."),
         ConfigKey("VNET_PUBLICIPS", type: "addresses and ranges (a.b.c.d-a.b.c.e)", default: "(none)",
                   "The pool elastic IPs come from (and, in VPC and MANAGED-NOVLAN, each instance's own public address), separated by spaces or commas."),
         ConfigKey("VNET_SUBNET", type: "IPv4 network address", default: "(none)",
-                  "STATIC and MANAGED-NOVLAN: the network instances are on, with VNET_NETMASK; its first host address is their router."),
+                  "STATIC, MANAGED and MANAGED-NOVLAN: the network instances are on, with VNET_NETMASK; its first host address is their router (in MANAGED, each group block's first host)."),
         ConfigKey("VNET_NETMASK", type: "netmask (255.255.0.0) or prefix length", default: "(none)",
-                  "STATIC and MANAGED-NOVLAN: VNET_SUBNET's netmask, from /8 to /28."),
+                  "STATIC, MANAGED and MANAGED-NOVLAN: VNET_SUBNET's netmask, from /8 to /28."),
         ConfigKey("VNET_ADDRSPERNET", type: "power of two", default: "32",
-                  "MANAGED-NOVLAN: the size of the block of VNET_SUBNET each security group's instances take their addresses from."),
+                  "MANAGED and MANAGED-NOVLAN: the size of the block of VNET_SUBNET each security group's instances take their addresses from (MANAGED uses at most 4093 blocks, one per VLAN tag)."),
         ConfigKey("VNET_MACMAP", type: "MAC=address pairs", default: "(none)",
                   "STATIC: the MACs and addresses instances are given, one pair each, separated by spaces or commas."),
     ]
@@ -121,7 +119,7 @@ public struct NetworkSettings: Sendable {
         }
         let mode: any NetworkMode
         switch name {
-        case "STATIC", "MANAGED-NOVLAN":
+        case "STATIC", "MANAGED", "MANAGED-NOVLAN":
             mode = try Self.segmentMode(name, config)
         default:
             mode = try config.value("VNET_MODE", default: SystemNetworkMode() as any NetworkMode) { NetworkModes.mode(named: $0) }
@@ -167,7 +165,8 @@ public struct NetworkSettings: Sendable {
             guard value <= size else { return .failure(ConfigProblem("\(value) is more than VNET_SUBNET's \(size) addresses")) }
             return .success(value)
         }
-        return ManagedNoVLANNetworkMode(block: block, addressesPerNetwork: perNetwork)
+        return name == "MANAGED"
+            ? ManagedNetworkMode(block: block, addressesPerNetwork: perNetwork) : ManagedNoVLANNetworkMode(block: block, addressesPerNetwork: perNetwork)
     }
 }
 

@@ -130,7 +130,6 @@ extension HostPlan {
         for groupId in usedGroups where NetworkText.isGroupId(groupId) {
             state.sets[Self.setName(groupId)] = Set((groups[groupId]?.members.values.compactMap(\.privateIp) ?? []).filter { NetworkText.ipv4($0) != nil })
         }
-        let services = gatewayServices.isEmpty ? "" : "    ip daddr \(gateway) tcp dport { \(gatewayServices.map(String.init).joined(separator: ", ")) } accept\n"
         // Each group's rules are rendered once, however many ports are in it.
         var rendered: [String: (ingress: String, egress: String)] = [:]
         for groupId in Set(ports.flatMap(\.groups)) {
@@ -139,8 +138,16 @@ extension HostPlan {
                 group.ingress.compactMap { Self.match($0, direction: "saddr").map { "    \($0) accept\n" } }.joined(),
                 group.egress.compactMap { Self.match($0, direction: "daddr").map { "    \($0) return\n" } }.joined())
         }
-        let hostRules = "    ct state established,related accept\n    ip daddr \(gateway) udp dport 53 accept\n"
-            + "    ip daddr \(gateway) icmp type echo-request accept\n" + services + "    drop\n"
+        // What a port may ask of its gateway, once per gateway address.
+        var hostRulesByGateway: [String: String] = [:]
+        func hostRules(_ gateway: String) -> String {
+            if let rules = hostRulesByGateway[gateway] { return rules }
+            let services = gatewayServices.isEmpty ? "" : "    ip daddr \(gateway) tcp dport { \(gatewayServices.map(String.init).joined(separator: ", ")) } accept\n"
+            let rules = "    ct state established,related accept\n    ip daddr \(gateway) udp dport 53 accept\n"
+                + "    ip daddr \(gateway) icmp type echo-request accept\n" + services + "    drop\n"
+            hostRulesByGateway[gateway] = rules
+            return rules
+        }
         var next = NftablesMemo()
         // Ports in the same groups share their rules' text, joined once.
         var joined: [[String]: (ingress: String, egress: String)] = [:]
@@ -153,7 +160,8 @@ extension HostPlan {
                 joined[port.groups] = texts
                 return texts
             }()
-            let key = NftablesMemo.Key(port: port, ingress: ingress, egress: egress, host: hostRules)
+            let host = hostRules(gateway(of: port))
+            let key = NftablesMemo.Key(port: port, ingress: ingress, egress: egress, host: host)
             let chains: NftablesMemo.Chains
             if let kept = memo.entries[port.device], kept.key == key {
                 chains = kept.chains
@@ -169,7 +177,7 @@ extension HostPlan {
                     // What it asks of the host. DHCP asks from 0.0.0.0, and only for its own MAC
                     // (the request's client hardware address, 28 bytes into the message).
                     host: own + "    udp sport 68 udp dport 67 @th,288,48 != 0x\(port.macAddress.lowercased().filter { $0 != ":" }) drop\n"
-                        + "    udp sport 68 udp dport 67 accept\n" + address + hostRules)
+                        + "    udp sport 68 udp dport 67 accept\n" + address + host)
             }
             next.entries[port.device] = (key, chains)
             state.chains["out_\(suffix)"] = chains.out

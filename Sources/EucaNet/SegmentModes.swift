@@ -25,6 +25,9 @@ public struct SegmentAddressing: Sendable, Hashable {
     /// Whether each instance also gets a public address of its own from `VNET_PUBLICIPS` at
     /// launch, as Eucalyptus' MANAGED modes give one.
     public var givesPublicAddresses: Bool
+    /// Whether each group block is a segment of its own (MANAGED): its instances' subnet, and
+    /// its own VLAN or VXLAN between nodes.
+    public var perGroupSegments = false
 
     /// The VNI of the cloud's one network.
     public static let siteVNI = 1
@@ -45,10 +48,23 @@ public struct SegmentAddressing: Sendable, Hashable {
     /// The instances' router, DHCP server and the namespace's address: the block's first host.
     public var gateway: String { AddressPool.format(bounds.first + 1) }
 
-    /// How many group blocks the network holds (none for a MAC map).
+    /// How many group blocks the network holds (none for a MAC map); with a segment each, no
+    /// more than VLAN tags (``segment(ofGroupBlock:)``).
     public var groupBlockCount: Int {
         guard case .groupBlocks(let size) = assignment else { return 0 }
-        return Int((UInt64(bounds.last - bounds.first) + 1) / UInt64(size))
+        let count = Int((UInt64(bounds.last - bounds.first) + 1) / UInt64(size))
+        return perGroupSegments ? min(count, Self.maxSegment - Self.firstSegment + 1) : count
+    }
+
+    /// The segments' numbers, as VLAN tags and VXLAN VNIs: from 2 (VLAN 1 is most switches'
+    /// default) to 4094.
+    public static let firstSegment = 2
+    public static let maxSegment = 4094
+
+    /// Group block `index` as `a.b.c.d/n`.
+    public func groupBlockCIDR(_ index: Int) -> String? {
+        guard case .groupBlocks(let size) = assignment, (0..<groupBlockCount).contains(index) else { return nil }
+        return "\(AddressPool.format(bounds.first + UInt32(index * size)))/\(32 - size.trailingZeroBitCount)"
     }
 
     /// The addresses instances may take in group block `index`: from its third to the one before
@@ -139,6 +155,29 @@ public struct ManagedNoVLANNetworkMode: NetworkMode {
 
     public init(block: String, addressesPerNetwork: Int) {
         segment = SegmentAddressing(block: block, assignment: .groupBlocks(size: addressesPerNetwork), givesPublicAddresses: true)
+    }
+
+    public func addresses(for instance: InstanceID) -> InstanceAddresses {
+        InstanceAddresses(macAddress: MACAddress.forInstance(instance))
+    }
+
+    public func plan(_ groups: [GroupPolicy]) -> NetworkPlan {
+        NetworkPlan(groups: groups, enforcesRules: true)
+    }
+}
+
+/// MANAGED mode (Eucalyptus'): as MANAGED-NOVLAN, and each security group's block is a segment
+/// of its own: the instances' subnet (netmask and router the block's), and between nodes a VLAN
+/// of its own on `VNET_PRIVINTERFACE` where the kernel has 802.1Q, a VXLAN VNI of its own where
+/// it has not. The segment's number is the block's index plus ``SegmentAddressing/firstSegment``.
+public struct ManagedNetworkMode: NetworkMode {
+    public let name = "MANAGED"
+    public let segment: SegmentAddressing?
+
+    public init(block: String, addressesPerNetwork: Int) {
+        var segment = SegmentAddressing(block: block, assignment: .groupBlocks(size: addressesPerNetwork), givesPublicAddresses: true)
+        segment.perGroupSegments = true
+        self.segment = segment
     }
 
     public func addresses(for instance: InstanceID) -> InstanceAddresses {

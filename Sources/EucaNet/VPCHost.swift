@@ -52,8 +52,10 @@ public actor VPCHost {
     private let applier: HostNetworkApplier
     /// The DHCP server's process id.
     private var dhcp: Int32?
-    /// The fixed lease of each MAC, as the files in `hosts.d` hold them.
+    /// The fixed lease of each MAC, as the files in `hosts.d` hold them (`mac[,set:tag],address`).
     private var leases: [String: String] = [:]
+    /// The subnets whose DHCP options are in `opts.d` (MANAGED mode's group blocks), by tag.
+    private var subnets: Set<String> = []
     /// Whether the uplink is made; the host's interface on the site's network, if it has one.
     var connected = false
     var uplink: String?
@@ -64,13 +66,23 @@ public actor VPCHost {
     var aliases: [String: String] = [:]
     /// This host's underlay address, once the VPC's VXLAN device is made.
     var overlay: String?
-    /// The instances on other hosts: private address → their host's underlay address.
-    var reached: [String: String] = [:]
+    /// The instances on other hosts: private address → where they are.
+    var reached: [String: RemotePlace] = [:]
+    /// The VNIs of the VXLAN devices made here, and the tags of the VLAN devices.
+    var vxlans: Set<Int> = []
+    var vlans: Set<Int> = []
+    /// The device MANAGED mode's segments are VLANs on, where the host has 802.1Q; nil where
+    /// they are VXLAN VNIs.
+    let vlanParent: String?
 
     /// `directory` keeps the namespace's DHCP files; `root` runs commands where the taps appear;
     /// `prefix` names the namespace (another for each host a test stands up on one machine).
-    public init(vpc: VPCSpec, directory: String, root: HostCommands = HostCommands(), prefix: String = VPCHost.namespacePrefix, dns: [String] = []) {
+    public init(
+        vpc: VPCSpec, directory: String, root: HostCommands = HostCommands(), prefix: String = VPCHost.namespacePrefix, dns: [String] = [],
+        vlanParent: String? = nil
+    ) {
         self.vpc = vpc
+        self.vlanParent = vlanParent.flatMap { NetworkText.isDeviceName($0) ? $0 : nil }
         self.dns = dns.filter { NetworkText.ipv4($0) != nil }
         namespace = "\(prefix)\(vpc.vni)"
         self.root = root
@@ -90,9 +102,9 @@ public actor VPCHost {
             leases = [:]
             for file in files where !file.hasPrefix(".") {
                 let line = (try? String(contentsOfFile: path("hosts.d/\(file)"), encoding: .utf8)) ?? ""
-                let parts = line.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",")
-                if parts.count == 2 { leases[String(parts[0])] = String(parts[1]) }
+                if let mac = line.split(separator: ",").first { leases[String(mac)] = line }
             }
+            subnets = Set(((try? FileManager.default.contentsOfDirectory(atPath: path("opts.d"))) ?? []).filter { !$0.hasPrefix(".") })
             let addresses = ((try? String(contentsOfFile: path("public"), encoding: .utf8)) ?? "").split(separator: "\n")
             published = Dictionary(addresses.map { (String($0), "") }) { first, _ in first }
             return
@@ -103,9 +115,12 @@ public actor VPCHost {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         try await HostCommands().run(["ip", "netns", "add", namespace])
         try await inside.run(["ip", "link", "set", "lo", "up"])
-        try FileManager.default.createDirectory(
-            at: directory.appendingPathComponent("hosts.d"), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        for name in ["hosts.d", "opts.d"] {
+            try FileManager.default.createDirectory(
+                at: directory.appendingPathComponent(name), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        }
         leases = [:]
+        subnets = []
         // dnsmasq runs as a daemon of its own, known by its pid file, so a host that was killed
         // finds it again (and the server outlives no namespace: ``remove`` ends both).
         try await inside.run([
@@ -114,7 +129,7 @@ public actor VPCHost {
             "--dhcp-range=\(vpc.network),static,\(vpc.netmask),1h",
             "--dhcp-option=option:router,\(vpc.gateway)",
         ] + (dns.isEmpty ? [] : ["--dhcp-option=option:dns-server,\(dns.joined(separator: ","))"]) + [
-            "--dhcp-hostsdir=\(path("hosts.d"))", "--dhcp-leasefile=\(path("leases"))", "--pid-file=\(path("dnsmasq.pid"))",
+            "--dhcp-hostsdir=\(path("hosts.d"))", "--dhcp-optsdir=\(path("opts.d"))", "--dhcp-leasefile=\(path("leases"))", "--pid-file=\(path("dnsmasq.pid"))",
         ])
         guard let pid = Self.dhcpServer(in: directory, namespace: namespace) else {
             throw EucaError(.internalFailure, nil, "dnsmasq for \(namespace) did not start; see \(path("dnsmasq.log"))")
@@ -134,12 +149,24 @@ public actor VPCHost {
     public func apply(ports: [InstancePort], groups: [GroupPolicy], gatewayServices: [Int] = [53]) async throws {
         let plan = HostPlan(gateway: vpc.gateway, ports: ports, groups: groups, gatewayServices: gatewayServices)
         try await applier.apply(plan)
+        // A port on a subnet of its own (MANAGED mode) is leased with a tag naming the subnet,
+        // whose netmask and router are in a file of `opts.d`, written first.
+        for port in plan.ports {
+            guard let subnet = port.subnet, let block = NetworkText.cidr4(subnet) else { continue }
+            let tag = Self.subnetTag(subnet)
+            guard !subnets.contains(tag) else { continue }
+            let mask = AddressPool.format(block.prefix == 0 ? 0 : ~UInt32(0) << (32 - block.prefix))
+            try write("tag:\(tag),option:netmask,\(mask)\ntag:\(tag),option:router,\(plan.gateway(of: port))\n", to: "opts.d/\(tag)")
+            subnets.insert(tag)
+        }
         // One file per MAC in the directory dnsmasq watches: a new or changed one is read as it
         // lands; a removed one is forgotten only when dnsmasq re-reads everything (SIGHUP).
-        let wanted = Dictionary(plan.ports.map { ($0.macAddress.lowercased(), $0.privateIp) }) { first, _ in first }
-        for (mac, address) in wanted where leases[mac] != address {
-            try write("\(mac),\(address)\n", to: Self.leaseFile(mac))
-            leases[mac] = address
+        let wanted = Dictionary(plan.ports.map { port in
+            (port.macAddress.lowercased(), "\(port.macAddress.lowercased()),\(port.subnet.map { "set:\(Self.subnetTag($0))," } ?? "")\(port.privateIp)\n")
+        }) { first, _ in first }
+        for (mac, line) in wanted where leases[mac] != line {
+            try write(line, to: Self.leaseFile(mac))
+            leases[mac] = line
         }
         let gone = leases.keys.filter { wanted[$0] == nil }
         for mac in gone {
@@ -160,6 +187,8 @@ public actor VPCHost {
         aliases = [:]
         overlay = nil
         reached = [:]
+        vxlans = []
+        vlans = []
     }
 
     /// The VPC namespaces this machine has, as `ip netns` lists them.
@@ -205,6 +234,9 @@ public actor VPCHost {
         }
         return pid
     }
+
+    /// The DHCP tag of a subnet: `s` and its network and prefix, `s10_10_0_16_28`.
+    static func subnetTag(_ subnet: String) -> String { "s" + NetworkText.identifier(subnet) }
 
     /// A MAC's file in the directory dnsmasq watches.
     private static func leaseFile(_ mac: String) -> String { "hosts.d/\(mac.replacingOccurrences(of: ":", with: "-"))" }

@@ -22,12 +22,16 @@ public actor VPCNodeNetwork {
         public var underlay: String?
         /// The DNS servers DHCP gives instances (`VNET_DNS`).
         public var dns: [String]
+        /// The device MANAGED mode's segments are VLANs on (`VNET_PRIVINTERFACE`, where the kernel
+        /// has 802.1Q); nil where they are VXLAN VNIs from `underlay`.
+        public var vlanParent: String?
 
         public init(
             directory: String, publicDevice: String? = nil, metadata: MetadataEndpoint? = MetadataEndpoint(),
-            namespacePrefix: String = VPCHost.namespacePrefix, underlay: String? = nil, dns: [String] = []
+            namespacePrefix: String = VPCHost.namespacePrefix, underlay: String? = nil, dns: [String] = [], vlanParent: String? = nil
         ) {
             self.dns = dns
+            self.vlanParent = vlanParent
             self.underlay = underlay
             self.directory = directory
             self.publicDevice = publicDevice
@@ -267,7 +271,8 @@ public actor VPCNodeNetwork {
     private func host(vni: Int, block: String, adopting: Bool) async throws -> VPCHost {
         if let host = hosts[vni] { return host }
         let host = VPCHost(
-            vpc: try VPCSpec(vni: vni, cidr: block), directory: settings.directory, root: root, prefix: settings.namespacePrefix, dns: settings.dns)
+            vpc: try VPCSpec(vni: vni, cidr: block), directory: settings.directory, root: root, prefix: settings.namespacePrefix, dns: settings.dns,
+            vlanParent: settings.vlanParent)
         do {
             try await host.start(adopting: adopting)
         } catch {
@@ -330,13 +335,16 @@ public actor VPCNodeNetwork {
         unapplied.insert(vni)
         try await host.connect(publicDevice: settings.publicDevice, metadata: settings.metadata)
         let local = ports.filter { $0.value.network.vni == vni }
-        let plan = try Self.plan(vni: vni, ports: local.mapValues { ($0.macAddress, $0.network) }, policy: policy, underlay: settings.underlay)
+        let plan = try Self.plan(
+            vni: vni, ports: local.mapValues { ($0.macAddress, $0.network) }, policy: policy, underlay: settings.underlay, vlanParent: settings.vlanParent)
         try await host.apply(ports: plan.host.ports, groups: Array(plan.host.groups.values))
-        // The VPC's instances on other nodes, over VXLAN from this node's underlay address.
+        // The VPC's instances on other nodes, over VXLAN from this node's underlay address (or,
+        // MANAGED mode's segments, over VLANs where the node has them).
         if !plan.remote.isEmpty, let underlay = settings.underlay {
             try await host.join(underlay: underlay)
         }
-        if await host.hasOverlay { try await host.reach(plan.remote) }
+        let overVLANs = settings.vlanParent != nil && !plan.remote.isEmpty && plan.remote.values.allSatisfy { $0.segment != nil }
+        if await host.hasOverlay || overVLANs { try await host.reach(places: plan.remote) }
         let aliases = settings.metadata == nil ? [:] : Dictionary(local.values.map { ($0.network.privateIp, $0.alias) }) { first, _ in first }
         let routable = settings.publicDevice == nil ? [:] : plan.elasticIPs
         try await host.publish(routable, metadataAliases: aliases)
@@ -352,18 +360,25 @@ public actor VPCNodeNetwork {
         public var vpc: VPCSpec
         public var host: HostPlan
         public var elasticIPs: [String: String]
-        /// The VPC's instances on other nodes: private address → their node's underlay address.
-        public var remote: [String: String] = [:]
+        /// The VPC's instances on other nodes: private address → their node's underlay address
+        /// (and, in MANAGED mode, their group's segment).
+        public var remote: [String: RemotePlace] = [:]
+        /// Where MANAGED mode's segments are VLANs: the device they are on.
+        public var vlanParent: String?
 
         /// The plan as an operator reads it: the VPC, its ports, its elastic IPs, then the
         /// nftables table that enforces its groups.
         public var text: String {
             var lines = ["VPC\tvni \(vpc.vni)\tnamespace \(VPCHost.namespacePrefix)\(vpc.vni)\tblock \(vpc.cidr)\tgateway \(vpc.gateway)"]
             for port in host.ports {
-                lines.append("PORT\t\(port.device)\t\(port.instanceId)\t\(port.macAddress)\t\(port.privateIp)\t\(port.groups.joined(separator: ","))")
+                let subnet = port.subnet.map { "\tsubnet \($0) gateway \(host.gateway(of: port))" } ?? ""
+                lines.append("PORT\t\(port.device)\t\(port.instanceId)\t\(port.macAddress)\t\(port.privateIp)\t\(port.groups.joined(separator: ","))\(subnet)")
             }
             for (address, instance) in elasticIPs.sorted(by: { $0.key < $1.key }) { lines.append("ELASTICIP\t\(address)\t\(instance)") }
-            for (address, node) in remote.sorted(by: { $0.key < $1.key }) { lines.append("REMOTE\t\(address)\tvxlan to \(node)") }
+            for (address, place) in remote.sorted(by: { $0.key < $1.key }) {
+                let way = place.segment.map { segment in vlanParent.map { "vlan \(segment) on \($0)" } ?? "vxlan \(segment)" } ?? "vxlan \(vpc.vni)"
+                lines.append("REMOTE\t\(address)\t\(way) to \(place.host)")
+            }
             for problem in host.problems() { lines.append("PROBLEM\t\(problem)") }
             return lines.joined(separator: "\n") + "\n" + host.nftablesRuleset()
         }
@@ -373,28 +388,37 @@ public actor VPCNodeNetwork {
     /// `underlay` is this node's address: members of the VPC on other nodes are the plan's
     /// `remote`, where their nodes have said where they are.
     public static func plan(
-        vni: Int, ports: [String: (macAddress: String, network: InstanceNetwork)], policy: NetworkPolicy, underlay: String? = nil
+        vni: Int, ports: [String: (macAddress: String, network: InstanceNetwork)], policy: NetworkPolicy, underlay: String? = nil,
+        vlanParent: String? = nil
     ) throws -> Plan {
         let vpc = try VPCSpec(vni: vni, cidr: ports.values.first?.network.vpcBlock ?? NetworkSettings.vpcBlock)
         let instancePorts = ports.map { id, port in
             InstancePort(
                 instanceId: id, device: Self.device(for: InstanceID(rawValue: id)), macAddress: port.macAddress,
-                privateIp: port.network.privateIp, groups: port.network.groups)
+                privateIp: port.network.privateIp, groups: port.network.groups, subnet: port.network.groupBlock)
+        }
+        // MANAGED mode: every group block is as large as these ports' own, and is a segment.
+        let segments = ports.values.lazy.compactMap { $0.network.groupBlock.flatMap(NetworkText.cidr4) }.first.flatMap { groupBlock in
+            NetworkText.cidr4(vpc.cidr).map { (network: $0.network, prefix: groupBlock.prefix) }
+        }
+        func segment(of address: String) -> Int? {
+            guard let segments, let value = NetworkText.ipv4(address), value >= segments.network else { return nil }
+            return Int((value - segments.network) >> UInt32(32 - segments.prefix)) + SegmentAddressing.firstSegment
         }
         let byId = Dictionary(policy.groups.map { ($0.groupId, $0) }) { first, _ in first }
         var needed = Set(instancePorts.flatMap(\.groups))
         for id in needed { for rule in (byId[id].map { $0.ingress + $0.egress } ?? []) { if case .group(_, let peer) = rule.peer { needed.insert(peer) } } }
-        var elasticIPs: [String: String] = [:], remote: [String: String] = [:]
+        var elasticIPs: [String: String] = [:], remote: [String: RemotePlace] = [:]
         for group in policy.groups {
             for (id, member) in group.members {
                 if let port = ports[id], let publicIp = member.publicIp { elasticIPs[publicIp] = port.network.privateIp }
                 if ports[id] == nil, member.vni == vni, let address = member.privateIp, let node = member.host, node != underlay,
                    NetworkText.ipv4(address) != nil, NetworkText.ipv4(node) != nil {
-                    remote[address] = node
+                    remote[address] = RemotePlace(host: node, segment: segment(of: address))
                 }
             }
         }
         let host = HostPlan(gateway: vpc.gateway, ports: instancePorts, groups: needed.sorted().compactMap { byId[$0] })
-        return Plan(vpc: vpc, host: host, elasticIPs: elasticIPs, remote: remote)
+        return Plan(vpc: vpc, host: host, elasticIPs: elasticIPs, remote: remote, vlanParent: segments == nil ? nil : vlanParent)
     }
 }

@@ -69,7 +69,7 @@ import Testing
         try await waitUntil("the node's address in the policy") { member(b[0].id, on: "zone-a")?.host == "10.0.0.2" }
         #expect(member(a[0].id, on: "zone-a")?.host == nil && member(a[0].id, on: "zone-a")?.vni == vni)
         let plans = try cloud.securityGroups.hostPlans(node: "zone-a-node").filter { $0.plan.vpc.vni == vni }
-        #expect(plans.count == 1 && plans.first?.plan.remote == ["172.31.16.4": "10.0.0.2"], "zone-a's node reaches zone-b's instance of the VPC")
+        #expect(plans.count == 1 && plans.first?.plan.remote == ["172.31.16.4": RemotePlace(host: "10.0.0.2")], "zone-a's node reaches zone-b's instance of the VPC")
         // Terminated, an instance leaves the policy, and its address is free for the next launch.
         _ = try await cloud.instances.terminate(admin, [a[1].id])
         try await waitUntil("the member leaves the policy") { member(a[1].id, on: "zone-a") == nil }

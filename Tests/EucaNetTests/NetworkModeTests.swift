@@ -15,10 +15,10 @@ import Testing
         #expect(vpc.name == "VPC" && vpc.placesInstancesOnVPC && vpc.plan([]).enforcesRules)
         #expect(!SystemNetworkMode().placesInstancesOnVPC && SystemNetworkMode().plan([]).enforcesRules && SystemNetworkMode().segment == nil)
         guard case .failure(let problem) = NetworkModes.mode(named: "MANAGED") else {
-            Issue.record("MANAGED was accepted")
+            Issue.record("MANAGED was made without its keys")
             return
         }
-        #expect(problem.message.contains("not available") && problem.message.contains("MANAGED-NOVLAN"))
+        #expect(problem.message.contains("needs VNET_SUBNET"))
         guard case .failure = NetworkModes.mode(named: "BRIDGED") else {
             Issue.record("an unknown mode was accepted")
             return
@@ -56,7 +56,11 @@ import Testing
         let segment = try #require(managed.mode.segment)
         #expect(segment.block == "10.10.0.0/16" && segment.gateway == "10.10.0.1" && segment.groupBlockCount == 1024)
         #expect(segment.instanceRange(ofGroupBlock: 1) == 0x0A0A_0042...0x0A0A_007E && segment.groupBlock(of: "10.10.0.127") == 1)
-        #expect(managed.publicIPs.count == 3)
+        #expect(managed.publicIPs.count == 3 && !segment.perGroupSegments)
+        let segmented = try settings("VNET_MODE=managed\nVNET_SUBNET=10.0.0.0\nVNET_NETMASK=8\nVNET_ADDRSPERNET=16\n").get()
+        #expect(segmented.mode.name == "MANAGED" && segmented.mode.segment?.perGroupSegments == true)
+        #expect(segmented.mode.segment?.groupBlockCount == 4093, "one block per VLAN tag, 2 to 4094")
+        #expect(segmented.mode.segment?.groupBlockCIDR(1) == "10.0.0.16/28" && segmented.mode.segment?.groupBlockCIDR(4093) == nil)
         let fixed = try settings("VNET_MODE=STATIC\nVNET_SUBNET=10.20.0.0\nVNET_NETMASK=24\nVNET_MACMAP=\"D0:0D:AA:00:00:01=10.20.0.2, d0:0d:aa:00:00:02=10.20.0.3\"\n").get()
         #expect(fixed.mode.segment?.assignment == .macMap([
             MACMapEntry(macAddress: "d0:0d:aa:00:00:01", address: "10.20.0.2"), MACMapEntry(macAddress: "d0:0d:aa:00:00:02", address: "10.20.0.3"),
@@ -81,7 +85,8 @@ import Testing
             ("VNET_MODE=STATIC\nVNET_SUBNET=10.20.0.0\nVNET_NETMASK=24\nVNET_MACMAP=d0:0d:00:00:00:01=10.20.1.2\n", "VNET_MACMAP", "not an instance's address"),
             ("VNET_MODE=STATIC\nVNET_SUBNET=10.20.0.0\nVNET_NETMASK=24\nVNET_MACMAP=d0:0d:00:00:00:01=10.20.0.1\n", "VNET_MACMAP", "not an instance's address"),
             ("VNET_MODE=STATIC\nVNET_SUBNET=10.20.0.0\nVNET_NETMASK=24\nVNET_MACMAP=01:00:5e:00:00:01=10.20.0.2\n", "VNET_MACMAP", "multicast"),
-            ("VNET_MODE=MANAGED\n", "VNET_MODE", "not available"),
+            ("VNET_MODE=MANAGED\n", "VNET_NETMASK", "is needed"),
+            ("VNET_MODE=BRIDGED\n", "VNET_MODE", "is not one of"),
         ]
         for (text, key, words) in cases {
             guard let error = refusal(text) else {

@@ -302,7 +302,11 @@ public struct InstanceService: CloudService {
                 publicIp: index < publicIps.count ? publicIps[index] : addresses.publicIp, shutdownBehavior: request.shutdownBehavior, boot: boot, groups: groups,
                 terminationProtected: request.terminationProtected, leaseEnds: leaseEnds, metadataOptions: request.metadataOptions,
                 stopProtected: request.stopProtected ? true : nil, monitored: request.monitored ? true : nil, vni: vni,
-                autoPublicIp: index < publicIps.count ? true : nil, block: network.segment?.block)
+                autoPublicIp: index < publicIps.count ? true : nil, block: network.segment?.block,
+                groupBlock: network.segment.flatMap { segment in
+                    guard segment.perGroupSegments, index < privateIps.count, let block = segment.groupBlock(of: privateIps[index]) else { return nil }
+                    return segment.groupBlockCIDR(block)
+                })
         }
         let reservation = ReservationRecord(
             id: reservationId, accountId: account, instanceIds: instances.map(\.id), groups: groups,
