@@ -108,6 +108,17 @@ public actor VPCNodeNetwork {
         return nil
     }
 
+    /// Whether this host's kernel makes 802.1Q VLAN devices: one is made on a bridge of the
+    /// probe's own, and both are removed.
+    public static func hasVLANs(root: HostCommands = HostCommands()) async -> Bool {
+        let bridge = "eucaq\(UInt16.random(in: 0...UInt16.max))"
+        guard (try? await root.run(["ip", "link", "add", bridge, "type", "bridge"])) != nil else { return false }
+        let made = (try? await root.run(["ip", "link", "add", "link", bridge, "name", "\(bridge).2", "type", "vlan", "id", "2"])) != nil
+        // The VLAN device goes with the bridge it is on.
+        try? await root.run(["ip", "link", "del", bridge])
+        return made
+    }
+
     /// The ``tools`` that `PATH` does not hold.
     public static func missingTools(path: String? = nil) -> [String] {
         let path = path ?? ProcessInfo.processInfo.environment["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin"

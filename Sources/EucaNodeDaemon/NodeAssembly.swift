@@ -78,8 +78,20 @@ extension NodeRuntime {
                 logger.error("VNET_PRIVINTERFACE \(device) has no IPv4 address: this node's VPCs do not reach other nodes")
             }
         }
+        // MANAGED mode's segments: VLANs on the private interface where the kernel has 802.1Q,
+        // VXLAN VNIs from its address where it has not. Every node of a cloud must choose alike.
+        var vlanParent: String?
+        if let device = settings.privateInterface {
+            if await VPCNodeNetwork.hasVLANs() {
+                vlanParent = device
+                logger.info("MANAGED mode's segments are VLANs on \(device): the kernel has 802.1Q")
+            } else {
+                logger.info("MANAGED mode's segments are VXLAN VNIs from \(device)'s address: the kernel has no 802.1Q")
+            }
+        }
         let network = VPCNodeNetwork(settings: VPCNodeNetwork.Settings(
-            directory: settings.vpcPath, publicDevice: settings.publicInterface, metadata: endpoint, underlay: underlay, dns: settings.dns))
+            directory: settings.vpcPath, publicDevice: settings.publicInterface, metadata: endpoint, underlay: underlay, dns: settings.dns,
+            vlanParent: vlanParent))
         return (network, made)
     }
 

@@ -12,13 +12,69 @@ import Testing
     "needs root, ip netns, nft, socat, conntrack, dnsmasq, bridge and busybox (Debian: iproute2, nftables, socat, conntrack, dnsmasq-base, busybox-static)"))
 struct SegmentModeNamespaceTests {
     /// Two node networks, the first in the suite's host namespace, the second in its second host.
-    func nodes(_ net: Namespaces, publicDevice: String? = nil, dns: [String] = []) -> [VPCNodeNetwork] {
+    func nodes(_ net: Namespaces, publicDevice: String? = nil, dns: [String] = [], vlanParent: String? = nil) -> [VPCNodeNetwork] {
         [net.host, net.second].enumerated().map { index, namespace in
             VPCNodeNetwork(
                 settings: VPCNodeNetwork.Settings(
                     directory: net.directory.appendingPathComponent("n\(index)").path, publicDevice: index == 0 ? publicDevice : nil, metadata: nil,
-                    namespacePrefix: "\(net.name)n\(index)v", underlay: "10.200.0.\(index + 1)", dns: dns),
+                    namespacePrefix: "\(net.name)n\(index)v", underlay: "10.200.0.\(index + 1)", dns: dns, vlanParent: vlanParent),
                 root: HostCommands(prefix: ["ip", "netns", "exec", namespace]))
+        }
+    }
+
+    /// Whether this kernel makes 802.1Q VLAN devices (these machines' does not).
+    static let hasVLANs: Bool = {
+        guard getuid() == 0 else { return false }
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/bin/sh")
+        probe.arguments = ["-c", "ip netns add eucaq$$ && ip netns exec eucaq$$ sh -c 'ip link add b0 type bridge && ip link add link b0 name b0.2 type vlan id 2' 2>/dev/null; r=$?; ip netns del eucaq$$; exit $r"]
+        guard (try? probe.run()) != nil else { return false }
+        probe.waitUntilExit()
+        return probe.terminationStatus == 0
+    }()
+
+    /// MANAGED mode as a node is told it: web's block is the second (segment 3), db's the third
+    /// (segment 4); instances 1 and 2 on the first node, 3 and 4 on the second.
+    struct Managed {
+        static let placed: [(node: Int, group: String, address: String, block: String)] = [
+            (0, "sg-web", "10.10.0.18", "10.10.0.16/28"), (0, "sg-db", "10.10.0.34", "10.10.0.32/28"),
+            (1, "sg-web", "10.10.0.19", "10.10.0.16/28"), (1, "sg-db", "10.10.0.35", "10.10.0.32/28"),
+        ]
+        static let all = FirewallRule(ipProtocol: "-1", fromPort: nil, toPort: nil, peer: .cidr("0.0.0.0/0"))
+        static let fromWeb = FirewallRule(ipProtocol: "tcp", fromPort: 7, toPort: 7, peer: .group(accountId: "1", groupId: "sg-web"))
+
+        static func policy(_ net: Namespaces, db: [FirewallRule], generation: UInt64) -> NetworkPolicy {
+            func members(_ group: String) -> [String: InstanceAddresses] {
+                var found: [String: InstanceAddresses] = [:]
+                for (index, instance) in placed.enumerated() where instance.group == group {
+                    found["i-\(index + 1)"] = InstanceAddresses(
+                        macAddress: net.mac(index + 1), privateIp: instance.address, vni: SegmentAddressing.siteVNI, host: "10.200.0.\(instance.node + 1)")
+                }
+                return found
+            }
+            return NetworkPolicy(groups: [
+                GroupPolicy(groupId: "sg-web", accountId: "1", ingress: [fromWeb], egress: [all], members: members("sg-web")),
+                GroupPolicy(groupId: "sg-db", accountId: "1", ingress: db, egress: [all], members: members("sg-db")),
+            ], generation: generation)
+        }
+
+        static func network(_ index: Int) -> InstanceNetwork {
+            InstanceNetwork(
+                vni: SegmentAddressing.siteVNI, vpcBlock: "10.10.0.0/24", privateIp: placed[index].address, groups: [placed[index].group],
+                groupBlock: placed[index].block)
+        }
+
+        /// Launches the four on `networks`, each leased its address and listening on port 7.
+        static func launch(_ net: Namespaces, on networks: [VPCNodeNetwork], checking dhcp: (Int) async throws -> String) async throws {
+            for n in [3, 4] { try await net.shell(net.host, "ip link set vn\(n) netns \(net.second)", check: true) }
+            for network in networks { try await network.configure(policy(net, db: [], generation: 1)) }
+            for (index, instance) in placed.enumerated() {
+                try await networks[instance.node].attach(instance: InstanceID(rawValue: "i-\(index + 1)"), macAddress: net.mac(index + 1), network: network(index))
+                // Its group's subnet: the block's netmask, and its first host the router.
+                let router = instance.group == "sg-web" ? "10.10.0.17" : "10.10.0.33"
+                #expect(try await dhcp(index + 1) == "\(instance.address)/28 \(router)")
+                try await net.background(index + 1, ["socat", "TCP-LISTEN:7,reuseaddr,fork", "SYSTEM:echo instance-\(index + 1)"])
+            }
         }
     }
 
@@ -93,6 +149,61 @@ struct SegmentModeNamespaceTests {
             for (index, instance) in placed.enumerated() { try await networks[instance.node].release(instance: InstanceID(rawValue: "i-\(index + 1)")) }
             #expect(try await VPCHost.leftovers(prefix: "\(net.name)n0v").isEmpty)
             #expect(try await VPCHost.leftovers(prefix: "\(net.name)n1v").isEmpty)
+        }
+    }
+
+    @Test func managedGroupsHaveTheirOwnSubnetAndSegmentAndReachEachOtherOnlyAsRulesAllow() async throws {
+        try await Namespaces.with(instances: 4, hostSideUp: false) { net in
+            try await net.makeSecondHost()
+            let networks = nodes(net)
+            try await Managed.launch(net, on: networks) { try await dhcp(net, $0) }
+            #expect(try await ask(net, from: 3, "10.10.0.18") == "instance-1", "web to web, across the nodes on web's segment")
+            #expect(try await ask(net, from: 1, "10.10.0.19") == "instance-3")
+            #expect(try await ask(net, from: 1, "10.10.0.34") == "", "db lets nothing in")
+            #expect(try await ask(net, from: 1, "10.10.0.35") == "")
+            for network in networks { try await network.configure(Managed.policy(net, db: [Managed.fromWeb], generation: 2)) }
+            #expect(try await ask(net, from: 1, "10.10.0.34") == "instance-2", "web to db on one node")
+            #expect(try await ask(net, from: 1, "10.10.0.35") == "instance-4", "web to db across the nodes, on db's segment")
+            #expect(try await ask(net, from: 2, "10.10.0.19") == "", "web does not let db in")
+            // Each segment is a VXLAN VNI of its own between the nodes.
+            let namespace = "\(net.name)n0v\(SegmentAddressing.siteVNI)"
+            for segment in [3, 4] {
+                let link = try await ChildProcess.runKeepingOutput(
+                    "/usr/bin/env", ["ip", "netns", "exec", namespace, "ip", "-d", "link", "show", "vx\(segment)"], timeout: .seconds(5))
+                #expect(link.output.contains("vxlan id \(segment) "), "\(link.output)")
+            }
+            let plan = try VPCNodeNetwork.plan(
+                vni: SegmentAddressing.siteVNI, ports: ["i-1": (net.mac(1), Managed.network(0)), "i-2": (net.mac(2), Managed.network(1))],
+                policy: Managed.policy(net, db: [Managed.fromWeb], generation: 2), underlay: "10.200.0.1")
+            #expect(plan.text.contains("REMOTE\t10.10.0.19\tvxlan 3 to 10.200.0.2") && plan.text.contains("REMOTE\t10.10.0.35\tvxlan 4 to 10.200.0.2"), "\(plan.text)")
+            #expect(plan.text.contains("subnet 10.10.0.16/28 gateway 10.10.0.17"))
+            for (index, instance) in Managed.placed.enumerated() { try await networks[instance.node].release(instance: InstanceID(rawValue: "i-\(index + 1)")) }
+            #expect(try await VPCHost.leftovers(prefix: "\(net.name)n0v").isEmpty)
+            #expect(try await VPCHost.leftovers(prefix: "\(net.name)n1v").isEmpty)
+        }
+    }
+
+    /// Where a node's kernel has 802.1Q, its plan carries the segments on VLANs of its private
+    /// interface.
+    @Test func managedSegmentsArePlannedAsVLANsOnTheNodesPrivateInterface() async throws {
+        try await Namespaces.with(instances: 4, hostSideUp: false) { net in
+            let plan = try VPCNodeNetwork.plan(
+                vni: SegmentAddressing.siteVNI, ports: ["i-1": (net.mac(1), Managed.network(0))], policy: Managed.policy(net, db: [Managed.fromWeb], generation: 2),
+                underlay: "10.200.0.1", vlanParent: "ul0")
+            #expect(plan.text.contains("REMOTE\t10.10.0.19\tvlan 3 on ul0 to 10.200.0.2") && plan.text.contains("REMOTE\t10.10.0.35\tvlan 4 on ul0 to 10.200.0.2"), "\(plan.text)")
+        }
+    }
+
+    @Test(.enabled(if: Self.hasVLANs, "the kernel has no 802.1Q VLANs: MANAGED's VLAN form is checked by its plan only"))
+    func managedSegmentsAreVLANsWhereTheKernelHasThem() async throws {
+        try await Namespaces.with(instances: 4, hostSideUp: false) { net in
+            try await net.makeSecondHost()
+            let networks = nodes(net, vlanParent: "ul0")
+            try await Managed.launch(net, on: networks) { try await dhcp(net, $0) }
+            #expect(try await ask(net, from: 3, "10.10.0.18") == "instance-1", "web to web, across the nodes on web's VLAN")
+            #expect(try await ask(net, from: 1, "10.10.0.35") == "instance-4", "web to db across the nodes, on db's VLAN")
+            #expect(try await ask(net, from: 2, "10.10.0.19") == "")
+            for (index, instance) in Managed.placed.enumerated() { try await networks[instance.node].release(instance: InstanceID(rawValue: "i-\(index + 1)")) }
         }
     }
 
