@@ -91,7 +91,7 @@ def test_a_public_pool_inside_the_vpc_block_is_refused_naming_the_key(tmp_path):
     assert "VNET_PUBLICIPS" in result.stderr and "172.31.7.7" in result.stderr, result.stderr[-2000:]
     env["VNET_MODE"] = "MANAGED"
     result = subprocess.run([str(BINARY)], env=env, capture_output=True, text=True, timeout=60)
-    assert result.returncode != 0 and "VNET_MODE" in result.stderr and "SYSTEM or VPC" in result.stderr, result.stderr[-2000:]
+    assert result.returncode != 0 and "VNET_NETMASK" in result.stderr and "is needed with VNET_MODE=MANAGED" in result.stderr, result.stderr[-2000:]
 
 
 def test_instances_get_a_public_address_of_their_own_and_an_elastic_ip_takes_its_place(vpc_cloud):
