@@ -129,7 +129,8 @@ public enum AdminAPI {
         public init(node: String?) { self.node = node }
     }
 
-    /// One VPC's plan on one node, as text.
+    /// One network's plan on one node, as text: a VPC's, the cloud's one network's (STATIC,
+    /// MANAGED), or the bridge's (SYSTEM; VNI 0).
     public struct NetworkPlanRow: Codable, Sendable {
         public var node: String
         public var vni: Int
@@ -209,6 +210,7 @@ public enum AdminAPI {
         route("describeAccounts") { (_: Done) in cloud.accounts.all().map { row($0, cloud: cloud) } }
         route("describeNetworkPlan") { (input: DescribeNetworkPlan) in
             try cloud.securityGroups.hostPlans(node: input.node).map { NetworkPlanRow(node: $0.node, vni: $0.plan.vpc.vni, plan: $0.plan.text) }
+                + cloud.securityGroups.bridgedPlans(node: input.node).map { NetworkPlanRow(node: $0.node, vni: 0, plan: $0.plan.text) }
         }
     }
 

@@ -31,12 +31,14 @@ public struct BridgedPort: Sendable, Hashable {
 ///   address, once learned, then its egress rules), by destination MAC what it receives (its
 ///   ingress rules). DHCP with the site's server always passes; IPv6 from an instance does not.
 public struct BridgedPlan: Sendable, Hashable {
-    public var bridge: String
+    /// The bridge, for the operator's reading: the tables match instances by MAC and tap, on
+    /// whichever bridge they are (nil where it is not known: the cloud's view of a node).
+    public var bridge: String?
     public var ports: [BridgedPort]
     /// The groups the ports are in and those their rules name, by id.
     public var groups: [String: GroupPolicy]
 
-    public init(bridge: String, ports: [BridgedPort], groups: [GroupPolicy]) {
+    public init(bridge: String?, ports: [BridgedPort], groups: [GroupPolicy]) {
         self.bridge = bridge
         self.ports = ports.sorted { $0.device < $1.device }
         self.groups = Dictionary(groups.map { ($0.groupId, $0) }) { first, _ in first }
@@ -44,7 +46,7 @@ public struct BridgedPlan: Sendable, Hashable {
 
     /// The plan for the instances on this node (`instances`: id → tap and MAC) under `policy`:
     /// each takes its groups and its learned address from the policy, where the policy names it.
-    public static func plan(bridge: String, instances: [String: (device: String, macAddress: String)], policy: NetworkPolicy) -> BridgedPlan {
+    public static func plan(bridge: String?, instances: [String: (device: String, macAddress: String)], policy: NetworkPolicy) -> BridgedPlan {
         let byId = Dictionary(policy.groups.map { ($0.groupId, $0) }) { first, _ in first }
         var ports: [BridgedPort] = []
         for (id, instance) in instances {
@@ -60,7 +62,6 @@ public struct BridgedPlan: Sendable, Hashable {
     /// Why the plan cannot be applied, naming the part at fault; nil when it can.
     public func problems() -> [String] {
         var found: [String] = []
-        if !NetworkText.isDeviceName(bridge) { found.append("bridge \"\(bridge.prefix(64))\" is not a device name") }
         var devices = Set<String>(), macs = Set<String>()
         for port in ports {
             if !Self.isPortName(port.device) { found.append("port \"\(port.device.prefix(64))\" is not a port name (\(Self.portPrefix) and letters or digits)") }
@@ -127,15 +128,13 @@ public struct BridgedPlan: Sendable, Hashable {
             text += "  chain in_\(suffix) {\n    ct state established,related accept\n    ct state invalid drop\n    udp sport 67 udp dport 68 accept\n"
                 + ingress + "    drop\n  }\n"
         }
-        text += NftText.hook("forward", "filter", "forward", "filter", [
-            "iifname \"\(bridge)\" ether saddr vmap @macs_out", "oifname \"\(bridge)\" ether daddr vmap @macs_in",
-        ])
+        text += NftText.hook("forward", "filter", "forward", "filter", ["ether saddr vmap @macs_out", "ether daddr vmap @macs_in"])
         return text + "}\n"
     }
 
     /// The plan as an operator reads it: the bridge, its ports, then the tables.
     public var text: String {
-        var lines = ["BRIDGE\t\(bridge)"]
+        var lines = ["BRIDGE\t\(bridge ?? "(the node's VNET_BRIDGE)")"]
         for port in ports {
             lines.append("PORT\t\(port.device)\t\(port.instanceId)\t\(port.macAddress)\t\(port.privateIp ?? "(not learned)")\t\(port.groups.joined(separator: ","))")
         }

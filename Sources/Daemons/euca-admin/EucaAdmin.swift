@@ -281,7 +281,7 @@ struct EucaAdminCommand: AsyncParsableCommand {
     struct DescribeNetworkPlan: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "describe-network-plan",
-            abstract: "Show what each node's VPC network is made to be (VPC mode): its ports, elastic IPs and the nftables table of its security groups.")
+            abstract: "Show what each node's network is made to be: its ports, elastic IPs and the nftables tables of its security groups.")
         @OptionGroup var connection: Connection
         @Option(help: "Only this node.") var node: String?
 
@@ -289,7 +289,7 @@ struct EucaAdminCommand: AsyncParsableCommand {
             try await report {
                 let rows = try await connection.client().call(
                     "describeNetworkPlan", AdminAPI.DescribeNetworkPlan(node: node), as: [AdminAPI.NetworkPlanRow].self)
-                if rows.isEmpty { print("No instance on a VPC network runs on \(node.map { "node \($0)" } ?? "any node").") }
+                if rows.isEmpty { print("No instance runs on \(node.map { "node \($0)" } ?? "any node").") }
                 for row in rows { print("NODE\t\(row.node)\n\(row.plan)") }
             }
         }

@@ -348,6 +348,21 @@ public struct SecurityGroupService: CloudService {
         }
     }
 
+    /// What each node enforces for its bridged instances in SYSTEM mode, as the cloud's records
+    /// and policy say: per node (or the one named), the plan its node controller makes of them.
+    public func bridgedPlans(node: String? = nil) -> [(node: String, plan: BridgedPlan)] {
+        let policy = NetworkPolicy(groups: groupPolicies())
+        let placed: [String: [String: (device: String, macAddress: String)]] = state.read { tables in
+            var placed: [String: [String: (device: String, macAddress: String)]] = [:]
+            for instance in tables.instances.values where CloudState.Tables.holds(instance) && instance.vni == nil {
+                guard let host = instance.node?.rawValue, node == nil || host == node else { continue }
+                placed[host, default: [:]][instance.id.rawValue] = (BridgedPlan.device(for: instance.id), instance.macAddress)
+            }
+            return placed
+        }
+        return placed.sorted { $0.key < $1.key }.map { host, instances in (host, BridgedPlan.plan(bridge: nil, instances: instances, policy: policy)) }
+    }
+
     /// Hands the current groups and their members to the network mode and its applier.
     func publishNetworkPlan() async {
         // The state's version before the state is read: a plan of a later generation is of a
