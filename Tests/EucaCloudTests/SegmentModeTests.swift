@@ -28,23 +28,30 @@ import Testing
             return try await controller.instances.run(admin, request).1
         }
 
-        func waitUntilTerminated(_ id: InstanceID) async throws {
+        func waitUntilTerminated(_ id: InstanceID) async throws { try await waitUntil(id, is: .terminated) }
+
+        func record(_ id: InstanceID) -> InstanceRecord? { controller.instances.reservations(for: admin).flatMap(\.1).first { $0.id == id } }
+
+        func waitUntil(_ id: InstanceID, is state: InstanceState) async throws {
             for _ in 0..<500 {
-                let state = controller.instances.reservations(for: admin).flatMap(\.1).first { $0.id == id }?.state
-                if state == .terminated { return }
+                if record(id)?.state == state { return }
                 try await Task.sleep(for: .milliseconds(10))
             }
-            Issue.record("\(id) was not terminated")
+            Issue.record("\(id) did not become \(state)")
         }
     }
 
-    func cloud(_ network: NetworkSettings) async throws -> Cloud {
+    func makeCluster() throws -> ClusterController {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("euca-segment-\(UUID())").path
         let node = try NodeController(
             hypervisor: InMemoryHypervisor(host: HostInfo(cores: 64, memoryMiB: 65536)),
             settings: NodeSettings(node: NodeID("n1"), instancePath: base, maxDiskGiB: 10000), logger: logger)
-        let cluster = ClusterController(zone: "zone-a", nodes: [node], policy: .greedy, logger: logger)
-        let controller = CloudController(store: InMemoryStateStore(), clusters: [cluster], network: network, settings: CloudSettings(), logger: logger)
+        return ClusterController(zone: "zone-a", nodes: [node], policy: .greedy, logger: logger)
+    }
+
+    func cloud(_ network: NetworkSettings, store: any StateStore = InMemoryStateStore(), cluster: ClusterController? = nil) async throws -> Cloud {
+        let cluster = try cluster ?? makeCluster()
+        let controller = CloudController(store: store, clusters: [cluster], network: network, settings: CloudSettings(), logger: logger)
         let image = ImageRecord(
             id: .generate(.machine), ownerId: AccountID(rawValue: "000000000000"), name: "empty", location: "builtin:empty",
             isPublic: true, boot: BootSpec())
@@ -119,5 +126,28 @@ import Testing
         _ = try await cloud.controller.instances.terminate(cloud.admin, [two[0].id])
         try await cloud.waitUntilTerminated(two[0].id)
         #expect(try await cloud.launch().map(\.macAddress) == ["d0:0d:aa:00:00:01"], "a terminated instance's pair is free again")
+    }
+
+    @Test func aStoppedInstanceStartedAfterTheModeChangedTakesTheNewModesAddresses() async throws {
+        let store = InMemoryStateStore()
+        let cluster = try makeCluster()
+        let vpc = try await cloud(NetworkSettings(mode: VPCNetworkMode(), publicIPs: ["198.51.100.10"]), store: store, cluster: cluster)
+        let launched = try await vpc.launch()[0]
+        #expect(launched.vni != nil && launched.privateIp == "172.31.0.4" && launched.publicIp == "198.51.100.10")
+        try await vpc.waitUntil(launched.id, is: .running)
+        _ = try await vpc.controller.instances.stop(vpc.admin, [launched.id])
+        try await vpc.waitUntil(launched.id, is: .stopped)
+        vpc.running.cancel()
+
+        // The same store and node, the cloud now in STATIC mode: started, the instance takes a
+        // pair of the map, and its own public address goes back (STATIC gives none).
+        let map = [MACMapEntry(macAddress: "d0:0d:aa:00:00:01", address: "10.20.0.7")]
+        let fixed = try await cloud(NetworkSettings(mode: StaticNetworkMode(block: "10.20.0.0/24", map: map)), store: store, cluster: cluster)
+        defer { fixed.running.cancel() }
+        _ = try await fixed.controller.instances.start(vpc.admin, [launched.id])
+        try await fixed.waitUntil(launched.id, is: .running)
+        let started = try #require(fixed.record(launched.id))
+        #expect(started.privateIp == "10.20.0.7" && started.macAddress == "d0:0d:aa:00:00:01" && started.vni == SegmentAddressing.siteVNI)
+        #expect(started.publicIp == nil && started.launch.network?.vpcBlock == "10.20.0.0/24")
     }
 }

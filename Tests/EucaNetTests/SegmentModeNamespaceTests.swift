@@ -207,6 +207,49 @@ struct SegmentModeNamespaceTests {
         }
     }
 
+    /// What a node's network leaves on the host: its links (less the instances' own), routes,
+    /// neighbour proxies, nftables tables and namespaces.
+    func trace(_ net: Namespaces) async throws -> String {
+        let result = try await ChildProcess.runKeepingOutput("/usr/bin/env", [
+            "ip", "netns", "exec", net.host, "sh", "-c",
+            "ip -o link | grep -v -e ' vn[0-9]' -e ' ei' | cut -d: -f2 | cut -d@ -f1; ip route; ip neigh show proxy; nft list tables",
+        ], timeout: .seconds(5))
+        let namespaces = try await VPCHost.leftovers(prefix: "\(net.name)n0v")
+        return result.output + namespaces.joined(separator: "\n")
+    }
+
+    @Test func switchingModesWithInstancesStoppedLeavesNoTraceOfTheOldMode() async throws {
+        try await Namespaces.with(instances: 3, hostSideUp: false) { net in
+            try await net.makeOutside()
+            try await net.shell(net.host, "ip link add br0 type bridge; ip link set br0 up; ip link set vn3 name \(BridgedPlan.device(for: InstanceID(rawValue: "i-3"))) master br0 up", check: true)
+            let before = try await trace(net)
+            // VPC, with an elastic IP: the instance stopped, nothing of its VPC stays.
+            let node = nodes(net, publicDevice: "pub0")[0]
+            let vni = Int.random(in: 9_000_000...9_900_000)
+            let member = InstanceAddresses(macAddress: net.mac(1), privateIp: "172.31.0.4", publicIp: "198.51.100.10", vni: vni)
+            try await node.configure(NetworkPolicy(groups: [GroupPolicy(groupId: "sg-a", accountId: "1", ingress: [], egress: [], members: ["i-1": member])], generation: 1))
+            try await node.attach(
+                instance: InstanceID(rawValue: "i-1"), macAddress: net.mac(1),
+                network: InstanceNetwork(vni: vni, vpcBlock: "172.31.0.0/16", privateIp: "172.31.0.4", groups: ["sg-a"]))
+            #expect(try await trace(net) != before, "the VPC is on the host")
+            try await node.release(instance: InstanceID(rawValue: "i-1"))
+            #expect(try await trace(net) == before)
+            // MANAGED, the node restarted in it.
+            let managed = nodes(net, publicDevice: "pub0")[0]
+            try await managed.configure(Managed.policy(net, db: [], generation: 2))
+            try await managed.attach(instance: InstanceID(rawValue: "i-2"), macAddress: net.mac(2), network: Managed.network(1))
+            #expect(try await trace(net) != before)
+            try await managed.release(instance: InstanceID(rawValue: "i-2"))
+            #expect(try await trace(net) == before)
+            // SYSTEM, its instances on the bridge.
+            let bridged = BridgedNodeNetwork(bridge: "br0", commands: HostCommands(prefix: ["ip", "netns", "exec", net.host]), scratch: net.directory.path)
+            try await bridged.attach(instance: InstanceID(rawValue: "i-3"), macAddress: net.mac(3))
+            #expect(try await trace(net) != before)
+            try await bridged.release(instance: InstanceID(rawValue: "i-3"))
+            #expect(try await trace(net) == before)
+        }
+    }
+
     @Test func staticModeLeasesEachMappedMACItsAddressAndNoOtherMACAny() async throws {
         try await Namespaces.with(instances: 2, hostSideUp: false) { net in
             try await net.makeSecondHost()

@@ -564,9 +564,70 @@ public struct InstanceService: CloudService {
             admissions.append(try admit(AdmissionRequest(
                 accountId: group[0].accountId, vmType: group[0].vmType, minCount: group.count, maxCount: group.count)))
         }
+        for instance in stopped where !fitsNetworkMode(instance) { try await adoptNetworkMode(instance) }
         let changes = try await request(.start, ids, by: principal)
         enqueue(.start(changes.filter { $0.previous == .stopped }.map(\.instanceId)))
         return changes
+    }
+
+    /// Whether `instance`'s addresses are of the network mode in force: one stopped while the
+    /// cloud ran another mode is not (the operator switched modes with it stopped).
+    func fitsNetworkMode(_ instance: InstanceRecord) -> Bool {
+        if network.placesInstancesOnVPC { return instance.vni != nil && instance.block == nil }
+        guard let segment = network.segment else { return instance.vni == nil }
+        guard instance.vni == segment.vni, instance.block == segment.block, let address = instance.privateIp else { return false }
+        switch segment.assignment {
+        case .macMap(let map):
+            return map.contains { $0.address == address && $0.macAddress == instance.macAddress.lowercased() }
+        case .groupBlocks:
+            let block = segment.groupBlock(of: address).flatMap { segment.groupBlockCIDR($0) }
+            return block != nil && instance.groupBlock == (segment.perGroupSegments ? block : nil)
+        }
+    }
+
+    /// Gives a stopped instance of another network mode the addresses of the mode in force, as a
+    /// launch would (its MAC too, in STATIC mode), before it starts: nothing of the old mode is
+    /// made again on its node. An own public address the new mode gives none of goes back to
+    /// the pool; an elastic IP stays associated.
+    func adoptNetworkMode(_ instance: InstanceRecord) async throws {
+        var vni: Int?, privateIp: String?, macAddress = MACAddress.forInstance(instance.id), groupBlock: String?
+        var vpcAddresses: [String] = []
+        var segmentHold: (assignments: [SegmentNumbering.Assignment], block: Int?) = ([], nil)
+        defer {
+            if !vpcAddresses.isEmpty { vpcs.releaseAddresses(vpcAddresses, of: instance.accountId) }
+            if !segmentHold.assignments.isEmpty { vpcs.releaseSegmentAddresses(segmentHold.assignments, block: segmentHold.block) }
+        }
+        if network.placesInstancesOnVPC {
+            vni = try await vpcs.vni(for: instance.accountId)
+            vpcAddresses = try vpcs.reserveAddresses(1, of: instance.accountId, zone: instance.zone)
+            privateIp = vpcAddresses.first
+        } else if let segment = network.segment {
+            vni = segment.vni
+            segmentHold = try vpcs.reserveSegmentAddresses(1, on: segment, group: instance.groups.first?.id.rawValue ?? "")
+            privateIp = segmentHold.assignments.first?.address
+            macAddress = segmentHold.assignments.first?.macAddress ?? macAddress
+            if segment.perGroupSegments { groupBlock = privateIp.flatMap(segment.groupBlock(of:)).flatMap(segment.groupBlockCIDR) }
+        }
+        let keepsPublic = network.placesInstancesOnVPC || network.segment?.givesPublicAddresses == true
+        let block = network.segment?.block
+        let (id, mac) = (instance.id, macAddress)
+        let (newVNI, newAddress, newGroupBlock) = (vni, privateIp, groupBlock)
+        try await commit { txn in
+            guard var record = try txn.get(id.rawValue, from: CloudSchema.instances), record.state == .stopped else { return }
+            record.vni = newVNI
+            record.privateIp = newAddress
+            record.block = block
+            record.groupBlock = newGroupBlock
+            record.macAddress = mac
+            if record.autoPublicIp == true && !keepsPublic {
+                record.publicIp = nil
+                record.autoPublicIp = nil
+            }
+            try txn.put(record, at: id.rawValue, in: CloudSchema.instances)
+        }
+        logger.notice("a stopped instance takes the addresses of the network mode in force", metadata: [
+            "euca.instance": "\(id)", "mode": "\(network.name)", "privateIp": "\(newAddress ?? "(from the site's DHCP)")", "mac": "\(mac)",
+        ])
     }
 
     public func reboot(_ principal: Principal, _ ids: [InstanceID]) async throws {
