@@ -380,7 +380,7 @@ public actor VPCNodeNetwork {
         /// The plan as an operator reads it: the VPC, its ports, its elastic IPs, then the
         /// nftables table that enforces its groups.
         public var text: String {
-            var lines = ["VPC\tvni \(vpc.vni)\tnamespace \(VPCHost.namespacePrefix)\(vpc.vni)\tblock \(vpc.cidr)\tgateway \(vpc.gateway)"]
+            var lines = ["NETWORK\tvni \(vpc.vni)\tnamespace \(VPCHost.namespacePrefix)\(vpc.vni)\tblock \(vpc.cidr)\tgateway \(vpc.gateway)"]
             for port in host.ports {
                 let subnet = port.subnet.map { "\tsubnet \($0) gateway \(host.gateway(of: port))" } ?? ""
                 lines.append("PORT\t\(port.device)\t\(port.instanceId)\t\(port.macAddress)\t\(port.privateIp)\t\(port.groups.joined(separator: ","))\(subnet)")

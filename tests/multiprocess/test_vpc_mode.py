@@ -35,7 +35,7 @@ def test_the_policy_reaches_the_node_and_the_plan_is_described(tmp_path):
         wait_for(lambda: re.search(r"groups=2 members=2 .*network policy taken", log.read_text()), what="the policy at the node")
 
         plan = cloud.admin("describe-network-plan", "--node", node).stdout
-        assert f"NODE\t{node}" in plan and re.search(r"VPC\tvni \d+\tnamespace euca-v\d+\tblock 172.31.0.0/16\tgateway 172.31.0.1", plan), plan
+        assert f"NODE\t{node}" in plan and re.search(r"NETWORK\tvni \d+\tnamespace euca-v\d+\tblock 172.31.0.0/16\tgateway 172.31.0.1", plan), plan
         for instance in [web, plain]:
             assert re.search(rf"PORT\tvn\w+\t{instance['InstanceId']}\t{instance['NetworkInterfaces'][0]['MacAddress']}\t"
                              rf"{instance['PrivateIpAddress']}\tsg-", plan), plan
