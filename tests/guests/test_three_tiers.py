@@ -3,7 +3,6 @@ the image from the cloud controller's image service over mutual TLS, boots it, a
 takes its key from the node's metadata service."""
 
 import importlib.util
-import json
 import subprocess
 
 import pytest

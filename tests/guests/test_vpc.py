@@ -12,45 +12,13 @@ again; and stopping the cloud leaves the host's interfaces, routes and nftables 
 
 import json
 import re
-import shutil
 import signal
-import subprocess
 import time
 
 import pytest
 
-from conftest import Cloud, missing, sample_image, states, terminate_all_and_stop, wait_for
-
-PUBLIC_BRIDGE, OUTSIDE, OUTSIDE_ADDRESS = "eucavp0", "eucav-out", "198.51.100.200"
-POOL = [f"198.51.100.{n}" for n in range(10, 20)]
-READY = re.compile(r"euca-instance-ready instance-id=(\S+) key-fingerprint=(\S+) address=(\S+)")
-HOST_KEY = re.compile(r"euca-host-key (ssh-ed25519 \S+)")
-
-
-def run(*args, check=True):
-    return subprocess.run(list(args), capture_output=True, text=True, check=check, timeout=30)
-
-
-def host_state() -> dict:
-    """The host's interfaces, routes and nftables, as the test compares them. IPv6 link-local
-    routes are left out: a link's address there changes with its ports, whoever adds them."""
-    links = sorted(link["ifname"] for link in json.loads(run("ip", "-j", "link").stdout))
-    routes = sorted(json.dumps(route, sort_keys=True) for route in json.loads(run("ip", "-j", "route", "show", "table", "all").stdout)
-                    if not route.get("dst", "").startswith(("fe80", "ff00")))
-    tables = sorted(f"{t['table']['family']} {t['table']['name']}" for t in json.loads(run("nft", "-j", "list", "tables").stdout)["nftables"]
-                    if "table" in t)
-    namespaces = sorted(line.split()[0] for line in run("ip", "netns", "list").stdout.splitlines() if line.startswith("euca-v"))
-    return {"links": links, "routes": routes, "tables": tables, "namespaces": namespaces}
-
-
-def vpc_missing() -> str | None:
-    reason = missing()
-    if reason:
-        return reason
-    for tool, package in [("nft", "nftables"), ("conntrack", "conntrack")]:
-        if shutil.which(tool) is None:
-            return f"{tool} is not installed (apt install {package})"
-    return None
+from conftest import Cloud, sample_image, states, terminate_all_and_stop, wait_for
+from public_side import POOL, PUBLIC_BRIDGE, Instance, host_state, key_pair, make_public_side, reaches, remove_public_side, run, vpc_missing
 
 
 @pytest.fixture(scope="module")
@@ -60,19 +28,7 @@ def vpc(tmp_path_factory):
         pytest.skip(f"VPC guest tests skipped: {reason}")
     base = tmp_path_factory.mktemp("vpc")
     sample = sample_image(base)
-    # The public side: a bridge with no uplink, and a namespace on it for the outside world.
-    run("ip", "link", "add", PUBLIC_BRIDGE, "type", "bridge")
-    run("ip", "address", "add", "198.51.100.1/24", "dev", PUBLIC_BRIDGE)
-    run("ip", "link", "set", PUBLIC_BRIDGE, "up")
-    run("ip", "netns", "add", OUTSIDE)
-    run("ip", "link", "add", "eucav-o0", "type", "veth", "peer", "name", "eth0", "netns", OUTSIDE)
-    run("ip", "link", "set", "eucav-o0", "master", PUBLIC_BRIDGE, "up")
-    run("ip", "-n", OUTSIDE, "address", "add", f"{OUTSIDE_ADDRESS}/24", "dev", "eth0")
-    run("ip", "-n", OUTSIDE, "link", "set", "eth0", "up")
-    run("ip", "-n", OUTSIDE, "link", "set", "lo", "up")
-    # Settled first: new links take their IPv6 link-local addresses a moment after they are up.
-    before = wait_for(lambda: (lambda first: time.sleep(1) or (first == host_state() and first))(host_state()),
-                      timeout=15, what="the host's network to settle")
+    before = make_public_side()
     cloud = Cloud(base / "var", env={
         "LIBVIRT_URI": "qemu:///system", "VNET_MODE": "VPC", "VNET_PUBINTERFACE": PUBLIC_BRIDGE,
         "VNET_PUBLICIPS": f"{POOL[0]}-{POOL[-1]}", "SAMPLE_IMAGE_DIR": str(sample), "SHUTDOWN_TIMEOUT": "10",
@@ -84,38 +40,8 @@ def vpc(tmp_path_factory):
         yield cloud
     finally:
         terminate_all_and_stop(cloud)
-        run("ip", "netns", "del", OUTSIDE, check=False)
-        run("ip", "link", "del", PUBLIC_BRIDGE, check=False)
+        remove_public_side()
 
-
-class Instance:
-    """A guest, reached by ssh from the outside namespace on its elastic IP."""
-
-    def __init__(self, cloud, instance_id, key, workdir):
-        self.cloud, self.id, self.key = cloud, instance_id, key
-        self.known_hosts = workdir / f"known_hosts-{instance_id}"
-        text = wait_for(lambda: READY.search(self.console()) and self.console(), timeout=180, interval=1,
-                        what=f"{instance_id}'s ready line")
-        self.private = READY.search(text).group(3)
-        self.host_key = HOST_KEY.search(text).group(1)
-
-    def console(self) -> str:
-        return self.cloud.aws("ec2", "get-console-output", "--instance-id", self.id, "--query", "Output", "--output", "text").stdout
-
-    def ssh(self, address: str, command: str = "true", timeout: float = 20) -> subprocess.CompletedProcess:
-        self.known_hosts.write_text(f"{address} {self.host_key}\n")
-        return subprocess.run(
-            ["ip", "netns", "exec", OUTSIDE, "ssh", "-i", str(self.key), "-o", "StrictHostKeyChecking=yes",
-             "-o", f"UserKnownHostsFile={self.known_hosts}", "-o", "BatchMode=yes", "-o", "ConnectTimeout=4",
-             "-o", "LogLevel=ERROR", f"root@{address}", command],
-            capture_output=True, text=True, timeout=timeout)
-
-
-def reaches(source: Instance, source_address: str, target: str, port: int = 22) -> bool:
-    """Whether `source` (ssh'd to on `source_address`) gets an answer from target:port."""
-    result = source.ssh(source_address, f"echo | nc -w 3 {target} {port} | head -c 7")
-    assert result.returncode == 0, result.stderr
-    return result.stdout.startswith("SSH-2.0")
 
 
 def test_a_vpc_instance_is_closed_until_authorized_reached_on_its_elastic_ip_and_isolated_by_groups(vpc, tmp_path):
@@ -198,10 +124,7 @@ def test_a_vpc_instance_is_closed_until_authorized_reached_on_its_elastic_ip_and
 def test_a_killed_cloud_leaves_its_instance_reachable_and_takes_its_vpc_over_when_it_starts_again(vpc, tmp_path):
     ec2 = vpc.client()
     sample = ec2.describe_images(Filters=[{"Name": "name", "Values": ["euca-sample"]}])["Images"][0]["ImageId"]
-    pair = ec2.create_key_pair(KeyName="vpc-key-2", KeyType="ed25519")
-    key = tmp_path / "vpc-key-2.pem"
-    key.write_text(pair["KeyMaterial"])
-    key.chmod(0o600)
+    _, key = key_pair(vpc, "vpc-key-2", tmp_path)
     instance_id = ec2.run_instances(ImageId=sample, MinCount=1, MaxCount=1, KeyName="vpc-key-2")["Instances"][0]["InstanceId"]
     wait_for(lambda: states(ec2, [instance_id])[instance_id] == "running", timeout=120, interval=0.5, what="running")
     guest = Instance(vpc, instance_id, key, tmp_path)
