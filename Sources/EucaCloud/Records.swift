@@ -189,6 +189,8 @@ extension InstanceRecord {
         keep(\.boot)
         keep(\.groups)
         keep(\.metadataOptions)
+        keep(\.block)
+        keep(\.groupBlock)
         return shared
     }
 }

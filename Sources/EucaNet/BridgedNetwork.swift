@@ -23,8 +23,9 @@ public struct BridgedPort: Sendable, Hashable {
 /// what the node's two tables are made to be. A pure value; ``BridgedNodeNetwork`` applies it.
 ///
 /// - Table `bridge euca_ports` holds each tap to its instance's MAC: a tap sends from that MAC
-///   only and is sent unicast frames for that MAC only; a tap named `ei…` (``portPrefix``) that
-///   no port names passes nothing. So a guest that changes its MAC is not another machine: it is cut off.
+///   only and is sent unicast frames for that MAC only, no IPv6 either way, and once the node
+///   has learned its instance's address, ARP for that address only; a tap named `ei…`
+///   (``portPrefix``) that no port names passes nothing. So a guest that changes its MAC is not another machine: it is cut off.
 /// - Table `inet euca_bridged` enforces the groups with connection tracking, as in VPC mode, on
 ///   what crosses the bridge (the kernel hands bridged IPv4 to the `inet` hooks where
 ///   `net.bridge.bridge-nf-call-iptables` is 1): by source MAC what an instance sends (its own
@@ -99,9 +100,17 @@ public struct BridgedPlan: Sendable, Hashable {
         text += NftText.collection("set", "ports", type: "ifname", ports.map { "\"\($0.device)\"" })
         text += NftText.collection("set", "pairs", type: "ifname . ether_addr", ports.map { "\"\($0.device)\" . \($0.macAddress)" })
         let ours = "\"\(Self.portPrefix)*\""
-        let held = ["iifname \(ours) iifname != @ports drop", "iifname \(ours) iifname . ether saddr != @pairs drop"]
+        // A port whose address is learned speaks ARP for that address only.
+        let learned = ports.compactMap { port in port.privateIp.map { "\"\(port.device)\" . \($0)" } }
+        text += NftText.collection("set", "arp_held", type: "ifname", ports.filter { $0.privateIp != nil }.map { "\"\($0.device)\"" })
+        text += NftText.collection("set", "arp_pairs", type: "ifname . ipv4_addr", learned)
+        let held = [
+            "iifname \(ours) iifname != @ports drop", "iifname \(ours) iifname . ether saddr != @pairs drop",
+            "iifname \(ours) ether type ip6 drop", "iifname @arp_held iifname . arp saddr ip != @arp_pairs drop",
+        ]
         text += NftText.hook("forward", "filter", "forward", "filter", held + [
             "oifname \(ours) oifname != @ports drop", "oifname \(ours) meta pkttype != { broadcast, multicast } oifname . ether daddr != @pairs drop",
+            "oifname \(ours) ether type ip6 drop",
         ])
         text += NftText.hook("input", "filter", "input", "filter", held)
         return text + "}\n"

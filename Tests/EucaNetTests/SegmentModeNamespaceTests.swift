@@ -337,6 +337,15 @@ struct BridgedNetworkNamespaceTests {
             // An instance that sends from another address, or from another MAC, reaches nobody.
             try await net.instanceShell(2, "ip addr add 10.50.0.99/24 dev eth0")
             #expect(try await !net.shell(net.instance(2), "socat -T1 - TCP:\(learned[1] ?? ""):7,connect-timeout=1,bind=10.50.0.99 </dev/null | grep -q instance"))
+            // Nor does it answer ARP for that address: the site never learns it there.
+            _ = try await net.shell(site, "ping -c1 -W1 10.50.0.99 >/dev/null")
+            #expect(try await !net.shell(site, "ip neigh show 10.50.0.99 | grep -q lladdr"), "the site learned a spoofed address")
+            // No IPv6 crosses the bridge from or to an instance.
+            let siteLink = try await ChildProcess.runKeepingOutput(
+                "/usr/bin/env", ["ip", "netns", "exec", site, "sh", "-c", "ip -6 -o addr show dev eth0 scope link | awk '{print $4}' | cut -d/ -f1"],
+                timeout: .seconds(5)).output.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(!siteLink.isEmpty)
+            #expect(try await !net.shell(net.instance(1), "ping -6 -c1 -W1 \(siteLink)%eth0 >/dev/null"))
             try await net.instanceShell(3, "ip link set eth0 down; ip link set eth0 address d0:0d:00:00:00:99; ip link set eth0 up")
             #expect(try await !net.shell(net.instance(3), "ping -c1 -W1 10.50.0.1 >/dev/null"))
             #expect(try await net.shell(net.instance(2), "ping -c1 -W1 10.50.0.1 >/dev/null"), "its own address and MAC still pass")
