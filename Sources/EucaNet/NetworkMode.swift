@@ -1,7 +1,8 @@
 public import EucaCore
 
 /// A network mode: how instances are addressed and connected (SYSTEM, STATIC, MANAGED,
-/// MANAGED-NOVLAN). A mode computes what it wants; an applier makes the kernel match (a later part).
+/// MANAGED-NOVLAN, VPC). A mode computes what it wants; the nodes make the kernel match
+/// (`VPCNodeNetwork`, `BridgedNodeNetwork`).
 public protocol NetworkMode: Sendable {
     /// The mode's name as `VNET_MODE` spells it.
     var name: String { get }
@@ -13,7 +14,7 @@ public protocol NetworkMode: Sendable {
     /// cloud gives (VPC mode); false where the site's network addresses them.
     var placesInstancesOnVPC: Bool { get }
     /// The one network the cloud puts every instance on, and how it gives their addresses
-    /// (STATIC, MANAGED-NOVLAN); nil where each account has its own (VPC) or the site addresses
+    /// (STATIC, MANAGED, MANAGED-NOVLAN); nil where each account has its own (VPC) or the site addresses
     /// instances (SYSTEM).
     var segment: SegmentAddressing? { get }
 }
@@ -26,14 +27,6 @@ public struct VPCNetworkMode: NetworkMode {
     public let name = "VPC"
     public let placesInstancesOnVPC = true
     public init() {}
-
-    public func addresses(for instance: InstanceID) -> InstanceAddresses {
-        InstanceAddresses(macAddress: MACAddress.forInstance(instance))
-    }
-
-    public func plan(_ groups: [GroupPolicy]) -> NetworkPlan {
-        NetworkPlan(groups: groups, enforcesRules: true)
-    }
 }
 
 /// SYSTEM mode: instances join the node's bridge and take their address from the site's own DHCP
@@ -42,14 +35,6 @@ public struct VPCNetworkMode: NetworkMode {
 public struct SystemNetworkMode: NetworkMode {
     public let name = "SYSTEM"
     public init() {}
-
-    public func addresses(for instance: InstanceID) -> InstanceAddresses {
-        InstanceAddresses(macAddress: MACAddress.forInstance(instance))
-    }
-
-    public func plan(_ groups: [GroupPolicy]) -> NetworkPlan {
-        NetworkPlan(groups: groups, enforcesRules: true)
-    }
 }
 
 public enum MACAddress {
@@ -62,7 +47,7 @@ public enum MACAddress {
     }
 }
 
-/// The network modes by `VNET_MODE` name, and whether each is available yet.
+/// The network modes by `VNET_MODE` name.
 public enum NetworkModes {
     /// Every mode Eucalyptus operators know.
     public static let known = ["SYSTEM", "VPC", "STATIC", "MANAGED", "MANAGED-NOVLAN"]
@@ -237,8 +222,15 @@ extension NetworkMode {
     public var placesInstancesOnVPC: Bool { false }
     public var segment: SegmentAddressing? { nil }
 
-    /// The plan for `groups`; a mode that enforces rules overrides this.
+    /// The plan for `groups`: every built-in mode enforces them; a mode that does not overrides
+    /// this (its rules are then stored and logged, not applied).
     public func plan(_ groups: [GroupPolicy]) -> NetworkPlan {
-        NetworkPlan(groups: groups, enforcesRules: false)
+        NetworkPlan(groups: groups, enforcesRules: true)
+    }
+
+    /// Eucalyptus' MAC scheme, which every built-in mode uses (STATIC replaces it at launch with
+    /// a MAC of its map).
+    public func addresses(for instance: InstanceID) -> InstanceAddresses {
+        InstanceAddresses(macAddress: MACAddress.forInstance(instance))
     }
 }

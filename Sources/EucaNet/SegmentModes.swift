@@ -132,16 +132,6 @@ public struct StaticNetworkMode: NetworkMode {
     public init(block: String, map: [MACMapEntry]) {
         segment = SegmentAddressing(block: block, assignment: .macMap(map), givesPublicAddresses: false)
     }
-
-    /// The MAC is the map's, chosen with the address at launch; this is the fallback of a
-    /// record that has none.
-    public func addresses(for instance: InstanceID) -> InstanceAddresses {
-        InstanceAddresses(macAddress: MACAddress.forInstance(instance))
-    }
-
-    public func plan(_ groups: [GroupPolicy]) -> NetworkPlan {
-        NetworkPlan(groups: groups, enforcesRules: true)
-    }
 }
 
 /// MANAGED-NOVLAN mode (Eucalyptus'): each security group has its own block of the cloud's
@@ -155,14 +145,6 @@ public struct ManagedNoVLANNetworkMode: NetworkMode {
 
     public init(block: String, addressesPerNetwork: Int) {
         segment = SegmentAddressing(block: block, assignment: .groupBlocks(size: addressesPerNetwork), givesPublicAddresses: true)
-    }
-
-    public func addresses(for instance: InstanceID) -> InstanceAddresses {
-        InstanceAddresses(macAddress: MACAddress.forInstance(instance))
-    }
-
-    public func plan(_ groups: [GroupPolicy]) -> NetworkPlan {
-        NetworkPlan(groups: groups, enforcesRules: true)
     }
 }
 
@@ -178,14 +160,6 @@ public struct ManagedNetworkMode: NetworkMode {
         var segment = SegmentAddressing(block: block, assignment: .groupBlocks(size: addressesPerNetwork), givesPublicAddresses: true)
         segment.perGroupSegments = true
         self.segment = segment
-    }
-
-    public func addresses(for instance: InstanceID) -> InstanceAddresses {
-        InstanceAddresses(macAddress: MACAddress.forInstance(instance))
-    }
-
-    public func plan(_ groups: [GroupPolicy]) -> NetworkPlan {
-        NetworkPlan(groups: groups, enforcesRules: true)
     }
 }
 

@@ -8,7 +8,9 @@ import shutil
 import subprocess
 import time
 
-from conftest import missing, wait_for
+import pytest
+
+from conftest import Cloud, missing, sample_image, terminate_all_and_stop, wait_for
 
 PUBLIC_BRIDGE, OUTSIDE, OUTSIDE_ADDRESS = "eucavp0", "eucav-out", "198.51.100.200"
 POOL = [f"198.51.100.{n}" for n in range(10, 20)]
@@ -62,6 +64,29 @@ def make_public_side() -> dict:
 def remove_public_side() -> None:
     run("ip", "netns", "del", OUTSIDE, check=False)
     run("ip", "link", "del", PUBLIC_BRIDGE, check=False)
+
+
+def cloud_on_public_side(tmp_path_factory, name: str, env: dict):
+    """A euca-cloud on qemu:///system with the sample image, its public side `PUBLIC_BRIDGE`,
+    `env` naming its mode; as a fixture's body (yields it started, ends it and the public side).
+    `cloud.before` is the host's network state before either was made."""
+    reason = vpc_missing()
+    if reason:
+        pytest.skip(f"{name} guest tests skipped: {reason}")
+    base = tmp_path_factory.mktemp(name)
+    sample = sample_image(base)
+    before = make_public_side()
+    cloud = Cloud(base / "var", env=dict({
+        "LIBVIRT_URI": "qemu:///system", "VNET_PUBINTERFACE": PUBLIC_BRIDGE, "VNET_PUBLICIPS": f"{POOL[0]}-{POOL[-1]}",
+        "SAMPLE_IMAGE_DIR": str(sample), "SHUTDOWN_TIMEOUT": "10", "NODE_NAME": f"{name}-node", "METADATA_ADDRESS": "169.254.169.254",
+    }, **env))
+    cloud.before = before
+    try:
+        cloud.start(timeout=60)
+        yield cloud
+    finally:
+        terminate_all_and_stop(cloud)
+        remove_public_side()
 
 
 def key_pair(cloud, name: str, directory):

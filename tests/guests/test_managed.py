@@ -12,29 +12,14 @@ import re
 
 import pytest
 
-from conftest import Cloud, sample_image, states, terminate_all_and_stop, wait_for
-from public_side import POOL, PUBLIC_BRIDGE, Instance, host_state, key_pair, make_public_side, reaches, remove_public_side, vpc_missing
+from conftest import states, wait_for
+from public_side import POOL, Instance, cloud_on_public_side, host_state, key_pair, reaches
 
 
 @pytest.fixture(scope="module")
 def managed(tmp_path_factory):
-    reason = vpc_missing()
-    if reason:
-        pytest.skip(f"MANAGED guest tests skipped: {reason}")
-    base = tmp_path_factory.mktemp("managed")
-    sample = sample_image(base)
-    make_public_side()
-    cloud = Cloud(base / "var", env={
-        "LIBVIRT_URI": "qemu:///system", "VNET_MODE": "MANAGED", "VNET_SUBNET": "10.10.0.0", "VNET_NETMASK": "255.255.0.0",
-        "VNET_ADDRSPERNET": "32", "VNET_PUBINTERFACE": PUBLIC_BRIDGE, "VNET_PUBLICIPS": f"{POOL[0]}-{POOL[-1]}",
-        "SAMPLE_IMAGE_DIR": str(sample), "SHUTDOWN_TIMEOUT": "10", "NODE_NAME": "managed-node", "METADATA_ADDRESS": "169.254.169.254",
-    })
-    try:
-        cloud.start(timeout=60)
-        yield cloud
-    finally:
-        terminate_all_and_stop(cloud)
-        remove_public_side()
+    yield from cloud_on_public_side(tmp_path_factory, "managed", {
+        "VNET_MODE": "MANAGED", "VNET_SUBNET": "10.10.0.0", "VNET_NETMASK": "255.255.0.0", "VNET_ADDRSPERNET": "32"})
 
 
 def test_each_group_has_its_subnet_and_instances_reach_each_other_as_rules_allow(managed, tmp_path):

@@ -17,31 +17,13 @@ import time
 
 import pytest
 
-from conftest import Cloud, sample_image, states, terminate_all_and_stop, wait_for
-from public_side import POOL, PUBLIC_BRIDGE, Instance, host_state, key_pair, make_public_side, reaches, remove_public_side, run, vpc_missing
+from conftest import states, wait_for
+from public_side import POOL, Instance, cloud_on_public_side, host_state, key_pair, reaches, run
 
 
 @pytest.fixture(scope="module")
 def vpc(tmp_path_factory):
-    reason = vpc_missing()
-    if reason:
-        pytest.skip(f"VPC guest tests skipped: {reason}")
-    base = tmp_path_factory.mktemp("vpc")
-    sample = sample_image(base)
-    before = make_public_side()
-    cloud = Cloud(base / "var", env={
-        "LIBVIRT_URI": "qemu:///system", "VNET_MODE": "VPC", "VNET_PUBINTERFACE": PUBLIC_BRIDGE,
-        "VNET_PUBLICIPS": f"{POOL[0]}-{POOL[-1]}", "SAMPLE_IMAGE_DIR": str(sample), "SHUTDOWN_TIMEOUT": "10",
-        "NODE_NAME": "vpc-node", "METADATA_ADDRESS": "169.254.169.254",
-    })
-    cloud.before = before
-    try:
-        cloud.start(timeout=60)
-        yield cloud
-    finally:
-        terminate_all_and_stop(cloud)
-        remove_public_side()
-
+    yield from cloud_on_public_side(tmp_path_factory, "vpc", {"VNET_MODE": "VPC"})
 
 
 def test_a_vpc_instance_is_closed_until_authorized_reached_on_its_elastic_ip_and_isolated_by_groups(vpc, tmp_path):

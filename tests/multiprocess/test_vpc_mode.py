@@ -7,16 +7,22 @@ import re
 from conftest import Cloud, nodes, states, wait_for, wait_port
 
 
+def start_with_one_node(cloud: Cloud, state, env: dict) -> str:
+    """Starts the cloud controller with `env`, a cluster and one node; the node's name."""
+    cloud.clc.env.update(env)
+    cloud.clc.start()
+    wait_port(cloud.port)
+    wait_for(lambda: (state / "clc" / "credentials" / "credentials").exists(), what="credentials")
+    cloud.add_cluster("zone-a")
+    node = cloud.add_node("zone-a", "a1")
+    wait_for(lambda: [row.get("reachable") for row in nodes(cloud)] == [True], what="the node up")
+    return node
+
+
 def test_the_policy_reaches_the_node_and_the_plan_is_described(tmp_path):
     cloud = Cloud(tmp_path)
-    cloud.clc.env.update({"VNET_MODE": "VPC", "VNET_PUBLICIPS": "198.51.100.10-198.51.100.12"})
-    cloud.clc.start()
     try:
-        wait_port(cloud.port)
-        wait_for(lambda: (tmp_path / "clc" / "credentials" / "credentials").exists(), what="credentials")
-        cloud.add_cluster("zone-a")
-        node = cloud.add_node("zone-a", "a1")
-        wait_for(lambda: [row.get("reachable") for row in nodes(cloud)] == [True], what="the node up")
+        node = start_with_one_node(cloud, tmp_path, {"VNET_MODE": "VPC", "VNET_PUBLICIPS": "198.51.100.10-198.51.100.12"})
         ec2 = cloud.client()
         image = ec2.describe_images()["Images"][0]["ImageId"]
         ec2.create_security_group(GroupName="web", Description="web")
@@ -52,14 +58,8 @@ def test_the_plans_of_eucalyptus_modes_are_described(tmp_path):
     for mode, env in [("MANAGED", {"VNET_SUBNET": "10.10.0.0", "VNET_NETMASK": "255.255.255.0", "VNET_ADDRSPERNET": "16"}),
                       ("SYSTEM", {})]:
         cloud = Cloud(tmp_path / mode)
-        cloud.clc.env.update(dict(env, VNET_MODE=mode, VNET_PUBLICIPS="198.51.100.10-198.51.100.12"))
-        cloud.clc.start()
         try:
-            wait_port(cloud.port)
-            wait_for(lambda: (tmp_path / mode / "clc" / "credentials" / "credentials").exists(), what="credentials")
-            cloud.add_cluster("zone-a")
-            node = cloud.add_node("zone-a", "a1")
-            wait_for(lambda: [row.get("reachable") for row in nodes(cloud)] == [True], what="the node up")
+            node = start_with_one_node(cloud, tmp_path / mode, dict(env, VNET_MODE=mode, VNET_PUBLICIPS="198.51.100.10-198.51.100.12"))
             ec2 = cloud.client()
             image = ec2.describe_images()["Images"][0]["ImageId"]
             ec2.create_security_group(GroupName="web", Description="web")
