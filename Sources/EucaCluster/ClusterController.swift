@@ -652,11 +652,15 @@ public actor ClusterController: ClusterControllerAPI, Service {
         await handOutNetworkPolicy()
     }
 
-    /// Gives the current network policy to every reachable node that does not hold it yet, at
-    /// once; a node that fails gets it again after the next poll.
+    /// Gives the current network policy to every reachable node that does not hold it yet and
+    /// enforces policies (as its resources last said), at once; a node that fails gets it again
+    /// after the next poll.
     private func handOutNetworkPolicy() async {
         guard let policy = networkPolicy else { return }
-        let wanting = nodes.filter { !policyHeld.contains($0.node) && !asleep.contains($0.node) && cache[$0.node]?.reachable != false }
+        let wanting = nodes.filter { node in
+            !policyHeld.contains(node.node) && !asleep.contains(node.node) && cache[node.node]?.reachable != false
+                && cache[node.node]?.resources?.enforcesNetwork != false
+        }
         guard !wanting.isEmpty else { return }
         let timeout = settings.nodeTimeout
         let taken = await withTaskGroup(of: (NodeID, (any Error)?).self) { group in

@@ -222,12 +222,16 @@ public struct NodeResources: Sendable, Codable, Hashable {
     /// The node's address on the network between nodes, where its VPCs' VXLAN traffic goes
     /// (VPC mode, `VNET_PRIVINTERFACE`); nil where it has none.
     public var underlay: String?
+    /// Whether the node enforces network policies (it has a VPC network, or filters its bridge);
+    /// a node that does not is not sent them. Nil, from a node that does not say, counts as yes.
+    public var enforcesNetwork: Bool?
 
     public init(
         node: NodeID, totalCores: Int, freeCores: Int, totalMemoryMiB: Int, freeMemoryMiB: Int,
-        totalDiskGiB: Int, freeDiskGiB: Int, instances: Int, underlay: String? = nil
+        totalDiskGiB: Int, freeDiskGiB: Int, instances: Int, underlay: String? = nil, enforcesNetwork: Bool? = nil
     ) {
         self.underlay = underlay
+        self.enforcesNetwork = enforcesNetwork
         self.node = node
         self.totalCores = totalCores
         self.freeCores = freeCores

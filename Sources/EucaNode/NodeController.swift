@@ -512,7 +512,8 @@ public actor NodeController: NodeControllerAPI {
         return NodeResources(
             node: node, totalCores: host.cores, freeCores: host.cores - cores,
             totalMemoryMiB: host.memoryMiB, freeMemoryMiB: host.memoryMiB - memory,
-            totalDiskGiB: host.diskGiB, freeDiskGiB: host.diskGiB - disk, instances: records.count, underlay: network?.settings.underlay)
+            totalDiskGiB: host.diskGiB, freeDiskGiB: host.diskGiB - disk, instances: records.count, underlay: network?.settings.underlay,
+            enforcesNetwork: network != nil || bridged != nil)
     }
 
     private func hostSize() async throws -> (cores: Int, memoryMiB: Int, diskGiB: Int) {

@@ -315,7 +315,12 @@ func neverLaunching(_ inner: any NodeControllerAPI) -> InterposedNode {
     final class PolicyNode: NodeControllerAPI {
         let inner: any NodeControllerAPI
         let state = Mutex((policies: [NetworkPolicy](), off: false))
-        init(_ inner: any NodeControllerAPI) { self.inner = inner }
+        /// What the node says of itself: whether it enforces network policies.
+        let enforces: Bool
+        init(_ inner: any NodeControllerAPI, enforces: Bool = true) {
+            self.inner = inner
+            self.enforces = enforces
+        }
         var node: NodeID { inner.node }
         var policies: [NetworkPolicy] { state.withLock { $0.policies } }
         func switchOff(_ off: Bool) { state.withLock { $0.off = off } }
@@ -326,7 +331,12 @@ func neverLaunching(_ inner: any NodeControllerAPI) -> InterposedNode {
         func stopInstance(_ id: InstanceID) async throws { try on(); try await inner.stopInstance(id) }
         func rebootInstance(_ id: InstanceID) async throws { try on(); try await inner.rebootInstance(id) }
         func describeInstances() async throws -> [InstanceReport] { try on(); return try await inner.describeInstances() }
-        func describeResource() async throws -> NodeResources { try on(); return try await inner.describeResource() }
+        func describeResource() async throws -> NodeResources {
+            try on()
+            var resources = try await inner.describeResource()
+            resources.enforcesNetwork = enforces
+            return resources
+        }
         func getConsoleOutput(_ id: InstanceID) async throws -> ConsoleOutput { try on(); return try await inner.getConsoleOutput(id) }
         func modifyInstanceMetadataOptions(_ id: InstanceID, _ options: MetadataOptions) async throws {
             try on()
@@ -369,6 +379,25 @@ func neverLaunching(_ inner: any NodeControllerAPI) -> InterposedNode {
         try await cluster.configureNetwork(newer)
         try await cluster.configureNetwork(NetworkPolicy(groups: [], generation: 8))
         #expect(nodes.map { $0.policies.last } == [newer, newer])
+    }
+
+    @Test func aNodeThatEnforcesNoPolicyIsSentNone() async throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("euca-cc-\(UUID())").path
+        let nodes = try [true, false].enumerated().map { index, enforces in
+            PolicyNode(try NodeController(
+                hypervisor: InMemoryHypervisor(host: HostInfo(cores: 4, memoryMiB: 8192)),
+                settings: NodeSettings(node: NodeID("n\(index)"), instancePath: "\(base)/n\(index)", maxDiskGiB: 100), logger: logger),
+                enforces: enforces)
+        }
+        let cluster = ClusterController(zone: "z", nodes: nodes, policy: .greedy, logger: logger)
+        await cluster.poll()
+        try await cluster.configureNetwork(InternalAPIContract.policy)
+        #expect(nodes.map(\.policies.count) == [1, 0])
+        // A node controller with neither a VPC network nor a filtered bridge says it enforces none.
+        let plain = try NodeController(
+            hypervisor: InMemoryHypervisor(host: HostInfo(cores: 4, memoryMiB: 8192)),
+            settings: NodeSettings(node: "n9", instancePath: "\(base)/n9", maxDiskGiB: 100), logger: logger)
+        #expect(try await plain.describeResource().enforcesNetwork == false)
     }
 
     @Test func aNodeKeepsTheNewerOfTwoPoliciesWhateverOrderTheyArriveIn() async throws {

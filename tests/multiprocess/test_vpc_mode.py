@@ -1,8 +1,10 @@
-"""VPC mode across processes: the cloud controller gives addresses, the policy travels to the
-node over the internal API, and `euca-admin describe-network-plan` prints what a node's VPC
-network is made to be, before any host is touched (the nodes here run libvirt's test driver)."""
+"""VPC mode across processes: the cloud controller gives addresses, and `euca-admin
+describe-network-plan` prints what a node's VPC network is made to be, before any host is touched.
+The nodes here run libvirt's test driver, so they have no VPC network and say so: the cluster
+sends them no policy (the policy's way over the internal API is the wire contract's to prove)."""
 
 import re
+import time
 
 from conftest import Cloud, nodes, states, wait_for, wait_port
 
@@ -19,7 +21,7 @@ def start_with_one_node(cloud: Cloud, state, env: dict) -> str:
     return node
 
 
-def test_the_policy_reaches_the_node_and_the_plan_is_described(tmp_path):
+def test_the_plan_is_described_and_a_node_that_enforces_nothing_is_sent_no_policy(tmp_path):
     cloud = Cloud(tmp_path)
     try:
         node = start_with_one_node(cloud, tmp_path, {"VNET_MODE": "VPC", "VNET_PUBLICIPS": "198.51.100.10-198.51.100.12"})
@@ -36,9 +38,9 @@ def test_the_policy_reaches_the_node_and_the_plan_is_described(tmp_path):
         address = ec2.allocate_address(Domain="vpc")["PublicIp"]
         ec2.associate_address(InstanceId=web["InstanceId"], PublicIp=address)
 
-        # The node took the policy over mutual TLS: both groups, both members.
-        log = cloud.nodes["a1"].log
-        wait_for(lambda: re.search(r"groups=2 members=2 .*network policy taken", log.read_text()), what="the policy at the node")
+        # The node enforces nothing (libvirt's test driver): it is sent no policy.
+        time.sleep(1)
+        assert "network policy taken" not in cloud.nodes["a1"].log.read_text()
 
         plan = cloud.admin("describe-network-plan", "--node", node).stdout
         assert f"NODE\t{node}" in plan and re.search(r"NETWORK\tvni \d+\tnamespace euca-v\d+\tblock 172.31.0.0/16\tgateway 172.31.0.1", plan), plan
