@@ -30,7 +30,7 @@ import Testing
 
         func waitUntilTerminated(_ id: InstanceID) async throws { try await waitUntil(id, is: .terminated) }
 
-        func record(_ id: InstanceID) -> InstanceRecord? { controller.instances.reservations(for: admin).flatMap(\.1).first { $0.id == id } }
+        func record(_ id: InstanceID) -> InstanceRecord? { controller.instances.reservations(for: admin, allAccounts: true).flatMap(\.1).first { $0.id == id } }
 
         func waitUntil(_ id: InstanceID, is state: InstanceState) async throws {
             for _ in 0..<500 {
@@ -92,6 +92,25 @@ import Testing
         _ = try await cloud.controller.securityGroups.create(cloud.admin, name: "cache", description: "cache")
         #expect(try await cloud.launch(groups: ["cache"]).map(\.privateIp) == ["10.10.0.34"])
         await #expect(throws: EucaError.self, "addresses come from the group's block") { _ = try await cloud.launch(privateIp: "10.10.0.40") }
+    }
+
+    @Test func anotherAccountsDefaultGroupHasABlockOfItsOwnAndItsRulesAreItsOwn() async throws {
+        let cloud = try await cloud(NetworkSettings(mode: ManagedNetworkMode(block: "10.10.0.0/24", addressesPerNetwork: 16)))
+        defer { cloud.running.cancel() }
+        let (other, key) = try await cloud.controller.accounts.create(name: "other")
+        let stranger = Principal(accountId: other.id, userName: "admin", accessKeyId: key.accessKeyId, isCloudAdmin: false)
+        let mine = try await cloud.launch()
+        let theirs = try await cloud.controller.instances.run(stranger, .init(imageId: cloud.image.id.rawValue)).1
+        #expect(mine[0].privateIp == "10.10.0.2" && theirs[0].privateIp == "10.10.0.18", "each account's default group in a block of its own")
+        #expect(mine[0].launch.network?.groupBlock == "10.10.0.0/28" && theirs[0].launch.network?.groupBlock == "10.10.0.16/28")
+        // Each default group lets in its own members only: the policy names no member of the
+        // other account's group as a peer.
+        try await cloud.waitUntil(theirs[0].id, is: .running)
+        let plans = try cloud.controller.securityGroups.hostPlans(node: "n1")
+        let groups = plans.flatMap { $0.plan.host.groups.values }
+        let theirGroup = try #require(groups.first { $0.members[theirs[0].id.rawValue] != nil })
+        #expect(theirGroup.members.keys.sorted() == [theirs[0].id.rawValue])
+        #expect(theirGroup.ingress.allSatisfy { if case .group(_, let id) = $0.peer { id == theirGroup.groupId } else { false } })
     }
 
     @Test func concurrentLaunchesIntoNewGroupsNeverShareABlock() async throws {
