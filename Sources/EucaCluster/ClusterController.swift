@@ -367,8 +367,14 @@ public actor ClusterController: ClusterControllerAPI, Service {
             }
             // Filter and score.
             let request = PlacementRequest(vmType: launch.vmType, instanceId: launch.instanceId, preferredNode: launch.preferredNode)
-            switch policy.place(request, in: cluster) {
+            let choice = policy.choose(request, in: cluster)
+            switch choice.decision {
             case .node(let node):
+                // Each decision, so a run can be read (and compared with a simulated one) line by line.
+                logger.info("instance placed", metadata: [
+                    "euca.instance": "\(launch.instanceId)", "euca.node": "\(node)", "policy": "\(policy.name)",
+                    "candidates": "\(choice.candidates)", "score": "\(choice.score.map { String(format: "%.4f", $0) } ?? "-")",
+                ])
                 // Reserve.
                 cluster.place(launch.vmType, on: node)
                 reservations.reserve(launch.instanceId, launch.vmType, on: node)

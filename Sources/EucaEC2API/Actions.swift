@@ -597,17 +597,20 @@ enum EC2Actions {
     }
 
     static func writeReservationBody<Instances: Sequence<InstanceRecord>>(
-        _ xml: inout XMLWriter, _ reservation: ReservationRecord, _ instances: Instances, tags: [String: ResourceTags], modern: Bool
+        _ xml: inout XMLWriter, _ reservation: ReservationRecord, _ instances: Instances, tags: [String: ResourceTags], modern: Bool,
+        showNode: Bool = false
     ) {
         xml.leaf("reservationId", reservation.id.rawValue)
         xml.leaf("ownerId", reservation.accountId.rawValue)
         writeGroupSet(&xml, reservation.groups, modern: modern)
         xml.set("instancesSet", instances) { xml, instance in
-            writeInstance(&xml, instance, tags: tags[instance.id.rawValue]?.tags ?? [:], modern: modern)
+            writeInstance(&xml, instance, tags: tags[instance.id.rawValue]?.tags ?? [:], modern: modern, showNode: showNode)
         }
     }
 
-    static func writeInstance(_ xml: inout XMLWriter, _ instance: InstanceRecord, tags: [String: String], modern: Bool) {
+    /// `showNode`: the cloud administrator's `verbose` view, where the placement's `hostId` names
+    /// the node the instance was placed on (EC2 names a dedicated host there).
+    static func writeInstance(_ xml: inout XMLWriter, _ instance: InstanceRecord, tags: [String: String], modern: Bool, showNode: Bool = false) {
         // Its subnet, VPC and launch time, each written three times, are found once.
         let interface = InterfaceView(instance)
         xml.leaf("instanceId", instance.id.rawValue)
@@ -625,7 +628,9 @@ enum EC2Actions {
         xml.leaf("launchTime", interface.launched)
         xml.appendRaw("<placement><availabilityZone>")
         xml.text(instance.zone)
-        xml.appendRaw("</availabilityZone><groupName></groupName><tenancy>default</tenancy></placement>")
+        xml.appendRaw("</availabilityZone><groupName></groupName>")
+        if showNode, let node = instance.node { xml.leaf("hostId", node.rawValue) }
+        xml.appendRaw("<tenancy>default</tenancy></placement>")
         xml.leaf("kernelId", ifPresent: instance.kernelId?.rawValue)
         xml.leaf("ramdiskId", ifPresent: instance.ramdiskId?.rawValue)
         xml.appendRaw(instance.monitored == true ? "<monitoring><state>enabled</state></monitoring>" : "<monitoring><state>disabled</state></monitoring>")
@@ -795,7 +800,7 @@ enum EC2Actions {
                 xml.open("item")
                 writeReservationBody(
                     &xml, reservation, page.items[index..<end].lazy.map(\.box.record), tags: tags,
-                    modern: context.supportsGroupIds)
+                    modern: context.supportsGroupIds, showNode: everyone)
                 xml.close("item")
             }
             index = end

@@ -161,6 +161,21 @@ public enum PlacementDecision: Sendable, Hashable {
     }
 }
 
+/// One placement with how it was reached, for the log and for comparing runs: the decision, how
+/// many nodes passed every filter, and the chosen node's weighted score (nil where no scorer ran:
+/// one candidate, a preferred node, or no scorers).
+public struct PlacementChoice: Sendable, Hashable {
+    public var decision: PlacementDecision
+    public var candidates: Int
+    public var score: Double?
+
+    public init(decision: PlacementDecision, candidates: Int, score: Double? = nil) {
+        self.decision = decision
+        self.candidates = candidates
+        self.score = score
+    }
+}
+
 /// A placement policy: filters decide where an instance may run, scorers decide where it should.
 ///
 /// A pure function of the snapshot, so the same policy runs in a live cluster and in a simulator.
@@ -168,19 +183,33 @@ public struct PlacementPolicy: Sendable {
     public var name: String
     public var filters: [any PlacementFilter]
     public var scorers: [any PlacementScorer]
+    /// Scorers asked, in order, only among the nodes whose weighted scores tie: the first that
+    /// tells them apart decides (by its raw score, the higher wins; its weight only gives its
+    /// sign). "Fewest instances, then most free memory" is `scorers: [fewest instances]`,
+    /// `tieBreakers: [free memory]`. A tie they leave goes to the earlier node.
+    public var tieBreakers: [any PlacementScorer]
     /// Whether the cluster should power down nodes that stay idle (through its `NodePower`), to be
     /// woken when this policy chooses them again.
     public var powersDownIdleNodes: Bool
 
-    public init(name: String, filters: [any PlacementFilter], scorers: [any PlacementScorer], powersDownIdleNodes: Bool = false) {
+    public init(
+        name: String, filters: [any PlacementFilter], scorers: [any PlacementScorer], tieBreakers: [any PlacementScorer] = [],
+        powersDownIdleNodes: Bool = false
+    ) {
         self.name = name
         self.filters = filters
         self.scorers = scorers
+        self.tieBreakers = tieBreakers
         self.powersDownIdleNodes = powersDownIdleNodes
     }
 
     /// Chooses a node for `request`.
     public func place(_ request: PlacementRequest, in cluster: ClusterSnapshot) -> PlacementDecision {
+        choose(request, in: cluster).decision
+    }
+
+    /// Chooses a node for `request`, saying how.
+    public func choose(_ request: PlacementRequest, in cluster: ClusterSnapshot) -> PlacementChoice {
         let nodes = cluster.nodes
         var candidates: [Int] = []
         candidates.reserveCapacity(nodes.count)
@@ -188,11 +217,13 @@ public struct PlacementPolicy: Sendable {
             for filter in filters where !filter.admits(nodes[index], for: request) { continue nodes }
             candidates.append(index)
         }
-        guard !candidates.isEmpty else { return .unplaceable(reasons(request, in: cluster)) }
+        guard !candidates.isEmpty else { return PlacementChoice(decision: .unplaceable(reasons(request, in: cluster)), candidates: 0) }
         if let preferred = request.preferredNode, let index = cluster.position(of: preferred), candidates.contains(index) {
-            return .node(preferred)
+            return PlacementChoice(decision: .node(preferred), candidates: candidates.count)
         }
-        guard candidates.count > 1, !scorers.isEmpty else { return .node(nodes[candidates[0]].id) }
+        guard candidates.count > 1, !scorers.isEmpty || !tieBreakers.isEmpty else {
+            return PlacementChoice(decision: .node(nodes[candidates[0]].id), candidates: candidates.count)
+        }
 
         var totals = [Double](repeating: 0, count: candidates.count)
         var raw = [Double](repeating: 0, count: candidates.count)
@@ -213,7 +244,23 @@ public struct PlacementPolicy: Sendable {
         }
         var best = 0
         for slot in candidates.indices.dropFirst() where totals[slot] > totals[best] { best = slot }
-        return .node(nodes[candidates[best]].id)
+        if !tieBreakers.isEmpty {
+            best = breakTie(among: candidates.indices.filter { totals[$0] == totals[best] }, candidates, request, cluster) ?? best
+        }
+        return PlacementChoice(decision: .node(nodes[candidates[best]].id), candidates: candidates.count, score: scorers.isEmpty ? nil : totals[best])
+    }
+
+    /// The slot the tie-breakers choose among `tied` (slots of `candidates`), or nil when one slot
+    /// ties or none tells them apart.
+    private func breakTie(among tied: [Int], _ candidates: [Int], _ request: PlacementRequest, _ cluster: ClusterSnapshot) -> Int? {
+        var tied = tied
+        for breaker in tieBreakers where tied.count > 1 {
+            let sign = breaker.weight < 0 ? -1.0 : 1.0
+            let values = tied.map { sign * breaker.score(cluster.nodes[candidates[$0]], for: request, in: cluster) }
+            guard let top = values.max() else { break }
+            tied = zip(tied, values).filter { $0.1 == top }.map(\.0)
+        }
+        return tied.first
     }
 
     /// Why each node is ruled out: the first filter that refuses it, with its reason.

@@ -81,3 +81,40 @@ import Testing
         #expect(PlacementPolicy.powerSave.powersDownIdleNodes)
     }
 }
+
+/// "Fewest instances, then most free memory": a lexicographic order two weighted scorers cannot
+/// say, since each is rescaled to 0...1 before weighting.
+@Suite struct TieBreakTests {
+    struct FewestInstances: PlacementScorer {
+        let name = "fewest-instances"
+        let weight = 1.0
+        func score(_ node: NodeSnapshot, for _: PlacementRequest, in _: ClusterSnapshot) -> Double { -Double(node.instances) }
+    }
+
+    struct FreeMemory: PlacementScorer {
+        let name = "free-memory"
+        var weight = 1.0
+        func score(_ node: NodeSnapshot, for _: PlacementRequest, in _: ClusterSnapshot) -> Double { Double(node.freeMemoryMiB) }
+    }
+
+    let cluster = ClusterSnapshot(nodes: [
+        .make("a", freeMemoryMiB: 2048, instances: 1), .make("b", freeMemoryMiB: 4096, instances: 3),
+        .make("c", freeMemoryMiB: 3072, instances: 1), .make("d", freeMemoryMiB: 8192, instances: 2),
+    ])
+
+    @Test func theTieBreakerDecidesOnlyAmongNodesThatTie() {
+        let policy = PlacementPolicy(name: "LEASTINSTANCES", filters: [CapacityFilter()], scorers: [FewestInstances()], tieBreakers: [FreeMemory()])
+        let choice = policy.choose(PlacementRequest(vmType: .small), in: cluster)
+        // a and c have the fewest; of them c has more memory free. d has the most memory but more instances.
+        #expect(choice.decision == .node("c") && choice.candidates == 4 && choice.score == 1)
+        // Weighted together, the two scorers would pick d: the lexicographic order is not a sum.
+        let summed = PlacementPolicy(name: "SUM", filters: [CapacityFilter()], scorers: [FewestInstances(), FreeMemory()])
+        #expect(summed.place(PlacementRequest(vmType: .small), in: cluster) == .node("d"))
+        // A negative weight reverses a tie-breaker: the least memory free among the tied.
+        let packing = PlacementPolicy(name: "P", filters: [CapacityFilter()], scorers: [FewestInstances()], tieBreakers: [FreeMemory(weight: -1)])
+        #expect(packing.place(PlacementRequest(vmType: .small), in: cluster) == .node("a"))
+        // Tie-breakers alone order every node.
+        let alone = PlacementPolicy(name: "M", filters: [CapacityFilter()], scorers: [], tieBreakers: [FreeMemory()])
+        #expect(alone.choose(PlacementRequest(vmType: .small), in: cluster) == PlacementChoice(decision: .node("d"), candidates: 4, score: nil))
+    }
+}

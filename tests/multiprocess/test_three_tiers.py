@@ -41,6 +41,15 @@ def test_registration_launches_across_zones_and_describes_every_component(cloud)
     # Round-robin spread zone-a's two instances over its two nodes.
     by_node = {n["name"]: n["instances"] for n in json.loads(cloud.admin("describe-nodes", "--json").stdout)}
     assert sorted(by_node.values()) == [1, 1, 1]
+    # The administrator's verbose view names each instance's node (EC2's placement hostId); the
+    # instance's own account does not see it, and each cluster logged each decision.
+    hosts = {i["InstanceId"]: i["Placement"].get("HostId")
+             for r in ec2.describe_instances(InstanceIds=["verbose"])["Reservations"] for i in r["Instances"] if i["InstanceId"] in ids}
+    assert sorted(hosts.values()) == sorted(by_node), (hosts, by_node)
+    assert all("HostId" not in i["Placement"] for r in ec2.describe_instances(InstanceIds=ids)["Reservations"] for i in r["Instances"])
+    placed_lines = [line for daemon in cloud.clusters.values() for line in daemon.log.read_text().splitlines() if "instance placed" in line]
+    for instance, host in hosts.items():
+        assert any(f"euca.instance={instance}" in line and f"euca.node={host}" in line and "policy=" in line for line in placed_lines), placed_lines
 
     # `verbose` lists, under each zone, how many of each type fit now and in the empty zone,
     # as the clusters' describeResources and the nodes' own figures say.
