@@ -44,7 +44,8 @@ public final class CloudState: CredentialStore {
             if let new, Self.holds(new) { count(new, 1) }
         }
 
-        static func holds(_ instance: InstanceRecord) -> Bool {
+        /// Whether `instance` holds room on its node (neither terminated nor stopped).
+        public static func holds(_ instance: InstanceRecord) -> Bool {
             instance.state != .terminated && instance.state != .stopped
         }
 

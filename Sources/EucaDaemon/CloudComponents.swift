@@ -155,6 +155,11 @@ public actor CloudComponents: Service {
     /// Every node with its resources, for describe-nodes.
     public func nodes() async throws -> [NodeRow] {
         var rows: [NodeRow] = []
+        // The instances the cloud's records place on each node (those that hold room there).
+        var placed: [String: [String]] = [:]
+        for box in cloud.instances.tables().instances.boxes.values where CloudState.Tables.holds(box.record) {
+            if let node = box.record.node { placed["\(box.record.zone)/\(node.rawValue)", default: []].append(box.record.id.rawValue) }
+        }
         for record in try await registry.components() where record.role == .nc {
             let status = nodeStatus[record.cluster ?? ""]?.first { $0.node.rawValue == record.name }
             let resources = status?.resources
@@ -164,7 +169,8 @@ public actor CloudComponents: Service {
                 instances: status?.instances ?? 0,
                 coresTotal: resources?.totalCores ?? 0, coresFree: resources?.freeCores ?? 0,
                 memoryTotalMiB: resources?.totalMemoryMiB ?? 0, memoryFreeMiB: resources?.freeMemoryMiB ?? 0,
-                diskTotalGiB: resources?.totalDiskGiB ?? 0, diskFreeGiB: resources?.freeDiskGiB ?? 0))
+                diskTotalGiB: resources?.totalDiskGiB ?? 0, diskFreeGiB: resources?.freeDiskGiB ?? 0,
+                instanceIds: (placed["\(record.cluster ?? "")/\(record.name)"] ?? []).sorted()))
         }
         return rows
     }
@@ -198,4 +204,6 @@ public struct NodeRow: Codable, Sendable {
     public var memoryFreeMiB: Int
     public var diskTotalGiB: Int
     public var diskFreeGiB: Int
+    /// The instances the cloud's records place on the node (running, pending or stopping there).
+    public var instanceIds: [String]? = nil
 }

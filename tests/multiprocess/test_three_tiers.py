@@ -46,6 +46,8 @@ def test_registration_launches_across_zones_and_describes_every_component(cloud)
     hosts = {i["InstanceId"]: i["Placement"].get("HostId")
              for r in ec2.describe_instances(InstanceIds=["verbose"])["Reservations"] for i in r["Instances"] if i["InstanceId"] in ids}
     assert sorted(hosts.values()) == sorted(by_node), (hosts, by_node)
+    listed = {i: n["name"] for n in json.loads(cloud.admin("describe-nodes", "--json").stdout) for i in n["instanceIds"]}
+    assert listed == hosts, "describe-nodes lists each node's instances"
     assert all("HostId" not in i["Placement"] for r in ec2.describe_instances(InstanceIds=ids)["Reservations"] for i in r["Instances"])
     placed_lines = [line for daemon in cloud.clusters.values() for line in daemon.log.read_text().splitlines() if "instance placed" in line]
     for instance, host in hosts.items():

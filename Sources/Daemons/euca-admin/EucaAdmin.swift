@@ -273,6 +273,7 @@ struct EucaAdminCommand: AsyncParsableCommand {
                     print("NODE\t\(row.cluster)\t\(row.name)\t\(row.host)\t\(row.asleep ? "asleep" : row.reachable ? "up" : "unreachable")\t\(row.instances)\t"
                         + "\(row.coresTotal - row.coresFree)/\(row.coresFree)\t\(row.memoryTotalMiB - row.memoryFreeMiB)/\(row.memoryFreeMiB)\t"
                         + "\(row.diskTotalGiB - row.diskFreeGiB)/\(row.diskFreeGiB)")
+                    for instance in row.instanceIds ?? [] { print("INSTANCE\t\(instance)\t\(row.name)") }
                 }
             }
         }
