@@ -1,4 +1,5 @@
 public import ArgumentParser
+import EucaCluster
 import EucaCore
 public import EucaScheduler
 import Foundation
@@ -25,6 +26,8 @@ public struct ClusterCommand: AsyncParsableCommand {
     @Option(help: "An eucalyptus.conf-style file to read.") var config: String?
     @Option(help: "Where the cluster controller keeps its state (overrides STATE_DIR).") var state: String?
     @Option(help: "The join token euca-admin register-cluster printed.") var join: String?
+    @Flag(help: "Check the configuration as this daemon reads it at start (SCHEDPOLICY against its own policies), then exit.")
+    var checkConfig = false
 
     public init() {}
 
@@ -37,6 +40,12 @@ public struct ClusterCommand: AsyncParsableCommand {
         do {
             var settings = try EucaConfig.load(path: config, required: config != nil)
             if let state { settings.environment["STATE_DIR"] = state }
+            if checkConfig {
+                _ = try DaemonSettings(settings)
+                let cluster = try ClusterSettings(settings, registry: registry)
+                print("\(config ?? "the environment"): OK (SCHEDPOLICY \(cluster.policy.name))")
+                return
+            }
             try await ClusterDaemon.run(config: settings, join: join, registry: registry)
         } catch let error as ConfigError {
             DaemonRuntime.fail("euca-cc", "configuration error: \(error)")

@@ -1,6 +1,7 @@
 import EucaCloud
 import EucaCluster
 public import EucaCore
+public import EucaScheduler
 import EucaEC2API
 import EucaNet
 import EucaNode
@@ -25,12 +26,13 @@ public enum AllKeys {
     /// The daemons' names, for an error that asks for one.
     public static var daemonNames: String { byDaemon.map(\.program).joined(separator: ", ") }
 
-    /// Reads every setting `euca-cloud` reads from `config`, throwing the first error.
-    public static func validate(_ config: EucaConfig) throws(ConfigError) {
+    /// Reads every setting `euca-cloud` reads from `config`, throwing the first error;
+    /// `SCHEDPOLICY` is checked against `registry`.
+    public static func validate(_ config: EucaConfig, registry: PlacementRegistry = .builtIn) throws(ConfigError) {
         let daemon = try DaemonSettings(config)
         _ = try EC2APISettings(config)
         _ = try CloudSettings(config, endpoint: "")
-        _ = try ClusterSettings(config)
+        _ = try ClusterSettings(config, registry: registry)
         _ = try NodeSettings(config, defaultNode: "node", defaultInstancePath: daemon.stateDirectory + "/instances")
         _ = try NetworkSettings(config)
     }

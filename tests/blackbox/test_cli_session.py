@@ -124,3 +124,10 @@ def test_check_config_reads_a_file_as_the_named_daemon_does(tmp_path):
     conf.write_text('CC_PORT="eighty"\n')
     bad = subprocess.run([str(admin), "check-config", str(conf), "--daemon", "euca-cc"], capture_output=True, text=True)
     assert bad.returncode == 78 and f"{conf}:1" in bad.stderr and "CC_PORT" in bad.stderr
+    # A policy name euca-admin does not know may be a custom cluster controller's: a warning, not a refusal.
+    conf.write_text('SCHEDPOLICY="MOSTFREEMEMORY"\n')
+    custom = subprocess.run([str(admin), "check-config", str(conf), "--daemon", "euca-cc"], capture_output=True, text=True)
+    assert custom.returncode == 0 and "SCHEDPOLICY MOSTFREEMEMORY is not one of" in custom.stdout and "--check-config" in custom.stdout
+    conf.write_text('SCHEDPOLICY="GREEDY; rm"\n')
+    garbled = subprocess.run([str(admin), "check-config", str(conf), "--daemon", "euca-cc"], capture_output=True, text=True)
+    assert garbled.returncode == 78 and "SCHEDPOLICY" in garbled.stderr

@@ -2,6 +2,7 @@
 POWERSAVE powering idle node controllers down and up through operator commands."""
 
 import json
+import subprocess
 
 import pytest
 
@@ -19,6 +20,14 @@ def test_the_example_packages_cluster_controller_places_with_its_own_policy(bare
     if not CUSTOM_CC.exists():
         pytest.fail("build the example first: make test-examples")
     cloud = bare_cloud
+    # Its own --check-config knows its policy; the stock euca-cc's refuses the name.
+    conf = cloud.root / "custom.conf"
+    conf.write_text('SCHEDPOLICY="MOSTFREEMEMORY"\n')
+    checked = subprocess.run([str(CUSTOM_CC), "--config", str(conf), "--check-config"], capture_output=True, text=True, timeout=30)
+    assert checked.returncode == 0 and "SCHEDPOLICY MOSTFREEMEMORY" in checked.stdout, checked.stderr
+    stock = subprocess.run([str(ROOT / ".build" / "debug" / "euca-cc"), "--config", str(conf), "--check-config"],
+                           capture_output=True, text=True, timeout=30)
+    assert stock.returncode != 0 and "SCHEDPOLICY" in stock.stderr, stock.stderr
     cloud.add_cluster("custom", program=CUSTOM_CC, SCHEDPOLICY="MOSTFREEMEMORY")
     first = cloud.add_node("custom", "m1")
     second = cloud.add_node("custom", "m2")

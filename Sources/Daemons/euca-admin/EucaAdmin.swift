@@ -1,6 +1,7 @@
 import ArgumentParser
 import EucaCloud
 import EucaCore
+import EucaScheduler
 import EucaDaemon
 import EucaEC2API
 import Foundation
@@ -61,14 +62,26 @@ struct EucaAdminCommand: AsyncParsableCommand {
             guard AllKeys.keys(of: daemon) != nil else { throw ValidationError("--daemon is one of \(AllKeys.daemonNames)") }
         }
 
-        /// The keys in the file that `daemon` does not read, or the first error.
+        /// The warnings about the file (keys `daemon` does not read, a placement policy that is
+        /// not built in), or the first error.
         static func check(_ file: String, daemon: String = "euca-cloud") -> Result<[String], ConfigError> {
             do {
                 let config = try EucaConfig.load(path: file, required: true, environment: [:])
-                try AllKeys.validate(config)
+                var warnings: [String] = []
+                var registry = PlacementRegistry.builtIn
+                // A cluster controller built with policies of its own accepts names euca-admin
+                // cannot know: such a name is taken here, and the daemon's own --check-config
+                // checks it against its registry.
+                if let name = config.entry("SCHEDPOLICY")?.value, !name.isEmpty, registry.policy(named: name) == nil,
+                   name.utf8.count <= 64, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) {
+                    try? registry.register(name) { .greedy }
+                    warnings.append("SCHEDPOLICY \(name) is not one of \(PlacementRegistry.builtIn.names.joined(separator: ", ")): "
+                        + "only a cluster controller built with it accepts it (check with that daemon's --check-config)")
+                }
+                try AllKeys.validate(config, registry: registry)
                 let keys = AllKeys.keys(of: daemon) ?? AllKeys.cloud
                 for key in keys where key.type == "port" { _ = try config.port(key.name, default: 0) }
-                return .success(config.unknownFileKeys(known: Set(keys.map(\.name))))
+                return .success(warnings + config.unknownFileKeys(known: Set(keys.map(\.name))).map { "\(daemon) does not read \($0) (ignored)" })
             } catch {
                 return .failure(error)
             }
@@ -76,8 +89,8 @@ struct EucaAdminCommand: AsyncParsableCommand {
 
         func run() throws {
             switch Self.check(file, daemon: daemon) {
-            case .success(let unknown):
-                for key in unknown { print("warning: \(file): \(daemon) does not read \(key) (ignored)") }
+            case .success(let warnings):
+                for warning in warnings { print("warning: \(file): \(warning)") }
                 print("\(file): OK")
             case .failure(let error):
                 FileHandle.standardError.write(Data("euca-admin: \(error)\n".utf8))
