@@ -7,7 +7,11 @@ let package = Package(
     name: "CustomPlacement",
     platforms: [.macOS(.v15)],
     products: [.library(name: "MostFreeMemory", targets: ["MostFreeMemory"])],
-    dependencies: [.package(name: "Euca", path: "../..")],
+    dependencies: [
+        .package(name: "Euca", path: "../.."),
+        // For the loggers the cluster and node controllers take (the version Euca resolves).
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
     targets: [
         .target(name: "MostFreeMemory", dependencies: [
             .product(name: "EucaCore", package: "Euca"),
@@ -23,11 +27,17 @@ let package = Package(
             "MostFreeMemory",
             .product(name: "EucaDaemon", package: "Euca"),
         ]),
+        // Euca's test helpers wired in: snapshots and contracts (EucaTesting), and a whole cluster
+        // of node controllers (EucaNode) on in-memory hypervisors, placed by the policy.
         .testTarget(name: "MostFreeMemoryTests", dependencies: [
             "MostFreeMemory",
             .product(name: "EucaCore", package: "Euca"),
             .product(name: "EucaScheduler", package: "Euca"),
             .product(name: "EucaTesting", package: "Euca"),
+            .product(name: "EucaCluster", package: "Euca"),
+            .product(name: "EucaNode", package: "Euca"),
+            .product(name: "EucaHypervisor", package: "Euca"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
     ]
 )

@@ -15,6 +15,19 @@ extension NodeSnapshot {
     }
 }
 
+extension InstanceLaunch {
+    /// A launch of one instance of `type` (m1.small unless told) in `zone`, with a boot spec that
+    /// needs no image and a MAC of Eucalyptus' scheme: what a cluster controller is handed.
+    public static func make(_ type: VMType = .small, zone: String = "zone-a") -> InstanceLaunch {
+        let id = InstanceID.generate()
+        let digits = Array(id.rawValue.dropFirst(2).prefix(8))
+        let mac = (["d0", "0d"] + stride(from: 0, to: 8, by: 2).map { String(digits[$0..<$0 + 2]) }).joined(separator: ":")
+        return InstanceLaunch(
+            instanceId: id, reservationId: .generate(), accountId: AccountID(rawValue: "123456789012"), vmType: type,
+            imageId: .generate(.machine), boot: BootSpec(), macAddress: mac, zone: zone)
+    }
+}
+
 extension VMType {
     /// Eucalyptus' m1.small.
     public static var small: VMType { VMTypeCatalog.eucalyptusDefaults["m1.small"]! }

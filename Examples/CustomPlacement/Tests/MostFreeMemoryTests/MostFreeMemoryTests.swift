@@ -1,6 +1,11 @@
+import EucaCluster
 import EucaCore
+import EucaHypervisor
+import EucaNode
 import EucaScheduler
 import EucaTesting
+import Foundation
+import Logging
 import MostFreeMemory
 import Testing
 
@@ -29,4 +34,26 @@ import Testing
 @Test(arguments: PlacementPolicyContract.cases)
 func meetsThePlacementContract(_ check: PlacementPolicyContract.Case) throws {
     try check.run(on: .mostFreeMemory)
+}
+
+/// The policy in a live cluster controller, over node controllers on in-memory hypervisors: the
+/// same code `euca-cc-mostfreememory` runs, with nothing booted.
+@Test func aClusterOfInMemoryNodesPlacesByTheMostFreeMemory() async throws {
+    let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+    let base = FileManager.default.temporaryDirectory.appendingPathComponent("most-free-\(UUID())").path
+    let nodes = try [("small", 2048), ("large", 8192)].map { name, memory in
+        try NodeController(
+            hypervisor: InMemoryHypervisor(host: HostInfo(cores: 16, memoryMiB: memory)),
+            settings: NodeSettings(node: NodeID(name), instancePath: "\(base)/\(name)", maxDiskGiB: 100), logger: logger)
+    }
+    let cluster = ClusterController(zone: "zone-a", nodes: nodes, policy: .mostFreeMemory, logger: logger)
+    await cluster.poll()
+    // Two c1.xlarge (2 GiB each) go to the node with 8 GiB; it still has more free (4 GiB) than
+    // the other (2 GiB), so the small one goes there too. ROUNDROBIN would alternate.
+    let outcomes = try await cluster.runInstances([.make(.xlarge), .make(.xlarge), .make()])
+    #expect(outcomes.map(\.node) == ["large", "large", "large"])
+    // One more c1.xlarge leaves it 1,920 MiB free, less than the other's 2,048: the next small
+    // one goes to the other node.
+    let more = try await cluster.runInstances([.make(.xlarge), .make()])
+    #expect(more.map(\.node) == ["large", "small"])
 }
