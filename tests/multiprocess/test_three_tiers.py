@@ -2,12 +2,10 @@
 refuse peers without the right certificate."""
 
 import json
-import signal
 import ssl
 import datetime
 import socket
 
-import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
