@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "EucaHypervisor", targets: ["EucaHypervisor"]),
         .library(name: "EucaHypervisorLibvirt", targets: ["EucaHypervisorLibvirt"]),
         .library(name: "EucaScheduler", targets: ["EucaScheduler"]),
+        .library(name: "EucaSim", targets: ["EucaSim"]),
         .library(name: "EucaNet", targets: ["EucaNet"]),
         .library(name: "EucaNode", targets: ["EucaNode"]),
         .library(name: "EucaCluster", targets: ["EucaCluster"]),
@@ -95,6 +96,11 @@ let package = Package(
         .target(
             name: "EucaNet",
             dependencies: ["EucaCore"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "EucaSim",
+            dependencies: ["EucaCore", "EucaScheduler"],
             swiftSettings: strict
         ),
         .target(
@@ -236,6 +242,12 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(
+            name: "euca-sim",
+            dependencies: ["EucaCore", "EucaScheduler", "EucaSim", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Daemons/euca-sim",
+            swiftSettings: strict
+        ),
+        .executableTarget(
             name: "euca-loadgen",
             dependencies: [
                 "EucaSecurity",
@@ -274,6 +286,7 @@ let package = Package(
         .testTarget(name: "EucaNetTests", dependencies: ["EucaNet", "EucaCore"], swiftSettings: strict),
         .testTarget(name: "EucaNodeTests", dependencies: ["EucaNode", "EucaCore", "EucaTesting", .product(name: "Crypto", package: "swift-crypto"), "EucaHypervisor", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "EucaSchedulerTests", dependencies: ["EucaScheduler", "EucaCore", "EucaTesting"], swiftSettings: strict),
+        .testTarget(name: "EucaSimTests", dependencies: ["EucaSim", "EucaScheduler", "EucaCore", "EucaTesting"], swiftSettings: strict),
         .testTarget(
             name: "EucaEC2APITests",
             dependencies: [

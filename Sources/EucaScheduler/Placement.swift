@@ -95,6 +95,11 @@ public struct ClusterSnapshot: Sendable, Hashable {
         lastChosen = node
     }
 
+    /// Records an instance of `type` gone from `node`, in place: its room is free again.
+    public mutating func release(_ type: VMType, from node: NodeID) {
+        if let index = positions[node] { nodes[index] = nodes[index].placing(type, count: -1) }
+    }
+
     /// Marks `node` awake or asleep.
     public mutating func setAwake(_ awake: Bool, _ node: NodeID) {
         if let index = positions[node] { nodes[index].isAwake = awake }
@@ -208,8 +213,9 @@ public struct PlacementPolicy: Sendable {
         choose(request, in: cluster).decision
     }
 
-    /// Chooses a node for `request`, saying how.
-    public func choose(_ request: PlacementRequest, in cluster: ClusterSnapshot) -> PlacementChoice {
+    /// Chooses a node for `request`, saying how. `explaining: false` leaves an unplaceable
+    /// decision's reasons empty (finding them asks every filter of every node again).
+    public func choose(_ request: PlacementRequest, in cluster: ClusterSnapshot, explaining: Bool = true) -> PlacementChoice {
         let nodes = cluster.nodes
         var candidates: [Int] = []
         candidates.reserveCapacity(nodes.count)
@@ -217,7 +223,9 @@ public struct PlacementPolicy: Sendable {
             for filter in filters where !filter.admits(nodes[index], for: request) { continue nodes }
             candidates.append(index)
         }
-        guard !candidates.isEmpty else { return PlacementChoice(decision: .unplaceable(reasons(request, in: cluster)), candidates: 0) }
+        guard !candidates.isEmpty else {
+            return PlacementChoice(decision: .unplaceable(explaining ? reasons(request, in: cluster) : [:]), candidates: 0)
+        }
         if let preferred = request.preferredNode, let index = cluster.position(of: preferred), candidates.contains(index) {
             return PlacementChoice(decision: .node(preferred), candidates: candidates.count)
         }

@@ -1,0 +1,266 @@
+import EucaCore
+public import EucaScheduler
+import Foundation
+
+/// The hosts of a simulated cluster, all alike.
+public struct SimHosts: Sendable, Hashable {
+    public var count: Int
+    public var cores: Int
+    public var memoryMiB: Int
+    public var diskGiB: Int
+
+    public init(count: Int, cores: Int, memoryMiB: Int, diskGiB: Int) {
+        self.count = count
+        self.cores = cores
+        self.memoryMiB = memoryMiB
+        self.diskGiB = diskGiB
+    }
+}
+
+/// What one run did: the figures that depend only on the inputs (the same seed, policy and
+/// version give the same ones, byte for byte), and how fast it went (which does not).
+public struct SimSummary: Codable, Sendable, Hashable {
+    public struct Outcome: Codable, Sendable, Hashable {
+        public var policy: String
+        public var hosts: Int
+        public var arrivals: Int
+        public var accepted: Int
+        /// Rejected arrivals, by reason.
+        public var rejected: [String: Int]
+        public var departures: Int
+        /// The simulated time of the last event, in seconds.
+        public var simulatedSeconds: Double
+        /// The time-weighted mean number of running VMs, and the most at once.
+        public var meanRunning: Double
+        public var peakRunning: Int
+        /// The time-weighted mean share of all cores and memory in use.
+        public var meanCoreAllocation: Double
+        public var meanMemoryAllocation: Double
+        /// The time-weighted mean number of hosts running at least one VM, and the most at once.
+        public var meanActiveHosts: Double
+        public var peakActiveHosts: Int
+        /// Placements that left a host over its capacity (an invariant checked at every event): 0.
+        public var capacityViolations: Int
+        public var events: Int
+    }
+
+    public struct Performance: Codable, Sendable, Hashable {
+        public var wallSeconds: Double
+        public var eventsPerSecond: Double
+        public var decisionP50Microseconds: Double
+        public var decisionP99Microseconds: Double
+    }
+
+    public var outcome: Outcome
+    public var performance: Performance?
+}
+
+/// A discrete-event simulation of one cluster: arrivals from a ``Workload``, each placed by a
+/// ``PlacementPolicy`` on a ``ClusterSnapshot`` of the hosts — the same policy values and
+/// snapshot types a live `ClusterController` uses — and each VM leaving when its lifetime ends.
+/// Event-driven: the engine goes from one event's time to the next, never ticking.
+public struct Simulator: Sendable {
+    public var hosts: SimHosts
+    public var policy: PlacementPolicy
+
+    public init(hosts: SimHosts, policy: PlacementPolicy) {
+        self.hosts = hosts
+        self.policy = policy
+    }
+
+    /// Runs `workload` to its end (and every VM to its departure), or until `horizon` seconds of
+    /// simulated time. `timings: false` leaves the performance figures out.
+    public func run(_ workload: some Workload, horizon: Double? = nil, timings: Bool = true) -> SimSummary {
+        var workload = workload
+        var cluster = ClusterSnapshot(nodes: (0..<hosts.count).map { index in
+            NodeSnapshot(
+                id: NodeID("h\(index)"), totalCores: hosts.cores, freeCores: hosts.cores, totalMemoryMiB: hosts.memoryMiB,
+                freeMemoryMiB: hosts.memoryMiB, totalDiskGiB: hosts.diskGiB, freeDiskGiB: hosts.diskGiB)
+        })
+        var departures = EventHeap()
+        // Running VMs by slot; a departed VM's slot is taken by the next one accepted.
+        var vms: [(type: VMType, host: NodeID)] = []
+        var freeSlots: [Int] = []
+        var outcome = SimSummary.Outcome(
+            policy: policy.name, hosts: hosts.count, arrivals: 0, accepted: 0, rejected: [:], departures: 0, simulatedSeconds: 0,
+            meanRunning: 0, peakRunning: 0, meanCoreAllocation: 0, meanMemoryAllocation: 0, meanActiveHosts: 0, peakActiveHosts: 0, capacityViolations: 0,
+            events: 0)
+        var running = 0, coresUsed = 0, memoryUsed = 0, activeHosts = 0
+        var perHost = [Int](repeating: 0, count: hosts.count)
+        // Time-weighted sums, advanced at every event.
+        var now = 0.0, runningArea = 0.0, coreArea = 0.0, memoryArea = 0.0, activeArea = 0.0
+        func advance(to time: Double) {
+            let span = time - now
+            runningArea += Double(running) * span
+            coreArea += Double(coresUsed) * span
+            memoryArea += Double(memoryUsed) * span
+            activeArea += Double(activeHosts) * span
+            now = time
+        }
+        var latencies = LatencyHistogram()
+        let clock = ContinuousClock()
+        let started = clock.now
+        var pending = workload.next()
+        while true {
+            let nextDeparture = departures.peek?.time
+            let arrivalFirst: Bool
+            switch (pending, nextDeparture) {
+            case (nil, nil): arrivalFirst = false
+            case (let arrival?, let departure?): arrivalFirst = arrival.time < departure
+            case (.some, nil): arrivalFirst = true
+            case (nil, .some): arrivalFirst = false
+            }
+            guard pending != nil || nextDeparture != nil else { break }
+            let time = arrivalFirst ? pending!.time : nextDeparture!
+            if let horizon, time > horizon {
+                advance(to: horizon)
+                break
+            }
+            advance(to: time)
+            outcome.events += 1
+            if arrivalFirst, let arrival = pending {
+                outcome.arrivals += 1
+                let request = PlacementRequest(vmType: arrival.vmType)
+                let before = timings ? clock.now : started
+                let choice = policy.choose(request, in: cluster, explaining: false)
+                if timings { latencies.record(clock.now - before) }
+                if let host = choice.decision.node {
+                    cluster.place(arrival.vmType, on: host)
+                    if let index = cluster.position(of: host) {
+                        let node = cluster.nodes[index]
+                        if node.freeCores < 0 || node.freeMemoryMiB < 0 || node.freeDiskGiB < 0 { outcome.capacityViolations += 1 }
+                        if perHost[index] == 0 {
+                            activeHosts += 1
+                            outcome.peakActiveHosts = max(outcome.peakActiveHosts, activeHosts)
+                        }
+                        perHost[index] += 1
+                    }
+                    outcome.accepted += 1
+                    running += 1
+                    outcome.peakRunning = max(outcome.peakRunning, running)
+                    coresUsed += arrival.vmType.cores
+                    memoryUsed += arrival.vmType.memoryMiB
+                    if let slot = freeSlots.popLast() {
+                        vms[slot] = (arrival.vmType, host)
+                        departures.push(time: time + arrival.lifetime, vm: slot)
+                    } else {
+                        departures.push(time: time + arrival.lifetime, vm: vms.count)
+                        vms.append((arrival.vmType, host))
+                    }
+                } else {
+                    outcome.rejected["no-capacity", default: 0] += 1
+                }
+                pending = workload.next()
+            } else if let event = departures.pop() {
+                let vm = vms[event.vm]
+                freeSlots.append(event.vm)
+                cluster.release(vm.type, from: vm.host)
+                if let index = cluster.position(of: vm.host) {
+                    perHost[index] -= 1
+                    if perHost[index] == 0 { activeHosts -= 1 }
+                }
+                outcome.departures += 1
+                running -= 1
+                coresUsed -= vm.type.cores
+                memoryUsed -= vm.type.memoryMiB
+            }
+        }
+        outcome.simulatedSeconds = now
+        if now > 0 {
+            outcome.meanRunning = runningArea / now
+            outcome.meanCoreAllocation = coreArea / now / Double(max(1, hosts.count * hosts.cores))
+            outcome.meanMemoryAllocation = memoryArea / now / Double(max(1, hosts.count * hosts.memoryMiB))
+            outcome.meanActiveHosts = activeArea / now
+        }
+        var summary = SimSummary(outcome: outcome)
+        if timings {
+            let wall = (clock.now - started).seconds
+            summary.performance = SimSummary.Performance(
+                wallSeconds: wall, eventsPerSecond: wall > 0 ? Double(outcome.events) / wall : 0,
+                decisionP50Microseconds: latencies.quantile(0.5), decisionP99Microseconds: latencies.quantile(0.99))
+        }
+        return summary
+    }
+}
+
+/// Departures by time: a binary min-heap, ties in the order they were pushed (so a run does not
+/// depend on the heap's internals).
+struct EventHeap {
+    struct Event {
+        var time: Double
+        var sequence: Int
+        var vm: Int
+    }
+
+    private var items: [Event] = []
+    private var pushed = 0
+
+    var peek: Event? { items.first }
+
+    mutating func push(time: Double, vm: Int) {
+        items.append(Event(time: time, sequence: pushed, vm: vm))
+        pushed += 1
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard Self.before(items[child], items[parent]) else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func pop() -> Event? {
+        guard !items.isEmpty else { return nil }
+        let top = items[0]
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var parent = 0
+            while true {
+                let left = 2 * parent + 1, right = left + 1
+                var smallest = parent
+                if left < items.count && Self.before(items[left], items[smallest]) { smallest = left }
+                if right < items.count && Self.before(items[right], items[smallest]) { smallest = right }
+                guard smallest != parent else { break }
+                items.swapAt(parent, smallest)
+                parent = smallest
+            }
+        }
+        return top
+    }
+
+    private static func before(_ a: Event, _ b: Event) -> Bool {
+        a.time < b.time || (a.time == b.time && a.sequence < b.sequence)
+    }
+}
+
+/// Decision latencies in buckets 5 % wide, from 10 ns up: quantiles without keeping every sample.
+struct LatencyHistogram {
+    private var counts: [Int] = []
+    private var total = 0
+    private static let growth = 1.05
+
+    mutating func record(_ duration: Duration) {
+        let nanoseconds = max(10, Double(duration.components.seconds) * 1e9 + Double(duration.components.attoseconds) / 1e9)
+        let bucket = Int(log(nanoseconds / 10) / log(Self.growth))
+        if bucket >= counts.count { counts.append(contentsOf: repeatElement(0, count: bucket - counts.count + 1)) }
+        counts[bucket] += 1
+        total += 1
+    }
+
+    /// The `q` quantile, in microseconds (the upper edge of its bucket).
+    func quantile(_ q: Double) -> Double {
+        guard total > 0 else { return 0 }
+        let wanted = Int((Double(total) * q).rounded(.up))
+        var seen = 0
+        for (bucket, count) in counts.enumerated() {
+            seen += count
+            if seen >= wanted { return 10 * pow(Self.growth, Double(bucket + 1)) / 1000 }
+        }
+        return 0
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
