@@ -27,8 +27,9 @@ let package = Package(
             "MostFreeMemory",
             .product(name: "EucaDaemon", package: "Euca"),
         ]),
-        // Euca's test helpers wired in: snapshots and contracts (EucaTesting), and a whole cluster
-        // of node controllers (EucaNode) on in-memory hypervisors, placed by the policy.
+        // Euca's test helpers wired in: snapshots and contracts (EucaTesting), a whole cluster of
+        // node controllers (EucaNode) on in-memory hypervisors placed by the policy, and the same
+        // policy in the simulator (EucaSim).
         .testTarget(name: "MostFreeMemoryTests", dependencies: [
             "MostFreeMemory",
             .product(name: "EucaCore", package: "Euca"),
@@ -37,6 +38,7 @@ let package = Package(
             .product(name: "EucaCluster", package: "Euca"),
             .product(name: "EucaNode", package: "Euca"),
             .product(name: "EucaHypervisor", package: "Euca"),
+            .product(name: "EucaSim", package: "Euca"),
             .product(name: "Logging", package: "swift-log"),
         ]),
     ]

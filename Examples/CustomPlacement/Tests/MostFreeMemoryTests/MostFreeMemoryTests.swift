@@ -3,6 +3,7 @@ import EucaCore
 import EucaHypervisor
 import EucaNode
 import EucaScheduler
+import EucaSim
 import EucaTesting
 import Foundation
 import Logging
@@ -56,4 +57,17 @@ func meetsThePlacementContract(_ check: PlacementPolicyContract.Case) throws {
     // one goes to the other node.
     let more = try await cluster.runInstances([.make(.xlarge), .make()])
     #expect(more.map(\.node) == ["large", "small"])
+}
+
+/// The same policy value in the simulator, unchanged: spread by memory, it keeps more hosts busy
+/// than GREEDY, which packs.
+@Test func thePolicyRunsInTheSimulatorUnchanged() {
+    let hosts = SimHosts(count: 20, cores: 16, memoryMiB: 16_384, diskGiB: 500)
+    func run(_ policy: PlacementPolicy) -> SimSummary.Outcome {
+        let workload = SyntheticWorkload(rate: 0.2, lifetime: .exponential(mean: 600), types: [(.small, 1)], until: 20_000, seed: 1)
+        return Simulator(hosts: hosts, policy: policy).run(workload, timings: false).outcome
+    }
+    let spread = run(.mostFreeMemory), packed = run(.greedy)
+    #expect(spread.capacityViolations == 0 && spread.rejected.isEmpty && spread.policy == "MOSTFREEMEMORY")
+    #expect(spread.meanActiveHosts > packed.meanActiveHosts)
 }
