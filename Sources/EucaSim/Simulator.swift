@@ -69,8 +69,9 @@ public struct Simulator: Sendable {
     }
 
     /// Runs `workload` to its end (and every VM to its departure), or until `horizon` seconds of
-    /// simulated time. `timings: false` leaves the performance figures out.
-    public func run(_ workload: some Workload, horizon: Double? = nil, timings: Bool = true) -> SimSummary {
+    /// simulated time. The time-weighted means are taken from `measureFrom` (past a warm-up) to
+    /// the end. `timings: false` leaves the performance figures out.
+    public func run(_ workload: some Workload, horizon: Double? = nil, measureFrom: Double = 0, timings: Bool = true) -> SimSummary {
         var workload = workload
         var cluster = ClusterSnapshot(nodes: (0..<hosts.count).map { index in
             NodeSnapshot(
@@ -90,7 +91,7 @@ public struct Simulator: Sendable {
         // Time-weighted sums, advanced at every event.
         var now = 0.0, runningArea = 0.0, coreArea = 0.0, memoryArea = 0.0, activeArea = 0.0
         func advance(to time: Double) {
-            let span = time - now
+            let span = max(0, time - max(now, measureFrom))
             runningArea += Double(running) * span
             coreArea += Double(coresUsed) * span
             memoryArea += Double(memoryUsed) * span
@@ -166,11 +167,12 @@ public struct Simulator: Sendable {
             }
         }
         outcome.simulatedSeconds = now
-        if now > 0 {
-            outcome.meanRunning = runningArea / now
-            outcome.meanCoreAllocation = coreArea / now / Double(max(1, hosts.count * hosts.cores))
-            outcome.meanMemoryAllocation = memoryArea / now / Double(max(1, hosts.count * hosts.memoryMiB))
-            outcome.meanActiveHosts = activeArea / now
+        let measured = now - measureFrom
+        if measured > 0 {
+            outcome.meanRunning = runningArea / measured
+            outcome.meanCoreAllocation = coreArea / measured / Double(max(1, hosts.count * hosts.cores))
+            outcome.meanMemoryAllocation = memoryArea / measured / Double(max(1, hosts.count * hosts.memoryMiB))
+            outcome.meanActiveHosts = activeArea / measured
         }
         var summary = SimSummary(outcome: outcome)
         if timings {
