@@ -31,3 +31,20 @@ def test_bad_arguments_are_refused_by_name():
                         (["--types", "m9.huge:1"], "--types"), (["--lifetime", "exponential:nan"], "--lifetime")]:
         result = run(*args)
         assert result.returncode == 64 and words in result.stderr, (args, result.stderr)
+
+
+def test_a_trace_is_replayed_and_a_bad_line_is_named(tmp_path):
+    trace = tmp_path / "day.jsonl"
+    trace.write_text("".join(f'{{"time": {t}, "lifetime": 600, "type": "m1.small"}}\n' for t in range(0, 1000, 10)))
+    result = run("--trace", str(trace), "--hosts", "4", "--no-timings")
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout)["outcome"]
+    assert outcome["arrivals"] == 100 and outcome["accepted"] == 100 and outcome["simulatedSeconds"] == 1590
+    swf = tmp_path / "jobs.swf"
+    swf.write_text("; hand-written\n1 0 0 100 2 -1 1024 2 100 -1 1 1 1 -1 1 -1 -1 -1\n")
+    assert json.loads(run("--trace", str(swf), "--format", "swf", "--no-timings").stdout)["outcome"]["arrivals"] == 1
+    trace.write_text('{"time": 5, "lifetime": 1, "type": "m1.small"}\n{"time": 1, "lifetime": 1, "type": "m1.small"}\n')
+    bad = run("--trace", str(trace))
+    assert bad.returncode == 65 and "line 2" in bad.stderr, bad.stderr
+    assert run("--trace", str(tmp_path / "missing")).returncode == 64
+    assert run("--trace", str(swf), "--format", "csv").returncode == 64

@@ -32,16 +32,37 @@ struct EucaSimCommand: ParsableCommand {
         @Option(help: "Arrivals stop after this many simulated seconds.") var duration = 86400.0
         @Option(help: "The simulation stops at this simulated time (default: when every VM has left).") var horizon: Double?
         @Option(help: "The workload's seed.") var seed: UInt64 = 1
+        @Option(help: "Replay this trace instead of a synthetic workload (the rate, lifetime, types, duration and seed are then not used).")
+        var trace: String?
+        @Option(help: "The trace's format: jsonl (Euca's own) or swf (the Parallel Workloads Archive's).") var format = "jsonl"
         @Flag(help: "Leave out wall time, events/s and decision latencies.") var noTimings = false
 
         func run() throws {
             guard let chosen = PlacementRegistry.builtIn.policy(named: policy) else {
                 throw ValidationError("--policy is one of \(PlacementRegistry.builtIn.names.joined(separator: ", "))")
             }
-            let workload = SyntheticWorkload(
-                rate: rate, lifetime: try Self.lifetime(lifetime), types: try Self.types(types), until: duration, seed: seed)
             let simulator = Simulator(hosts: SimHosts(count: hosts, cores: cores, memoryMiB: memory, diskGiB: disk), policy: chosen)
-            let summary = simulator.run(workload, horizon: horizon, timings: !noTimings)
+            let summary: SimSummary
+            if let trace {
+                guard let format = TraceWorkload.Format(rawValue: format) else {
+                    throw ValidationError("--format is one of \(TraceWorkload.Format.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                let workload: TraceWorkload
+                do {
+                    workload = try TraceWorkload(path: trace, format: format)
+                } catch {
+                    throw ValidationError("--trace: cannot open \(trace)")
+                }
+                summary = simulator.run(workload, horizon: horizon, timings: !noTimings)
+                if let failure = workload.failure {
+                    FileHandle.standardError.write(Data("euca-sim: \(trace): \(failure)\n".utf8))
+                    throw ExitCode(65)
+                }
+            } else {
+                let workload = SyntheticWorkload(
+                    rate: rate, lifetime: try Self.lifetime(lifetime), types: try Self.types(types), until: duration, seed: seed)
+                summary = simulator.run(workload, horizon: horizon, timings: !noTimings)
+            }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             print(String(decoding: try encoder.encode(summary), as: UTF8.self))

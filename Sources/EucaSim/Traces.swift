@@ -1,0 +1,163 @@
+import EucaCore
+import Foundation
+import Synchronization
+
+/// A trace read from a file in time order, one line at a time: the file is never held whole.
+/// A line that cannot be read, or an arrival earlier than the one before it, ends the trace;
+/// ``failure`` then says which line and why.
+public struct TraceWorkload: Workload {
+    public enum Format: String, Sendable, CaseIterable {
+        /// Euca's own: one JSON object per line, `{"time": s, "lifetime": s, "type": "m1.small"}`
+        /// or with `"cores"`, `"memoryMiB"` and `"diskGiB"` in place of a type name.
+        case jsonLines = "jsonl"
+        /// The Parallel Workloads Archive's Standard Workload Format: `;` comments, then 18
+        /// whitespace-separated fields per job. A job is a VM of its allocated processors
+        /// (field 5) and memory (field 7, KB per processor), arriving at its submit time (field 2)
+        /// and living its run time (field 4). Jobs with no run time or no processors are skipped.
+        case swf
+    }
+
+    private let reader: Reader
+
+    public init(path: String, format: Format) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw EucaError(.invalidParameter, nil, "cannot open the trace \(path)")
+        }
+        reader = Reader(handle: handle, format: format)
+    }
+
+    /// Why the trace ended early (its line number and the reason); nil if it was read to its end.
+    public var failure: String? { reader.failure }
+
+    public mutating func next() -> VMArrival? { reader.next() }
+
+    /// The file and the position in it, shared by the copies a run makes of the workload.
+    final class Reader: Sendable {
+        private struct State {
+            var handle: FileHandle
+            var buffer = Data()
+            var atEnd = false
+            var line = 0
+            var last = -Double.infinity
+            var failure: String?
+            var types: [String: VMType] = [:]
+        }
+
+        private let state: Mutex<State>
+        let format: Format
+
+        init(handle: FileHandle, format: Format) {
+            state = Mutex(State(handle: handle))
+            self.format = format
+        }
+
+        var failure: String? { state.withLock { $0.failure } }
+
+        func next() -> VMArrival? {
+            state.withLock { state in
+                while state.failure == nil, let text = Self.line(&state) {
+                    state.line += 1
+                    let parsed: Result<VMArrival?, TraceError>
+                    switch format {
+                    case .jsonLines: parsed = Self.jsonLine(text, types: &state.types)
+                    case .swf: parsed = Self.swfLine(text, types: &state.types)
+                    }
+                    switch parsed {
+                    case .failure(let error):
+                        state.failure = "line \(state.line): \(error.reason)"
+                    case .success(nil):
+                        continue
+                    case .success(let arrival?):
+                        guard arrival.time >= state.last else {
+                            state.failure = "line \(state.line): arrives at \(arrival.time), before the line before it (\(state.last)); a trace is read in time order"
+                            return nil
+                        }
+                        state.last = arrival.time
+                        return arrival
+                    }
+                }
+                return nil
+            }
+        }
+
+        /// The next line, without its end; nil at the end of the file. Lines are read 64 KiB at a
+        /// time, and one longer than 1 MiB is an error.
+        private static func line(_ state: inout State) -> String? {
+            while true {
+                if let end = state.buffer.firstIndex(of: 0x0A) {
+                    let line = state.buffer[state.buffer.startIndex..<end]
+                    state.buffer.removeSubrange(state.buffer.startIndex...end)
+                    return String(decoding: line, as: UTF8.self)
+                }
+                if state.atEnd {
+                    guard !state.buffer.isEmpty else { return nil }
+                    defer { state.buffer = Data() }
+                    return String(decoding: state.buffer, as: UTF8.self)
+                }
+                guard state.buffer.count <= 1 << 20 else {
+                    state.failure = "line \(state.line + 1): longer than 1 MiB"
+                    return nil
+                }
+                let chunk = (try? state.handle.read(upToCount: 1 << 16)) ?? nil
+                if let chunk, !chunk.isEmpty { state.buffer.append(chunk) } else { state.atEnd = true }
+            }
+        }
+
+        struct TraceError: Error {
+            var reason: String
+        }
+
+        private struct JSONArrival: Decodable {
+            var time: Double
+            var lifetime: Double
+            var type: String?
+            var cores: Int?
+            var memoryMiB: Int?
+            var diskGiB: Int?
+        }
+
+        static func jsonLine(_ text: String, types: inout [String: VMType]) -> Result<VMArrival?, TraceError> {
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            guard !trimmed.isEmpty else { return .success(nil) }
+            guard let entry = try? JSONDecoder().decode(JSONArrival.self, from: Data(trimmed.utf8)) else {
+                return .failure(TraceError(reason: "not a JSON object with a time and a lifetime"))
+            }
+            guard entry.time.isFinite, entry.time >= 0, entry.lifetime.isFinite, entry.lifetime >= 0 else {
+                return .failure(TraceError(reason: "time and lifetime must be finite and not negative"))
+            }
+            if let name = entry.type {
+                guard let type = VMTypeCatalog.eucalyptusDefaults[name] else {
+                    return .failure(TraceError(reason: "\"\(name.prefix(64))\" is not one of Eucalyptus' VM types"))
+                }
+                return .success(VMArrival(time: entry.time, vmType: type, lifetime: entry.lifetime))
+            }
+            guard let cores = entry.cores, let memory = entry.memoryMiB, cores > 0, memory > 0, (entry.diskGiB ?? 0) >= 0 else {
+                return .failure(TraceError(reason: "neither a type nor positive cores and memoryMiB"))
+            }
+            return .success(VMArrival(time: entry.time, vmType: sized(cores, memory, entry.diskGiB ?? 0, &types), lifetime: entry.lifetime))
+        }
+
+        static func swfLine(_ text: String, types: inout [String: VMType]) -> Result<VMArrival?, TraceError> {
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            guard !trimmed.isEmpty, !trimmed.hasPrefix(";") else { return .success(nil) }
+            let fields = trimmed.split(whereSeparator: { $0 == " " || $0 == "\t" }).map { Double($0) }
+            guard fields.count >= 18, fields.allSatisfy({ $0 != nil }) else {
+                return .failure(TraceError(reason: "not 18 numeric fields of the Standard Workload Format"))
+            }
+            let submit = fields[1]!, runTime = fields[3]!, processors = fields[4]!, memoryKB = fields[6]!
+            // -1 is the format's "unknown": such a job did not run, or cannot be sized.
+            guard submit >= 0, runTime > 0, processors >= 1 else { return .success(nil) }
+            let memoryMiB = memoryKB > 0 ? max(1, Int((memoryKB * processors / 1024).rounded(.up))) : 1
+            return .success(VMArrival(time: submit, vmType: sized(Int(processors), memoryMiB, 0, &types), lifetime: runTime))
+        }
+
+        /// One VM type per size, named by it (`3c-4096m-0g`), shared by every arrival of that size.
+        private static func sized(_ cores: Int, _ memoryMiB: Int, _ diskGiB: Int, _ types: inout [String: VMType]) -> VMType {
+            let name = "\(cores)c-\(memoryMiB)m-\(diskGiB)g"
+            if let known = types[name] { return known }
+            let type = VMType(name: name, cores: cores, memoryMiB: memoryMiB, diskGiB: diskGiB)
+            types[name] = type
+            return type
+        }
+    }
+}

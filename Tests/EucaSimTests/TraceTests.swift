@@ -1,0 +1,71 @@
+import EucaCore
+import EucaScheduler
+import EucaSim
+import Foundation
+import Testing
+
+/// Traces read line by line. The fixtures are written here, by hand: a few lines in each format.
+@Suite struct TraceTests {
+    func file(_ text: String) throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("trace-\(UUID())")
+        try Data(text.utf8).write(to: url)
+        return url.path
+    }
+
+    func arrivals(_ workload: TraceWorkload) -> [VMArrival] {
+        var workload = workload
+        var found: [VMArrival] = []
+        while let arrival = workload.next() { found.append(arrival) }
+        return found
+    }
+
+    @Test func jsonLinesGiveTypedAndSizedArrivals() throws {
+        let trace = try TraceWorkload(path: file("""
+            {"time": 0, "lifetime": 100, "type": "m1.small"}
+
+            {"time": 5.5, "lifetime": 10, "cores": 2, "memoryMiB": 1024}
+            {"time": 7, "lifetime": 0, "cores": 2, "memoryMiB": 1024, "diskGiB": 0}
+            """), format: .jsonLines)
+        let found = arrivals(trace)
+        #expect(found.map(\.time) == [0, 5.5, 7] && found.map(\.lifetime) == [100, 10, 0])
+        #expect(found[0].vmType.name == "m1.small" && found[1].vmType == VMType(name: "2c-1024m-0g", cores: 2, memoryMiB: 1024, diskGiB: 0))
+        #expect(trace.failure == nil)
+        // Replayed: every arrival placed on two small hosts, and gone by the end.
+        let outcome = Simulator(hosts: SimHosts(count: 2, cores: 4, memoryMiB: 4096, diskGiB: 50), policy: .greedy)
+            .run(try TraceWorkload(path: file("{\"time\": 0, \"lifetime\": 100, \"type\": \"m1.small\"}\n"), format: .jsonLines), timings: false).outcome
+        #expect(outcome.arrivals == 1 && outcome.accepted == 1 && outcome.departures == 1 && outcome.simulatedSeconds == 100)
+    }
+
+    @Test func swfJobsAreVMsOfTheirProcessorsAndMemoryForTheirRunTime() throws {
+        // Job, submit, wait, run time, processors, CPU time, memory (KB/processor), then 11 more fields.
+        let trace = try TraceWorkload(path: file("""
+            ; Version: 2.2
+            ; Computer: a hand-written sample
+            1 0 5 3600 4 -1 524288 4 3600 -1 1 1 1 -1 1 -1 -1 -1
+            2 60 0 -1 2 -1 -1 2 600 -1 0 1 1 -1 1 -1 -1 -1
+            3 120 0 60 1 -1 -1 1 60 -1 1 1 1 -1 1 -1 -1 -1
+            """), format: .swf)
+        let found = arrivals(trace)
+        // The second job never ran (run time -1): skipped. Memory unknown (-1): 1 MiB.
+        #expect(found.map(\.time) == [0, 120] && found.map(\.lifetime) == [3600, 60])
+        #expect(found[0].vmType.cores == 4 && found[0].vmType.memoryMiB == 2048 && found[1].vmType.memoryMiB == 1)
+        #expect(trace.failure == nil)
+    }
+
+    @Test func aBadLineOrOneOutOfOrderEndsTheTraceNamingTheLine() throws {
+        let unordered = try TraceWorkload(path: file("""
+            {"time": 10, "lifetime": 1, "type": "m1.small"}
+            {"time": 5, "lifetime": 1, "type": "m1.small"}
+            """), format: .jsonLines)
+        #expect(arrivals(unordered).count == 1 && unordered.failure?.hasPrefix("line 2: arrives at 5.0, before") == true)
+        let malformed = try TraceWorkload(path: file("{\"time\": 1, \"lifetime\": 1, \"type\": \"m1.small\"}\n{\"time\": \"soon\"}\n"), format: .jsonLines)
+        #expect(arrivals(malformed).count == 1 && malformed.failure?.hasPrefix("line 2: not a JSON object") == true)
+        let unknown = try TraceWorkload(path: file("{\"time\": 1, \"lifetime\": 1, \"type\": \"m9.huge\"}\n"), format: .jsonLines)
+        #expect(arrivals(unknown).isEmpty && unknown.failure?.contains("m9.huge") == true)
+        let short = try TraceWorkload(path: file("1 0 5 3600 4\n"), format: .swf)
+        #expect(arrivals(short).isEmpty && short.failure?.contains("18 numeric fields") == true)
+        let endless = try TraceWorkload(path: file(String(repeating: "x", count: 2 << 20)), format: .jsonLines)
+        #expect(arrivals(endless).isEmpty && endless.failure?.contains("longer than 1 MiB") == true)
+        #expect(throws: EucaError.self) { try TraceWorkload(path: "/nonexistent/trace", format: .swf) }
+    }
+}
