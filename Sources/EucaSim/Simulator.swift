@@ -68,10 +68,37 @@ public struct Simulator: Sendable {
         self.policy = policy
     }
 
+    /// The state at a moment of simulated time, as ``run(_:horizon:measureFrom:timings:every:progress:)``
+    /// reports it at each interval (the rows of `euca-sim run --csv`).
+    public struct Sample: Sendable, Hashable {
+        /// Simulated seconds.
+        public var time: Double
+        public var running: Int
+        public var activeHosts: Int
+        /// Arrivals accepted and rejected so far.
+        public var accepted: Int
+        public var rejected: Int
+        /// The share of all cores and of all memory in use.
+        public var coreAllocation: Double
+        public var memoryAllocation: Double
+
+        /// The CSV header of ``csvRow``.
+        public static let csvHeader = "time_s,running,active_hosts,accepted_total,rejected_total,core_allocation,memory_allocation"
+        public var csvRow: String {
+            "\(time),\(running),\(activeHosts),\(accepted),\(rejected),\(coreAllocation),\(memoryAllocation)"
+        }
+    }
+
     /// Runs `workload` to its end (and every VM to its departure), or until `horizon` seconds of
     /// simulated time. The time-weighted means are taken from `measureFrom` (past a warm-up) to
-    /// the end. `timings: false` leaves the performance figures out.
-    public func run(_ workload: some Workload, horizon: Double? = nil, measureFrom: Double = 0, timings: Bool = true) -> SimSummary {
+    /// the end. `timings: false` leaves the performance figures out. `every`, with `sample`, is
+    /// an interval of simulated seconds at each multiple of which (0 included) the state is
+    /// handed to `sample`; `progress` is called every 65,536 events with the simulated time and
+    /// the events so far.
+    public func run(
+        _ workload: some Workload, horizon: Double? = nil, measureFrom: Double = 0, timings: Bool = true,
+        every interval: Double? = nil, sample: ((Sample) -> Void)? = nil, progress: ((Double, Int) -> Void)? = nil
+    ) -> SimSummary {
         var workload = workload
         var cluster = ClusterSnapshot(nodes: (0..<hosts.count).map { index in
             NodeSnapshot(
@@ -90,7 +117,18 @@ public struct Simulator: Sendable {
         var perHost = [Int](repeating: 0, count: hosts.count)
         // Time-weighted sums, advanced at every event.
         var now = 0.0, runningArea = 0.0, coreArea = 0.0, memoryArea = 0.0, activeArea = 0.0
+        // The next sampling time; every multiple of the interval up to an event's time is sampled
+        // with the state before that event.
+        var nextSample: Double? = interval.flatMap { $0 > 0 && sample != nil ? 0 : nil }
         func advance(to time: Double) {
+            while let due = nextSample, let interval, due <= time {
+                sample?(Sample(
+                    time: due, running: running, activeHosts: activeHosts, accepted: outcome.accepted,
+                    rejected: outcome.arrivals - outcome.accepted,
+                    coreAllocation: Double(coresUsed) / Double(max(1, hosts.count * hosts.cores)),
+                    memoryAllocation: Double(memoryUsed) / Double(max(1, hosts.count * hosts.memoryMiB))))
+                nextSample = due + interval
+            }
             let span = max(0, time - max(now, measureFrom))
             runningArea += Double(running) * span
             coreArea += Double(coresUsed) * span
@@ -119,6 +157,7 @@ public struct Simulator: Sendable {
             }
             advance(to: time)
             outcome.events += 1
+            if let progress, outcome.events & 0xFFFF == 0 { progress(time, outcome.events) }
             if arrivalFirst, let arrival = pending {
                 outcome.arrivals += 1
                 let request = PlacementRequest(vmType: arrival.vmType)

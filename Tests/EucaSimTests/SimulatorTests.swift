@@ -73,3 +73,21 @@ import Testing
         }
     }
 }
+
+@Suite struct SamplingTests {
+    @Test func theStateIsSampledAtEveryIntervalAndAgreesWithTheSummary() {
+        let hosts = SimHosts(count: 5, cores: 4, memoryMiB: 4096, diskGiB: 100)
+        let workload = SyntheticWorkload(rate: 0.5, lifetime: .exponential(mean: 60), types: [(.small, 1)], until: 1_000, seed: 2)
+        var samples: [Simulator.Sample] = []
+        var reported: [Int] = []
+        let outcome = Simulator(hosts: hosts, policy: .greedy)
+            .run(workload, horizon: 1_000, timings: false, every: 100, sample: { samples.append($0) }, progress: { _, events in reported.append(events) })
+            .outcome
+        #expect(samples.map(\.time) == stride(from: 0.0, through: 1_000, by: 100).map { $0 })
+        #expect(samples.first?.running == 0 && samples.allSatisfy { $0.running <= outcome.peakRunning && $0.activeHosts <= 5 })
+        #expect(zip(samples, samples.dropFirst()).allSatisfy { $0.accepted <= $1.accepted })
+        #expect(samples.last.map { $0.accepted + $0.rejected } ?? 0 <= outcome.arrivals)
+        #expect(reported.isEmpty, "fewer than 65,536 events: no progress report")
+        #expect(Simulator.Sample.csvHeader.split(separator: ",").count == samples[0].csvRow.split(separator: ",").count)
+    }
+}

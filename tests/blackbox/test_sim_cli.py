@@ -48,3 +48,15 @@ def test_a_trace_is_replayed_and_a_bad_line_is_named(tmp_path):
     assert bad.returncode == 65 and "line 2" in bad.stderr, bad.stderr
     assert run("--trace", str(tmp_path / "missing")).returncode == 64
     assert run("--trace", str(swf), "--format", "csv").returncode == 64
+
+
+def test_the_csv_has_a_row_per_interval(tmp_path):
+    rows = tmp_path / "run.csv"
+    result = run("--hosts", "5", "--rate", "0.5", "--lifetime", "exponential:60", "--duration", "1000", "--horizon", "1000",
+                 "--csv", str(rows), "--interval", "100", "--no-timings")
+    assert result.returncode == 0, result.stderr
+    lines = rows.read_text().splitlines()
+    assert lines[0] == "time_s,running,active_hosts,accepted_total,rejected_total,core_allocation,memory_allocation"
+    assert [float(line.split(",")[0]) for line in lines[1:]] == [float(t) for t in range(0, 1001, 100)]
+    assert result.stderr == "", "no progress line when standard error is not a terminal"
+    assert run("--interval", "0").returncode == 64

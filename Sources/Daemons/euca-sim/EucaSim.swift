@@ -36,8 +36,12 @@ struct EucaSimCommand: ParsableCommand {
         var trace: String?
         @Option(help: "The trace's format: jsonl (Euca's own) or swf (the Parallel Workloads Archive's).") var format = "jsonl"
         @Flag(help: "Leave out wall time, events/s and decision latencies.") var noTimings = false
+        @Option(help: "Write the state at every --interval of simulated time to this CSV file (time_s,running,active_hosts,accepted_total,rejected_total,core_allocation,memory_allocation).")
+        var csv: String?
+        @Option(help: "The CSV's interval, in simulated seconds.") var interval = 3600.0
 
         func run() throws {
+            guard interval > 0, interval.isFinite else { throw ValidationError("--interval must be a positive number of seconds") }
             guard let chosen = PlacementRegistry.builtIn.policy(named: policy) else {
                 throw ValidationError("--policy is one of \(PlacementRegistry.builtIn.names.joined(separator: ", "))")
             }
@@ -53,7 +57,7 @@ struct EucaSimCommand: ParsableCommand {
                 } catch {
                     throw ValidationError("--trace: cannot open \(trace)")
                 }
-                summary = simulator.run(workload, horizon: horizon, timings: !noTimings)
+                summary = try observed(simulator, workload, end: horizon)
                 if let failure = workload.failure {
                     FileHandle.standardError.write(Data("euca-sim: \(trace): \(failure)\n".utf8))
                     throw ExitCode(65)
@@ -61,11 +65,52 @@ struct EucaSimCommand: ParsableCommand {
             } else {
                 let workload = SyntheticWorkload(
                     rate: rate, lifetime: try Self.lifetime(lifetime), types: try Self.types(types), until: duration, seed: seed)
-                summary = simulator.run(workload, horizon: horizon, timings: !noTimings)
+                summary = try observed(simulator, workload, end: horizon ?? duration)
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+        }
+
+        /// Runs `workload`, writing the CSV if asked, and a progress line to standard error every
+        /// second when it is a terminal (simulated time, events/s, and the time left where the
+        /// end is known).
+        func observed(_ simulator: Simulator, _ workload: some Workload, end: Double?) throws -> SimSummary {
+            var rows: FileHandle?
+            if let csv {
+                guard FileManager.default.createFile(atPath: csv, contents: Data((Simulator.Sample.csvHeader + "\n").utf8)),
+                      let handle = FileHandle(forWritingAtPath: csv)
+                else { throw ValidationError("--csv: cannot write \(csv)") }
+                handle.seekToEndOfFile()
+                rows = handle
+            }
+            defer { try? rows?.close() }
+            var pending = ""
+            let terminal = isatty(STDERR_FILENO) == 1
+            let clock = ContinuousClock()
+            let started = clock.now
+            var shown = started
+            let summary = simulator.run(
+                workload, horizon: horizon, timings: !noTimings, every: csv == nil ? nil : interval,
+                sample: { sample in
+                    pending += sample.csvRow + "\n"
+                    if pending.utf8.count > 1 << 16 {
+                        rows?.write(Data(pending.utf8))
+                        pending = ""
+                    }
+                },
+                progress: terminal ? { time, events in
+                    let now = clock.now
+                    guard now - shown >= .seconds(1) else { return }
+                    shown = now
+                    let wall = Double((now - started).components.seconds) + Double((now - started).components.attoseconds) / 1e18
+                    var line = "simulated \(Int(time)) s, \(events) events, \(Int(Double(events) / max(wall, 1e-9))) events/s"
+                    if let end, end > 0, time > 0 { line += ", about \(Int(wall * max(0, end - time) / time)) s left" }
+                    FileHandle.standardError.write(Data(("\r" + line + "   ").utf8))
+                } : nil)
+            if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+            rows?.write(Data(pending.utf8))
+            return summary
         }
 
         static func lifetime(_ text: String) throws -> LifetimeDistribution {
