@@ -5,7 +5,9 @@ import EucaTesting
 import Foundation
 import Testing
 
-@Suite struct SimulatorTests {
+/// One at a time: each runs the engine for a few seconds on a thread of the shared pool, and two
+/// at once would hold every thread of a 2-core machine from the tests that wait on timers.
+@Suite(.serialized) struct SimulatorTests {
     /// Hosts so large nothing is ever refused: M/G/∞.
     let unlimited = SimHosts(count: 4, cores: 1_000_000, memoryMiB: 1_000_000_000, diskGiB: 1_000_000_000)
 
