@@ -122,8 +122,8 @@ public struct TraceWorkload: Workload {
             guard let entry = try? JSONDecoder().decode(JSONArrival.self, from: Data(trimmed.utf8)) else {
                 return .failure(TraceError(reason: "not a JSON object with a time and a lifetime"))
             }
-            guard entry.time.isFinite, entry.time >= 0, entry.lifetime.isFinite, entry.lifetime >= 0 else {
-                return .failure(TraceError(reason: "time and lifetime must be finite and not negative"))
+            guard (0...1e12).contains(entry.time), (0...1e12).contains(entry.lifetime) else {
+                return .failure(TraceError(reason: "time and lifetime must be from 0 to 10^12 seconds"))
             }
             if let name = entry.type {
                 guard let type = VMTypeCatalog.eucalyptusDefaults[name] else {
@@ -147,6 +147,9 @@ public struct TraceWorkload: Workload {
             let submit = fields[1]!, runTime = fields[3]!, processors = fields[4]!, memoryKB = fields[6]!
             // -1 is the format's "unknown": such a job did not run, or cannot be sized.
             guard submit >= 0, runTime > 0, processors >= 1 else { return .success(nil) }
+            guard submit <= 1e12, runTime <= 1e12, processors <= 1_000_000, memoryKB <= 1e12 else {
+                return .failure(TraceError(reason: "a size or time beyond what a job can have (at most 1,000,000 processors and 1 PB of memory per processor)"))
+            }
             let memoryMiB = memoryKB > 0 ? max(1, Int((memoryKB * processors / 1024).rounded(.up))) : 1
             return .success(VMArrival(time: submit, vmType: sized(Int(processors), memoryMiB, 0, &types), lifetime: runTime))
         }

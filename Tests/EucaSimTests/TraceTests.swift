@@ -64,6 +64,10 @@ import Testing
         #expect(arrivals(unknown).isEmpty && unknown.failure?.contains("m9.huge") == true)
         let short = try TraceWorkload(path: file("1 0 5 3600 4\n"), format: .swf)
         #expect(arrivals(short).isEmpty && short.failure?.contains("18 numeric fields") == true)
+        let forever = try TraceWorkload(path: file("{\"time\": 1, \"lifetime\": 1e308, \"type\": \"m1.small\"}\n"), format: .jsonLines)
+        #expect(arrivals(forever).isEmpty && forever.failure?.contains("10^12") == true)
+        let huge = try TraceWorkload(path: file("1 0 0 10 1e30 -1 1e40 1 10 -1 1 1 1 -1 1 -1 -1 -1\n"), format: .swf)
+        #expect(arrivals(huge).isEmpty && huge.failure?.contains("beyond what a job can have") == true)
         let endless = try TraceWorkload(path: file(String(repeating: "x", count: 2 << 20)), format: .jsonLines)
         #expect(arrivals(endless).isEmpty && endless.failure?.contains("longer than 1 MiB") == true)
         #expect(throws: EucaError.self) { try TraceWorkload(path: "/nonexistent/trace", format: .swf) }

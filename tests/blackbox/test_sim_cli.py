@@ -28,7 +28,9 @@ def test_the_same_seed_gives_the_same_summary_and_every_arrival_is_accounted_for
 
 def test_bad_arguments_are_refused_by_name():
     for args, words in [(["--policy", "BOGUS"], "--policy is one of"), (["--lifetime", "weird:1"], "--lifetime is"),
-                        (["--types", "m9.huge:1"], "--types"), (["--lifetime", "exponential:nan"], "--lifetime")]:
+                        (["--types", "m9.huge:1"], "--types"), (["--lifetime", "exponential:nan"], "--lifetime"),
+                        (["--rate", "0"], "--rate"), (["--rate", "-1"], "--rate"), (["--hosts", "0"], "--hosts"),
+                        (["--duration", "inf"], "--duration")]:
         result = run(*args)
         assert result.returncode == 64 and words in result.stderr, (args, result.stderr)
 

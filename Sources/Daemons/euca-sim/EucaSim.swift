@@ -42,6 +42,12 @@ struct EucaSimCommand: ParsableCommand {
 
         func run() throws {
             guard interval > 0, interval.isFinite else { throw ValidationError("--interval must be a positive number of seconds") }
+            guard rate > 0, rate.isFinite, duration >= 0, duration.isFinite, horizon.map({ $0 >= 0 && $0.isFinite }) ?? true else {
+                throw ValidationError("--rate must be positive, --duration and --horizon finite and not negative")
+            }
+            guard (1...10_000_000).contains(hosts), cores > 0, memory > 0, disk >= 0 else {
+                throw ValidationError("--hosts is from 1 to 10,000,000, with positive --cores and --memory")
+            }
             guard let chosen = PlacementRegistry.builtIn.policy(named: policy) else {
                 throw ValidationError("--policy is one of \(PlacementRegistry.builtIn.names.joined(separator: ", "))")
             }
