@@ -48,16 +48,13 @@ public struct BridgedPlan: Sendable, Hashable {
     /// The plan for the instances on this node (`instances`: id → tap and MAC) under `policy`:
     /// each takes its groups and its learned address from the policy, where the policy names it.
     public static func plan(bridge: String?, instances: [String: (device: String, macAddress: String)], policy: NetworkPolicy) -> BridgedPlan {
-        let byId = Dictionary(policy.groups.map { ($0.groupId, $0) }) { first, _ in first }
         var ports: [BridgedPort] = []
         for (id, instance) in instances {
             let mine = policy.groups.filter { $0.members[id] != nil }
             let address = mine.lazy.compactMap { $0.members[id]?.privateIp }.first
             ports.append(BridgedPort(instanceId: id, device: instance.device, macAddress: instance.macAddress, privateIp: address, groups: mine.map(\.groupId)))
         }
-        var needed = Set(ports.flatMap(\.groups))
-        for id in needed { for rule in (byId[id].map { $0.ingress + $0.egress } ?? []) { if let peer = rule.peerGroupId { needed.insert(peer) } } }
-        return BridgedPlan(bridge: bridge, ports: ports, groups: needed.sorted().compactMap { byId[$0] })
+        return BridgedPlan(bridge: bridge, ports: ports, groups: policy.groups(neededBy: ports.flatMap(\.groups)))
     }
 
     /// Why the plan cannot be applied, naming the part at fault; nil when it can.
@@ -65,7 +62,7 @@ public struct BridgedPlan: Sendable, Hashable {
         var found: [String] = []
         var devices = Set<String>(), macs = Set<String>()
         for port in ports {
-            if !Self.isPortName(port.device) { found.append("port \"\(port.device.prefix(64))\" is not a port name (\(Self.portPrefix) and letters or digits)") }
+            if !NetworkText.isPortName(port.device, prefix: Self.portPrefix) { found.append("port \"\(port.device.prefix(64))\" is not a port name (\(Self.portPrefix) and letters or digits)") }
             if !devices.insert(port.device).inserted { found.append("port \(port.device) is listed twice") }
             if !NetworkText.isMAC(port.macAddress) { found.append("port \(port.device): \"\(port.macAddress.prefix(64))\" is not a MAC address") }
             if !macs.insert(port.macAddress).inserted { found.append("the MAC \(port.macAddress.prefix(64)) is on two ports") }
@@ -82,15 +79,7 @@ public struct BridgedPlan: Sendable, Hashable {
     public static let portPrefix = "ei"
 
     /// The tap of a bridged instance.
-    public static func device(for instance: InstanceID) -> String {
-        portPrefix + String(instance.rawValue.dropFirst(2).suffix(13))
-    }
-
-    static func isPortName(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
-        return (3...15).contains(bytes.count) && text.hasPrefix(portPrefix)
-            && bytes.dropFirst(2).allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x7A) }
-    }
+    public static func device(for instance: InstanceID) -> String { NetworkText.portName(portPrefix, for: instance) }
 
     /// Both tables, each replaced whole, in one script `nft -f` applies as one transaction.
     public var ruleset: String { portTable + filterTable }

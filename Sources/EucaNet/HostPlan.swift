@@ -135,12 +135,19 @@ public enum NetworkText {
         }
     }
 
-    /// An instance's port: `vn` and 1 to 13 lowercase letters or digits, so no two ports share
-    /// chains and no port is named like the uplink, the overlay or a device of the host's.
-    public static func isPortName(_ text: String) -> Bool {
+    /// An instance's port: `prefix` (two letters: `vn` for a routed port, ``BridgedPlan/portPrefix``
+    /// for a bridged one) and 1 to 13 lowercase letters or digits, so no two ports share chains and
+    /// no port is named like the uplink, the overlay or a device of the host's.
+    public static func isPortName(_ text: String, prefix: String = "vn") -> Bool {
         let bytes = Array(text.utf8)
-        return (3...15).contains(bytes.count) && bytes[0] == 0x76 && bytes[1] == 0x6E
+        return (3...15).contains(bytes.count) && text.hasPrefix(prefix) && prefix.utf8.count == 2
             && bytes.dropFirst(2).allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x7A) }
+    }
+
+    /// The port of `instance` named with `prefix`: the prefix and the id's digits (the last 13 of
+    /// a long id), within the kernel's 15 characters.
+    public static func portName(_ prefix: String, for instance: InstanceID) -> String {
+        prefix + String(instance.rawValue.dropFirst(2).suffix(13))
     }
 
     /// A group id as the cloud makes them: lowercase letters, digits and `-`.

@@ -220,6 +220,10 @@ public protocol NetworkApplier: Sendable {
 
 extension NetworkMode {
     public var placesInstancesOnVPC: Bool { false }
+
+    /// Whether each instance gets a public address of its own from the pool at launch: on a VPC
+    /// (as its default subnet maps one), and in the MANAGED modes (as Eucalyptus gives one).
+    public var givesInstancesPublicAddresses: Bool { placesInstancesOnVPC || segment?.givesPublicAddresses == true }
     public var segment: SegmentAddressing? { nil }
 
     /// The plan for `groups`: every built-in mode enforces them; a mode that does not overrides

@@ -1,4 +1,4 @@
-import EucaCore
+public import EucaCore
 
 /// Security groups as an nftables table of Euca's own (family `inet`), as EC2 enforces them: per
 /// instance, stateful, inbound denied unless a rule of one of its groups allows it, outbound as
@@ -251,6 +251,17 @@ extension HostPlan {
         return parts.joined(separator: " ")
     }
 
+}
+
+extension NetworkPolicy {
+    /// The groups ports in `groupIds` need: theirs, and those their rules name as peers (whose
+    /// members' addresses the rules match), sorted by id.
+    public func groups(neededBy groupIds: some Sequence<String>) -> [GroupPolicy] {
+        let byId = Dictionary(groups.map { ($0.groupId, $0) }) { first, _ in first }
+        var needed = Set(groupIds)
+        for id in needed { for rule in (byId[id].map { $0.ingress + $0.egress } ?? []) { if let peer = rule.peerGroupId { needed.insert(peer) } } }
+        return needed.sorted().compactMap { byId[$0] }
+    }
 }
 
 extension FirewallRule {

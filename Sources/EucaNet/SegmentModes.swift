@@ -75,6 +75,13 @@ public struct SegmentAddressing: Sendable, Hashable {
         return (first + 2)...(first + UInt32(size) - 2)
     }
 
+    /// The subnet an instance at `address` is on, where each group block is one (MANAGED): its
+    /// group block, `a.b.c.d/n`; nil where the network is one segment.
+    public func instanceSubnet(of address: String) -> String? {
+        guard perGroupSegments, let index = groupBlock(of: address) else { return nil }
+        return groupBlockCIDR(index)
+    }
+
     /// Which group block `address` is in.
     public func groupBlock(of address: String) -> Int? {
         guard case .groupBlocks(let size) = assignment, let value = NetworkText.ipv4(address),

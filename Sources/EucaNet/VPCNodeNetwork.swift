@@ -152,9 +152,7 @@ public actor VPCNodeNetwork {
 
     /// The host-side device of an instance's interface: `vn` and the id's digits (the last 13
     /// of a long id), within the kernel's 15 characters.
-    public static func device(for instance: InstanceID) -> String {
-        "vn" + String(instance.rawValue.dropFirst(2).suffix(13))
-    }
+    public static func device(for instance: InstanceID) -> String { NetworkText.portName("vn", for: instance) }
 
     /// Takes over what an earlier run left: the VPCs of `running` (instances whose domains still
     /// run, with their taps in the VPC's namespace) are adopted as they are and made to match;
@@ -416,9 +414,6 @@ public actor VPCNodeNetwork {
             guard let segments, let value = NetworkText.ipv4(address), value >= segments.network else { return nil }
             return Int((value - segments.network) >> UInt32(32 - segments.prefix)) + SegmentAddressing.firstSegment
         }
-        let byId = Dictionary(policy.groups.map { ($0.groupId, $0) }) { first, _ in first }
-        var needed = Set(instancePorts.flatMap(\.groups))
-        for id in needed { for rule in (byId[id].map { $0.ingress + $0.egress } ?? []) { if case .group(_, let peer) = rule.peer { needed.insert(peer) } } }
         var elasticIPs: [String: String] = [:], remote: [String: RemotePlace] = [:]
         for group in policy.groups {
             for (id, member) in group.members {
@@ -429,7 +424,7 @@ public actor VPCNodeNetwork {
                 }
             }
         }
-        let host = HostPlan(gateway: vpc.gateway, ports: instancePorts, groups: needed.sorted().compactMap { byId[$0] })
+        let host = HostPlan(gateway: vpc.gateway, ports: instancePorts, groups: policy.groups(neededBy: instancePorts.flatMap(\.groups)))
         return Plan(vpc: vpc, host: host, elasticIPs: elasticIPs, remote: remote, vlanParent: segments == nil ? nil : vlanParent)
     }
 }

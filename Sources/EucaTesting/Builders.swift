@@ -1,5 +1,6 @@
 public import EucaCore
 public import EucaScheduler
+import EucaNet
 
 extension NodeSnapshot {
     /// A node for placement tests: 8 cores, 8 GiB, 100 GiB disk unless told otherwise, all free
@@ -20,11 +21,9 @@ extension InstanceLaunch {
     /// needs no image and a MAC of Eucalyptus' scheme: what a cluster controller is handed.
     public static func make(_ type: VMType = .small, zone: String = "zone-a") -> InstanceLaunch {
         let id = InstanceID.generate()
-        let digits = Array(id.rawValue.dropFirst(2).prefix(8))
-        let mac = (["d0", "0d"] + stride(from: 0, to: 8, by: 2).map { String(digits[$0..<$0 + 2]) }).joined(separator: ":")
         return InstanceLaunch(
             instanceId: id, reservationId: .generate(), accountId: AccountID(rawValue: "123456789012"), vmType: type,
-            imageId: .generate(.machine), boot: BootSpec(), macAddress: mac, zone: zone)
+            imageId: .generate(.machine), boot: BootSpec(), macAddress: MACAddress.forInstance(id), zone: zone)
     }
 }
 

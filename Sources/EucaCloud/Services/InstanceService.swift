@@ -278,8 +278,7 @@ public struct InstanceService: CloudService {
         // And a public address of its own from the pool, where the pool has one free (the default
         // subnet maps one unless the request says not to; MANAGED-NOVLAN gives one, as Eucalyptus).
         var publicIps: [String] = []
-        let givesPublic = network.placesInstancesOnVPC || network.segment?.givesPublicAddresses == true
-        if givesPublic, request.associatePublicIp ?? true, let pool = publicPool {
+        if network.givesInstancesPublicAddresses, request.associatePublicIp ?? true, let pool = publicPool {
             publicIps = vpcs.reservePublicAddresses(count, pool: pool)
             if publicIps.count < count {
                 logger.notice("the public pool is used up: instances launch without a public address", metadata: [
@@ -303,10 +302,7 @@ public struct InstanceService: CloudService {
                 terminationProtected: request.terminationProtected, leaseEnds: leaseEnds, metadataOptions: request.metadataOptions,
                 stopProtected: request.stopProtected ? true : nil, monitored: request.monitored ? true : nil, vni: vni,
                 autoPublicIp: index < publicIps.count ? true : nil, block: network.segment?.block,
-                groupBlock: network.segment.flatMap { segment in
-                    guard segment.perGroupSegments, index < privateIps.count, let block = segment.groupBlock(of: privateIps[index]) else { return nil }
-                    return segment.groupBlockCIDR(block)
-                })
+                groupBlock: index < privateIps.count ? network.segment?.instanceSubnet(of: privateIps[index]) : nil)
         }
         let reservation = ReservationRecord(
             id: reservationId, accountId: account, instanceIds: instances.map(\.id), groups: groups,
@@ -580,8 +576,7 @@ public struct InstanceService: CloudService {
         case .macMap(let map):
             return map.contains { $0.address == address && $0.macAddress == instance.macAddress.lowercased() }
         case .groupBlocks:
-            let block = segment.groupBlock(of: address).flatMap { segment.groupBlockCIDR($0) }
-            return block != nil && instance.groupBlock == (segment.perGroupSegments ? block : nil)
+            return segment.groupBlock(of: address).flatMap(segment.groupBlockCIDR) != nil && instance.groupBlock == segment.instanceSubnet(of: address)
         }
     }
 
@@ -606,9 +601,9 @@ public struct InstanceService: CloudService {
             segmentHold = try vpcs.reserveSegmentAddresses(1, on: segment, group: instance.groups.first?.id.rawValue ?? "")
             privateIp = segmentHold.assignments.first?.address
             macAddress = segmentHold.assignments.first?.macAddress ?? macAddress
-            if segment.perGroupSegments { groupBlock = privateIp.flatMap(segment.groupBlock(of:)).flatMap(segment.groupBlockCIDR) }
+            groupBlock = privateIp.flatMap(segment.instanceSubnet(of:))
         }
-        let keepsPublic = network.placesInstancesOnVPC || network.segment?.givesPublicAddresses == true
+        let keepsPublic = network.givesInstancesPublicAddresses
         let block = network.segment?.block
         let (id, mac) = (instance.id, macAddress)
         let (newVNI, newAddress, newGroupBlock) = (vni, privateIp, groupBlock)
