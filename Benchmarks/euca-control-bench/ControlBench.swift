@@ -184,7 +184,7 @@ struct ControlBench: AsyncParsableCommand {
             defer {
                 for server in servers { server.cancel() }
             }
-            let cloud = CloudController(store: store, clusters: clusterAPIs, settings: CloudSettings(), logger: logger)
+            let cloud = CloudController(store: store, secrets: .ephemeral(), clusters: clusterAPIs, settings: CloudSettings(), logger: logger)
             let image = ImageRecord(
                 id: .generate(.machine), ownerId: AccountID(rawValue: "000000000000"), name: "bench", location: "builtin:empty",
                 isPublic: true, boot: BootSpec())

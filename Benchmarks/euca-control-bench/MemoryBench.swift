@@ -65,7 +65,7 @@ extension ControlBench {
             }
             let cluster = ClusterController(zone: "zone-0", nodes: controllers, policy: .roundRobin, logger: logger)
             let cloud = CloudController(
-                store: store, clusters: [cluster], settings: CloudSettings(maxInstancesPerRequest: 1000), logger: logger)
+                store: store, secrets: .ephemeral(), clusters: [cluster], settings: CloudSettings(maxInstancesPerRequest: 1000), logger: logger)
             let image = ImageRecord(
                 id: .generate(.machine), ownerId: AccountID(rawValue: "000000000000"), name: "bench", location: "builtin:empty",
                 isPublic: true, boot: BootSpec())

@@ -1,4 +1,5 @@
 public import EucaCore
+import EucaSecurity
 import Foundation
 import Logging
 import Synchronization
@@ -8,14 +9,18 @@ import Synchronization
 public final class CloudContext: Sendable {
     public let store: any StateStore
     /// The mirror of the store: every read that must not wait on disk comes from here.
-    public let state = CloudState()
+    public let state: CloudState
     public let settings: CloudSettings
     public let clock: any EucaClock
     let logger: Logger
     private let clusterTable: Mutex<(byZone: [String: any ClusterControllerAPI], order: [String])>
 
-    init(store: any StateStore, clusters: [any ClusterControllerAPI], settings: CloudSettings, clock: any EucaClock, logger: Logger) {
+    init(
+        store: any StateStore, secrets: SecretSealer, clusters: [any ClusterControllerAPI], settings: CloudSettings, clock: any EucaClock,
+        logger: Logger
+    ) {
         self.store = store
+        self.state = CloudState(sealer: secrets)
         self.settings = settings
         self.clock = clock
         self.logger = logger

@@ -21,6 +21,8 @@ public final class CloudController: Service, CloudService {
     /// Tags, and the index of taggable resources.
     public let tags: TagService
     public let accounts: AccountService
+    /// Users of accounts, their access keys and passwords.
+    public let users: UserService
     public let keyPairs: KeyPairService
     public let securityGroups: SecurityGroupService
     public let images: ImageService
@@ -39,15 +41,18 @@ public final class CloudController: Service, CloudService {
     /// The SLA policies a cloud runs unless told otherwise: quotas, leases and priorities.
     public static let builtInSLAPolicies: [any SLAPolicy] = [QuotaPolicy(), LeasePolicy(), PriorityPolicy()]
 
+    /// `secrets` seals the access keys' secrets in `store`: a store that outlives the process
+    /// needs the same key at every start (``SecretSealer/loadOrCreate(directory:)``).
     public init(
-        store: any StateStore, clusters: [any ClusterControllerAPI], network: NetworkSettings = NetworkSettings(),
+        store: any StateStore, secrets: SecretSealer, clusters: [any ClusterControllerAPI], network: NetworkSettings = NetworkSettings(),
         networkApplier: (any NetworkApplier)? = nil, imageStore: ImageStore? = nil,
         slaPolicies: [any SLAPolicy] = CloudController.builtInSLAPolicies, settings: CloudSettings,
         clock: any EucaClock = SystemClock(), logger: Logger
     ) {
-        context = CloudContext(store: store, clusters: clusters, settings: settings, clock: clock, logger: logger)
+        context = CloudContext(store: store, secrets: secrets, clusters: clusters, settings: settings, clock: clock, logger: logger)
         tags = TagService(context: context)
-        accounts = AccountService(context: context)
+        users = UserService(context: context)
+        accounts = AccountService(context: context, users: users)
         keyPairs = KeyPairService(context: context)
         let enforces = network.mode.plan([]).enforcesRules
         securityGroups = SecurityGroupService(
@@ -109,11 +114,21 @@ public final class CloudController: Service, CloudService {
         try await state.load(from: store)
         try await tags.indexExistingResources()
         if let cloud = state.read({ $0.cloud }) {
-            let (account, key) = state.read { tables in
-                (tables.accounts[cloud.adminAccountId], tables.accessKeys.values.first { $0.accountId == cloud.adminAccountId })
+            try await users.upgradeStore()
+            let (account, stored) = state.read { tables in
+                (
+                    tables.accounts[cloud.adminAccountId],
+                    tables.accessKeys.values.filter { $0.accountId == cloud.adminAccountId && $0.userName == "admin" }
+                        .min { $0.createdAt < $1.createdAt }
+                )
             }
-            guard let account, let key else {
+            guard let account, let stored else {
                 throw EucaError(.internalFailure, .account, "the store names an administrator account it does not hold")
+            }
+            guard let key = stored.opened(by: state.sealer) else {
+                throw EucaError(
+                    .internalFailure, .accessKey,
+                    "the administrator's access key does not open with this master key: start with the master key this store was made with")
             }
             return Bootstrap(adminAccount: account, adminKey: key, defaultImageId: cloud.defaultImageId, isFirstStart: false)
         }
@@ -126,10 +141,11 @@ public final class CloudController: Service, CloudService {
             return owned
         }
         let cloud = CloudRecord(adminAccountId: account.id, createdAt: now, defaultImageId: image?.id)
+        let sealer = state.sealer
         try await commit { txn in
             try txn.put(cloud, at: "cloud", in: CloudSchema.cloud)
             try txn.put(account, at: account.id.rawValue, in: CloudSchema.accounts)
-            try txn.put(key, at: key.accessKeyId, in: CloudSchema.accessKeys)
+            try UserService.addAdmin(of: account, key: key, sealer: sealer, in: txn)
             if let image {
                 try txn.put(image, at: image.id.rawValue, in: CloudSchema.images)
                 try TagService.add(ResourceEntry(id: image.id.rawValue, type: .image, accountId: account.id), tags: [], in: txn)

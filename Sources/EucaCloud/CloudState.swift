@@ -11,7 +11,9 @@ public final class CloudState: CredentialStore {
     public struct Tables: Sendable {
         public var cloud: CloudRecord?
         public var accounts: [AccountID: AccountRecord] = [:]
-        public var accessKeys: [String: AccessKey] = [:]
+        public var accessKeys: [String: StoredAccessKey] = [:]
+        /// Users by `CloudSchema.userKey`.
+        public var users: [String: UserRecord] = [:]
         public var keyPairs: [String: KeyPairRecord] = [:]
         public var images: [ImageID: ImageRecord] = [:]
         public var instances = InstanceTable()
@@ -108,7 +110,10 @@ public final class CloudState: CredentialStore {
         public func state(of id: InstanceID) -> InstanceState? { boxes[id]?.record.state }
     }
 
-    init() {}
+    /// Opens the access keys' sealed secrets.
+    public let sealer: SecretSealer
+
+    init(sealer: SecretSealer) { self.sealer = sealer }
 
     /// Reads the mirror under its lock. Keep `body` short.
     public func read<T>(_ body: (borrowing Tables) -> T) -> T {
@@ -189,6 +194,7 @@ public final class CloudState: CredentialStore {
         CloudSchema.cloud.name: place(CloudSchema.cloud) { tables, _, value in tables.cloud = value },
         CloudSchema.accounts.name: place(CloudSchema.accounts) { $0.accounts[AccountID(rawValue: $1)] = $2 },
         CloudSchema.accessKeys.name: place(CloudSchema.accessKeys) { $0.accessKeys[$1] = $2 },
+        CloudSchema.users.name: place(CloudSchema.users) { $0.users[$1] = $2 },
         CloudSchema.keyPairs.name: place(CloudSchema.keyPairs) { tables, key, value in
             Tables.reindex(&tables.keyPairsByAccount, key, from: tables.keyPairs[key]?.accountId, to: value?.accountId)
             tables.keyPairs[key] = value
@@ -246,6 +252,7 @@ public final class CloudState: CredentialStore {
             try load(CloudSchema.cloud)
             try load(CloudSchema.accounts)
             try load(CloudSchema.accessKeys)
+            try load(CloudSchema.users)
             try load(CloudSchema.keyPairs)
             try load(CloudSchema.images)
             try load(CloudSchema.instances)
@@ -261,10 +268,14 @@ public final class CloudState: CredentialStore {
         tables.withLock { $0 = loaded }
     }
 
+    /// The key with this id and its secret, whether or not it is active (the verifier checks
+    /// that); nil for an unknown id or a secret this cloud's master key does not open.
     public func accessKey(id: String) -> (key: AccessKey, isCloudAdmin: Bool)? {
-        tables.withLock { tables in
+        let found = tables.withLock { tables -> (StoredAccessKey, Bool)? in
             guard let key = tables.accessKeys[id] else { return nil }
             return (key, tables.accounts[key.accountId]?.isCloudAdmin ?? false)
         }
+        guard let (stored, isAdmin) = found, let key = stored.opened(by: sealer) else { return nil }
+        return (key, isAdmin)
     }
 }

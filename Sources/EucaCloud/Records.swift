@@ -15,6 +15,30 @@ public struct AccountRecord: Sendable, Codable, Hashable {
     public var vni: Int? = nil
 }
 
+/// A user of an account, as IAM has them: every account has its `admin` user, made with it.
+public struct UserRecord: Sendable, Codable, Hashable {
+    public var accountId: AccountID
+    public var name: String
+    /// IAM's unique id for the user (`AIDA` and 17 characters).
+    public var id: String
+    /// IAM's path (`/` unless given).
+    public var path: String
+    public var createdAt: Date
+    /// The password the user signs in to the web console with, if it has one.
+    public var login: LoginProfile?
+
+    /// The user's ARN, as IAM and STS name it.
+    public var arn: String { "arn:aws:iam::\(accountId.rawValue):user\(path)\(name)" }
+}
+
+/// A user's password: hashed, never kept or logged in the clear.
+public struct LoginProfile: Sendable, Codable, Hashable {
+    public var password: PasswordHash
+    public var createdAt: Date
+    /// Whether the user must choose a new password when it next signs in.
+    public var resetRequired: Bool
+}
+
 /// A key pair the cloud knows: only the public half is kept.
 public struct KeyPairRecord: Sendable, Codable, Hashable {
     public var id: KeyPairID
@@ -300,7 +324,11 @@ public struct AddressRecord: Sendable, Codable, Hashable {
 public enum CloudSchema {
     public static let cloud = StoreCollection<CloudRecord>("cloud")
     public static let accounts = StoreCollection<AccountRecord>("accounts")
-    public static let accessKeys = StoreCollection<AccessKey>("access-keys")
+    /// Access keys, keyed by id, their secrets sealed with the cloud's master key.
+    public static let accessKeys = StoreCollection<StoredAccessKey>("access-keys")
+    /// Users, keyed `accountId/name` with the name in lower case: IAM's names are unique
+    /// regardless of case.
+    public static let users = StoreCollection<UserRecord>("users")
     /// Keyed `accountId/name`.
     public static let keyPairs = StoreCollection<KeyPairRecord>("key-pairs")
     public static let images = StoreCollection<ImageRecord>("images")
@@ -318,6 +346,8 @@ public enum CloudSchema {
     public static let addresses = StoreCollection<AddressRecord>("addresses")
     /// Security group ids, keyed `accountId/name`.
     public static let securityGroupNames = StoreCollection<SecurityGroupID>("security-group-names")
+
+    public static func userKey(_ account: AccountID, _ name: String) -> String { "\(account)/\(name.lowercased())" }
 
     static func groupNameKey(_ account: AccountID, _ name: String) -> String { "\(account)/\(name)" }
 

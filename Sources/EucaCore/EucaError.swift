@@ -100,4 +100,8 @@ public enum ResourceKind: String, Sendable, Hashable, Codable {
     /// An instance's private address in its subnet.
     case privateAddress
     case subnet
+    /// A user of an account, as IAM names it.
+    case user
+    /// A user's password (IAM's login profile).
+    case loginProfile
 }

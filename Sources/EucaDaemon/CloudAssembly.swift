@@ -4,6 +4,7 @@ public import EucaEC2API
 import EucaHTTP
 import EucaNet
 public import EucaScheduler
+import EucaSecurity
 public import EucaStoreLMDB
 import Foundation
 public import Hummingbird
@@ -29,7 +30,8 @@ public struct CloudAssembly: Sendable {
     public let started: CloudController.Bootstrap
     let logger: Logger
 
-    /// Opens the store under `STATE_DIR/state` and bootstraps the cloud (the administrator's
+    /// Opens the store under `STATE_DIR/state`, with the master key in `STATE_DIR/master.key`
+    /// (made on the first start), and bootstraps the cloud (the administrator's
     /// account and the default image on the first start).
     public static func make(
         config: EucaConfig, clusters: [any ClusterControllerAPI], slaPolicies: [any SLAPolicy] = CloudController.builtInSLAPolicies,
@@ -42,10 +44,11 @@ public struct CloudAssembly: Sendable {
         let host = endpointHost ?? (apiSettings.host == "0.0.0.0" ? "127.0.0.1" : apiSettings.host)
         let cloudSettings = try CloudSettings(config, endpoint: "http://\(host):\(apiSettings.port)/", registry: placement)
         let store = try LMDBStateStore(directory: state + "/state")
+        let secrets = try SecretSealer.loadOrCreate(directory: state)
         let imageStore = ImageStore(root: try imageStoreRoot(config))
         let cloud = CloudController(
             // A mode that enforces rules has its plans carried to the hosts by the cloud itself.
-            store: store, clusters: clusters, network: network,
+            store: store, secrets: secrets, clusters: clusters, network: network,
             networkApplier: network.mode.plan([]).enforcesRules ? nil : UnenforcedNetworkApplier(logger: logger),
             imageStore: imageStore, slaPolicies: slaPolicies, settings: cloudSettings, logger: logger)
         let started = try await cloud.bootstrap(defaultImage: DefaultImage.record())

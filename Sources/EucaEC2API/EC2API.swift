@@ -58,6 +58,7 @@ public struct EC2API: Sendable {
     private let logger: Logger
     private let metrics = RequestMetrics()
     private let sts: STSAPI
+    private let iam: IAMAPI
 
     /// The service name SigV4 signatures for this API are scoped to.
     public static let signingService = "ec2"
@@ -72,12 +73,17 @@ public struct EC2API: Sendable {
         self.authenticator = RequestAuthenticator(
             credentials: cloud.state, service: Self.signingService, regions: cloud.settings.signingRegions,
             maxClockSkew: settings.maxClockSkew, now: now)
-        self.sts = STSAPI(ec2: authenticator)
+        self.sts = STSAPI(ec2: authenticator, users: cloud.users)
+        self.iam = IAMAPI(cloud: cloud, ec2: authenticator)
     }
 
-    /// Adds the API's routes (`/` and `/services/Eucalyptus`, GET and POST) to `router`.
+    /// IAM's path, as Eucalyptus named its IAM-compatible service.
+    public static let iamPath = "/services/Euare"
+
+    /// Adds the API's routes (`/` and `/services/Eucalyptus`, GET and POST) to `router`, and
+    /// IAM's (`/services/Euare`).
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
-        for path in ["/", "/services/Eucalyptus"] {
+        for path in ["/", "/services/Eucalyptus", Self.iamPath] {
             router.get(RouterPath(path)) { request, _ in await respond(to: request) }
             router.post(RouterPath(path)) { request, _ in await respond(to: request) }
         }
@@ -149,6 +155,13 @@ public struct EC2API: Sendable {
                 pairs += bodyPairs
             }
             let params = QueryParameters(pairs)
+            if request.path == Self.iamPath || IAMAPI.addresses(request, queryPairs: queryPairs, params: params) {
+                let response = await iam.handle(request, queryPairs: queryPairs, pairs: pairs, params: params, requestId: requestId)
+                logger.debug("iam request", metadata: [
+                    "euca.request": "\(requestId)", "euca.action": "\(params["Action"]?.prefix(64) ?? "-")", "status": "\(response.status)",
+                ])
+                return response
+            }
             if STSAPI.addresses(request, queryPairs: queryPairs, params: params) {
                 let response = sts.handle(request, queryPairs: queryPairs, pairs: pairs, params: params, requestId: requestId)
                 logger.debug("sts request", metadata: [

@@ -1,3 +1,4 @@
+import EucaCloud
 import EucaCore
 import EucaSecurity
 
@@ -20,22 +21,16 @@ struct STSAPI: Sendable {
     ]
 
     let authenticator: RequestAuthenticator
+    let users: UserService
 
-    init(ec2 authenticator: RequestAuthenticator) {
+    init(ec2 authenticator: RequestAuthenticator, users: UserService) {
         self.authenticator = authenticator.forService(Self.signingService, acceptsSigV2: false)
+        self.users = users
     }
 
     /// Whether `request` is addressed to STS rather than EC2.
-    ///
-    /// Asked of every request on the endpoint, so it looks for the scope's text rather than
-    /// parsing the signature (the verifier parses it once, for the service it belongs to).
     static func addresses(_ request: SignableRequest, queryPairs: [(name: String, value: String)], params: QueryParameters) -> Bool {
-        if SigV4.isSigned(request, queryPairs: queryPairs) {
-            let scope = "/\(signingService)/aws4_request"
-            if let authorization = request.header("Authorization") { return authorization.contains(scope + ",") }
-            return queryPairs.contains { $0.name == "X-Amz-Credential" && $0.value.hasSuffix(scope) }
-        }
-        return params["Version"] == version
+        QueryService.addresses(request, queryPairs: queryPairs, params: params, service: signingService, version: version)
     }
 
     /// Answers one STS request. Never throws: every failure becomes an STS error document.
@@ -59,8 +54,9 @@ struct STSAPI: Sendable {
             var xml = XMLWriter(capacity: 512)
             xml.appendRaw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<GetCallerIdentityResponse xmlns=\"\(Self.namespace)\">")
             xml.element("GetCallerIdentityResult") { xml in
-                xml.leaf("Arn", Self.arn(of: principal))
-                xml.leaf("UserId", Self.userId(of: principal))
+                let user = users.user(principal.userName, of: principal.accountId)
+                xml.leaf("Arn", user?.arn ?? Self.arn(of: principal))
+                xml.leaf("UserId", user?.id ?? Self.userId(of: principal))
                 xml.leaf("Account", principal.accountId.rawValue)
             }
             xml.element("ResponseMetadata") { $0.leaf("RequestId", requestId) }
@@ -106,8 +102,32 @@ enum STSError {
 
     /// STS' error document for `error`.
     static func document(_ error: EC2Error, requestId: String) -> String {
+        QueryService.errorDocument(error, namespace: STSAPI.namespace, requestId: requestId)
+    }
+}
+
+/// What the AWS Query services answered on the EC2 endpoint (STS, IAM) have in common.
+enum QueryService {
+    /// Whether `request` is addressed to `service`: its SigV4 scope names it, or, unsigned or
+    /// signed without a scope (SigV2), it names the service's one `version`.
+    ///
+    /// Asked of every request on the endpoint, so it looks for the scope's text rather than
+    /// parsing the signature (the verifier parses it once, for the service it belongs to).
+    static func addresses(
+        _ request: SignableRequest, queryPairs: [(name: String, value: String)], params: QueryParameters, service: String, version: String
+    ) -> Bool {
+        if SigV4.isSigned(request, queryPairs: queryPairs) {
+            let scope = "/\(service)/aws4_request"
+            if let authorization = request.header("Authorization") { return authorization.contains(scope + ",") }
+            return queryPairs.contains { $0.name == "X-Amz-Credential" && $0.value.hasSuffix(scope) }
+        }
+        return params["Version"] == version
+    }
+
+    /// The service's error document (`ErrorResponse` in its `namespace`) for `error`.
+    static func errorDocument(_ error: EC2Error, namespace: String, requestId: String) -> String {
         var xml = XMLWriter(capacity: 256)
-        xml.appendRaw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ErrorResponse xmlns=\"\(STSAPI.namespace)\">")
+        xml.appendRaw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ErrorResponse xmlns=\"\(namespace)\">")
         xml.element("Error") { xml in
             xml.leaf("Type", error.status >= 500 ? "Receiver" : "Sender")
             xml.leaf("Code", error.code)

@@ -32,6 +32,41 @@ public struct AccessKey: Sendable, Codable, Hashable {
     }
 }
 
+/// An access key as the store keeps it: its secret sealed with the cloud's master key.
+public struct StoredAccessKey: Sendable, Codable, Hashable {
+    public var accessKeyId: String
+    /// The secret, sealed for this key's id (``SecretSealer``).
+    public var sealedSecret: String?
+    /// The secret in plain text, as releases before sealing kept it; sealed at the next start.
+    public var secretAccessKey: String?
+    public var accountId: AccountID
+    public var userName: String
+    public var isActive: Bool
+    public var createdAt: Date
+
+    /// `key` with its secret sealed by `sealer`.
+    public init(_ key: AccessKey, sealer: SecretSealer) {
+        accessKeyId = key.accessKeyId
+        sealedSecret = sealer.seal(key.secretAccessKey, context: key.accessKeyId)
+        secretAccessKey = nil
+        accountId = key.accountId
+        userName = key.userName
+        isActive = key.isActive
+        createdAt = key.createdAt
+    }
+
+    /// The key with its secret, or nil if `sealer` does not open it (another cloud's master key).
+    public func opened(by sealer: SecretSealer) -> AccessKey? {
+        guard let secret = sealedSecret.flatMap({ sealer.open($0, context: accessKeyId) }) ?? secretAccessKey else { return nil }
+        return AccessKey(
+            accessKeyId: accessKeyId, secretAccessKey: secret, accountId: accountId, userName: userName, isActive: isActive,
+            createdAt: createdAt)
+    }
+
+    /// Whether its secret is still in plain text.
+    public var isUnsealed: Bool { sealedSecret == nil }
+}
+
 /// Who made a request, once its signature has been checked.
 public struct Principal: Sendable, Hashable {
     public var accountId: AccountID

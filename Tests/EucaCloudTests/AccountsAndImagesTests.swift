@@ -22,7 +22,7 @@ import Testing
         let cluster = ClusterController(zone: "z", nodes: [node], policy: .greedy, logger: logger)
         let store = ImageStore(root: base + "/images")
         let cloud = CloudController(
-            store: InMemoryStateStore(), clusters: [cluster], networkApplier: applier, imageStore: store, settings: CloudSettings(), logger: logger)
+            store: InMemoryStateStore(), secrets: .ephemeral(), clusters: [cluster], networkApplier: applier, imageStore: store, settings: CloudSettings(), logger: logger)
         let started = try await cloud.bootstrap()
         let admin = Principal(accountId: started.adminAccount.id, userName: "admin", accessKeyId: started.adminKey.accessKeyId, isCloudAdmin: true)
         let user = Principal(accountId: AccountID(rawValue: "222233334444"), userName: "user", accessKeyId: "AKIAUSER", isCloudAdmin: false)

@@ -22,7 +22,8 @@ struct TestCloud {
     let service: Task<Void, Never>
 
     static func make(
-        nodes: Int = 2, cores: Int = 4, store: any StateStore = InMemoryStateStore(), capacityCacheTime: Duration = .seconds(1),
+        nodes: Int = 2, cores: Int = 4, store: any StateStore = InMemoryStateStore(), secrets: SecretSealer = .ephemeral(),
+        capacityCacheTime: Duration = .seconds(1),
         hypervisors existing: [InMemoryHypervisor]? = nil, instancePath: String? = nil,
         slaPolicies: [any SLAPolicy] = CloudController.builtInSLAPolicies, clock: any EucaClock = SystemClock(),
         interpose: (any NodeControllerAPI) -> any NodeControllerAPI = { $0 }
@@ -38,7 +39,7 @@ struct TestCloud {
         let cluster = ClusterController(
             zone: "zone-a", nodes: controllers, policy: .roundRobin, timings: ClusterTimings(pollInterval: .milliseconds(50)), logger: logger)
         let cloud = CloudController(
-            store: store, clusters: [cluster], slaPolicies: slaPolicies, settings: CloudSettings(reconcileInterval: .milliseconds(100), capacityCacheTime: capacityCacheTime),
+            store: store, secrets: secrets, clusters: [cluster], slaPolicies: slaPolicies, settings: CloudSettings(reconcileInterval: .milliseconds(100), capacityCacheTime: capacityCacheTime),
             clock: clock, logger: logger)
         let image = ImageRecord(
             id: .generate(.machine), ownerId: AccountID(rawValue: "000000000000"), name: "empty", location: "builtin:empty",
@@ -200,12 +201,13 @@ struct TestCloud {
         let store = InMemoryStateStore()
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("euca-restart-\(UUID())").path
         let hypervisor = InMemoryHypervisor()
-        let first = try await TestCloud.make(store: store, hypervisors: [hypervisor], instancePath: path)
+        let secrets = SecretSealer.ephemeral()
+        let first = try await TestCloud.make(store: store, secrets: secrets, hypervisors: [hypervisor], instancePath: path)
         let running = try await first.run(1)
         try await first.waitFor(running, .running)
         first.service.cancel()
         // A reservation accepted but never dispatched, as if the process died right after the reply.
-        let second = try await TestCloud.make(store: store, hypervisors: [hypervisor], instancePath: path)
+        let second = try await TestCloud.make(store: store, secrets: secrets, hypervisors: [hypervisor], instancePath: path)
         defer { second.service.cancel() }
         #expect(second.states(running) == [.running])
         let pendingID = InstanceID.generate()
@@ -219,7 +221,7 @@ struct TestCloud {
             try txn.put(record, at: pendingID.rawValue, in: CloudSchema.instances)
             try txn.put(reservation, at: reservation.id.rawValue, in: CloudSchema.reservations)
         }
-        let third = try await TestCloud.make(store: store, hypervisors: [hypervisor], instancePath: path)
+        let third = try await TestCloud.make(store: store, secrets: secrets, hypervisors: [hypervisor], instancePath: path)
         defer { third.service.cancel() }
         try await third.waitFor([pendingID], .running)
         #expect(try await hypervisor.state(of: pendingID) == .running)

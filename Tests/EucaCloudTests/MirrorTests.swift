@@ -75,7 +75,7 @@ import Testing
         // One m1.small runs; the terminated one holds nothing.
         #expect(mirrored.usageByAccount[test.admin.accountId.rawValue] == [1, 1, 128])
 
-        let reloaded = CloudController(store: test.store, clusters: [], settings: CloudSettings(), logger: Logger(label: "test"))
+        let reloaded = CloudController(store: test.store, secrets: test.cloud.state.sealer, clusters: [], settings: CloudSettings(), logger: Logger(label: "test"))
         _ = try await reloaded.bootstrap()
         #expect(Snapshot(reloaded.state) == mirrored)
     }

@@ -51,7 +51,7 @@ import Testing
 
     func cloud(_ network: NetworkSettings, store: any StateStore = InMemoryStateStore(), cluster: ClusterController? = nil) async throws -> Cloud {
         let cluster = try cluster ?? makeCluster()
-        let controller = CloudController(store: store, clusters: [cluster], network: network, settings: CloudSettings(), logger: logger)
+        let controller = CloudController(store: store, secrets: .ephemeral(), clusters: [cluster], network: network, settings: CloudSettings(), logger: logger)
         let image = ImageRecord(
             id: .generate(.machine), ownerId: AccountID(rawValue: "000000000000"), name: "empty", location: "builtin:empty",
             isPublic: true, boot: BootSpec())

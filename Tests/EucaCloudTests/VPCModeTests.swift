@@ -28,7 +28,7 @@ import Testing
             clusters.append(ClusterController(zone: zone, nodes: [node], policy: .greedy, logger: logger))
         }
         let cloud = CloudController(
-            store: InMemoryStateStore(), clusters: clusters,
+            store: InMemoryStateStore(), secrets: .ephemeral(), clusters: clusters,
             network: NetworkSettings(mode: VPCNetworkMode(), publicIPs: (10...14).map { "198.51.100.\($0)" }), settings: CloudSettings(), logger: logger)
         let image = ImageRecord(
             id: .generate(.machine), ownerId: AccountID(rawValue: "000000000000"), name: "empty", location: "builtin:empty",

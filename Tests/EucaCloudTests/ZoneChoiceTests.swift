@@ -24,7 +24,7 @@ import Testing
             clusters.append(ClusterController(zone: zone, nodes: [node], policy: .greedy, logger: logger))
         }
         let cloud = CloudController(
-            store: InMemoryStateStore(), clusters: clusters, settings: CloudSettings(zonePolicy: zonePolicy), logger: logger)
+            store: InMemoryStateStore(), secrets: .ephemeral(), clusters: clusters, settings: CloudSettings(zonePolicy: zonePolicy), logger: logger)
         let image = ImageRecord(
             id: .generate(.machine), ownerId: AccountID(rawValue: "000000000000"), name: "empty", location: "builtin:empty",
             isPublic: true, boot: BootSpec())

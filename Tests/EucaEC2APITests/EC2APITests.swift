@@ -24,7 +24,7 @@ struct APIFixture {
         let node = try NodeController(
             hypervisor: InMemoryHypervisor(), settings: NodeSettings(node: "n", instancePath: path, maxDiskGiB: 100), logger: logger)
         let cluster = ClusterController(zone: "zone-a", nodes: [node], policy: .greedy, logger: logger)
-        let cloud = CloudController(store: InMemoryStateStore(), clusters: [cluster], settings: CloudSettings(), logger: logger)
+        let cloud = CloudController(store: InMemoryStateStore(), secrets: .ephemeral(), clusters: [cluster], settings: CloudSettings(), logger: logger)
         let image = ImageRecord(
             id: .generate(.machine), ownerId: AccountID(rawValue: "000000000000"), name: "empty", location: "builtin:empty",
             isPublic: true, boot: BootSpec())

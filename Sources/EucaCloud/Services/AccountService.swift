@@ -6,8 +6,12 @@ import Foundation
 /// Accounts, their access keys and their terms (quotas, lease, priority) for the SLA policies.
 public struct AccountService: CloudService {
     public let context: CloudContext
+    let users: UserService
 
-    init(context: CloudContext) { self.context = context }
+    init(context: CloudContext, users: UserService) {
+        self.context = context
+        self.users = users
+    }
 
     /// The account id that owns the cloud (whose images are `amazon`-like system images).
     public var adminAccountId: AccountID? { state.read { $0.cloud?.adminAccountId } }
@@ -17,7 +21,7 @@ public struct AccountService: CloudService {
         state.read { Array($0.accounts.values) }.sorted { $0.name < $1.name }
     }
 
-    /// Creates an account with one access key for its `admin` user.
+    /// Creates an account with its `admin` user and one access key for it.
     public func create(name: String) async throws -> (AccountRecord, AccessKey) {
         guard !name.isEmpty, name.count <= 63,
             name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isLowercase || ("0"..."9").contains($0) || $0 == "-") })
@@ -26,12 +30,13 @@ public struct AccountService: CloudService {
         }
         let account = AccountRecord(id: .generate(), name: name, isCloudAdmin: false, createdAt: now())
         let key = AccessKey.generate(accountId: account.id, userName: "admin")
+        let sealer = state.sealer
         try await commit { txn in
             for (_, existing) in try txn.all(CloudSchema.accounts) where existing.name == name {
                 throw EucaError(.duplicate, .account, "An account named '\(name)' exists already.")
             }
             try txn.put(account, at: account.id.rawValue, in: CloudSchema.accounts)
-            try txn.put(key, at: key.accessKeyId, in: CloudSchema.accessKeys)
+            try UserService.addAdmin(of: account, key: key, sealer: sealer, in: txn)
         }
         logger.info("account created", metadata: ["euca.account": "\(account.id)", "name": "\(name)"])
         return (account, key)
