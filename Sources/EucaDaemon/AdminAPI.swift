@@ -114,6 +114,55 @@ public enum AdminAPI {
 
     public struct Done: Codable, Sendable { public init() {} }
 
+    /// `create-user`: a user of an account (by name or id), with an IAM path.
+    public struct CreateUser: Codable, Sendable {
+        public var account: String
+        public var user: String
+        public var path: String?
+        public init(account: String, user: String, path: String? = nil) { (self.account, self.user, self.path) = (account, user, path) }
+    }
+
+    public struct UserRow: Codable, Sendable {
+        public var accountId: String
+        public var userName: String
+        public var userId: String
+        public var arn: String
+        public var hasPassword: Bool
+        /// Its access keys, each `id` and `Active` or `Inactive`.
+        public var accessKeys: [AccessKeyRow]
+    }
+
+    public struct AccessKeyRow: Codable, Sendable {
+        public var accessKeyId: String
+        public var status: String
+    }
+
+    /// `create-access-key`: a new key for a user of an account (by name or id).
+    public struct CreateAccessKey: Codable, Sendable {
+        public var account: String
+        public var user: String
+        public init(account: String, user: String) { (self.account, self.user) = (account, user) }
+    }
+
+    public struct AccessKeyCreated: Codable, Sendable {
+        public var accountId: String
+        public var userName: String
+        public var accessKeyId: String
+        public var secretAccessKey: String
+    }
+
+    /// `deactivate-access-key`, `activate-access-key`, `delete-access-key`: one key, by its id.
+    public struct AccessKeyChange: Codable, Sendable {
+        public var accessKeyId: String
+        public init(accessKeyId: String) { self.accessKeyId = accessKeyId }
+    }
+
+    /// `describe-users`: the users of one account (by name or id).
+    public struct DescribeUsers: Codable, Sendable {
+        public var account: String
+        public init(account: String) { self.account = account }
+    }
+
     /// The service name SigV4 signatures for the admin API are scoped to (`euca-admin` signs so).
     public static let signingService = "euca-admin"
 
@@ -137,14 +186,130 @@ public enum AdminAPI {
         public var plan: String
     }
 
+    /// Adds every admin operation: the components' (registering clusters and nodes, `euca-clc`
+    /// only) and the accounts'.
     public static func addRoutes(
         to router: Router<BasicRequestContext>, components: CloudComponents, cloud: CloudController,
         authenticator: RequestAuthenticator, logger: Logger
     ) {
-        let authenticator = authenticator.forService(signingService, acceptsSigV2: false)
-        func route<Input: Decodable & Sendable, Output: Encodable & Sendable>(
+        let route = Routes(router: router, authenticator: authenticator, logger: logger)
+        route("registerCluster") { (input: RegisterCluster) in
+            let (record, token) = try await components.register(.cc, name: input.name, cluster: nil, host: input.host, port: input.port)
+            return Registered(name: record.name, token: token)
+        }
+        route("registerNode") { (input: RegisterNode) in
+            let name = input.name ?? defaultNodeName(host: input.host, port: input.port)
+            let (record, token) = try await components.register(.nc, name: name, cluster: input.cluster, host: input.host, port: input.port)
+            return Registered(name: record.name, token: token)
+        }
+        route("deregisterCluster") { (input: Deregister) in
+            try await components.deregister(.cc, name: input.name, cluster: nil)
+            return Done()
+        }
+        route("deregisterNode") { (input: Deregister) in
+            try await components.deregister(.nc, name: input.name, cluster: input.cluster)
+            return Done()
+        }
+        route("describeServices") { (_: Done) in try await components.services() }
+        route("describeNodes") { (_: Done) in try await components.nodes() }
+        addAccountRoutes(to: router, cloud: cloud, authenticator: authenticator, logger: logger)
+    }
+
+    /// The operations on clusters and nodes, which only `euca-clc` has.
+    static let componentOperations = ["registerCluster", "registerNode", "deregisterCluster", "deregisterNode", "describeServices", "describeNodes"]
+
+    /// Answers the operations on clusters and nodes with why there are none to change: for
+    /// `euca-cloud`, which runs its one cluster and node itself.
+    public static func addComponentRefusals(to router: Router<BasicRequestContext>, authenticator: RequestAuthenticator, logger: Logger) {
+        let route = Routes(router: router, authenticator: authenticator, logger: logger)
+        for operation in componentOperations {
+            route(operation) { (_: Done) -> Done in
+                throw EucaError(
+                    .unsupported, nil,
+                    "euca-cloud runs its one cluster and node itself: there are none to register or describe. Run euca-clc, euca-cc and euca-nc for more.")
+            }
+        }
+    }
+
+    /// Adds the operations on accounts, users and keys, and the network plans: all that
+    /// `euca-cloud`, which has no components to register, answers.
+    public static func addAccountRoutes(
+        to router: Router<BasicRequestContext>, cloud: CloudController, authenticator: RequestAuthenticator, logger: Logger
+    ) {
+        let route = Routes(router: router, authenticator: authenticator, logger: logger)
+        @Sendable func account(_ text: String) throws(EucaError) -> AccountRecord {
+            guard let account = cloud.accounts.named(text) else {
+                throw EucaError(.notFound, .account, "The account '\(text.prefix(64))' does not exist.")
+            }
+            return account
+        }
+        /// The key and its owner, wherever it is.
+        @Sendable func owner(of id: String) throws(EucaError) -> AccessKey {
+            guard let (key, _) = cloud.state.accessKey(id: id) else {
+                throw EucaError(.notFound, .accessKey, "The access key '\(id.prefix(128))' does not exist.")
+            }
+            return key
+        }
+        route("createAccount") { (input: CreateAccount) in
+            let (account, key) = try await cloud.accounts.create(name: input.name)
+            return AccountCreated(accountId: account.id.rawValue, name: account.name, accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey)
+        }
+        route("setAccountTerms") { (input: SetAccountTerms) in
+            let found = try account(input.account)
+            let record = try await cloud.accounts.setTerms(try input.applied(to: cloud.accounts.terms(of: found.id)), forAccount: found.id.rawValue)
+            return row(record, cloud: cloud)
+        }
+        route("describeAccounts") { (_: Done) in cloud.accounts.all().map { row($0, cloud: cloud) } }
+        route("createUser") { (input: CreateUser) in
+            let user = try await cloud.users.create(input.user, path: input.path ?? "/", in: try account(input.account).id)
+            return try userRow(user, cloud: cloud)
+        }
+        route("describeUsers") { (input: DescribeUsers) in
+            try cloud.users.users(of: try account(input.account).id).map { try userRow($0, cloud: cloud) }
+        }
+        route("createAccessKey") { (input: CreateAccessKey) in
+            let key = try await cloud.users.createAccessKey(for: input.user, in: try account(input.account).id)
+            return AccessKeyCreated(
+                accountId: key.accountId.rawValue, userName: key.userName, accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey)
+        }
+        route("deactivateAccessKey") { (input: AccessKeyChange) in
+            let key = try owner(of: input.accessKeyId)
+            try await cloud.users.setAccessKey(key.accessKeyId, of: key.userName, in: key.accountId, active: false)
+            return Done()
+        }
+        route("activateAccessKey") { (input: AccessKeyChange) in
+            let key = try owner(of: input.accessKeyId)
+            try await cloud.users.setAccessKey(key.accessKeyId, of: key.userName, in: key.accountId, active: true)
+            return Done()
+        }
+        route("deleteAccessKey") { (input: AccessKeyChange) in
+            let key = try owner(of: input.accessKeyId)
+            try await cloud.users.deleteAccessKey(key.accessKeyId, of: key.userName, in: key.accountId)
+            return Done()
+        }
+        route("describeNetworkPlan") { (input: DescribeNetworkPlan) in
+            try cloud.securityGroups.hostPlans(node: input.node).map { NetworkPlanRow(node: $0.node, vni: $0.plan.vpc.vni, plan: $0.plan.text) }
+                + cloud.securityGroups.bridgedPlans(node: input.node).map { NetworkPlanRow(node: $0.node, vni: 0, plan: $0.plan.text) }
+        }
+    }
+
+    /// Adds one operation: `POST /admin/v1/<name>`, signed by a cloud administrator's key, a JSON
+    /// body in and a JSON answer out; errors as `{"error", "code"}` with an HTTP status.
+    struct Routes {
+        let router: Router<BasicRequestContext>
+        let authenticator: RequestAuthenticator
+        let logger: Logger
+
+        init(router: Router<BasicRequestContext>, authenticator: RequestAuthenticator, logger: Logger) {
+            self.router = router
+            self.authenticator = authenticator.forService(signingService, acceptsSigV2: false)
+            self.logger = logger
+        }
+
+        func callAsFunction<Input: Decodable & Sendable, Output: Encodable & Sendable>(
             _ name: String, _ body: @escaping @Sendable (Input) async throws -> Output
         ) {
+            let (authenticator, logger) = (authenticator, logger)
             router.post(RouterPath("/admin/v1/\(name)")) { request, _ -> Response in
                 do {
                     let bytes: [UInt8]
@@ -177,41 +342,14 @@ public enum AdminAPI {
                 }
             }
         }
-        route("registerCluster") { (input: RegisterCluster) in
-            let (record, token) = try await components.register(.cc, name: input.name, cluster: nil, host: input.host, port: input.port)
-            return Registered(name: record.name, token: token)
-        }
-        route("registerNode") { (input: RegisterNode) in
-            let name = input.name ?? defaultNodeName(host: input.host, port: input.port)
-            let (record, token) = try await components.register(.nc, name: name, cluster: input.cluster, host: input.host, port: input.port)
-            return Registered(name: record.name, token: token)
-        }
-        route("deregisterCluster") { (input: Deregister) in
-            try await components.deregister(.cc, name: input.name, cluster: nil)
-            return Done()
-        }
-        route("deregisterNode") { (input: Deregister) in
-            try await components.deregister(.nc, name: input.name, cluster: input.cluster)
-            return Done()
-        }
-        route("describeServices") { (_: Done) in try await components.services() }
-        route("describeNodes") { (_: Done) in try await components.nodes() }
-        route("createAccount") { (input: CreateAccount) in
-            let (account, key) = try await cloud.accounts.create(name: input.name)
-            return AccountCreated(accountId: account.id.rawValue, name: account.name, accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey)
-        }
-        route("setAccountTerms") { (input: SetAccountTerms) in
-            guard let account = cloud.accounts.named(input.account) else {
-                throw EucaError(.notFound, .account, "The account '\(input.account)' does not exist.")
-            }
-            let record = try await cloud.accounts.setTerms(try input.applied(to: cloud.accounts.terms(of: account.id)), forAccount: account.id.rawValue)
-            return row(record, cloud: cloud)
-        }
-        route("describeAccounts") { (_: Done) in cloud.accounts.all().map { row($0, cloud: cloud) } }
-        route("describeNetworkPlan") { (input: DescribeNetworkPlan) in
-            try cloud.securityGroups.hostPlans(node: input.node).map { NetworkPlanRow(node: $0.node, vni: $0.plan.vpc.vni, plan: $0.plan.text) }
-                + cloud.securityGroups.bridgedPlans(node: input.node).map { NetworkPlanRow(node: $0.node, vni: 0, plan: $0.plan.text) }
-        }
+    }
+
+    static func userRow(_ user: UserRecord, cloud: CloudController) throws -> UserRow {
+        UserRow(
+            accountId: user.accountId.rawValue, userName: user.name, userId: user.id, arn: user.arn, hasPassword: user.login != nil,
+            accessKeys: try cloud.users.accessKeys(of: user.name, in: user.accountId).map {
+                AccessKeyRow(accessKeyId: $0.accessKeyId, status: $0.isActive ? "Active" : "Inactive")
+            })
     }
 
     static func row(_ account: AccountRecord, cloud: CloudController) -> AccountRow {

@@ -16,11 +16,13 @@ struct EucaAdminCommand: AsyncParsableCommand {
             --state, or EUCA_URL, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY): registers clusters \
             and nodes (printing the one-time join token each daemon is started with), shows every \
             component and node, creates accounts and sets their quotas, leases \
-            and priorities. The configuration and image commands work on \
+            and priorities, creates users and their access keys and turns keys off. The configuration and image commands work on \
             files alone.
             """,
         subcommands: [RegisterCluster.self, RegisterNode.self, DeregisterCluster.self, DeregisterNode.self, DescribeServices.self,
                       DescribeNodes.self, DescribeNetworkPlan.self, CreateAccount.self, DescribeAccounts.self, SetQuota.self, SetLease.self, SetPriority.self,
+                      CreateUser.self, DescribeUsers.self, CreateAccessKey.self, DeactivateAccessKey.self, ActivateAccessKey.self,
+                      DeleteAccessKey.self,
                       ConfigKeys.self, CheckConfig.self, UploadImage.self, APICoverage.self])
 
     struct ConfigKeys: ParsableCommand {
@@ -405,6 +407,100 @@ struct EucaAdminCommand: AsyncParsableCommand {
             try await report {
                 let change = AdminAPI.SetAccountTerms(account: account, priority: priority)
                 try await EucaAdminCommand.setTerms(change, on: connection)
+            }
+        }
+    }
+
+    struct CreateUser: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "create-user", abstract: "Create a user of an account (it has no access key until create-access-key makes one).")
+        @OptionGroup var connection: Connection
+        @Option(help: "The account's name or id.") var account: String
+        @Option(help: "The user's name: 1 to 64 letters, digits or +=,.@_-.") var user: String
+        @Option(help: "An IAM path, such as /team/ (default /).") var path: String?
+
+        func run() async throws {
+            try await report {
+                let row = try await connection.client().call(
+                    "createUser", AdminAPI.CreateUser(account: account, user: user, path: path), as: AdminAPI.UserRow.self)
+                print(EucaAdminCommand.lines(row))
+            }
+        }
+    }
+
+    struct DescribeUsers: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "describe-users", abstract: "Show an account's users, whether each has a password, and their access keys.")
+        @OptionGroup var connection: Connection
+        @Option(help: "The account's name or id.") var account: String
+
+        func run() async throws {
+            try await report {
+                let rows = try await connection.client().call("describeUsers", AdminAPI.DescribeUsers(account: account), as: [AdminAPI.UserRow].self)
+                for row in rows { print(EucaAdminCommand.lines(row)) }
+            }
+        }
+    }
+
+    /// A user as `USER` and `KEY` lines.
+    static func lines(_ row: AdminAPI.UserRow) -> String {
+        (["USER\t\(row.userName)\t\(row.userId)\t\(row.arn)\tpassword \(row.hasPassword ? "set" : "none")"]
+            + row.accessKeys.map { "KEY\t\($0.accessKeyId)\t\($0.status)" }).joined(separator: "\n")
+    }
+
+    struct CreateAccessKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "create-access-key",
+            abstract: "Make an access key for a user (two at most) and print it; its secret is shown this once.")
+        @OptionGroup var connection: Connection
+        @Option(help: "The account's name or id.") var account: String
+        @Option(help: "The user's name.") var user = "admin"
+
+        func run() async throws {
+            try await report {
+                let key = try await connection.client().call(
+                    "createAccessKey", AdminAPI.CreateAccessKey(account: account, user: user), as: AdminAPI.AccessKeyCreated.self)
+                print("KEY\t\(key.accessKeyId)\t\(key.secretAccessKey)\t\(key.userName)\t\(key.accountId)")
+            }
+        }
+    }
+
+    struct DeactivateAccessKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "deactivate-access-key", abstract: "Turn an access key off: requests signed with it are refused from the next one on.")
+        @OptionGroup var connection: Connection
+        @Argument(help: "The access key's id.") var accessKeyId: String
+
+        func run() async throws {
+            try await report {
+                _ = try await connection.client().call("deactivateAccessKey", AdminAPI.AccessKeyChange(accessKeyId: accessKeyId), as: AdminAPI.Done.self)
+                print("KEY\t\(accessKeyId)\tInactive")
+            }
+        }
+    }
+
+    struct ActivateAccessKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "activate-access-key", abstract: "Turn an access key back on.")
+        @OptionGroup var connection: Connection
+        @Argument(help: "The access key's id.") var accessKeyId: String
+
+        func run() async throws {
+            try await report {
+                _ = try await connection.client().call("activateAccessKey", AdminAPI.AccessKeyChange(accessKeyId: accessKeyId), as: AdminAPI.Done.self)
+                print("KEY\t\(accessKeyId)\tActive")
+            }
+        }
+    }
+
+    struct DeleteAccessKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "delete-access-key", abstract: "Delete an access key for good.")
+        @OptionGroup var connection: Connection
+        @Argument(help: "The access key's id.") var accessKeyId: String
+
+        func run() async throws {
+            try await report {
+                _ = try await connection.client().call("deleteAccessKey", AdminAPI.AccessKeyChange(accessKeyId: accessKeyId), as: AdminAPI.Done.self)
+                print("KEY\t\(accessKeyId)\tdeleted")
             }
         }
     }

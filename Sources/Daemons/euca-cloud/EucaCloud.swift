@@ -79,7 +79,14 @@ struct EucaCloudCommand: AsyncParsableCommand {
             assembly.credentialsDirectory, assembly.cloudSettings.regionName, assembly.started.defaultImageId, clusterSettings.name,
             nodeSettings.libvirtURI
         )
-        let app = assembly.application(metrics: metrics) { [sampleImage] endpoint in
+        let cloud = assembly.cloud, authenticator = assembly.api.authenticator
+        let app = assembly.application(
+            metrics: metrics,
+            addRoutes: { router in
+                AdminAPI.addAccountRoutes(to: router, cloud: cloud, authenticator: authenticator, logger: logger)
+                AdminAPI.addComponentRefusals(to: router, authenticator: authenticator, logger: logger)
+            }
+        ) { [sampleImage] endpoint in
             logger.info("EC2 API listening", metadata: ["endpoint": "\(endpoint)", "zone": "\(zone)", "libvirt": "\(libvirtURI)"])
             let banner = """
                 Euca is running.
@@ -87,6 +94,8 @@ struct EucaCloudCommand: AsyncParsableCommand {
                   credentials:   \(credentials)/credentials  (aws CLI and boto3: AWS_SHARED_CREDENTIALS_FILE)
                   aws config:    \(credentials)/config       (AWS_CONFIG_FILE; region \(region))
                   eucarc:        \(credentials)/eucarc       (source it for euca2ools and the aws CLI)
+                  IAM:           \(endpoint)/services/Euare  (users and access keys: aws iam --endpoint-url ...)
+                  admin:         euca-admin --state \(stateDirectory) create-account NAME
                   default image: \(defaultImage?.rawValue ?? "none")\(sampleImage.map { "\n  sample image:  \($0)  (euca-sample: ssh root@ADDRESS with your key pair)" } ?? "")
                 Try: . \(credentials)/eucarc && aws ec2 describe-availability-zones
 
