@@ -183,6 +183,9 @@ public final class CloudController: Service, CloudService {
         [Region(name: settings.regionName, endpoint: endpoint.withLock { $0 })]
     }
 
+    /// The EC2 API's URL, as DescribeRegions shows it (ending in `/`).
+    public var currentEndpoint: String { endpoint.withLock { $0 } }
+
     /// Sets the URL DescribeRegions shows, once the API knows the port it listens on.
     public func setEndpoint(_ url: String) {
         endpoint.withLock { $0 = url }

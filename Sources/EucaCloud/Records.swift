@@ -26,9 +26,21 @@ public struct UserRecord: Sendable, Codable, Hashable {
     public var createdAt: Date
     /// The password the user signs in to the web console with, if it has one.
     public var login: LoginProfile?
+    /// The X.509 certificates the cloud's CA issued the user (in its credentials bundles).
+    public var certificates: [UserCertificate]? = nil
 
     /// The user's ARN, as IAM and STS name it.
     public var arn: String { "arn:aws:iam::\(accountId.rawValue):user\(path)\(name)" }
+}
+
+/// A certificate the cloud's CA issued a user: IAM's signing certificate. The cloud never keeps
+/// its private key.
+public struct UserCertificate: Sendable, Codable, Hashable {
+    /// IAM's certificate id: the certificate's SHA-256, in upper-case hex.
+    public var id: String
+    public var pem: String
+    public var uploadedAt: Date
+    public var isActive: Bool
 }
 
 /// A user's password: hashed, never kept or logged in the clear.

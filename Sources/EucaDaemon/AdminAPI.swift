@@ -157,6 +157,20 @@ public enum AdminAPI {
         public init(accessKeyId: String) { self.accessKeyId = accessKeyId }
     }
 
+    /// `get-credentials`: a user's credentials bundle.
+    public struct GetCredentials: Codable, Sendable {
+        public var account: String
+        public var user: String
+        public init(account: String, user: String) { (self.account, self.user) = (account, user) }
+    }
+
+    public struct Credentials: Codable, Sendable {
+        /// The name to save it under: `<account>-<user>.zip`.
+        public var fileName: String
+        /// The zip file, in base64.
+        public var zip: String
+    }
+
     /// `describe-users`: the users of one account (by name or id).
     public struct DescribeUsers: Codable, Sendable {
         public var account: String
@@ -189,7 +203,7 @@ public enum AdminAPI {
     /// Adds every admin operation: the components' (registering clusters and nodes, `euca-clc`
     /// only) and the accounts'.
     public static func addRoutes(
-        to router: Router<BasicRequestContext>, components: CloudComponents, cloud: CloudController,
+        to router: Router<BasicRequestContext>, components: CloudComponents, cloud: CloudController, authority: CloudCA,
         authenticator: RequestAuthenticator, logger: Logger
     ) {
         let route = Routes(router: router, authenticator: authenticator, logger: logger)
@@ -212,7 +226,7 @@ public enum AdminAPI {
         }
         route("describeServices") { (_: Done) in try await components.services() }
         route("describeNodes") { (_: Done) in try await components.nodes() }
-        addAccountRoutes(to: router, cloud: cloud, authenticator: authenticator, logger: logger)
+        addAccountRoutes(to: router, cloud: cloud, authority: authority, authenticator: authenticator, logger: logger)
     }
 
     /// The operations on clusters and nodes, which only `euca-clc` has.
@@ -234,7 +248,8 @@ public enum AdminAPI {
     /// Adds the operations on accounts, users and keys, and the network plans: all that
     /// `euca-cloud`, which has no components to register, answers.
     public static func addAccountRoutes(
-        to router: Router<BasicRequestContext>, cloud: CloudController, authenticator: RequestAuthenticator, logger: Logger
+        to router: Router<BasicRequestContext>, cloud: CloudController, authority: CloudCA, authenticator: RequestAuthenticator,
+        logger: Logger
     ) {
         let route = Routes(router: router, authenticator: authenticator, logger: logger)
         @Sendable func account(_ text: String) throws(EucaError) -> AccountRecord {
@@ -271,6 +286,14 @@ public enum AdminAPI {
             let key = try await cloud.users.createAccessKey(for: input.user, in: try account(input.account).id)
             return AccessKeyCreated(
                 accountId: key.accountId.rawValue, userName: key.userName, accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey)
+        }
+        route("getCredentials") { (input: GetCredentials) in
+            let found = try account(input.account)
+            var endpoint = cloud.currentEndpoint
+            if endpoint.hasSuffix("/") { endpoint.removeLast() }
+            let zip = try await CredentialBundle.make(
+                cloud: cloud, authority: authority, account: found.id, user: input.user, endpoint: endpoint, region: cloud.settings.regionName)
+            return Credentials(fileName: "\(found.name)-\(input.user).zip", zip: Data(zip).base64EncodedString())
         }
         route("deactivateAccessKey") { (input: AccessKeyChange) in
             let key = try owner(of: input.accessKeyId)

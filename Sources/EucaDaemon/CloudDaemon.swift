@@ -55,7 +55,8 @@ public enum CloudDaemon {
         let app = assembly.application(
             metrics: metrics,
             addRoutes: { router in
-                AdminAPI.addRoutes(to: router, components: components, cloud: assembly.cloud, authenticator: assembly.api.authenticator, logger: logger)
+                AdminAPI.addRoutes(
+                    to: router, components: components, cloud: assembly.cloud, authority: authority, authenticator: assembly.api.authenticator, logger: logger)
                 Join.addRoute(
                     to: router, registry: registry,
                     imageServiceURL: imagePort == 0 ? nil : "https://\(endpointHost.contains(":") ? "[\(endpointHost)]" : endpointHost):\(imagePort)",

@@ -8,7 +8,18 @@ public enum CredentialFiles {
     public static func write(to directory: String, key: AccessKey, region: String, endpoint: String) throws {
         let manager = FileManager.default
         try manager.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let files = [
+        for (name, text) in texts(key: key, region: region, endpoint: endpoint, directory: directory) {
+            let path = directory + "/" + name
+            guard manager.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+            }
+            try manager.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        }
+    }
+
+    /// The three files' text, for `key`, naming `directory` as where they are.
+    static func texts(key: AccessKey, region: String, endpoint: String, directory: String) -> [String: String] {
+        [
             "credentials": """
                 [default]
                 aws_access_key_id = \(key.accessKeyId)
@@ -36,12 +47,5 @@ public enum CredentialFiles {
 
                 """,
         ]
-        for (name, text) in files {
-            let path = directory + "/" + name
-            guard manager.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
-            }
-            try manager.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
-        }
     }
 }

@@ -153,6 +153,24 @@ struct IAMAPI: Sendable {
             xml.element("GetLoginProfileResult") { Self.write(login, of: user, &$0) }
         case "DeleteLoginProfile":
             try await users.deletePassword(of: try call.userName(), in: call.account)
+        case "ListSigningCertificates":
+            let name = try call.userName()
+            guard let user = users.user(name, of: call.account) else { throw UserService.noSuchUser(name) }
+            let page = try Self.page(user.certificates ?? [], call.params) { $0.id }
+            xml.element("ListSigningCertificatesResult") { xml in
+                xml.element("Certificates") { xml in
+                    for certificate in page.items {
+                        xml.element("member") { xml in
+                            xml.leaf("UserName", user.name)
+                            xml.leaf("CertificateId", certificate.id)
+                            xml.leaf("CertificateBody", certificate.pem)
+                            xml.leaf("Status", certificate.isActive ? "Active" : "Inactive")
+                            xml.leaf("UploadDate", Self.time(certificate.uploadedAt))
+                        }
+                    }
+                }
+                Self.writeTruncation(page, &xml)
+            }
         case "GetAccountSummary":
             let all = users.users(of: call.account)
             let keys = try all.reduce(0) { $0 + (try users.accessKeys(of: $1.name, in: call.account).count) }

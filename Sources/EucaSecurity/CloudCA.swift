@@ -1,4 +1,5 @@
 import Crypto
+import CryptoExtras
 public import EucaCore
 public import Foundation
 import SwiftASN1
@@ -101,6 +102,35 @@ public struct CloudCA: Sendable {
                 if !names.isEmpty { SubjectAlternativeNames(names) }
             },
             issuerPrivateKey: .init(key))
+    }
+
+    /// The organizational unit of users' certificates: no component role, so the internal API
+    /// never takes one (``component(of:)`` names no component for it).
+    public static let userUnit = "euca-user"
+
+    /// A new RSA key and a certificate for a user of an account, as Eucalyptus gave users in
+    /// their credentials (euca2ools sign bundles with them): `CN=<user>`, `OU=euca-user`,
+    /// `O=<account id>`, for client authentication and signatures only.
+    public func issueUser(
+        account: AccountID, user: String, validity: TimeInterval = 5 * 365 * 86400, notBefore: Date = Date().addingTimeInterval(-300)
+    ) throws -> (keyPEM: String, certificate: Certificate) {
+        let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        let subject = try DistinguishedName {
+            OrganizationName(account.rawValue)
+            OrganizationalUnitName(Self.userUnit)
+            CommonName(user)
+        }
+        let certificate = try Certificate(
+            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(key.publicKey),
+            notValidBefore: notBefore, notValidAfter: notBefore.addingTimeInterval(validity + 300),
+            issuer: certificate.subject, subject: subject,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.notCertificateAuthority)
+                Critical(KeyUsage(digitalSignature: true, keyEncipherment: true))
+                try ExtendedKeyUsage([.clientAuth])
+            },
+            issuerPrivateKey: .init(self.key))
+        return (key.pemRepresentation, certificate)
     }
 
     /// Issues a certificate for the key in a PEM certificate signing request. The subject comes

@@ -58,7 +58,7 @@ import X509
         #expect(try await remote.describeInstances().isEmpty)
     }
 
-    @Test("refused peers", arguments: ["wrong role", "another CA", "expired"])
+    @Test("refused peers", arguments: ["wrong role", "another CA", "expired", "a user's certificate"])
     func refused(_ case: String) async throws {
         let ca = try CloudCA.loadOrCreate(directory: Self.temp("ca"))
         let node = try NodeController(
@@ -68,6 +68,10 @@ import X509
         let client: ComponentIdentity
         switch `case` {
         case "wrong role": client = try Self.identity(ca, .nc, "n2")
+        case "a user's certificate":
+            // Signed by the same CA, for a user named like a cluster: still no component.
+            let (keyPEM, certificate) = try ca.issueUser(account: AccountID(rawValue: "123456789012"), user: "cluster01")
+            client = ComponentIdentity(keyPEM: keyPEM, certificatePEM: try certificate.serializeAsPEM().pemString, caPEM: ca.certificatePEM)
         case "another CA":
             let other = try CloudCA.loadOrCreate(directory: Self.temp("other-ca"))
             var foreign = try Self.identity(other, .cc, "cluster01")

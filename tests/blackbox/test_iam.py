@@ -246,3 +246,65 @@ def test_secrets_are_sealed_at_rest_and_keys_survive_a_restart(cloud):
     with pytest.raises(RuntimeError):
         cloud.start(timeout=15)
     assert "master key" in cloud.log.read_text()
+
+
+def test_a_users_credentials_bundle_works_as_it_comes(cloud, tmp_path):
+    import zipfile
+
+    admin(cloud, "create-account", "lab")
+    admin(cloud, "create-user", "--account", "lab", "--user", "ivan")
+    bundle = tmp_path / "ivan.zip"
+    assert "CREDENTIALS" in admin(cloud, "get-credentials", "--account", "lab", "--user", "ivan", "-o", str(bundle))
+    assert oct(bundle.stat().st_mode & 0o777) == "0o600"
+    with zipfile.ZipFile(bundle) as archive:
+        assert archive.testzip() is None
+        names = archive.namelist()
+        assert {"eucarc", "credentials", "config", "cloud-cert.pem"} <= set(names)
+        assert all((info.external_attr >> 16) & 0o777 == 0o600 for info in archive.infolist())
+        archive.extractall(tmp_path / "ivan")
+    home = tmp_path / "ivan"
+    certificate = next(name for name in names if name.startswith("euca2-ivan-") and name.endswith("-cert.pem"))
+    assert (home / certificate.replace("-cert.pem", "-pk.pem")).read_text().startswith("-----BEGIN RSA PRIVATE KEY-----")
+    eucarc = (home / "eucarc").read_text()
+    for variable in ("EC2_URL", "S3_URL", "EUARE_URL", "EC2_ACCESS_KEY", "EC2_SECRET_KEY", "EC2_CERT", "EC2_PRIVATE_KEY", "EUCALYPTUS_CERT"):
+        assert f"export {variable}=" in eucarc
+    verified = subprocess.run(["openssl", "verify", "-CAfile", str(home / "cloud-cert.pem"), str(home / certificate)],
+                              capture_output=True, text=True)
+    assert verified.returncode == 0, verified.stderr
+    subject = subprocess.run(["openssl", "x509", "-in", str(home / certificate), "-noout", "-subject", "-ext", "extendedKeyUsage"],
+                             capture_output=True, text=True, check=True).stdout
+    assert "CN = ivan" in subject and "OU = euca-user" in subject and "Server" not in subject
+
+    # Its aws files, read by boto3 as they are: ivan runs an instance in lab.
+    env = {"AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"), "AWS_CONFIG_FILE": str(home / "config")}
+    saved = {k: os.environ.get(k) for k in list(os.environ) if k.startswith("AWS_")}
+    for k in saved:
+        del os.environ[k]
+    os.environ.update(env)
+    try:
+        session = boto3.Session()
+        ec2 = session.client("ec2", config=botocore.config.Config(retries={"max_attempts": 1}))
+        assert ec2.meta.endpoint_url.rstrip("/") == cloud.endpoint
+        image = cloud.client().describe_images(Owners=["self"])["Images"][0]["ImageId"]
+        reservation = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)
+        launched = reservation["Instances"][0]
+        who = session.client("sts").get_caller_identity()
+        assert who["Arn"].endswith(":user/ivan") and reservation["OwnerId"] == who["Account"]
+        iam = session.client("iam", endpoint_url=eucarc.split("EUARE_URL=")[1].split()[0])
+        listed = iam.list_signing_certificates()["Certificates"]
+        assert [c["Status"] for c in listed] == ["Active"] and listed[0]["CertificateBody"].strip() == (home / certificate).read_text().strip()
+        ec2.terminate_instances(InstanceIds=[launched["InstanceId"]])
+    finally:
+        for k in env:
+            del os.environ[k]
+        os.environ.update({k: v for k, v in saved.items() if v is not None})
+
+    # Another bundle for ivan holds the same key and a new certificate.
+    again = tmp_path / "again.zip"
+    admin(cloud, "get-credentials", "--account", "lab", "--user", "ivan", "-o", str(again))
+    with zipfile.ZipFile(again) as archive:
+        assert archive.read("credentials") == (home / "credentials").read_bytes()
+        assert certificate not in archive.namelist()
+    missing = subprocess.run([str(ADMIN), "get-credentials", "--account", "lab", "--user", "nobody", "--state", str(cloud.state)],
+                             capture_output=True, text=True)
+    assert missing.returncode != 0 and "nobody" in missing.stderr

@@ -22,7 +22,7 @@ struct EucaAdminCommand: AsyncParsableCommand {
         subcommands: [RegisterCluster.self, RegisterNode.self, DeregisterCluster.self, DeregisterNode.self, DescribeServices.self,
                       DescribeNodes.self, DescribeNetworkPlan.self, CreateAccount.self, DescribeAccounts.self, SetQuota.self, SetLease.self, SetPriority.self,
                       CreateUser.self, DescribeUsers.self, CreateAccessKey.self, DeactivateAccessKey.self, ActivateAccessKey.self,
-                      DeleteAccessKey.self,
+                      DeleteAccessKey.self, GetCredentials.self,
                       ConfigKeys.self, CheckConfig.self, UploadImage.self, APICoverage.self])
 
     struct ConfigKeys: ParsableCommand {
@@ -501,6 +501,30 @@ struct EucaAdminCommand: AsyncParsableCommand {
             try await report {
                 _ = try await connection.client().call("deleteAccessKey", AdminAPI.AccessKeyChange(accessKeyId: accessKeyId), as: AdminAPI.Done.self)
                 print("KEY\t\(accessKeyId)\tdeleted")
+            }
+        }
+    }
+
+    struct GetCredentials: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "get-credentials",
+            abstract: "Write a user's credentials bundle: eucarc, an aws CLI config and credentials, a new certificate and key, the cloud's CA.",
+            discussion: "The bundle holds the user's first active access key (one is made if it has none). Unzip it and source eucarc.")
+        @OptionGroup var connection: Connection
+        @Option(help: "The account's name or id.") var account: String
+        @Option(help: "The user's name.") var user = "admin"
+        @Option(name: .shortAndLong, help: "Where to write the zip file (default: ACCOUNT-USER.zip here).") var output: String?
+
+        func run() async throws {
+            try await report {
+                let reply = try await connection.client().call(
+                    "getCredentials", AdminAPI.GetCredentials(account: account, user: user), as: AdminAPI.Credentials.self)
+                guard let zip = Data(base64Encoded: reply.zip) else { throw EucaError(.internalFailure, nil, "The cloud sent no zip file.") }
+                let path = output ?? reply.fileName
+                guard FileManager.default.createFile(atPath: path, contents: zip, attributes: [.posixPermissions: 0o600]) else {
+                    throw EucaError(.internalFailure, nil, "Could not write \(path).")
+                }
+                print("CREDENTIALS\t\(path)")
             }
         }
     }

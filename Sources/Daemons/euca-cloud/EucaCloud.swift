@@ -80,10 +80,11 @@ struct EucaCloudCommand: AsyncParsableCommand {
             nodeSettings.libvirtURI
         )
         let cloud = assembly.cloud, authenticator = assembly.api.authenticator
+        let authority = try CloudCA.loadOrCreate(directory: stateDirectory + "/ca")
         let app = assembly.application(
             metrics: metrics,
             addRoutes: { router in
-                AdminAPI.addAccountRoutes(to: router, cloud: cloud, authenticator: authenticator, logger: logger)
+                AdminAPI.addAccountRoutes(to: router, cloud: cloud, authority: authority, authenticator: authenticator, logger: logger)
                 AdminAPI.addComponentRefusals(to: router, authenticator: authenticator, logger: logger)
             }
         ) { [sampleImage] endpoint in

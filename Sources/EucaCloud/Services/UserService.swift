@@ -140,6 +140,29 @@ public struct UserService: CloudService {
         }
     }
 
+    // MARK: - Certificates
+
+    /// Records a certificate issued to the user.
+    public func addCertificate(_ pem: String, id: String, for name: String, in account: AccountID) async throws {
+        let at = now()
+        try await commit { txn in
+            let key = CloudSchema.userKey(account, name)
+            guard var user = try txn.get(key, from: CloudSchema.users) else { throw Self.noSuchUser(name) }
+            user.certificates = (user.certificates ?? []) + [UserCertificate(id: id, pem: pem, uploadedAt: at, isActive: true)]
+            try txn.put(user, at: key, in: CloudSchema.users)
+        }
+        logger.info("certificate issued", metadata: ["euca.account": "\(account)", "euca.user": "\(name)", "certificate": "\(id.prefix(16))"])
+    }
+
+    /// The user's first active access key, with its secret, made if it has none (as Eucalyptus'
+    /// credentials download did).
+    public func activeKey(of name: String, in account: AccountID) async throws -> AccessKey {
+        if let stored = try accessKeys(of: name, in: account).first(where: \.isActive), let key = stored.opened(by: state.sealer) {
+            return key
+        }
+        return try await createAccessKey(for: name, in: account)
+    }
+
     // MARK: - Passwords
 
     /// The shortest password taken: IAM's default password policy's minimum.
