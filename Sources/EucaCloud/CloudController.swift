@@ -23,6 +23,8 @@ public final class CloudController: Service, CloudService {
     public let accounts: AccountService
     /// Users of accounts, their access keys and passwords.
     public let users: UserService
+    /// Requests for accounts, waiting for an administrator.
+    public let signups: SignupService
     public let keyPairs: KeyPairService
     public let securityGroups: SecurityGroupService
     public let images: ImageService
@@ -52,6 +54,7 @@ public final class CloudController: Service, CloudService {
         context = CloudContext(store: store, secrets: secrets, clusters: clusters, settings: settings, clock: clock, logger: logger)
         tags = TagService(context: context)
         users = UserService(context: context)
+        signups = SignupService(context: context)
         accounts = AccountService(context: context, users: users)
         keyPairs = KeyPairService(context: context)
         let enforces = network.mode.plan([]).enforcesRules

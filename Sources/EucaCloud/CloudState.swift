@@ -14,6 +14,8 @@ public final class CloudState: CredentialStore {
         public var accessKeys: [String: StoredAccessKey] = [:]
         /// Users by `CloudSchema.userKey`.
         public var users: [String: UserRecord] = [:]
+        /// Sign-up requests by id.
+        public var signups: [String: SignupRecord] = [:]
         public var keyPairs: [String: KeyPairRecord] = [:]
         public var images: [ImageID: ImageRecord] = [:]
         public var instances = InstanceTable()
@@ -195,6 +197,7 @@ public final class CloudState: CredentialStore {
         CloudSchema.accounts.name: place(CloudSchema.accounts) { $0.accounts[AccountID(rawValue: $1)] = $2 },
         CloudSchema.accessKeys.name: place(CloudSchema.accessKeys) { $0.accessKeys[$1] = $2 },
         CloudSchema.users.name: place(CloudSchema.users) { $0.users[$1] = $2 },
+        CloudSchema.signups.name: place(CloudSchema.signups) { $0.signups[$1] = $2 },
         CloudSchema.keyPairs.name: place(CloudSchema.keyPairs) { tables, key, value in
             Tables.reindex(&tables.keyPairsByAccount, key, from: tables.keyPairs[key]?.accountId, to: value?.accountId)
             tables.keyPairs[key] = value
@@ -253,6 +256,7 @@ public final class CloudState: CredentialStore {
             try load(CloudSchema.accounts)
             try load(CloudSchema.accessKeys)
             try load(CloudSchema.users)
+            try load(CloudSchema.signups)
             try load(CloudSchema.keyPairs)
             try load(CloudSchema.images)
             try load(CloudSchema.instances)

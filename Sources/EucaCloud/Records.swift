@@ -43,6 +43,25 @@ public struct UserCertificate: Sendable, Codable, Hashable {
     public var isActive: Bool
 }
 
+/// A request to join the cloud, made on the web console's sign-up page: nothing usable until
+/// an administrator approves it.
+public struct SignupRecord: Sendable, Codable, Hashable {
+    public enum State: String, Sendable, Codable, Hashable { case pending, approved, rejected }
+
+    /// `signup-` and 16 hex digits.
+    public var id: String
+    /// The account asked for; it must not exist yet.
+    public var accountName: String
+    /// The user the requester signs in as, made with the account.
+    public var userName: String
+    public var email: String
+    /// The password chosen, hashed; dropped when the request is rejected.
+    public var password: PasswordHash?
+    public var createdAt: Date
+    public var state: State
+    public var decidedAt: Date?
+}
+
 /// A user's password: hashed, never kept or logged in the clear.
 public struct LoginProfile: Sendable, Codable, Hashable {
     public var password: PasswordHash
@@ -341,6 +360,8 @@ public enum CloudSchema {
     /// Users, keyed `accountId/name` with the name in lower case: IAM's names are unique
     /// regardless of case.
     public static let users = StoreCollection<UserRecord>("users")
+    /// Sign-up requests, keyed by id.
+    public static let signups = StoreCollection<SignupRecord>("signups")
     /// Keyed `accountId/name`.
     public static let keyPairs = StoreCollection<KeyPairRecord>("key-pairs")
     public static let images = StoreCollection<ImageRecord>("images")

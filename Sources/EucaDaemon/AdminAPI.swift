@@ -4,7 +4,7 @@ import EucaScheduler
 import EucaEC2API
 import EucaHTTP
 public import EucaSecurity
-import Foundation
+public import Foundation
 public import Hummingbird
 import HTTPTypes
 public import Logging
@@ -171,6 +171,34 @@ public enum AdminAPI {
         public var zip: String
     }
 
+    /// A sign-up request, as `list-requests` shows it.
+    public struct RequestRow: Codable, Sendable {
+        public var id: String
+        public var accountName: String
+        public var userName: String
+        public var email: String
+        public var state: String
+        public var createdAt: Date
+    }
+
+    /// `list-requests`: every request, or only those waiting.
+    public struct ListRequests: Codable, Sendable {
+        public var all: Bool?
+        public init(all: Bool) { self.all = all }
+    }
+
+    public struct Approved: Codable, Sendable {
+        public var accountId: String
+        public var accountName: String
+        public var userName: String
+    }
+
+    /// `approve-user`, `reject-user`: one request, by id.
+    public struct Decide: Codable, Sendable {
+        public var id: String
+        public init(id: String) { self.id = id }
+    }
+
     /// `describe-users`: the users of one account (by name or id).
     public struct DescribeUsers: Codable, Sendable {
         public var account: String
@@ -286,6 +314,19 @@ public enum AdminAPI {
             let key = try await cloud.users.createAccessKey(for: input.user, in: try account(input.account).id)
             return AccessKeyCreated(
                 accountId: key.accountId.rawValue, userName: key.userName, accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey)
+        }
+        route("listRequests") { (input: ListRequests) in
+            (input.all == true ? cloud.signups.all() : cloud.signups.pending()).map {
+                RequestRow(id: $0.id, accountName: $0.accountName, userName: $0.userName, email: $0.email, state: $0.state.rawValue, createdAt: $0.createdAt)
+            }
+        }
+        route("approveUser") { (input: Decide) in
+            let (account, user) = try await cloud.signups.approve(input.id)
+            return Approved(accountId: account.id.rawValue, accountName: account.name, userName: user.name)
+        }
+        route("rejectUser") { (input: Decide) in
+            try await cloud.signups.reject(input.id)
+            return Done()
         }
         route("getCredentials") { (input: GetCredentials) in
             let found = try account(input.account)

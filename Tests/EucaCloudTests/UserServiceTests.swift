@@ -148,6 +148,39 @@ import Testing
         try await cloud.users.delete("alice", of: account.id)
     }
 
+    @Test func aSignUpIsNothingUntilApprovedAndNothingWhenRejected() async throws {
+        let (cloud, _) = try await makeCloud()
+        let request = try await cloud.signups.request(account: "newlab", user: "judy", email: "judy@example.org", password: "judy's passphrase")
+        #expect(cloud.signups.pending().map(\.id) == [request.id])
+        #expect(cloud.accounts.named("newlab") == nil)
+        #expect(cloud.users.checkPassword("judy's passphrase", user: "judy", account: "newlab") == nil)
+        await #expect(throws: EucaError.self) {
+            _ = try await cloud.signups.request(account: "newlab", user: "mallory", email: "m@example.org", password: "another passphrase")
+        }
+        for (account, user, email, password) in [
+            ("Bad Name", "u", "u@example.org", "long enough"), ("ok", "bad name", "u@example.org", "long enough"),
+            ("ok", "u", "not-an-address", "long enough"), ("ok", "u", "<u>@example.org", "long enough"), ("ok", "u", "u@example.org", "short"),
+        ] {
+            await #expect(throws: EucaError.self, "\(account) \(user) \(email)") {
+                _ = try await cloud.signups.request(account: account, user: user, email: email, password: password)
+            }
+        }
+
+        let (account, user) = try await cloud.signups.approve(request.id)
+        #expect(account.name == "newlab" && user.name == "judy")
+        #expect(cloud.users.users(of: account.id).map(\.name) == ["admin", "judy"])
+        #expect(cloud.users.checkPassword("judy's passphrase", user: "judy", account: "newlab")?.accountId == account.id)
+        #expect(cloud.signups.pending().isEmpty)
+        await #expect(throws: EucaError.self) { _ = try await cloud.signups.approve(request.id) }
+
+        let refused = try await cloud.signups.request(account: "other", user: "admin", email: "a@example.org", password: "admin passphrase")
+        try await cloud.signups.reject(refused.id)
+        #expect(cloud.signups.all().first { $0.id == refused.id }?.password == nil)
+        await #expect(throws: EucaError.self) { _ = try await cloud.signups.approve(refused.id) }
+        #expect(cloud.accounts.named("other") == nil)
+        #expect(cloud.users.checkPassword("admin passphrase", user: "admin", account: "other") == nil)
+    }
+
     @Test func theMasterKeyFileIsMadeOncePrivateAndRefusedWhenDamaged() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("euca-master-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -22,7 +22,7 @@ struct EucaAdminCommand: AsyncParsableCommand {
         subcommands: [RegisterCluster.self, RegisterNode.self, DeregisterCluster.self, DeregisterNode.self, DescribeServices.self,
                       DescribeNodes.self, DescribeNetworkPlan.self, CreateAccount.self, DescribeAccounts.self, SetQuota.self, SetLease.self, SetPriority.self,
                       CreateUser.self, DescribeUsers.self, CreateAccessKey.self, DeactivateAccessKey.self, ActivateAccessKey.self,
-                      DeleteAccessKey.self, GetCredentials.self,
+                      DeleteAccessKey.self, GetCredentials.self, ListRequests.self, ApproveUser.self, RejectUser.self,
                       ConfigKeys.self, CheckConfig.self, UploadImage.self, APICoverage.self])
 
     struct ConfigKeys: ParsableCommand {
@@ -525,6 +525,52 @@ struct EucaAdminCommand: AsyncParsableCommand {
                     throw EucaError(.internalFailure, nil, "Could not write \(path).")
                 }
                 print("CREDENTIALS\t\(path)")
+            }
+        }
+    }
+
+    struct ListRequests: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "list-requests", abstract: "Show the sign-up requests waiting for a decision (made on the web console's sign-up page).")
+        @OptionGroup var connection: Connection
+        @Flag(help: "Show the approved and rejected ones too.") var all = false
+
+        func run() async throws {
+            try await report {
+                let rows = try await connection.client().call("listRequests", AdminAPI.ListRequests(all: all), as: [AdminAPI.RequestRow].self)
+                if rows.isEmpty { print("No sign-up request is waiting.") }
+                for row in rows {
+                    print("REQUEST\t\(row.id)\t\(row.state)\taccount \(row.accountName)\tuser \(row.userName)\t\(row.email)\t\(ISO8601DateFormatter().string(from: row.createdAt))")
+                }
+            }
+        }
+    }
+
+    struct ApproveUser: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "approve-user",
+            abstract: "Approve a sign-up request: its account and user are made, and the user can sign in and download its credentials.")
+        @OptionGroup var connection: Connection
+        @Argument(help: "The request's id (signup-...), as list-requests shows it.") var id: String
+
+        func run() async throws {
+            try await report {
+                let reply = try await connection.client().call("approveUser", AdminAPI.Decide(id: id), as: AdminAPI.Approved.self)
+                print("APPROVED\t\(id)\taccount \(reply.accountName) \(reply.accountId)\tuser \(reply.userName)")
+            }
+        }
+    }
+
+    struct RejectUser: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "reject-user", abstract: "Reject a sign-up request: nothing is made, and its password is forgotten.")
+        @OptionGroup var connection: Connection
+        @Argument(help: "The request's id (signup-...), as list-requests shows it.") var id: String
+
+        func run() async throws {
+            try await report {
+                _ = try await connection.client().call("rejectUser", AdminAPI.Decide(id: id), as: AdminAPI.Done.self)
+                print("REJECTED\t\(id)")
             }
         }
     }

@@ -23,23 +23,31 @@ public struct AccountService: CloudService {
 
     /// Creates an account with its `admin` user and one access key for it.
     public func create(name: String) async throws -> (AccountRecord, AccessKey) {
+        try Self.checkName(name)
+        let account = AccountRecord(id: .generate(), name: name, isCloudAdmin: false, createdAt: now())
+        let key = AccessKey.generate(accountId: account.id, userName: "admin")
+        let sealer = state.sealer
+        try await commit { txn in try Self.add(account, key: key, sealer: sealer, in: txn) }
+        logger.info("account created", metadata: ["euca.account": "\(account.id)", "name": "\(name)"])
+        return (account, key)
+    }
+
+    /// Account names: 1 to 63 lowercase letters, digits or `-`.
+    static func checkName(_ name: String) throws(EucaError) {
         guard !name.isEmpty, name.count <= 63,
             name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isLowercase || ("0"..."9").contains($0) || $0 == "-") })
         else {
             throw EucaError(.invalidParameter, .account, "Account names are 1 to 63 lowercase letters, digits or '-'.")
         }
-        let account = AccountRecord(id: .generate(), name: name, isCloudAdmin: false, createdAt: now())
-        let key = AccessKey.generate(accountId: account.id, userName: "admin")
-        let sealer = state.sealer
-        try await commit { txn in
-            for (_, existing) in try txn.all(CloudSchema.accounts) where existing.name == name {
-                throw EucaError(.duplicate, .account, "An account named '\(name)' exists already.")
-            }
-            try txn.put(account, at: account.id.rawValue, in: CloudSchema.accounts)
-            try UserService.addAdmin(of: account, key: key, sealer: sealer, in: txn)
+    }
+
+    /// Writes a new account, its `admin` user and that user's key, unless the name is taken.
+    static func add(_ account: AccountRecord, key: AccessKey, sealer: SecretSealer, in txn: any StoreWriter) throws {
+        for (_, existing) in try txn.all(CloudSchema.accounts) where existing.name == account.name {
+            throw EucaError(.duplicate, .account, "An account named '\(account.name)' exists already.")
         }
-        logger.info("account created", metadata: ["euca.account": "\(account.id)", "name": "\(name)"])
-        return (account, key)
+        try txn.put(account, at: account.id.rawValue, in: CloudSchema.accounts)
+        try UserService.addAdmin(of: account, key: key, sealer: sealer, in: txn)
     }
 
     /// The account with this name or id.
