@@ -35,6 +35,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -128,7 +129,18 @@ let package = Package(
             dependencies: [
                 "EucaCore", "EucaSecurity", "EucaNet", "EucaScheduler",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Crypto", package: "swift-crypto")],
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "EucaConsole",
+            dependencies: [
+                "EucaCore", "EucaSecurity", "EucaCloud", "EucaHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .target(
@@ -178,7 +190,7 @@ let package = Package(
         .target(
             name: "EucaDaemon",
             dependencies: [
-                "EucaCore", "EucaCloud", "EucaCluster", "EucaEC2API", "EucaHTTP", "EucaNet", "EucaNode", "EucaSecurity", "EucaWire",
+                "EucaCore", "EucaCloud", "EucaCluster", "EucaConsole", "EucaEC2API", "EucaHTTP", "EucaNet", "EucaNode", "EucaSecurity", "EucaWire",
                 "EucaScheduler", "EucaStoreLMDB", "EucaHypervisor",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -210,7 +222,7 @@ let package = Package(
         .executableTarget(
             name: "euca-cloud",
             dependencies: [
-                "EucaCore", "EucaSecurity", "EucaNode", "EucaCluster", "EucaCloud", "EucaDaemon", "EucaNodeDaemon", "EucaStoreLMDB",
+                "EucaCore", "EucaSecurity", "EucaNode", "EucaCluster", "EucaCloud", "EucaConsole", "EucaDaemon", "EucaNodeDaemon", "EucaStoreLMDB",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],

@@ -212,6 +212,16 @@ public final class CloudController: Service, CloudService {
 
     public func instanceTypes() -> [VMType] { settings.vmTypes.types }
 
+    /// Each zone's nodes with their capacity, as its cluster reports them; a zone whose cluster
+    /// does not answer is left out.
+    public func resources() async -> [ClusterResources] {
+        var found: [ClusterResources] = []
+        for zone in zoneOrder {
+            if let cluster = cluster(zone), let resources = try? await cluster.describeResources() { found.append(resources) }
+        }
+        return found
+    }
+
     /// How many instances of each VM type fit in `zone` now and in the empty zone, from its
     /// cluster's describeResources (Eucalyptus' `verbose` listing). Nil when the cluster does not
     /// answer.

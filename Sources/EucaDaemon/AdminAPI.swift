@@ -157,6 +157,14 @@ public enum AdminAPI {
         public init(accessKeyId: String) { self.accessKeyId = accessKeyId }
     }
 
+    /// `set-password`: gives a user a password for the web console, or changes it.
+    public struct SetPassword: Codable, Sendable {
+        public var account: String
+        public var user: String
+        public var password: String
+        public init(account: String, user: String, password: String) { (self.account, self.user, self.password) = (account, user, password) }
+    }
+
     /// `get-credentials`: a user's credentials bundle.
     public struct GetCredentials: Codable, Sendable {
         public var account: String
@@ -314,6 +322,12 @@ public enum AdminAPI {
             let key = try await cloud.users.createAccessKey(for: input.user, in: try account(input.account).id)
             return AccessKeyCreated(
                 accountId: key.accountId.rawValue, userName: key.userName, accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey)
+        }
+        route("setPassword") { (input: SetPassword) in
+            let found = try account(input.account)
+            let creating = cloud.users.user(input.user, of: found.id)?.login == nil
+            try await cloud.users.setPassword(input.password, for: input.user, in: found.id, creating: creating)
+            return Done()
         }
         route("listRequests") { (input: ListRequests) in
             (input.all == true ? cloud.signups.all() : cloud.signups.pending()).map {

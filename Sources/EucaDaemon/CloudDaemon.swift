@@ -1,5 +1,6 @@
 public import EucaCloud
 public import EucaCore
+import EucaConsole
 import EucaEC2API
 import EucaHTTP
 import EucaNet
@@ -17,7 +18,7 @@ import ServiceLifecycle
 /// its clusters reached over mutual TLS.
 public enum CloudDaemon {
     public static let keys: [ConfigKey] =
-        DaemonSettings.keys + EC2APISettings.keys + CloudSettings.keys + NetworkSettings.keys
+        DaemonSettings.keys + EC2APISettings.keys + ConsoleSettings.keys + CloudSettings.keys + NetworkSettings.keys
         + [
             ConfigKey("CLUSTER_SYNC_INTERVAL", type: "seconds", default: "2", "How often the cloud controller tells clusters their nodes and asks their state."),
             ConfigKey(
@@ -68,6 +69,11 @@ public enum CloudDaemon {
                 FileHandle.standardOutput.write(Data("euca-clc is running.\n  EC2 endpoint:  \(endpoint)/\n  credentials:   \(credentials)/credentials\n".utf8))
             })
         var services: [any Service] = [assembly.cloud, components, app, DaemonRuntime.memoryScavenger(stores: [assembly.store])]
+        let console = try ConsoleServer.make(
+            cloud: assembly.cloud, authority: authority, settings: try ConsoleSettings(config, defaultHost: apiSettings.host),
+            hosts: [endpointHost], limits: daemon.http, logger: Logger(label: "euca.console")
+        ) { url in FileHandle.standardOutput.write(Data("  web console:   \(url)\n".utf8)) }
+        if let console { services.append(console) }
         if imagePort != 0 {
             let router = Router()
             ImageFileService.addRoutes(to: router, root: assembly.imageStore.root, logger: logger)

@@ -1,3 +1,4 @@
+import EucaConsole
 import EucaCloud
 import EucaCluster
 public import EucaCore
@@ -10,7 +11,7 @@ import EucaNode
 public enum AllKeys {
     /// The keys `euca-cloud` reads.
     public static let cloud: [ConfigKey] =
-        DaemonSettings.keys + EC2APISettings.keys + CloudSettings.keys + ClusterSettings.keys + NodeSettings.keys
+        DaemonSettings.keys + EC2APISettings.keys + ConsoleSettings.keys + CloudSettings.keys + ClusterSettings.keys + NodeSettings.keys
         + NetworkSettings.keys + [SampleImage.key]
 
     /// The keys each daemon reads, by program name.

@@ -78,7 +78,7 @@ public struct EC2API: Sendable {
     }
 
     /// IAM's path, as Eucalyptus named its IAM-compatible service.
-    public static let iamPath = "/services/Euare"
+    public static let iamPath = ServicePaths.iam
 
     /// Adds the API's routes (`/` and `/services/Eucalyptus`, GET and POST) to `router`, and
     /// IAM's (`/services/Euare`).

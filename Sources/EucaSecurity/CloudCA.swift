@@ -82,9 +82,27 @@ public struct CloudCA: Sendable {
         publicKey: Certificate.PublicKey, role: ComponentRole, name: String, hosts: [String],
         validity: TimeInterval = 5 * 365 * 86400, notBefore: Date = Date().addingTimeInterval(-300)
     ) throws -> Certificate {
+        try issue(
+            publicKey: publicKey, unit: role.organizationalUnit, name: name, hosts: hosts, usages: [.serverAuth, .clientAuth],
+            validity: validity, notBefore: notBefore)
+    }
+
+    /// The organizational unit of the web console's certificate: no component role.
+    public static let consoleUnit = "euca-console"
+
+    /// Issues the web console's certificate: a server's only (no client authentication, no
+    /// component role), for `hosts`.
+    public func issueConsole(publicKey: Certificate.PublicKey, hosts: [String]) throws -> Certificate {
+        try issue(publicKey: publicKey, unit: Self.consoleUnit, name: "console", hosts: hosts, usages: [.serverAuth])
+    }
+
+    private func issue(
+        publicKey: Certificate.PublicKey, unit: String, name: String, hosts: [String], usages: [ExtendedKeyUsage.Usage],
+        validity: TimeInterval = 5 * 365 * 86400, notBefore: Date = Date().addingTimeInterval(-300)
+    ) throws -> Certificate {
         let subject = try DistinguishedName {
             OrganizationName("Euca cloud")
-            OrganizationalUnitName(role.organizationalUnit)
+            OrganizationalUnitName(unit)
             CommonName(name)
         }
         let names = hosts.map { host -> GeneralName in
@@ -98,7 +116,7 @@ public struct CloudCA: Sendable {
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
                 Critical(KeyUsage(digitalSignature: true, keyEncipherment: true))
-                try ExtendedKeyUsage([.serverAuth, .clientAuth])
+                try ExtendedKeyUsage(usages)
                 if !names.isEmpty { SubjectAlternativeNames(names) }
             },
             issuerPrivateKey: .init(key))

@@ -13,6 +13,16 @@ import X509
 public enum InternalTLS {
     /// A server configuration that admits only clients holding a certificate of `allowed` role,
     /// refusing (and logging) every other at the handshake.
+    /// A server configuration that asks no certificate of clients: the web console's, for
+    /// browsers.
+    public static func publicServerConfiguration(identity: ComponentIdentity) throws -> TLSChannelConfiguration {
+        var tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(identity.certificatePEM.utf8)).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(identity.keyPEM.utf8), format: .pem)))
+        tls.minimumTLSVersion = .tlsv12
+        return TLSChannelConfiguration(tlsConfiguration: tls)
+    }
+
     public static func serverConfiguration(
         identity: ComponentIdentity, allowing allowed: ComponentRole, logger: Logger
     ) throws -> TLSChannelConfiguration {

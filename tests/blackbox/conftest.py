@@ -30,7 +30,7 @@ class Cloud:
 
     def start(self, timeout: float = 30) -> "Cloud":
         env = dict(os.environ)
-        env.update({"EC2_PORT": "0", "STATE_DIR": str(self.state), "LOGLEVEL": "DEBUG", "RECONCILE_INTERVAL": "0.5",
+        env.update({"EC2_PORT": "0", "CONSOLE_PORT": "0", "STATE_DIR": str(self.state), "LOGLEVEL": "DEBUG", "RECONCILE_INTERVAL": "0.5",
                     "VNET_PUBLICIPS": "10.99.0.10-10.99.0.13", "METADATA_ADDRESS": ""})
         env.update(self.extra_env)
         self.state.mkdir(parents=True, exist_ok=True)

@@ -63,7 +63,7 @@ class Cloud:
         self.root = root
         self.port = free_port()
         self.image_port = free_port()
-        self.clc = Daemon("euca-clc", root / "clc", {"EC2_PORT": str(self.port), "IMAGE_PORT": str(self.image_port)})
+        self.clc = Daemon("euca-clc", root / "clc", {"EC2_PORT": str(self.port), "IMAGE_PORT": str(self.image_port), "CONSOLE_PORT": "0"})
         self.clusters: dict[str, Daemon] = {}
         self.nodes: dict[str, Daemon] = {}
         self.node_ports: dict[str, int] = {}

@@ -22,7 +22,7 @@ struct EucaAdminCommand: AsyncParsableCommand {
         subcommands: [RegisterCluster.self, RegisterNode.self, DeregisterCluster.self, DeregisterNode.self, DescribeServices.self,
                       DescribeNodes.self, DescribeNetworkPlan.self, CreateAccount.self, DescribeAccounts.self, SetQuota.self, SetLease.self, SetPriority.self,
                       CreateUser.self, DescribeUsers.self, CreateAccessKey.self, DeactivateAccessKey.self, ActivateAccessKey.self,
-                      DeleteAccessKey.self, GetCredentials.self, ListRequests.self, ApproveUser.self, RejectUser.self,
+                      DeleteAccessKey.self, GetCredentials.self, ListRequests.self, ApproveUser.self, RejectUser.self, SetPassword.self,
                       ConfigKeys.self, CheckConfig.self, UploadImage.self, APICoverage.self])
 
     struct ConfigKeys: ParsableCommand {
@@ -571,6 +571,27 @@ struct EucaAdminCommand: AsyncParsableCommand {
             try await report {
                 _ = try await connection.client().call("rejectUser", AdminAPI.Decide(id: id), as: AdminAPI.Done.self)
                 print("REJECTED\t\(id)")
+            }
+        }
+    }
+
+    struct SetPassword: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-password",
+            abstract: "Give a user a password for the web console (or change it), read from standard input, never from the command line.",
+            discussion: "For the cloud's administrator: euca-admin set-password --account eucalyptus --user admin < file")
+        @OptionGroup var connection: Connection
+        @Option(help: "The account's name or id.") var account: String
+        @Option(help: "The user's name.") var user = "admin"
+
+        func run() async throws {
+            try await report {
+                guard let line = readLine(strippingNewline: true), !line.isEmpty else {
+                    throw EucaError(.missingParameter, .loginProfile, "Give the password on standard input.")
+                }
+                _ = try await connection.client().call(
+                    "setPassword", AdminAPI.SetPassword(account: account, user: user, password: line), as: AdminAPI.Done.self)
+                print("PASSWORD\t\(account)\t\(user)\tset")
             }
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EucaCloud
 import EucaCluster
+import EucaConsole
 import EucaCore
 import EucaDaemon
 import EucaNode
@@ -103,7 +104,14 @@ struct EucaCloudCommand: AsyncParsableCommand {
                 """
             FileHandle.standardOutput.write(Data(banner.utf8))
         }
-        let services: [any Service] = nodes.services + [cluster, assembly.cloud, app, DaemonRuntime.memoryScavenger(stores: [nodeStore, assembly.store])]
+        var services: [any Service] = nodes.services + [cluster, assembly.cloud, app, DaemonRuntime.memoryScavenger(stores: [nodeStore, assembly.store])]
+        let console = try ConsoleServer.make(
+            cloud: cloud, authority: authority, settings: try ConsoleSettings(config, defaultHost: assembly.apiSettings.host),
+            hosts: [assembly.endpointHost], limits: daemon.http, logger: Logger(label: "euca.console")
+        ) { url in
+            FileHandle.standardOutput.write(Data("  web console:   \(url)  (sign up there; euca-admin set-password gives the administrator one)\n".utf8))
+        }
+        if let console { services.append(console) }
         try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
         logger.info("euca-cloud stopped")
     }

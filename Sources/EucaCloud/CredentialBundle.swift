@@ -1,9 +1,7 @@
-public import EucaCloud
 public import EucaCore
 public import EucaSecurity
 import Crypto
 public import Foundation
-import EucaEC2API
 import X509
 
 /// A user's credentials as one zip file, as Eucalyptus handed them out: `eucarc` for euca2ools
@@ -23,12 +21,12 @@ public enum CredentialBundle {
         let id = CloudCA.fingerprint(of: certificate).uppercased()
         try await cloud.users.addCertificate(certificatePEM, id: id, for: record.name, in: account)
         let prefix = "euca2-\(record.name)-\(id.prefix(8).lowercased())"
-        var files = CredentialFiles.texts(key: key, region: region, endpoint: endpoint, directory: "${EUCA_KEY_DIR}")
+        var files = Self.files(key: key, region: region, endpoint: endpoint, directory: "${EUCA_KEY_DIR}")
         files["eucarc"] = """
             EUCA_KEY_DIR=$(cd "$(dirname "${BASH_SOURCE:-$0}")" && pwd -P)
-            \(files["eucarc"] ?? "")export EUARE_URL=\(endpoint)\(EC2API.iamPath)
+            \(files["eucarc"] ?? "")export EUARE_URL=\(endpoint)\(ServicePaths.iam)
             # The image store's S3 path, as Eucalyptus named it; its S3 API is not offered yet.
-            export S3_URL=\(endpoint)/services/Walrus
+            export S3_URL=\(endpoint)\(ServicePaths.s3)
             export EC2_USER_ID=\(account.rawValue)
             export EC2_CERT=${EUCA_KEY_DIR}/\(prefix)-cert.pem
             export EC2_PRIVATE_KEY=${EUCA_KEY_DIR}/\(prefix)-pk.pem
@@ -40,6 +38,48 @@ public enum CredentialBundle {
         files["cloud-cert.pem"] = authority.certificatePEM
         return ZipArchive.stored(files.sorted { $0.key < $1.key }.map { ($0.key, Array($0.value.utf8)) }, modified: now)
     }
+
+    /// The text of `credentials`, `config` and `eucarc` for `key`, naming `directory` as where
+    /// they are: what the daemons write for the administrator and each bundle holds.
+    public static func files(key: AccessKey, region: String, endpoint: String, directory: String) -> [String: String] {
+        [
+            "credentials": """
+                [default]
+                aws_access_key_id = \(key.accessKeyId)
+                aws_secret_access_key = \(key.secretAccessKey)
+
+                """,
+            "config": """
+                [default]
+                region = \(region)
+                output = json
+                endpoint_url = \(endpoint)
+
+                """,
+            "eucarc": """
+                # Euca credentials for the account \(key.accountId) (user \(key.userName)).
+                export EC2_URL=\(endpoint)\(ServicePaths.ec2)
+                export EC2_ACCESS_KEY=\(key.accessKeyId)
+                export EC2_SECRET_KEY=\(key.secretAccessKey)
+                export AWS_ACCESS_KEY_ID=\(key.accessKeyId)
+                export AWS_SECRET_ACCESS_KEY=\(key.secretAccessKey)
+                export AWS_DEFAULT_REGION=\(region)
+                export AWS_ENDPOINT_URL=\(endpoint)
+                export AWS_SHARED_CREDENTIALS_FILE=\(directory)/credentials
+                export AWS_CONFIG_FILE=\(directory)/config
+
+                """,
+        ]
+    }
+}
+
+/// Where the cloud's Query services are on its endpoint, as Eucalyptus placed them.
+public enum ServicePaths {
+    public static let ec2 = "/services/Eucalyptus"
+    /// IAM's, as Eucalyptus named its IAM-compatible service (Euare).
+    public static let iam = "/services/Euare"
+    /// The image store's S3 path (Walrus).
+    public static let s3 = "/services/Walrus"
 }
 
 /// A zip archive of files stored as they are (no compression): what `unzip`, Python's
