@@ -6,10 +6,10 @@ PYTHON  ?= python3
 APT_PACKAGES = libvirt-dev liblmdb-dev pkg-config openssh-client openssl ca-certificates \
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils \
   dropbear-bin busybox-static linux-image-amd64 kmod cpio dnsmasq-base iproute2 nftables socat \
-  iputils-ping procps conntrack
+  iputils-ping procps conntrack chromium chromium-driver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps pydeps build build-tests sample-image run test test-swift test-blackbox test-examples test-multiprocess test-guests bench clean docs
+.PHONY: all deps pydeps build build-tests sample-image run test test-swift test-blackbox test-examples test-multiprocess test-guests test-browser bench clean docs
 
 all: build
 
@@ -23,7 +23,7 @@ deps:
 	fi
 
 pydeps:
-	@$(PYTHON) -c "import boto3, botocore, pytest, libcloud, hypothesis, cryptography, ansible" 2>/dev/null && command -v aws >/dev/null && command -v ansible-playbook >/dev/null || \
+	@$(PYTHON) -c "import boto3, botocore, pytest, libcloud, hypothesis, cryptography, ansible, selenium" 2>/dev/null && command -v aws >/dev/null && command -v ansible-playbook >/dev/null || \
 	  $(PYTHON) -m pip install -q -r tests/requirements.txt
 
 build: deps
@@ -46,7 +46,7 @@ run: build sample-image
 	  VNET_PUBLICIPS=198.51.100.10-198.51.100.250 SAMPLE_IMAGE_DIR=$(CURDIR)/var/sample-image \
 	  STATE_DIR=$(CURDIR)/var .build/debug/euca-cloud
 
-test: deps pydeps build-tests test-swift test-blackbox test-examples test-multiprocess test-guests
+test: deps pydeps build-tests test-swift test-blackbox test-examples test-multiprocess test-guests test-browser
 
 test-swift:
 	$(SWIFT) test --skip-build
@@ -64,6 +64,10 @@ test-examples:
 # One euca-clc, euca-cc and euca-nc processes on this machine, registered with join tokens.
 test-multiprocess:
 	$(PYTHON) -m pytest -q tests/multiprocess
+
+# The web console in headless Chromium (selenium); screenshots under .build/browser-artifacts.
+test-browser:
+	$(PYTHON) -m pytest -q tests/browser
 
 # Real QEMU guests booting the sample image (root; TCG where KVM cannot run a guest).
 test-guests:
