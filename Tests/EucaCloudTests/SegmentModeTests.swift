@@ -49,9 +49,12 @@ import Testing
         return ClusterController(zone: "zone-a", nodes: [node], policy: .greedy, logger: logger)
     }
 
+    /// One master key for every cloud of a test, so that one made again over a store opens it.
+    let secrets = SecretSealer.ephemeral()
+
     func cloud(_ network: NetworkSettings, store: any StateStore = InMemoryStateStore(), cluster: ClusterController? = nil) async throws -> Cloud {
         let cluster = try cluster ?? makeCluster()
-        let controller = CloudController(store: store, secrets: .ephemeral(), clusters: [cluster], network: network, settings: CloudSettings(), logger: logger)
+        let controller = CloudController(store: store, secrets: secrets, clusters: [cluster], network: network, settings: CloudSettings(), logger: logger)
         let image = ImageRecord(
             id: .generate(.machine), ownerId: AccountID(rawValue: "000000000000"), name: "empty", location: "builtin:empty",
             isPublic: true, boot: BootSpec())
