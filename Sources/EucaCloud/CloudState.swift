@@ -14,6 +14,8 @@ public final class CloudState: CredentialStore {
         public var accessKeys: [String: StoredAccessKey] = [:]
         /// Users by `CloudSchema.userKey`.
         public var users: [String: UserRecord] = [:]
+        /// Access keys' ids by their user's `CloudSchema.userKey`.
+        public var accessKeysByUser: [String: Set<String>] = [:]
         /// Sign-up requests by id.
         public var signups: [String: SignupRecord] = [:]
         public var keyPairs: [String: KeyPairRecord] = [:]
@@ -195,7 +197,11 @@ public final class CloudState: CredentialStore {
     private static let placements: [String: @Sendable (inout Tables, String, (any Sendable)?) -> Void] = [
         CloudSchema.cloud.name: place(CloudSchema.cloud) { tables, _, value in tables.cloud = value },
         CloudSchema.accounts.name: place(CloudSchema.accounts) { $0.accounts[AccountID(rawValue: $1)] = $2 },
-        CloudSchema.accessKeys.name: place(CloudSchema.accessKeys) { $0.accessKeys[$1] = $2 },
+        CloudSchema.accessKeys.name: place(CloudSchema.accessKeys) { tables, key, value in
+            let owner = { (stored: StoredAccessKey?) in stored.map { CloudSchema.userKey($0.accountId, $0.userName) } }
+            Tables.reindex(&tables.accessKeysByUser, key, from: owner(tables.accessKeys[key]), to: owner(value))
+            tables.accessKeys[key] = value
+        },
         CloudSchema.users.name: place(CloudSchema.users) { $0.users[$1] = $2 },
         CloudSchema.signups.name: place(CloudSchema.signups) { $0.signups[$1] = $2 },
         CloudSchema.keyPairs.name: place(CloudSchema.keyPairs) { tables, key, value in

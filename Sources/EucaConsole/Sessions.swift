@@ -9,6 +9,8 @@ public struct ConsoleUser: Sendable, Hashable {
     public var userName: String
     /// Whether the account administers the cloud (its users see the administrator's pages).
     public var isCloudAdmin: Bool
+    /// The password hash the user signed in with: a session ends when it changes or goes.
+    var password: String
 }
 
 /// One browser's session: a random id (its cookie) and a random CSRF token every form carries.
@@ -20,6 +22,8 @@ struct ConsoleSession: Sendable {
     var user: ConsoleUser?
     var created: Date
     var lastSeen: Date
+    /// A line for the next page shown (what the last form did), shown once.
+    var notice: String?
 }
 
 /// The console's sessions, in memory: a restart signs everyone out.
@@ -55,16 +59,31 @@ final class ConsoleSessions: Sendable {
     func start(_ user: ConsoleUser?, now: Date) -> ConsoleSession {
         let session = ConsoleSession(id: Self.token(), csrf: Self.token(), user: user, created: now, lastSeen: now)
         sessions.withLock { sessions in
-            if sessions.count >= capacity {
-                let stale = sessions.values.filter { now.timeIntervalSince($0.lastSeen) >= idleTimeout }.map(\.id)
+            // Signed-out sessions, which anyone can make, only ever make room among themselves:
+            // a flood of them never signs a user out.
+            let signedIn = user != nil
+            let kind = sessions.values.filter { ($0.user != nil) == signedIn }
+            if kind.count >= capacity {
+                let stale = kind.filter { now.timeIntervalSince($0.lastSeen) >= idleTimeout }.map(\.id)
                 for id in stale { sessions[id] = nil }
-                if sessions.count >= capacity, let oldest = sessions.values.min(by: { $0.lastSeen < $1.lastSeen }) {
-                    sessions[oldest.id] = nil
-                }
+                if stale.isEmpty, let oldest = kind.min(by: { $0.lastSeen < $1.lastSeen }) { sessions[oldest.id] = nil }
             }
             sessions[session.id] = session
         }
         return session
+    }
+
+    /// Keeps `text` for the session's next page.
+    func note(_ text: String, for id: String) {
+        sessions.withLock { $0[id]?.notice = text }
+    }
+
+    /// The session's notice, taken: the next page shows it, and no page after.
+    func takeNotice(_ id: String) -> String? {
+        sessions.withLock { sessions in
+            defer { sessions[id]?.notice = nil }
+            return sessions[id]?.notice
+        }
     }
 
     func end(_ id: String) {

@@ -60,6 +60,8 @@ public struct WebConsole: Sendable {
     let now: @Sendable () -> Date
     let sessions: ConsoleSessions
     let limiter: LoginLimiter
+    /// Sign-up requests per client address.
+    let signupLimiter: LoginLimiter
     let library: MustacheLibrary
 
     /// The session cookie's name.
@@ -74,6 +76,7 @@ public struct WebConsole: Sendable {
         self.now = now
         self.sessions = ConsoleSessions()
         self.limiter = LoginLimiter()
+        self.signupLimiter = LoginLimiter(limits: .init(perUser: .max, perAddress: 20, window: 15 * 60))
         self.library = try ConsoleTemplates.library()
     }
 
@@ -99,10 +102,10 @@ public struct WebConsole: Sendable {
             let session = anonymousSession(request)
             return page("signup", ["title": "Ask for an account"], session: session)
         }
-        router.post("/signup") { request, _ in await signup(request) }
+        router.post("/signup") { request, context in await signup(request, from: context.remoteAddress) }
         router.get("/home") { request, _ in
             guard let (session, user) = signedIn(request) else { return redirect("/login") }
-            return await home(session, user, notice: request.uri.queryParameters["done"].map(String.init))
+            return await home(session, user, notice: sessions.takeNotice(session.id))
         }
         router.post("/credentials") { request, _ in
             await userForm(request) { _, user, _ in
@@ -117,25 +120,27 @@ public struct WebConsole: Sendable {
             }
         }
         router.post("/instances/run") { request, _ in
-            await userForm(request) { _, user, fields in
+            await userForm(request) { session, user, fields in
                 let image = fields["image"] ?? ""
                 var run = InstanceService.RunRequest(imageId: image, instanceType: fields["type"] ?? "m1.small")
                 if let key = fields["key"], !key.isEmpty { run.keyName = key }
                 let (_, instances) = try await cloud.instances.run(principal(user), run)
-                return redirect("/home?done=" + (instances.first.map { "Launched \($0.id)." } ?? "Launched.").addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
+                sessions.note(instances.first.map { "Launched \($0.id)." } ?? "Launched.", for: session.id)
+                return redirect("/home")
             }
         }
         router.post("/instances/terminate") { request, _ in
-            await userForm(request) { _, user, fields in
+            await userForm(request) { session, user, fields in
                 guard let id = fields["instance"], !id.isEmpty else { throw EucaError(.missingParameter, .instance, "Which instance?") }
                 _ = try await cloud.instances.terminate(principal(user), [InstanceID(rawValue: id)])
-                return redirect("/home?done=" + "Terminating \(id).".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
+                sessions.note("Terminating \(id).", for: session.id)
+                return redirect("/home")
             }
         }
         router.get("/admin") { request, _ in
             guard let (session, user) = signedIn(request) else { return redirect("/login") }
             guard user.isCloudAdmin else { return message(.notFound, "There is no such page.", session: session) }
-            return await admin(session, user, notice: request.uri.queryParameters["done"].map(String.init))
+            return await admin(session, user, notice: sessions.takeNotice(session.id))
         }
         for (path, approve) in [("/admin/approve", true), ("/admin/reject", false)] {
             router.post(RouterPath(path)) { request, _ in
@@ -143,8 +148,8 @@ public struct WebConsole: Sendable {
                     guard user.isCloudAdmin else { return message(.notFound, "There is no such page.", session: session) }
                     let id = fields["request"] ?? ""
                     if approve { try await cloud.signups.approve(id) } else { try await cloud.signups.reject(id) }
-                    let done = "\(approve ? "Approved" : "Rejected") \(id)."
-                    return redirect("/admin?done=" + done.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
+                    sessions.note("\(approve ? "Approved" : "Rejected") \(id).", for: session.id)
+                    return redirect("/admin")
                 }
             }
         }
@@ -164,7 +169,12 @@ public struct WebConsole: Sendable {
             let fields = Self.fields(body), let session = session(of: request), Self.sameToken(fields["csrf"], session.csrf)
         else { return message(.forbidden, Self.staleForm, session: nil) }
         let account = fields["account"] ?? "", user = fields["user"] ?? "", password = fields["password"] ?? ""
-        let who = "\(account)/\(user.lowercased())"
+        // Names no account or user can have are wrong at once, and never enter the limiter's table.
+        guard account.utf8.count <= 63, user.utf8.count <= 64 else {
+            return loginPage(request, error: "Wrong account, user or password.", status: .unauthorized)
+        }
+        // One user counts once, whether its account is named by name or by id.
+        let who = "\(cloud.accounts.named(account)?.id.rawValue ?? account)/\(user.lowercased())"
         let at = now()
         if let wait = limiter.wait(user: who, address: address, now: at) {
             logger.notice("console sign-in refused: too many failures", metadata: ["euca.user": "\(who.prefix(130))", "address": "\(address)"])
@@ -172,9 +182,13 @@ public struct WebConsole: Sendable {
                 request, error: "Too many failed sign-ins; try again in \(Int(wait.rounded(.up)) / 60 + 1) minutes.", status: .tooManyRequests,
                 account: account, user: user)
         }
-        guard let found = cloud.users.checkPassword(password, user: user, account: account),
-            let record = cloud.accounts.named(found.accountId.rawValue)
-        else {
+        let checked: UserRecord?
+        do {
+            checked = try await cloud.users.checkPassword(password, user: user, account: account)
+        } catch {
+            return loginPage(request, error: "The console is busy; try again in a moment.", status: .serviceUnavailable, account: account, user: user)
+        }
+        guard let found = checked, let login = found.login, let record = cloud.accounts.named(found.accountId.rawValue) else {
             limiter.failed(user: who, address: address, now: at)
             logger.info("console sign-in failed", metadata: ["euca.user": "\(who.prefix(130))", "address": "\(address)"])
             return loginPage(request, error: "Wrong account, user or password.", status: .unauthorized, account: account, user: user)
@@ -182,15 +196,25 @@ public struct WebConsole: Sendable {
         limiter.succeeded(user: who)
         sessions.end(session.id)
         let signedIn = sessions.start(
-            ConsoleUser(accountId: record.id, accountName: record.name, userName: found.name, isCloudAdmin: record.isCloudAdmin), now: at)
+            ConsoleUser(
+                accountId: record.id, accountName: record.name, userName: found.name, isCloudAdmin: record.isCloudAdmin,
+                password: login.password.hash),
+            now: at)
         logger.info("console sign-in", metadata: ["euca.account": "\(record.id)", "euca.user": "\(found.name)"])
         return redirect(record.isCloudAdmin ? "/admin" : "/home", session: signedIn)
     }
 
-    private func signup(_ request: Request) async -> Response {
+    private func signup(_ request: Request, from address: String) async -> Response {
         await form(request) { session, fields in
             let account = fields["account"] ?? "", user = fields["user"] ?? "", email = fields["email"] ?? ""
             let values: [String: Any] = ["title": "Ask for an account", "formAccount": account, "formUser": user, "formEmail": email]
+            // Each request costs a password hash and a record: a few per address at a time.
+            let at = now()
+            if let wait = signupLimiter.wait(user: "-", address: address, now: at) {
+                let error = "Too many requests from your address; try again in \(Int(wait.rounded(.up)) / 60 + 1) minutes."
+                return page("signup", values.merging(["error": error]) { $1 }, session: session, status: .tooManyRequests)
+            }
+            signupLimiter.failed(user: "-", address: address, now: at)
             guard fields["password"] == fields["password2"] else {
                 return page("signup", values.merging(["error": "The two passwords differ."]) { $1 }, session: session, status: .badRequest)
             }
@@ -200,7 +224,8 @@ public struct WebConsole: Sendable {
                     "signup-done", ["title": "Request received", "requestId": record.id, "accountName": record.accountName, "userName": record.userName],
                     session: session)
             } catch let error as EucaError {
-                return page("signup", values.merging(["error": error.message]) { $1 }, session: session, status: .badRequest)
+                let status: HTTPResponse.Status = error.code == .unavailable ? .serviceUnavailable : .badRequest
+                return page("signup", values.merging(["error": error.message]) { $1 }, session: session, status: status)
             } catch {
                 logger.error("sign-up failed", metadata: ["error": "\(error)"])
                 return message(.internalServerError, "The request failed; it may be retried.", session: session)
@@ -321,8 +346,15 @@ public struct WebConsole: Sendable {
         }
     }
 
+    /// The request's session; a signed-in one ends here if its user is gone or its password
+    /// changed or was taken away since it signed in.
     private func session(of request: Request) -> ConsoleSession? {
-        sessions.session(Self.cookieValue(request.headers[.cookie]), now: now())
+        guard let session = sessions.session(Self.cookieValue(request.headers[.cookie]), now: now()) else { return nil }
+        if let user = session.user, cloud.users.user(user.userName, of: user.accountId)?.login?.password.hash != user.password {
+            sessions.end(session.id)
+            return nil
+        }
+        return session
     }
 
     private func signedIn(_ request: Request) -> (ConsoleSession, ConsoleUser)? {

@@ -100,7 +100,9 @@ struct IAMAPI: Sendable {
                 Self.writeTruncation(page, &xml)
             }
         case "DeleteUser":
-            try await users.delete(try call.params.required("UserName"), of: call.account)
+            let name = try call.params.required("UserName")
+            try Self.check(name, "userName", max: 128, pattern: "[\\w+=,.@-]+") { Self.isNameCharacter($0) }
+            try await users.delete(name, of: call.account)
         case "CreateAccessKey":
             let key = try await users.createAccessKey(for: try call.userName(), in: call.account)
             xml.element("CreateAccessKeyResult") { xml in
@@ -173,7 +175,7 @@ struct IAMAPI: Sendable {
             }
         case "GetAccountSummary":
             let all = users.users(of: call.account)
-            let keys = try all.reduce(0) { $0 + (try users.accessKeys(of: $1.name, in: call.account).count) }
+            let keys = users.accessKeyCount(of: call.account)
             let summary: [(String, Int)] = [
                 ("Users", all.count), ("UsersQuota", UserService.maxUsersPerAccount),
                 ("AccessKeysPerUserQuota", UserService.maxAccessKeysPerUser),
@@ -239,15 +241,18 @@ struct IAMAPI: Sendable {
         var marker: String?
     }
 
-    /// One page of `items` (sorted by `key`) after the request's `Marker`, of at most its
+    /// One page of `items`, in the order of `key`, after the request's `Marker`, of at most its
     /// `MaxItems` (100 unless given); the marker is the last item's key.
     static func page<Item>(_ items: [Item], _ params: QueryParameters, key: (Item) -> String) throws -> Page<Item> {
         let limit = try params.integer("MaxItems") ?? 100
         guard (1...1000).contains(limit) else {
             throw IAMError.validation("maxItems", String(limit), "Member must have value between 1 and 1000")
         }
-        var rest = items
-        if let marker = params["Marker"] { rest = items.filter { key($0) > marker } }
+        if let marker = params["Marker"], !(1...320).contains(marker.count) {
+            throw IAMError.validation("marker", marker, "Member must have length between 1 and 320")
+        }
+        var rest = items.sorted { key($0) < key($1) }
+        if let marker = params["Marker"] { rest = rest.filter { key($0) > marker } }
         guard rest.count > limit else { return Page(items: rest, marker: nil) }
         let shown = Array(rest.prefix(limit))
         return Page(items: shown, marker: shown.last.map(key))

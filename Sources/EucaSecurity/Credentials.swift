@@ -47,7 +47,7 @@ public struct StoredAccessKey: Sendable, Codable, Hashable {
     /// `key` with its secret sealed by `sealer`.
     public init(_ key: AccessKey, sealer: SecretSealer) {
         accessKeyId = key.accessKeyId
-        sealedSecret = sealer.seal(key.secretAccessKey, context: key.accessKeyId)
+        sealedSecret = sealer.seal(key.secretAccessKey, context: Self.context(key.accessKeyId, key.accountId, key.userName))
         secretAccessKey = nil
         accountId = key.accountId
         userName = key.userName
@@ -57,10 +57,17 @@ public struct StoredAccessKey: Sendable, Codable, Hashable {
 
     /// The key with its secret, or nil if `sealer` does not open it (another cloud's master key).
     public func opened(by sealer: SecretSealer) -> AccessKey? {
-        guard let secret = sealedSecret.flatMap({ sealer.open($0, context: accessKeyId) }) ?? secretAccessKey else { return nil }
+        let context = Self.context(accessKeyId, accountId, userName)
+        guard let secret = sealedSecret.flatMap({ sealer.open($0, context: context) }) ?? secretAccessKey else { return nil }
         return AccessKey(
             accessKeyId: accessKeyId, secretAccessKey: secret, accountId: accountId, userName: userName, isActive: isActive,
             createdAt: createdAt)
+    }
+
+    /// What a sealed secret is bound to: its key, account and user. The same secret on a record
+    /// moved to another account or user does not open.
+    public static func context(_ id: String, _ account: AccountID, _ user: String) -> String {
+        "\(id)|\(account.rawValue)|\(user)"
     }
 
     /// Whether its secret is still in plain text.

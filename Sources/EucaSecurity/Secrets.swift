@@ -1,7 +1,9 @@
 import EucaCore
 public import Crypto
 import CryptoExtras
+import Dispatch
 import Foundation
+import Synchronization
 
 /// The cloud's master key: it seals the secrets the store keeps (access keys' secrets), so that
 /// a copy of the store alone gives none of them away.
@@ -69,15 +71,27 @@ public struct PasswordHash: Sendable, Codable, Hashable {
     /// the parameters RFC 7914 and OWASP give for interactive logins.
     public static let defaultLogN = 15
 
-    /// Hashes `password` with a fresh 16-byte salt.
-    public static func make(_ password: String, logN: Int = defaultLogN) throws -> PasswordHash {
+    /// Hashes `password` with a fresh 16-byte salt, on the password queue (``PasswordWork``).
+    public static func make(_ password: String, logN: Int = defaultLogN) async throws -> PasswordHash {
+        try await PasswordWork.run { try makeNow(password, logN: logN) }
+    }
+
+    /// Whether `password` is the one hashed, on the password queue; throws `unavailable` when
+    /// too many checks are waiting.
+    public func matches(_ password: String) async throws -> Bool {
+        let hash = self
+        return try await PasswordWork.run { hash.matchesNow(password) }
+    }
+
+    /// Hashes `password` on the calling thread.
+    public static func makeNow(_ password: String, logN: Int = defaultLogN) throws -> PasswordHash {
         let salt = SymmetricKey(size: .bits128).withUnsafeBytes { Data($0) }
         let hash = try derive(password, salt: salt, logN: logN, blockSize: 8, parallelism: 1)
         return PasswordHash(logN: logN, blockSize: 8, parallelism: 1, salt: salt.base64EncodedString(), hash: hash.base64EncodedString())
     }
 
-    /// Whether `password` is the one hashed, compared in constant time.
-    public func matches(_ password: String) -> Bool {
+    /// Whether `password` is the one hashed, compared in constant time, on the calling thread.
+    public func matchesNow(_ password: String) -> Bool {
         guard let salt = Data(base64Encoded: salt), let expected = Data(base64Encoded: hash), (10...20).contains(logN),
             (1...16).contains(blockSize), (1...4).contains(parallelism),
             let derived = try? Self.derive(password, salt: salt, logN: logN, blockSize: blockSize, parallelism: parallelism),
@@ -91,5 +105,27 @@ public struct PasswordHash: Sendable, Codable, Hashable {
             from: Data(password.utf8), salt: salt, outputByteCount: 32, rounds: 1 << logN, blockSize: blockSize,
             parallelism: parallelism, maxMemory: 128 * blockSize * (1 << logN) * 2 + (1 << 20))
         return key.withUnsafeBytes { Data($0) }
+    }
+}
+
+/// Where passwords are hashed: one at a time, on a thread of its own, so that sign-ins (which
+/// anyone can send) take at most one core and never the threads the cloud's requests run on.
+/// Beyond `maxWaiting` jobs, more are refused with `unavailable` rather than queued.
+public enum PasswordWork {
+    public static let maxWaiting = 32
+    private static let queue = DispatchQueue(label: "euca.passwords")
+    private static let waiting = Mutex(0)
+
+    static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        let admitted = waiting.withLock { count -> Bool in
+            guard count < maxWaiting else { return false }
+            count += 1
+            return true
+        }
+        guard admitted else { throw EucaError(.unavailable, nil, "Too many passwords are being checked; try again in a moment.") }
+        defer { waiting.withLock { $0 -= 1 } }
+        return try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try body() }) }
+        }
     }
 }

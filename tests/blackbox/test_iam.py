@@ -130,9 +130,13 @@ def test_iam_error_codes_for_bad_input(cloud):
     assert code(lambda: iam.list_access_keys(UserName="nobody")) == "NoSuchEntity"
     assert code(lambda: iam.delete_access_key(UserName="dave", AccessKeyId="AKIA0000000000000000")) == "NoSuchEntity"
     assert code(lambda: iam.update_access_key(UserName="dave", AccessKeyId="AKIA0000000000000000", Status="Sleeping")) == "ValidationError"
-    iam.create_access_key(UserName="dave")
-    iam.create_access_key(UserName="dave")
+    keys = {iam.create_access_key(UserName="dave")["AccessKey"]["AccessKeyId"] for _ in range(2)}
     assert code(lambda: iam.create_access_key(UserName="dave")) == "LimitExceeded"
+    # One key a page: the marker leads to the other, whatever order they were made in.
+    first = iam.list_access_keys(UserName="dave", MaxItems=1)
+    assert first["IsTruncated"] and len(first["AccessKeyMetadata"]) == 1
+    second = iam.list_access_keys(UserName="dave", MaxItems=1, Marker=first["Marker"])
+    assert {k["AccessKeyId"] for k in first["AccessKeyMetadata"] + second["AccessKeyMetadata"]} == keys
     assert code(lambda: iam.delete_user(UserName="dave")) == "DeleteConflict"
     assert code(lambda: iam.delete_user(UserName="admin")) == "DeleteConflict"
 

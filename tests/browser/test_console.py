@@ -47,8 +47,14 @@ def clients_from(bundle, into):
     return session.client("ec2", endpoint_url=config["default"]["endpoint_url"], config=botocore.config.Config(retries={"max_attempts": 1}))
 
 
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
 class Plain:
-    """A browser-less client with a cookie jar, for requests a page would never send."""
+    """A browser-less client with a cookie jar, for requests a page would never send; redirects
+    are answers, not followed."""
 
     def __init__(self, base):
         self.base = base
@@ -57,7 +63,7 @@ class Plain:
         context.verify_mode = ssl.CERT_NONE
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(
-            urllib.request.HTTPSHandler(context=context), urllib.request.HTTPCookieProcessor(self.jar))
+            urllib.request.HTTPSHandler(context=context), urllib.request.HTTPCookieProcessor(self.jar), NoRedirects())
 
     def request(self, path, fields=None, cookie=None):
         data = urllib.parse.urlencode(fields).encode() if fields is not None else None
@@ -257,10 +263,16 @@ def test_one_users_session_is_no_key_to_anothers_bundle(console, browser, tmp_pa
     (tmp_path / "alma.zip").write_bytes(body)
     with zipfile.ZipFile(tmp_path / "alma.zip") as archive:
         assert "user alma" in archive.read("eucarc").decode() and "bert" not in archive.read("eucarc").decode()
+    # A new password for Alma ends her session: the old cookie opens nothing.
+    admin(console.cloud, "set-password", "--account", "own-a", "--user", "alma", stdin="alma's new passphrase\n")
+    status, _, headers = plain.request("/home", cookie=alma_cookie)
+    assert status == 303 and headers["Location"] == "/login"
+    assert plain.request("/credentials", {"csrf": alma_token}, cookie=alma_cookie)[0] == 403
     # Bert signs out: his cookie opens nothing any more.
     other.sign_out()
     assert plain.request("/credentials", {"csrf": bert_token}, cookie=bert_cookie)[0] == 403
-    assert plain.request("/home", cookie=bert_cookie)[0] in (303, 200) and b"wendy" not in plain.request("/home", cookie=bert_cookie)[1]
+    status, _, headers = plain.request("/home", cookie=bert_cookie)
+    assert status == 303 and headers["Location"] == "/login"
 
 
 def test_the_console_is_https_from_the_clouds_ca_with_safe_cookies(console):

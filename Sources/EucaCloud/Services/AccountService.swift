@@ -32,13 +32,22 @@ public struct AccountService: CloudService {
         return (account, key)
     }
 
-    /// Account names: 1 to 63 lowercase letters, digits or `-`.
+    /// Account names: 1 to 63 lowercase letters, digits or `-`, not all digits (so that no name
+    /// can be read as another account's id).
     static func checkName(_ name: String) throws(EucaError) {
         guard !name.isEmpty, name.count <= 63,
             name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isLowercase || ("0"..."9").contains($0) || $0 == "-") })
         else {
             throw EucaError(.invalidParameter, .account, "Account names are 1 to 63 lowercase letters, digits or '-'.")
         }
+        guard !name.allSatisfy(\.isNumber) else {
+            throw EucaError(.invalidParameter, .account, "An account name must not be all digits: ids are.")
+        }
+    }
+
+    /// The account `text` names: by its id first, then by its name.
+    static func find(_ text: String, in tables: borrowing CloudState.Tables) -> AccountRecord? {
+        tables.accounts[AccountID(rawValue: text)] ?? tables.accounts.values.first { $0.name == text }
     }
 
     /// Writes a new account, its `admin` user and that user's key, unless the name is taken.
@@ -50,9 +59,9 @@ public struct AccountService: CloudService {
         try UserService.addAdmin(of: account, key: key, sealer: sealer, in: txn)
     }
 
-    /// The account with this name or id.
+    /// The account with this id, or else this name.
     public func named(_ text: String) -> AccountRecord? {
-        state.read { tables in tables.accounts.values.first { $0.name == text || $0.id.rawValue == text } }
+        state.read { tables in Self.find(text, in: tables) }
     }
 
     // MARK: - Terms

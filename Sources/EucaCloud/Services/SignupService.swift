@@ -30,8 +30,15 @@ public struct SignupService: CloudService {
         try UserService.checkName(user)
         try Self.checkEmail(email)
         try UserService.checkPassword(password)
+        // What the commit checks again, checked before the hash is paid for.
+        let (waiting, taken) = state.read { tables in
+            let waiting = tables.signups.values.filter { $0.state == .pending }
+            return (waiting.count, tables.accounts.values.contains { $0.name == account } || waiting.contains { $0.accountName == account })
+        }
+        guard waiting < Self.maxPending else { throw EucaError(.limitExceeded, nil, "Too many sign-up requests are waiting; try again later.") }
+        if taken { throw EucaError(.duplicate, .account, "The account name '\(account)' is taken; choose another.") }
         let record = SignupRecord(
-            id: "signup-" + Self.hex(8), accountName: account, userName: user, email: email, password: try PasswordHash.make(password),
+            id: "signup-" + Self.hex(8), accountName: account, userName: user, email: email, password: try await PasswordHash.make(password),
             createdAt: now(), state: .pending)
         try await commit { txn in
             let requests = try txn.all(CloudSchema.signups).map(\.value).filter { $0.state == .pending }
@@ -66,6 +73,7 @@ public struct SignupService: CloudService {
             user.login = LoginProfile(password: password, createdAt: at, resetRequired: false)
             try txn.put(user, at: key, in: CloudSchema.users)
             request.state = .approved
+            request.password = nil
             request.decidedAt = at
             try txn.put(request, at: id, in: CloudSchema.signups)
             return (account, user)

@@ -82,9 +82,16 @@ public struct UserService: CloudService {
 
     /// The user's access keys, secrets left sealed, oldest first.
     public func accessKeys(of name: String, in account: AccountID) throws -> [StoredAccessKey] {
-        guard let user = user(name, of: account) else { throw Self.noSuchUser(name) }
-        return state.read { tables in tables.accessKeys.values.filter { $0.accountId == account && $0.userName == user.name } }
+        guard user(name, of: account) != nil else { throw Self.noSuchUser(name) }
+        let key = CloudSchema.userKey(account, name)
+        return state.read { tables in (tables.accessKeysByUser[key] ?? []).compactMap { tables.accessKeys[$0] } }
             .sorted { ($0.createdAt, $0.accessKeyId) < ($1.createdAt, $1.accessKeyId) }
+    }
+
+    /// How many access keys the account's users hold.
+    public func accessKeyCount(of account: AccountID) -> Int {
+        let prefix = "\(account)/"
+        return state.read { tables in tables.accessKeysByUser.reduce(0) { $0 + ($1.key.hasPrefix(prefix) ? $1.value.count : 0) } }
     }
 
     /// A new active access key for the user; its secret is shown this once.
@@ -142,13 +149,17 @@ public struct UserService: CloudService {
 
     // MARK: - Certificates
 
-    /// Records a certificate issued to the user.
+    /// IAM's limit of signing certificates per user.
+    public static let maxCertificatesPerUser = 2
+
+    /// Records a certificate issued to the user; past IAM's two, the oldest is dropped.
     public func addCertificate(_ pem: String, id: String, for name: String, in account: AccountID) async throws {
         let at = now()
         try await commit { txn in
             let key = CloudSchema.userKey(account, name)
             guard var user = try txn.get(key, from: CloudSchema.users) else { throw Self.noSuchUser(name) }
-            user.certificates = (user.certificates ?? []) + [UserCertificate(id: id, pem: pem, uploadedAt: at, isActive: true)]
+            let kept = (user.certificates ?? []).suffix(Self.maxCertificatesPerUser - 1)
+            user.certificates = Array(kept) + [UserCertificate(id: id, pem: pem, uploadedAt: at, isActive: true)]
             try txn.put(user, at: key, in: CloudSchema.users)
         }
         logger.info("certificate issued", metadata: ["euca.account": "\(account)", "euca.user": "\(name)", "certificate": "\(id.prefix(16))"])
@@ -174,10 +185,12 @@ public struct UserService: CloudService {
         _ password: String?, for name: String, in account: AccountID, resetRequired: Bool? = nil, creating: Bool
     ) async throws {
         if creating, password == nil { throw EucaError(.missingParameter, .loginProfile, "A password is required.") }
-        let hash = try password.map { password in
+        var made: PasswordHash?
+        if let password {
             try Self.checkPassword(password)
-            return try PasswordHash.make(password)
+            made = try await PasswordHash.make(password)
         }
+        let hash = made
         let at = now()
         try await commit { txn in
             let key = CloudSchema.userKey(account, name)
@@ -215,23 +228,24 @@ public struct UserService: CloudService {
     }
 
     /// The user whose name and password these are, or nil: the same nil for an unknown account,
-    /// an unknown user, a user with no password and a wrong password. Slow by design (scrypt).
-    public func checkPassword(_ password: String, user name: String, account accountName: String) -> UserRecord? {
+    /// an unknown user, a user with no password and a wrong password. Slow by design (scrypt, on
+    /// ``PasswordWork``'s thread); throws `unavailable` when too many checks are waiting.
+    public func checkPassword(_ password: String, user name: String, account accountName: String) async throws -> UserRecord? {
+        // Names no account or user can have are refused without a hash: their length is no secret.
+        guard accountName.utf8.count <= 63, name.utf8.count <= 64, password.utf8.count <= 512 else { return nil }
         let found = state.read { tables -> UserRecord? in
-            guard let account = tables.accounts.values.first(where: { $0.name == accountName || $0.id.rawValue == accountName }) else {
-                return nil
-            }
+            guard let account = AccountService.find(accountName, in: tables) else { return nil }
             return tables.users[CloudSchema.userKey(account.id, name)]
         }
         // An unknown user costs what a known one does, so timing tells nothing of who exists.
         guard let found, let login = found.login else {
-            _ = Self.decoy.matches(password)
+            _ = try await Self.decoy.matches(password)
             return nil
         }
-        return login.password.matches(password) ? found : nil
+        return try await login.password.matches(password) ? found : nil
     }
 
-    private static let decoy = try! PasswordHash.make("not a password of anyone's")
+    private static let decoy = try! PasswordHash.makeNow("not a password of anyone's")
 
     // MARK: - Checks
 
