@@ -173,6 +173,18 @@ struct IAMAPI: Sendable {
                 }
                 Self.writeTruncation(page, &xml)
             }
+        case "ListUserTags", "ListGroupsForUser", "ListAttachedUserPolicies", "ListUserPolicies", "ListMFADevices", "ListSSHPublicKeys",
+            "ListServiceSpecificCredentials":
+            // What a user can have of these here is nothing: tags, groups, policies, MFA
+            // devices and SSH keys are not offered, so each list is empty, as IAM answers for a
+            // user without them.
+            let name = try call.userName()
+            guard users.user(name, of: call.account) != nil else { throw UserService.noSuchUser(name) }
+            let list = Self.emptyLists[action]!
+            xml.element("\(action)Result") { xml in
+                xml.element(list) { _ in }
+                xml.leaf("IsTruncated", false)
+            }
         case "GetAccountSummary":
             let all = users.users(of: call.account)
             let keys = users.accessKeyCount(of: call.account)
@@ -206,6 +218,13 @@ struct IAMAPI: Sendable {
             throw EC2Error("NotImplemented", "The IAM action \(action) is not offered by this cloud.")
         }
     }
+
+    /// The list element of each listing that is always empty here.
+    static let emptyLists: [String: String] = [
+        "ListUserTags": "Tags", "ListGroupsForUser": "Groups", "ListAttachedUserPolicies": "AttachedPolicies",
+        "ListUserPolicies": "PolicyNames", "ListMFADevices": "MFADevices", "ListSSHPublicKeys": "SSHPublicKeys",
+        "ListServiceSpecificCredentials": "ServiceSpecificCredentials",
+    ]
 
     // MARK: - Writing
 

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 
+import boto3
 import pytest
 
 PLAYBOOK = """
@@ -76,6 +77,16 @@ PLAYBOOK = """
       amazon.aws.ec2_instance: {{name: play-vm, state: absent, wait: true}}
     - name: instance gone again
       amazon.aws.ec2_instance: {{name: play-vm, state: absent, wait: true}}
+    - name: iam user
+      amazon.aws.iam_user: {{name: play-user, state: present}}
+    - name: iam user again
+      amazon.aws.iam_user: {{name: play-user, state: present}}
+    - name: iam key
+      amazon.aws.iam_access_key: {{user_name: play-user, state: present}}
+      register: iam_key
+    - name: iam users
+      amazon.aws.iam_user_info: {{}}
+      register: iam_users
 """
 
 EXPECTED_CHANGES = {
@@ -83,6 +94,7 @@ EXPECTED_CHANGES = {
     "gateways": False, "route tables": False,
     "images": False, "instance": True, "instance again": False, "instance info": False, "address": True,
     "address released": True, "instance gone": True, "instance gone again": False,
+    "iam user": True, "iam user again": False, "iam key": True, "iam users": False,
 }
 
 
@@ -121,3 +133,9 @@ def test_an_ansible_playbook_runs_unmodified(cloud, tmp_path):
     running = ec2.describe_instances(Filters=[{"Name": "instance-state-name", "Values": ["running", "pending"]}])
     assert running["Reservations"] == []
     assert ec2.describe_addresses()["Addresses"] == []
+    # The IAM user Ansible made has the key it made, and the key works.
+    assert {u["user_name"] for u in results["iam users"]["iam_users"]} == {"admin", "play-user"}
+    key = results["iam key"]["access_key"]
+    made = boto3.client("ec2", endpoint_url=cloud.endpoint + "/", region_name=cloud.credentials["region"],
+                        aws_access_key_id=key["access_key_id"], aws_secret_access_key=results["iam key"]["secret_access_key"])
+    assert made.describe_regions()["Regions"]
