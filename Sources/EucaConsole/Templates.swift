@@ -12,7 +12,7 @@ enum ConsoleTemplates {
             <body>
             <header><h1><a href="/">Euca</a></h1>
             {{#user}}<nav><span id="whoami">{{userName}} @ {{accountName}}</span>
-            <a href="/home">Resources</a>{{#isCloudAdmin}} <a href="/admin" id="admin-link">Administration</a>{{/isCloudAdmin}}
+            <a href="/home">Resources</a> <a href="/password" id="password-link">Password</a>{{#isCloudAdmin}} <a href="/admin" id="admin-link">Administration</a>{{/isCloudAdmin}}
             <form method="post" action="/logout" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" id="logout">Sign out</button></form>
             </nav>{{/user}}
             </header>
@@ -133,6 +133,17 @@ enum ConsoleTemplates {
             {{#nodes}}<tr><td>{{zone}}</td><td>{{node}}</td><td>{{cores}}</td><td>{{memory}}</td><td>{{disk}}</td><td>{{instances}}</td></tr>{{/nodes}}
             {{^nodes}}<tr><td colspan="6">No cluster answers.</td></tr>{{/nodes}}
             </tbody></table></section>
+            {{> footer}}
+            """,
+        "password": """
+            {{> header}}
+            <form method="post" action="/password" id="password-form">
+            <input type="hidden" name="csrf" value="{{csrf}}">
+            <label>Current password <input type="password" name="current" id="current" required maxlength="128"></label>
+            <label>New password <input type="password" name="password" id="password" required minlength="8" maxlength="128"></label>
+            <label>New password again <input type="password" name="password2" id="password2" required minlength="8" maxlength="128"></label>
+            <button type="submit" id="change">Change password</button>
+            </form>
             {{> footer}}
             """,
         "message": """

@@ -104,7 +104,7 @@ public struct WebConsole: Sendable {
         }
         router.post("/signup") { request, context in await signup(request, from: context.remoteAddress) }
         router.get("/home") { request, _ in
-            guard let (session, user) = signedIn(request) else { return redirect("/login") }
+            guard let (session, user) = signedIn(request) else { return redirect(elsewhere(request)) }
             return await home(session, user, notice: sessions.takeNotice(session.id))
         }
         router.post("/credentials") { request, _ in
@@ -137,8 +137,37 @@ public struct WebConsole: Sendable {
                 return redirect("/home")
             }
         }
+        router.get("/password") { request, _ in
+            guard let (session, _) = signedIn(request, allowingReset: true) else { return redirect("/login") }
+            var values: [String: Any] = ["title": "Change your password"]
+            if let notice = sessions.takeNotice(session.id) { values["notice"] = notice }
+            return page("password", values, session: session)
+        }
+        router.post("/password") { request, _ in
+            await form(request) { session, fields in
+                guard let user = session.user else { return redirect("/login") }
+                guard fields["password"] == fields["password2"] else {
+                    return page("password", ["title": "Change your password", "error": "The two new passwords differ."], session: session, status: .badRequest)
+                }
+                do {
+                    guard try await cloud.users.checkPassword(fields["current"] ?? "", user: user.userName, account: user.accountId.rawValue) != nil else {
+                        return page("password", ["title": "Change your password", "error": "The current password is wrong."], session: session, status: .badRequest)
+                    }
+                    try await cloud.users.setPassword(fields["password"], for: user.userName, in: user.accountId, resetRequired: false, creating: false)
+                } catch let error as EucaError {
+                    return page("password", ["title": "Change your password", "error": error.message], session: session, status: .badRequest)
+                } catch {
+                    return message(.internalServerError, "The request failed; it may be retried.", session: session)
+                }
+                // The old session ended with the old password; the user signs in with the new one.
+                sessions.end(session.id)
+                let fresh = sessions.start(nil, now: now())
+                sessions.note("Your password was changed; sign in with the new one.", for: fresh.id)
+                return redirect("/login", session: fresh)
+            }
+        }
         router.get("/admin") { request, _ in
-            guard let (session, user) = signedIn(request) else { return redirect("/login") }
+            guard let (session, user) = signedIn(request) else { return redirect(elsewhere(request)) }
             guard user.isCloudAdmin else { return message(.notFound, "There is no such page.", session: session) }
             return await admin(session, user, notice: sessions.takeNotice(session.id))
         }
@@ -161,6 +190,7 @@ public struct WebConsole: Sendable {
         let session = anonymousSession(request)
         var values: [String: Any] = ["title": "Sign in", "formAccount": account, "formUser": user]
         if let error { values["error"] = error }
+        if let notice = sessions.takeNotice(session.id) { values["notice"] = notice }
         return page("login", values, session: session, status: status)
     }
 
@@ -201,6 +231,10 @@ public struct WebConsole: Sendable {
                 password: login.password.hash),
             now: at)
         logger.info("console sign-in", metadata: ["euca.account": "\(record.id)", "euca.user": "\(found.name)"])
+        if login.resetRequired {
+            sessions.note("Your password must be changed before you go on.", for: signedIn.id)
+            return redirect("/password", session: signedIn)
+        }
         return redirect(record.isCloudAdmin ? "/admin" : "/home", session: signedIn)
     }
 
@@ -335,6 +369,7 @@ public struct WebConsole: Sendable {
     ) async -> Response {
         await form(request) { session, fields in
             guard let user = session.user else { return redirect("/login") }
+            if cloud.users.user(user.userName, of: user.accountId)?.login?.resetRequired == true { return redirect("/password") }
             do {
                 return try await body(session, user, fields)
             } catch let error as EucaError {
@@ -357,14 +392,23 @@ public struct WebConsole: Sendable {
         return session
     }
 
-    private func signedIn(_ request: Request) -> (ConsoleSession, ConsoleUser)? {
+    /// The signed-in session and its user; one whose password must be changed first reaches
+    /// only the password page.
+    private func signedIn(_ request: Request, allowingReset: Bool = false) -> (ConsoleSession, ConsoleUser)? {
         guard let session = session(of: request), let user = session.user else { return nil }
+        if !allowingReset, cloud.users.user(user.userName, of: user.accountId)?.login?.resetRequired == true { return nil }
         return (session, user)
     }
 
     /// The request's session, or a new signed-out one for the form about to be shown.
     private func anonymousSession(_ request: Request) -> ConsoleSession {
         session(of: request) ?? sessions.start(nil, now: now())
+    }
+
+    /// Where a request that is not let in goes: the password page for a user who must change
+    /// it, the sign-in page for anyone else.
+    private func elsewhere(_ request: Request) -> String {
+        signedIn(request, allowingReset: true) != nil ? "/password" : "/login"
     }
 
     private func principal(_ user: ConsoleUser) -> Principal {

@@ -288,3 +288,27 @@ def test_the_console_is_https_from_the_clouds_ca_with_safe_cookies(console):
     port = int(console.url.rsplit(":", 1)[1])
     with pytest.raises(Exception):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5).read()
+
+
+def test_a_password_marked_for_reset_must_be_changed_first(console, browser):
+    admin(console.cloud, "create-account", "reset-lab")
+    key = admin(console.cloud, "create-access-key", "--account", "reset-lab", "--user", "admin").split("\t")
+    iam = boto3.client("iam", endpoint_url=console.cloud.endpoint + "/services/Euare", region_name=console.cloud.credentials["region"],
+                       aws_access_key_id=key[1], aws_secret_access_key=key[2])
+    iam.create_user(UserName="tina")
+    iam.create_login_profile(UserName="tina", Password="temporary passphrase", PasswordResetRequired=True)
+    browser.sign_in("reset-lab", "tina", "temporary passphrase")
+    assert browser.driver.current_url.endswith("/password") and "must be changed" in browser.text("notice")
+    browser.open("/home")
+    assert browser.driver.current_url.endswith("/password")
+    browser.fill(current="not the one", password="tina's own passphrase", password2="tina's own passphrase")
+    browser.click("change")
+    assert browser.text("error") == "The current password is wrong."
+    browser.fill(current="temporary passphrase", password="tina's own passphrase", password2="tina's own passphrase")
+    browser.click("change")
+    assert browser.driver.current_url.endswith("/login") and "sign in with the new one" in browser.text("notice")
+    browser.sign_in("reset-lab", "tina", "temporary passphrase")
+    assert browser.text("error") == "Wrong account, user or password."
+    browser.sign_in("reset-lab", "tina", "tina's own passphrase")
+    assert browser.driver.current_url.endswith("/home")
+    assert iam.get_login_profile(UserName="tina")["LoginProfile"]["PasswordResetRequired"] is False
