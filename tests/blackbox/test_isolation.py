@@ -102,6 +102,10 @@ class World:
             "launch": a.describe_image_attribute(ImageId=self.image, Attribute="launchPermission")["LaunchPermissions"],
             "description": a.describe_image_attribute(ImageId=self.image, Attribute="description").get("Description"),
             "tags": a.describe_tags()["Tags"],
+            # And what the cloud's administrator sees of every account's instances.
+            "everyone": sorted((i["InstanceId"], i["State"]["Name"], i.get("PublicIpAddress"))
+                               for r in self.cloud.client().describe_instances(InstanceIds=["verbose"])["Reservations"]
+                               for i in r["Instances"]),
         }
 
 
