@@ -358,16 +358,10 @@ enum IAMError {
     static func mapping(_ error: any Error) -> EC2Error {
         if let error = error as? EC2Error { return error }
         guard let error = error as? EucaError else { return EC2Error(error) }
+        if let refused = QueryService.signatureError(error) { return refused }
         switch error.code {
-        case .authFailure where error.resource == .accessKey:
-            return EC2Error("InvalidClientTokenId", "The security token included in the request is invalid.", status: 403)
-        case .authFailure, .signatureDoesNotMatch: return EC2Error("SignatureDoesNotMatch", error.message, status: 403)
-        case .missingAuthentication: return EC2Error("MissingAuthenticationToken", error.message, status: 403)
-        case .incompleteSignature: return EC2Error("IncompleteSignature", error.message)
-        case .requestExpired: return EC2Error("RequestExpired", error.message)
         case .missingParameter where error.resource == .parameter: return EC2Error("MissingParameter", error.message)
         case .missingParameter: return EC2Error("InvalidInput", error.message)
-        case .notFound where error.resource == .account: return EC2Error("NoSuchEntity", error.message, status: 404)
         case .notFound: return EC2Error("NoSuchEntity", error.message, status: 404)
         case .duplicate: return EC2Error("EntityAlreadyExists", error.message, status: 409)
         case .limitExceeded: return EC2Error("LimitExceeded", error.message, status: 409)

@@ -88,13 +88,8 @@ enum STSError {
     /// The STS error for any error a request can end in.
     static func mapping(_ error: any Error) -> EC2Error {
         guard let error = error as? EucaError else { return EC2Error(error) }
+        if let refused = QueryService.signatureError(error) { return refused }
         switch error.code {
-        case .authFailure where error.resource == .accessKey:
-            return EC2Error("InvalidClientTokenId", "The security token included in the request is invalid.", status: 403)
-        case .authFailure, .signatureDoesNotMatch: return EC2Error("SignatureDoesNotMatch", error.message, status: 403)
-        case .missingAuthentication: return EC2Error("MissingAuthenticationToken", error.message, status: 403)
-        case .incompleteSignature: return EC2Error("IncompleteSignature", error.message)
-        case .requestExpired: return EC2Error("RequestExpired", error.message)
         case .missingParameter: return EC2Error("MissingParameter", error.message)
         default: return EC2Error("InvalidParameterValue", error.message)
         }
@@ -122,6 +117,20 @@ enum QueryService {
             return queryPairs.contains { $0.name == "X-Amz-Credential" && $0.value.hasSuffix(scope) }
         }
         return params["Version"] == version
+    }
+
+    /// The error AWS' Query services (STS, IAM) answer for a request whose signature or time is
+    /// refused, or nil for any other error.
+    static func signatureError(_ error: EucaError) -> EC2Error? {
+        switch error.code {
+        case .authFailure where error.resource == .accessKey:
+            EC2Error("InvalidClientTokenId", "The security token included in the request is invalid.", status: 403)
+        case .authFailure, .signatureDoesNotMatch: EC2Error("SignatureDoesNotMatch", error.message, status: 403)
+        case .missingAuthentication: EC2Error("MissingAuthenticationToken", error.message, status: 403)
+        case .incompleteSignature: EC2Error("IncompleteSignature", error.message)
+        case .requestExpired: EC2Error("RequestExpired", error.message)
+        default: nil
+        }
     }
 
     /// The service's error document (`ErrorResponse` in its `namespace`) for `error`.

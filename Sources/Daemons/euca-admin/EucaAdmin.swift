@@ -465,6 +465,14 @@ struct EucaAdminCommand: AsyncParsableCommand {
         }
     }
 
+    /// Sends one change of an access key and prints the key's line.
+    static func changeKey(_ operation: String, _ id: String, to outcome: String, on connection: Connection) async throws {
+        try await report {
+            _ = try await connection.client().call(operation, AdminAPI.AccessKeyChange(accessKeyId: id), as: AdminAPI.Done.self)
+            print("KEY\t\(id)\t\(outcome)")
+        }
+    }
+
     struct DeactivateAccessKey: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "deactivate-access-key", abstract: "Turn an access key off: requests signed with it are refused from the next one on.")
@@ -472,10 +480,7 @@ struct EucaAdminCommand: AsyncParsableCommand {
         @Argument(help: "The access key's id.") var accessKeyId: String
 
         func run() async throws {
-            try await report {
-                _ = try await connection.client().call("deactivateAccessKey", AdminAPI.AccessKeyChange(accessKeyId: accessKeyId), as: AdminAPI.Done.self)
-                print("KEY\t\(accessKeyId)\tInactive")
-            }
+            try await EucaAdminCommand.changeKey("deactivateAccessKey", accessKeyId, to: "Inactive", on: connection)
         }
     }
 
@@ -485,10 +490,7 @@ struct EucaAdminCommand: AsyncParsableCommand {
         @Argument(help: "The access key's id.") var accessKeyId: String
 
         func run() async throws {
-            try await report {
-                _ = try await connection.client().call("activateAccessKey", AdminAPI.AccessKeyChange(accessKeyId: accessKeyId), as: AdminAPI.Done.self)
-                print("KEY\t\(accessKeyId)\tActive")
-            }
+            try await EucaAdminCommand.changeKey("activateAccessKey", accessKeyId, to: "Active", on: connection)
         }
     }
 
@@ -498,10 +500,7 @@ struct EucaAdminCommand: AsyncParsableCommand {
         @Argument(help: "The access key's id.") var accessKeyId: String
 
         func run() async throws {
-            try await report {
-                _ = try await connection.client().call("deleteAccessKey", AdminAPI.AccessKeyChange(accessKeyId: accessKeyId), as: AdminAPI.Done.self)
-                print("KEY\t\(accessKeyId)\tdeleted")
-            }
+            try await EucaAdminCommand.changeKey("deleteAccessKey", accessKeyId, to: "deleted", on: connection)
         }
     }
 
