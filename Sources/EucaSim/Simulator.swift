@@ -8,12 +8,53 @@ public struct SimHosts: Sendable, Hashable {
     public var cores: Int
     public var memoryMiB: Int
     public var diskGiB: Int
+    /// How much each host draws by its CPU utilization; nil leaves energy out of the results.
+    public var power: PowerModel?
+    /// Whether a host with no VM draws nothing, as if POWERSAVE had powered it down at once
+    /// (no shutdown or wake delay is modelled: a bound, not POWERSAVE's own figure).
+    public var emptyHostsPowerOff = false
 
-    public init(count: Int, cores: Int, memoryMiB: Int, diskGiB: Int) {
+    public init(count: Int, cores: Int, memoryMiB: Int, diskGiB: Int, power: PowerModel? = nil, emptyHostsPowerOff: Bool = false) {
         self.count = count
         self.cores = cores
         self.memoryMiB = memoryMiB
         self.diskGiB = diskGiB
+        self.power = power
+        self.emptyHostsPowerOff = emptyHostsPowerOff
+    }
+}
+
+/// A host's power draw, in watts, as a function of its CPU utilization (0…1): the models
+/// CloudSim's users know.
+public enum PowerModel: Sendable, Hashable, Codable {
+    /// Linear from `idle` watts at no load to `max` at full load.
+    case linear(idle: Double, max: Double)
+    /// SPECpower_ssj2008's eleven measurements, at 0 %, 10 %, … 100 % load, joined by straight
+    /// lines.
+    case specPower([Double])
+
+    /// A model's problem, or nil: watts finite and not negative, eleven SPECpower points.
+    public var problem: String? {
+        switch self {
+        case .linear(let idle, let max):
+            guard idle >= 0, max >= idle, max.isFinite else { return "a linear model needs 0 <= idle <= max, finite" }
+        case .specPower(let points):
+            guard points.count == 11 else { return "a SPECpower model needs 11 points (0 %, 10 %, … 100 %), not \(points.count)" }
+            guard points.allSatisfy({ $0 >= 0 && $0.isFinite }) else { return "SPECpower points are finite watts, not negative" }
+        }
+        return nil
+    }
+
+    /// The draw at `utilization` (clamped to 0…1).
+    public func watts(utilization: Double) -> Double {
+        let u = Swift.min(1, Swift.max(0, utilization))
+        switch self {
+        case .linear(let idle, let max): return idle + (max - idle) * u
+        case .specPower(let points):
+            let position = u * 10
+            let low = Swift.min(9, Int(position.rounded(.down)))
+            return points[low] + (points[low + 1] - points[low]) * (position - Double(low))
+        }
     }
 }
 
@@ -42,6 +83,10 @@ public struct SimSummary: Codable, Sendable, Hashable {
         /// Placements that left a host over its capacity (an invariant checked at every event): 0.
         public var capacityViolations: Int
         public var events: Int
+        /// Energy drawn by all hosts over the measured time, and the mean draw: only with a power
+        /// model.
+        public var energyKWh: Double? = nil
+        public var meanPowerWatts: Double? = nil
     }
 
     public struct Performance: Codable, Sendable, Hashable {
@@ -81,11 +126,14 @@ public struct Simulator: Sendable {
         /// The share of all cores and of all memory in use.
         public var coreAllocation: Double
         public var memoryAllocation: Double
+        /// All hosts' draw, in watts, with a power model.
+        public var powerWatts: Double? = nil
 
         /// The CSV header of ``csvRow``.
-        public static let csvHeader = "time_s,running,active_hosts,accepted_total,rejected_total,core_allocation,memory_allocation"
+        public static let csvHeader = "time_s,running,active_hosts,accepted_total,rejected_total,core_allocation,memory_allocation,power_w"
+        /// One row; `power_w` is empty without a power model.
         public var csvRow: String {
-            "\(time),\(running),\(activeHosts),\(accepted),\(rejected),\(coreAllocation),\(memoryAllocation)"
+            "\(time),\(running),\(activeHosts),\(accepted),\(rejected),\(coreAllocation),\(memoryAllocation),\(powerWatts.map { "\($0)" } ?? "")"
         }
     }
 
@@ -115,8 +163,27 @@ public struct Simulator: Sendable {
             events: 0)
         var running = 0, coresUsed = 0, memoryUsed = 0, activeHosts = 0
         var perHost = [Int](repeating: 0, count: hosts.count)
+        // Power, exactly: hosts counted by cores in use, each count times that level's draw.
+        let levels = hosts.cores
+        var wattsAt: [Double] = []
+        if let model = hosts.power {
+            for k in 0...levels {
+                wattsAt.append(k == 0 && hosts.emptyHostsPowerOff ? 0 : model.watts(utilization: Double(k) / Double(levels)))
+            }
+        }
+        var hostsAtLevel = [Int](repeating: 0, count: levels + 1)
+        hostsAtLevel[0] = hosts.count
+        var powerNow = wattsAt.isEmpty ? 0 : wattsAt[0] * Double(hosts.count)
+        func moveLevel(_ node: NodeSnapshot, by cores: Int) {
+            guard !wattsAt.isEmpty else { return }
+            let now = Swift.min(levels, Swift.max(0, node.totalCores - node.freeCores))
+            let before = Swift.min(levels, Swift.max(0, now - cores))
+            hostsAtLevel[before] -= 1
+            hostsAtLevel[now] += 1
+            powerNow = zip(hostsAtLevel, wattsAt).reduce(0) { $0 + Double($1.0) * $1.1 }
+        }
         // Time-weighted sums, advanced at every event.
-        var now = 0.0, runningArea = 0.0, coreArea = 0.0, memoryArea = 0.0, activeArea = 0.0
+        var now = 0.0, runningArea = 0.0, coreArea = 0.0, memoryArea = 0.0, activeArea = 0.0, energy = 0.0
         // The next sampling time; every multiple of the interval up to an event's time is sampled
         // with the state before that event.
         var nextSample: Double? = interval.flatMap { $0 > 0 && sample != nil ? 0 : nil }
@@ -126,7 +193,8 @@ public struct Simulator: Sendable {
                     time: due, running: running, activeHosts: activeHosts, accepted: outcome.accepted,
                     rejected: outcome.arrivals - outcome.accepted,
                     coreAllocation: Double(coresUsed) / Double(max(1, hosts.count * hosts.cores)),
-                    memoryAllocation: Double(memoryUsed) / Double(max(1, hosts.count * hosts.memoryMiB))))
+                    memoryAllocation: Double(memoryUsed) / Double(max(1, hosts.count * hosts.memoryMiB)),
+                    powerWatts: wattsAt.isEmpty ? nil : powerNow))
                 nextSample = due + interval
             }
             let span = max(0, time - max(now, measureFrom))
@@ -134,6 +202,7 @@ public struct Simulator: Sendable {
             coreArea += Double(coresUsed) * span
             memoryArea += Double(memoryUsed) * span
             activeArea += Double(activeHosts) * span
+            energy += powerNow * span
             now = time
         }
         var latencies = LatencyHistogram()
@@ -169,6 +238,7 @@ public struct Simulator: Sendable {
                     if let index = cluster.position(of: host) {
                         let node = cluster.nodes[index]
                         if node.freeCores < 0 || node.freeMemoryMiB < 0 || node.freeDiskGiB < 0 { outcome.capacityViolations += 1 }
+                        moveLevel(node, by: arrival.vmType.cores)
                         if perHost[index] == 0 {
                             activeHosts += 1
                             outcome.peakActiveHosts = max(outcome.peakActiveHosts, activeHosts)
@@ -196,6 +266,7 @@ public struct Simulator: Sendable {
                 freeSlots.append(event.vm)
                 cluster.release(vm.type, from: vm.host)
                 if let index = cluster.position(of: vm.host) {
+                    moveLevel(cluster.nodes[index], by: -vm.type.cores)
                     perHost[index] -= 1
                     if perHost[index] == 0 { activeHosts -= 1 }
                 }
@@ -212,6 +283,10 @@ public struct Simulator: Sendable {
             outcome.meanCoreAllocation = coreArea / measured / Double(max(1, hosts.count * hosts.cores))
             outcome.meanMemoryAllocation = memoryArea / measured / Double(max(1, hosts.count * hosts.memoryMiB))
             outcome.meanActiveHosts = activeArea / measured
+            if !wattsAt.isEmpty {
+                outcome.energyKWh = energy / 3_600_000
+                outcome.meanPowerWatts = energy / measured
+            }
         }
         var summary = SimSummary(outcome: outcome)
         if timings {

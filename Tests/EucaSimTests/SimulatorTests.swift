@@ -90,6 +90,56 @@ import Testing
         #expect(zip(samples, samples.dropFirst()).allSatisfy { $0.accepted <= $1.accepted })
         #expect(samples.last.map { $0.accepted + $0.rejected } ?? 0 <= outcome.arrivals)
         #expect(reported.isEmpty, "fewer than 65,536 events: no progress report")
-        #expect(Simulator.Sample.csvHeader.split(separator: ",").count == samples[0].csvRow.split(separator: ",").count)
+        #expect(Simulator.Sample.csvHeader.split(separator: ",").count == samples[0].csvRow.split(separator: ",", omittingEmptySubsequences: false).count)
+    }
+
+    /// Arrivals given in advance, for energy figures that can be worked out by hand.
+    struct Listed: Workload {
+        var arrivals: [VMArrival]
+        mutating func next() -> VMArrival? { arrivals.isEmpty ? nil : arrivals.removeFirst() }
+    }
+
+    @Test func energyIsEachHostsDrawAtItsLoadOverTime() throws {
+        // Two 4-core hosts, 100 W idle and 300 W at full load. GREEDY stacks: one m1.small (1
+        // core) from 0 to 100 s, a second on the same host from 50 to 150 s; the other host idles.
+        let vms = Listed(arrivals: [VMArrival(time: 0, vmType: .small, lifetime: 100), VMArrival(time: 50, vmType: .small, lifetime: 100)])
+        let hosts = SimHosts(count: 2, cores: 4, memoryMiB: 8192, diskGiB: 100, power: .linear(idle: 100, max: 300))
+        let outcome = Simulator(hosts: hosts, policy: .greedy).run(vms, timings: false).outcome
+        // Busy host: 150 W for 50 s, 200 W for 50 s, 150 W for 50 s; idle host 100 W for 150 s.
+        let busy: Double = 150 * 50 + 200 * 50 + 150 * 50
+        let joules: Double = busy + 100 * 150
+        #expect(outcome.energyKWh == joules / 3_600_000)
+        #expect(outcome.meanPowerWatts == joules / 150)
+
+        // With empty hosts off, the idle host and the busy one's empty end draw nothing.
+        let off = SimHosts(count: 2, cores: 4, memoryMiB: 8192, diskGiB: 100, power: .linear(idle: 100, max: 300), emptyHostsPowerOff: true)
+        let saved = Simulator(hosts: off, policy: .greedy).run(vms, timings: false).outcome
+        #expect(saved.energyKWh == busy / 3_600_000)
+        // Without a model there is no energy figure at all.
+        #expect(Simulator(hosts: SimHosts(count: 2, cores: 4, memoryMiB: 8192, diskGiB: 100), policy: .greedy).run(vms, timings: false)
+            .outcome.energyKWh == nil)
+    }
+
+    @Test func specPowerPointsAreJoinedByStraightLines() {
+        let points: [Double] = [86, 107, 118, 130, 142, 155, 170, 185, 203, 228, 248]
+        let model = PowerModel.specPower(points)
+        #expect(model.problem == nil)
+        #expect(model.watts(utilization: 0) == 86 && model.watts(utilization: 1) == 248 && model.watts(utilization: 0.1) == 107)
+        #expect(abs(model.watts(utilization: 0.25) - 124) < 1e-9)
+        #expect(model.watts(utilization: 2) == 248 && model.watts(utilization: -1) == 86)
+        #expect(PowerModel.specPower([1, 2]).problem != nil && PowerModel.linear(idle: 200, max: 100).problem != nil)
+        #expect(PowerModel.specPower(points.map { _ in -1 }).problem != nil && PowerModel.linear(idle: 0, max: .infinity).problem != nil)
+    }
+
+    @Test func theCSVCarriesThePowerDrawAndItsAreaIsTheEnergy() {
+        let workload = SyntheticWorkload(rate: 0.5, lifetime: .exponential(mean: 300), types: [(.small, 1)], until: 10_000, seed: 3)
+        let hosts = SimHosts(count: 10, cores: 8, memoryMiB: 16_384, diskGiB: 100, power: .specPower([86, 107, 118, 130, 142, 155, 170, 185, 203, 228, 248]))
+        var samples: [Simulator.Sample] = []
+        let outcome = Simulator(hosts: hosts, policy: .roundRobin)
+            .run(workload, horizon: 10_000, timings: false, every: 1, sample: { samples.append($0) }).outcome
+        #expect(samples.allSatisfy { ($0.powerWatts ?? 0) >= 860 && ($0.powerWatts ?? .infinity) <= 2480 })
+        // Sampled every second, the draw's sum is the energy within a hundredth.
+        let sampled = samples.dropLast().reduce(0) { $0 + ($1.powerWatts ?? 0) } / 3_600_000
+        #expect(abs(sampled - (outcome.energyKWh ?? 0)) / (outcome.energyKWh ?? 1) < 0.01)
     }
 }

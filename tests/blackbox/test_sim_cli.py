@@ -58,7 +58,20 @@ def test_the_csv_has_a_row_per_interval(tmp_path):
                  "--csv", str(rows), "--interval", "100", "--no-timings")
     assert result.returncode == 0, result.stderr
     lines = rows.read_text().splitlines()
-    assert lines[0] == "time_s,running,active_hosts,accepted_total,rejected_total,core_allocation,memory_allocation"
+    assert lines[0] == "time_s,running,active_hosts,accepted_total,rejected_total,core_allocation,memory_allocation,power_w"
     assert [float(line.split(",")[0]) for line in lines[1:]] == [float(t) for t in range(0, 1001, 100)]
     assert result.stderr == "", "no progress line when standard error is not a terminal"
     assert run("--interval", "0").returncode == 64
+
+
+def test_a_power_model_adds_energy_and_bad_ones_are_refused():
+    linear = json.loads(run("--hosts", "2", "--power", "linear:100:300", "--rate", "0.1", "--duration", "100", "--no-timings").stdout)
+    assert linear["outcome"]["energyKWh"] > 0 and 200 <= linear["outcome"]["meanPowerWatts"] <= 600
+    plain = json.loads(run("--hosts", "2", "--rate", "0.1", "--duration", "100", "--no-timings").stdout)
+    assert "energyKWh" not in plain["outcome"]
+    spec = run("--power", "specpower:" + ",".join(str(w) for w in range(100, 210, 10)), "--rate", "0.1", "--duration", "100", "--no-timings")
+    assert spec.returncode == 0 and json.loads(spec.stdout)["outcome"]["meanPowerWatts"] > 0
+    for bad in ("linear:300:100", "linear:1", "specpower:1,2,3", "quadratic:1:2", "linear:a:b", "specpower:" + ",".join(["-1"] * 11)):
+        refused = run("--power", bad)
+        assert refused.returncode == 64 and "--power" in refused.stderr, (bad, refused.stderr)
+    assert run("--empty-hosts-off").returncode == 64

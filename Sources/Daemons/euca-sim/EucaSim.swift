@@ -36,9 +36,13 @@ struct EucaSimCommand: ParsableCommand {
         var trace: String?
         @Option(help: "The trace's format: jsonl (Euca's own) or swf (the Parallel Workloads Archive's).") var format = "jsonl"
         @Flag(help: "Leave out wall time, events/s and decision latencies.") var noTimings = false
-        @Option(help: "Write the state at every --interval of simulated time to this CSV file (time_s,running,active_hosts,accepted_total,rejected_total,core_allocation,memory_allocation).")
+        @Option(help: "Write the state at every --interval of simulated time to this CSV file (time_s,running,active_hosts,accepted_total,rejected_total,core_allocation,memory_allocation,power_w).")
         var csv: String?
         @Option(help: "The CSV's interval, in simulated seconds.") var interval = 3600.0
+        @Option(help: "Each host's power draw by CPU load: linear:IDLE:MAX (watts), or specpower:W0,W10,…,W100 (SPECpower's 11 points). Adds energy to the summary and power_w to the CSV.")
+        var power: String?
+        @Flag(help: "With --power, a host with no VM draws nothing (as if powered down at once; no shutdown or wake delay is modelled).")
+        var emptyHostsOff = false
 
         func run() throws {
             guard interval > 0, interval.isFinite else { throw ValidationError("--interval must be a positive number of seconds") }
@@ -51,7 +55,11 @@ struct EucaSimCommand: ParsableCommand {
             guard let chosen = PlacementRegistry.builtIn.policy(named: policy) else {
                 throw ValidationError("--policy is one of \(PlacementRegistry.builtIn.names.joined(separator: ", "))")
             }
-            let simulator = Simulator(hosts: SimHosts(count: hosts, cores: cores, memoryMiB: memory, diskGiB: disk), policy: chosen)
+            let model = try power.map(Self.power)
+            if emptyHostsOff, model == nil { throw ValidationError("--empty-hosts-off needs --power") }
+            let simulator = Simulator(
+                hosts: SimHosts(count: hosts, cores: cores, memoryMiB: memory, diskGiB: disk, power: model, emptyHostsPowerOff: emptyHostsOff),
+                policy: chosen)
             let summary: SimSummary
             if let trace {
                 guard let format = TraceWorkload.Format(rawValue: format) else {
@@ -132,6 +140,23 @@ struct EucaSimCommand: ParsableCommand {
             case ("lognormal", 2) where numbers[1] >= 0: return .logNormal(mu: numbers[0], sigma: numbers[1])
             default: throw ValidationError("--lifetime is exponential:MEAN, fixed:SECONDS, uniform:LOW:HIGH or lognormal:MU:SIGMA")
             }
+        }
+
+        static func power(_ text: String) throws -> PowerModel {
+            let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+            let numbers = parts.count == 2 ? parts[1].split(separator: parts[0] == "linear" ? ":" : ",").map { Double($0) } : []
+            guard !numbers.isEmpty, numbers.allSatisfy({ $0 != nil }) else {
+                throw ValidationError("--power is linear:IDLE:MAX or specpower:W0,W10,...,W100, in watts")
+            }
+            let watts = numbers.compactMap { $0 }
+            let model: PowerModel
+            switch (parts[0], watts.count) {
+            case ("linear", 2): model = .linear(idle: watts[0], max: watts[1])
+            case ("specpower", _): model = .specPower(watts)
+            default: throw ValidationError("--power is linear:IDLE:MAX or specpower:W0,W10,...,W100, in watts")
+            }
+            if let problem = model.problem { throw ValidationError("--power: \(problem)") }
+            return model
         }
 
         static func types(_ text: String) throws -> [(type: VMType, weight: Double)] {
