@@ -15,6 +15,14 @@ public struct TraceWorkload: Workload {
         /// (field 5) and memory (field 7, KB per processor), arriving at its submit time (field 2)
         /// and living its run time (field 4). Jobs with no run time or no processors are skipped.
         case swf
+        /// Azure's public VM traces (2017 `AzurePublicDatasetV1` and 2019 `V2`), their
+        /// `vmtable.csv`: no header, 11 comma-separated fields per VM (vmid, subscriptionid,
+        /// deploymentid, vmcreated, vmdeleted, maxcpu, avgcpu, p95maxcpu, vmcategory,
+        /// vmcorecountbucket, vmmemorybucket). A VM arrives when created (seconds from the
+        /// trace's start), lives until deleted, with its bucket's cores and memory (GB). An open
+        /// bucket (`>24`, `>64`) is read as its bound, the least it could be. The published file
+        /// is not in creation order: sort it first (`sort -t, -k4,4n`).
+        case azure
     }
 
     private let reader: Reader
@@ -61,6 +69,7 @@ public struct TraceWorkload: Workload {
                     switch format {
                     case .jsonLines: parsed = Self.jsonLine(text, types: &state.types)
                     case .swf: parsed = Self.swfLine(text, types: &state.types)
+                    case .azure: parsed = Self.azureLine(text, types: &state.types)
                     }
                     switch parsed {
                     case .failure(let error):
@@ -152,6 +161,28 @@ public struct TraceWorkload: Workload {
             }
             let memoryMiB = memoryKB > 0 ? max(1, Int((memoryKB * processors / 1024).rounded(.up))) : 1
             return .success(VMArrival(time: submit, vmType: sized(Int(processors), memoryMiB, 0, &types), lifetime: runTime))
+        }
+
+        static func azureLine(_ text: String, types: inout [String: VMType]) -> Result<VMArrival?, TraceError> {
+            let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !trimmed.isEmpty else { return .success(nil) }
+            let fields = trimmed.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard fields.count == 11 else { return .failure(TraceError(reason: "not the 11 fields of Azure's vmtable.csv (got \(fields.count))")) }
+            guard let created = Double(fields[3]), let deleted = Double(fields[4]) else {
+                return .failure(TraceError(reason: "vmcreated and vmdeleted must be numbers of seconds"))
+            }
+            guard (0...1e12).contains(created), (0...1e12).contains(deleted), deleted >= created else {
+                return .failure(TraceError(reason: "vmcreated and vmdeleted must be from 0 to 10^12 seconds, deleted not before created"))
+            }
+            func bucket(_ text: String) -> Int? {
+                let bound = text.hasPrefix(">") ? String(text.dropFirst()) : text
+                guard let value = Int(bound), (1...100_000).contains(value) else { return nil }
+                return value
+            }
+            guard let cores = bucket(fields[9]), let memoryGB = bucket(fields[10]) else {
+                return .failure(TraceError(reason: "vmcorecountbucket and vmmemorybucket must be sizes such as 2, 8 or >24"))
+            }
+            return .success(VMArrival(time: created, vmType: sized(cores, memoryGB * 1024, 0, &types), lifetime: deleted - created))
         }
 
         /// One VM type per size, named by it (`3c-4096m-0g`), shared by every arrival of that size.

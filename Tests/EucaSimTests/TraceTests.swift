@@ -52,6 +52,30 @@ import Testing
         #expect(trace.failure == nil)
     }
 
+    @Test func azureVMTableRowsAreVMsOfTheirBucketsFromCreationToDeletion() throws {
+        // vmid, subscriptionid, deploymentid, vmcreated, vmdeleted, maxcpu, avgcpu, p95maxcpu,
+        // vmcategory, vmcorecountbucket, vmmemorybucket: three VMs as the 2019 table writes them.
+        let trace = try TraceWorkload(path: file("""
+            x+Ed3,Mf9k,aQ2,0,2592000,99.4,12.1,80.2,Delay-insensitive,2,4
+            Pq7=z,Mf9k,aQ2,300,3900,100,40.5,97,Interactive,8,32
+            9yTt/,Zz01,bR7,300,600,15,2,9,Unknown,>24,>64
+            """), format: .azure)
+        let found = arrivals(trace)
+        #expect(trace.failure == nil)
+        #expect(found.map(\.time) == [0, 300, 300] && found.map(\.lifetime) == [2_592_000, 3600, 300])
+        #expect(found.map(\.vmType.cores) == [2, 8, 24] && found.map(\.vmType.memoryMiB) == [4096, 32_768, 65_536])
+
+        for (bad, reason) in [
+            ("a,b,c,0,10,1,1,1,Unknown,2", "11 fields"), ("a,b,c,zero,10,1,1,1,Unknown,2,4", "numbers of seconds"),
+            ("a,b,c,20,10,1,1,1,Unknown,2,4", "deleted not before created"), ("a,b,c,0,10,1,1,1,Unknown,huge,4", "sizes"),
+            ("a,b,c,0,10,1,1,1,Unknown,>0,4", "sizes"),
+        ] {
+            let broken = try TraceWorkload(path: file("x,y,z,0,5,1,1,1,Unknown,2,4\n" + bad + "\n"), format: .azure)
+            #expect(arrivals(broken).count == 1)
+            #expect(broken.failure?.hasPrefix("line 2:") == true && broken.failure?.contains(reason) == true, "\(bad): \(broken.failure ?? "none")")
+        }
+    }
+
     @Test func aBadLineOrOneOutOfOrderEndsTheTraceNamingTheLine() throws {
         let unordered = try TraceWorkload(path: file("""
             {"time": 10, "lifetime": 1, "type": "m1.small"}

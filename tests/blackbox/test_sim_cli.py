@@ -50,6 +50,10 @@ def test_a_trace_is_replayed_and_a_bad_line_is_named(tmp_path):
     assert bad.returncode == 65 and "line 2" in bad.stderr, bad.stderr
     assert run("--trace", str(tmp_path / "missing")).returncode == 64
     assert run("--trace", str(swf), "--format", "csv").returncode == 64
+    azure = tmp_path / "vmtable.csv"
+    azure.write_text("a,s,d,0,3600,50,10,40,Interactive,2,4\nb,s,d,60,120,50,10,40,Unknown,>24,>64\n")
+    replayed = json.loads(run("--trace", str(azure), "--format", "azure", "--cores", "32", "--memory", "131072", "--no-timings").stdout)
+    assert replayed["outcome"]["arrivals"] == 2 and replayed["outcome"]["accepted"] == 2 and replayed["outcome"]["simulatedSeconds"] == 3600
 
 
 def test_the_csv_has_a_row_per_interval(tmp_path):

@@ -34,7 +34,7 @@ struct EucaSimCommand: ParsableCommand {
         @Option(help: "The workload's seed.") var seed: UInt64 = 1
         @Option(help: "Replay this trace instead of a synthetic workload (the rate, lifetime, types, duration and seed are then not used).")
         var trace: String?
-        @Option(help: "The trace's format: jsonl (Euca's own) or swf (the Parallel Workloads Archive's).") var format = "jsonl"
+        @Option(help: "The trace's format: jsonl (Euca's own), swf (the Parallel Workloads Archive's) or azure (Azure's vmtable.csv, sorted by creation time).") var format = "jsonl"
         @Flag(help: "Leave out wall time, events/s and decision latencies.") var noTimings = false
         @Option(help: "Write the state at every --interval of simulated time to this CSV file (time_s,running,active_hosts,accepted_total,rejected_total,core_allocation,memory_allocation,power_w).")
         var csv: String?
