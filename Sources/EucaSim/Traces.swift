@@ -195,3 +195,87 @@ public struct TraceWorkload: Workload {
         }
     }
 }
+
+/// The Bitbrains traces (GWA-T-12, `fastStorage` and `rnd`): a directory of one `;`-separated
+/// CSV file per VM, a header line, then a sample every few minutes (`Timestamp [ms]` — Unix
+/// seconds, whatever the header says — CPU cores, CPU capacity, CPU usage, memory capacity in
+/// KB, …). A VM arrives at its first sample, lives to its last, and is sized by its cores and
+/// memory capacity in the first sample. Times are counted from the earliest first sample.
+///
+/// Only each file's first and last samples are read (the end of a file is read from its last
+/// 64 KiB), so a directory of thousands of VMs opens in a moment; the VMs are then given in
+/// order of arrival. A file that is not of this form fails the trace, naming the file.
+public struct BitbrainsWorkload: Workload {
+    private var arrivals: [VMArrival]
+    private var position = 0
+    /// Why the directory could not be read (its file and the reason); nil if every file was.
+    public private(set) var failure: String?
+
+    public init(directory: String) throws {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
+            throw EucaError(.invalidParameter, nil, "cannot read the directory \(directory)")
+        }
+        var found: [(start: Double, end: Double, cores: Int, memoryMiB: Int)] = []
+        var failure: String?
+        for name in names.sorted() where name.hasSuffix(".csv") {
+            switch Self.vm(at: directory + "/" + name) {
+            case .success(let vm): found.append(vm)
+            case .failure(let error):
+                failure = "\(name): \(error.reason)"
+            }
+            if failure != nil { break }
+        }
+        self.failure = failure
+        let origin = found.map(\.start).min() ?? 0
+        var types: [String: VMType] = [:]
+        arrivals = found.sorted { $0.start < $1.start }.map { vm in
+            let name = "\(vm.cores)c-\(vm.memoryMiB)m-0g"
+            let type = types[name] ?? VMType(name: name, cores: vm.cores, memoryMiB: vm.memoryMiB, diskGiB: 0)
+            types[name] = type
+            return VMArrival(time: vm.start - origin, vmType: type, lifetime: vm.end - vm.start)
+        }
+        if failure != nil { arrivals = [] }
+    }
+
+    public mutating func next() -> VMArrival? {
+        guard position < arrivals.count else { return nil }
+        defer { position += 1 }
+        return arrivals[position]
+    }
+
+    struct FileError: Error {
+        var reason: String
+    }
+
+    /// One VM's first and last sample times and its size.
+    static func vm(at path: String) -> Result<(start: Double, end: Double, cores: Int, memoryMiB: Int), FileError> {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return .failure(FileError(reason: "cannot be opened")) }
+        defer { try? handle.close() }
+        guard let head = try? handle.read(upToCount: 1 << 16), let size = try? handle.seekToEnd() else {
+            return .failure(FileError(reason: "cannot be read"))
+        }
+        try? handle.seek(toOffset: size > 1 << 16 ? size - (1 << 16) : 0)
+        let tail = (try? handle.readToEnd()) ?? Data()
+        let headLines = String(decoding: head, as: UTF8.self).split(whereSeparator: \.isNewline)
+        guard headLines.count >= 2, headLines[0].hasPrefix("Timestamp") else {
+            return .failure(FileError(reason: "line 1 is not Bitbrains' header (Timestamp [ms];\tCPU cores;…)"))
+        }
+        guard let first = sample(headLines[1]) else {
+            return .failure(FileError(reason: "line 2 is not a sample: 11 ;-separated numbers, time first"))
+        }
+        let tailLines = String(decoding: tail, as: UTF8.self).split(whereSeparator: \.isNewline)
+        guard let lastLine = tailLines.last, let last = sample(lastLine) else {
+            return .failure(FileError(reason: "the last line is not a sample: 11 ;-separated numbers, time first"))
+        }
+        guard last.time >= first.time else { return .failure(FileError(reason: "the last sample is earlier than the first")) }
+        return .success((first.time, last.time, first.cores, first.memoryMiB))
+    }
+
+    private static func sample(_ line: Substring) -> (time: Double, cores: Int, memoryMiB: Int)? {
+        let fields = line.split(separator: ";").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard fields.count == 11, fields.allSatisfy({ $0 != nil }), let time = fields[0], let cores = fields[1], let memoryKB = fields[5],
+            (0...1e12).contains(time), (1...100_000).contains(cores), (1...1e12).contains(memoryKB)
+        else { return nil }
+        return (time, Int(cores), max(1, Int((memoryKB / 1024).rounded(.up))))
+    }
+}

@@ -76,6 +76,32 @@ import Testing
         }
     }
 
+    @Test func bitbrainsFilesAreVMsFromTheirFirstSampleToTheirLast() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bitbrains-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let header = "Timestamp [ms];\tCPU cores;\tCPU capacity provisioned [MHZ];\tCPU usage [MHZ];\tCPU usage [%];\tMemory capacity provisioned [KB];\tMemory usage [KB];\tDisk read throughput [KB/s];\tDisk write throughput [KB/s];\tNetwork received throughput [KB/s];\tNetwork transmitted throughput [KB/s]\n"
+        func sample(_ time: Int, cores: Int, memoryKB: Int) -> String {
+            "\(time);\t\(cores);\t\(cores * 2600);\t100.5;\t3.8;\t\(memoryKB);\t\(memoryKB / 3);\t0;\t1.5;\t0.2;\t0.1\n"
+        }
+        // VM 2 starts first; VM 1 600 s later and lasts 900 s (four samples).
+        try Data((header + (0...3).map { sample(1_376_315_146 + 300 * $0, cores: 4, memoryKB: 8_388_608) }.joined()).utf8)
+            .write(to: URL(fileURLWithPath: directory + "/1.csv"))
+        try Data((header + sample(1_376_314_546, cores: 1, memoryKB: 1_048_576) + sample(1_376_318_146, cores: 1, memoryKB: 1_048_576)).utf8)
+            .write(to: URL(fileURLWithPath: directory + "/2.csv"))
+        var trace = try BitbrainsWorkload(directory: directory)
+        #expect(trace.failure == nil)
+        var found: [VMArrival] = []
+        while let arrival = trace.next() { found.append(arrival) }
+        #expect(found.map(\.time) == [0, 600] && found.map(\.lifetime) == [3600, 900])
+        #expect(found.map(\.vmType.cores) == [1, 4] && found.map(\.vmType.memoryMiB) == [1024, 8192])
+
+        try Data("not,a,bitbrains,file\n".utf8).write(to: URL(fileURLWithPath: directory + "/3.csv"))
+        #expect(try BitbrainsWorkload(directory: directory).failure?.hasPrefix("3.csv: line 1") == true)
+        try Data((header + "1;2;3\n").utf8).write(to: URL(fileURLWithPath: directory + "/3.csv"))
+        #expect(try BitbrainsWorkload(directory: directory).failure?.hasPrefix("3.csv: line 2") == true)
+        #expect(throws: EucaError.self) { _ = try BitbrainsWorkload(directory: directory + "/missing") }
+    }
+
     @Test func aBadLineOrOneOutOfOrderEndsTheTraceNamingTheLine() throws {
         let unordered = try TraceWorkload(path: file("""
             {"time": 10, "lifetime": 1, "type": "m1.small"}

@@ -54,6 +54,15 @@ def test_a_trace_is_replayed_and_a_bad_line_is_named(tmp_path):
     azure.write_text("a,s,d,0,3600,50,10,40,Interactive,2,4\nb,s,d,60,120,50,10,40,Unknown,>24,>64\n")
     replayed = json.loads(run("--trace", str(azure), "--format", "azure", "--cores", "32", "--memory", "131072", "--no-timings").stdout)
     assert replayed["outcome"]["arrivals"] == 2 and replayed["outcome"]["accepted"] == 2 and replayed["outcome"]["simulatedSeconds"] == 3600
+    vms = tmp_path / "bitbrains"
+    vms.mkdir()
+    header = "Timestamp [ms];\tCPU cores;\tCPU capacity provisioned [MHZ];\tCPU usage [MHZ];\tCPU usage [%];\tMemory capacity provisioned [KB];\tMemory usage [KB];\tDisk read throughput [KB/s];\tDisk write throughput [KB/s];\tNetwork received throughput [KB/s];\tNetwork transmitted throughput [KB/s]\n"
+    (vms / "1.csv").write_text(header + "".join(f"{1376314846 + 300 * i};\t2;\t5200;\t10;\t0.2;\t4194304;\t1000;\t0;\t0;\t0;\t0\n" for i in range(5)))
+    bitbrains = json.loads(run("--trace", str(vms), "--format", "bitbrains", "--no-timings").stdout)["outcome"]
+    assert bitbrains["arrivals"] == 1 and bitbrains["simulatedSeconds"] == 1200
+    (vms / "2.csv").write_text("garbage\n")
+    broken = run("--trace", str(vms), "--format", "bitbrains")
+    assert broken.returncode == 65 and "2.csv" in broken.stderr
 
 
 def test_the_csv_has_a_row_per_interval(tmp_path):

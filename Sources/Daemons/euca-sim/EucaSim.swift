@@ -34,7 +34,7 @@ struct EucaSimCommand: ParsableCommand {
         @Option(help: "The workload's seed.") var seed: UInt64 = 1
         @Option(help: "Replay this trace instead of a synthetic workload (the rate, lifetime, types, duration and seed are then not used).")
         var trace: String?
-        @Option(help: "The trace's format: jsonl (Euca's own), swf (the Parallel Workloads Archive's) or azure (Azure's vmtable.csv, sorted by creation time).") var format = "jsonl"
+        @Option(help: "The trace's format: jsonl (Euca's own), swf (the Parallel Workloads Archive's) azure (Azure's vmtable.csv, sorted by creation time) or bitbrains (a directory of Bitbrains' per-VM files).") var format = "jsonl"
         @Flag(help: "Leave out wall time, events/s and decision latencies.") var noTimings = false
         @Option(help: "Write the state at every --interval of simulated time to this CSV file (time_s,running,active_hosts,accepted_total,rejected_total,core_allocation,memory_allocation,power_w).")
         var csv: String?
@@ -61,9 +61,21 @@ struct EucaSimCommand: ParsableCommand {
                 hosts: SimHosts(count: hosts, cores: cores, memoryMiB: memory, diskGiB: disk, power: model, emptyHostsPowerOff: emptyHostsOff),
                 policy: chosen)
             let summary: SimSummary
-            if let trace {
+            if let trace, format == "bitbrains" {
+                let workload: BitbrainsWorkload
+                do {
+                    workload = try BitbrainsWorkload(directory: trace)
+                } catch {
+                    throw ValidationError("--trace: cannot read the directory \(trace)")
+                }
+                if let failure = workload.failure {
+                    FileHandle.standardError.write(Data("euca-sim: \(trace): \(failure)\n".utf8))
+                    throw ExitCode(65)
+                }
+                summary = try observed(simulator, workload, end: horizon)
+            } else if let trace {
                 guard let format = TraceWorkload.Format(rawValue: format) else {
-                    throw ValidationError("--format is one of \(TraceWorkload.Format.allCases.map(\.rawValue).joined(separator: ", "))")
+                    throw ValidationError("--format is one of \((TraceWorkload.Format.allCases.map(\.rawValue) + ["bitbrains"]).joined(separator: ", "))")
                 }
                 let workload: TraceWorkload
                 do {
