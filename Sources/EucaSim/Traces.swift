@@ -28,10 +28,7 @@ public struct TraceWorkload: Workload {
     private let reader: Reader
 
     public init(path: String, format: Format) throws {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw EucaError(.invalidParameter, nil, "cannot open the trace \(path)")
-        }
-        reader = Reader(handle: handle, format: format)
+        reader = Reader(source: try LineSource(path: path), format: format)
     }
 
     /// Why the trace ended early (its line number and the reason); nil if it was read to its end.
@@ -39,58 +36,37 @@ public struct TraceWorkload: Workload {
 
     public mutating func next() -> VMArrival? { reader.next() }
 
-    /// The file and the position in it, shared by the copies a run makes of the workload.
-    final class Reader: Sendable {
+    /// A file's lines, one at a time with their numbers, read 64 KiB at a time: the file is never
+    /// held whole, and a line longer than 1 MiB ends it with a failure naming the line.
+    final class LineSource: Sendable {
         private struct State {
             var handle: FileHandle
             var buffer = Data()
             var atEnd = false
             var line = 0
-            var last = -Double.infinity
             var failure: String?
-            var types: [String: VMType] = [:]
         }
 
         private let state: Mutex<State>
-        let format: Format
 
-        init(handle: FileHandle, format: Format) {
+        init(path: String) throws {
+            guard let handle = FileHandle(forReadingAtPath: path) else {
+                throw EucaError(.invalidParameter, nil, "cannot open the trace \(path)")
+            }
             state = Mutex(State(handle: handle))
-            self.format = format
         }
 
         var failure: String? { state.withLock { $0.failure } }
 
-        func next() -> VMArrival? {
+        /// The next line's number and text, without its end; nil at the end or after a failure.
+        func next() -> (Int, String)? {
             state.withLock { state in
-                while state.failure == nil, let text = Self.line(&state) {
-                    state.line += 1
-                    let parsed: Result<VMArrival?, TraceError>
-                    switch format {
-                    case .jsonLines: parsed = Self.jsonLine(text, types: &state.types)
-                    case .swf: parsed = Self.swfLine(text, types: &state.types)
-                    case .azure: parsed = Self.azureLine(text, types: &state.types)
-                    }
-                    switch parsed {
-                    case .failure(let error):
-                        state.failure = "line \(state.line): \(error.reason)"
-                    case .success(nil):
-                        continue
-                    case .success(let arrival?):
-                        guard arrival.time >= state.last else {
-                            state.failure = "line \(state.line): arrives at \(arrival.time), before the line before it (\(state.last)); a trace is read in time order"
-                            return nil
-                        }
-                        state.last = arrival.time
-                        return arrival
-                    }
-                }
-                return nil
+                guard state.failure == nil, let text = Self.line(&state) else { return nil }
+                state.line += 1
+                return (state.line, text)
             }
         }
 
-        /// The next line, without its end; nil at the end of the file. Lines are read 64 KiB at a
-        /// time, and one longer than 1 MiB is an error.
         private static func line(_ state: inout State) -> String? {
             while true {
                 if let end = state.buffer.firstIndex(of: 0x0A) {
@@ -109,6 +85,53 @@ public struct TraceWorkload: Workload {
                 }
                 let chunk = (try? state.handle.read(upToCount: 1 << 16)) ?? nil
                 if let chunk, !chunk.isEmpty { state.buffer.append(chunk) } else { state.atEnd = true }
+            }
+        }
+    }
+
+    /// The parsing of the lines, shared by the copies a run makes of the workload.
+    final class Reader: Sendable {
+        private struct State {
+            var last = -Double.infinity
+            var failure: String?
+            var types: [String: VMType] = [:]
+        }
+
+        private let source: LineSource
+        private let state = Mutex(State())
+        let format: Format
+
+        init(source: LineSource, format: Format) {
+            self.source = source
+            self.format = format
+        }
+
+        var failure: String? { state.withLock { $0.failure } ?? source.failure }
+
+        func next() -> VMArrival? {
+            state.withLock { state in
+                while state.failure == nil, let (number, text) = source.next() {
+                    let parsed: Result<VMArrival?, TraceError>
+                    switch format {
+                    case .jsonLines: parsed = Self.jsonLine(text, types: &state.types)
+                    case .swf: parsed = Self.swfLine(text, types: &state.types)
+                    case .azure: parsed = Self.azureLine(text, types: &state.types)
+                    }
+                    switch parsed {
+                    case .failure(let error):
+                        state.failure = "line \(number): \(error.reason)"
+                    case .success(nil):
+                        continue
+                    case .success(let arrival?):
+                        guard arrival.time >= state.last else {
+                            state.failure = "line \(number): arrives at \(arrival.time), before the line before it (\(state.last)); a trace is read in time order"
+                            return nil
+                        }
+                        state.last = arrival.time
+                        return arrival
+                    }
+                }
+                return nil
             }
         }
 
@@ -277,5 +300,123 @@ public struct BitbrainsWorkload: Workload {
             (0...1e12).contains(time), (1...100_000).contains(cores), (1...1e12).contains(memoryKB)
         else { return nil }
         return (time, Int(cores), max(1, Int((memoryKB / 1024).rounded(.up))))
+    }
+}
+
+/// Google's 2011 cluster trace (`clusterdata-2011-2`), its `task_events` table, decompressed:
+/// no header, 13 comma-separated fields per event (time in µs, missing info, job id, task
+/// index, machine id, event type, user, scheduling class, priority, CPU request, memory
+/// request, disk request, different-machine restriction). A task is a VM each time it is
+/// scheduled (event 1), until its next EVICT, FAIL, FINISH, KILL or LOST (2–6), or the end of
+/// the trace. Requests are fractions of the largest machine, so a VM takes that fraction of
+/// `machineCores` and `machineMemoryMiB` (rounded up, at least one core and one MiB).
+///
+/// The file is read twice, a line at a time: once for each task's ends, then for its starts,
+/// which must come in time order, as the trace gives them. Memory grows with the tasks whose end
+/// is still to come, not with the file.
+public struct GoogleTaskEvents: Workload {
+    /// The second pass, shared by the copies a run makes of the workload.
+    private final class Pass: Sendable {
+        struct State {
+            var ends: [String: [Double]]
+            var types: [String: VMType] = [:]
+            var last = -Double.infinity
+            var failure: String?
+        }
+
+        let lines: TraceWorkload.LineSource
+        let state: Mutex<State>
+
+        init(lines: TraceWorkload.LineSource, state: State) {
+            self.lines = lines
+            self.state = Mutex(state)
+        }
+    }
+
+    private let pass: Pass
+    private let traceEnd: Double
+    private let machineCores: Int
+    private let machineMemoryMiB: Int
+
+    /// Why the trace ended early (its line and the reason); nil if it was read to its end.
+    public var failure: String? { pass.state.withLock { $0.failure } ?? pass.lines.failure }
+
+    public init(path: String, machineCores: Int, machineMemoryMiB: Int) throws {
+        self.machineCores = machineCores
+        self.machineMemoryMiB = machineMemoryMiB
+        // First pass: when each task's runs end.
+        let first = try TraceWorkload.LineSource(path: path)
+        var ends: [String: [Double]] = [:]
+        var traceEnd = 0.0
+        var failure: String?
+        while let (number, line) = first.next() {
+            guard !line.isEmpty else { continue }
+            switch Self.event(line) {
+            case .failure(let error):
+                failure = "line \(number): \(error.reason)"
+            case .success(let event):
+                if event.time < Self.afterEnd { traceEnd = max(traceEnd, event.time) }
+                if (2...6).contains(event.type) { ends[event.task, default: []].append(event.time) }
+            }
+            if failure != nil { break }
+        }
+        self.traceEnd = traceEnd
+        pass = Pass(lines: try TraceWorkload.LineSource(path: path), state: .init(ends: ends, failure: failure ?? first.failure))
+    }
+
+    /// Times at or past this mean "after the trace's end" (the trace writes 2^63 - 1 µs).
+    static let afterEnd = 9e12
+
+    public mutating func next() -> VMArrival? {
+        let (traceEnd, machineCores, machineMemoryMiB) = (traceEnd, machineCores, machineMemoryMiB)
+        return pass.state.withLock { state in
+            guard state.failure == nil else { return nil }
+            while let (number, line) = pass.lines.next() {
+                guard !line.isEmpty, case .success(let event) = Self.event(line), event.type == 1 else { continue }
+                guard event.time >= state.last else {
+                    state.failure = "line \(number): scheduled at \(event.time) s, before the line before it (\(state.last) s); a trace is read in time order"
+                    return nil
+                }
+                state.last = event.time
+                // The run ends at the task's first end after it was scheduled.
+                var end = traceEnd
+                if var times = state.ends[event.task], let index = times.firstIndex(where: { $0 >= event.time }) {
+                    end = min(times[index], traceEnd)
+                    times.removeSubrange(...index)
+                    state.ends[event.task] = times.isEmpty ? nil : times
+                }
+                let cores = max(1, Int((event.cpu * Double(machineCores)).rounded(.up)))
+                let memory = max(1, Int((event.memory * Double(machineMemoryMiB)).rounded(.up)))
+                let name = "\(cores)c-\(memory)m-0g"
+                let type = state.types[name] ?? VMType(name: name, cores: cores, memoryMiB: memory, diskGiB: 0)
+                state.types[name] = type
+                return VMArrival(time: event.time, vmType: type, lifetime: max(0, end - event.time))
+            }
+            return nil
+        }
+    }
+
+    struct Event {
+        var time: Double
+        var task: String
+        var type: Int
+        var cpu: Double
+        var memory: Double
+    }
+
+    static func event(_ line: String) -> Result<Event, TraceWorkload.Reader.TraceError> {
+        let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+        guard fields.count == 13 else {
+            return .failure(.init(reason: "not the 13 fields of Google's task_events (got \(fields.count))"))
+        }
+        guard let micros = Double(fields[0]), micros >= 0, let type = Int(fields[5]), (0...8).contains(type) else {
+            return .failure(.init(reason: "the time must be microseconds and the event type 0 to 8"))
+        }
+        // Missing requests (empty fields) are read as none; such a task takes the least room.
+        let cpu = fields[9].isEmpty ? 0 : Double(fields[9]), memory = fields[10].isEmpty ? 0 : Double(fields[10])
+        guard let cpu, let memory, (0...1).contains(cpu), (0...1).contains(memory) else {
+            return .failure(.init(reason: "CPU and memory requests must be fractions from 0 to 1"))
+        }
+        return .success(Event(time: min(micros / 1e6, afterEnd), task: "\(fields[2])/\(fields[3])", type: type, cpu: cpu, memory: memory))
     }
 }

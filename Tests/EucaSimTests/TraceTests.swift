@@ -102,6 +102,36 @@ import Testing
         #expect(throws: EucaError.self) { _ = try BitbrainsWorkload(directory: directory + "/missing") }
     }
 
+    @Test func googleTasksAreVMsFromEachScheduleToTheirNextEnd() throws {
+        // time µs, missing, job, task, machine, event, user, class, priority, CPU, memory, disk, constraint.
+        // Task 7/0 runs from 600 s, is evicted at 700 s, runs again from 710 s and finishes at
+        // 1000 s; task 7/1 is scheduled at 650 s and never ends; 8/0 is submitted but never runs.
+        let trace = try GoogleTaskEvents(path: file("""
+            600000000,,7,0,,0,u,0,9,0.25,0.5,0,0
+            600000000,,7,0,m1,1,u,0,9,0.25,0.5,0,0
+            650000000,,7,1,m2,1,u,0,9,0.0625,,0,0
+            660000000,,8,0,,0,u,0,9,0.5,0.5,0,0
+            700000000,,7,0,m1,2,u,0,9,0.25,0.5,0,0
+            710000000,,7,0,m3,1,u,0,9,0.25,0.5,0,0
+            1000000000,,7,0,m3,4,u,0,9,0.25,0.5,0,0
+            1200000000,,9,0,,0,u,0,9,0.1,0.1,0,0
+            """), machineCores: 16, machineMemoryMiB: 65_536)
+        #expect(trace.failure == nil)
+        var workload = trace
+        var found: [VMArrival] = []
+        while let arrival = workload.next() { found.append(arrival) }
+        #expect(trace.failure == nil)
+        #expect(found.map(\.time) == [600, 650, 710] && found.map(\.lifetime) == [100, 550, 290])
+        #expect(found.map(\.vmType.cores) == [4, 1, 4] && found.map(\.vmType.memoryMiB) == [32_768, 1, 32_768])
+
+        let broken = try GoogleTaskEvents(path: file("1,,7,0,,1,u,0,9,0.1,0.1,0,0\n2,,7,0,,1,u,0,9,2.5,0.1,0,0\n"), machineCores: 16, machineMemoryMiB: 1024)
+        #expect(broken.failure?.hasPrefix("line 2:") == true)
+        let unordered = try GoogleTaskEvents(path: file("5000000,,7,0,,1,u,0,9,0.1,0.1,0,0\n1000000,,7,1,,1,u,0,9,0.1,0.1,0,0\n"), machineCores: 16, machineMemoryMiB: 1024)
+        var replay = unordered
+        while replay.next() != nil {}
+        #expect(unordered.failure?.hasPrefix("line 2:") == true)
+    }
+
     @Test func aBadLineOrOneOutOfOrderEndsTheTraceNamingTheLine() throws {
         let unordered = try TraceWorkload(path: file("""
             {"time": 10, "lifetime": 1, "type": "m1.small"}

@@ -63,6 +63,13 @@ def test_a_trace_is_replayed_and_a_bad_line_is_named(tmp_path):
     (vms / "2.csv").write_text("garbage\n")
     broken = run("--trace", str(vms), "--format", "bitbrains")
     assert broken.returncode == 65 and "2.csv" in broken.stderr
+    google = tmp_path / "task_events.csv"
+    google.write_text("600000000,,7,0,m,1,u,0,9,0.25,0.5,0,0\n900000000,,7,0,m,4,u,0,9,0.25,0.5,0,0\n")
+    tasks = json.loads(run("--trace", str(google), "--format", "google", "--cores", "16", "--no-timings").stdout)["outcome"]
+    assert tasks["arrivals"] == 1 and tasks["simulatedSeconds"] == 900
+    google.write_text("600000000,,7,0,m,1,u,0,9,0.25\n")
+    bad = run("--trace", str(google), "--format", "google")
+    assert bad.returncode == 65 and "line 1" in bad.stderr
 
 
 def test_the_csv_has_a_row_per_interval(tmp_path):

@@ -34,7 +34,7 @@ struct EucaSimCommand: ParsableCommand {
         @Option(help: "The workload's seed.") var seed: UInt64 = 1
         @Option(help: "Replay this trace instead of a synthetic workload (the rate, lifetime, types, duration and seed are then not used).")
         var trace: String?
-        @Option(help: "The trace's format: jsonl (Euca's own), swf (the Parallel Workloads Archive's) azure (Azure's vmtable.csv, sorted by creation time) or bitbrains (a directory of Bitbrains' per-VM files).") var format = "jsonl"
+        @Option(help: "The trace's format: jsonl (Euca's own), swf (the Parallel Workloads Archive's) azure (Azure's vmtable.csv, sorted by creation time) bitbrains (a directory of Bitbrains' per-VM files) or google (Google 2011's task_events, decompressed; requests are fractions of one host).") var format = "jsonl"
         @Flag(help: "Leave out wall time, events/s and decision latencies.") var noTimings = false
         @Option(help: "Write the state at every --interval of simulated time to this CSV file (time_s,running,active_hosts,accepted_total,rejected_total,core_allocation,memory_allocation,power_w).")
         var csv: String?
@@ -73,9 +73,25 @@ struct EucaSimCommand: ParsableCommand {
                     throw ExitCode(65)
                 }
                 summary = try observed(simulator, workload, end: horizon)
+            } else if let trace, format == "google" {
+                let workload: GoogleTaskEvents
+                do {
+                    workload = try GoogleTaskEvents(path: trace, machineCores: cores, machineMemoryMiB: memory)
+                } catch {
+                    throw ValidationError("--trace: cannot open \(trace)")
+                }
+                if let failure = workload.failure {
+                    FileHandle.standardError.write(Data("euca-sim: \(trace): \(failure)\n".utf8))
+                    throw ExitCode(65)
+                }
+                summary = try observed(simulator, workload, end: horizon)
+                if let failure = workload.failure {
+                    FileHandle.standardError.write(Data("euca-sim: \(trace): \(failure)\n".utf8))
+                    throw ExitCode(65)
+                }
             } else if let trace {
                 guard let format = TraceWorkload.Format(rawValue: format) else {
-                    throw ValidationError("--format is one of \((TraceWorkload.Format.allCases.map(\.rawValue) + ["bitbrains"]).joined(separator: ", "))")
+                    throw ValidationError("--format is one of \((TraceWorkload.Format.allCases.map(\.rawValue) + ["bitbrains", "google"]).joined(separator: ", "))")
                 }
                 let workload: TraceWorkload
                 do {
