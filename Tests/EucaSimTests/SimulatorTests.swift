@@ -1,8 +1,9 @@
 import EucaCore
 import EucaScheduler
-import EucaSim
+@testable import EucaSim
 import EucaTesting
 import Foundation
+import FoundationXML
 import Testing
 
 /// One at a time: each runs the engine for a few seconds on a thread of the shared pool, and two
@@ -141,5 +142,58 @@ import Testing
         // Sampled every second, the draw's sum is the energy within a hundredth.
         let sampled = samples.dropLast().reduce(0) { $0 + ($1.powerWatts ?? 0) } / 3_600_000
         #expect(abs(sampled - (outcome.energyKWh ?? 0)) / (outcome.energyKWh ?? 1) < 0.01)
+    }
+}
+
+/// Charts drawn from runs' CSV files.
+@Suite struct PlotTests {
+    @Test func chartsOverlayEveryRunAndShowLabelsAsText() throws {
+        let header = Simulator.Sample.csvHeader
+        let a = try SimPlots.Run.parse(header + "\n0,0,0,0,0,0,0,\n3600,5,2,5,0,0.25,0.1,\n7200,8,3,9,1,0.5,0.2,\n", label: "GREEDY").get()
+        let b = try SimPlots.Run.parse(header + "\n0,0,0,0,0,0,0,100\n3600,5,5,5,0,0.25,0.1,250\n7200,8,5,9,0,0.5,0.2,300\n", label: "<b>&\"x\"").get()
+        let charts = SimPlots.charts([a, b])
+        #expect(charts.map(\.name) == ["utilization.svg", "active-hosts.svg", "arrivals.svg", "power.svg"])
+        let utilization = charts[0].chart.svg
+        #expect(utilization.components(separatedBy: "<polyline").count - 1 == 2)
+        #expect(utilization.contains("&lt;b&gt;&amp;&quot;x&quot;") && !utilization.contains("<b>"))
+        // Only the run with a power model is on the power chart; arrivals has two lines a run.
+        #expect(charts[3].chart.series.map(\.label) == ["<b>&\"x\""])
+        #expect(charts[2].chart.series.count == 4)
+        // The same runs, the same bytes; the document parses as XML.
+        #expect(SimPlots.charts([a, b])[0].chart.svg == utilization)
+        #expect(throws: Never.self) { _ = try XMLDocumentCheck.parse(utilization) }
+    }
+
+    @Test func axesEndOnRoundTicks() {
+        let axis = LineChart.axis(low: 0, high: 0.87)
+        #expect(axis.low == 0 && axis.high == 1 && axis.ticks.count == 6)
+        #expect(LineChart.axis(low: 3, high: 3).high > 3)
+        #expect(LineChart.label(0.30000000000000004) == "0.3" && LineChart.label(25_000) == "25k" && LineChart.label(-0.0) == "0")
+    }
+
+    @Test func aFileThatIsNotACSVOfARunIsRefusedNamingTheLine() {
+        let header = Simulator.Sample.csvHeader
+        for (text, reason) in [("", "empty"), ("a,b\n1,2\n", "line 1"), (header + "\n1,2\n", "line 2"), (header + "\n0,x,0,0,0,0,0,\n", "line 2")] {
+            guard case .failure(let error) = SimPlots.Run.parse(text, label: "r") else {
+                Issue.record("\(text) was taken")
+                continue
+            }
+            #expect(error.reason.contains(reason), "\(error.reason)")
+        }
+    }
+}
+
+/// Whether a document is well-formed XML, through Foundation's parser.
+enum XMLDocumentCheck {
+    final class Failure: NSObject, XMLParserDelegate, @unchecked Sendable {
+        var error: (any Error)?
+        func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) { error = parseError }
+    }
+
+    static func parse(_ text: String) throws {
+        let parser = XMLParser(data: Data(text.utf8))
+        let delegate = Failure()
+        parser.delegate = delegate
+        if !parser.parse() { throw delegate.error ?? CocoaError(.coderReadCorrupt) }
     }
 }

@@ -95,3 +95,30 @@ def test_a_power_model_adds_energy_and_bad_ones_are_refused():
         refused = run("--power", bad)
         assert refused.returncode == 64 and "--power" in refused.stderr, (bad, refused.stderr)
     assert run("--empty-hosts-off").returncode == 64
+
+
+def test_plot_overlays_two_policies_on_one_workload(tmp_path):
+    from xml.etree import ElementTree
+    for policy in ("GREEDY", "ROUNDROBIN"):
+        result = run("--hosts", "8", "--policy", policy, "--rate", "0.2", "--duration", "20000", "--power", "linear:90:250",
+                     "--csv", str(tmp_path / f"{policy}.csv"), "--interval", "600", "--no-timings")
+        assert result.returncode == 0, result.stderr
+    plot = subprocess.run([str(SIM), "plot", "--out", str(tmp_path / "charts"), str(tmp_path / "GREEDY.csv"),
+                           f"{tmp_path / 'ROUNDROBIN.csv'}=round robin"], capture_output=True, text=True, timeout=60)
+    assert plot.returncode == 0, plot.stderr
+    names = sorted(p.name for p in (tmp_path / "charts").iterdir())
+    assert names == ["active-hosts.svg", "arrivals.svg", "power.svg", "utilization.svg"]
+    svg = (tmp_path / "charts" / "active-hosts.svg").read_text()
+    root = ElementTree.fromstring(svg)
+    lines = root.findall("{http://www.w3.org/2000/svg}polyline")
+    assert len(lines) == 2 and "GREEDY" in svg and "round robin" in svg
+    # GREEDY packs onto fewer hosts than ROUNDROBIN spreads over: its line lies lower (larger y).
+    def mean_y(line):
+        ys = [float(p.split(",")[1]) for p in line.get("points").split()]
+        return sum(ys) / len(ys)
+    assert mean_y(lines[0]) > mean_y(lines[1])
+    (tmp_path / "bad.csv").write_text("time_s,running\n1,2\n")
+    bad = subprocess.run([str(SIM), "plot", "--out", str(tmp_path / "x"), str(tmp_path / "bad.csv")], capture_output=True, text=True)
+    assert bad.returncode == 65 and "bad.csv" in bad.stderr
+    missing = subprocess.run([str(SIM), "plot", str(tmp_path / "none.csv")], capture_output=True, text=True)
+    assert missing.returncode == 64

@@ -9,7 +9,47 @@ struct EucaSimCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "euca-sim",
         abstract: "Simulate a cluster placing a workload with the cloud's own placement policies.",
-        subcommands: [Run.self])
+        subcommands: [Run.self, Plot.self])
+
+    struct Plot: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Draw runs' CSV files (euca-sim run --csv) as SVG charts, every run overlaid on each.",
+            discussion: """
+                Writes utilization.svg, active-hosts.svg, arrivals.svg and, where a run has a power \
+                model, power.svg into --out. Each run is FILE or FILE=LABEL (the label in the \
+                legend; the file's name without .csv by default). The same files give the same bytes.
+                """)
+
+        @Option(help: "The directory to write the charts into (made if need be).") var out = "."
+        @Argument(help: "The runs: FILE or FILE=LABEL.") var runs: [String]
+
+        func run() throws {
+            guard !runs.isEmpty else { throw ValidationError("give at least one run's CSV file") }
+            var parsed: [SimPlots.Run] = []
+            for run in runs {
+                let parts = run.split(separator: "=", maxSplits: 1).map(String.init)
+                let path = parts[0]
+                let label = parts.count == 2 ? parts[1] : URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+                guard let data = FileManager.default.contents(atPath: path), data.count <= 1 << 30 else {
+                    throw ValidationError("cannot read \(path) (at most 1 GiB)")
+                }
+                switch SimPlots.Run.parse(String(decoding: data, as: UTF8.self), label: label) {
+                case .success(let found): parsed.append(found)
+                case .failure(let error):
+                    FileHandle.standardError.write(Data("euca-sim: \(path): \(error.reason)\n".utf8))
+                    throw ExitCode(65)
+                }
+            }
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            for (name, chart) in SimPlots.charts(parsed) {
+                let path = out + "/" + name
+                guard FileManager.default.createFile(atPath: path, contents: Data(chart.svg.utf8)) else {
+                    throw ValidationError("cannot write \(path)")
+                }
+                print("CHART\t\(path)")
+            }
+        }
+    }
 
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
