@@ -1,3 +1,4 @@
+import EucaCore
 import Foundation
 
 /// Line charts as SVG, written by hand: no plotting library, no Python. The same series give the
@@ -111,22 +112,7 @@ public struct LineChart: Sendable, Hashable {
     /// A coordinate, to a tenth of a pixel.
     static func n(_ value: Double) -> String { trimmed((value * 10).rounded() / 10) }
 
-    static func escape(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            default:
-                // Control characters have no place in XML.
-                if let ascii = character.asciiValue, ascii < 0x20 { out += " " } else { out.append(character) }
-            }
-        }
-        return out
-    }
+    static func escape(_ text: String) -> String { XMLText.escape(text) }
 }
 
 /// The charts `euca-sim plot` draws from runs' CSV files (``Simulator/Sample/csvHeader``),

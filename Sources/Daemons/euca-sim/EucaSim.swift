@@ -74,7 +74,7 @@ struct EucaSimCommand: ParsableCommand {
         @Option(help: "The workload's seed.") var seed: UInt64 = 1
         @Option(help: "Replay this trace instead of a synthetic workload (the rate, lifetime, types, duration and seed are then not used).")
         var trace: String?
-        @Option(help: "The trace's format: jsonl (Euca's own), swf (the Parallel Workloads Archive's) azure (Azure's vmtable.csv, sorted by creation time) bitbrains (a directory of Bitbrains' per-VM files) or google (Google 2011's task_events, decompressed; requests are fractions of one host).") var format = "jsonl"
+        @Option(help: "The trace's format: jsonl (Euca's own), swf (the Parallel Workloads Archive's), azure (Azure's vmtable.csv, sorted by creation time), bitbrains (a directory of Bitbrains' per-VM files) or google (Google 2011's task_events, decompressed; requests are fractions of one host).") var format = "jsonl"
         @Flag(help: "Leave out wall time, events/s and decision latencies.") var noTimings = false
         @Option(help: "Write the state at every --interval of simulated time to this CSV file (time_s,running,active_hosts,accepted_total,rejected_total,core_allocation,memory_allocation,power_w).")
         var csv: String?
@@ -108,10 +108,7 @@ struct EucaSimCommand: ParsableCommand {
                 } catch {
                     throw ValidationError("--trace: cannot read the directory \(trace)")
                 }
-                if let failure = workload.failure {
-                    FileHandle.standardError.write(Data("euca-sim: \(trace): \(failure)\n".utf8))
-                    throw ExitCode(65)
-                }
+                try Self.stop(trace, workload.failure)
                 summary = try observed(simulator, workload, end: horizon)
             } else if let trace, format == "google" {
                 let workload: GoogleTaskEvents
@@ -120,15 +117,9 @@ struct EucaSimCommand: ParsableCommand {
                 } catch {
                     throw ValidationError("--trace: cannot open \(trace)")
                 }
-                if let failure = workload.failure {
-                    FileHandle.standardError.write(Data("euca-sim: \(trace): \(failure)\n".utf8))
-                    throw ExitCode(65)
-                }
+                try Self.stop(trace, workload.failure)
                 summary = try observed(simulator, workload, end: horizon)
-                if let failure = workload.failure {
-                    FileHandle.standardError.write(Data("euca-sim: \(trace): \(failure)\n".utf8))
-                    throw ExitCode(65)
-                }
+                try Self.stop(trace, workload.failure)
             } else if let trace {
                 guard let format = TraceWorkload.Format(rawValue: format) else {
                     throw ValidationError("--format is one of \((TraceWorkload.Format.allCases.map(\.rawValue) + ["bitbrains", "google"]).joined(separator: ", "))")
@@ -140,10 +131,7 @@ struct EucaSimCommand: ParsableCommand {
                     throw ValidationError("--trace: cannot open \(trace)")
                 }
                 summary = try observed(simulator, workload, end: horizon)
-                if let failure = workload.failure {
-                    FileHandle.standardError.write(Data("euca-sim: \(trace): \(failure)\n".utf8))
-                    throw ExitCode(65)
-                }
+                try Self.stop(trace, workload.failure)
             } else {
                 let workload = SyntheticWorkload(
                     rate: rate, lifetime: try Self.lifetime(lifetime), types: try Self.types(types), until: duration, seed: seed)
@@ -193,6 +181,13 @@ struct EucaSimCommand: ParsableCommand {
             if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
             rows?.write(Data(pending.utf8))
             return summary
+        }
+
+        /// Ends the run with exit status 65 when the trace failed, saying where and why.
+        static func stop(_ trace: String, _ failure: String?) throws {
+            guard let failure else { return }
+            FileHandle.standardError.write(Data("euca-sim: \(trace): \(failure)\n".utf8))
+            throw ExitCode(65)
         }
 
         static func lifetime(_ text: String) throws -> LifetimeDistribution {
