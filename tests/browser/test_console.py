@@ -312,3 +312,19 @@ def test_a_password_marked_for_reset_must_be_changed_first(console, browser):
     browser.sign_in("reset-lab", "tina", "tina's own passphrase")
     assert browser.driver.current_url.endswith("/home")
     assert iam.get_login_profile(UserName="tina")["LoginProfile"]["PasswordResetRequired"] is False
+
+
+def test_values_a_thousand_times_too_long_are_refused_at_once(console):
+    plain = Plain(console.url)
+    token = plain.csrf()
+    started = time.monotonic()
+    status, body, _ = plain.request("/login", {"csrf": token, "account": "a" * 63_000, "user": "u", "password": "p"})
+    assert status == 401 and b"Wrong account, user or password." in body
+    status, _, _ = plain.request("/login", {"csrf": token, "account": "lab", "user": "u" * 64_000, "password": "p"})
+    assert status == 401
+    assert time.monotonic() - started < 5, "overlong names are wrong without a password hash"
+    # A form over 64 KiB is refused before it is read.
+    status, body, _ = plain.request("/signup", {"csrf": token, "account": "x" * 100_000})
+    assert status == 413
+    status, _, _ = plain.request("/login", {"csrf": token * 1000, "account": "lab", "user": "u", "password": "p"})
+    assert status == 403
