@@ -299,7 +299,10 @@ let package = Package(
         .testTarget(name: "EucaConsoleTests", dependencies: ["EucaConsole", "EucaCore"], swiftSettings: strict),
         .testTarget(name: "EucaNodeTests", dependencies: ["EucaNode", "EucaCore", "EucaTesting", .product(name: "Crypto", package: "swift-crypto"), "EucaHypervisor", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "EucaSchedulerTests", dependencies: ["EucaScheduler", "EucaCore", "EucaTesting"], swiftSettings: strict),
-        .testTarget(name: "EucaSimTests", dependencies: ["EucaSim", "EucaScheduler", "EucaCore", "EucaTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "EucaSimTests",
+            dependencies: ["EucaSim", "EucaScheduler", "EucaCore", "EucaTesting", "EucaCluster", "EucaNode", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
         .testTarget(
             name: "EucaEC2APITests",
             dependencies: [

@@ -61,5 +61,5 @@ enum DomainXML {
         return xml
     }
 
-    static func escape(_ text: String) -> String { XMLText.escape(text) }
+    static func escape(_ text: String) -> String { TextEscaping.xml(text) }
 }

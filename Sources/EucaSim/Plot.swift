@@ -112,7 +112,7 @@ public struct LineChart: Sendable, Hashable {
     /// A coordinate, to a tenth of a pixel.
     static func n(_ value: Double) -> String { trimmed((value * 10).rounded() / 10) }
 
-    static func escape(_ text: String) -> String { XMLText.escape(text) }
+    static func escape(_ text: String) -> String { TextEscaping.xml(text) }
 }
 
 /// The charts `euca-sim plot` draws from runs' CSV files (``Simulator/Sample/csvHeader``),

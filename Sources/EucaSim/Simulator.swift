@@ -1,4 +1,4 @@
-import EucaCore
+public import EucaCore
 public import EucaScheduler
 import Foundation
 
@@ -143,9 +143,26 @@ public struct Simulator: Sendable {
     /// an interval of simulated seconds at each multiple of which (0 included) the state is
     /// handed to `sample`; `progress` is called every 65,536 events with the simulated time and
     /// the events so far.
+    /// One placement decision, as the live cluster controller logs its own ("instance placed"):
+    /// the arrival, the node chosen (nil when none had room) and how many nodes passed the filters.
+    public struct Decision: Sendable, Hashable {
+        public var arrival: Int
+        public var time: Double
+        public var vmType: VMType
+        public var node: NodeID?
+        public var candidates: Int
+
+        /// One JSON line: `{"arrival":1,"time":0,"type":"m1.small","node":"h3","candidates":8}`.
+        public var jsonLine: String {
+            let node = self.node.map { "\"\(TextEscaping.json($0.rawValue))\"" } ?? "null"
+            return "{\"arrival\":\(arrival),\"time\":\(time),\"type\":\"\(TextEscaping.json(vmType.name))\",\"node\":\(node),\"candidates\":\(candidates)}"
+        }
+    }
+
     public func run(
         _ workload: some Workload, horizon: Double? = nil, measureFrom: Double = 0, timings: Bool = true,
-        every interval: Double? = nil, sample: ((Sample) -> Void)? = nil, progress: ((Double, Int) -> Void)? = nil
+        every interval: Double? = nil, sample: ((Sample) -> Void)? = nil, progress: ((Double, Int) -> Void)? = nil,
+        decided: ((Decision) -> Void)? = nil
     ) -> SimSummary {
         var workload = workload
         var cluster = ClusterSnapshot(nodes: (0..<hosts.count).map { index in
@@ -233,6 +250,8 @@ public struct Simulator: Sendable {
                 let before = timings ? clock.now : started
                 let choice = policy.choose(request, in: cluster, explaining: false)
                 if timings { latencies.record(clock.now - before) }
+                decided?(Decision(
+                    arrival: outcome.arrivals, time: time, vmType: arrival.vmType, node: choice.decision.node, candidates: choice.candidates))
                 if let host = choice.decision.node {
                     cluster.place(arrival.vmType, on: host)
                     if let index = cluster.position(of: host) {

@@ -122,3 +122,15 @@ def test_plot_overlays_two_policies_on_one_workload(tmp_path):
     assert bad.returncode == 65 and "bad.csv" in bad.stderr
     missing = subprocess.run([str(SIM), "plot", str(tmp_path / "none.csv")], capture_output=True, text=True)
     assert missing.returncode == 64
+
+
+def test_decisions_are_written_a_json_line_each(tmp_path):
+    decisions = tmp_path / "decisions.jsonl"
+    result = run("--hosts", "2", "--cores", "2", "--rate", "1", "--lifetime", "fixed:1000", "--duration", "10",
+                 "--decisions", str(decisions), "--no-timings")
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout)["outcome"]
+    lines = [json.loads(line) for line in decisions.read_text().splitlines()]
+    assert len(lines) == outcome["arrivals"] and [d["arrival"] for d in lines] == list(range(1, len(lines) + 1))
+    assert sum(d["node"] is None for d in lines) == sum(outcome["rejected"].values())
+    assert {d["node"] for d in lines if d["node"]} <= {"h0", "h1"} and all(d["type"] == "m1.small" for d in lines)

@@ -81,6 +81,8 @@ struct EucaSimCommand: ParsableCommand {
         @Option(help: "The CSV's interval, in simulated seconds.") var interval = 3600.0
         @Option(help: "Each host's power draw by CPU load: linear:IDLE:MAX (watts), or specpower:W0,W10,…,W100 (SPECpower's 11 points). Adds energy to the summary and power_w to the CSV.")
         var power: String?
+        @Option(help: "Write each placement decision to this file, a JSON line each (arrival, time, type, node or null, candidates): what the live cluster controller logs as \"instance placed\".")
+        var decisions: String?
         @Flag(help: "With --power, a host with no VM draws nothing (as if powered down at once; no shutdown or wake delay is modelled).")
         var emptyHostsOff = false
 
@@ -146,6 +148,15 @@ struct EucaSimCommand: ParsableCommand {
         /// second when it is a terminal (simulated time, events/s, and the time left where the
         /// end is known).
         func observed(_ simulator: Simulator, _ workload: some Workload, end: Double?) throws -> SimSummary {
+            var decided: FileHandle?
+            if let decisions {
+                guard FileManager.default.createFile(atPath: decisions, contents: nil), let handle = FileHandle(forWritingAtPath: decisions) else {
+                    throw ValidationError("--decisions: cannot write \(decisions)")
+                }
+                decided = handle
+            }
+            defer { try? decided?.close() }
+            var pendingDecisions = ""
             var rows: FileHandle?
             if let csv {
                 guard FileManager.default.createFile(atPath: csv, contents: Data((Simulator.Sample.csvHeader + "\n").utf8)),
@@ -177,7 +188,15 @@ struct EucaSimCommand: ParsableCommand {
                     var line = "simulated \(Int(time)) s, \(events) events, \(Int(Double(events) / max(wall, 1e-9))) events/s"
                     if let end, end > 0, time > 0 { line += ", about \(Int(wall * max(0, end - time) / time)) s left" }
                     FileHandle.standardError.write(Data(("\r" + line + "   ").utf8))
-                } : nil)
+                } : nil,
+                decided: decided == nil ? nil : { decision in
+                    pendingDecisions += decision.jsonLine + "\n"
+                    if pendingDecisions.utf8.count > 1 << 16 {
+                        decided?.write(Data(pendingDecisions.utf8))
+                        pendingDecisions = ""
+                    }
+                })
+            decided?.write(Data(pendingDecisions.utf8))
             if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
             rows?.write(Data(pending.utf8))
             return summary

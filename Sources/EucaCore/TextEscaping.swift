@@ -1,0 +1,41 @@
+/// Text made safe inside the documents Euca writes by hand.
+public enum TextEscaping {
+    /// For XML (libvirt's domains, the simulator's charts): the five characters XML gives
+    /// meaning escaped, and control characters, which XML 1.0 does not allow, as spaces.
+    public static func xml(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "'": out += "&apos;"
+            case "\"": out += "&quot;"
+            case "\t", "\n", "\r": out.append(character)
+            default:
+                if let ascii = character.asciiValue, ascii < 0x20 { out += " " } else { out.append(character) }
+            }
+        }
+        return out
+    }
+
+    /// For the inside of a JSON string: quotes, backslashes and control characters escaped.
+    public static func json(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out
+    }
+}
