@@ -134,3 +134,15 @@ def test_decisions_are_written_a_json_line_each(tmp_path):
     assert len(lines) == outcome["arrivals"] and [d["arrival"] for d in lines] == list(range(1, len(lines) + 1))
     assert sum(d["node"] is None for d in lines) == sum(outcome["rejected"].values())
     assert {d["node"] for d in lines if d["node"]} <= {"h0", "h1"} and all(d["type"] == "m1.small" for d in lines)
+
+
+def test_the_golden_results_come_out_byte_for_byte(tmp_path):
+    """scripts/sim-golden writes them; after a change meant to alter them, it updates them."""
+    root = pathlib.Path(__file__).resolve().parents[2]
+    result = subprocess.run([str(root / "scripts" / "sim-golden"), str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    golden = root / "tests" / "blackbox" / "data" / "sim-golden"
+    names = sorted(p.name for p in golden.iterdir())
+    assert names == sorted(p.name for p in tmp_path.iterdir()) and "active-hosts.svg" in names
+    for name in names:
+        assert (tmp_path / name).read_bytes() == (golden / name).read_bytes(), f"{name} differs from its golden copy"
