@@ -71,6 +71,7 @@ public final class CloudController: Service, CloudService {
         reconciler = InstanceReconciler(context: context, work: work, instances: instances, slaPolicies: slaPolicies)
         self.network = network.mode
         self.endpoint = Mutex(settings.endpoint)
+        if settings.eventLog != nil { context.state.keepEnded() }
     }
 
     /// Records the nodes' underlay addresses, as they report them: the policy tells each node
@@ -168,6 +169,12 @@ public final class CloudController: Service, CloudService {
         // addresses, for as long as the reconciler runs.
         let publisher = network.plan([]).enforcesRules ? Task { await securityGroups.publishOnChange() } : nil
         defer { publisher?.cancel() }
+        let log = settings.eventLog.map { InstanceEventLog(path: $0, state: state, logger: logger) }
+        let writer = log.map { log in Task { await log.run() } }
+        defer {
+            writer?.cancel()
+            log?.flush()
+        }
         try await reconciler.run()
         logger.info("cloud controller stopped")
     }

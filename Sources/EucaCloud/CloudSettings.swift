@@ -27,6 +27,9 @@ public struct CloudSettings: Sendable {
     /// How a launch's zone is chosen when it names none (`ZONE_POLICY`): a placement policy over
     /// the zones, each seen as one entry with its room for the launch's type.
     public var zonePolicy: PlacementPolicy
+    /// Where each instance's life is appended, as a JSON line, when it ends (`EVENT_LOG`): a
+    /// trace `euca-sim run --sort` replays. Nil for none.
+    public var eventLog: String? = nil
 
     public init(
         regionName: String = "eucalyptus", regionAliases: [String] = [], endpoint: String = "http://127.0.0.1:8773/",
@@ -62,6 +65,8 @@ public struct CloudSettings: Sendable {
         ConfigKey("MAX_KEY_PAIRS", type: "integer", default: "5000", "The most key pairs one account may hold."),
         ConfigKey("CAPACITY_CACHE_TIME", type: "seconds", default: "1",
                   "How long the cloud controller reuses a cluster's free resources when admitting launches (launches it admitted since are counted against them)."),
+        ConfigKey("EVENT_LOG", type: "path", default: "(none)",
+                  "A file the cloud controller appends each ended instance to, as a JSON line (launch time, lifetime, size): a trace euca-sim replays with --sort."),
         ConfigKey("ZONE_POLICY", type: "MOSTROOM|GREEDY|ROUNDROBIN|POWERSAVE or a registered name", default: "MOSTROOM",
                   "How the cloud controller chooses the zone of a launch that names none: a placement policy run over the zones."),
     ]
@@ -89,6 +94,8 @@ public struct CloudSettings: Sendable {
                 registry.policy(named: name).map { .success($0) }
                     ?? .failure(ConfigProblem("\"\(name)\" is not one of \(registry.names.joined(separator: ", "))"))
             })
+        let log = try config.string("EVENT_LOG", default: "")
+        eventLog = log.isEmpty ? nil : log
     }
 
     /// Every region a signature may be scoped to: the region and its aliases.

@@ -40,6 +40,10 @@ public final class CloudState: CredentialStore {
         public var keyPairsByAccount: [AccountID: Set<String>] = [:]
         /// Tagged resources' ids by tag key, then value.
         public var resourcesByTag: [String: [String: Set<String>]] = [:]
+        /// Instances that ended since the event log last took them, kept only while there is an
+        /// event log (`keepsEnded`).
+        public var endedInstances: [InstanceRecord] = []
+        var keepsEnded = false
         /// Per account, what its instances that hold resources (neither stopped nor terminated)
         /// hold: what admission counts, without a pass over the account's instances.
         public var usageByAccount: [AccountID: AccountUsage] = [:]
@@ -215,6 +219,9 @@ public final class CloudState: CredentialStore {
             Tables.reindex(&tables.instancesByAccount, id, from: old?.accountId, to: value?.accountId)
             Tables.reindex(&tables.instancesByZone, id, from: old?.zone, to: value?.zone)
             tables.recount(from: old, to: value)
+            if tables.keepsEnded, let old, let value, old.state != .terminated, value.state == .terminated {
+                tables.endedInstances.append(value)
+            }
             tables.instances[id] = if let value, let old { value.sharingUnchanged(with: old) } else { value }
         },
         CloudSchema.reservations.name: place(CloudSchema.reservations) { $0.reservations[ReservationID(rawValue: $1)] = $2 },
@@ -275,11 +282,26 @@ public final class CloudState: CredentialStore {
             try load(CloudSchema.addresses)
             return tables
         }
-        tables.withLock { $0 = loaded }
+        tables.withLock { tables in
+            let keeps = tables.keepsEnded
+            tables = loaded
+            tables.keepsEnded = keeps
+        }
     }
 
     /// The key with this id and its secret, whether or not it is active (the verifier checks
     /// that); nil for an unknown id or a secret this cloud's master key does not open.
+    /// Starts keeping the instances that end, for the event log.
+    func keepEnded() { tables.withLock { $0.keepsEnded = true } }
+
+    /// The instances that ended since the last call, in the order they ended.
+    func takeEnded() -> [InstanceRecord] {
+        tables.withLock { tables in
+            defer { tables.endedInstances = [] }
+            return tables.endedInstances
+        }
+    }
+
     public func accessKey(id: String) -> (key: AccessKey, isCloudAdmin: Bool)? {
         let found = tables.withLock { tables -> (StoredAccessKey, Bool)? in
             guard let key = tables.accessKeys[id] else { return nil }

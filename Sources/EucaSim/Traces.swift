@@ -27,8 +27,9 @@ public struct TraceWorkload: Workload {
 
     private let reader: Reader
 
-    public init(path: String, format: Format) throws {
-        reader = Reader(source: try LineSource(path: path), format: format)
+    /// `ordered: false` takes arrivals in any order (for ``SortedWorkload``, which orders them).
+    public init(path: String, format: Format, ordered: Bool = true) throws {
+        reader = Reader(source: try LineSource(path: path), format: format, ordered: ordered)
     }
 
     /// Why the trace ended early (its line number and the reason); nil if it was read to its end.
@@ -100,10 +101,12 @@ public struct TraceWorkload: Workload {
         private let source: LineSource
         private let state = Mutex(State())
         let format: Format
+        let ordered: Bool
 
-        init(source: LineSource, format: Format) {
+        init(source: LineSource, format: Format, ordered: Bool) {
             self.source = source
             self.format = format
+            self.ordered = ordered
         }
 
         var failure: String? { state.withLock { $0.failure } ?? source.failure }
@@ -123,7 +126,7 @@ public struct TraceWorkload: Workload {
                     case .success(nil):
                         continue
                     case .success(let arrival?):
-                        guard arrival.time >= state.last else {
+                        guard !ordered || arrival.time >= state.last else {
                             state.failure = "line \(number): arrives at \(arrival.time), before the line before it (\(state.last)); a trace is read in time order"
                             return nil
                         }
@@ -418,5 +421,31 @@ public struct GoogleTaskEvents: Workload {
             return .failure(.init(reason: "CPU and memory requests must be fractions from 0 to 1"))
         }
         return .success(Event(time: min(micros / 1e6, afterEnd), task: "\(fields[2])/\(fields[3])", type: type, cpu: cpu, memory: memory))
+    }
+}
+
+/// Another workload's arrivals read whole, put in time order (arrivals at the same time keep
+/// their order) and counted from the first: for traces written in another order, such as the
+/// cloud's own event log (`EVENT_LOG`), which writes each instance when it ends. It holds every
+/// arrival in memory.
+public struct SortedWorkload: Workload {
+    private var arrivals: [VMArrival]
+    private var position = 0
+
+    public init(_ workload: some Workload) {
+        var workload = workload
+        var all: [(index: Int, arrival: VMArrival)] = []
+        while let arrival = workload.next() { all.append((all.count, arrival)) }
+        all.sort { ($0.arrival.time, $0.index) < ($1.arrival.time, $1.index) }
+        let origin = all.first?.arrival.time ?? 0
+        arrivals = all.map { VMArrival(time: $0.arrival.time - origin, vmType: $0.arrival.vmType, lifetime: $0.arrival.lifetime) }
+    }
+
+    public var count: Int { arrivals.count }
+
+    public mutating func next() -> VMArrival? {
+        guard position < arrivals.count else { return nil }
+        defer { position += 1 }
+        return arrivals[position]
     }
 }

@@ -132,6 +132,23 @@ import Testing
         #expect(unordered.failure?.hasPrefix("line 2:") == true)
     }
 
+    @Test func theCloudsEventLogIsReplayedSortedFromItsFirstArrival() throws {
+        // As EVENT_LOG writes them: as instances end, so not in launch order, in Unix seconds,
+        // with keys the reader does not need.
+        let log = try file("""
+            {"time":1765000600.5,"lifetime":30,"cores":2,"memoryMiB":512,"diskGiB":10,"name":"m1.large","instance":"i-2","zone":"a"}
+            {"time":1765000000.25,"lifetime":900,"cores":1,"memoryMiB":128,"diskGiB":5,"name":"m1.small","instance":"i-1","zone":"a"}
+            {"time":1765000600.5,"lifetime":60,"cores":1,"memoryMiB":128,"diskGiB":5,"name":"m1.small","instance":"i-3","zone":"a"}
+            """)
+        let ordered = try TraceWorkload(path: log, format: .jsonLines)
+        #expect(arrivals(ordered).count == 1 && ordered.failure?.hasPrefix("line 2:") == true)
+        var sorted = SortedWorkload(try TraceWorkload(path: log, format: .jsonLines, ordered: false))
+        var found: [VMArrival] = []
+        while let arrival = sorted.next() { found.append(arrival) }
+        #expect(found.map(\.time) == [0, 600.25, 600.25] && found.map(\.lifetime) == [900, 30, 60])
+        #expect(found.map(\.vmType.cores) == [1, 2, 1] && found.map(\.vmType.diskGiB) == [5, 10, 5])
+    }
+
     @Test func aBadLineOrOneOutOfOrderEndsTheTraceNamingTheLine() throws {
         let unordered = try TraceWorkload(path: file("""
             {"time": 10, "lifetime": 1, "type": "m1.small"}

@@ -146,3 +146,33 @@ def test_the_golden_results_come_out_byte_for_byte(tmp_path):
     assert names == sorted(p.name for p in tmp_path.iterdir()) and "active-hosts.svg" in names
     for name in names:
         assert (tmp_path / name).read_bytes() == (golden / name).read_bytes(), f"{name} differs from its golden copy"
+
+
+def test_a_day_of_the_cloud_is_replayed_from_its_event_log(tmp_path):
+    """euca-cloud with EVENT_LOG writes each instance's life as it ends; euca-sim replays it."""
+    from conftest import Cloud, states, wait_for
+    log = tmp_path / "events.jsonl"
+    cloud = Cloud(tmp_path / "var", env={"EVENT_LOG": str(log)}).start()
+    try:
+        ec2 = cloud.client()
+        image = ec2.describe_images(Owners=["self"])["Images"][0]["ImageId"]
+        first = [i["InstanceId"] for i in ec2.run_instances(ImageId=image, MinCount=2, MaxCount=2)["Instances"]]
+        second = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="m1.large")["Instances"][0]["InstanceId"]
+        wait_for(lambda: set(states(ec2, first + [second]).values()) == {"running"}, what="instances running")
+        # The last launched ends first: the log is in order of ending, not of launch.
+        ec2.terminate_instances(InstanceIds=[second])
+        wait_for(lambda: states(ec2, [second]) == {second: "terminated"}, what="terminated")
+        ec2.terminate_instances(InstanceIds=first)
+        wait_for(lambda: log.exists() and len(log.read_text().splitlines()) == 3, what="three lines in the event log")
+    finally:
+        cloud.stop()
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert lines[0]["instance"] == second and lines[0]["name"] == "m1.large" and lines[0]["cores"] == 2
+    assert {line["instance"] for line in lines[1:]} == set(first) and all(line["lifetime"] > 0 for line in lines)
+    assert lines[0]["time"] > lines[1]["time"]
+    unsorted = run("--trace", str(log), "--no-timings")
+    assert unsorted.returncode == 65 and "line 2" in unsorted.stderr
+    replayed = run("--trace", str(log), "--sort", "--hosts", "1", "--no-timings")
+    assert replayed.returncode == 0, replayed.stderr
+    outcome = json.loads(replayed.stdout)["outcome"]
+    assert outcome["arrivals"] == 3 and outcome["accepted"] == 3 and outcome["departures"] == 3

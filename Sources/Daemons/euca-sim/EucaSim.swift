@@ -75,6 +75,8 @@ struct EucaSimCommand: ParsableCommand {
         @Option(help: "Replay this trace instead of a synthetic workload (the rate, lifetime, types, duration and seed are then not used).")
         var trace: String?
         @Option(help: "The trace's format: jsonl (Euca's own), swf (the Parallel Workloads Archive's), azure (Azure's vmtable.csv, sorted by creation time), bitbrains (a directory of Bitbrains' per-VM files) or google (Google 2011's task_events, decompressed; requests are fractions of one host).") var format = "jsonl"
+        @Flag(help: "Read the whole trace, put it in time order and count time from its first arrival: for the cloud's own EVENT_LOG, written as instances end.")
+        var sort = false
         @Flag(help: "Leave out wall time, events/s and decision latencies.") var noTimings = false
         @Option(help: "Write the state at every --interval of simulated time to this CSV file (time_s,running,active_hosts,accepted_total,rejected_total,core_allocation,memory_allocation,power_w).")
         var csv: String?
@@ -128,11 +130,17 @@ struct EucaSimCommand: ParsableCommand {
                 }
                 let workload: TraceWorkload
                 do {
-                    workload = try TraceWorkload(path: trace, format: format)
+                    workload = try TraceWorkload(path: trace, format: format, ordered: !sort)
                 } catch {
                     throw ValidationError("--trace: cannot open \(trace)")
                 }
-                summary = try observed(simulator, workload, end: horizon)
+                if sort {
+                    let sorted = SortedWorkload(workload)
+                    try Self.stop(trace, workload.failure)
+                    summary = try observed(simulator, sorted, end: horizon)
+                } else {
+                    summary = try observed(simulator, workload, end: horizon)
+                }
                 try Self.stop(trace, workload.failure)
             } else {
                 let workload = SyntheticWorkload(
