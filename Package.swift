@@ -140,6 +140,8 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
@@ -301,7 +303,9 @@ let package = Package(
         .testTarget(name: "EucaSchedulerTests", dependencies: ["EucaScheduler", "EucaCore", "EucaTesting"], swiftSettings: strict),
         .testTarget(
             name: "EucaSimTests",
-            dependencies: ["EucaSim", "EucaScheduler", "EucaCore", "EucaTesting", "EucaCluster", "EucaNode", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "EucaSim", "EucaScheduler", "EucaCore", "EucaTesting", "EucaCluster", "EucaNode", "EucaHypervisor",
+                .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .testTarget(
             name: "EucaEC2APITests",
