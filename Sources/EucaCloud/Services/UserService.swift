@@ -299,11 +299,14 @@ public struct UserService: CloudService {
 
     // MARK: - Made with an account, and older stores
 
+    /// `account`'s `admin` user, as it is made with the account.
+    static func adminUser(of account: AccountRecord) -> UserRecord {
+        UserRecord(accountId: account.id, name: adminUserName, id: adminUserId(of: account.id), path: "/", createdAt: account.createdAt)
+    }
+
     /// Writes `account`'s `admin` user and its first access key.
     static func addAdmin(of account: AccountRecord, key: AccessKey, sealer: SecretSealer, in txn: any StoreWriter) throws {
-        let admin = UserRecord(
-            accountId: account.id, name: adminUserName, id: adminUserId(of: account.id), path: "/", createdAt: account.createdAt)
-        try txn.put(admin, at: CloudSchema.userKey(account.id, adminUserName), in: CloudSchema.users)
+        try txn.put(adminUser(of: account), at: CloudSchema.userKey(account.id, adminUserName), in: CloudSchema.users)
         try txn.put(StoredAccessKey(key, sealer: sealer), at: key.accessKeyId, in: CloudSchema.accessKeys)
     }
 
@@ -320,10 +323,7 @@ public struct UserService: CloudService {
         let sealer = state.sealer
         try await commit { txn in
             for account in accounts {
-                let admin = UserRecord(
-                    accountId: account.id, name: Self.adminUserName, id: Self.adminUserId(of: account.id), path: "/",
-                    createdAt: account.createdAt)
-                try txn.put(admin, at: CloudSchema.userKey(account.id, Self.adminUserName), in: CloudSchema.users)
+                try txn.put(Self.adminUser(of: account), at: CloudSchema.userKey(account.id, Self.adminUserName), in: CloudSchema.users)
             }
             for stored in plain {
                 guard let key = stored.opened(by: sealer) else { continue }
