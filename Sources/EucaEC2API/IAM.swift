@@ -247,11 +247,7 @@ struct IAMAPI: Sendable {
     }
 
     /// IAM's time stamps: ISO 8601 in UTC, to the second.
-    static func time(_ date: Date) -> String {
-        let t = UTCTime(date)
-        return "\(UTCTime.pad(t.year, 4))-\(UTCTime.pad(t.month, 2))-\(UTCTime.pad(t.day, 2))T"
-            + "\(UTCTime.pad(t.hour, 2)):\(UTCTime.pad(t.minute, 2)):\(UTCTime.pad(t.second, 2))Z"
-    }
+    static func time(_ date: Date) -> String { EC2Time.format(date, milliseconds: false) }
 
     // MARK: - Pages
 

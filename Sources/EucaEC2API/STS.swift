@@ -78,9 +78,7 @@ struct STSAPI: Sendable {
 
     /// A stable IAM-style unique id for the caller's user (`AIDA` and 17 characters), derived
     /// from its account and name: the same user has the same id on every call and restart.
-    static func userId(of principal: Principal) -> String {
-        "AIDA" + StableDigest.base32("\(principal.accountId.rawValue)/\(principal.userName)", count: 17)
-    }
+    static func userId(of principal: Principal) -> String { UserService.derivedUserId(principal.accountId, principal.userName) }
 }
 
 /// Errors as STS reports them: the codes STS uses, in STS' own document.

@@ -109,9 +109,11 @@ struct XMLWriter {
 
 /// Time stamps as EC2 writes them: ISO 8601 in UTC with milliseconds.
 enum EC2Time {
-    static func format(_ date: Date) -> String {
+    /// `milliseconds: false` gives IAM's form, to the second.
+    static func format(_ date: Date, milliseconds: Bool = true) -> String {
         let t = UTCTime(date)
         return "\(UTCTime.pad(t.year, 4))-\(UTCTime.pad(t.month, 2))-\(UTCTime.pad(t.day, 2))T"
-            + "\(UTCTime.pad(t.hour, 2)):\(UTCTime.pad(t.minute, 2)):\(UTCTime.pad(t.second, 2)).\(UTCTime.pad(t.millisecond, 3))Z"
+            + "\(UTCTime.pad(t.hour, 2)):\(UTCTime.pad(t.minute, 2)):\(UTCTime.pad(t.second, 2))"
+            + (milliseconds ? ".\(UTCTime.pad(t.millisecond, 3))Z" : "Z")
     }
 }

@@ -212,7 +212,7 @@ public struct TraceWorkload: Workload {
         }
 
         /// One VM type per size, named by it (`3c-4096m-0g`), shared by every arrival of that size.
-        private static func sized(_ cores: Int, _ memoryMiB: Int, _ diskGiB: Int, _ types: inout [String: VMType]) -> VMType {
+        static func sized(_ cores: Int, _ memoryMiB: Int, _ diskGiB: Int, _ types: inout [String: VMType]) -> VMType {
             let name = "\(cores)c-\(memoryMiB)m-\(diskGiB)g"
             if let known = types[name] { return known }
             let type = VMType(name: name, cores: cores, memoryMiB: memoryMiB, diskGiB: diskGiB)
@@ -232,8 +232,8 @@ public struct TraceWorkload: Workload {
 /// 64 KiB), so a directory of thousands of VMs opens in a moment; the VMs are then given in
 /// order of arrival. A file that is not of this form fails the trace, naming the file.
 public struct BitbrainsWorkload: Workload {
-    private var arrivals: [VMArrival]
-    private var position = 0
+    /// The VMs in order of arrival, from the earliest first sample (``SortedWorkload``).
+    private var sorted: SortedWorkload
     /// Why the directory could not be read (its file and the reason); nil if every file was.
     public private(set) var failure: String?
 
@@ -241,33 +241,22 @@ public struct BitbrainsWorkload: Workload {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
             throw EucaError(.invalidParameter, nil, "cannot read the directory \(directory)")
         }
-        var found: [(start: Double, end: Double, cores: Int, memoryMiB: Int)] = []
-        var failure: String?
+        var arrivals: [VMArrival] = []
+        var types: [String: VMType] = [:]
         for name in names.sorted() where name.hasSuffix(".csv") {
             switch Self.vm(at: directory + "/" + name) {
-            case .success(let vm): found.append(vm)
+            case .success(let vm):
+                let type = TraceWorkload.Reader.sized(vm.cores, vm.memoryMiB, 0, &types)
+                arrivals.append(VMArrival(time: vm.start, vmType: type, lifetime: vm.end - vm.start))
             case .failure(let error):
                 failure = "\(name): \(error.reason)"
             }
             if failure != nil { break }
         }
-        self.failure = failure
-        let origin = found.map(\.start).min() ?? 0
-        var types: [String: VMType] = [:]
-        arrivals = found.sorted { $0.start < $1.start }.map { vm in
-            let name = "\(vm.cores)c-\(vm.memoryMiB)m-0g"
-            let type = types[name] ?? VMType(name: name, cores: vm.cores, memoryMiB: vm.memoryMiB, diskGiB: 0)
-            types[name] = type
-            return VMArrival(time: vm.start - origin, vmType: type, lifetime: vm.end - vm.start)
-        }
-        if failure != nil { arrivals = [] }
+        sorted = SortedWorkload(arrivals: failure == nil ? arrivals : [])
     }
 
-    public mutating func next() -> VMArrival? {
-        guard position < arrivals.count else { return nil }
-        defer { position += 1 }
-        return arrivals[position]
-    }
+    public mutating func next() -> VMArrival? { sorted.next() }
 
     struct FileError: Error {
         var reason: String
@@ -390,9 +379,7 @@ public struct GoogleTaskEvents: Workload {
                 }
                 let cores = max(1, Int((event.cpu * Double(machineCores)).rounded(.up)))
                 let memory = max(1, Int((event.memory * Double(machineMemoryMiB)).rounded(.up)))
-                let name = "\(cores)c-\(memory)m-0g"
-                let type = state.types[name] ?? VMType(name: name, cores: cores, memoryMiB: memory, diskGiB: 0)
-                state.types[name] = type
+                let type = TraceWorkload.Reader.sized(cores, memory, 0, &state.types)
                 return VMArrival(time: event.time, vmType: type, lifetime: max(0, end - event.time))
             }
             return nil
@@ -434,11 +421,17 @@ public struct SortedWorkload: Workload {
 
     public init(_ workload: some Workload) {
         var workload = workload
-        var all: [(index: Int, arrival: VMArrival)] = []
-        while let arrival = workload.next() { all.append((all.count, arrival)) }
+        var all: [VMArrival] = []
+        while let arrival = workload.next() { all.append(arrival) }
+        self.init(arrivals: all)
+    }
+
+    /// `arrivals` in time order, counted from the first.
+    public init(arrivals: [VMArrival]) {
+        var all = arrivals.enumerated().map { (index: $0.offset, arrival: $0.element) }
         all.sort { ($0.arrival.time, $0.index) < ($1.arrival.time, $1.index) }
         let origin = all.first?.arrival.time ?? 0
-        arrivals = all.map { VMArrival(time: $0.arrival.time - origin, vmType: $0.arrival.vmType, lifetime: $0.arrival.lifetime) }
+        self.arrivals = all.map { VMArrival(time: $0.arrival.time - origin, vmType: $0.arrival.vmType, lifetime: $0.arrival.lifetime) }
     }
 
     public var count: Int { arrivals.count }

@@ -292,10 +292,13 @@ public struct UserService: CloudService {
         return "AIDA" + String((0..<17).map { _ in alphabet[Int(rng.next() % 32)] })
     }
 
-    /// The `admin` user's id: the one STS has always answered for it, derived from its account.
-    static func adminUserId(of account: AccountID) -> String {
-        "AIDA" + StableDigest.base32("\(account.rawValue)/\(adminUserName)", count: 17)
+    /// A user id derived from its account and name: the `admin` user's (the one STS has always
+    /// answered for it), and STS' answer for a key whose user the store does not hold.
+    public static func derivedUserId(_ account: AccountID, _ name: String) -> String {
+        "AIDA" + StableDigest.base32("\(account.rawValue)/\(name)", count: 17)
     }
+
+    static func adminUserId(of account: AccountID) -> String { derivedUserId(account, adminUserName) }
 
     // MARK: - Made with an account, and older stores
 
