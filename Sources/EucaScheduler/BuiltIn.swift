@@ -22,6 +22,8 @@ public struct CapacityFilter: PlacementFilter {
         let type = request.vmType
         return type.cores <= node.freeCores && type.memoryMiB <= node.freeMemoryMiB && type.diskGiB <= node.freeDiskGiB
     }
+
+    public var dependence: NodeDependence { .state }
 }
 
 /// Prefers nodes earlier in the cluster's order: with it alone, placement is first fit.
@@ -33,6 +35,8 @@ public struct NodeOrderScorer: PlacementScorer {
     public func score(_ node: NodeSnapshot, for _: PlacementRequest, in cluster: ClusterSnapshot) -> Double {
         -Double(node.position)
     }
+
+    public var dependence: NodeDependence { .order }
 }
 
 /// Prefers the node that comes next after the last one chosen, wrapping around.
@@ -46,6 +50,11 @@ public struct RoundRobinScorer: PlacementScorer {
         guard let last = cluster.lastChosenPosition else { return -Double(node.position) }
         return -Double((node.position - last - 1 + count) % count)
     }
+
+    public var dependence: NodeDependence { .order }
+    public func orderOrigin(in cluster: ClusterSnapshot) -> Int {
+        cluster.lastChosenPosition.map { ($0 + 1) % max(1, cluster.nodes.count) } ?? 0
+    }
 }
 
 /// Prefers nodes that are powered on, so sleeping nodes wake only when the awake ones are full.
@@ -57,6 +66,8 @@ public struct AwakeScorer: PlacementScorer {
     public func score(_ node: NodeSnapshot, for _: PlacementRequest, in _: ClusterSnapshot) -> Double {
         node.isAwake ? 1 : 0
     }
+
+    public var dependence: NodeDependence { .state }
 }
 
 /// Prefers the fullest node (least free cores and memory, as fractions of the node), packing
@@ -71,6 +82,8 @@ public struct PackingScorer: PlacementScorer {
         let memory = node.totalMemoryMiB > 0 ? Double(node.freeMemoryMiB) / Double(node.totalMemoryMiB) : 0
         return -(cores + memory)
     }
+
+    public var dependence: NodeDependence { .state }
 }
 
 extension PlacementPolicy {

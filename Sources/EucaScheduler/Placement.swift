@@ -104,6 +104,23 @@ public struct ClusterSnapshot: Sendable, Hashable {
     public mutating func setAwake(_ awake: Bool, _ node: NodeID) {
         if let index = positions[node] { nodes[index].isAwake = awake }
     }
+
+    /// Records `type` placed on the node at `position`, as ``place(_:on:)`` does by id.
+    public mutating func place(_ type: VMType, at position: Int) {
+        nodes[position] = nodes[position].placing(type)
+        lastChosenPosition = position
+        lastChosen = nodes[position].id
+    }
+
+    /// Records an instance of `type` gone from the node at `position`.
+    public mutating func release(_ type: VMType, at position: Int) {
+        nodes[position] = nodes[position].placing(type, count: -1)
+    }
+
+    /// Marks the node at `position` awake or asleep.
+    public mutating func setAwake(_ awake: Bool, at position: Int) {
+        nodes[position].isAwake = awake
+    }
 }
 
 /// What is to be placed.
@@ -129,6 +146,22 @@ public enum Verdict: Sendable, Hashable {
     case never(String)
 }
 
+/// What of a node a filter's or scorer's answer depends on. A promise that lets placement over
+/// many nodes (``IndexedCluster``) judge nodes that are alike once instead of one by one; the
+/// decision is the same either way.
+public enum NodeDependence: Sendable, Hashable {
+    /// Anything, the node's id and position included: the filter or scorer is asked of every
+    /// node. The default, always safe.
+    case anyField
+    /// Only the node's totals, free cores, memory and disk, instance count and awake flag (and
+    /// the cluster as a whole): nodes alike in these get the same answer.
+    case state
+    /// Scorers only: the score is exactly `-((position - origin) mod count)`, `origin` being
+    /// ``PlacementScorer/orderOrigin(in:)`` and `count` the cluster's nodes: the first node at
+    /// or after the origin, wrapping around, scores highest. First fit and round robin are this.
+    case order
+}
+
 /// Rules one node in or out. Called for every node on every placement: cheap, no I/O, no state.
 public protocol PlacementFilter: Sendable {
     var name: String { get }
@@ -137,12 +170,17 @@ public protocol PlacementFilter: Sendable {
     /// of every node and asks `evaluate` only to explain why nothing fits. The default calls
     /// `evaluate`; a filter on the hot path implements it directly.
     func admits(_ node: NodeSnapshot, for request: PlacementRequest) -> Bool
+    /// What of the node the verdict reads: `.state` lets nodes alike be judged once. The
+    /// default, `.anyField`, is always correct.
+    var dependence: NodeDependence { get }
 }
 
 extension PlacementFilter {
     public func admits(_ node: NodeSnapshot, for request: PlacementRequest) -> Bool {
         evaluate(node, for: request) == .fits
     }
+
+    public var dependence: NodeDependence { .anyField }
 }
 
 /// Ranks nodes that passed every filter. Raw scores are scaled to 0...1 across the candidates and
@@ -152,6 +190,16 @@ public protocol PlacementScorer: Sendable {
     var name: String { get }
     var weight: Double { get }
     func score(_ node: NodeSnapshot, for request: PlacementRequest, in cluster: ClusterSnapshot) -> Double
+    /// What of the node the score reads: `.state` or `.order` let nodes alike be scored once.
+    /// The default, `.anyField`, is always correct.
+    var dependence: NodeDependence { get }
+    /// For an `.order` scorer, the position that scores highest now. The default is 0.
+    func orderOrigin(in cluster: ClusterSnapshot) -> Int
+}
+
+extension PlacementScorer {
+    public var dependence: NodeDependence { .anyField }
+    public func orderOrigin(in _: ClusterSnapshot) -> Int { 0 }
 }
 
 /// The outcome of one placement.

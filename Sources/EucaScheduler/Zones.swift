@@ -37,6 +37,8 @@ public struct MostRoomScorer: PlacementScorer {
     public func score(_ node: NodeSnapshot, for request: PlacementRequest, in _: ClusterSnapshot) -> Double {
         Double(node.slots(for: request.vmType))
     }
+
+    public var dependence: NodeDependence { .state }
 }
 
 extension PlacementPolicy {

@@ -165,14 +165,14 @@ public struct Simulator: Sendable {
         decided: ((Decision) -> Void)? = nil
     ) -> SimSummary {
         var workload = workload
-        var cluster = ClusterSnapshot(nodes: (0..<hosts.count).map { index in
+        var cluster = IndexedCluster(ClusterSnapshot(nodes: (0..<hosts.count).map { index in
             NodeSnapshot(
                 id: NodeID("h\(index)"), totalCores: hosts.cores, freeCores: hosts.cores, totalMemoryMiB: hosts.memoryMiB,
                 freeMemoryMiB: hosts.memoryMiB, totalDiskGiB: hosts.diskGiB, freeDiskGiB: hosts.diskGiB)
-        })
+        }))
         var departures = EventHeap()
         // Running VMs by slot; a departed VM's slot is taken by the next one accepted.
-        var vms: [(type: VMType, host: NodeID)] = []
+        var vms: [(type: VMType, host: Int32)] = []
         var freeSlots: [Int] = []
         var outcome = SimSummary.Outcome(
             policy: policy.name, hosts: hosts.count, arrivals: 0, accepted: 0, rejected: [:], departures: 0, simulatedSeconds: 0,
@@ -252,29 +252,27 @@ public struct Simulator: Sendable {
                 if timings { latencies.record(clock.now - before) }
                 decided?(Decision(
                     arrival: outcome.arrivals, time: time, vmType: arrival.vmType, node: choice.decision.node, candidates: choice.candidates))
-                if let host = choice.decision.node {
-                    cluster.place(arrival.vmType, on: host)
-                    if let index = cluster.position(of: host) {
-                        let node = cluster.nodes[index]
-                        if node.freeCores < 0 || node.freeMemoryMiB < 0 || node.freeDiskGiB < 0 { outcome.capacityViolations += 1 }
-                        moveLevel(node, by: arrival.vmType.cores)
-                        if perHost[index] == 0 {
-                            activeHosts += 1
-                            outcome.peakActiveHosts = max(outcome.peakActiveHosts, activeHosts)
-                        }
-                        perHost[index] += 1
+                if let host = choice.decision.node, let index = cluster.snapshot.position(of: host) {
+                    cluster.place(arrival.vmType, at: index)
+                    let node = cluster.snapshot.nodes[index]
+                    if node.freeCores < 0 || node.freeMemoryMiB < 0 || node.freeDiskGiB < 0 { outcome.capacityViolations += 1 }
+                    moveLevel(node, by: arrival.vmType.cores)
+                    if perHost[index] == 0 {
+                        activeHosts += 1
+                        outcome.peakActiveHosts = max(outcome.peakActiveHosts, activeHosts)
                     }
+                    perHost[index] += 1
                     outcome.accepted += 1
                     running += 1
                     outcome.peakRunning = max(outcome.peakRunning, running)
                     coresUsed += arrival.vmType.cores
                     memoryUsed += arrival.vmType.memoryMiB
                     if let slot = freeSlots.popLast() {
-                        vms[slot] = (arrival.vmType, host)
+                        vms[slot] = (arrival.vmType, Int32(index))
                         departures.push(time: time + arrival.lifetime, vm: slot)
                     } else {
                         departures.push(time: time + arrival.lifetime, vm: vms.count)
-                        vms.append((arrival.vmType, host))
+                        vms.append((arrival.vmType, Int32(index)))
                     }
                 } else {
                     outcome.rejected["no-capacity", default: 0] += 1
@@ -283,12 +281,11 @@ public struct Simulator: Sendable {
             } else if let event = departures.pop() {
                 let vm = vms[event.vm]
                 freeSlots.append(event.vm)
-                cluster.release(vm.type, from: vm.host)
-                if let index = cluster.position(of: vm.host) {
-                    moveLevel(cluster.nodes[index], by: -vm.type.cores)
-                    perHost[index] -= 1
-                    if perHost[index] == 0 { activeHosts -= 1 }
-                }
+                let index = Int(vm.host)
+                cluster.release(vm.type, at: index)
+                moveLevel(cluster.snapshot.nodes[index], by: -vm.type.cores)
+                perHost[index] -= 1
+                if perHost[index] == 0 { activeHosts -= 1 }
                 outcome.departures += 1
                 running -= 1
                 coresUsed -= vm.type.cores
