@@ -85,9 +85,37 @@ public struct IndexedCluster: Sendable {
         freeSlots.append(Int32(slot))
     }
 
-    /// The classes in use, each as its members (for the policy's evaluation).
-    fileprivate var liveClasses: some Collection<PositionSet> {
-        live.lazy.map { classes[Int($0)].members }
+    // What the policy's evaluation asks of a class, by slot.
+
+    fileprivate var liveSlots: [Int32] { live }
+    // (Read in place through the buffer: a class read by subscript is copied, its arrays retained.)
+    fileprivate func first(_ slot: Int32) -> Int { classes.withUnsafeBufferPointer { $0[Int(slot)].members.first! } }
+    fileprivate func count(_ slot: Int32) -> Int { classes.withUnsafeBufferPointer { $0[Int(slot)].members.count } }
+    fileprivate func nearest(_ slot: Int32, from origin: Int) -> Int {
+        classes.withUnsafeBufferPointer { $0[Int(slot)].members.nearest(from: origin)! }
+    }
+    fileprivate func farthest(_ slot: Int32, from origin: Int) -> Int {
+        classes.withUnsafeBufferPointer { $0[Int(slot)].members.farthest(from: origin)! }
+    }
+
+    /// The class's member that can score highest in it under `order`: the nearest to the origin
+    /// for a positive weight, the farthest for a negative one, the first otherwise.
+    fileprivate func best(_ slot: Int32, by order: (any PlacementScorer)?, from origin: Int) -> Int {
+        guard let order, order.weight != 0 else { return first(slot) }
+        return order.weight > 0 ? nearest(slot, from: origin) : farthest(slot, from: origin)
+    }
+
+    /// Over all members of `slots`: the one nearest to `origin` (wrapping around) and the farthest.
+    fileprivate func extremes(_ slots: [Int32], from origin: Int) -> (nearest: Int, farthest: Int) {
+        let count = snapshot.nodes.count
+        var nearest = 0, nearestDistance = Int.max, farthest = 0, farthestDistance = -1
+        for slot in slots {
+            let near = self.nearest(slot, from: origin), far = self.farthest(slot, from: origin)
+            let nearDistance = (near - origin + count) % count, farDistance = (far - origin + count) % count
+            if nearDistance < nearestDistance { (nearest, nearestDistance) = (near, nearDistance) }
+            if farDistance > farthestDistance { (farthest, farthestDistance) = (far, farDistance) }
+        }
+        return (nearest, farthest)
     }
 }
 
@@ -95,6 +123,15 @@ public struct IndexedCluster: Sendable {
 private struct NodeState: Hashable {
     var totalCores, freeCores, totalMemoryMiB, freeMemoryMiB, totalDiskGiB, freeDiskGiB, instances: Int
     var isAwake: Bool
+
+    /// One word to the hasher: a class is looked up twice per placement.
+    func hash(into hasher: inout Hasher) {
+        func mix(_ mixed: UInt64, _ value: Int) -> UInt64 { (mixed ^ UInt64(bitPattern: Int64(value))) &* 0xBF58_476D_1CE4_E5B9 }
+        var mixed = mix(0x9E37_79B9_7F4A_7C15, freeCores)
+        mixed = mix(mix(mix(mixed, freeMemoryMiB), freeDiskGiB), instances)
+        mixed = mix(mix(mix(mix(mixed, totalCores), totalMemoryMiB), totalDiskGiB), isAwake ? 1 : 0)
+        hasher.combine(mixed)
+    }
 
     init(_ node: NodeSnapshot) {
         totalCores = node.totalCores
@@ -129,6 +166,9 @@ struct PositionSet: Sendable {
     private var summary: [UInt64] = []
     private let universe: Int
     private(set) var count = 0
+    /// The least and the greatest member, kept as members come and go.
+    private(set) var first: Int?
+    private(set) var last: Int?
     private static let smallLimit = 48
 
     init(universe: Int) { self.universe = universe }
@@ -137,6 +177,8 @@ struct PositionSet: Sendable {
 
     mutating func insert(_ position: Int) {
         count += 1
+        first = min(first ?? position, position)
+        last = max(last ?? position, position)
         if words.isEmpty {
             let at = lowerBound(Int32(position))
             small.insert(Int32(position), at: at)
@@ -151,21 +193,33 @@ struct PositionSet: Sendable {
         count -= 1
         if words.isEmpty {
             small.remove(at: lowerBound(Int32(position)))
-            return
+        } else {
+            let word = position >> 6
+            words[word] &= ~(1 << UInt64(position & 63))
+            if words[word] == 0 { summary[word >> 6] &= ~(1 << UInt64(word & 63)) }
         }
-        let word = position >> 6
-        words[word] &= ~(1 << UInt64(position & 63))
-        if words[word] == 0 { summary[word >> 6] &= ~(1 << UInt64(word & 63)) }
+        if count == 0 {
+            first = nil
+            last = nil
+        } else {
+            if position == first { first = scanAtOrAfter(position + 1) }
+            if position == last { last = scanBefore(position) }
+        }
     }
-
-    /// The least member.
-    var first: Int? { atOrAfter(0) }
-
-    /// The greatest member.
-    var last: Int? { before(universe) }
 
     /// The least member at or after `position`.
     func atOrAfter(_ position: Int) -> Int? {
+        guard let first, let last, position <= last else { return nil }
+        return position <= first ? first : scanAtOrAfter(position)
+    }
+
+    /// The greatest member before `position`.
+    func before(_ position: Int) -> Int? {
+        guard let first, let last, position > first else { return nil }
+        return position > last ? last : scanBefore(position)
+    }
+
+    private func scanAtOrAfter(_ position: Int) -> Int? {
         guard position < universe else { return nil }
         if words.isEmpty {
             let at = lowerBound(Int32(position))
@@ -187,8 +241,7 @@ struct PositionSet: Sendable {
         return word << 6 | words[word].trailingZeroBitCount
     }
 
-    /// The greatest member before `position`.
-    func before(_ position: Int) -> Int? {
+    private func scanBefore(_ position: Int) -> Int? {
         guard position > 0 else { return nil }
         if words.isEmpty {
             let at = lowerBound(Int32(min(position, universe)))
@@ -215,10 +268,16 @@ struct PositionSet: Sendable {
 
     /// The first member at or after `origin`, wrapping around: the member an order scorer
     /// ranks highest.
-    func nearest(from origin: Int) -> Int? { atOrAfter(origin) ?? first }
+    func nearest(from origin: Int) -> Int? {
+        if let found = atOrAfter(origin) { return found }
+        return first
+    }
 
     /// The last member before `origin`, wrapping around: the member an order scorer ranks lowest.
-    func farthest(from origin: Int) -> Int? { before(origin) ?? last }
+    func farthest(from origin: Int) -> Int? {
+        if let found = before(origin) { return found }
+        return last
+    }
 
     private func lowerBound(_ value: Int32) -> Int {
         var low = 0, high = small.count
@@ -268,20 +327,23 @@ extension PlacementPolicy {
         let snapshot = cluster.snapshot
         guard request.preferredNode == nil, judgesByClass else { return choose(request, in: snapshot, explaining: explaining) }
         let nodes = snapshot.nodes
-        var admitted: [PositionSet] = []
+        var admitted: [Int32] = []
         var candidates = 0
-        classes: for members in cluster.liveClasses {
-            let representative = nodes[members.first!]
+        classes: for slot in cluster.liveSlots {
+            let representative = nodes[cluster.first(slot)]
             for filter in filters where !filter.admits(representative, for: request) { continue classes }
-            admitted.append(members)
-            candidates += members.count
+            admitted.append(slot)
+            candidates += cluster.count(slot)
         }
         guard candidates > 0 else {
             return PlacementChoice(decision: .unplaceable(explaining ? reasons(request, in: snapshot) : [:]), candidates: 0)
         }
         guard candidates > 1, !scorers.isEmpty || !tieBreakers.isEmpty else {
-            let first = admitted.map { $0.first! }.min()!
-            return PlacementChoice(decision: .node(nodes[first].id), candidates: candidates)
+            let first = admitted.lazy.map { cluster.first($0) }.min()!
+            return PlacementChoice(decision: .node(nodes[first].id), candidates: candidates, position: first)
+        }
+        if scorers.count == 1, tieBreakers.isEmpty {
+            return chooseByOne(scorers[0], request, cluster, admitted, candidates)
         }
 
         // Each class's member that can score highest in it: with an order scorer of positive
@@ -289,60 +351,92 @@ extension PlacementPolicy {
         // otherwise (all its members scoring alike) its first.
         let order = scorers.first { $0.dependence == .order }
         let origin = order?.orderOrigin(in: snapshot) ?? 0
-        let members: [Int] = admitted.map { set in
-            guard let order, order.weight != 0 else { return set.first! }
-            return order.weight > 0 ? set.nearest(from: origin)! : set.farthest(from: origin)!
-        }
+        let members: [Int] = admitted.map { slot in cluster.best(slot, by: order, from: origin) }
         var totals = [Double](repeating: 0, count: admitted.count)
         var raw = [Double](repeating: 0, count: admitted.count)
         for scorer in scorers {
             var low = Double.infinity
             var high = -Double.infinity
-            for slot in admitted.indices {
-                raw[slot] = scorer.score(nodes[members[slot]], for: request, in: snapshot)
-                low = min(low, raw[slot])
-                high = max(high, raw[slot])
+            for index in admitted.indices {
+                raw[index] = scorer.score(nodes[members[index]], for: request, in: snapshot)
+                low = min(low, raw[index])
+                high = max(high, raw[index])
             }
             if scorer.dependence == .order {
-                // The extremes over every candidate, not only the members kept: the nearest to the
-                // origin scores highest, the farthest lowest.
-                let distance = { (position: Int) in (position - origin + nodes.count) % nodes.count }
-                let nearest = admitted.map { $0.nearest(from: origin)! }.min(by: { distance($0) < distance($1) })!
-                let farthest = admitted.map { $0.farthest(from: origin)! }.max(by: { distance($0) < distance($1) })!
+                // The extremes over every candidate, not only the members kept.
+                let (nearest, farthest) = cluster.extremes(admitted, from: origin)
                 high = scorer.score(nodes[nearest], for: request, in: snapshot)
                 low = scorer.score(nodes[farthest], for: request, in: snapshot)
             }
             let span = high - low
-            for slot in admitted.indices {
-                let scaled = span > 0 ? (raw[slot] - low) / span : 1
-                totals[slot] += scaled * scorer.weight
+            for index in admitted.indices {
+                let scaled = span > 0 ? (raw[index] - low) / span : 1
+                totals[index] += scaled * scorer.weight
             }
         }
         var best = 0
-        for slot in admitted.indices.dropFirst()
-        where totals[slot] > totals[best] || (totals[slot] == totals[best] && members[slot] < members[best]) {
-            best = slot
+        for index in admitted.indices.dropFirst()
+        where totals[index] > totals[best] || (totals[index] == totals[best] && members[index] < members[best]) {
+            best = index
         }
         var chosen = members[best]
         if !tieBreakers.isEmpty {
             // Tied: every member of a class whose members all score alike, else the kept member.
             let alike = order == nil || order!.weight == 0
             let tied = admitted.indices.filter { totals[$0] == totals[best] }
-                .map { (set: admitted[$0], member: members[$0], whole: alike) }
-            chosen = breakTie(among: tied, request, snapshot) ?? chosen
+                .map { (slot: admitted[$0], member: members[$0], whole: alike) }
+            chosen = breakTie(among: tied, request, cluster) ?? chosen
         }
-        return PlacementChoice(decision: .node(nodes[chosen].id), candidates: candidates, score: scorers.isEmpty ? nil : totals[best])
+        return PlacementChoice(
+            decision: .node(nodes[chosen].id), candidates: candidates, score: scorers.isEmpty ? nil : totals[best], position: chosen)
+    }
+
+    /// One scorer and no tie-breaker, in one pass: the highest weighted score is the highest raw
+    /// score for a positive weight and the lowest for a negative one; ties go to the earlier node.
+    private func chooseByOne(
+        _ scorer: any PlacementScorer, _ request: PlacementRequest, _ cluster: IndexedCluster, _ admitted: [Int32], _ candidates: Int
+    ) -> PlacementChoice {
+        let snapshot = cluster.snapshot
+        let nodes = snapshot.nodes
+        let sign = scorer.weight > 0 ? 1.0 : scorer.weight < 0 ? -1.0 : 0
+        var low = Double.infinity, high = -Double.infinity
+        var chosen = Int.max, chosenValue = -Double.infinity, chosenRaw = 0.0
+        if scorer.dependence == .order {
+            let origin = scorer.orderOrigin(in: snapshot)
+            let (nearest, farthest) = cluster.extremes(admitted, from: origin)
+            high = scorer.score(nodes[nearest], for: request, in: snapshot)
+            low = scorer.score(nodes[farthest], for: request, in: snapshot)
+            chosen = sign > 0 ? nearest : sign < 0 ? farthest : admitted.lazy.map { cluster.first($0) }.min()!
+            chosenRaw = scorer.score(nodes[chosen], for: request, in: snapshot)
+        } else {
+            for slot in admitted {
+                let member = cluster.first(slot)
+                let raw = scorer.score(nodes[member], for: request, in: snapshot)
+                low = min(low, raw)
+                high = max(high, raw)
+                let value = sign * raw
+                if value > chosenValue || (value == chosenValue && member < chosen) {
+                    chosen = member
+                    chosenValue = value
+                    chosenRaw = raw
+                }
+            }
+        }
+        let span = high - low
+        let total = 0 + (span > 0 ? (chosenRaw - low) / span : 1) * scorer.weight
+        return PlacementChoice(decision: .node(nodes[chosen].id), candidates: candidates, score: total, position: chosen)
     }
 
     /// The tie-breakers over classes, as the node-by-node choice applies them: each entry is a
     /// whole class or one member of it.
     private func breakTie(
-        among tied: [(set: PositionSet, member: Int, whole: Bool)], _ request: PlacementRequest, _ snapshot: ClusterSnapshot
+        among tied: [(slot: Int32, member: Int, whole: Bool)], _ request: PlacementRequest, _ cluster: IndexedCluster
     ) -> Int? {
         var tied = tied
+        let snapshot = cluster.snapshot
         let nodes = snapshot.nodes
-        func size(_ entries: [(set: PositionSet, member: Int, whole: Bool)]) -> Int {
-            entries.reduce(0) { $0 + ($1.whole ? $1.set.count : 1) }
+        func size(_ entries: [(slot: Int32, member: Int, whole: Bool)]) -> Int {
+            entries.reduce(0) { $0 + ($1.whole ? cluster.count($1.slot) : 1) }
         }
         for breaker in tieBreakers where size(tied) > 1 {
             let sign = breaker.weight < 0 ? -1.0 : 1.0
@@ -351,14 +445,14 @@ extension PlacementPolicy {
                 let origin = breaker.orderOrigin(in: snapshot)
                 tied = tied.map { entry in
                     guard entry.whole else { return entry }
-                    let member = sign > 0 ? entry.set.nearest(from: origin)! : entry.set.farthest(from: origin)!
-                    return (entry.set, member, false)
+                    let member = sign > 0 ? cluster.nearest(entry.slot, from: origin) : cluster.farthest(entry.slot, from: origin)
+                    return (entry.slot, member, false)
                 }
             }
-            let values = tied.map { sign * breaker.score(nodes[$0.whole ? $0.set.first! : $0.member], for: request, in: snapshot) }
+            let values = tied.map { sign * breaker.score(nodes[$0.whole ? cluster.first($0.slot) : $0.member], for: request, in: snapshot) }
             guard let top = values.max() else { break }
             tied = zip(tied, values).filter { $0.1 == top }.map(\.0)
         }
-        return tied.map { $0.whole ? $0.set.first! : $0.member }.min()
+        return tied.map { $0.whole ? cluster.first($0.slot) : $0.member }.min()
     }
 }

@@ -45,11 +45,16 @@ public struct NodeSnapshot: Sendable, Hashable {
     /// This node with `count` more instances of `type` on it.
     public func placing(_ type: VMType, count: Int) -> NodeSnapshot {
         var node = self
-        node.freeCores -= type.cores * count
-        node.freeMemoryMiB -= type.memoryMiB * count
-        node.freeDiskGiB -= type.diskGiB * count
-        node.instances += count
+        node.add(type, count: count)
         return node
+    }
+
+    /// Takes the room of `count` more instances of `type`, in place.
+    mutating func add(_ type: VMType, count: Int) {
+        freeCores -= type.cores * count
+        freeMemoryMiB -= type.memoryMiB * count
+        freeDiskGiB -= type.diskGiB * count
+        instances += count
     }
 }
 
@@ -107,14 +112,14 @@ public struct ClusterSnapshot: Sendable, Hashable {
 
     /// Records `type` placed on the node at `position`, as ``place(_:on:)`` does by id.
     public mutating func place(_ type: VMType, at position: Int) {
-        nodes[position] = nodes[position].placing(type)
+        nodes[position].add(type, count: 1)
         lastChosenPosition = position
         lastChosen = nodes[position].id
     }
 
     /// Records an instance of `type` gone from the node at `position`.
     public mutating func release(_ type: VMType, at position: Int) {
-        nodes[position] = nodes[position].placing(type, count: -1)
+        nodes[position].add(type, count: -1)
     }
 
     /// Marks the node at `position` awake or asleep.
@@ -221,11 +226,14 @@ public struct PlacementChoice: Sendable, Hashable {
     public var decision: PlacementDecision
     public var candidates: Int
     public var score: Double?
+    /// The chosen node's position in the snapshot it was chosen from.
+    public var position: Int?
 
-    public init(decision: PlacementDecision, candidates: Int, score: Double? = nil) {
+    public init(decision: PlacementDecision, candidates: Int, score: Double? = nil, position: Int? = nil) {
         self.decision = decision
         self.candidates = candidates
         self.score = score
+        self.position = position
     }
 }
 
@@ -275,10 +283,10 @@ public struct PlacementPolicy: Sendable {
             return PlacementChoice(decision: .unplaceable(explaining ? reasons(request, in: cluster) : [:]), candidates: 0)
         }
         if let preferred = request.preferredNode, let index = cluster.position(of: preferred), candidates.contains(index) {
-            return PlacementChoice(decision: .node(preferred), candidates: candidates.count)
+            return PlacementChoice(decision: .node(preferred), candidates: candidates.count, position: index)
         }
         guard candidates.count > 1, !scorers.isEmpty || !tieBreakers.isEmpty else {
-            return PlacementChoice(decision: .node(nodes[candidates[0]].id), candidates: candidates.count)
+            return PlacementChoice(decision: .node(nodes[candidates[0]].id), candidates: candidates.count, position: candidates[0])
         }
 
         var totals = [Double](repeating: 0, count: candidates.count)
@@ -303,7 +311,9 @@ public struct PlacementPolicy: Sendable {
         if !tieBreakers.isEmpty {
             best = breakTie(among: candidates.indices.filter { totals[$0] == totals[best] }, candidates, request, cluster) ?? best
         }
-        return PlacementChoice(decision: .node(nodes[candidates[best]].id), candidates: candidates.count, score: scorers.isEmpty ? nil : totals[best])
+        return PlacementChoice(
+            decision: .node(nodes[candidates[best]].id), candidates: candidates.count, score: scorers.isEmpty ? nil : totals[best],
+            position: candidates[best])
     }
 
     /// The slot the tie-breakers choose among `tied` (slots of `candidates`), or nil when one slot

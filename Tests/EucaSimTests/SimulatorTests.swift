@@ -197,3 +197,39 @@ enum XMLDocumentCheck {
         if !parser.parse() { throw delegate.error ?? CocoaError(.coderReadCorrupt) }
     }
 }
+
+/// The departures' queue gives events as a sorted list would: earliest first, ties in push order.
+@Suite struct EventQueueTests {
+    @Test(arguments: [UInt64(1), 2, 3])
+    func itGivesEventsInTimeThenPushOrder(_ seed: UInt64) {
+        var queue = EventQueue()
+        // Sorted by time, then push order (which the VM numbers are).
+        var reference: [(time: Double, vm: Int)] = []
+        var random = SeededGenerator(seed: seed)
+        var now = 0.0, pushes = 0
+        for _ in 0..<20_000 {
+            if random.next() % 3 != 0 || reference.isEmpty {
+                // Times repeat often (whole seconds, and zero-length lives) and span orders of magnitude.
+                let choice = random.next() % 4
+                let time = now + (choice == 0 ? 0 : choice == 1 ? Double(random.next() % 5) : random.unit() * pow(10, Double(random.next() % 7)))
+                queue.push(time: time, vm: pushes)
+                var low = 0, high = reference.count
+                while low < high {
+                    let middle = (low + high) / 2
+                    if reference[middle].time <= time { low = middle + 1 } else { high = middle }
+                }
+                reference.insert((time, pushes), at: low)
+                pushes += 1
+            } else {
+                let expected = reference.removeFirst()
+                #expect(queue.nextTime == expected.time)
+                let event = queue.pop()
+                #expect(event?.time == expected.time && event?.vm == expected.vm)
+                now = expected.time
+            }
+            #expect(queue.count == reference.count)
+        }
+        for expected in reference { #expect(queue.pop()?.vm == expected.vm) }
+        #expect(queue.pop() == nil && queue.nextTime == nil)
+    }
+}
