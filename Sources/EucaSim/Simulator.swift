@@ -10,17 +10,42 @@ public struct SimHosts: Sendable, Hashable {
     public var diskGiB: Int
     /// How much each host draws by its CPU utilization; nil leaves energy out of the results.
     public var power: PowerModel?
-    /// Whether a host with no VM draws nothing, as if POWERSAVE had powered it down at once
-    /// (no shutdown or wake delay is modelled: a bound, not POWERSAVE's own figure).
+    /// Whether a host with no VM draws nothing, as if powered down at once with no delay: a
+    /// bound on what powering down can save. ``powerSaving`` models POWERSAVE itself.
     public var emptyHostsPowerOff = false
+    /// How a policy that powers down idle nodes (POWERSAVE) does it here; nil: never.
+    public var powerSaving: SimPowerSaving?
 
-    public init(count: Int, cores: Int, memoryMiB: Int, diskGiB: Int, power: PowerModel? = nil, emptyHostsPowerOff: Bool = false) {
+    public init(
+        count: Int, cores: Int, memoryMiB: Int, diskGiB: Int, power: PowerModel? = nil, emptyHostsPowerOff: Bool = false,
+        powerSaving: SimPowerSaving? = nil
+    ) {
         self.count = count
         self.cores = cores
         self.memoryMiB = memoryMiB
         self.diskGiB = diskGiB
         self.power = power
         self.emptyHostsPowerOff = emptyHostsPowerOff
+        self.powerSaving = powerSaving
+    }
+}
+
+/// Powering idle hosts down and waking them, as a live cluster does for a policy whose
+/// `powersDownIdleNodes` is set (POWERSAVE): a host that has run nothing for `idleThreshold`
+/// seconds is powered down, unless it is the last one awake; placement may still choose it (the
+/// policy sees it asleep), and a launch placed on it starts once it has woken, `wakeDelay`
+/// seconds later, as do launches placed on it while it wakes. Asleep, a host draws
+/// `sleepWatts`; waking, it draws as an awake host.
+public struct SimPowerSaving: Sendable, Hashable {
+    public var idleThreshold: Double
+    public var wakeDelay: Double
+    public var sleepWatts: Double
+
+    /// The live cluster's default threshold (`PowerTimings`), a wake of 90 s, nothing drawn asleep.
+    public init(idleThreshold: Double = 300, wakeDelay: Double = 90, sleepWatts: Double = 0) {
+        self.idleThreshold = idleThreshold
+        self.wakeDelay = wakeDelay
+        self.sleepWatts = sleepWatts
     }
 }
 
@@ -87,6 +112,23 @@ public struct SimSummary: Codable, Sendable, Hashable {
         /// model.
         public var energyKWh: Double? = nil
         public var meanPowerWatts: Double? = nil
+        /// Arrivals refused although the cluster's free cores, memory and disk, added up, would
+        /// have held them: refusals the hosts' fragmentation caused.
+        public var rejectedDespiteRoom: Int? = nil
+        /// The time-weighted mean share of all cores free on hosts whose memory or disk is too
+        /// short for the smallest request seen (stranded), and of all memory free on hosts
+        /// whose cores or disk are.
+        public var meanStrandedCoreShare: Double? = nil
+        public var meanStrandedMemoryShare: Double? = nil
+        /// With ``SimPowerSaving``: hosts powered down, hosts woken for a launch, launches that
+        /// waited for a host to wake, and the wait of every accepted launch (mean, median and
+        /// 99th percentile, seconds).
+        public var powerDowns: Int? = nil
+        public var wakes: Int? = nil
+        public var delayedLaunches: Int? = nil
+        public var meanWaitSeconds: Double? = nil
+        public var waitP50Seconds: Double? = nil
+        public var waitP99Seconds: Double? = nil
     }
 
     public struct Performance: Codable, Sendable, Hashable {
@@ -181,27 +223,30 @@ public struct Simulator: Sendable {
             events: 0)
         var running = 0, coresUsed = 0, memoryUsed = 0, activeHosts = 0
         var perHost = [Int](repeating: 0, count: hosts.count)
-        // Power, exactly: hosts counted by cores in use, each count times that level's draw.
-        let levels = hosts.cores
-        var wattsAt: [Double] = []
-        if let model = hosts.power {
-            for k in 0...levels {
-                wattsAt.append(k == 0 && hosts.emptyHostsPowerOff ? 0 : model.watts(utilization: Double(k) / Double(levels)))
+        let saving = policy.powersDownIdleNodes ? hosts.powerSaving : nil
+        var power = PowerLedger(
+            model: hosts.power, cores: hosts.cores, hosts: hosts.count, emptyHostsOff: hosts.emptyHostsPowerOff,
+            sleepWatts: saving?.sleepWatts ?? 0)
+        var stranded = StrandedLedger(hosts: hosts.count)
+        var waits = WaitLedger()
+        // Power saving: when each idle host is due to be powered down (NaN while it runs
+        // something), when each waking host is up, and the checks to come, by host.
+        var idleDue = [Double](repeating: .nan, count: saving == nil ? 0 : hosts.count)
+        var readyAt = [Double](repeating: 0, count: saving == nil ? 0 : hosts.count)
+        var checks = EventQueue()
+        var asleep = 0
+        if let saving {
+            outcome.powerDowns = 0
+            outcome.wakes = 0
+            for host in 0..<hosts.count {
+                idleDue[host] = saving.idleThreshold
+                checks.push(time: saving.idleThreshold, vm: host)
             }
         }
-        var hostsAtLevel = [Int](repeating: 0, count: levels + 1)
-        hostsAtLevel[0] = hosts.count
-        var powerNow = wattsAt.isEmpty ? 0 : wattsAt[0] * Double(hosts.count)
-        func moveLevel(_ node: NodeSnapshot, by cores: Int) {
-            guard !wattsAt.isEmpty else { return }
-            let now = Swift.min(levels, Swift.max(0, node.totalCores - node.freeCores))
-            let before = Swift.min(levels, Swift.max(0, now - cores))
-            hostsAtLevel[before] -= 1
-            hostsAtLevel[now] += 1
-            powerNow = zip(hostsAtLevel, wattsAt).reduce(0) { $0 + Double($1.0) * $1.1 }
-        }
+        func coresInUse(_ node: NodeSnapshot) -> Int { node.totalCores - node.freeCores }
         // Time-weighted sums, advanced at every event.
         var now = 0.0, runningArea = 0.0, coreArea = 0.0, memoryArea = 0.0, activeArea = 0.0, energy = 0.0
+        var strandedCoreArea = 0.0, strandedMemoryArea = 0.0
         // The next sampling time; every multiple of the interval up to an event's time is sampled
         // with the state before that event.
         var nextSample: Double? = interval.flatMap { $0 > 0 && sample != nil ? 0 : nil }
@@ -212,7 +257,7 @@ public struct Simulator: Sendable {
                     rejected: outcome.arrivals - outcome.accepted,
                     coreAllocation: Double(coresUsed) / Double(max(1, hosts.count * hosts.cores)),
                     memoryAllocation: Double(memoryUsed) / Double(max(1, hosts.count * hosts.memoryMiB)),
-                    powerWatts: wattsAt.isEmpty ? nil : powerNow))
+                    powerWatts: power.isModelled ? power.watt : nil))
                 nextSample = due + interval
             }
             let span = max(0, time - max(now, measureFrom))
@@ -220,24 +265,27 @@ public struct Simulator: Sendable {
             coreArea += Double(coresUsed) * span
             memoryArea += Double(memoryUsed) * span
             activeArea += Double(activeHosts) * span
-            energy += powerNow * span
+            energy += power.watt * span
+            strandedCoreArea += Double(stranded.cores) * span
+            strandedMemoryArea += Double(stranded.memoryMiB) * span
             now = time
         }
         var latencies = LatencyHistogram()
         let clock = ContinuousClock()
         let started = clock.now
         var pending = workload.next()
+        var rejectedDespiteRoom = 0
+        let totalCores = hosts.count * hosts.cores, totalMemory = hosts.count * hosts.memoryMiB, totalDisk = hosts.count * hosts.diskGiB
+        var diskUsed = 0
         while true {
-            let nextDeparture = departures.nextTime
-            let arrivalFirst: Bool
-            switch (pending, nextDeparture) {
-            case (nil, nil): arrivalFirst = false
-            case (let arrival?, let departure?): arrivalFirst = arrival.time < departure
-            case (.some, nil): arrivalFirst = true
-            case (nil, .some): arrivalFirst = false
-            }
-            guard pending != nil || nextDeparture != nil else { break }
-            let time = arrivalFirst ? pending!.time : nextDeparture!
+            // At one time: departures first, then arrivals, then power-down checks.
+            var next: SimEvent?
+            var time = Double.infinity
+            if let due = departures.nextTime { (next, time) = (.departure, due) }
+            if let arrival = pending, arrival.time < time { (next, time) = (.arrival, arrival.time) }
+            // Checks alone do not keep a run going: it ends with the last arrival's VM.
+            if next != nil, let due = checks.nextTime, due < time { (next, time) = (.check, due) }
+            guard let next else { break }
             if let horizon, time > horizon {
                 advance(to: horizon)
                 break
@@ -245,8 +293,13 @@ public struct Simulator: Sendable {
             advance(to: time)
             outcome.events += 1
             if let progress, outcome.events & 0xFFFF == 0 { progress(time, outcome.events) }
-            if arrivalFirst, let arrival = pending {
+            switch next {
+            case .arrival:
+                let arrival = pending!
                 outcome.arrivals += 1
+                if stranded.see(arrival.vmType) {
+                    for position in cluster.snapshot.nodes.indices { stranded.count(cluster.snapshot.nodes[position], at: position) }
+                }
                 let request = PlacementRequest(vmType: arrival.vmType)
                 // Latencies: every decision of the first 4,096, then every 16th (reading the
                 // clock costs about as much as a decision by class).
@@ -257,10 +310,25 @@ public struct Simulator: Sendable {
                 decided?(Decision(
                     arrival: outcome.arrivals, time: time, vmType: arrival.vmType, node: choice.decision.node, candidates: choice.candidates))
                 if let index = choice.position {
+                    var start = time
+                    if let saving {
+                        if !cluster.snapshot.nodes[index].isAwake {
+                            cluster.setAwake(true, at: index)
+                            power.setAsleep(false)
+                            asleep -= 1
+                            readyAt[index] = time + saving.wakeDelay
+                            outcome.wakes! += 1
+                        }
+                        start = max(time, readyAt[index])
+                        idleDue[index] = .nan
+                    }
+                    waits.record(start - time)
+                    let inUse = coresInUse(cluster.snapshot.nodes[index])
                     cluster.place(arrival.vmType, at: index)
                     let node = cluster.snapshot.nodes[index]
                     if node.freeCores < 0 || node.freeMemoryMiB < 0 || node.freeDiskGiB < 0 { outcome.capacityViolations += 1 }
-                    moveLevel(node, by: arrival.vmType.cores)
+                    power.move(from: inUse, to: coresInUse(node))
+                    stranded.count(node, at: index)
                     if perHost[index] == 0 {
                         activeHosts += 1
                         outcome.peakActiveHosts = max(outcome.peakActiveHosts, activeHosts)
@@ -271,29 +339,54 @@ public struct Simulator: Sendable {
                     outcome.peakRunning = max(outcome.peakRunning, running)
                     coresUsed += arrival.vmType.cores
                     memoryUsed += arrival.vmType.memoryMiB
+                    diskUsed += arrival.vmType.diskGiB
                     if let slot = freeSlots.popLast() {
                         vms[slot] = (arrival.vmType, Int32(index))
-                        departures.push(time: time + arrival.lifetime, vm: slot)
+                        departures.push(time: start + arrival.lifetime, vm: slot)
                     } else {
-                        departures.push(time: time + arrival.lifetime, vm: vms.count)
+                        departures.push(time: start + arrival.lifetime, vm: vms.count)
                         vms.append((arrival.vmType, Int32(index)))
                     }
                 } else {
                     outcome.rejected["no-capacity", default: 0] += 1
+                    let type = arrival.vmType
+                    if totalCores - coresUsed >= type.cores && totalMemory - memoryUsed >= type.memoryMiB && totalDisk - diskUsed >= type.diskGiB {
+                        rejectedDespiteRoom += 1
+                    }
                 }
                 pending = workload.next()
-            } else if let event = departures.pop() {
+            case .departure:
+                let event = departures.pop()!
                 let vm = vms[event.vm]
                 freeSlots.append(event.vm)
                 let index = Int(vm.host)
+                let inUse = coresInUse(cluster.snapshot.nodes[index])
                 cluster.release(vm.type, at: index)
-                moveLevel(cluster.snapshot.nodes[index], by: -vm.type.cores)
+                power.move(from: inUse, to: coresInUse(cluster.snapshot.nodes[index]))
+                stranded.count(cluster.snapshot.nodes[index], at: index)
                 perHost[index] -= 1
-                if perHost[index] == 0 { activeHosts -= 1 }
+                if perHost[index] == 0 {
+                    activeHosts -= 1
+                    if let saving {
+                        idleDue[index] = time + saving.idleThreshold
+                        checks.push(time: idleDue[index], vm: index)
+                    }
+                }
                 outcome.departures += 1
                 running -= 1
                 coresUsed -= vm.type.cores
                 memoryUsed -= vm.type.memoryMiB
+                diskUsed -= vm.type.diskGiB
+            case .check:
+                // Powers the host down if it has stayed idle since this check was set, and is
+                // not the last one awake.
+                let host = checks.pop()!.vm
+                guard idleDue[host] == time, cluster.snapshot.nodes[host].isAwake, hosts.count - asleep > 1 else { continue }
+                cluster.setAwake(false, at: host)
+                power.setAsleep(true)
+                asleep += 1
+                idleDue[host] = .nan
+                outcome.powerDowns! += 1
             }
         }
         outcome.simulatedSeconds = now
@@ -303,10 +396,20 @@ public struct Simulator: Sendable {
             outcome.meanCoreAllocation = coreArea / measured / Double(max(1, hosts.count * hosts.cores))
             outcome.meanMemoryAllocation = memoryArea / measured / Double(max(1, hosts.count * hosts.memoryMiB))
             outcome.meanActiveHosts = activeArea / measured
-            if !wattsAt.isEmpty {
+            if power.isModelled {
                 outcome.energyKWh = energy / 3_600_000
                 outcome.meanPowerWatts = energy / measured
             }
+            outcome.meanStrandedCoreShare = strandedCoreArea / measured / Double(max(1, totalCores))
+            outcome.meanStrandedMemoryShare = strandedMemoryArea / measured / Double(max(1, totalMemory))
+        }
+        outcome.rejectedDespiteRoom = rejectedDespiteRoom
+        if saving != nil {
+            let summary = waits.summary()
+            outcome.delayedLaunches = waits.delayed
+            outcome.meanWaitSeconds = summary.mean
+            outcome.waitP50Seconds = summary.p50
+            outcome.waitP99Seconds = summary.p99
         }
         var summary = SimSummary(outcome: outcome)
         if timings {
@@ -318,6 +421,9 @@ public struct Simulator: Sendable {
         return summary
     }
 }
+
+/// What the engine does next.
+enum SimEvent { case departure, arrival, check }
 
 /// Decision latencies in buckets 5 % wide, from 10 ns up: quantiles without keeping every sample.
 struct LatencyHistogram {

@@ -121,6 +121,51 @@ import Testing
             .outcome.energyKWh == nil)
     }
 
+    @Test func powerSaveSleepsIdleHostsAndLaunchesWaitForTheirWake() throws {
+        // Two 1-core hosts (100 W idle, 200 W busy, 10 W asleep), powered down after 100 idle
+        // seconds, 50 s to wake. A runs on h0 from 0 to 1000; h1 sleeps at 100; B (arriving at
+        // 200) finds only h1, wakes it and starts at 250, ending at 350; h1 sleeps again at 450;
+        // h0, idle from 1000, is the last one awake and stays up.
+        let one = VMType(name: "one", cores: 1, memoryMiB: 512, diskGiB: 1)
+        let vms = Listed(arrivals: [VMArrival(time: 0, vmType: one, lifetime: 1000), VMArrival(time: 200, vmType: one, lifetime: 100)])
+        let hosts = SimHosts(
+            count: 2, cores: 1, memoryMiB: 1024, diskGiB: 10, power: .linear(idle: 100, max: 200),
+            powerSaving: SimPowerSaving(idleThreshold: 100, wakeDelay: 50, sleepWatts: 10))
+        var placed: [NodeID?] = []
+        let outcome = Simulator(hosts: hosts, policy: .powerSave).run(vms, timings: false, decided: { placed.append($0.node) }).outcome
+        #expect(placed == ["h0", "h1"])
+        #expect(outcome.powerDowns == 2 && outcome.wakes == 1 && outcome.delayedLaunches == 1)
+        #expect(outcome.meanWaitSeconds == 25 && outcome.waitP50Seconds == 0 && outcome.waitP99Seconds == 50)
+        #expect(outcome.simulatedSeconds == 1000, "the last check (h0 at 1100) does not lengthen the run")
+        // 0–100: 200 + 100; 100–200: 200 + 10 asleep; 200–350: 200 + 200 (waking with B placed);
+        // 350–450: 200 + 100; 450–1000: 200 + 10.
+        let joules: Double = 300 * 100 + 210 * 100 + 400 * 150 + 300 * 100 + 210 * 550
+        #expect(outcome.energyKWh == joules / 3_600_000)
+
+        // A policy that does not power down ignores the timings; without them, POWERSAVE never sleeps.
+        let greedy = Simulator(hosts: hosts, policy: .greedy).run(vms, timings: false).outcome
+        #expect(greedy.powerDowns == nil && greedy.energyKWh == (300 * 1000 + 100 * 100) / 3_600_000)
+        var untimed = hosts
+        untimed.powerSaving = nil
+        #expect(Simulator(hosts: untimed, policy: .powerSave).run(vms, timings: false).outcome.wakes == nil)
+    }
+
+    @Test func fragmentationIsCountedAsRefusalsDespiteRoomAndStrandedCapacity() {
+        // Two hosts of 2 cores and 1024 MiB, ROUNDROBIN. X (1 core, all the memory) on h0 strands
+        // h0's other core; Y on h1; Z (2 cores) finds one core free on each: refused though the
+        // cluster has two.
+        let vms = Listed(arrivals: [
+            VMArrival(time: 0, vmType: VMType(name: "x", cores: 1, memoryMiB: 1024, diskGiB: 1), lifetime: 100),
+            VMArrival(time: 10, vmType: VMType(name: "y", cores: 1, memoryMiB: 512, diskGiB: 1), lifetime: 90),
+            VMArrival(time: 20, vmType: VMType(name: "z", cores: 2, memoryMiB: 512, diskGiB: 1), lifetime: 90),
+        ])
+        let outcome = Simulator(hosts: SimHosts(count: 2, cores: 2, memoryMiB: 1024, diskGiB: 10), policy: .roundRobin)
+            .run(vms, timings: false).outcome
+        #expect(outcome.rejected == ["no-capacity": 1] && outcome.rejectedDespiteRoom == 1)
+        // One core of four stranded from 0 to 100; no memory is (every host with memory free has a core).
+        #expect(outcome.meanStrandedCoreShare == 0.25 && outcome.meanStrandedMemoryShare == 0)
+    }
+
     @Test func specPowerPointsAreJoinedByStraightLines() {
         let points: [Double] = [86, 107, 118, 130, 142, 155, 170, 185, 203, 228, 248]
         let model = PowerModel.specPower(points)

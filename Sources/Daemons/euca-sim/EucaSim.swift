@@ -85,8 +85,12 @@ struct EucaSimCommand: ParsableCommand {
         var power: String?
         @Option(help: "Write each placement decision to this file, a JSON line each (arrival, time, type, node or null, candidates): what the live cluster controller logs as \"instance placed\".")
         var decisions: String?
-        @Flag(help: "With --power, a host with no VM draws nothing (as if powered down at once; no shutdown or wake delay is modelled).")
+        @Flag(help: "With --power, a host with no VM draws nothing (as if powered down at once with no delay: a bound on what powering down saves).")
         var emptyHostsOff = false
+        @Option(help: "For a policy that powers idle hosts down (POWERSAVE): power a host down after this many idle seconds (never the last one awake), as euca-cc does; a launch placed on it waits for it to wake.")
+        var powerDownAfter: Double?
+        @Option(help: "With --power-down-after: seconds a host takes to wake.") var wakeDelay: Double?
+        @Option(help: "With --power-down-after and --power: watts a host draws asleep.") var sleepWatts: Double?
 
         func run() throws {
             guard interval > 0, interval.isFinite else { throw ValidationError("--interval must be a positive number of seconds") }
@@ -101,8 +105,21 @@ struct EucaSimCommand: ParsableCommand {
             }
             let model = try power.map(Self.power)
             if emptyHostsOff, model == nil { throw ValidationError("--empty-hosts-off needs --power") }
+            var saving: SimPowerSaving?
+            if let powerDownAfter {
+                let wake = wakeDelay ?? SimPowerSaving().wakeDelay, sleep = sleepWatts ?? 0
+                guard [powerDownAfter, wake, sleep].allSatisfy({ $0 >= 0 && $0.isFinite }) else {
+                    throw ValidationError("--power-down-after, --wake-delay and --sleep-watts are finite and not negative")
+                }
+                if sleepWatts != nil, model == nil { throw ValidationError("--sleep-watts needs --power") }
+                saving = SimPowerSaving(idleThreshold: powerDownAfter, wakeDelay: wake, sleepWatts: sleep)
+            } else if wakeDelay != nil || sleepWatts != nil {
+                throw ValidationError("--wake-delay and --sleep-watts need --power-down-after")
+            }
             let simulator = Simulator(
-                hosts: SimHosts(count: hosts, cores: cores, memoryMiB: memory, diskGiB: disk, power: model, emptyHostsPowerOff: emptyHostsOff),
+                hosts: SimHosts(
+                    count: hosts, cores: cores, memoryMiB: memory, diskGiB: disk, power: model, emptyHostsPowerOff: emptyHostsOff,
+                    powerSaving: saving),
                 policy: chosen)
             let summary: SimSummary
             if let trace, format == "bitbrains" {

@@ -1,0 +1,107 @@
+import EucaCore
+import EucaScheduler
+
+/// All hosts' power draw, kept exactly as hosts change: awake hosts counted by cores in use,
+/// each count times that level's draw, plus the hosts asleep times their draw (no float drift
+/// builds up over millions of events).
+struct PowerLedger {
+    /// Watts by cores in use, for an awake host; empty without a power model.
+    private let watts: [Double]
+    private let sleepWatts: Double
+    private var awakeAtLevel: [Int]
+    private var asleep = 0
+    private(set) var watt = 0.0
+
+    init(model: PowerModel?, cores: Int, hosts: Int, emptyHostsOff: Bool, sleepWatts: Double) {
+        watts = model.map { model in
+            (0...cores).map { k in k == 0 && emptyHostsOff ? 0 : model.watts(utilization: Double(k) / Double(cores)) }
+        } ?? []
+        self.sleepWatts = sleepWatts
+        awakeAtLevel = [Int](repeating: 0, count: cores + 1)
+        awakeAtLevel[0] = hosts
+        total()
+    }
+
+    var isModelled: Bool { !watts.isEmpty }
+
+    /// An awake host went from `before` cores in use to `after`.
+    mutating func move(from before: Int, to after: Int) {
+        guard isModelled else { return }
+        awakeAtLevel[level(before)] -= 1
+        awakeAtLevel[level(after)] += 1
+        total()
+    }
+
+    /// An empty host powered down, or woke.
+    mutating func setAsleep(_ sleeping: Bool) {
+        guard isModelled else { return }
+        awakeAtLevel[0] += sleeping ? -1 : 1
+        asleep += sleeping ? 1 : -1
+        total()
+    }
+
+    private func level(_ cores: Int) -> Int { min(awakeAtLevel.count - 1, max(0, cores)) }
+
+    private mutating func total() {
+        watt = zip(awakeAtLevel, watts).reduce(0) { $0 + Double($1.0) * $1.1 } + Double(asleep) * sleepWatts
+    }
+}
+
+/// Stranded capacity: free cores on hosts that have too little memory or disk left for the
+/// smallest request seen so far, and free memory on hosts with too few cores or too little disk
+/// for it. Each host's share is kept as it changes, so the totals cost nothing per event; a
+/// smaller request than any before re-counts every host once.
+struct StrandedLedger {
+    private(set) var cores = 0
+    private(set) var memoryMiB = 0
+    /// The smallest request seen, in each resource.
+    private var least = (cores: Int.max, memoryMiB: Int.max, diskGiB: Int.max)
+    private var counted: [(cores: Int32, memoryMiB: Int32)]
+
+    init(hosts: Int) {
+        counted = [(cores: Int32, memoryMiB: Int32)](repeating: (0, 0), count: hosts)
+    }
+
+    /// Takes a request's sizes into the smallest seen; true when that changed (then every host
+    /// must be counted again).
+    mutating func see(_ type: VMType) -> Bool {
+        let smaller = (min(least.cores, type.cores), min(least.memoryMiB, type.memoryMiB), min(least.diskGiB, type.diskGiB))
+        guard smaller != least else { return false }
+        least = smaller
+        return true
+    }
+
+    /// Counts `node`, at `position`, as it is now.
+    mutating func count(_ node: NodeSnapshot, at position: Int) {
+        let strandsCores = node.freeMemoryMiB < least.memoryMiB || node.freeDiskGiB < least.diskGiB
+        let strandsMemory = node.freeCores < least.cores || node.freeDiskGiB < least.diskGiB
+        let now = (cores: Int32(strandsCores ? max(0, node.freeCores) : 0), memoryMiB: Int32(strandsMemory ? max(0, node.freeMemoryMiB) : 0))
+        cores += Int(now.cores - counted[position].cores)
+        memoryMiB += Int(now.memoryMiB - counted[position].memoryMiB)
+        counted[position] = now
+    }
+}
+
+/// Waits from arrival to start, exactly: zeros counted, the rest kept to be sorted at the end.
+struct WaitLedger {
+    private var zeros = 0
+    private var waits: [Double] = []
+
+    mutating func record(_ wait: Double) {
+        if wait > 0 { waits.append(wait) } else { zeros += 1 }
+    }
+
+    var delayed: Int { waits.count }
+
+    /// The mean, and the median and 99th percentile (nearest rank), in seconds.
+    func summary() -> (mean: Double, p50: Double, p99: Double) {
+        let total = zeros + waits.count
+        guard total > 0 else { return (0, 0, 0) }
+        let sorted = waits.sorted()
+        func quantile(_ q: Double) -> Double {
+            let rank = max(1, Int((Double(total) * q).rounded(.up)))
+            return rank <= zeros ? 0 : sorted[rank - zeros - 1]
+        }
+        return (sorted.reduce(0, +) / Double(total), quantile(0.5), quantile(0.99))
+    }
+}
