@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "EucaHypervisorLibvirt", targets: ["EucaHypervisorLibvirt"]),
         .library(name: "EucaScheduler", targets: ["EucaScheduler"]),
         .library(name: "EucaSim", targets: ["EucaSim"]),
+        .library(name: "EucaSimCommand", targets: ["EucaSimCommand"]),
         .library(name: "EucaNet", targets: ["EucaNet"]),
         .library(name: "EucaNode", targets: ["EucaNode"]),
         .library(name: "EucaCluster", targets: ["EucaCluster"]),
@@ -102,6 +103,11 @@ let package = Package(
         .target(
             name: "EucaSim",
             dependencies: ["EucaCore", "EucaScheduler"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "EucaSimCommand",
+            dependencies: ["EucaCore", "EucaScheduler", "EucaSim", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
         .target(
@@ -257,7 +263,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "euca-sim",
-            dependencies: ["EucaCore", "EucaScheduler", "EucaSim", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["EucaScheduler", "EucaSimCommand"],
             path: "Sources/Daemons/euca-sim",
             swiftSettings: strict
         ),

@@ -27,6 +27,11 @@ let package = Package(
             "MostFreeMemory",
             .product(name: "EucaDaemon", package: "Euca"),
         ]),
+        // euca-sim with MOSTFREEMEMORY registered: `--policy MOSTFREEMEMORY` selects it.
+        .executableTarget(name: "euca-sim-mostfreememory", dependencies: [
+            "MostFreeMemory",
+            .product(name: "EucaSimCommand", package: "Euca"),
+        ]),
         // Euca's test helpers wired in: snapshots and contracts (EucaTesting), a whole cluster of
         // node controllers (EucaNode) on in-memory hypervisors placed by the policy, and the same
         // policy in the simulator (EucaSim).

@@ -9,6 +9,10 @@ public struct FreeMemoryScorer: PlacementScorer {
     public func score(_ node: NodeSnapshot, for _: PlacementRequest, in _: ClusterSnapshot) -> Double {
         Double(node.freeMemoryMiB)
     }
+
+    /// It reads the node's free memory only: nodes alike are scored once (a simulator of
+    /// 100,000 hosts asks it once per kind of host, not once per host).
+    public var dependence: NodeDependence { .state }
 }
 
 /// Keeps a margin of memory free on every node, for the host itself.
@@ -21,6 +25,8 @@ public struct MemoryHeadroomFilter: PlacementFilter {
         node.freeMemoryMiB - request.vmType.memoryMiB >= headroomMiB
             ? .fits : .notNow("would leave less than \(headroomMiB) MiB free")
     }
+
+    public var dependence: NodeDependence { .state }
 }
 
 extension PlacementPolicy {

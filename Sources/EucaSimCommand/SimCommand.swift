@@ -1,17 +1,38 @@
-import ArgumentParser
+public import ArgumentParser
 import EucaCore
-import EucaScheduler
+public import EucaScheduler
 import EucaSim
 import Foundation
 
-@main
-struct EucaSimCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+/// `euca-sim`, whole: a package with placement policies of its own gets the same command with
+/// them selectable by `--policy`, from a one-line `main`:
+///
+///     SimCommand.main(registry: .withMyPolicies)
+public struct SimCommand: ParsableCommand {
+    public init() {}
+
+    /// Parses the process's arguments and runs, with `registry`'s policies for `run --policy`;
+    /// `--help` and bad arguments are answered as by `euca-sim`.
+    public static func main(registry: PlacementRegistry) {
+        do {
+            var command = try parseAsRoot()
+            if let run = command as? Run {
+                try run.run(registry: registry)
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    public static let configuration = CommandConfiguration(
         commandName: "euca-sim",
         abstract: "Simulate a cluster placing a workload with the cloud's own placement policies.",
         subcommands: [Run.self, Plot.self])
 
     struct Plot: ParsableCommand {
+        init() {}
         static let configuration = CommandConfiguration(
             abstract: "Draw runs' CSV files (euca-sim run --csv) as SVG charts, every run overlaid on each.",
             discussion: """
@@ -52,11 +73,13 @@ struct EucaSimCommand: ParsableCommand {
     }
 
     struct Run: ParsableCommand {
+        init() {}
         static let configuration = CommandConfiguration(
             abstract: "Run a synthetic workload (Poisson arrivals) on identical hosts; print a summary as JSON.",
             discussion: """
-                The policy is a name of the built-in registry (GREEDY, ROUNDROBIN, POWERSAVE, MOSTROOM); \
-                a package with policies of its own runs them through the EucaSim library. The same \
+                The policy is a name of the registry: the built-in GREEDY, ROUNDROBIN, POWERSAVE and \
+                MOSTROOM, and a package's own where its command registers them \
+                (SimCommand.main(registry:) in EucaSimCommand). The same \
                 seed gives the same outcome; --no-timings leaves out the figures that vary from run \
                 to run, for byte-identical output.
                 """)
@@ -92,7 +115,9 @@ struct EucaSimCommand: ParsableCommand {
         @Option(help: "With --power-down-after: seconds a host takes to wake.") var wakeDelay: Double?
         @Option(help: "With --power-down-after and --power: watts a host draws asleep.") var sleepWatts: Double?
 
-        func run() throws {
+        func run() throws { try run(registry: .builtIn) }
+
+        func run(registry: PlacementRegistry) throws {
             guard interval > 0, interval.isFinite else { throw ValidationError("--interval must be a positive number of seconds") }
             guard rate > 0, rate.isFinite, duration >= 0, duration.isFinite, horizon.map({ $0 >= 0 && $0.isFinite }) ?? true else {
                 throw ValidationError("--rate must be positive, --duration and --horizon finite and not negative")
@@ -100,8 +125,8 @@ struct EucaSimCommand: ParsableCommand {
             guard (1...10_000_000).contains(hosts), cores > 0, memory > 0, disk >= 0 else {
                 throw ValidationError("--hosts is from 1 to 10,000,000, with positive --cores and --memory")
             }
-            guard let chosen = PlacementRegistry.builtIn.policy(named: policy) else {
-                throw ValidationError("--policy is one of \(PlacementRegistry.builtIn.names.joined(separator: ", "))")
+            guard let chosen = registry.policy(named: policy) else {
+                throw ValidationError("--policy is one of \(registry.names.joined(separator: ", "))")
             }
             let model = try power.map(Self.power)
             if emptyHostsOff, model == nil { throw ValidationError("--empty-hosts-off needs --power") }
