@@ -13,13 +13,14 @@ struct InstanceEventLog: Sendable {
     let state: CloudState
     let logger: Logger
 
-    /// One line: `{"time":…,"lifetime":…,"cores":…,"memoryMiB":…,"diskGiB":…,"name":"m1.small","instance":"i-…","zone":"…"}`.
+    /// One line: `{"time":…,"lifetime":…,"cores":…,"memoryMiB":…,"diskGiB":…,"name":"m1.small","instance":"i-…","zone":"…","account":"…"}`.
     static func line(_ instance: InstanceRecord) -> String {
         let launched = instance.launchTime.timeIntervalSince1970
         let lifetime = max(0, instance.stateChangedAt.timeIntervalSince(instance.launchTime))
         return "{\"time\":\(launched),\"lifetime\":\(lifetime),\"cores\":\(instance.vmType.cores),\"memoryMiB\":\(instance.vmType.memoryMiB),"
             + "\"diskGiB\":\(instance.vmType.diskGiB),\"name\":\"\(TextEscaping.json(instance.vmType.name))\","
-            + "\"instance\":\"\(instance.id.rawValue)\",\"zone\":\"\(TextEscaping.json(instance.zone))\"}\n"
+            + "\"instance\":\"\(instance.id.rawValue)\",\"zone\":\"\(TextEscaping.json(instance.zone))\","
+            + "\"account\":\"\(TextEscaping.json(instance.accountId.rawValue))\"}\n"
     }
 
     func run() async {

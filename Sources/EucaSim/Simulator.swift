@@ -129,6 +129,11 @@ public struct SimSummary: Codable, Sendable, Hashable {
         public var meanWaitSeconds: Double? = nil
         public var waitP50Seconds: Double? = nil
         public var waitP99Seconds: Double? = nil
+        /// With ``SimServiceLevels``: VMs ended to make room for a launch of higher priority,
+        /// and VMs ended by a policy's review (a lease's end), by policy. Refusals by admission
+        /// are under `rejected`, as `sla:` and the policy's name.
+        public var preempted: Int? = nil
+        public var endedByReview: [String: Int]? = nil
     }
 
     public struct Performance: Codable, Sendable, Hashable {
@@ -151,9 +156,13 @@ public struct Simulator: Sendable {
     public var hosts: SimHosts
     public var policy: PlacementPolicy
 
-    public init(hosts: SimHosts, policy: PlacementPolicy) {
+    /// The cloud's service-level policies, asked as the cloud controller asks them; nil: none.
+    public var serviceLevels: SimServiceLevels?
+
+    public init(hosts: SimHosts, policy: PlacementPolicy, serviceLevels: SimServiceLevels? = nil) {
         self.hosts = hosts
         self.policy = policy
+        self.serviceLevels = serviceLevels
     }
 
     /// The state at a moment of simulated time, as ``run(_:horizon:measureFrom:timings:every:progress:)``
@@ -180,12 +189,6 @@ public struct Simulator: Sendable {
         }
     }
 
-    /// Runs `workload` to its end (and every VM to its departure), or until `horizon` seconds of
-    /// simulated time. The time-weighted means are taken from `measureFrom` (past a warm-up) to
-    /// the end. `timings: false` leaves the performance figures out. `every`, with `sample`, is
-    /// an interval of simulated seconds at each multiple of which (0 included) the state is
-    /// handed to `sample`; `progress` is called every 65,536 events with the simulated time and
-    /// the events so far.
     /// One placement decision, as the live cluster controller logs its own ("instance placed"):
     /// the arrival, the node chosen (nil when none had room) and how many nodes passed the filters.
     public struct Decision: Sendable, Hashable {
@@ -202,6 +205,12 @@ public struct Simulator: Sendable {
         }
     }
 
+    /// Runs `workload` to its end (and every VM to its departure), or until `horizon` seconds of
+    /// simulated time. The time-weighted means are taken from `measureFrom` (past a warm-up) to
+    /// the end. `timings: false` leaves the performance figures out. `every`, with `sample`, is
+    /// an interval of simulated seconds at each multiple of which (0 included) the state is
+    /// handed to `sample`; `progress` is called every 65,536 events with the simulated time and
+    /// the events so far.
     public func run(
         _ workload: some Workload, horizon: Double? = nil, measureFrom: Double = 0, timings: Bool = true,
         every interval: Double? = nil, sample: ((Sample) -> Void)? = nil, progress: ((Double, Int) -> Void)? = nil,
@@ -235,6 +244,16 @@ public struct Simulator: Sendable {
         var readyAt = [Double](repeating: 0, count: saving == nil ? 0 : hosts.count)
         var checks = EventQueue()
         var asleep = 0
+        // Service levels: the VMs as the policies see them, those ended before their departure
+        // (whose departure events are then passed over), and the next review.
+        let levels = serviceLevels
+        var book = ServiceLevelBook()
+        var endedEarly = Set<Int>()
+        var nextReview = levels.map { $0.reviewInterval > 0 ? $0.reviewInterval : Double.infinity }
+        if levels != nil {
+            outcome.preempted = 0
+            outcome.endedByReview = [:]
+        }
         if let saving {
             outcome.powerDowns = 0
             outcome.wakes = 0
@@ -277,18 +296,59 @@ public struct Simulator: Sendable {
         var rejectedDespiteRoom = 0
         let totalCores = hosts.count * hosts.cores, totalMemory = hosts.count * hosts.memoryMiB, totalDisk = hosts.count * hosts.diskGiB
         var diskUsed = 0
+        /// Ends the VM in `slot` at `time`: its room is free, and its host may go idle.
+        func leave(_ slot: Int, at time: Double) {
+            let vm = vms[slot]
+            let index = Int(vm.host)
+            let inUse = coresInUse(cluster.snapshot.nodes[index])
+            cluster.release(vm.type, at: index)
+            power.move(from: inUse, to: coresInUse(cluster.snapshot.nodes[index]))
+            stranded.count(cluster.snapshot.nodes[index], at: index)
+            perHost[index] -= 1
+            if perHost[index] == 0 {
+                activeHosts -= 1
+                if let saving {
+                    idleDue[index] = time + saving.idleThreshold
+                    checks.push(time: idleDue[index], vm: index)
+                }
+            }
+            if levels != nil { book.remove(slot: slot) }
+            outcome.departures += 1
+            running -= 1
+            coresUsed -= vm.type.cores
+            memoryUsed -= vm.type.memoryMiB
+            diskUsed -= vm.type.diskGiB
+        }
+        /// Ends VMs before their time (a preemption, a review); their departures are passed over.
+        func end(_ slots: [Int], at time: Double) {
+            for slot in slots where !endedEarly.contains(slot) {
+                leave(slot, at: time)
+                endedEarly.insert(slot)
+            }
+        }
         while true {
-            // At one time: departures first, then arrivals, then power-down checks.
+            // At one time: departures first, then arrivals, then power-down checks, then reviews.
             var next: SimEvent?
             var time = Double.infinity
             if let due = departures.nextTime { (next, time) = (.departure, due) }
             if let arrival = pending, arrival.time < time { (next, time) = (.arrival, arrival.time) }
-            // Checks alone do not keep a run going: it ends with the last arrival's VM.
-            if next != nil, let due = checks.nextTime, due < time { (next, time) = (.check, due) }
+            // Checks and reviews alone do not keep a run going: it ends with the last arrival's VM.
+            let going = pending != nil || running > 0
+            if going, let due = checks.nextTime, due < time { (next, time) = (.check, due) }
+            if going, let due = nextReview, due < time { (next, time) = (.review, due) }
             guard let next else { break }
             if let horizon, time > horizon {
                 advance(to: horizon)
                 break
+            }
+            // The departure of a VM ended early (preempted, or by a review) is passed over.
+            var departing = -1
+            if next == .departure {
+                departing = departures.pop()!.vm
+                if endedEarly.remove(departing) != nil {
+                    freeSlots.append(departing)
+                    continue
+                }
             }
             advance(to: time)
             outcome.events += 1
@@ -296,7 +356,14 @@ public struct Simulator: Sendable {
             switch next {
             case .arrival:
                 let arrival = pending!
+                pending = workload.next()
                 outcome.arrivals += 1
+                let account = arrival.account ?? SimServiceLevels.defaultAccount
+                if let levels, let refusing = levels.admit(arrival.vmType, for: account, usage: book.usage[account] ?? AccountUsage()) {
+                    outcome.rejected["sla:" + refusing, default: 0] += 1
+                    decided?(Decision(arrival: outcome.arrivals, time: time, vmType: arrival.vmType, node: nil, candidates: 0))
+                    continue
+                }
                 if stranded.see(arrival.vmType) {
                     for position in cluster.snapshot.nodes.indices { stranded.count(cluster.snapshot.nodes[position], at: position) }
                 }
@@ -305,8 +372,13 @@ public struct Simulator: Sendable {
                 // clock costs about as much as a decision by class).
                 let timed = timings && (outcome.arrivals <= 4096 || outcome.arrivals & 15 == 0)
                 let before = timed ? clock.now : started
-                let choice = policy.choose(request, in: cluster, explaining: false)
+                var choice = policy.choose(request, in: cluster, explaining: false)
                 if timed { latencies.record(clock.now - before) }
+                if choice.position == nil, let levels, let (victims, node) = preemption(levels, arrival.vmType, account, cluster.snapshot, book, vms) {
+                    end(victims, at: time)
+                    outcome.preempted! += victims.count
+                    choice = PlacementChoice(decision: .node(cluster.snapshot.nodes[node].id), candidates: 1, position: node)
+                }
                 decided?(Decision(
                     arrival: outcome.arrivals, time: time, vmType: arrival.vmType, node: choice.decision.node, candidates: choice.candidates))
                 if let index = choice.position {
@@ -340,12 +412,19 @@ public struct Simulator: Sendable {
                     coresUsed += arrival.vmType.cores
                     memoryUsed += arrival.vmType.memoryMiB
                     diskUsed += arrival.vmType.diskGiB
-                    if let slot = freeSlots.popLast() {
+                    let slot: Int
+                    if let free = freeSlots.popLast() {
+                        slot = free
                         vms[slot] = (arrival.vmType, Int32(index))
-                        departures.push(time: start + arrival.lifetime, vm: slot)
                     } else {
-                        departures.push(time: start + arrival.lifetime, vm: vms.count)
+                        slot = vms.count
                         vms.append((arrival.vmType, Int32(index)))
+                    }
+                    departures.push(time: start + arrival.lifetime, vm: slot)
+                    if let levels {
+                        book.add(
+                            slot: slot, arrival: outcome.arrivals, account: account, type: arrival.vmType, start: start,
+                            lease: levels.terms(of: account).leaseSeconds)
                     }
                 } else {
                     outcome.rejected["no-capacity", default: 0] += 1
@@ -354,29 +433,27 @@ public struct Simulator: Sendable {
                         rejectedDespiteRoom += 1
                     }
                 }
-                pending = workload.next()
             case .departure:
-                let event = departures.pop()!
-                let vm = vms[event.vm]
-                freeSlots.append(event.vm)
-                let index = Int(vm.host)
-                let inUse = coresInUse(cluster.snapshot.nodes[index])
-                cluster.release(vm.type, at: index)
-                power.move(from: inUse, to: coresInUse(cluster.snapshot.nodes[index]))
-                stranded.count(cluster.snapshot.nodes[index], at: index)
-                perHost[index] -= 1
-                if perHost[index] == 0 {
-                    activeHosts -= 1
-                    if let saving {
-                        idleDue[index] = time + saving.idleThreshold
-                        checks.push(time: idleDue[index], vm: index)
+                leave(departing, at: time)
+                freeSlots.append(departing)
+            case .review:
+                let levels = levels!
+                nextReview = time + levels.reviewInterval
+                let viewed = book.instances { cluster.snapshot.nodes[Int(vms[$0].host)].id }
+                guard !viewed.isEmpty else { continue }
+                let instances = viewed.map(\.instance)
+                var ending: [(slot: Int, policy: String)] = []
+                var named = Set<Int>()
+                for policy in levels.policies {
+                    for case .terminate(let id, _) in policy.review(instances, terms: levels.terms, now: Date(timeIntervalSince1970: time)) {
+                        guard let slot = book.slot(of: id), named.insert(slot).inserted else { continue }
+                        ending.append((slot, policy.name))
                     }
                 }
-                outcome.departures += 1
-                running -= 1
-                coresUsed -= vm.type.cores
-                memoryUsed -= vm.type.memoryMiB
-                diskUsed -= vm.type.diskGiB
+                for (slot, name) in ending {
+                    end([slot], at: time)
+                    outcome.endedByReview![name, default: 0] += 1
+                }
             case .check:
                 // Powers the host down if it has stayed idle since this check was set, and is
                 // not the last one awake.
@@ -423,7 +500,25 @@ public struct Simulator: Sendable {
 }
 
 /// What the engine does next.
-enum SimEvent { case departure, arrival, check }
+enum SimEvent { case departure, arrival, check, review }
+
+/// The first plan any policy has for making room for one `type` of `account`'s: the victims'
+/// slots and the host the launch then goes to. Nil when none has one, or its node is not a host.
+func preemption(
+    _ levels: SimServiceLevels, _ type: VMType, _ account: AccountID, _ snapshot: ClusterSnapshot, _ book: ServiceLevelBook,
+    _ vms: [(type: VMType, host: Int32)]
+) -> (victims: [Int], host: Int)? {
+    let request = AdmissionRequest(accountId: account, vmType: type, minCount: 1, maxCount: 1)
+    let view = ZoneView(
+        zone: SimServiceLevels.zone, nodes: snapshot.nodes,
+        instances: book.instances { snapshot.nodes[Int(vms[$0].host)].id }.map(\.instance))
+    for policy in levels.policies {
+        guard let plan = policy.preempt(for: request, shortBy: 1, in: view, terms: levels.terms) else { continue }
+        guard let node = plan.nodes.first, let host = snapshot.position(of: node) else { return nil }
+        return (plan.victims.compactMap { book.slot(of: $0) }, host)
+    }
+    return nil
+}
 
 /// Decision latencies in buckets 5 % wide, from 10 ns up: quantiles without keeping every sample.
 struct LatencyHistogram {

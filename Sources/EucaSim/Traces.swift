@@ -149,6 +149,7 @@ public struct TraceWorkload: Workload {
             var cores: Int?
             var memoryMiB: Int?
             var diskGiB: Int?
+            var account: String?
         }
 
         static func jsonLine(_ text: String, types: inout [String: VMType]) -> Result<VMArrival?, TraceError> {
@@ -160,16 +161,21 @@ public struct TraceWorkload: Workload {
             guard (0...1e12).contains(entry.time), (0...1e12).contains(entry.lifetime) else {
                 return .failure(TraceError(reason: "time and lifetime must be from 0 to 10^12 seconds"))
             }
+            if let account = entry.account, account.isEmpty || account.utf8.count > 64 {
+                return .failure(TraceError(reason: "an account is 1 to 64 characters"))
+            }
+            let account = entry.account.map { AccountID(rawValue: $0) }
             if let name = entry.type {
                 guard let type = VMTypeCatalog.eucalyptusDefaults[name] else {
                     return .failure(TraceError(reason: "\"\(name.prefix(64))\" is not one of Eucalyptus' VM types"))
                 }
-                return .success(VMArrival(time: entry.time, vmType: type, lifetime: entry.lifetime))
+                return .success(VMArrival(time: entry.time, vmType: type, lifetime: entry.lifetime, account: account))
             }
             guard let cores = entry.cores, let memory = entry.memoryMiB, cores > 0, memory > 0, (entry.diskGiB ?? 0) >= 0 else {
                 return .failure(TraceError(reason: "neither a type nor positive cores and memoryMiB"))
             }
-            return .success(VMArrival(time: entry.time, vmType: sized(cores, memory, entry.diskGiB ?? 0, &types), lifetime: entry.lifetime))
+            return .success(VMArrival(
+                time: entry.time, vmType: sized(cores, memory, entry.diskGiB ?? 0, &types), lifetime: entry.lifetime, account: account))
         }
 
         static func swfLine(_ text: String, types: inout [String: VMType]) -> Result<VMArrival?, TraceError> {

@@ -66,11 +66,14 @@ public struct VMArrival: Sendable, Hashable {
     public var time: Double
     public var vmType: VMType
     public var lifetime: Double
+    /// The account launching it, for service levels (``SimServiceLevels``); nil: the default one.
+    public var account: AccountID?
 
-    public init(time: Double, vmType: VMType, lifetime: Double) {
+    public init(time: Double, vmType: VMType, lifetime: Double, account: AccountID? = nil) {
         self.time = time
         self.vmType = vmType
         self.lifetime = lifetime
+        self.account = account
     }
 }
 
@@ -88,13 +91,20 @@ public struct SyntheticWorkload: Workload {
     public var lifetime: LifetimeDistribution
     public var types: [(type: VMType, weight: Double)]
     public var until: Double?
+    /// How many accounts launch, each arrival's drawn evenly (accounts 000000000001 upwards);
+    /// with one, arrivals name no account.
+    public var accounts: Int
     private var random: SeededGenerator
     private var clock = 0.0
     private let totalWeight: Double
 
-    public init(rate: Double, lifetime: LifetimeDistribution, types: [(type: VMType, weight: Double)], until: Double? = nil, seed: UInt64) {
-        precondition(rate > 0 && !types.isEmpty, "a workload needs a positive rate and a VM type")
+    public init(
+        rate: Double, lifetime: LifetimeDistribution, types: [(type: VMType, weight: Double)], until: Double? = nil, accounts: Int = 1,
+        seed: UInt64
+    ) {
+        precondition(rate > 0 && !types.isEmpty && accounts >= 1, "a workload needs a positive rate, a VM type and an account")
         self.rate = rate
+        self.accounts = accounts
         self.lifetime = lifetime
         self.types = types
         self.until = until
@@ -114,6 +124,9 @@ public struct SyntheticWorkload: Workload {
                 break
             }
         }
-        return VMArrival(time: clock, vmType: chosen, lifetime: lifetime.sample(&random))
+        let lifetime = lifetime.sample(&random)
+        guard accounts > 1 else { return VMArrival(time: clock, vmType: chosen, lifetime: lifetime) }
+        let account = 1 + Int(random.next() % UInt64(accounts))
+        return VMArrival(time: clock, vmType: chosen, lifetime: lifetime, account: AccountID(rawValue: String(1_000_000_000_000 + account).dropFirst().description))
     }
 }

@@ -114,6 +114,12 @@ public struct SimCommand: ParsableCommand {
         var powerDownAfter: Double?
         @Option(help: "With --power-down-after: seconds a host takes to wake.") var wakeDelay: Double?
         @Option(help: "With --power-down-after and --power: watts a host draws asleep.") var sleepWatts: Double?
+        @Option(help: "Service-level policies, as the cloud controller asks them: quota, lease, priority (comma-separated). With --terms and none named: all three.")
+        var sla: String?
+        @Option(help: "A JSON file of each account's terms: {\"111111111111\": {\"maxInstances\": 10, \"maxCores\": 40, \"maxMemoryMiB\": 65536, \"leaseSeconds\": 3600, \"priority\": 1}}, every key optional.")
+        var terms: String?
+        @Option(help: "With --sla: seconds between the policies' reviews (leases end at the first after them).") var slaReview = 60.0
+        @Option(help: "Synthetic workloads: how many accounts launch (000000000001 upwards, each arrival's drawn evenly).") var accounts = 1
 
         func run() throws { try run(registry: .builtIn) }
 
@@ -145,7 +151,7 @@ public struct SimCommand: ParsableCommand {
                 hosts: SimHosts(
                     count: hosts, cores: cores, memoryMiB: memory, diskGiB: disk, power: model, emptyHostsPowerOff: emptyHostsOff,
                     powerSaving: saving),
-                policy: chosen)
+                policy: chosen, serviceLevels: try serviceLevels())
             let summary: SimSummary
             if let trace, format == "bitbrains" {
                 let workload: BitbrainsWorkload
@@ -185,8 +191,10 @@ public struct SimCommand: ParsableCommand {
                 }
                 try Self.stop(trace, workload.failure)
             } else {
+                guard (1...1_000_000).contains(accounts) else { throw ValidationError("--accounts is from 1 to 1,000,000") }
                 let workload = SyntheticWorkload(
-                    rate: rate, lifetime: try Self.lifetime(lifetime), types: try Self.types(types), until: duration, seed: seed)
+                    rate: rate, lifetime: try Self.lifetime(lifetime), types: try Self.types(types), until: duration, accounts: accounts,
+                    seed: seed)
                 summary = try observed(simulator, workload, end: horizon ?? duration)
             }
             let encoder = JSONEncoder()
@@ -250,6 +258,42 @@ public struct SimCommand: ParsableCommand {
             if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
             rows?.write(Data(pending.utf8))
             return summary
+        }
+
+        /// The service levels `--sla`, `--terms` and `--sla-review` ask for; nil with neither.
+        func serviceLevels() throws -> SimServiceLevels? {
+            guard sla != nil || terms != nil else { return nil }
+            guard slaReview > 0, slaReview.isFinite else { throw ValidationError("--sla-review is a positive number of seconds") }
+            let known: [String: any SLAPolicy] = ["quota": QuotaPolicy(), "lease": LeasePolicy(), "priority": PriorityPolicy()]
+            let names = sla.map { $0.split(separator: ",").map(String.init) } ?? ["quota", "lease", "priority"]
+            let policies = try names.map { name in
+                guard let policy = known[name] else { throw ValidationError("--sla names quota, lease or priority, not \"\(name.prefix(32))\"") }
+                return policy
+            }
+            var accountTerms: [AccountID: AccountTerms] = [:]
+            if let terms {
+                struct Terms: Decodable {
+                    var maxInstances, maxCores, maxMemoryMiB, leaseSeconds, priority: Int?
+                }
+                guard let data = FileManager.default.contents(atPath: terms), data.count <= 1 << 24 else {
+                    throw ValidationError("--terms: cannot read \(terms) (at most 16 MiB)")
+                }
+                let decoded: [String: Terms]
+                do {
+                    decoded = try JSONDecoder().decode([String: Terms].self, from: data)
+                } catch {
+                    throw ValidationError("--terms: \(terms) is not an object of accounts, each with maxInstances, maxCores, maxMemoryMiB, leaseSeconds and priority (whole numbers, every key optional)")
+                }
+                for (account, entry) in decoded {
+                    guard !account.isEmpty, account.utf8.count <= 64,
+                        [entry.maxInstances, entry.maxCores, entry.maxMemoryMiB, entry.leaseSeconds].allSatisfy({ ($0 ?? 0) >= 0 })
+                    else { throw ValidationError("--terms: account \"\(account.prefix(64))\": limits and leases are not negative, names 1 to 64 characters") }
+                    accountTerms[AccountID(rawValue: account)] = AccountTerms(
+                        maxInstances: entry.maxInstances, maxCores: entry.maxCores, maxMemoryMiB: entry.maxMemoryMiB,
+                        leaseSeconds: entry.leaseSeconds, priority: entry.priority ?? 0)
+                }
+            }
+            return SimServiceLevels(policies: policies, terms: accountTerms, reviewInterval: slaReview)
         }
 
         /// Ends the run with exit status 65 when the trace failed, saying where and why.

@@ -166,6 +166,48 @@ import Testing
         #expect(outcome.meanStrandedCoreShare == 0.25 && outcome.meanStrandedMemoryShare == 0)
     }
 
+    @Test func quotasRefuseLaunchesAsTheCloudsAdmissionDoes() {
+        let lab = AccountID(rawValue: "111111111111"), other = AccountID(rawValue: "222222222222")
+        let vms = Listed(arrivals: (0..<4).map { VMArrival(time: Double($0), vmType: .small, lifetime: 1000, account: lab) }
+            + [VMArrival(time: 5, vmType: .small, lifetime: 1000, account: other)])
+        let levels = SimServiceLevels(policies: [QuotaPolicy(), LeasePolicy(), PriorityPolicy()], terms: [lab: AccountTerms(maxInstances: 2)])
+        var placed: [NodeID?] = []
+        let outcome = Simulator(hosts: SimHosts(count: 4, cores: 8, memoryMiB: 8192, diskGiB: 100), policy: .greedy, serviceLevels: levels)
+            .run(vms, timings: false, decided: { placed.append($0.node) }).outcome
+        #expect(outcome.accepted == 3 && outcome.rejected == ["sla:quota": 2])
+        #expect(placed == ["h0", "h0", nil, nil, "h0"], "the other account is not held to the lab's quota")
+        #expect(outcome.preempted == 0 && outcome.endedByReview == [:])
+    }
+
+    @Test func aLeaseEndsItsVMAtTheFirstReviewAfterIt() {
+        let lab = AccountID(rawValue: "111111111111")
+        let vms = Listed(arrivals: [VMArrival(time: 0, vmType: .small, lifetime: 1000, account: lab), VMArrival(time: 10, vmType: .small, lifetime: 50)])
+        let levels = SimServiceLevels(policies: [LeasePolicy()], terms: [lab: AccountTerms(leaseSeconds: 100)], reviewInterval: 30)
+        let outcome = Simulator(hosts: SimHosts(count: 2, cores: 8, memoryMiB: 8192, diskGiB: 100), policy: .greedy, serviceLevels: levels)
+            .run(vms, timings: false).outcome
+        // The lease ends at 100; reviews run at 30, 60, 90, 120: the VM ends at 120, not 1000,
+        // and its own departure later is passed over.
+        #expect(outcome.endedByReview == ["lease": 1] && outcome.departures == 2 && outcome.simulatedSeconds == 120)
+        #expect(outcome.meanRunning == (120 + 50) / 120.0)
+    }
+
+    @Test func aLaunchOfHigherPriorityPreemptsAsThePolicyPlans() {
+        let low = AccountID(rawValue: "111111111111"), high = AccountID(rawValue: "222222222222")
+        let one = VMType(name: "one", cores: 1, memoryMiB: 512, diskGiB: 1)
+        let vms = Listed(arrivals: [
+            VMArrival(time: 0, vmType: one, lifetime: 500, account: low), VMArrival(time: 1, vmType: one, lifetime: 500, account: low),
+            VMArrival(time: 2, vmType: one, lifetime: 100, account: high),
+        ])
+        let levels = SimServiceLevels(policies: [PriorityPolicy()], terms: [high: AccountTerms(priority: 5)])
+        var placed: [NodeID?] = []
+        let outcome = Simulator(hosts: SimHosts(count: 1, cores: 2, memoryMiB: 4096, diskGiB: 10), policy: .greedy, serviceLevels: levels)
+            .run(vms, timings: false, decided: { placed.append($0.node) }).outcome
+        // The newest of the low account's two is ended; the launch takes its room.
+        #expect(outcome.preempted == 1 && outcome.accepted == 3 && outcome.rejected == [:] && placed == ["h0", "h0", "h0"])
+        #expect(outcome.departures == 3 && outcome.capacityViolations == 0 && outcome.simulatedSeconds == 500)
+        #expect(outcome.meanRunning == (500 + 1 + 100) / 500.0)
+    }
+
     @Test func specPowerPointsAreJoinedByStraightLines() {
         let points: [Double] = [86, 107, 118, 130, 142, 155, 170, 185, 203, 228, 248]
         let model = PowerModel.specPower(points)

@@ -176,3 +176,29 @@ def test_a_day_of_the_cloud_is_replayed_from_its_event_log(tmp_path):
     assert replayed.returncode == 0, replayed.stderr
     outcome = json.loads(replayed.stdout)["outcome"]
     assert outcome["arrivals"] == 3 and outcome["accepted"] == 3 and outcome["departures"] == 3
+
+
+def test_service_levels_refuse_end_and_preempt_by_each_accounts_terms(tmp_path):
+    # Three accounts on one host of 4 cores: the lab may run two, the class's VMs are leased for
+    # 100 s, and the admin's launches outrank both.
+    trace = tmp_path / "day.jsonl"
+    lines = [(0, "111111111111"), (1, "111111111111"), (2, "111111111111"), (3, "222222222222"), (4, "222222222222"), (50, "333333333333")]
+    trace.write_text("".join(json.dumps({"time": t, "lifetime": 1000, "cores": 1, "memoryMiB": 256, "account": a}) + "\n" for t, a in lines))
+    terms = tmp_path / "terms.json"
+    terms.write_text(json.dumps({"111111111111": {"maxInstances": 2}, "222222222222": {"leaseSeconds": 100}, "333333333333": {"priority": 5}}))
+    result = run("--trace", str(trace), "--hosts", "1", "--cores", "4", "--memory", "4096", "--terms", str(terms),
+                 "--sla-review", "30", "--no-timings", "--decisions", str(tmp_path / "d.jsonl"))
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout)["outcome"]
+    assert outcome["rejected"] == {"sla:quota": 1}, outcome
+    # The admin's launch at 50 finds the host full and ends the newest of the lowest priority
+    # (the class's second VM); the class's first VM ends at the review at 120, its lease over.
+    assert outcome["preempted"] == 1 and outcome["endedByReview"] == {"lease": 1} and outcome["accepted"] == 5
+    assert outcome["departures"] == 5 and outcome["simulatedSeconds"] == 1050
+    assert [json.loads(line)["node"] for line in (tmp_path / "d.jsonl").open()] == ["h0", "h0", None, "h0", "h0", "h0"]
+    for args, words in [(["--sla", "fairshare"], "--sla names"), (["--terms", str(tmp_path / "none.json")], "--terms"),
+                        (["--sla", "quota", "--sla-review", "0"], "--sla-review"), (["--accounts", "0"], "--accounts")]:
+        refused = run(*args)
+        assert refused.returncode == 64 and words in refused.stderr, (args, refused.stderr)
+    terms.write_text('{"111111111111": {"maxInstances": "two"}}')
+    assert run("--terms", str(terms)).returncode == 64
