@@ -56,9 +56,10 @@ test-blackbox:
 
 # The plugin example is a package of its own that depends on this one; its cluster controller
 # is used by the multi-process tests. It builds in this package's build folder, so the
-# dependencies both share are built once, not twice.
+# dependencies both share are built once, not twice. The two packages take turns in that folder,
+# so the example's build plan is made afresh each time (a cached one can miss its new targets).
 test-examples:
-	$(SWIFT) build --build-tests --package-path Examples/CustomPlacement --scratch-path .build
+	$(SWIFT) build --build-tests --package-path Examples/CustomPlacement --scratch-path .build --disable-build-manifest-caching
 	$(SWIFT) test --skip-build --package-path Examples/CustomPlacement --scratch-path .build
 
 # One euca-clc, euca-cc and euca-nc processes on this machine, registered with join tokens.

@@ -86,22 +86,35 @@ struct StrandedLedger {
 struct WaitLedger {
     private var zeros = 0
     private var waits: [Double] = []
+    private var sorted = true
 
     mutating func record(_ wait: Double) {
-        if wait > 0 { waits.append(wait) } else { zeros += 1 }
+        if wait > 0 {
+            waits.append(wait)
+            sorted = false
+        } else {
+            zeros += 1
+        }
     }
 
     var delayed: Int { waits.count }
 
-    /// The mean, and the median and 99th percentile (nearest rank), in seconds.
-    func summary() -> (mean: Double, p50: Double, p99: Double) {
+    /// The mean, and the median and 99th percentile, in seconds.
+    mutating func summary() -> (mean: Double, p50: Double, p99: Double) {
         let total = zeros + waits.count
         guard total > 0 else { return (0, 0, 0) }
-        let sorted = waits.sorted()
-        func quantile(_ q: Double) -> Double {
-            let rank = max(1, Int((Double(total) * q).rounded(.up)))
-            return rank <= zeros ? 0 : sorted[rank - zeros - 1]
+        return (waits.reduce(0, +) / Double(total), quantile(0.5), quantile(0.99))
+    }
+
+    /// The `q` quantile (nearest rank), in seconds; 0 with no launch.
+    mutating func quantile(_ q: Double) -> Double {
+        let total = zeros + waits.count
+        guard total > 0 else { return 0 }
+        if !sorted {
+            waits.sort()
+            sorted = true
         }
-        return (sorted.reduce(0, +) / Double(total), quantile(0.5), quantile(0.99))
+        let rank = max(1, Int((Double(total) * q).rounded(.up)))
+        return rank <= zeros ? 0 : waits[rank - zeros - 1]
     }
 }

@@ -41,16 +41,72 @@ public struct LineChart: Sendable, Hashable {
     /// Colour-blind-safe colours (Okabe and Ito's), one per series in turn.
     static let colours = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
 
-    /// The chart as an SVG document, 800 × 420.
-    public var svg: String {
-        let (width, height) = (800.0, 420.0)
-        let (left, right, top, bottom) = (80.0, 180.0, 40.0, 60.0)
-        let plotWidth = width - left - right, plotHeight = height - top - bottom
-        let xs = series.flatMap { $0.points.map(\.x) }, ys = series.flatMap { $0.points.map(\.y) }
-        let xAxis = Self.axis(low: xs.min() ?? 0, high: xs.max() ?? 1)
-        let yAxis = Self.axis(low: min(0, ys.min() ?? 0), high: ys.max() ?? 1)
+    /// Where everything goes on the 800 × 420 page: one layout for the SVG and the PNG.
+    struct Layout {
+        let width = 800.0, height = 420.0
+        let left = 80.0, right = 180.0, top = 40.0, bottom = 60.0
+        let plotWidth: Double, plotHeight: Double
+        let xAxis: (low: Double, high: Double, ticks: [Double])
+        let yAxis: (low: Double, high: Double, ticks: [Double])
+
+        init(_ series: [Series]) {
+            plotWidth = width - left - right
+            plotHeight = height - top - bottom
+            let xs = series.flatMap { $0.points.map(\.x) }, ys = series.flatMap { $0.points.map(\.y) }
+            xAxis = LineChart.axis(low: xs.min() ?? 0, high: xs.max() ?? 1)
+            yAxis = LineChart.axis(low: min(0, ys.min() ?? 0), high: ys.max() ?? 1)
+        }
+
         func px(_ x: Double) -> Double { left + (x - xAxis.low) / (xAxis.high - xAxis.low) * plotWidth }
         func py(_ y: Double) -> Double { top + plotHeight - (y - yAxis.low) / (yAxis.high - yAxis.low) * plotHeight }
+        /// The legend's line for the series at `index`.
+        func legendY(_ index: Int) -> Double { top + 10 + Double(index) * 20 }
+    }
+
+    /// The chart as a PNG image, 800 × 420: the SVG's layout, drawn here.
+    public var png: [UInt8] {
+        let layout = Layout(series)
+        let (left, top, plotWidth, plotHeight) = (layout.left, layout.top, layout.plotWidth, layout.plotHeight)
+        var canvas = Canvas(width: Int(layout.width), height: Int(layout.height))
+        let grid = Canvas.rgb("#e0e0e0"), frame = Canvas.rgb("#404040")
+        canvas.text(title, x: left, y: 20)
+        for tick in layout.xAxis.ticks {
+            let x = layout.px(tick)
+            canvas.line(x, top, x, top + plotHeight, grid)
+            canvas.text(Self.label(tick), x: x, y: top + plotHeight + 16, anchor: .middle)
+        }
+        for tick in layout.yAxis.ticks {
+            let y = layout.py(tick)
+            canvas.line(left, y, left + plotWidth, y, grid)
+            canvas.text(Self.label(tick), x: left - 8, y: y, anchor: .end)
+        }
+        canvas.line(left, top, left + plotWidth, top, frame)
+        canvas.line(left, top + plotHeight, left + plotWidth, top + plotHeight, frame)
+        canvas.line(left, top, left, top + plotHeight, frame)
+        canvas.line(left + plotWidth, top, left + plotWidth, top + plotHeight, frame)
+        canvas.text(xLabel, x: left + plotWidth / 2, y: layout.height - 16, anchor: .middle)
+        canvas.text(yLabel, x: 20, y: top + plotHeight / 2, anchor: .middle, vertical: true)
+        for (index, line) in series.enumerated() {
+            let colour = Canvas.rgb(Self.colours[index % Self.colours.count])
+            for (a, b) in zip(line.points, line.points.dropFirst()) {
+                canvas.line(layout.px(a.x), layout.py(a.y), layout.px(b.x), layout.py(b.y), colour, thickness: 2)
+            }
+            if line.points.count == 1, let only = line.points.first {
+                canvas.line(layout.px(only.x), layout.py(only.y), layout.px(only.x), layout.py(only.y), colour, thickness: 2)
+            }
+            let y = layout.legendY(index)
+            canvas.line(left + plotWidth + 16, y, left + plotWidth + 40, y, colour, thickness: 3)
+            canvas.text(line.label, x: left + plotWidth + 46, y: y)
+        }
+        return canvas.png
+    }
+
+    /// The chart as an SVG document, 800 × 420.
+    public var svg: String {
+        let layout = Layout(series)
+        let (width, height, left, top) = (layout.width, layout.height, layout.left, layout.top)
+        let (plotWidth, plotHeight, xAxis, yAxis) = (layout.plotWidth, layout.plotHeight, layout.xAxis, layout.yAxis)
+        let px = layout.px, py = layout.py
 
         var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
         out += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
@@ -72,7 +128,7 @@ public struct LineChart: Sendable, Hashable {
             let colour = Self.colours[index % Self.colours.count]
             let points = line.points.map { "\(Self.n(px($0.x))),\(Self.n(py($0.y)))" }.joined(separator: " ")
             out += "<polyline class=\"series\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.5\" points=\"\(points)\"/>\n"
-            let y = Self.n(top + 10 + Double(index) * 20)
+            let y = Self.n(layout.legendY(index))
             out += "<line x1=\"\(Self.n(left + plotWidth + 16))\" y1=\"\(y)\" x2=\"\(Self.n(left + plotWidth + 40))\" y2=\"\(y)\" stroke=\"\(colour)\" stroke-width=\"3\"/>\n"
             out += "<text x=\"\(Self.n(left + plotWidth + 46))\" y=\"\(y)\" dominant-baseline=\"middle\">\(Self.escape(line.label))</text>\n"
         }
@@ -123,13 +179,18 @@ public enum SimPlots {
         public var label: String
         public var columns: [String: [Double]]
 
-        /// Reads a CSV `euca-sim run --csv` wrote; nil with the reason when it is not one.
+        /// Whether this is a run's distributions (`--cdf`) rather than its states over time (`--csv`).
+        public var isDistribution: Bool { columns["quantile"] != nil }
+
+        /// Reads a CSV `euca-sim run --csv` or `--cdf` wrote; the reason when it is neither.
         public static func parse(_ text: String, label: String) -> Result<Run, PlotError> {
             var lines = text.split(whereSeparator: \.isNewline).map(String.init)
             guard !lines.isEmpty else { return .failure(PlotError(reason: "the file is empty")) }
             let header = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            guard header.first == "time_s", Set(header).isSuperset(of: ["running", "active_hosts", "core_allocation"]) else {
-                return .failure(PlotError(reason: "line 1 is not euca-sim's CSV header (time_s,running,…)"))
+            let states = header.first == "time_s" && Set(header).isSuperset(of: ["running", "active_hosts", "core_allocation"])
+            let distributions = header.first == "quantile" && header.contains("wait_s")
+            guard states || distributions else {
+                return .failure(PlotError(reason: "line 1 is not euca-sim's CSV header (time_s,running,… or quantile,wait_s,…)"))
             }
             var columns = Dictionary(uniqueKeysWithValues: header.map { ($0, [Double]()) })
             for (index, line) in lines.enumerated() {
@@ -154,9 +215,38 @@ public enum SimPlots {
         public var reason: String
     }
 
-    /// The charts for `runs`, by file name: utilization, active hosts, arrivals accepted and
-    /// rejected so far, and power where a run has it.
+    /// The charts for `runs`, by file name: from states over time, utilization, active hosts,
+    /// arrivals accepted and rejected so far, and power where a run has it; from distributions,
+    /// the CDFs of launch waits and of decision latencies (where a run timed them).
     public static func charts(_ runs: [Run]) -> [(name: String, chart: LineChart)] {
+        timeCharts(runs.filter { !$0.isDistribution }) + distributionCharts(runs.filter(\.isDistribution))
+    }
+
+    static func distributionCharts(_ runs: [Run]) -> [(name: String, chart: LineChart)] {
+        func series(_ column: String) -> [LineChart.Series] {
+            runs.compactMap { run in
+                guard let shares = run.columns["quantile"], let values = run.columns[column], values.count == shares.count, !values.isEmpty else {
+                    return nil
+                }
+                return LineChart.Series(label: run.label, points: zip(values, shares).map { ($0, $1) })
+            }
+        }
+        var charts: [(String, LineChart)] = []
+        let waits = series("wait_s")
+        if !waits.isEmpty {
+            charts.append(("wait-cdf.svg", LineChart(
+                title: "Launches that waited at most x to start", xLabel: "wait, seconds", yLabel: "share of launches", series: waits)))
+        }
+        let decisions = series("decision_us")
+        if !decisions.isEmpty {
+            charts.append(("decision-cdf.svg", LineChart(
+                title: "Decisions taken within x", xLabel: "decision latency, microseconds", yLabel: "share of decisions", series: decisions)))
+        }
+        return charts
+    }
+
+    static func timeCharts(_ runs: [Run]) -> [(name: String, chart: LineChart)] {
+        guard !runs.isEmpty else { return [] }
         let span = runs.compactMap { $0.columns["time_s"]?.last }.max() ?? 0
         let (scale, unit) = span > 2 * 86_400 ? (86_400.0, "days") : span > 7_200 ? (3_600.0, "hours") : (1.0, "seconds")
         func series(_ column: String, _ suffix: String = "") -> [LineChart.Series] {

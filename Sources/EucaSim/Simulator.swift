@@ -146,6 +146,37 @@ public struct SimSummary: Codable, Sendable, Hashable {
 
     public var outcome: Outcome
     public var performance: Performance?
+    /// The distributions behind the summary's quantiles, for CDF plots (`euca-sim run --cdf`);
+    /// not part of the JSON summary.
+    public var distributions: Distributions?
+
+    /// Each distribution at the quantiles 0, 0.01, … 1 (101 values).
+    public struct Distributions: Sendable, Hashable {
+        /// Seconds from each accepted launch's arrival to its start.
+        public var waitSeconds: [Double]
+        /// Decision latencies, microseconds (with timings only).
+        public var decisionMicroseconds: [Double]?
+
+        /// The quantiles the values are taken at.
+        public static let quantiles = (0...100).map { Double($0) / 100 }
+
+        /// `quantile,wait_s,decision_us`, a row per quantile (decision_us empty without timings).
+        public var csv: String {
+            var text = "quantile,wait_s,decision_us\n"
+            for (index, q) in Self.quantiles.enumerated() {
+                text += "\(q),\(waitSeconds[index]),\(decisionMicroseconds.map { "\($0[index])" } ?? "")\n"
+            }
+            return text
+        }
+    }
+
+    enum CodingKeys: String, CodingKey { case outcome, performance }
+
+    public init(outcome: Outcome, performance: Performance? = nil, distributions: Distributions? = nil) {
+        self.outcome = outcome
+        self.performance = performance
+        self.distributions = distributions
+    }
 }
 
 /// A discrete-event simulation of one cluster: arrivals from a ``Workload``, each placed by a
@@ -489,6 +520,11 @@ public struct Simulator: Sendable {
             outcome.waitP99Seconds = summary.p99
         }
         var summary = SimSummary(outcome: outcome)
+        var waitQuantiles: [Double] = []
+        for q in SimSummary.Distributions.quantiles { waitQuantiles.append(waits.quantile(q)) }
+        summary.distributions = SimSummary.Distributions(
+            waitSeconds: waitQuantiles,
+            decisionMicroseconds: timings ? SimSummary.Distributions.quantiles.map(latencies.quantile) : nil)
         if timings {
             let wall = (clock.now - started).seconds
             summary.performance = SimSummary.Performance(

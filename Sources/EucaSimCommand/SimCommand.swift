@@ -36,12 +36,15 @@ public struct SimCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Draw runs' CSV files (euca-sim run --csv) as SVG charts, every run overlaid on each.",
             discussion: """
-                Writes utilization.svg, active-hosts.svg, arrivals.svg and, where a run has a power \
-                model, power.svg into --out. Each run is FILE or FILE=LABEL (the label in the \
-                legend; the file's name without .csv by default). The same files give the same bytes.
+                From runs' --csv files: utilization.svg, active-hosts.svg, arrivals.svg and, where a \
+                run has a power model, power.svg; from their --cdf files: wait-cdf.svg and, where \
+                they were timed, decision-cdf.svg; all into --out. Each run is FILE or FILE=LABEL \
+                (the label in the legend; the file's name without .csv by default). The same files \
+                give the same bytes.
                 """)
 
         @Option(help: "The directory to write the charts into (made if need be).") var out = "."
+        @Flag(help: "Write each chart as PNG too (drawn here: no other program is needed).") var png = false
         @Argument(help: "The runs: FILE or FILE=LABEL.") var runs: [String]
 
         func run() throws {
@@ -63,11 +66,15 @@ public struct SimCommand: ParsableCommand {
             }
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             for (name, chart) in SimPlots.charts(parsed) {
-                let path = out + "/" + name
-                guard FileManager.default.createFile(atPath: path, contents: Data(chart.svg.utf8)) else {
-                    throw ValidationError("cannot write \(path)")
+                var files = [(name, Data(chart.svg.utf8))]
+                if png { files.append((String(name.dropLast(4)) + ".png", Data(chart.png))) }
+                for (file, contents) in files {
+                    let path = out + "/" + file
+                    guard FileManager.default.createFile(atPath: path, contents: contents) else {
+                        throw ValidationError("cannot write \(path)")
+                    }
+                    print("CHART\t\(path)")
                 }
-                print("CHART\t\(path)")
             }
         }
     }
@@ -106,6 +113,8 @@ public struct SimCommand: ParsableCommand {
         @Option(help: "The CSV's interval, in simulated seconds.") var interval = 3600.0
         @Option(help: "Each host's power draw by CPU load: linear:IDLE:MAX (watts), or specpower:W0,W10,…,W100 (SPECpower's 11 points). Adds energy to the summary and power_w to the CSV.")
         var power: String?
+        @Option(help: "Write the distributions of launch waits and decision latencies to this CSV file (quantile,wait_s,decision_us: 101 rows, for euca-sim plot's CDFs).")
+        var cdf: String?
         @Option(help: "Write each placement decision to this file, a JSON line each (arrival, time, type, node or null, candidates): what the live cluster controller logs as \"instance placed\".")
         var decisions: String?
         @Flag(help: "With --power, a host with no VM draws nothing (as if powered down at once with no delay: a bound on what powering down saves).")
@@ -196,6 +205,11 @@ public struct SimCommand: ParsableCommand {
                     rate: rate, lifetime: try Self.lifetime(lifetime), types: try Self.types(types), until: duration, accounts: accounts,
                     seed: seed)
                 summary = try observed(simulator, workload, end: horizon ?? duration)
+            }
+            if let cdf, let distributions = summary.distributions {
+                guard FileManager.default.createFile(atPath: cdf, contents: Data(distributions.csv.utf8)) else {
+                    throw ValidationError("--cdf: cannot write \(cdf)")
+                }
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]

@@ -202,3 +202,59 @@ def test_service_levels_refuse_end_and_preempt_by_each_accounts_terms(tmp_path):
         assert refused.returncode == 64 and words in refused.stderr, (args, refused.stderr)
     terms.write_text('{"111111111111": {"maxInstances": "two"}}')
     assert run("--terms", str(terms)).returncode == 64
+
+
+def read_png(path):
+    """Checks a PNG's chunks and CRCs with Python's own zlib; returns (width, height, rows of RGB)."""
+    import struct
+    import zlib
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    at, idat, header = 8, b"", None
+    while at < len(data):
+        length, kind = struct.unpack(">I4s", data[at:at + 8])
+        body = data[at + 8:at + 8 + length]
+        assert zlib.crc32(kind + body) == struct.unpack(">I", data[at + 8 + length:at + 12 + length])[0], kind
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat += body
+        at += 12 + length
+    width, height, depth, colour, _, _, interlace = header
+    assert (depth, colour, interlace) == (8, 2, 0)
+    raw = zlib.decompress(idat)
+    assert len(raw) == height * (1 + 3 * width)
+    rows, stride = [], 3 * width
+    for y in range(height):
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        assert kind == 1  # Sub
+        for x in range(3, stride):
+            line[x] = (line[x] + line[x - 3]) & 255
+        rows.append(bytes(line))
+    return width, height, rows
+
+
+def test_plot_draws_cdfs_and_png_that_other_decoders_read(tmp_path):
+    common = ["--hosts", "20", "--cores", "8", "--memory", "8192", "--rate", "0.02", "--duration", "20000", "--policy", "POWERSAVE",
+              "--types", "m1.small:3,c1.xlarge:1", "--lifetime", "exponential:900", "--power-down-after", "600"]
+    for wake in ("30", "300"):
+        result = run(*common, "--wake-delay", wake, "--cdf", str(tmp_path / f"wake{wake}.cdf"))
+        assert result.returncode == 0, result.stderr
+        lines = (tmp_path / f"wake{wake}.cdf").read_text().splitlines()
+        assert lines[0] == "quantile,wait_s,decision_us" and len(lines) == 102
+        waits = [float(line.split(",")[1]) for line in lines[1:]]
+        assert waits == sorted(waits) and waits[0] == 0 and abs(waits[-1] - float(wake)) < 1e-6
+        assert json.loads(result.stdout)["outcome"]["waitP99Seconds"] == waits[99]
+    plotted = subprocess.run([str(SIM), "plot", "--png", "--out", str(tmp_path / "charts"), f"{tmp_path}/wake30.cdf=wake 30 s",
+                              f"{tmp_path}/wake300.cdf=wake 300 s"], capture_output=True, text=True, timeout=120)
+    assert plotted.returncode == 0, plotted.stderr
+    assert sorted(p.name for p in (tmp_path / "charts").iterdir()) == [
+        "decision-cdf.png", "decision-cdf.svg", "wait-cdf.png", "wait-cdf.svg"]
+    svg = (tmp_path / "charts" / "wait-cdf.svg").read_text()
+    assert "wake 30 s" in svg and "wake 300 s" in svg and svg.count('class="series"') == 2
+    width, height, rows = read_png(tmp_path / "charts" / "wait-cdf.png")
+    assert (width, height) == (800, 420)
+    pixels = {rows[y][x:x + 3] for y in range(height) for x in range(0, 3 * width, 3)}
+    # White paper, black text, and both runs' colours (the first two of the chart's palette).
+    assert rows[0][:3] == b"\xff\xff\xff" and b"\x00\x00\x00" in pixels
+    assert bytes.fromhex("0072B2") in pixels and bytes.fromhex("D55E00") in pixels

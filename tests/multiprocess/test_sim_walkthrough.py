@@ -31,7 +31,9 @@ def test_the_walkthrough_compares_the_packages_policy_with_the_built_ins(tmp_pat
     decisions = [json.loads(line) for line in (tmp_path / "mostfreememory-decisions.jsonl").open()]
     assert len(decisions) == arrivals and {"arrival", "time", "type", "node", "candidates"} <= decisions[0].keys()
     # Every chart holds the three runs, and parses as SVG.
-    for chart in ("utilization.svg", "active-hosts.svg", "arrivals.svg", "power.svg"):
+    assert sorted(p.name for p in (tmp_path / "charts").glob("*.png")) == [
+        "active-hosts.png", "arrivals.png", "power.png", "utilization.png", "wait-cdf.png"]
+    for chart in ("utilization.svg", "active-hosts.svg", "arrivals.svg", "power.svg", "wait-cdf.svg"):
         text = (tmp_path / "charts" / chart).read_text()
         ElementTree.fromstring(text)
         assert all(label in text for label in ("GREEDY", "POWERSAVE", "MOSTFREEMEMORY")), chart
