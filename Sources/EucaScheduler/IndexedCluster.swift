@@ -43,6 +43,15 @@ public struct IndexedCluster: Sendable {
         join(position)
     }
 
+    /// Moves an instance of `type` between nodes (a migration).
+    public mutating func move(_ type: VMType, from source: Int, to target: Int) {
+        leave(source)
+        leave(target)
+        snapshot.move(type, from: source, to: target)
+        join(source)
+        join(target)
+    }
+
     /// Marks the node at `position` awake or asleep.
     public mutating func setAwake(_ awake: Bool, at position: Int) {
         leave(position)

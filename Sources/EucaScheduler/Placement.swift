@@ -122,6 +122,13 @@ public struct ClusterSnapshot: Sendable, Hashable {
         nodes[position].add(type, count: -1)
     }
 
+    /// Moves an instance of `type` from one node to another (a migration): the last node chosen
+    /// stays as it was.
+    public mutating func move(_ type: VMType, from source: Int, to target: Int) {
+        nodes[source].add(type, count: -1)
+        nodes[target].add(type, count: 1)
+    }
+
     /// Marks the node at `position` awake or asleep.
     public mutating func setAwake(_ awake: Bool, at position: Int) {
         nodes[position].isAwake = awake

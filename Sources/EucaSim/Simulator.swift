@@ -15,6 +15,9 @@ public struct SimHosts: Sendable, Hashable {
     public var emptyHostsPowerOff = false
     /// How a policy that powers down idle nodes (POWERSAVE) does it here; nil: never.
     public var powerSaving: SimPowerSaving?
+    /// Cores offered to placement per physical core (a node controller's overcommitted
+    /// `MAX_CORES`): VMs may then ask for more CPU than a host has, and saturate it.
+    public var cpuOvercommit: Double = 1
 
     public init(
         count: Int, cores: Int, memoryMiB: Int, diskGiB: Int, power: PowerModel? = nil, emptyHostsPowerOff: Bool = false,
@@ -134,6 +137,14 @@ public struct SimSummary: Codable, Sendable, Hashable {
         /// are under `rejected`, as `sla:` and the policy's name.
         public var preempted: Int? = nil
         public var endedByReview: [String: Int]? = nil
+        /// Beloglazov and Buyya's measures of service: SLATAH, the mean share of its active time
+        /// a host spent with its VMs' CPU demand at or above its physical cores; PDM, the mean
+        /// share of a VM's work lost to its migrations (10 % while one runs); SLAV, their
+        /// product. And the migrations made.
+        public var slatah: Double? = nil
+        public var pdm: Double? = nil
+        public var slav: Double? = nil
+        public var migrations: Int? = nil
     }
 
     public struct Performance: Codable, Sendable, Hashable {
@@ -189,11 +200,18 @@ public struct Simulator: Sendable {
 
     /// The cloud's service-level policies, asked as the cloud controller asks them; nil: none.
     public var serviceLevels: SimServiceLevels?
+    /// Live migration, for study; nil: VMs stay where they were placed.
+    public var migration: (any MigrationPolicy)?
+    /// How fast a migration copies a VM's memory, MiB/s (125: a gigabit link).
+    public var migrationBandwidthMiBps: Double = 125
 
-    public init(hosts: SimHosts, policy: PlacementPolicy, serviceLevels: SimServiceLevels? = nil) {
+    public init(
+        hosts: SimHosts, policy: PlacementPolicy, serviceLevels: SimServiceLevels? = nil, migration: (any MigrationPolicy)? = nil
+    ) {
         self.hosts = hosts
         self.policy = policy
         self.serviceLevels = serviceLevels
+        self.migration = migration
     }
 
     /// The state at a moment of simulated time, as ``run(_:horizon:measureFrom:timings:every:progress:)``
@@ -248,14 +266,18 @@ public struct Simulator: Sendable {
         decided: ((Decision) -> Void)? = nil
     ) -> SimSummary {
         var workload = workload
+        let offeredCores = max(hosts.cores, Int((Double(hosts.cores) * hosts.cpuOvercommit).rounded(.down)))
         var cluster = IndexedCluster(ClusterSnapshot(nodes: (0..<hosts.count).map { index in
             NodeSnapshot(
-                id: NodeID("h\(index)"), totalCores: hosts.cores, freeCores: hosts.cores, totalMemoryMiB: hosts.memoryMiB,
+                id: NodeID("h\(index)"), totalCores: offeredCores, freeCores: offeredCores, totalMemoryMiB: hosts.memoryMiB,
                 freeMemoryMiB: hosts.memoryMiB, totalDiskGiB: hosts.diskGiB, freeDiskGiB: hosts.diskGiB)
         }))
         var departures = EventQueue()
         // Running VMs by slot; a departed VM's slot is taken by the next one accepted.
-        var vms: [(type: VMType, host: Int32)] = []
+        var vms: [SimSlot] = []
+        var saturation = SaturationLedger(hosts: hosts.count, physicalCores: hosts.cores)
+        var pdmSum = 0.0, migrations = 0
+        var nextMigration = migration.map { $0.interval > 0 ? $0.interval : Double.infinity }
         var freeSlots: [Int] = []
         var outcome = SimSummary.Outcome(
             policy: policy.name, hosts: hosts.count, arrivals: 0, accepted: 0, rejected: [:], departures: 0, simulatedSeconds: 0,
@@ -325,12 +347,16 @@ public struct Simulator: Sendable {
         let started = clock.now
         var pending = workload.next()
         var rejectedDespiteRoom = 0
-        let totalCores = hosts.count * hosts.cores, totalMemory = hosts.count * hosts.memoryMiB, totalDisk = hosts.count * hosts.diskGiB
+        let totalCores = hosts.count * offeredCores, totalMemory = hosts.count * hosts.memoryMiB, totalDisk = hosts.count * hosts.diskGiB
         var diskUsed = 0
         /// Ends the VM in `slot` at `time`: its room is free, and its host may go idle.
         func leave(_ slot: Int, at time: Double) {
             let vm = vms[slot]
+            vms[slot].alive = false
             let index = Int(vm.host)
+            saturation.change(index, by: -Int(vm.milliCores), vms: -1, at: time)
+            let life = time - vm.start
+            if life > 0 { pdmSum += 0.1 * vm.migratingSeconds / life }
             let inUse = coresInUse(cluster.snapshot.nodes[index])
             cluster.release(vm.type, at: index)
             power.move(from: inUse, to: coresInUse(cluster.snapshot.nodes[index]))
@@ -367,6 +393,7 @@ public struct Simulator: Sendable {
             let going = pending != nil || running > 0
             if going, let due = checks.nextTime, due < time { (next, time) = (.check, due) }
             if going, let due = nextReview, due < time { (next, time) = (.review, due) }
+            if going, let due = nextMigration, due < time { (next, time) = (.migration, due) }
             guard let next else { break }
             if let horizon, time > horizon {
                 advance(to: horizon)
@@ -443,14 +470,17 @@ public struct Simulator: Sendable {
                     coresUsed += arrival.vmType.cores
                     memoryUsed += arrival.vmType.memoryMiB
                     diskUsed += arrival.vmType.diskGiB
+                    let milliCores = Int32((Double(arrival.vmType.cores * 1000) * (arrival.cpuUtilization ?? 1)).rounded())
+                    let entry = SimSlot(type: arrival.vmType, host: Int32(index), milliCores: milliCores, start: start)
                     let slot: Int
                     if let free = freeSlots.popLast() {
                         slot = free
-                        vms[slot] = (arrival.vmType, Int32(index))
+                        vms[slot] = entry
                     } else {
                         slot = vms.count
-                        vms.append((arrival.vmType, Int32(index)))
+                        vms.append(entry)
                     }
+                    saturation.change(index, by: Int(milliCores), vms: 1, at: time)
                     departures.push(time: start + arrival.lifetime, vm: slot)
                     if let levels {
                         book.add(
@@ -485,6 +515,46 @@ public struct Simulator: Sendable {
                     end([slot], at: time)
                     outcome.endedByReview![name, default: 0] += 1
                 }
+            case .migration:
+                let policy = migration!
+                nextMigration = time + policy.interval
+                let current = vms.indices.filter { vms[$0].alive }.map { slot in
+                    SimVM(slot: slot, vmType: vms[slot].type, host: Int(vms[slot].host), cpuUtilization: Double(vms[slot].milliCores) / Double(max(1, vms[slot].type.cores * 1000)))
+                }
+                guard !current.isEmpty else { continue }
+                for move in policy.migrations(cluster.snapshot, vms: current) {
+                    guard move.slot >= 0, move.slot < vms.count, vms[move.slot].alive, move.to >= 0, move.to < hosts.count else { continue }
+                    let vm = vms[move.slot], source = Int(vm.host), target = move.to
+                    let room = cluster.snapshot.nodes[target]
+                    guard target != source, room.isAwake, room.freeCores >= vm.type.cores, room.freeMemoryMiB >= vm.type.memoryMiB,
+                        room.freeDiskGiB >= vm.type.diskGiB
+                    else { continue }
+                    let (sourceInUse, targetInUse) = (coresInUse(cluster.snapshot.nodes[source]), coresInUse(room))
+                    cluster.move(vm.type, from: source, to: target)
+                    power.move(from: sourceInUse, to: coresInUse(cluster.snapshot.nodes[source]))
+                    power.move(from: targetInUse, to: coresInUse(cluster.snapshot.nodes[target]))
+                    stranded.count(cluster.snapshot.nodes[source], at: source)
+                    stranded.count(cluster.snapshot.nodes[target], at: target)
+                    saturation.change(source, by: -Int(vm.milliCores), vms: -1, at: time)
+                    saturation.change(target, by: Int(vm.milliCores), vms: 1, at: time)
+                    vms[move.slot].host = Int32(target)
+                    vms[move.slot].migratingSeconds += Double(vm.type.memoryMiB) / migrationBandwidthMiBps
+                    if perHost[target] == 0 {
+                        activeHosts += 1
+                        outcome.peakActiveHosts = max(outcome.peakActiveHosts, activeHosts)
+                        if saving != nil { idleDue[target] = .nan }
+                    }
+                    perHost[target] += 1
+                    perHost[source] -= 1
+                    if perHost[source] == 0 {
+                        activeHosts -= 1
+                        if let saving {
+                            idleDue[source] = time + saving.idleThreshold
+                            checks.push(time: idleDue[source], vm: source)
+                        }
+                    }
+                    migrations += 1
+                }
             case .check:
                 // Powers the host down if it has stayed idle since this check was set, and is
                 // not the last one awake.
@@ -512,6 +582,10 @@ public struct Simulator: Sendable {
             outcome.meanStrandedMemoryShare = strandedMemoryArea / measured / Double(max(1, totalMemory))
         }
         outcome.rejectedDespiteRoom = rejectedDespiteRoom
+        outcome.migrations = migrations
+        outcome.slatah = saturation.slatah(at: now)
+        outcome.pdm = outcome.departures > 0 ? pdmSum / Double(outcome.departures) : 0
+        outcome.slav = outcome.slatah! * outcome.pdm!
         if saving != nil {
             let summary = waits.summary()
             outcome.delayedLaunches = waits.delayed
@@ -536,13 +610,24 @@ public struct Simulator: Sendable {
 }
 
 /// What the engine does next.
-enum SimEvent { case departure, arrival, check, review }
+enum SimEvent { case departure, arrival, check, review, migration }
+
+/// A VM's slot: what it is, where it runs, what of its cores it uses, since when, and how long
+/// its migrations have taken.
+struct SimSlot {
+    var type: VMType
+    var host: Int32
+    var milliCores: Int32
+    var start: Double
+    var migratingSeconds = 0.0
+    var alive = true
+}
 
 /// The first plan any policy has for making room for one `type` of `account`'s: the victims'
 /// slots and the host the launch then goes to. Nil when none has one, or its node is not a host.
 func preemption(
     _ levels: SimServiceLevels, _ type: VMType, _ account: AccountID, _ snapshot: ClusterSnapshot, _ book: ServiceLevelBook,
-    _ vms: [(type: VMType, host: Int32)]
+    _ vms: [SimSlot]
 ) -> (victims: [Int], host: Int)? {
     let request = AdmissionRequest(accountId: account, vmType: type, minCount: 1, maxCount: 1)
     let view = ZoneView(

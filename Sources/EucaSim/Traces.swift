@@ -150,6 +150,7 @@ public struct TraceWorkload: Workload {
             var memoryMiB: Int?
             var diskGiB: Int?
             var account: String?
+            var cpu: Double?
         }
 
         static func jsonLine(_ text: String, types: inout [String: VMType]) -> Result<VMArrival?, TraceError> {
@@ -165,17 +166,19 @@ public struct TraceWorkload: Workload {
                 return .failure(TraceError(reason: "an account is 1 to 64 characters"))
             }
             let account = entry.account.map { AccountID(rawValue: $0) }
+            guard (entry.cpu ?? 0) >= 0 && (entry.cpu ?? 0) <= 1 else { return .failure(TraceError(reason: "cpu is a share of the VM's cores, 0 to 1")) }
             if let name = entry.type {
                 guard let type = VMTypeCatalog.eucalyptusDefaults[name] else {
                     return .failure(TraceError(reason: "\"\(name.prefix(64))\" is not one of Eucalyptus' VM types"))
                 }
-                return .success(VMArrival(time: entry.time, vmType: type, lifetime: entry.lifetime, account: account))
+                return .success(VMArrival(time: entry.time, vmType: type, lifetime: entry.lifetime, account: account, cpuUtilization: entry.cpu))
             }
             guard let cores = entry.cores, let memory = entry.memoryMiB, cores > 0, memory > 0, (entry.diskGiB ?? 0) >= 0 else {
                 return .failure(TraceError(reason: "neither a type nor positive cores and memoryMiB"))
             }
             return .success(VMArrival(
-                time: entry.time, vmType: sized(cores, memory, entry.diskGiB ?? 0, &types), lifetime: entry.lifetime, account: account))
+                time: entry.time, vmType: sized(cores, memory, entry.diskGiB ?? 0, &types), lifetime: entry.lifetime, account: account,
+                cpuUtilization: entry.cpu))
         }
 
         static func swfLine(_ text: String, types: inout [String: VMType]) -> Result<VMArrival?, TraceError> {
@@ -214,7 +217,11 @@ public struct TraceWorkload: Workload {
             guard let cores = bucket(fields[9]), let memoryGB = bucket(fields[10]) else {
                 return .failure(TraceError(reason: "vmcorecountbucket and vmmemorybucket must be sizes such as 2, 8 or >24"))
             }
-            return .success(VMArrival(time: created, vmType: sized(cores, memoryGB * 1024, 0, &types), lifetime: deleted - created))
+            guard let average = Double(fields[6]), (0...100).contains(average) else {
+                return .failure(TraceError(reason: "avgcpu must be a percentage, 0 to 100"))
+            }
+            return .success(VMArrival(
+                time: created, vmType: sized(cores, memoryGB * 1024, 0, &types), lifetime: deleted - created, cpuUtilization: average / 100))
         }
 
         /// One VM type per size, named by it (`3c-4096m-0g`), shared by every arrival of that size.

@@ -68,12 +68,15 @@ public struct VMArrival: Sendable, Hashable {
     public var lifetime: Double
     /// The account launching it, for service levels (``SimServiceLevels``); nil: the default one.
     public var account: AccountID?
+    /// The share of its cores it uses, 0…1 (for saturation and SLATAH); nil: all of them.
+    public var cpuUtilization: Double?
 
-    public init(time: Double, vmType: VMType, lifetime: Double, account: AccountID? = nil) {
+    public init(time: Double, vmType: VMType, lifetime: Double, account: AccountID? = nil, cpuUtilization: Double? = nil) {
         self.time = time
         self.vmType = vmType
         self.lifetime = lifetime
         self.account = account
+        self.cpuUtilization = cpuUtilization
     }
 }
 

@@ -128,6 +128,11 @@ public struct SimCommand: ParsableCommand {
         @Option(help: "A JSON file of each account's terms: {\"111111111111\": {\"maxInstances\": 10, \"maxCores\": 40, \"maxMemoryMiB\": 65536, \"leaseSeconds\": 3600, \"priority\": 1}}, every key optional.")
         var terms: String?
         @Option(help: "With --sla: seconds between the policies' reviews (leases end at the first after them).") var slaReview = 60.0
+        @Option(help: "Cores offered to placement per physical core (a node's overcommitted MAX_CORES); VMs' CPU demand can then saturate a host (SLATAH).")
+        var overcommit = 1.0
+        @Option(help: "Live migration, for study: consolidate[:INTERVAL[:UNDERLOAD]] empties hosts under UNDERLOAD of their cores allocated (default 0.3) onto busier ones every INTERVAL seconds (default 300).")
+        var migrate: String?
+        @Option(help: "With --migrate: MiB/s a migration copies a VM's memory at (125: a gigabit link).") var migrationBandwidth = 125.0
         @Option(help: "Synthetic workloads: how many accounts launch (000000000001 upwards, each arrival's drawn evenly).") var accounts = 1
 
         func run() throws { try run(registry: .builtIn) }
@@ -156,11 +161,14 @@ public struct SimCommand: ParsableCommand {
             } else if wakeDelay != nil || sleepWatts != nil {
                 throw ValidationError("--wake-delay and --sleep-watts need --power-down-after")
             }
-            let simulator = Simulator(
-                hosts: SimHosts(
-                    count: hosts, cores: cores, memoryMiB: memory, diskGiB: disk, power: model, emptyHostsPowerOff: emptyHostsOff,
-                    powerSaving: saving),
-                policy: chosen, serviceLevels: try serviceLevels())
+            guard overcommit >= 1, overcommit <= 64, overcommit.isFinite else { throw ValidationError("--overcommit is from 1 to 64") }
+            guard migrationBandwidth > 0, migrationBandwidth.isFinite else { throw ValidationError("--migration-bandwidth is a positive number of MiB/s") }
+            var simHosts = SimHosts(
+                count: hosts, cores: cores, memoryMiB: memory, diskGiB: disk, power: model, emptyHostsPowerOff: emptyHostsOff,
+                powerSaving: saving)
+            simHosts.cpuOvercommit = overcommit
+            var simulator = Simulator(hosts: simHosts, policy: chosen, serviceLevels: try serviceLevels(), migration: try migration())
+            simulator.migrationBandwidthMiBps = migrationBandwidth
             let summary: SimSummary
             if let trace, format == "bitbrains" {
                 let workload: BitbrainsWorkload
@@ -272,6 +280,21 @@ public struct SimCommand: ParsableCommand {
             if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
             rows?.write(Data(pending.utf8))
             return summary
+        }
+
+        /// The migration policy `--migrate` names; nil without it.
+        func migration() throws -> ConsolidationPolicy? {
+            guard let migrate else { return nil }
+            let parts = migrate.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            let numbers = parts.dropFirst().map { Double($0) }
+            guard parts[0] == "consolidate", parts.count <= 3, numbers.allSatisfy({ $0 != nil && $0!.isFinite }) else {
+                throw ValidationError("--migrate is consolidate[:INTERVAL[:UNDERLOAD]]")
+            }
+            let policy = ConsolidationPolicy(interval: numbers.first.map { $0! } ?? 300, underload: numbers.dropFirst().first.map { $0! } ?? 0.3)
+            guard policy.interval > 0, (0...1).contains(policy.underload) else {
+                throw ValidationError("--migrate: the interval is positive seconds, the underload a share from 0 to 1")
+            }
+            return policy
         }
 
         /// The service levels `--sla`, `--terms` and `--sla-review` ask for; nil with neither.

@@ -208,6 +208,59 @@ import Testing
         #expect(outcome.meanRunning == (500 + 1 + 100) / 500.0)
     }
 
+    @Test func slatahIsTheShareOfActiveTimeAHostsDemandFillsItsCores() {
+        // One host of 2 cores: a VM from 0 to 100, another from 50 to 150. Both use all their
+        // cores: the host is saturated from 50 to 100, a third of the 150 s it is active.
+        let one = VMType(name: "one", cores: 1, memoryMiB: 512, diskGiB: 1)
+        func run(_ cpu: Double?, overcommit: Double = 1, count: Int = 2) -> SimSummary.Outcome {
+            var hosts = SimHosts(count: 1, cores: 2, memoryMiB: 4096, diskGiB: 10)
+            hosts.cpuOvercommit = overcommit
+            let vms = Listed(arrivals: (0..<count).map { VMArrival(time: Double($0) * 50, vmType: one, lifetime: 100, cpuUtilization: cpu) })
+            return Simulator(hosts: hosts, policy: .greedy).run(vms, timings: false).outcome
+        }
+        #expect(run(nil).slatah == 50.0 / 150 && run(1).slatah == 50.0 / 150)
+        #expect(run(0.5).slatah == 0, "half-used cores never fill the host")
+        // Overcommitted twice, four half-used VMs fill the two physical cores from 150 to 200.
+        let overcommitted = run(0.5, overcommit: 2, count: 4)
+        #expect(overcommitted.accepted == 4 && overcommitted.slatah == 0 && overcommitted.pdm == 0 && overcommitted.migrations == 0)
+        #expect(run(1, overcommit: 2, count: 4).slatah == 150.0 / 250, "saturated from 50 to 200 of 0 to 250")
+    }
+
+    @Test func consolidationDrainsTheLeastLoadedHostsAndPDMCountsTheMoves() {
+        // Three hosts of 4 cores, ROUNDROBIN spreads three long VMs; at 100 s consolidation (under
+        // 30 % allocated) drains h0 and h1 onto h2, the fullest that stays. A move copies 1,250 MiB
+        // at 125 MiB/s: 10 s at 10 % slower, out of a 1,000 s life.
+        let vm = VMType(name: "vm", cores: 1, memoryMiB: 1250, diskGiB: 1)
+        let vms = Listed(arrivals: (0..<3).map { VMArrival(time: Double($0), vmType: vm, lifetime: 1000) })
+        let hosts = SimHosts(count: 3, cores: 4, memoryMiB: 8192, diskGiB: 10)
+        let outcome = Simulator(hosts: hosts, policy: .roundRobin, migration: ConsolidationPolicy(interval: 100, underload: 0.3))
+            .run(vms, timings: false).outcome
+        #expect(outcome.migrations == 2 && outcome.capacityViolations == 0 && outcome.departures == 3)
+        let lost: Double = 0.1 * 10 / 1000
+        #expect(outcome.pdm == (lost + lost) / 3)
+        #expect(outcome.slav == outcome.slatah! * outcome.pdm!)
+        // Active: h0 from 0 and h1 from 1, both until 100 s; h2 from 2 until the last leaves at 1002.
+        let hostSeconds: Double = 100 + 99 + 1000
+        #expect(abs(outcome.meanActiveHosts - hostSeconds / 1002) < 1e-9)
+    }
+
+    @Test func movesThatCannotBeMadeArePassedOver() {
+        struct Reckless: MigrationPolicy {
+            let name = "reckless"
+            let interval = 10.0
+            func migrations(_ cluster: ClusterSnapshot, vms: [SimVM]) -> [(slot: Int, to: Int)] {
+                // Unknown slots and hosts, the VM's own host, and a host with no room.
+                [(999, 0), (-1, 0), (vms[0].slot, 99), (vms[0].slot, vms[0].host), (vms[0].slot, 1 - vms[0].host)]
+            }
+        }
+        let big = VMType(name: "big", cores: 4, memoryMiB: 512, diskGiB: 1)
+        // Both hosts full from 1 s until both VMs leave at 95 s: every move asked for meanwhile is impossible.
+        let vms = Listed(arrivals: [VMArrival(time: 0, vmType: big, lifetime: 95), VMArrival(time: 1, vmType: big, lifetime: 94)])
+        let outcome = Simulator(hosts: SimHosts(count: 2, cores: 4, memoryMiB: 4096, diskGiB: 10), policy: .greedy, migration: Reckless())
+            .run(vms, timings: false).outcome
+        #expect(outcome.migrations == 0 && outcome.capacityViolations == 0 && outcome.accepted == 2)
+    }
+
     @Test func specPowerPointsAreJoinedByStraightLines() {
         let points: [Double] = [86, 107, 118, 130, 142, 155, 170, 185, 203, 228, 248]
         let model = PowerModel.specPower(points)

@@ -258,3 +258,24 @@ def test_plot_draws_cdfs_and_png_that_other_decoders_read(tmp_path):
     # White paper, black text, and both runs' colours (the first two of the chart's palette).
     assert rows[0][:3] == b"\xff\xff\xff" and b"\x00\x00\x00" in pixels
     assert bytes.fromhex("0072B2") in pixels and bytes.fromhex("D55E00") in pixels
+
+
+def test_consolidation_migrates_and_saturation_is_measured(tmp_path):
+    trace = tmp_path / "day.jsonl"
+    # Twelve 1-core VMs a second apart, each using half its cores, on four 4-core hosts.
+    trace.write_text("".join(json.dumps({"time": t, "lifetime": 3600, "cores": 1, "memoryMiB": 1024, "cpu": 0.5}) + "\n" for t in range(12)))
+    base = ["--trace", str(trace), "--hosts", "4", "--cores", "4", "--memory", "16384", "--policy", "ROUNDROBIN", "--no-timings"]
+    spread = json.loads(run(*base).stdout)["outcome"]
+    assert spread["migrations"] == 0 and spread["pdm"] == 0 and spread["slatah"] == 0 and spread["peakActiveHosts"] == 4
+    packed = json.loads(run(*base, "--migrate", "consolidate:600:0.9", "--overcommit", "2").stdout)["outcome"]
+    # Every host is 3/8 allocated (overcommitted twice): the least loaded are emptied onto the others.
+    assert packed["migrations"] > 0 and packed["meanActiveHosts"] < spread["meanActiveHosts"] and packed["capacityViolations"] == 0
+    assert 0 < packed["pdm"] < 0.001 and packed["slav"] == packed["slatah"] * packed["pdm"]
+    for args, words in [(["--migrate", "shuffle"], "--migrate is"), (["--migrate", "consolidate:0"], "--migrate:"),
+                        (["--migrate", "consolidate:60:2"], "--migrate:"), (["--overcommit", "0.5"], "--overcommit"),
+                        (["--migration-bandwidth", "0"], "--migration-bandwidth")]:
+        refused = run(*args)
+        assert refused.returncode == 64 and words in refused.stderr, (args, refused.stderr)
+    trace.write_text('{"time": 0, "lifetime": 1, "cores": 1, "memoryMiB": 1, "cpu": 1.5}\n')
+    bad = run("--trace", str(trace))
+    assert bad.returncode == 65 and "cpu is a share" in bad.stderr
