@@ -93,6 +93,8 @@ struct SaturationLedger {
     private var activeTime: [Double]
     private var saturatedTime: [Double]
     private let capacity: Int
+    /// All hosts' demand, thousandths of a core.
+    private(set) var total = 0
 
     init(hosts: Int, physicalCores: Int) {
         demand = [Int](repeating: 0, count: hosts)
@@ -110,6 +112,7 @@ struct SaturationLedger {
         if running[host] > 0, demand[host] >= capacity { saturatedTime[host] += span }
         since[host] = time
         demand[host] += milliCores
+        total += milliCores
         running[host] += vms
     }
 

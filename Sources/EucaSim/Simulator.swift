@@ -102,9 +102,13 @@ public struct SimSummary: Codable, Sendable, Hashable {
         /// The time-weighted mean number of running VMs, and the most at once.
         public var meanRunning: Double
         public var peakRunning: Int
-        /// The time-weighted mean share of all cores and memory in use.
+        /// The time-weighted mean share of all cores (as offered to placement: physical cores
+        /// times the overcommit) and of all memory allocated.
         public var meanCoreAllocation: Double
         public var meanMemoryAllocation: Double
+        /// The time-weighted mean share of all physical cores the VMs' CPU demand takes (their
+        /// cores times their CPU use; allocation where the workload gives no use).
+        public var meanCpuUsage: Double? = nil
         /// The time-weighted mean number of hosts running at least one VM, and the most at once.
         public var meanActiveHosts: Double
         public var peakActiveHosts: Int
@@ -153,6 +157,8 @@ public struct SimSummary: Codable, Sendable, Hashable {
         /// Decision latency quantiles, from every decision of the first 4,096 and every 16th after.
         public var decisionP50Microseconds: Double
         public var decisionP99Microseconds: Double
+        /// The process's peak resident memory, MiB (Linux's VmHWM), when known.
+        public var peakResidentMiB: Double? = nil
     }
 
     public var outcome: Outcome
@@ -318,7 +324,7 @@ public struct Simulator: Sendable {
         func coresInUse(_ node: NodeSnapshot) -> Int { node.totalCores - node.freeCores }
         // Time-weighted sums, advanced at every event.
         var now = 0.0, runningArea = 0.0, coreArea = 0.0, memoryArea = 0.0, activeArea = 0.0, energy = 0.0
-        var strandedCoreArea = 0.0, strandedMemoryArea = 0.0
+        var strandedCoreArea = 0.0, strandedMemoryArea = 0.0, usageArea = 0.0
         // The next sampling time; every multiple of the interval up to an event's time is sampled
         // with the state before that event.
         var nextSample: Double? = interval.flatMap { $0 > 0 && sample != nil ? 0 : nil }
@@ -327,7 +333,7 @@ public struct Simulator: Sendable {
                 sample?(Sample(
                     time: due, running: running, activeHosts: activeHosts, accepted: outcome.accepted,
                     rejected: outcome.arrivals - outcome.accepted,
-                    coreAllocation: Double(coresUsed) / Double(max(1, hosts.count * hosts.cores)),
+                    coreAllocation: Double(coresUsed) / Double(max(1, hosts.count * offeredCores)),
                     memoryAllocation: Double(memoryUsed) / Double(max(1, hosts.count * hosts.memoryMiB)),
                     powerWatts: power.isModelled ? power.watt : nil))
                 nextSample = due + interval
@@ -340,6 +346,7 @@ public struct Simulator: Sendable {
             energy += power.watt * span
             strandedCoreArea += Double(stranded.cores) * span
             strandedMemoryArea += Double(stranded.memoryMiB) * span
+            usageArea += Double(saturation.total) * span
             now = time
         }
         var latencies = LatencyHistogram()
@@ -571,7 +578,7 @@ public struct Simulator: Sendable {
         let measured = now - measureFrom
         if measured > 0 {
             outcome.meanRunning = runningArea / measured
-            outcome.meanCoreAllocation = coreArea / measured / Double(max(1, hosts.count * hosts.cores))
+            outcome.meanCoreAllocation = coreArea / measured / Double(max(1, hosts.count * offeredCores))
             outcome.meanMemoryAllocation = memoryArea / measured / Double(max(1, hosts.count * hosts.memoryMiB))
             outcome.meanActiveHosts = activeArea / measured
             if power.isModelled {
@@ -580,6 +587,7 @@ public struct Simulator: Sendable {
             }
             outcome.meanStrandedCoreShare = strandedCoreArea / measured / Double(max(1, totalCores))
             outcome.meanStrandedMemoryShare = strandedMemoryArea / measured / Double(max(1, totalMemory))
+            outcome.meanCpuUsage = usageArea / 1000 / measured / Double(max(1, hosts.count * hosts.cores))
         }
         outcome.rejectedDespiteRoom = rejectedDespiteRoom
         outcome.migrations = migrations
@@ -603,9 +611,21 @@ public struct Simulator: Sendable {
             let wall = (clock.now - started).seconds
             summary.performance = SimSummary.Performance(
                 wallSeconds: wall, eventsPerSecond: wall > 0 ? Double(outcome.events) / wall : 0,
-                decisionP50Microseconds: latencies.quantile(0.5), decisionP99Microseconds: latencies.quantile(0.99))
+                decisionP50Microseconds: latencies.quantile(0.5), decisionP99Microseconds: latencies.quantile(0.99),
+                peakResidentMiB: Self.peakResidentMiB())
         }
         return summary
+    }
+}
+
+extension Simulator {
+    /// The process's peak resident set so far, from `/proc/self/status` (nil where there is none).
+    static func peakResidentMiB() -> Double? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kilobytes = Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        else { return nil }
+        return (kilobytes / 1024 * 10).rounded() / 10
     }
 }
 

@@ -19,7 +19,8 @@ public struct TraceWorkload: Workload {
         /// `vmtable.csv`: no header, 11 comma-separated fields per VM (vmid, subscriptionid,
         /// deploymentid, vmcreated, vmdeleted, maxcpu, avgcpu, p95maxcpu, vmcategory,
         /// vmcorecountbucket, vmmemorybucket). A VM arrives when created (seconds from the
-        /// trace's start), lives until deleted, with its bucket's cores and memory (GB). An open
+        /// trace's start), lives until deleted, with its bucket's cores and memory (GB), and uses
+        /// its `avgcpu` (a percentage) of its cores. An open
         /// bucket (`>24`, `>64`) is read as its bound, the least it could be. The published file
         /// is not in creation order: sort it first (`sort -t, -k4,4n`).
         case azure
@@ -444,7 +445,11 @@ public struct SortedWorkload: Workload {
         var all = arrivals.enumerated().map { (index: $0.offset, arrival: $0.element) }
         all.sort { ($0.arrival.time, $0.index) < ($1.arrival.time, $1.index) }
         let origin = all.first?.arrival.time ?? 0
-        self.arrivals = all.map { VMArrival(time: $0.arrival.time - origin, vmType: $0.arrival.vmType, lifetime: $0.arrival.lifetime) }
+        self.arrivals = all.map { entry in
+            var arrival = entry.arrival
+            arrival.time -= origin
+            return arrival
+        }
     }
 
     public var count: Int { arrivals.count }
@@ -453,5 +458,96 @@ public struct SortedWorkload: Workload {
         guard position < arrivals.count else { return nil }
         defer { position += 1 }
         return arrivals[position]
+    }
+}
+
+/// Azure's packing trace of 2020 (`AzureTracesForPacking2020`: a zone's VM requests over 14 days,
+/// published as SQLite), read from its two tables exported as CSV with their headers — `vm.csv`
+/// (vmId, tenantId, vmTypeId, priority, starttime, endtime) and `vmType.csv` (id, vmTypeId,
+/// machineId, core, memory, hdd, ssd, nic) — in one directory:
+///
+///     sqlite3 -header -csv packing_trace_zone_a_v1.sqlite 'SELECT * FROM vm' > vm.csv
+///     sqlite3 -header -csv packing_trace_zone_a_v1.sqlite 'SELECT * FROM vmType' > vmType.csv
+///
+/// A VM arrives at its start and lives to its end (times in fractional days; those still alive
+/// have no end and live to the trace's 90-day cap); its tenant is its account. A VM type's
+/// figures are fractions of a machine: one machine type is simulated (`machine`, or the type's
+/// lowest `machineId`), and a VM takes those fractions of `machineCores` and `machineMemoryMiB`
+/// (rounded up, at least one core and one MiB). VMs of a type the machine does not list are
+/// skipped and counted. Times are counted from the earliest start (VMs alive at the collection's
+/// start begin before it). The VMs are held in memory to be put in time order.
+public struct AzurePackingTrace: Workload {
+    private var sorted: SortedWorkload
+    /// VMs whose type the simulated machine does not list.
+    public private(set) var skipped = 0
+    /// Why the trace could not be read (its file, line and reason); nil if it was.
+    public private(set) var failure: String?
+
+    /// The cap on lifetimes the trace applies: 90 days.
+    static let cap = 90.0 * 86_400
+
+    public init(directory: String, machineCores: Int, machineMemoryMiB: Int, machine: String? = nil) throws {
+        let typesFile = try TraceWorkload.LineSource(path: directory + "/vmType.csv")
+        var fractions: [String: (machine: String, core: Double, memory: Double)] = [:]
+        var failure: String?
+        func read(_ source: TraceWorkload.LineSource, _ file: String, needs: [String], _ row: ([String: String], Int) -> String?) -> String? {
+            guard let (_, headerLine) = source.next() else { return "\(file): empty" }
+            let header = headerLine.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            for name in needs where !header.contains(name) { return "\(file): line 1 has no \(name) column" }
+            while let (number, text) = source.next() {
+                guard !text.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
+                let fields = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard fields.count == header.count else { return "\(file): line \(number) has \(fields.count) fields, not \(header.count)" }
+                if let problem = row(Dictionary(zip(header, fields), uniquingKeysWith: { first, _ in first }), number) {
+                    return "\(file): line \(number): \(problem)"
+                }
+            }
+            return source.failure.map { "\(file): \($0)" }
+        }
+        failure = read(typesFile, "vmType.csv", needs: ["vmTypeId", "machineId", "core", "memory"]) { row, _ in
+            guard let core = Double(row["core"]!), let memory = Double(row["memory"]!), (0...1).contains(core), (0...1).contains(memory) else {
+                return "core and memory are fractions of a machine, 0 to 1"
+            }
+            let type = row["vmTypeId"]!, onMachine = row["machineId"]!
+            if let machine, onMachine != machine { return nil }
+            if let known = fractions[type], Self.precedes(known.machine, onMachine) { return nil }
+            fractions[type] = (onMachine, core, memory)
+            return nil
+        }
+        var arrivals: [VMArrival] = []
+        var types: [String: VMType] = [:]
+        var skipped = 0
+        if failure == nil {
+            let vms = try TraceWorkload.LineSource(path: directory + "/vm.csv")
+            failure = read(vms, "vm.csv", needs: ["tenantId", "vmTypeId", "starttime", "endtime"]) { row, _ in
+                guard let start = Double(row["starttime"]!), start.isFinite, abs(start) <= 1e6 else { return "starttime is a number of days" }
+                let endText = row["endtime"]!
+                let end = endText.isEmpty || endText == "NULL" ? Self.cap / 86_400 : Double(endText)
+                guard let end, end.isFinite, end >= start, end <= 1e6 else { return "endtime is a number of days, not before starttime, or empty" }
+                guard let fraction = fractions[row["vmTypeId"]!] else {
+                    skipped += 1
+                    return nil
+                }
+                let cores = max(1, Int((fraction.core * Double(machineCores)).rounded(.up)))
+                let memory = max(1, Int((fraction.memory * Double(machineMemoryMiB)).rounded(.up)))
+                let tenant = row["tenantId"]!
+                guard !tenant.isEmpty, tenant.utf8.count <= 64 else { return "tenantId is 1 to 64 characters" }
+                arrivals.append(VMArrival(
+                    time: start * 86_400, vmType: TraceWorkload.Reader.sized(cores, memory, 0, &types), lifetime: (end - start) * 86_400,
+                    account: AccountID(rawValue: tenant)))
+                return nil
+            }
+        }
+        self.failure = failure
+        self.skipped = skipped
+        sorted = SortedWorkload(arrivals: failure == nil ? arrivals : [])
+    }
+
+    public mutating func next() -> VMArrival? { sorted.next() }
+
+    /// Machine ids in numeric order where they are numbers.
+    private static func precedes(_ a: String, _ b: String) -> Bool {
+        if let x = Int(a), let y = Int(b) { return x < y }
+        return a < b
     }
 }

@@ -104,7 +104,9 @@ public struct SimCommand: ParsableCommand {
         @Option(help: "The workload's seed.") var seed: UInt64 = 1
         @Option(help: "Replay this trace instead of a synthetic workload (the rate, lifetime, types, duration and seed are then not used).")
         var trace: String?
-        @Option(help: "The trace's format: jsonl (Euca's own), swf (the Parallel Workloads Archive's), azure (Azure's vmtable.csv, sorted by creation time), bitbrains (a directory of Bitbrains' per-VM files) or google (Google 2011's task_events, decompressed; requests are fractions of one host).") var format = "jsonl"
+        @Option(help: "The trace's format: jsonl (Euca's own), swf (the Parallel Workloads Archive's), azure (Azure's vmtable.csv, sorted by creation time), azure-packing (a directory of Azure's 2020 packing trace's vm.csv and vmType.csv, exported from its SQLite file with headers; requests are fractions of one machine), bitbrains (a directory of Bitbrains' per-VM files) or google (Google 2011's task_events, decompressed; requests are fractions of one host).") var format = "jsonl"
+        @Option(help: "--format azure-packing: the machine type (machineId) whose fractions size the VMs (default: each VM type's lowest).")
+        var machine: String?
         @Flag(help: "Read the whole trace, put it in time order and count time from its first arrival: for the cloud's own EVENT_LOG, written as instances end.")
         var sort = false
         @Flag(help: "Leave out wall time, events/s and decision latencies.") var noTimings = false
@@ -179,6 +181,18 @@ public struct SimCommand: ParsableCommand {
                 }
                 try Self.stop(trace, workload.failure)
                 summary = try observed(simulator, workload, end: horizon)
+            } else if let trace, format == "azure-packing" {
+                let workload: AzurePackingTrace
+                do {
+                    workload = try AzurePackingTrace(directory: trace, machineCores: cores, machineMemoryMiB: memory, machine: machine)
+                } catch {
+                    throw ValidationError("--trace: cannot open \(trace)/vmType.csv and vm.csv")
+                }
+                try Self.stop(trace, workload.failure)
+                if workload.skipped > 0 {
+                    FileHandle.standardError.write(Data("euca-sim: \(workload.skipped) VMs of types the machine does not list were skipped\n".utf8))
+                }
+                summary = try observed(simulator, workload, end: horizon)
             } else if let trace, format == "google" {
                 let workload: GoogleTaskEvents
                 do {
@@ -191,7 +205,7 @@ public struct SimCommand: ParsableCommand {
                 try Self.stop(trace, workload.failure)
             } else if let trace {
                 guard let format = TraceWorkload.Format(rawValue: format) else {
-                    throw ValidationError("--format is one of \((TraceWorkload.Format.allCases.map(\.rawValue) + ["bitbrains", "google"]).joined(separator: ", "))")
+                    throw ValidationError("--format is one of \((TraceWorkload.Format.allCases.map(\.rawValue) + ["azure-packing", "bitbrains", "google"]).joined(separator: ", "))")
                 }
                 let workload: TraceWorkload
                 do {

@@ -136,9 +136,9 @@ import Testing
         // As EVENT_LOG writes them: as instances end, so not in launch order, in Unix seconds,
         // with keys the reader does not need.
         let log = try file("""
-            {"time":1765000600.5,"lifetime":30,"cores":2,"memoryMiB":512,"diskGiB":10,"name":"m1.large","instance":"i-2","zone":"a"}
-            {"time":1765000000.25,"lifetime":900,"cores":1,"memoryMiB":128,"diskGiB":5,"name":"m1.small","instance":"i-1","zone":"a"}
-            {"time":1765000600.5,"lifetime":60,"cores":1,"memoryMiB":128,"diskGiB":5,"name":"m1.small","instance":"i-3","zone":"a"}
+            {"time":1765000600.5,"lifetime":30,"cores":2,"memoryMiB":512,"diskGiB":10,"name":"m1.large","instance":"i-2","zone":"a","account":"111111111111"}
+            {"time":1765000000.25,"lifetime":900,"cores":1,"memoryMiB":128,"diskGiB":5,"name":"m1.small","instance":"i-1","zone":"a","account":"222222222222"}
+            {"time":1765000600.5,"lifetime":60,"cores":1,"memoryMiB":128,"diskGiB":5,"name":"m1.small","instance":"i-3","zone":"a","account":"111111111111","cpu":0.5}
             """)
         let ordered = try TraceWorkload(path: log, format: .jsonLines)
         #expect(arrivals(ordered).count == 1 && ordered.failure?.hasPrefix("line 2:") == true)
@@ -147,6 +147,9 @@ import Testing
         while let arrival = sorted.next() { found.append(arrival) }
         #expect(found.map(\.time) == [0, 600.25, 600.25] && found.map(\.lifetime) == [900, 30, 60])
         #expect(found.map(\.vmType.cores) == [1, 2, 1] && found.map(\.vmType.diskGiB) == [5, 10, 5])
+        // Sorting keeps each launch's account and CPU use.
+        #expect(found.map(\.account?.rawValue) == ["222222222222", "111111111111", "111111111111"])
+        #expect(found.map(\.cpuUtilization) == [nil, nil, 0.5])
     }
 
     @Test func aBadLineOrOneOutOfOrderEndsTheTraceNamingTheLine() throws {
