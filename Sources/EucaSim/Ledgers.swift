@@ -1,49 +1,61 @@
 import EucaCore
 import EucaScheduler
 
-/// All hosts' power draw, kept exactly as hosts change: awake hosts counted by cores in use,
-/// each count times that level's draw, plus the hosts asleep times their draw (no float drift
-/// builds up over millions of events).
+/// All hosts' power draw, kept exactly as hosts change: awake hosts counted by size (cores) and
+/// cores in use, each count times that level's draw, plus the hosts asleep times their draw (no
+/// float drift builds up over millions of events).
 struct PowerLedger {
-    /// Watts by cores in use, for an awake host; empty without a power model.
-    private let watts: [Double]
+    /// Watts by size, then cores in use, for an awake host; empty without a power model.
+    private let watts: [[Double]]
     private let sleepWatts: Double
-    private var awakeAtLevel: [Int]
+    /// Each group's size, as an index into the sizes.
+    private let sizeOf: [Int]
+    private var awakeAtLevel: [[Int]]
     private var asleep = 0
     private(set) var watt = 0.0
 
-    init(model: PowerModel?, cores: Int, hosts: Int, emptyHostsOff: Bool, sleepWatts: Double) {
+    init(model: PowerModel?, groups: [(hosts: Int, cores: Int)], emptyHostsOff: Bool, sleepWatts: Double) {
+        let sizes = Array(Set(groups.map(\.cores))).sorted()
+        sizeOf = groups.map { group in sizes.firstIndex(of: group.cores)! }
         watts = model.map { model in
-            (0...cores).map { k in k == 0 && emptyHostsOff ? 0 : model.watts(utilization: Double(k) / Double(cores)) }
+            sizes.map { cores in
+                (0...cores).map { k in k == 0 && emptyHostsOff ? 0 : model.watts(utilization: Double(k) / Double(cores)) }
+            }
         } ?? []
         self.sleepWatts = sleepWatts
-        awakeAtLevel = [Int](repeating: 0, count: cores + 1)
-        awakeAtLevel[0] = hosts
+        var awake = sizes.map { [Int](repeating: 0, count: $0 + 1) }
+        for (index, group) in groups.enumerated() { awake[sizeOf[index]][0] += group.hosts }
+        awakeAtLevel = awake
         total()
     }
 
     var isModelled: Bool { !watts.isEmpty }
 
-    /// An awake host went from `before` cores in use to `after`.
-    mutating func move(from before: Int, to after: Int) {
+    /// An awake host of `group` went from `before` cores in use to `after`.
+    mutating func move(_ group: Int, from before: Int, to after: Int) {
         guard isModelled else { return }
-        awakeAtLevel[level(before)] -= 1
-        awakeAtLevel[level(after)] += 1
+        let size = sizeOf[group]
+        awakeAtLevel[size][level(size, before)] -= 1
+        awakeAtLevel[size][level(size, after)] += 1
         total()
     }
 
-    /// An empty host powered down, or woke.
-    mutating func setAsleep(_ sleeping: Bool) {
+    /// An empty host of `group` powered down, or woke.
+    mutating func setAsleep(_ sleeping: Bool, _ group: Int) {
         guard isModelled else { return }
-        awakeAtLevel[0] += sleeping ? -1 : 1
+        awakeAtLevel[sizeOf[group]][0] += sleeping ? -1 : 1
         asleep += sleeping ? 1 : -1
         total()
     }
 
-    private func level(_ cores: Int) -> Int { min(awakeAtLevel.count - 1, max(0, cores)) }
+    private func level(_ size: Int, _ cores: Int) -> Int { min(awakeAtLevel[size].count - 1, max(0, cores)) }
 
     private mutating func total() {
-        watt = zip(awakeAtLevel, watts).reduce(0) { $0 + Double($1.0) * $1.1 } + Double(asleep) * sleepWatts
+        var sum = Double(asleep) * sleepWatts
+        for (levels, draws) in zip(awakeAtLevel, watts) {
+            for (count, draw) in zip(levels, draws) where count > 0 { sum += Double(count) * draw }
+        }
+        watt = sum
     }
 }
 

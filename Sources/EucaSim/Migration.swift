@@ -92,24 +92,27 @@ struct SaturationLedger {
     private var since: [Double]
     private var activeTime: [Double]
     private var saturatedTime: [Double]
-    private let capacity: Int
+    /// Each host's physical cores, in thousandths.
+    private let capacity: [Int]
     /// All hosts' demand, thousandths of a core.
     private(set) var total = 0
 
-    init(hosts: Int, physicalCores: Int) {
+    /// Hosts of `capacities` physical cores each.
+    init(capacities: [Int]) {
+        let hosts = capacities.count
         demand = [Int](repeating: 0, count: hosts)
         running = [Int](repeating: 0, count: hosts)
         since = [Double](repeating: 0, count: hosts)
         activeTime = [Double](repeating: 0, count: hosts)
         saturatedTime = [Double](repeating: 0, count: hosts)
-        capacity = physicalCores * 1000
+        capacity = capacities.map { $0 * 1000 }
     }
 
     /// A VM using `milliCores` starts (or, negative, stops) on `host` at `time`.
     mutating func change(_ host: Int, by milliCores: Int, vms: Int, at time: Double) {
         let span = time - since[host]
         if running[host] > 0 { activeTime[host] += span }
-        if running[host] > 0, demand[host] >= capacity { saturatedTime[host] += span }
+        if running[host] > 0, demand[host] >= capacity[host] { saturatedTime[host] += span }
         since[host] = time
         demand[host] += milliCores
         total += milliCores
@@ -124,7 +127,7 @@ struct SaturationLedger {
             var active = activeTime[host], saturated = saturatedTime[host]
             if running[host] > 0 {
                 active += time - since[host]
-                if demand[host] >= capacity { saturated += time - since[host] }
+                if demand[host] >= capacity[host] { saturated += time - since[host] }
             }
             guard active > 0 else { continue }
             sum += saturated / active

@@ -4,10 +4,14 @@ import Foundation
 
 /// The hosts of a simulated cluster, all alike.
 public struct SimHosts: Sendable, Hashable {
-    public var count: Int
-    public var cores: Int
-    public var memoryMiB: Int
-    public var diskGiB: Int
+    /// The hosts, group after group, in the cluster's order; hosts of a group are alike.
+    public var groups: [SimHostGroup]
+    /// How many hosts in all.
+    public var count: Int { groups.reduce(0) { $0 + $1.count } }
+    /// The first group's size: every host's, where they are alike.
+    public var cores: Int { groups.first?.cores ?? 0 }
+    public var memoryMiB: Int { groups.first?.memoryMiB ?? 0 }
+    public var diskGiB: Int { groups.first?.diskGiB ?? 0 }
     /// How much each host draws by its CPU utilization; nil leaves energy out of the results.
     public var power: PowerModel?
     /// Whether a host with no VM draws nothing, as if powered down at once with no delay: a
@@ -19,17 +23,38 @@ public struct SimHosts: Sendable, Hashable {
     /// `MAX_CORES`): VMs may then ask for more CPU than a host has, and saturate it.
     public var cpuOvercommit: Double = 1
 
+    /// `count` hosts alike.
     public init(
         count: Int, cores: Int, memoryMiB: Int, diskGiB: Int, power: PowerModel? = nil, emptyHostsPowerOff: Bool = false,
         powerSaving: SimPowerSaving? = nil
     ) {
+        self.init(
+            groups: [SimHostGroup(count: count, cores: cores, memoryMiB: memoryMiB, diskGiB: diskGiB)], power: power,
+            emptyHostsPowerOff: emptyHostsPowerOff, powerSaving: powerSaving)
+    }
+
+    /// Hosts of several sizes, in the order given. A power model's utilization is each host's
+    /// own cores in use over its own cores.
+    public init(groups: [SimHostGroup], power: PowerModel? = nil, emptyHostsPowerOff: Bool = false, powerSaving: SimPowerSaving? = nil) {
+        self.groups = groups
+        self.power = power
+        self.emptyHostsPowerOff = emptyHostsPowerOff
+        self.powerSaving = powerSaving
+    }
+}
+
+/// Hosts of one size.
+public struct SimHostGroup: Sendable, Hashable {
+    public var count: Int
+    public var cores: Int
+    public var memoryMiB: Int
+    public var diskGiB: Int
+
+    public init(count: Int, cores: Int, memoryMiB: Int, diskGiB: Int) {
         self.count = count
         self.cores = cores
         self.memoryMiB = memoryMiB
         self.diskGiB = diskGiB
-        self.power = power
-        self.emptyHostsPowerOff = emptyHostsPowerOff
-        self.powerSaving = powerSaving
     }
 }
 
@@ -272,16 +297,25 @@ public struct Simulator: Sendable {
         decided: ((Decision) -> Void)? = nil
     ) -> SimSummary {
         var workload = workload
-        let offeredCores = max(hosts.cores, Int((Double(hosts.cores) * hosts.cpuOvercommit).rounded(.down)))
-        var cluster = IndexedCluster(ClusterSnapshot(nodes: (0..<hosts.count).map { index in
-            NodeSnapshot(
-                id: NodeID("h\(index)"), totalCores: offeredCores, freeCores: offeredCores, totalMemoryMiB: hosts.memoryMiB,
-                freeMemoryMiB: hosts.memoryMiB, totalDiskGiB: hosts.diskGiB, freeDiskGiB: hosts.diskGiB)
+        // Each host's group; the cores each group offers placement (overcommitted).
+        var groupOf: [Int32] = []
+        groupOf.reserveCapacity(hosts.count)
+        for (index, group) in hosts.groups.enumerated() { groupOf += repeatElement(Int32(index), count: group.count) }
+        let offered = hosts.groups.map { max($0.cores, Int((Double($0.cores) * hosts.cpuOvercommit).rounded(.down))) }
+        var cluster = IndexedCluster(ClusterSnapshot(nodes: groupOf.indices.map { index in
+            let group = hosts.groups[Int(groupOf[index])], cores = offered[Int(groupOf[index])]
+            return NodeSnapshot(
+                id: NodeID("h\(index)"), totalCores: cores, freeCores: cores, totalMemoryMiB: group.memoryMiB,
+                freeMemoryMiB: group.memoryMiB, totalDiskGiB: group.diskGiB, freeDiskGiB: group.diskGiB)
         }))
+        let totalCores = zip(hosts.groups, offered).reduce(0) { $0 + $1.0.count * $1.1 }
+        let physicalCores = hosts.groups.reduce(0) { $0 + $1.count * $1.cores }
+        let totalMemory = hosts.groups.reduce(0) { $0 + $1.count * $1.memoryMiB }
+        let totalDisk = hosts.groups.reduce(0) { $0 + $1.count * $1.diskGiB }
         var departures = EventQueue()
         // Running VMs by slot; a departed VM's slot is taken by the next one accepted.
         var vms: [SimSlot] = []
-        var saturation = SaturationLedger(hosts: hosts.count, physicalCores: hosts.cores)
+        var saturation = SaturationLedger(capacities: groupOf.map { hosts.groups[Int($0)].cores })
         var pdmSum = 0.0, migrations = 0
         var nextMigration = migration.map { $0.interval > 0 ? $0.interval : Double.infinity }
         var freeSlots: [Int] = []
@@ -293,7 +327,7 @@ public struct Simulator: Sendable {
         var perHost = [Int](repeating: 0, count: hosts.count)
         let saving = policy.powersDownIdleNodes ? hosts.powerSaving : nil
         var power = PowerLedger(
-            model: hosts.power, cores: hosts.cores, hosts: hosts.count, emptyHostsOff: hosts.emptyHostsPowerOff,
+            model: hosts.power, groups: hosts.groups.map { ($0.count, $0.cores) }, emptyHostsOff: hosts.emptyHostsPowerOff,
             sleepWatts: saving?.sleepWatts ?? 0)
         var stranded = StrandedLedger(hosts: hosts.count)
         var waits = WaitLedger()
@@ -333,8 +367,8 @@ public struct Simulator: Sendable {
                 sample?(Sample(
                     time: due, running: running, activeHosts: activeHosts, accepted: outcome.accepted,
                     rejected: outcome.arrivals - outcome.accepted,
-                    coreAllocation: Double(coresUsed) / Double(max(1, hosts.count * offeredCores)),
-                    memoryAllocation: Double(memoryUsed) / Double(max(1, hosts.count * hosts.memoryMiB)),
+                    coreAllocation: Double(coresUsed) / Double(max(1, totalCores)),
+                    memoryAllocation: Double(memoryUsed) / Double(max(1, totalMemory)),
                     powerWatts: power.isModelled ? power.watt : nil))
                 nextSample = due + interval
             }
@@ -354,7 +388,6 @@ public struct Simulator: Sendable {
         let started = clock.now
         var pending = workload.next()
         var rejectedDespiteRoom = 0
-        let totalCores = hosts.count * offeredCores, totalMemory = hosts.count * hosts.memoryMiB, totalDisk = hosts.count * hosts.diskGiB
         var diskUsed = 0
         /// Ends the VM in `slot` at `time`: its room is free, and its host may go idle.
         func leave(_ slot: Int, at time: Double) {
@@ -366,7 +399,7 @@ public struct Simulator: Sendable {
             if life > 0 { pdmSum += 0.1 * vm.migratingSeconds / life }
             let inUse = coresInUse(cluster.snapshot.nodes[index])
             cluster.release(vm.type, at: index)
-            power.move(from: inUse, to: coresInUse(cluster.snapshot.nodes[index]))
+            power.move(Int(groupOf[index]), from: inUse, to: coresInUse(cluster.snapshot.nodes[index]))
             stranded.count(cluster.snapshot.nodes[index], at: index)
             perHost[index] -= 1
             if perHost[index] == 0 {
@@ -451,7 +484,7 @@ public struct Simulator: Sendable {
                     if let saving {
                         if !cluster.snapshot.nodes[index].isAwake {
                             cluster.setAwake(true, at: index)
-                            power.setAsleep(false)
+                            power.setAsleep(false, Int(groupOf[index]))
                             asleep -= 1
                             readyAt[index] = time + saving.wakeDelay
                             outcome.wakes! += 1
@@ -464,7 +497,7 @@ public struct Simulator: Sendable {
                     cluster.place(arrival.vmType, at: index)
                     let node = cluster.snapshot.nodes[index]
                     if node.freeCores < 0 || node.freeMemoryMiB < 0 || node.freeDiskGiB < 0 { outcome.capacityViolations += 1 }
-                    power.move(from: inUse, to: coresInUse(node))
+                    power.move(Int(groupOf[index]), from: inUse, to: coresInUse(node))
                     stranded.count(node, at: index)
                     if perHost[index] == 0 {
                         activeHosts += 1
@@ -538,8 +571,8 @@ public struct Simulator: Sendable {
                     else { continue }
                     let (sourceInUse, targetInUse) = (coresInUse(cluster.snapshot.nodes[source]), coresInUse(room))
                     cluster.move(vm.type, from: source, to: target)
-                    power.move(from: sourceInUse, to: coresInUse(cluster.snapshot.nodes[source]))
-                    power.move(from: targetInUse, to: coresInUse(cluster.snapshot.nodes[target]))
+                    power.move(Int(groupOf[source]), from: sourceInUse, to: coresInUse(cluster.snapshot.nodes[source]))
+                    power.move(Int(groupOf[target]), from: targetInUse, to: coresInUse(cluster.snapshot.nodes[target]))
                     stranded.count(cluster.snapshot.nodes[source], at: source)
                     stranded.count(cluster.snapshot.nodes[target], at: target)
                     saturation.change(source, by: -Int(vm.milliCores), vms: -1, at: time)
@@ -568,7 +601,7 @@ public struct Simulator: Sendable {
                 let host = checks.pop()!.vm
                 guard idleDue[host] == time, cluster.snapshot.nodes[host].isAwake, hosts.count - asleep > 1 else { continue }
                 cluster.setAwake(false, at: host)
-                power.setAsleep(true)
+                power.setAsleep(true, Int(groupOf[host]))
                 asleep += 1
                 idleDue[host] = .nan
                 outcome.powerDowns! += 1
@@ -578,8 +611,8 @@ public struct Simulator: Sendable {
         let measured = now - measureFrom
         if measured > 0 {
             outcome.meanRunning = runningArea / measured
-            outcome.meanCoreAllocation = coreArea / measured / Double(max(1, hosts.count * offeredCores))
-            outcome.meanMemoryAllocation = memoryArea / measured / Double(max(1, hosts.count * hosts.memoryMiB))
+            outcome.meanCoreAllocation = coreArea / measured / Double(max(1, totalCores))
+            outcome.meanMemoryAllocation = memoryArea / measured / Double(max(1, totalMemory))
             outcome.meanActiveHosts = activeArea / measured
             if power.isModelled {
                 outcome.energyKWh = energy / 3_600_000
@@ -587,7 +620,7 @@ public struct Simulator: Sendable {
             }
             outcome.meanStrandedCoreShare = strandedCoreArea / measured / Double(max(1, totalCores))
             outcome.meanStrandedMemoryShare = strandedMemoryArea / measured / Double(max(1, totalMemory))
-            outcome.meanCpuUsage = usageArea / 1000 / measured / Double(max(1, hosts.count * hosts.cores))
+            outcome.meanCpuUsage = usageArea / 1000 / measured / Double(max(1, physicalCores))
         }
         outcome.rejectedDespiteRoom = rejectedDespiteRoom
         outcome.migrations = migrations

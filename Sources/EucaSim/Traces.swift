@@ -551,3 +551,75 @@ public struct AzurePackingTrace: Workload {
         return a < b
     }
 }
+
+/// Hosts of several sizes, read from a file.
+public enum HostFiles {
+    /// A hosts file: a group a line, `COUNT CORES MEMORY_MIB [DISK_GIB]` (separated by commas or
+    /// spaces; `#` starts a comment), in the cluster's order. The groups, or the line and reason.
+    public static func groups(path: String, diskGiB: Int) throws -> Result<[SimHostGroup], TraceFailure> {
+        let source = try TraceWorkload.LineSource(path: path)
+        var groups: [SimHostGroup] = []
+        var total = 0
+        while let (number, text) = source.next() {
+            let line = text.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            let fields = line.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" }).map { Int($0) }
+            if fields.isEmpty { continue }
+            guard (3...4).contains(fields.count), fields.allSatisfy({ $0 != nil }) else {
+                return .failure(TraceFailure(line: number, reason: "not COUNT CORES MEMORY_MIB [DISK_GIB], whole numbers"))
+            }
+            let numbers = fields.map { $0! }
+            let group = SimHostGroup(count: numbers[0], cores: numbers[1], memoryMiB: numbers[2], diskGiB: numbers.count == 4 ? numbers[3] : diskGiB)
+            guard (1...10_000_000).contains(group.count), (1...100_000).contains(group.cores), (1...1 << 40).contains(group.memoryMiB),
+                (0...1 << 40).contains(group.diskGiB)
+            else {
+                return .failure(TraceFailure(line: number, reason: "a count from 1 to 10,000,000, cores from 1 to 100,000, memory and disk up to 2^40"))
+            }
+            total += group.count
+            guard total <= 10_000_000 else { return .failure(TraceFailure(line: number, reason: "more than 10,000,000 hosts in all")) }
+            groups.append(group)
+        }
+        if let failure = source.failure { return .failure(TraceFailure(line: nil, reason: failure)) }
+        guard !groups.isEmpty else { return .failure(TraceFailure(line: nil, reason: "no hosts")) }
+        return .success(groups)
+    }
+
+    /// Google's 2011 `machine_events` (decompressed: time, machine id, event type, platform, CPUs,
+    /// memory): a host per machine, at its first ADD (event 0) that gives both sizes, in that
+    /// order. Sizes are fractions of the largest machine, taken of `machineCores` and
+    /// `machineMemoryMiB` (rounded, at least one core and one MiB); machines come and go in the
+    /// trace, here they all stay.
+    public static func googleMachines(
+        path: String, machineCores: Int, machineMemoryMiB: Int, diskGiB: Int
+    ) throws -> Result<[SimHostGroup], TraceFailure> {
+        let source = try TraceWorkload.LineSource(path: path)
+        var seen = Set<Substring>()
+        var groups: [SimHostGroup] = []
+        while let (number, text) = source.next() {
+            let fields = text.split(separator: ",", omittingEmptySubsequences: false)
+            guard fields.count == 6 else { return .failure(TraceFailure(line: number, reason: "not the 6 fields of machine_events (got \(fields.count))")) }
+            guard fields[2] == "0", !fields[4].isEmpty, !fields[5].isEmpty, !seen.contains(fields[1]) else { continue }
+            guard let cpus = Double(fields[4]), let memory = Double(fields[5]), (0...1).contains(cpus), (0...1).contains(memory) else {
+                return .failure(TraceFailure(line: number, reason: "CPUs and memory are fractions of the largest machine, 0 to 1"))
+            }
+            guard seen.count < 10_000_000 else { return .failure(TraceFailure(line: number, reason: "more than 10,000,000 machines")) }
+            seen.insert(fields[1])
+            let cores = max(1, Int((cpus * Double(machineCores)).rounded())), mib = max(1, Int((memory * Double(machineMemoryMiB)).rounded()))
+            if let last = groups.last, last.cores == cores, last.memoryMiB == mib {
+                groups[groups.count - 1].count += 1
+            } else {
+                groups.append(SimHostGroup(count: 1, cores: cores, memoryMiB: mib, diskGiB: diskGiB))
+            }
+        }
+        if let failure = source.failure { return .failure(TraceFailure(line: nil, reason: failure)) }
+        guard !groups.isEmpty else { return .failure(TraceFailure(line: nil, reason: "no machine is added with its sizes")) }
+        return .success(groups)
+    }
+}
+
+/// Where a file failed and why.
+public struct TraceFailure: Error, Sendable, Hashable {
+    public var line: Int?
+    public var reason: String
+
+    public var description: String { line.map { "line \($0): \(reason)" } ?? reason }
+}

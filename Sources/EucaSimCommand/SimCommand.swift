@@ -105,6 +105,10 @@ public struct SimCommand: ParsableCommand {
         @Option(help: "Replay this trace instead of a synthetic workload (the rate, lifetime, types, duration and seed are then not used).")
         var trace: String?
         @Option(help: "The trace's format: jsonl (Euca's own), swf (the Parallel Workloads Archive's), azure (Azure's vmtable.csv, sorted by creation time), azure-packing (a directory of Azure's 2020 packing trace's vm.csv and vmType.csv, exported from its SQLite file with headers; requests are fractions of one machine), bitbrains (a directory of Bitbrains' per-VM files) or google (Google 2011's task_events, decompressed; requests are fractions of one host).") var format = "jsonl"
+        @Option(help: "Hosts of several sizes, from a file: a group a line, COUNT CORES MEMORY_MIB [DISK_GIB], in the cluster's order (instead of --hosts).")
+        var hostsFile: String?
+        @Option(help: "Hosts from Google's 2011 machine_events (decompressed): a host per machine, its sizes fractions of --cores and --memory (instead of --hosts).")
+        var googleMachines: String?
         @Option(help: "--format azure-packing: the machine type (machineId) whose fractions size the VMs (default: each VM type's lowest).")
         var machine: String?
         @Flag(help: "Read the whole trace, put it in time order and count time from its first arrival: for the cloud's own EVENT_LOG, written as instances end.")
@@ -166,8 +170,7 @@ public struct SimCommand: ParsableCommand {
             guard overcommit >= 1, overcommit <= 64, overcommit.isFinite else { throw ValidationError("--overcommit is from 1 to 64") }
             guard migrationBandwidth > 0, migrationBandwidth.isFinite else { throw ValidationError("--migration-bandwidth is a positive number of MiB/s") }
             var simHosts = SimHosts(
-                count: hosts, cores: cores, memoryMiB: memory, diskGiB: disk, power: model, emptyHostsPowerOff: emptyHostsOff,
-                powerSaving: saving)
+                groups: try hostGroups(), power: model, emptyHostsPowerOff: emptyHostsOff, powerSaving: saving)
             simHosts.cpuOvercommit = overcommit
             var simulator = Simulator(hosts: simHosts, policy: chosen, serviceLevels: try serviceLevels(), migration: try migration())
             simulator.migrationBandwidthMiBps = migrationBandwidth
@@ -294,6 +297,32 @@ public struct SimCommand: ParsableCommand {
             if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
             rows?.write(Data(pending.utf8))
             return summary
+        }
+
+        /// The hosts: `--hosts` alike, or the groups of `--hosts-file` or `--google-machines`.
+        func hostGroups() throws -> [SimHostGroup] {
+            guard hostsFile == nil || googleMachines == nil else { throw ValidationError("--hosts-file and --google-machines exclude each other") }
+            let read: Result<[SimHostGroup], TraceFailure>
+            let path: String
+            do {
+                if let hostsFile {
+                    path = hostsFile
+                    read = try HostFiles.groups(path: hostsFile, diskGiB: disk)
+                } else if let googleMachines {
+                    path = googleMachines
+                    read = try HostFiles.googleMachines(path: googleMachines, machineCores: cores, machineMemoryMiB: memory, diskGiB: disk)
+                } else {
+                    return [SimHostGroup(count: hosts, cores: cores, memoryMiB: memory, diskGiB: disk)]
+                }
+            } catch {
+                throw ValidationError("cannot open \(hostsFile ?? googleMachines ?? "")")
+            }
+            switch read {
+            case .success(let groups): return groups
+            case .failure(let failure):
+                FileHandle.standardError.write(Data("euca-sim: \(path): \(failure.description)\n".utf8))
+                throw ExitCode(65)
+            }
         }
 
         /// The migration policy `--migrate` names; nil without it.

@@ -261,6 +261,23 @@ import Testing
         #expect(outcome.migrations == 0 && outcome.capacityViolations == 0 && outcome.accepted == 2)
     }
 
+    @Test func hostsOfSeveralSizesAreEachMeasuredByTheirOwnCores() {
+        // A 2-core host and a 4-core one, 100 W idle and 200 W at full load each. A (1 core) goes
+        // on the first; B (3 cores) fits only the second: 150 W and 175 W for 100 s.
+        let hosts = SimHosts(
+            groups: [SimHostGroup(count: 1, cores: 2, memoryMiB: 4096, diskGiB: 10), SimHostGroup(count: 1, cores: 4, memoryMiB: 4096, diskGiB: 10)],
+            power: .linear(idle: 100, max: 200))
+        let vms = Listed(arrivals: [
+            VMArrival(time: 0, vmType: VMType(name: "a", cores: 1, memoryMiB: 512, diskGiB: 1), lifetime: 100),
+            VMArrival(time: 0, vmType: VMType(name: "b", cores: 3, memoryMiB: 512, diskGiB: 1), lifetime: 100),
+        ])
+        var placed: [NodeID?] = []
+        let outcome = Simulator(hosts: hosts, policy: .greedy).run(vms, timings: false, decided: { placed.append($0.node) }).outcome
+        #expect(placed == ["h0", "h1"] && outcome.hosts == 2)
+        #expect(outcome.energyKWh == (150 + 175) * 100 / 3_600_000.0)
+        #expect(outcome.meanCoreAllocation == 4.0 / 6 && outcome.slatah == 0 && outcome.meanCpuUsage == 4.0 / 6)
+    }
+
     @Test func specPowerPointsAreJoinedByStraightLines() {
         let points: [Double] = [86, 107, 118, 130, 142, 155, 170, 185, 203, 228, 248]
         let model = PowerModel.specPower(points)

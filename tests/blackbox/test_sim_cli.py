@@ -307,3 +307,28 @@ def test_azures_packing_trace_is_read_from_its_two_tables(tmp_path):
     assert bad.returncode == 65 and "vm.csv: line 2" in bad.stderr, bad.stderr
     (tmp_path / "vmType.csv").write_text("id,vmTypeId,machineId,memory\n")
     assert "no core column" in run(*args).stderr
+
+
+def test_hosts_of_several_sizes_come_from_a_file_or_googles_machine_events(tmp_path):
+    hosts = tmp_path / "hosts.txt"
+    hosts.write_text("# two small, then one big\n2 4 8192\n1,16,65536,500  # the big one\n")
+    trace = tmp_path / "day.jsonl"
+    trace.write_text("".join(json.dumps({"time": t, "lifetime": 100, "cores": c, "memoryMiB": 1024}) + "\n" for t, c in [(0, 4), (1, 4), (2, 8)]))
+    decisions = tmp_path / "d.jsonl"
+    outcome = json.loads(run("--hosts-file", str(hosts), "--trace", str(trace), "--no-timings", "--decisions", str(decisions)).stdout)["outcome"]
+    # GREEDY: a 4-core VM fills each small host; the 8-core one fits only the big host.
+    assert outcome["hosts"] == 3 and outcome["accepted"] == 3
+    assert [json.loads(line)["node"] for line in decisions.open()] == ["h0", "h1", "h2"]
+    machines = tmp_path / "machine_events.csv"
+    machines.write_text("0,5,0,p,0.5,0.25\n0,6,0,p,1,1\n0,7,0,p,,\n100,5,2,p,0.5,0.5\n200,8,0,p,0.5,0.25\n")
+    google = json.loads(run("--google-machines", str(machines), "--cores", "16", "--memory", "65536", "--trace", str(trace),
+                            "--no-timings").stdout)["outcome"]
+    # Machines 5, 6 and 8 (7 gives no sizes; 5's update is not a new host): 8, 16 and 8 cores.
+    assert google["hosts"] == 3 and google["accepted"] == 3
+    hosts.write_text("2 4\n")
+    bad = run("--hosts-file", str(hosts))
+    assert bad.returncode == 65 and "line 1" in bad.stderr, bad.stderr
+    machines.write_text("0,5,0,p,2,1\n")
+    assert "CPUs and memory are fractions" in run("--google-machines", str(machines)).stderr
+    both = run("--hosts-file", str(hosts), "--google-machines", str(machines))
+    assert both.returncode == 64 and "exclude each other" in both.stderr
