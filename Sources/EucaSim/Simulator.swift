@@ -389,6 +389,32 @@ public struct Simulator: Sendable {
         var pending = workload.next()
         var rejectedDespiteRoom = 0
         var diskUsed = 0
+        /// The host at `index` runs one more VM.
+        func hostGains(_ index: Int) {
+            if perHost[index] == 0 {
+                activeHosts += 1
+                outcome.peakActiveHosts = max(outcome.peakActiveHosts, activeHosts)
+                if saving != nil { idleDue[index] = .nan }
+            }
+            perHost[index] += 1
+        }
+        /// The host at `index` runs one VM fewer from `time`: when it runs none, its power-down
+        /// check is set.
+        func hostLoses(_ index: Int, at time: Double) {
+            perHost[index] -= 1
+            guard perHost[index] == 0 else { return }
+            activeHosts -= 1
+            if let saving {
+                idleDue[index] = time + saving.idleThreshold
+                checks.push(time: idleDue[index], vm: index)
+            }
+        }
+        /// The host at `index` had `inUse` cores allocated before a change: its draw and stranded
+        /// room are counted again.
+        func recount(_ index: Int, from inUse: Int) {
+            power.move(Int(groupOf[index]), from: inUse, to: coresInUse(cluster.snapshot.nodes[index]))
+            stranded.count(cluster.snapshot.nodes[index], at: index)
+        }
         /// Ends the VM in `slot` at `time`: its room is free, and its host may go idle.
         func leave(_ slot: Int, at time: Double) {
             let vm = vms[slot]
@@ -399,16 +425,8 @@ public struct Simulator: Sendable {
             if life > 0 { pdmSum += 0.1 * vm.migratingSeconds / life }
             let inUse = coresInUse(cluster.snapshot.nodes[index])
             cluster.release(vm.type, at: index)
-            power.move(Int(groupOf[index]), from: inUse, to: coresInUse(cluster.snapshot.nodes[index]))
-            stranded.count(cluster.snapshot.nodes[index], at: index)
-            perHost[index] -= 1
-            if perHost[index] == 0 {
-                activeHosts -= 1
-                if let saving {
-                    idleDue[index] = time + saving.idleThreshold
-                    checks.push(time: idleDue[index], vm: index)
-                }
-            }
+            recount(index, from: inUse)
+            hostLoses(index, at: time)
             if levels != nil { book.remove(slot: slot) }
             outcome.departures += 1
             running -= 1
@@ -497,13 +515,8 @@ public struct Simulator: Sendable {
                     cluster.place(arrival.vmType, at: index)
                     let node = cluster.snapshot.nodes[index]
                     if node.freeCores < 0 || node.freeMemoryMiB < 0 || node.freeDiskGiB < 0 { outcome.capacityViolations += 1 }
-                    power.move(Int(groupOf[index]), from: inUse, to: coresInUse(node))
-                    stranded.count(node, at: index)
-                    if perHost[index] == 0 {
-                        activeHosts += 1
-                        outcome.peakActiveHosts = max(outcome.peakActiveHosts, activeHosts)
-                    }
-                    perHost[index] += 1
+                    recount(index, from: inUse)
+                    hostGains(index)
                     outcome.accepted += 1
                     running += 1
                     outcome.peakRunning = max(outcome.peakRunning, running)
@@ -571,28 +584,14 @@ public struct Simulator: Sendable {
                     else { continue }
                     let (sourceInUse, targetInUse) = (coresInUse(cluster.snapshot.nodes[source]), coresInUse(room))
                     cluster.move(vm.type, from: source, to: target)
-                    power.move(Int(groupOf[source]), from: sourceInUse, to: coresInUse(cluster.snapshot.nodes[source]))
-                    power.move(Int(groupOf[target]), from: targetInUse, to: coresInUse(cluster.snapshot.nodes[target]))
-                    stranded.count(cluster.snapshot.nodes[source], at: source)
-                    stranded.count(cluster.snapshot.nodes[target], at: target)
+                    recount(source, from: sourceInUse)
+                    recount(target, from: targetInUse)
                     saturation.change(source, by: -Int(vm.milliCores), vms: -1, at: time)
                     saturation.change(target, by: Int(vm.milliCores), vms: 1, at: time)
                     vms[move.slot].host = Int32(target)
                     vms[move.slot].migratingSeconds += Double(vm.type.memoryMiB) / migrationBandwidthMiBps
-                    if perHost[target] == 0 {
-                        activeHosts += 1
-                        outcome.peakActiveHosts = max(outcome.peakActiveHosts, activeHosts)
-                        if saving != nil { idleDue[target] = .nan }
-                    }
-                    perHost[target] += 1
-                    perHost[source] -= 1
-                    if perHost[source] == 0 {
-                        activeHosts -= 1
-                        if let saving {
-                            idleDue[source] = time + saving.idleThreshold
-                            checks.push(time: idleDue[source], vm: source)
-                        }
-                    }
+                    hostGains(target)
+                    hostLoses(source, at: time)
                     migrations += 1
                 }
             case .check:
