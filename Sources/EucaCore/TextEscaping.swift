@@ -5,16 +5,18 @@ public enum TextEscaping {
     public static func xml(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
+        for scalar in text.unicodeScalars {
+            switch scalar {
             case "&": out += "&amp;"
             case "<": out += "&lt;"
             case ">": out += "&gt;"
             case "'": out += "&apos;"
             case "\"": out += "&quot;"
-            case "\t", "\n", "\r": out.append(character)
-            default:
-                if let ascii = character.asciiValue, ascii < 0x20 { out += " " } else { out.append(character) }
+            case "\t", "\n", "\r": out.unicodeScalars.append(scalar)
+            // What XML 1.0 does not allow at all: other control characters, U+FFFE and U+FFFF.
+            case "\u{0}"..."\u{1F}": out += " "
+            case "\u{FFFE}", "\u{FFFF}": out += "\u{FFFD}"
+            default: out.unicodeScalars.append(scalar)
             }
         }
         return out
@@ -37,5 +39,11 @@ public enum TextEscaping {
             }
         }
         return out
+    }
+
+    /// For an error message quoting what a user gave: control characters shown as `?`, at most
+    /// `limit` characters.
+    public static func quoted(_ text: some StringProtocol, limit: Int = 64) -> String {
+        String(String.UnicodeScalarView(text.prefix(limit).unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : $0 }))
     }
 }

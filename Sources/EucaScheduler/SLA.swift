@@ -130,6 +130,10 @@ public protocol SLAPolicy: Sendable {
     /// in `zone`, and the nodes the launch then goes to: after the victims on a node end, one of
     /// the request's instances must fit on that node by its own figures. Nil when no plan does.
     func preempt(for request: AdmissionRequest, shortBy: Int, in zone: ZoneView, terms: [AccountID: AccountTerms]) -> PreemptionPlan?
+    /// The earliest time after `now` at which `review` could act on these same instances, if
+    /// nothing else changes: a simulator skips the reviews before it. Nil: never, until the
+    /// instances change. The default, `now`, asks for every review.
+    func nextReview(of instances: [SLAInstance], terms: [AccountID: AccountTerms], after now: Date) -> Date?
 }
 
 extension SLAPolicy {
@@ -138,6 +142,7 @@ extension SLAPolicy {
     public func preempt(
         for request: AdmissionRequest, shortBy: Int, in zone: ZoneView, terms: [AccountID: AccountTerms]
     ) -> PreemptionPlan? { nil }
+    public func nextReview(of instances: [SLAInstance], terms: [AccountID: AccountTerms], after now: Date) -> Date? { now }
 }
 
 /// Per-account limits on instances, cores and memory, as EC2's `InstanceLimitExceeded`.
@@ -158,6 +163,9 @@ public struct QuotaPolicy: SLAPolicy {
         }
         return .admit(room)
     }
+
+    /// Quotas act at admission only.
+    public func nextReview(of instances: [SLAInstance], terms: [AccountID: AccountTerms], after now: Date) -> Date? { nil }
 }
 
 /// Time-limited instances: each ends when its lease does (the leases of the seed's "time-limited
@@ -172,6 +180,13 @@ public struct LeasePolicy: SLAPolicy {
             return .terminate(instance.id, reason: "The instance's lease ended at \(ends).")
         }
     }
+
+    /// The first lease to end.
+    public func nextReview(of instances: [SLAInstance], terms: [AccountID: AccountTerms], after now: Date) -> Date? {
+        instances.compactMap { instance in
+            instance.state == .terminated || instance.state == .shuttingDown ? nil : instance.leaseEnds.map { max($0, now) }
+        }.min()
+    }
 }
 
 /// Priorities: a launch that does not fit may end instances of accounts with a lower priority,
@@ -181,6 +196,9 @@ public struct LeasePolicy: SLAPolicy {
 public struct PriorityPolicy: SLAPolicy {
     public let name = "priority"
     public init() {}
+
+    /// Priorities act when a launch does not fit, not on review.
+    public func nextReview(of instances: [SLAInstance], terms: [AccountID: AccountTerms], after now: Date) -> Date? { nil }
 
     public func preempt(
         for request: AdmissionRequest, shortBy: Int, in zone: ZoneView, terms: [AccountID: AccountTerms]

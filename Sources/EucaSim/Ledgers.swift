@@ -23,8 +23,9 @@ struct PowerLedger {
             }
         } ?? []
         self.sleepWatts = sleepWatts
-        var awake = sizes.map { [Int](repeating: 0, count: $0 + 1) }
-        for (index, group) in groups.enumerated() { awake[sizeOf[index]][0] += group.hosts }
+        // Levels are kept only with a model to weigh them.
+        var awake = model == nil ? [] : sizes.map { [Int](repeating: 0, count: $0 + 1) }
+        if model != nil { for (index, group) in groups.enumerated() { awake[sizeOf[index]][0] += group.hosts } }
         awakeAtLevel = awake
         total()
     }
@@ -68,10 +69,10 @@ struct StrandedLedger {
     private(set) var memoryMiB = 0
     /// The smallest request seen, in each resource.
     private var least = (cores: Int.max, memoryMiB: Int.max, diskGiB: Int.max)
-    private var counted: [(cores: Int32, memoryMiB: Int32)]
+    private var counted: [(cores: Int, memoryMiB: Int)]
 
     init(hosts: Int) {
-        counted = [(cores: Int32, memoryMiB: Int32)](repeating: (0, 0), count: hosts)
+        counted = [(cores: Int, memoryMiB: Int)](repeating: (0, 0), count: hosts)
     }
 
     /// Takes a request's sizes into the smallest seen; true when that changed (then every host
@@ -87,9 +88,9 @@ struct StrandedLedger {
     mutating func count(_ node: NodeSnapshot, at position: Int) {
         let strandsCores = node.freeMemoryMiB < least.memoryMiB || node.freeDiskGiB < least.diskGiB
         let strandsMemory = node.freeCores < least.cores || node.freeDiskGiB < least.diskGiB
-        let now = (cores: Int32(strandsCores ? max(0, node.freeCores) : 0), memoryMiB: Int32(strandsMemory ? max(0, node.freeMemoryMiB) : 0))
-        cores += Int(now.cores - counted[position].cores)
-        memoryMiB += Int(now.memoryMiB - counted[position].memoryMiB)
+        let now = (cores: strandsCores ? max(0, node.freeCores) : 0, memoryMiB: strandsMemory ? max(0, node.freeMemoryMiB) : 0)
+        cores += now.cores - counted[position].cores
+        memoryMiB += now.memoryMiB - counted[position].memoryMiB
         counted[position] = now
     }
 }

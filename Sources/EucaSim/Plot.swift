@@ -140,7 +140,8 @@ public struct LineChart: Sendable, Hashable {
     /// about five of them.
     static func axis(low: Double, high: Double) -> (low: Double, high: Double, ticks: [Double]) {
         var (low, high) = (low, high)
-        if !(high > low) { high = low + 1 }
+        // A span too small to divide into ticks is widened to 1.
+        if !(high - low >= 1e-9) { high = low + 1 }
         let raw = (high - low) / 5
         let power = pow(10, (log10(raw)).rounded(.down))
         let step = [1.0, 2, 5, 10].map { $0 * power }.first { $0 >= raw } ?? 10 * power
@@ -192,6 +193,7 @@ public enum SimPlots {
             guard states || distributions else {
                 return .failure(PlotError(reason: "line 1 is not euca-sim's CSV header (time_s,running,… or quantile,wait_s,…)"))
             }
+            guard Set(header).count == header.count else { return .failure(PlotError(reason: "line 1 names a column twice")) }
             var columns = Dictionary(uniqueKeysWithValues: header.map { ($0, [Double]()) })
             for (index, line) in lines.enumerated() {
                 let fields = line.split(separator: ",", omittingEmptySubsequences: false)
@@ -201,8 +203,8 @@ public enum SimPlots {
                 for (name, field) in zip(header, fields) {
                     // An empty field (power without a model) is no point at all.
                     if field.isEmpty { continue }
-                    guard let value = Double(field), value.isFinite else {
-                        return .failure(PlotError(reason: "line \(index + 2): \(name) is not a number"))
+                    guard let value = Double(field), abs(value) <= 1e15 else {
+                        return .failure(PlotError(reason: "line \(index + 2): \(name) is not a number from -10^15 to 10^15"))
                     }
                     columns[name]?.append(value)
                 }

@@ -170,6 +170,8 @@ public struct SimSummary: Codable, Sendable, Hashable {
         /// a host spent with its VMs' CPU demand at or above its physical cores; PDM, the mean
         /// share of a VM's work lost to its migrations (10 % while one runs); SLAV, their
         /// product. And the migrations made.
+        /// Present, and true, when the run stopped at its limit of events before its end.
+        public var stoppedAtEventLimit: Bool? = nil
         public var slatah: Double? = nil
         public var pdm: Double? = nil
         public var slav: Double? = nil
@@ -294,7 +296,7 @@ public struct Simulator: Sendable {
     public func run(
         _ workload: some Workload, horizon: Double? = nil, measureFrom: Double = 0, timings: Bool = true,
         every interval: Double? = nil, sample: ((Sample) -> Void)? = nil, progress: ((Double, Int) -> Void)? = nil,
-        decided: ((Decision) -> Void)? = nil
+        decided: ((Decision) -> Void)? = nil, maxEvents: Int? = nil
     ) -> SimSummary {
         var workload = workload
         // Each host's group; the cores each group offers placement (overcommitted).
@@ -342,7 +344,20 @@ public struct Simulator: Sendable {
         let levels = serviceLevels
         var book = ServiceLevelBook()
         var endedEarly = Set<Int>()
+        // Reviews and migrations run on the tick of their interval, and are skipped while they
+        // could not act: a review until the policies' next review time, a migration (a pure
+        // function of the hosts and VMs) that moved nothing until something changes.
         var nextReview = levels.map { $0.reviewInterval > 0 ? $0.reviewInterval : Double.infinity }
+        func tick(after time: Double, every interval: Double) -> Double? {
+            let next = ((time / interval).rounded(.down) + 1) * interval
+            if next > time { return next }
+            return time + interval > time ? time + interval : nil
+        }
+        /// Something changed at `time`: a review or a migration skipped is due again.
+        func changed(at time: Double) {
+            if let levels, nextReview == nil { nextReview = tick(after: time, every: levels.reviewInterval) }
+            if let policy = migration, nextMigration == nil { nextMigration = tick(after: time, every: policy.interval) }
+        }
         if levels != nil {
             outcome.preempted = 0
             outcome.endedByReview = [:]
@@ -362,6 +377,7 @@ public struct Simulator: Sendable {
         // The next sampling time; every multiple of the interval up to an event's time is sampled
         // with the state before that event.
         var nextSample: Double? = interval.flatMap { $0 > 0 && sample != nil ? 0 : nil }
+        var samples = 0
         func advance(to time: Double) {
             while let due = nextSample, let interval, due <= time {
                 sample?(Sample(
@@ -370,7 +386,9 @@ public struct Simulator: Sendable {
                     coreAllocation: Double(coresUsed) / Double(max(1, totalCores)),
                     memoryAllocation: Double(memoryUsed) / Double(max(1, totalMemory)),
                     powerWatts: power.isModelled ? power.watt : nil))
-                nextSample = due + interval
+                samples += 1
+                // Past 1,000,000 rows, or where the interval no longer moves the time, sampling stops.
+                nextSample = samples < 1_000_000 && due + interval > due ? due + interval : nil
             }
             let span = max(0, time - max(now, measureFrom))
             runningArea += Double(running) * span
@@ -428,6 +446,7 @@ public struct Simulator: Sendable {
             recount(index, from: inUse)
             hostLoses(index, at: time)
             if levels != nil { book.remove(slot: slot) }
+            changed(at: time)
             outcome.departures += 1
             running -= 1
             coresUsed -= vm.type.cores
@@ -453,6 +472,10 @@ public struct Simulator: Sendable {
             if going, let due = nextReview, due < time { (next, time) = (.review, due) }
             if going, let due = nextMigration, due < time { (next, time) = (.migration, due) }
             guard let next else { break }
+            if let maxEvents, outcome.events >= maxEvents {
+                outcome.stoppedAtEventLimit = true
+                break
+            }
             if let horizon, time > horizon {
                 advance(to: horizon)
                 break
@@ -517,6 +540,7 @@ public struct Simulator: Sendable {
                     if node.freeCores < 0 || node.freeMemoryMiB < 0 || node.freeDiskGiB < 0 { outcome.capacityViolations += 1 }
                     recount(index, from: inUse)
                     hostGains(index)
+                    changed(at: time)
                     outcome.accepted += 1
                     running += 1
                     outcome.peakRunning = max(outcome.peakRunning, running)
@@ -552,9 +576,12 @@ public struct Simulator: Sendable {
                 freeSlots.append(departing)
             case .review:
                 let levels = levels!
-                nextReview = time + levels.reviewInterval
+                nextReview = tick(after: time, every: levels.reviewInterval)
                 let viewed = book.instances { cluster.snapshot.nodes[Int(vms[$0].host)].id }
-                guard !viewed.isEmpty else { continue }
+                guard !viewed.isEmpty else {
+                    nextReview = nil
+                    continue
+                }
                 let instances = viewed.map(\.instance)
                 var ending: [(slot: Int, policy: String)] = []
                 var named = Set<Int>()
@@ -568,12 +595,26 @@ public struct Simulator: Sendable {
                     end([slot], at: time)
                     outcome.endedByReview![name, default: 0] += 1
                 }
+                if ending.isEmpty {
+                    // Nothing to do now: the next review is the first tick at or after the
+                    // earliest time any policy could act, or none until the VMs change.
+                    let now = Date(timeIntervalSince1970: time)
+                    let due = levels.policies.compactMap { $0.nextReview(of: instances, terms: levels.terms, after: now) }.min()
+                    if let due {
+                        let at = due.timeIntervalSince1970
+                        nextReview = at <= time + levels.reviewInterval ? nextReview : tick(after: at - levels.reviewInterval, every: levels.reviewInterval)
+                    } else {
+                        nextReview = nil
+                    }
+                }
             case .migration:
                 let policy = migration!
-                nextMigration = time + policy.interval
+                nextMigration = tick(after: time, every: policy.interval)
                 let current = vms.indices.filter { vms[$0].alive }.map { slot in
                     SimVM(slot: slot, vmType: vms[slot].type, host: Int(vms[slot].host), cpuUtilization: Double(vms[slot].milliCores) / Double(max(1, vms[slot].type.cores * 1000)))
                 }
+                let before = migrations
+                defer { if migrations == before { nextMigration = nil } }
                 guard !current.isEmpty else { continue }
                 for move in policy.migrations(cluster.snapshot, vms: current) {
                     guard move.slot >= 0, move.slot < vms.count, vms[move.slot].alive, move.to >= 0, move.to < hosts.count else { continue }
@@ -604,6 +645,7 @@ public struct Simulator: Sendable {
                 asleep += 1
                 idleDue[host] = .nan
                 outcome.powerDowns! += 1
+                changed(at: time)
             }
         }
         outcome.simulatedSeconds = now

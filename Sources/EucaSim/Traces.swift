@@ -170,12 +170,15 @@ public struct TraceWorkload: Workload {
             guard (entry.cpu ?? 0) >= 0 && (entry.cpu ?? 0) <= 1 else { return .failure(TraceError(reason: "cpu is a share of the VM's cores, 0 to 1")) }
             if let name = entry.type {
                 guard let type = VMTypeCatalog.eucalyptusDefaults[name] else {
-                    return .failure(TraceError(reason: "\"\(name.prefix(64))\" is not one of Eucalyptus' VM types"))
+                    return .failure(TraceError(reason: "\"\(TextEscaping.quoted(name))\" is not one of Eucalyptus' VM types"))
                 }
                 return .success(VMArrival(time: entry.time, vmType: type, lifetime: entry.lifetime, account: account, cpuUtilization: entry.cpu))
             }
             guard let cores = entry.cores, let memory = entry.memoryMiB, cores > 0, memory > 0, (entry.diskGiB ?? 0) >= 0 else {
                 return .failure(TraceError(reason: "neither a type nor positive cores and memoryMiB"))
+            }
+            guard cores <= SimLimits.cores, memory <= SimLimits.memoryMiB, (entry.diskGiB ?? 0) <= SimLimits.diskGiB else {
+                return .failure(TraceError(reason: "at most 100,000 cores, 2^36 MiB and 2^36 GiB"))
             }
             return .success(VMArrival(
                 time: entry.time, vmType: sized(cores, memory, entry.diskGiB ?? 0, &types), lifetime: entry.lifetime, account: account,
@@ -545,6 +548,9 @@ public struct AzurePackingTrace: Workload {
 
     public mutating func next() -> VMArrival? { sorted.next() }
 
+    /// How many VMs the trace gives.
+    public var count: Int { sorted.count }
+
     /// Machine ids in numeric order where they are numbers.
     private static func precedes(_ a: String, _ b: String) -> Bool {
         if let x = Int(a), let y = Int(b) { return x < y }
@@ -569,10 +575,10 @@ public enum HostFiles {
             }
             let numbers = fields.map { $0! }
             let group = SimHostGroup(count: numbers[0], cores: numbers[1], memoryMiB: numbers[2], diskGiB: numbers.count == 4 ? numbers[3] : diskGiB)
-            guard (1...10_000_000).contains(group.count), (1...100_000).contains(group.cores), (1...1 << 40).contains(group.memoryMiB),
-                (0...1 << 40).contains(group.diskGiB)
+            guard (1...SimLimits.hosts).contains(group.count), (1...SimLimits.cores).contains(group.cores),
+                (1...SimLimits.memoryMiB).contains(group.memoryMiB), (0...SimLimits.diskGiB).contains(group.diskGiB)
             else {
-                return .failure(TraceFailure(line: number, reason: "a count from 1 to 10,000,000, cores from 1 to 100,000, memory and disk up to 2^40"))
+                return .failure(TraceFailure(line: number, reason: "a count from 1 to 10,000,000, cores from 1 to 100,000, memory and disk up to 2^36"))
             }
             total += group.count
             guard total <= 10_000_000 else { return .failure(TraceFailure(line: number, reason: "more than 10,000,000 hosts in all")) }

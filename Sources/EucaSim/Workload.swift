@@ -48,7 +48,12 @@ public enum LifetimeDistribution: Sendable, Hashable {
         }
     }
 
+    /// A lifetime drawn, at most ``SimLimits/seconds``.
     func sample(_ random: inout SeededGenerator) -> Double {
+        min(SimLimits.seconds, draw(&random))
+    }
+
+    private func draw(_ random: inout SeededGenerator) -> Double {
         switch self {
         case .exponential(let mean): return random.exponential(mean: mean)
         case .fixed(let value): return value
@@ -132,4 +137,17 @@ public struct SyntheticWorkload: Workload {
         let account = 1 + Int(random.next() % UInt64(accounts))
         return VMArrival(time: clock, vmType: chosen, lifetime: lifetime, account: AccountID(rawValue: String(1_000_000_000_000 + account).dropFirst().description))
     }
+}
+
+/// The bounds every input to the simulator is held to, so that no figure overflows: hosts and
+/// their sizes, and times.
+public enum SimLimits {
+    public static let hosts = 10_000_000
+    public static let cores = 100_000
+    public static let memoryMiB = 1 << 36
+    public static let diskGiB = 1 << 36
+    /// 10^12 seconds: any time or lifetime.
+    public static let seconds = 1e12
+    /// The shortest interval of a periodic event (sampling, reviews, migrations): a millisecond.
+    public static let interval = 1e-3
 }

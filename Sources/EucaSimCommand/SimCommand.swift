@@ -54,8 +54,8 @@ public struct SimCommand: ParsableCommand {
                 let parts = run.split(separator: "=", maxSplits: 1).map(String.init)
                 let path = parts[0]
                 let label = parts.count == 2 ? parts[1] : URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-                guard let data = FileManager.default.contents(atPath: path), data.count <= 1 << 30 else {
-                    throw ValidationError("cannot read \(path) (at most 1 GiB)")
+                guard let data = FileManager.default.contents(atPath: path), data.count <= 64 << 20 else {
+                    throw ValidationError("cannot read \(path) (at most 64 MiB)")
                 }
                 switch SimPlots.Run.parse(String(decoding: data, as: UTF8.self), label: label) {
                 case .success(let found): parsed.append(found)
@@ -64,15 +64,17 @@ public struct SimCommand: ParsableCommand {
                     throw ExitCode(65)
                 }
             }
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            do {
+                try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            } catch {
+                throw ValidationError("--out: cannot make the directory \(out)")
+            }
             for (name, chart) in SimPlots.charts(parsed) {
-                var files = [(name, Data(chart.svg.utf8))]
-                if png { files.append((String(name.dropLast(4)) + ".png", Data(chart.png))) }
+                var files = [(name, Array(chart.svg.utf8))]
+                if png { files.append((String(name.dropLast(4)) + ".png", chart.png)) }
                 for (file, contents) in files {
                     let path = out + "/" + file
-                    guard FileManager.default.createFile(atPath: path, contents: contents) else {
-                        throw ValidationError("cannot write \(path)")
-                    }
+                    try OutputFile.write(contents, to: path, option: "--out")
                     print("CHART\t\(path)")
                 }
             }
@@ -116,7 +118,7 @@ public struct SimCommand: ParsableCommand {
         @Flag(help: "Leave out wall time, events/s and decision latencies.") var noTimings = false
         @Option(help: "Write the state at every --interval of simulated time to this CSV file (time_s,running,active_hosts,accepted_total,rejected_total,core_allocation,memory_allocation,power_w).")
         var csv: String?
-        @Option(help: "The CSV's interval, in simulated seconds.") var interval = 3600.0
+        @Option(help: "The CSV's interval, in simulated seconds (at most 1,000,000 rows are written).") var interval = 3600.0
         @Option(help: "Each host's power draw by CPU load: linear:IDLE:MAX (watts), or specpower:W0,W10,…,W100 (SPECpower's 11 points). Adds energy to the summary and power_w to the CSV.")
         var power: String?
         @Option(help: "Write the distributions of launch waits and decision latencies to this CSV file (quantile,wait_s,decision_us: 101 rows, for euca-sim plot's CDFs).")
@@ -139,28 +141,44 @@ public struct SimCommand: ParsableCommand {
         @Option(help: "Live migration, for study: consolidate[:INTERVAL[:UNDERLOAD]] empties hosts under UNDERLOAD of their cores allocated (default 0.3) onto busier ones every INTERVAL seconds (default 300).")
         var migrate: String?
         @Option(help: "With --migrate: MiB/s a migration copies a VM's memory at (125: a gigabit link).") var migrationBandwidth = 125.0
+        @Option(help: "Stop the run after this many events (the summary then says stoppedAtEventLimit).") var maxEvents = 2_000_000_000
         @Option(help: "Synthetic workloads: how many accounts launch (000000000001 upwards, each arrival's drawn evenly).") var accounts = 1
 
         func run() throws { try run(registry: .builtIn) }
 
         func run(registry: PlacementRegistry) throws {
-            guard interval > 0, interval.isFinite else { throw ValidationError("--interval must be a positive number of seconds") }
-            guard rate > 0, rate.isFinite, duration >= 0, duration.isFinite, horizon.map({ $0 >= 0 && $0.isFinite }) ?? true else {
-                throw ValidationError("--rate must be positive, --duration and --horizon finite and not negative")
+            guard interval >= SimLimits.interval, interval <= SimLimits.seconds else {
+                throw ValidationError("--interval is from 0.001 to 10^12 seconds")
             }
-            guard (1...10_000_000).contains(hosts), cores > 0, memory > 0, disk >= 0 else {
-                throw ValidationError("--hosts is from 1 to 10,000,000, with positive --cores and --memory")
+            guard rate > 0, rate.isFinite, (0...SimLimits.seconds).contains(duration), horizon.map({ (0...SimLimits.seconds).contains($0) }) ?? true else {
+                throw ValidationError("--rate must be positive, --duration and --horizon from 0 to 10^12 seconds")
             }
+            guard trace != nil || rate * duration <= 1e10 else {
+                throw ValidationError("--rate times --duration is at most 10^10 arrivals")
+            }
+            guard (1...SimLimits.hosts).contains(hosts), (1...SimLimits.cores).contains(cores), (1...SimLimits.memoryMiB).contains(memory),
+                (0...SimLimits.diskGiB).contains(disk)
+            else {
+                throw ValidationError("--hosts is from 1 to 10,000,000, --cores from 1 to 100,000, --memory and --disk up to 2^36")
+            }
+            guard maxEvents >= 1 else { throw ValidationError("--max-events is at least 1") }
+            let outputs = [csv, cdf, decisions].compactMap { $0 }
+            guard Set(outputs).count == outputs.count else { throw ValidationError("--csv, --cdf and --decisions name different files") }
+            if machine != nil, format != "azure-packing" { throw ValidationError("--machine is for --format azure-packing") }
+            if accounts != 1, trace != nil { throw ValidationError("--accounts is for synthetic workloads; a trace names its accounts") }
             guard let chosen = registry.policy(named: policy) else {
                 throw ValidationError("--policy is one of \(registry.names.joined(separator: ", "))")
+            }
+            if powerDownAfter != nil, !chosen.powersDownIdleNodes {
+                throw ValidationError("--power-down-after is for a policy that powers idle hosts down (POWERSAVE), not \(chosen.name)")
             }
             let model = try power.map(Self.power)
             if emptyHostsOff, model == nil { throw ValidationError("--empty-hosts-off needs --power") }
             var saving: SimPowerSaving?
             if let powerDownAfter {
                 let wake = wakeDelay ?? SimPowerSaving().wakeDelay, sleep = sleepWatts ?? 0
-                guard [powerDownAfter, wake, sleep].allSatisfy({ $0 >= 0 && $0.isFinite }) else {
-                    throw ValidationError("--power-down-after, --wake-delay and --sleep-watts are finite and not negative")
+                guard [powerDownAfter, wake, sleep].allSatisfy({ (0...SimLimits.seconds).contains($0) }) else {
+                    throw ValidationError("--power-down-after, --wake-delay and --sleep-watts are from 0 to 10^12")
                 }
                 if sleepWatts != nil, model == nil { throw ValidationError("--sleep-watts needs --power") }
                 saving = SimPowerSaving(idleThreshold: powerDownAfter, wakeDelay: wake, sleepWatts: sleep)
@@ -168,7 +186,7 @@ public struct SimCommand: ParsableCommand {
                 throw ValidationError("--wake-delay and --sleep-watts need --power-down-after")
             }
             guard overcommit >= 1, overcommit <= 64, overcommit.isFinite else { throw ValidationError("--overcommit is from 1 to 64") }
-            guard migrationBandwidth > 0, migrationBandwidth.isFinite else { throw ValidationError("--migration-bandwidth is a positive number of MiB/s") }
+            guard migrationBandwidth >= 0.001, migrationBandwidth <= 1e12 else { throw ValidationError("--migration-bandwidth is from 0.001 to 10^12 MiB/s") }
             var simHosts = SimHosts(
                 groups: try hostGroups(), power: model, emptyHostsPowerOff: emptyHostsOff, powerSaving: saving)
             simHosts.cpuOvercommit = overcommit
@@ -192,6 +210,9 @@ public struct SimCommand: ParsableCommand {
                     throw ValidationError("--trace: cannot open \(trace)/vmType.csv and vm.csv")
                 }
                 try Self.stop(trace, workload.failure)
+                if workload.skipped > 0, workload.count == 0 {
+                    try Self.stop(trace, "no VM's type is listed for machine \(TextEscaping.quoted(machine ?? ""))")
+                }
                 if workload.skipped > 0 {
                     FileHandle.standardError.write(Data("euca-sim: \(workload.skipped) VMs of types the machine does not list were skipped\n".utf8))
                 }
@@ -232,9 +253,7 @@ public struct SimCommand: ParsableCommand {
                 summary = try observed(simulator, workload, end: horizon ?? duration)
             }
             if let cdf, let distributions = summary.distributions {
-                guard FileManager.default.createFile(atPath: cdf, contents: Data(distributions.csv.utf8)) else {
-                    throw ValidationError("--cdf: cannot write \(cdf)")
-                }
+                try OutputFile.write(Array(distributions.csv.utf8), to: cdf, option: "--cdf")
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -245,38 +264,16 @@ public struct SimCommand: ParsableCommand {
         /// second when it is a terminal (simulated time, events/s, and the time left where the
         /// end is known).
         func observed(_ simulator: Simulator, _ workload: some Workload, end: Double?) throws -> SimSummary {
-            var decided: FileHandle?
-            if let decisions {
-                guard FileManager.default.createFile(atPath: decisions, contents: nil), let handle = FileHandle(forWritingAtPath: decisions) else {
-                    throw ValidationError("--decisions: cannot write \(decisions)")
-                }
-                decided = handle
-            }
-            defer { try? decided?.close() }
-            var pendingDecisions = ""
-            var rows: FileHandle?
-            if let csv {
-                guard FileManager.default.createFile(atPath: csv, contents: Data((Simulator.Sample.csvHeader + "\n").utf8)),
-                      let handle = FileHandle(forWritingAtPath: csv)
-                else { throw ValidationError("--csv: cannot write \(csv)") }
-                handle.seekToEndOfFile()
-                rows = handle
-            }
-            defer { try? rows?.close() }
-            var pending = ""
+            let decided = try decisions.map { try OutputFile(path: $0, option: "--decisions") }
+            let rows = try csv.map { try OutputFile(path: $0, option: "--csv") }
+            rows?.append(Simulator.Sample.csvHeader + "\n")
             let terminal = isatty(STDERR_FILENO) == 1
             let clock = ContinuousClock()
             let started = clock.now
             var shown = started
             let summary = simulator.run(
                 workload, horizon: horizon, timings: !noTimings, every: csv == nil ? nil : interval,
-                sample: { sample in
-                    pending += sample.csvRow + "\n"
-                    if pending.utf8.count > 1 << 16 {
-                        rows?.write(Data(pending.utf8))
-                        pending = ""
-                    }
-                },
+                sample: { sample in rows?.append(sample.csvRow + "\n") },
                 progress: terminal ? { time, events in
                     let now = clock.now
                     guard now - shown >= .seconds(1) else { return }
@@ -286,16 +283,14 @@ public struct SimCommand: ParsableCommand {
                     if let end, end > 0, time > 0 { line += ", about \(Int(wall * max(0, end - time) / time)) s left" }
                     FileHandle.standardError.write(Data(("\r" + line + "   ").utf8))
                 } : nil,
-                decided: decided == nil ? nil : { decision in
-                    pendingDecisions += decision.jsonLine + "\n"
-                    if pendingDecisions.utf8.count > 1 << 16 {
-                        decided?.write(Data(pendingDecisions.utf8))
-                        pendingDecisions = ""
-                    }
-                })
-            decided?.write(Data(pendingDecisions.utf8))
+                decided: decided == nil ? nil : { decision in decided?.append(decision.jsonLine + "\n") },
+                maxEvents: maxEvents)
             if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
-            rows?.write(Data(pending.utf8))
+            try decided?.close()
+            try rows?.close()
+            if summary.outcome.stoppedAtEventLimit == true {
+                FileHandle.standardError.write(Data("euca-sim: stopped at --max-events (\(maxEvents)) before the run's end\n".utf8))
+            }
             return summary
         }
 
@@ -334,7 +329,7 @@ public struct SimCommand: ParsableCommand {
                 throw ValidationError("--migrate is consolidate[:INTERVAL[:UNDERLOAD]]")
             }
             let policy = ConsolidationPolicy(interval: numbers.first.map { $0! } ?? 300, underload: numbers.dropFirst().first.map { $0! } ?? 0.3)
-            guard policy.interval > 0, (0...1).contains(policy.underload) else {
+            guard (SimLimits.interval...SimLimits.seconds).contains(policy.interval), (0...1).contains(policy.underload) else {
                 throw ValidationError("--migrate: the interval is positive seconds, the underload a share from 0 to 1")
             }
             return policy
@@ -343,17 +338,40 @@ public struct SimCommand: ParsableCommand {
         /// The service levels `--sla`, `--terms` and `--sla-review` ask for; nil with neither.
         func serviceLevels() throws -> SimServiceLevels? {
             guard sla != nil || terms != nil else { return nil }
-            guard slaReview > 0, slaReview.isFinite else { throw ValidationError("--sla-review is a positive number of seconds") }
+            guard slaReview >= SimLimits.interval, slaReview <= SimLimits.seconds else { throw ValidationError("--sla-review is from 0.001 to 10^12 seconds") }
             let known: [String: any SLAPolicy] = ["quota": QuotaPolicy(), "lease": LeasePolicy(), "priority": PriorityPolicy()]
             let names = sla.map { $0.split(separator: ",").map(String.init) } ?? ["quota", "lease", "priority"]
+            guard !names.isEmpty else { throw ValidationError("--sla names at least one of quota, lease and priority") }
             let policies = try names.map { name in
-                guard let policy = known[name] else { throw ValidationError("--sla names quota, lease or priority, not \"\(name.prefix(32))\"") }
+                guard let policy = known[name] else { throw ValidationError("--sla names quota, lease or priority, not \"\(TextEscaping.quoted(name, limit: 32))\"") }
                 return policy
             }
             var accountTerms: [AccountID: AccountTerms] = [:]
             if let terms {
                 struct Terms: Decodable {
                     var maxInstances, maxCores, maxMemoryMiB, leaseSeconds, priority: Int?
+
+                    enum CodingKeys: String, CodingKey, CaseIterable { case maxInstances, maxCores, maxMemoryMiB, leaseSeconds, priority }
+
+                    /// Refuses keys it does not know: a misspelt limit is not silently no limit.
+                    init(from decoder: any Decoder) throws {
+                        struct AnyKey: CodingKey {
+                            var stringValue: String
+                            var intValue: Int? { nil }
+                            init(stringValue: String) { self.stringValue = stringValue }
+                            init?(intValue: Int) { nil }
+                        }
+                        let known = Set(CodingKeys.allCases.map(\.rawValue))
+                        for key in try decoder.container(keyedBy: AnyKey.self).allKeys where !known.contains(key.stringValue) {
+                            throw DecodingError.dataCorrupted(.init(codingPath: [key], debugDescription: "unknown key"))
+                        }
+                        let values = try decoder.container(keyedBy: CodingKeys.self)
+                        maxInstances = try values.decodeIfPresent(Int.self, forKey: .maxInstances)
+                        maxCores = try values.decodeIfPresent(Int.self, forKey: .maxCores)
+                        maxMemoryMiB = try values.decodeIfPresent(Int.self, forKey: .maxMemoryMiB)
+                        leaseSeconds = try values.decodeIfPresent(Int.self, forKey: .leaseSeconds)
+                        priority = try values.decodeIfPresent(Int.self, forKey: .priority)
+                    }
                 }
                 guard let data = FileManager.default.contents(atPath: terms), data.count <= 1 << 24 else {
                     throw ValidationError("--terms: cannot read \(terms) (at most 16 MiB)")
@@ -362,12 +380,12 @@ public struct SimCommand: ParsableCommand {
                 do {
                     decoded = try JSONDecoder().decode([String: Terms].self, from: data)
                 } catch {
-                    throw ValidationError("--terms: \(terms) is not an object of accounts, each with maxInstances, maxCores, maxMemoryMiB, leaseSeconds and priority (whole numbers, every key optional)")
+                    throw ValidationError("--terms: \(terms) is not an object of accounts, each with maxInstances, maxCores, maxMemoryMiB, leaseSeconds and priority (whole numbers, every key optional, no other)")
                 }
                 for (account, entry) in decoded {
                     guard !account.isEmpty, account.utf8.count <= 64,
                         [entry.maxInstances, entry.maxCores, entry.maxMemoryMiB, entry.leaseSeconds].allSatisfy({ ($0 ?? 0) >= 0 })
-                    else { throw ValidationError("--terms: account \"\(account.prefix(64))\": limits and leases are not negative, names 1 to 64 characters") }
+                    else { throw ValidationError("--terms: account \"\(TextEscaping.quoted(account))\": limits and leases are not negative, names 1 to 64 characters") }
                     accountTerms[AccountID(rawValue: account)] = AccountTerms(
                         maxInstances: entry.maxInstances, maxCores: entry.maxCores, maxMemoryMiB: entry.maxMemoryMiB,
                         leaseSeconds: entry.leaseSeconds, priority: entry.priority ?? 0)
@@ -387,14 +405,16 @@ public struct SimCommand: ParsableCommand {
             let parts = text.split(separator: ":").map(String.init)
             let numbers = parts.dropFirst().compactMap(Double.init)
             guard numbers.count == parts.count - 1, numbers.allSatisfy({ $0.isFinite }) else {
-                throw ValidationError("--lifetime \"\(text.prefix(64))\": the numbers after the kind are not numbers")
+                throw ValidationError("--lifetime \"\(TextEscaping.quoted(text))\": the numbers after the kind are not numbers")
             }
             switch (parts.first, numbers.count) {
-            case ("exponential", 1) where numbers[0] > 0: return .exponential(mean: numbers[0])
-            case ("fixed", 1) where numbers[0] >= 0: return .fixed(numbers[0])
-            case ("uniform", 2) where 0 <= numbers[0] && numbers[0] <= numbers[1]: return .uniform(numbers[0], numbers[1])
-            case ("lognormal", 2) where numbers[1] >= 0: return .logNormal(mu: numbers[0], sigma: numbers[1])
-            default: throw ValidationError("--lifetime is exponential:MEAN, fixed:SECONDS, uniform:LOW:HIGH or lognormal:MU:SIGMA")
+            case ("exponential", 1) where numbers[0] > 0 && numbers[0] <= SimLimits.seconds: return .exponential(mean: numbers[0])
+            case ("fixed", 1) where numbers[0] >= 0 && numbers[0] <= SimLimits.seconds: return .fixed(numbers[0])
+            case ("uniform", 2) where 0 <= numbers[0] && numbers[0] <= numbers[1] && numbers[1] <= SimLimits.seconds:
+                return .uniform(numbers[0], numbers[1])
+            case ("lognormal", 2) where numbers[1] >= 0 && abs(numbers[0]) <= 100 && numbers[1] <= 10:
+                return .logNormal(mu: numbers[0], sigma: numbers[1])
+            default: throw ValidationError("--lifetime is exponential:MEAN, fixed:SECONDS or uniform:LOW:HIGH (up to 10^12 s), or lognormal:MU:SIGMA (|MU| <= 100, SIGMA <= 10); lifetimes drawn are at most 10^12 s")
             }
         }
 
@@ -422,11 +442,62 @@ public struct SimCommand: ParsableCommand {
                 guard parts.count == 2, let type = VMTypeCatalog.eucalyptusDefaults[parts[0]], let weight = Double(parts[1]), weight >= 0, weight.isFinite
                 else {
                     let names = VMTypeCatalog.eucalyptusDefaults.types.map(\.name).joined(separator: ", ")
-                    throw ValidationError("--types \"\(item.prefix(64))\" is not NAME:WEIGHT with one of \(names)")
+                    throw ValidationError("--types \"\(TextEscaping.quoted(item))\" is not NAME:WEIGHT with one of \(names)")
                 }
                 found.append((type, weight))
             }
+            guard found.contains(where: { $0.weight > 0 }) else { throw ValidationError("--types gives at least one type a weight above 0") }
             return found
         }
+    }
+}
+
+/// A file a run writes, opened as a shell's `>` opens it (through a link, into a device or a
+/// pipe, as the path says; created 0644 if missing), written in 64 KiB pieces; the first error
+/// is kept and reported at close.
+final class OutputFile {
+    private let descriptor: Int32
+    private let path: String
+    private let option: String
+    private var pending: [UInt8] = []
+    private var failure: Int32 = 0
+
+    init(path: String, option: String) throws {
+        descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw ValidationError("\(option): cannot write \(path): \(String(cString: strerror(errno)))") }
+        self.path = path
+        self.option = option
+    }
+
+    /// Writes `bytes` to `path` whole.
+    static func write(_ bytes: [UInt8], to path: String, option: String) throws {
+        let file = try OutputFile(path: path, option: option)
+        file.pending = bytes
+        try file.close()
+    }
+
+    func append(_ text: String) {
+        pending += text.utf8
+        if pending.count >= 1 << 16 { flush() }
+    }
+
+    private func flush() {
+        var offset = 0
+        while failure == 0, offset < pending.count {
+            let wrote = pending[offset...].withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
+            if wrote < 0 {
+                if errno != EINTR { failure = errno }
+            } else {
+                offset += wrote
+            }
+        }
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    func close() throws {
+        flush()
+        let closed = Foundation.close(descriptor)
+        if failure == 0, closed != 0 { failure = errno }
+        if failure != 0 { throw ValidationError("\(option): cannot write \(path): \(String(cString: strerror(failure)))") }
     }
 }

@@ -191,6 +191,28 @@ import Testing
         #expect(outcome.meanRunning == (120 + 50) / 120.0)
     }
 
+    @Test func aPolicyThatSaysNothingOfItsNextReviewIsReviewedOnEveryTick() {
+        // Ends any VM older than 100 s; it does not say when it next could act, so it is asked at
+        // every tick (30, 60, 90, 120): the VM ends at 120. LeasePolicy, which says, is skipped
+        // over the ticks before a lease ends and ends it at the same tick.
+        struct Elderly: SLAPolicy {
+            let name = "elderly"
+            func review(_ instances: [SLAInstance], terms: [AccountID: AccountTerms], now: Date) -> [SLAAction] {
+                instances.filter { now.timeIntervalSince($0.launchTime) >= 100 }.map { .terminate($0.id, reason: "old") }
+            }
+        }
+        let vms = Listed(arrivals: [VMArrival(time: 0, vmType: .small, lifetime: 1000)])
+        let hosts = SimHosts(count: 1, cores: 8, memoryMiB: 8192, diskGiB: 100)
+        let elderly = Simulator(hosts: hosts, policy: .greedy, serviceLevels: SimServiceLevels(policies: [Elderly()], reviewInterval: 30))
+            .run(vms, timings: false).outcome
+        #expect(elderly.endedByReview == ["elderly": 1] && elderly.simulatedSeconds == 120 && elderly.events == 5)
+        let leased = Simulator(
+            hosts: hosts, policy: .greedy,
+            serviceLevels: SimServiceLevels(policies: [LeasePolicy()], terms: [SimServiceLevels.defaultAccount: AccountTerms(leaseSeconds: 100)], reviewInterval: 30))
+            .run(vms, timings: false).outcome
+        #expect(leased.endedByReview == ["lease": 1] && leased.simulatedSeconds == 120 && leased.events < elderly.events)
+    }
+
     @Test func aLaunchOfHigherPriorityPreemptsAsThePolicyPlans() {
         let low = AccountID(rawValue: "111111111111"), high = AccountID(rawValue: "222222222222")
         let one = VMType(name: "one", cores: 1, memoryMiB: 512, diskGiB: 1)
