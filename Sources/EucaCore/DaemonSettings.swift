@@ -20,5 +20,5 @@ public struct DaemonSettings: Sendable, Hashable {
 
 /// This build's version, as describe-services shows it.
 public enum EucaVersion {
-    public static let current = "0.5.0"
+    public static let current = "0.6.0"
 }
