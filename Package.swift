@@ -306,7 +306,7 @@ let package = Package(
         .testTarget(name: "EucaNetTests", dependencies: ["EucaNet", "EucaCore"], swiftSettings: strict),
         .testTarget(name: "EucaConsoleTests", dependencies: ["EucaConsole", "EucaCore"], swiftSettings: strict),
         .testTarget(name: "EucaNodeTests", dependencies: ["EucaNode", "EucaCore", "EucaTesting", .product(name: "Crypto", package: "swift-crypto"), "EucaHypervisor", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
-        .testTarget(name: "EucaSchedulerTests", dependencies: ["EucaScheduler", "EucaCore", "EucaTesting"], swiftSettings: strict),
+        .testTarget(name: "EucaSchedulerTests", dependencies: ["EucaScheduler", "EucaCore", "EucaTesting", "EucaSim"], swiftSettings: strict),
         .testTarget(
             name: "EucaSimTests",
             dependencies: [

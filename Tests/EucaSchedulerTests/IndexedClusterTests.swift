@@ -1,19 +1,8 @@
 import EucaCore
 @testable import EucaScheduler
+import EucaSim
 import EucaTesting
 import Testing
-
-/// SplitMix64, so each test's sequence is the same on every run.
-private struct Steps {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Placement by class takes exactly the decisions placement node by node takes: for every
 /// built-in policy and for mixes of state and order scorers, weights of either sign, and
@@ -69,7 +58,7 @@ private struct Steps {
         let policy = Self.policies.first { $0.name == name }!
         #expect(policy.judgesByClass == (name != "BY-NAME"))
         var cluster = IndexedCluster(Self.hosts())
-        var random = Steps(state: UInt64(name.utf8.count * 7919))
+        var random = SeededGenerator(seed: UInt64(name.utf8.count * 7919))
         let types = VMTypeCatalog.eucalyptusDefaults.types
         var running: [(VMType, Int)] = []
         var compared = 0
@@ -116,7 +105,7 @@ private struct Steps {
     func positionSetAnswersAsASortedSet(_ universe: Int) {
         var set = PositionSet(universe: universe)
         var reference = Set<Int>()
-        var random = Steps(state: UInt64(universe))
+        var random = SeededGenerator(seed: UInt64(universe))
         for step in 0..<2000 {
             let position = Int(random.next() % UInt64(universe))
             if reference.contains(position) {
