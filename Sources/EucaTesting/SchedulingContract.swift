@@ -175,6 +175,24 @@ public enum SLAPolicyContract {
                 }
             }
         },
+        Case(name: "a review acts no earlier than the policy's next review time says") { policy in
+            let now = Date(timeIntervalSince1970: 1_700_000_000)
+            let zone = zone(now: now)
+            for offset in [-20.0, -5, 0, 15] {
+                let asked = now.addingTimeInterval(offset)
+                let due = policy.nextReview(of: zone.instances, terms: terms, after: asked)
+                // Before the time it names (or ever, when it names none), a review does nothing.
+                let quiet: [Date]
+                if let due {
+                    quiet = [asked, asked.addingTimeInterval(due.timeIntervalSince(asked) / 2)].filter { $0 < due }
+                } else {
+                    quiet = [asked, asked.addingTimeInterval(1_000_000)]
+                }
+                for moment in quiet where !policy.review(zone.instances, terms: terms, now: moment).isEmpty {
+                    throw ContractViolation(check: "nextReview", detail: "said \(String(describing: due)) after \(asked), but acted at \(moment)")
+                }
+            }
+        },
         Case(name: "decisions are pure: the same inputs, the same answers") { policy in
             let now = Date(timeIntervalSince1970: 1_700_000_000)
             let zone = zone(now: now)
