@@ -7,7 +7,9 @@ import Testing
 /// Placement by class takes exactly the decisions placement node by node takes: for every
 /// built-in policy and for mixes of state and order scorers, weights of either sign, and
 /// tie-breakers, over random sequences of placements, releases and power changes.
-@Suite struct IndexedClusterTests {
+/// One at a time: the cases are CPU-bound for seconds in a debug build, and two at once would hold
+/// every thread of a 2-core machine from the tests that wait on timers.
+@Suite(.serialized) struct IndexedClusterTests {
     struct FewestInstances: PlacementScorer {
         let name = "fewest-instances"
         var weight = 1.0
