@@ -112,7 +112,7 @@ extension NamespaceTests {
                 try await net.listenUDP(1, 9)
                 // The precondition, not what is tested: retried while a loaded host starts the listener.
                 var answered = false
-                for _ in 0..<5 where !answered {
+                for _ in 0..<10 where !answered {
                     answered = try await net.shell(net.instance(2), "echo x | socat -T1 - UDP:\(net.address(1)):9,sourceport=40000 | grep -q hello")
                 }
                 #expect(answered)
