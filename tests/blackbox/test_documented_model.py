@@ -8,6 +8,7 @@ import re
 import botocore.exceptions
 import botocore.session
 import pytest
+import time
 
 from conftest import Cloud
 from test_errors import signed
@@ -159,6 +160,11 @@ def test_stop_protection_monitoring_and_tenancy(cloud):
     ident = instance["InstanceId"]
     assert instance["Monitoring"]["State"] == "enabled" and instance["Placement"]["Tenancy"] == "default"
     assert ec2.describe_instance_attribute(InstanceId=ident, Attribute="disableApiStop")["DisableApiStop"]["Value"] is True
+    # Running first, as a client stopping it would see it: a pending instance cannot be stopped at all.
+    for _ in range(300):
+        if ec2.describe_instances(InstanceIds=[ident])["Reservations"][0]["Instances"][0]["State"]["Name"] == "running":
+            break
+        time.sleep(0.1)
     with pytest.raises(botocore.exceptions.ClientError) as raised:
         ec2.stop_instances(InstanceIds=[ident])
     assert raised.value.response["Error"]["Code"] == "OperationNotPermitted"
