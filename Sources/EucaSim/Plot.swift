@@ -224,15 +224,16 @@ public enum SimPlots {
         timeCharts(runs.filter { !$0.isDistribution }) + distributionCharts(runs.filter(\.isDistribution))
     }
 
-    static func distributionCharts(_ runs: [Run]) -> [(name: String, chart: LineChart)] {
-        func series(_ column: String) -> [LineChart.Series] {
-            runs.compactMap { run in
-                guard let shares = run.columns["quantile"], let values = run.columns[column], values.count == shares.count, !values.isEmpty else {
-                    return nil
-                }
-                return LineChart.Series(label: run.label, points: zip(values, shares).map { ($0, $1) })
-            }
+    /// A series per run that has both columns in full: `x` (divided by `xScale`) against `y`.
+    static func series(_ runs: [Run], x: String, y: String, xScale: Double = 1, suffix: String = "") -> [LineChart.Series] {
+        runs.compactMap { run in
+            guard let xs = run.columns[x], let ys = run.columns[y], xs.count == ys.count, !xs.isEmpty else { return nil }
+            return LineChart.Series(label: run.label + suffix, points: zip(xs, ys).map { ($0 / xScale, $1) })
         }
+    }
+
+    static func distributionCharts(_ runs: [Run]) -> [(name: String, chart: LineChart)] {
+        func series(_ column: String) -> [LineChart.Series] { Self.series(runs, x: column, y: "quantile") }
         var charts: [(String, LineChart)] = []
         let waits = series("wait_s")
         if !waits.isEmpty {
@@ -252,12 +253,7 @@ public enum SimPlots {
         let span = runs.compactMap { $0.columns["time_s"]?.last }.max() ?? 0
         let (scale, unit) = span > 2 * 86_400 ? (86_400.0, "days") : span > 7_200 ? (3_600.0, "hours") : (1.0, "seconds")
         func series(_ column: String, _ suffix: String = "") -> [LineChart.Series] {
-            runs.compactMap { run in
-                guard let time = run.columns["time_s"], let values = run.columns[column], values.count == time.count, !values.isEmpty else {
-                    return nil
-                }
-                return LineChart.Series(label: run.label + suffix, points: zip(time, values).map { ($0 / scale, $1) })
-            }
+            Self.series(runs, x: "time_s", y: column, xScale: scale, suffix: suffix)
         }
         let x = "simulated \(unit)"
         var charts: [(String, LineChart)] = [

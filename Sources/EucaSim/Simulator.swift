@@ -600,11 +600,8 @@ public struct Simulator: Sendable {
                     // earliest time any policy could act, or none until the VMs change.
                     let now = Date(timeIntervalSince1970: time)
                     let due = levels.policies.compactMap { $0.nextReview(of: instances, terms: levels.terms, after: now) }.min()
-                    if let due {
-                        let at = due.timeIntervalSince1970
-                        nextReview = at <= time + levels.reviewInterval ? nextReview : tick(after: at - levels.reviewInterval, every: levels.reviewInterval)
-                    } else {
-                        nextReview = nil
+                    nextReview = due.flatMap { due in
+                        tick(after: max(time, due.timeIntervalSince1970 - levels.reviewInterval), every: levels.reviewInterval)
                     }
                 }
             case .migration:

@@ -194,20 +194,12 @@ public struct SimCommand: ParsableCommand {
             simulator.migrationBandwidthMiBps = migrationBandwidth
             let summary: SimSummary
             if let trace, format == "bitbrains" {
-                let workload: BitbrainsWorkload
-                do {
-                    workload = try BitbrainsWorkload(directory: trace)
-                } catch {
-                    throw ValidationError("--trace: cannot read the directory \(trace)")
-                }
+                let workload = try Self.opening("cannot read the directory \(trace)") { try BitbrainsWorkload(directory: trace) }
                 try Self.stop(trace, workload.failure)
                 summary = try observed(simulator, workload, end: horizon)
             } else if let trace, format == "azure-packing" {
-                let workload: AzurePackingTrace
-                do {
-                    workload = try AzurePackingTrace(directory: trace, machineCores: cores, machineMemoryMiB: memory, machine: machine)
-                } catch {
-                    throw ValidationError("--trace: cannot open \(trace)/vmType.csv and vm.csv")
+                let workload = try Self.opening("cannot open \(trace)/vmType.csv and vm.csv") {
+                    try AzurePackingTrace(directory: trace, machineCores: cores, machineMemoryMiB: memory, machine: machine)
                 }
                 try Self.stop(trace, workload.failure)
                 if workload.skipped > 0, workload.count == 0 {
@@ -218,12 +210,7 @@ public struct SimCommand: ParsableCommand {
                 }
                 summary = try observed(simulator, workload, end: horizon)
             } else if let trace, format == "google" {
-                let workload: GoogleTaskEvents
-                do {
-                    workload = try GoogleTaskEvents(path: trace, machineCores: cores, machineMemoryMiB: memory)
-                } catch {
-                    throw ValidationError("--trace: cannot open \(trace)")
-                }
+                let workload = try Self.opening("cannot open \(trace)") { try GoogleTaskEvents(path: trace, machineCores: cores, machineMemoryMiB: memory) }
                 try Self.stop(trace, workload.failure)
                 summary = try observed(simulator, workload, end: horizon)
                 try Self.stop(trace, workload.failure)
@@ -231,12 +218,7 @@ public struct SimCommand: ParsableCommand {
                 guard let format = TraceWorkload.Format(rawValue: format) else {
                     throw ValidationError("--format is one of \((TraceWorkload.Format.allCases.map(\.rawValue) + ["azure-packing", "bitbrains", "google"]).joined(separator: ", "))")
                 }
-                let workload: TraceWorkload
-                do {
-                    workload = try TraceWorkload(path: trace, format: format, ordered: !sort)
-                } catch {
-                    throw ValidationError("--trace: cannot open \(trace)")
-                }
+                let workload = try Self.opening("cannot open \(trace)") { try TraceWorkload(path: trace, format: format, ordered: !sort) }
                 if sort {
                     let sorted = SortedWorkload(workload)
                     try Self.stop(trace, workload.failure)
@@ -392,6 +374,15 @@ public struct SimCommand: ParsableCommand {
                 }
             }
             return SimServiceLevels(policies: policies, terms: accountTerms, reviewInterval: slaReview)
+        }
+
+        /// Opens a trace, or refuses `--trace` with `problem`.
+        static func opening<Trace>(_ problem: String, _ open: () throws -> Trace) throws -> Trace {
+            do {
+                return try open()
+            } catch {
+                throw ValidationError("--trace: \(problem)")
+            }
         }
 
         /// Ends the run with exit status 65 when the trace failed, saying where and why.
